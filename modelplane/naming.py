@@ -1,0 +1,21 @@
+"""Physical names that must be known before the resources exist.
+
+Endpoint and alarms reference each other (the alarms watch the endpoint, the endpoint's automatic
+rollback watches the alarms). Both names are therefore derived here from settings, not from
+outputs, which breaks the cycle: alarms are created first with the endpoint's future name as their
+dimension, and the endpoint lists the alarms by name.
+"""
+
+from __future__ import annotations
+
+from modelplane.settings import Endpoint
+
+
+def endpoint_name(endpoint: Endpoint, stack: str) -> str:
+    """Deployed SageMaker endpoint name; the loader checks it fits SageMaker's 63 characters."""
+    return f"{endpoint.name}-{stack}"
+
+
+def endpoint_log_group(deployed_endpoint_name: str) -> str:
+    """The log group SageMaker writes an endpoint's container logs to."""
+    return f"/aws/sagemaker/Endpoints/{deployed_endpoint_name}"
