@@ -4,7 +4,11 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 STACK ?= dev
 RUN := $(UV) run --locked
 
-.PHONY: test lint typecheck unit plan plan-all schema local-aws sync
+LOCAL_AWS_PORT ?= 5000
+LOCAL_AWS_PID := .local-aws.pid
+LOCAL_AWS_LOG := .local-aws.log
+
+.PHONY: test lint typecheck unit plan plan-all schema local-aws local-aws-stop sync
 
 sync:
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
@@ -30,3 +34,30 @@ plan-all: sync
 
 schema: sync
 	$(RUN) python -m modelplane.schema
+
+# moto's server on loopback only, in the background; `pulumi up -s local` and `modelplane verify` talk to it.
+local-aws: sync
+	@if [ -f $(LOCAL_AWS_PID) ] && kill -0 "$$(cat $(LOCAL_AWS_PID))" 2>/dev/null; then \
+	  echo "The local AWS emulator already runs (pid $$(cat $(LOCAL_AWS_PID))). Stop it with: make local-aws-stop"; exit 0; \
+	fi; \
+	python="$$($(RUN) python -c 'import sys; print(sys.executable)')"; \
+	port_open() { "$$python" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' $(LOCAL_AWS_PORT) 2>/dev/null; }; \
+	if port_open; then echo "Port $(LOCAL_AWS_PORT) is in use; pick another: make local-aws LOCAL_AWS_PORT=5001" >&2; exit 1; fi; \
+	nohup "$$python" -m moto.server -H 127.0.0.1 -p $(LOCAL_AWS_PORT) </dev/null >$(LOCAL_AWS_LOG) 2>&1 & echo $$! >$(LOCAL_AWS_PID); \
+	for _ in $$(seq 100); do \
+	  if ! kill -0 "$$(cat $(LOCAL_AWS_PID))" 2>/dev/null; then \
+	    echo "moto_server exited; its log ($(LOCAL_AWS_LOG)):" >&2; cat $(LOCAL_AWS_LOG) >&2; rm -f $(LOCAL_AWS_PID); exit 1; \
+	  fi; \
+	  port_open && break; sleep 0.2; \
+	done; \
+	port_open || { echo "moto_server did not answer on port $(LOCAL_AWS_PORT); see $(LOCAL_AWS_LOG)" >&2; exit 1; }; \
+	echo "Local AWS emulator (moto) on http://127.0.0.1:$(LOCAL_AWS_PORT), pid $$(cat $(LOCAL_AWS_PID)), log $(LOCAL_AWS_LOG)."; \
+	echo "Stop it with: make local-aws-stop"
+
+local-aws-stop:
+	@if [ -f $(LOCAL_AWS_PID) ] && kill "$$(cat $(LOCAL_AWS_PID))" 2>/dev/null; then \
+	  echo "Stopped the local AWS emulator (pid $$(cat $(LOCAL_AWS_PID)))."; \
+	else \
+	  echo "No local AWS emulator was running."; \
+	fi; \
+	rm -f $(LOCAL_AWS_PID)

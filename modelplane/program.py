@@ -21,14 +21,141 @@ from typing import Any
 
 import pulumi
 
+from components.alert_topic import AlertTopic, AlertTopicArgs
+from components.encryption_key import EncryptionKey, EncryptionKeyArgs
+from components.monitoring import EndpointMonitoring, EndpointMonitoringArgs
+from components.registry import ModelRegistry, ModelRegistryArgs
+from components.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
+from components.secrets import ModelSecrets, ModelSecretsArgs, secret_values_from_config
+from modelplane import naming
 from modelplane.providers import aws_provider
-from modelplane.settings import Settings
+from modelplane.settings import Platform, Settings
 
 
 def build(settings: Settings) -> dict[str, Any]:
     """Create every component of the stack and return its outputs by name."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
     tags = settings.base_tags(project, stack)
-    aws_opts = pulumi.ResourceOptions(provider=aws_provider(settings, stack))
-    del tags, aws_opts
-    return {"environment": settings.environment.value}
+    aws = aws_provider(settings, stack)
+    aws_opts = pulumi.ResourceOptions(providers=[aws])
+    key = EncryptionKey("key", EncryptionKeyArgs(stack=stack, tags=tags, protect=settings.is_prod), opts=aws_opts)
+    registry = ModelRegistry(
+        "registry",
+        ModelRegistryArgs(
+            registry=settings.registry, stack=stack, key_arn=key.arn, tags=tags, protect=settings.is_prod
+        ),
+        opts=aws_opts,
+    )
+    secrets = ModelSecrets(
+        "secrets",
+        ModelSecretsArgs(
+            secrets=settings.secrets,
+            values=secret_values_from_config(),
+            kms_key_arn=key.arn,
+            tags=tags,
+            prod=settings.is_prod,
+        ),
+        opts=aws_opts,
+    )
+    endpoint_outputs: dict[str, dict[str, Any]] = {}
+    sagemaker_endpoints = [e for e in settings.endpoints if e.platform is Platform.SAGEMAKER]
+    if sagemaker_endpoints:
+        alert_topic = AlertTopic(
+            "alerts", AlertTopicArgs(monitoring=settings.monitoring, kms_key_arn=key.arn, tags=tags), opts=aws_opts
+        )
+        for endpoint in sagemaker_endpoints:
+            endpoint_name = naming.endpoint_name(endpoint, stack)
+            # Before the endpoint: its rollback configuration names these alarms (known names, no cycle).
+            monitoring = EndpointMonitoring(
+                f"{endpoint.name}-monitoring",
+                EndpointMonitoringArgs(
+                    endpoint=endpoint,
+                    endpoint_name=endpoint_name,
+                    topic_arn=alert_topic.arn,
+                    kms_key_arn=key.arn,
+                    log_retention_days=settings.log_retention_days(),
+                    is_prod=settings.is_prod,
+                    region=settings.region,
+                    tags=tags,
+                ),
+                opts=aws_opts,
+            )
+            family = registry.families[endpoint.family]
+            sagemaker_endpoint = SageMakerEndpoint(
+                endpoint.name,
+                SageMakerEndpointArgs(
+                    endpoint=endpoint,
+                    endpoint_name=endpoint_name,
+                    is_prod=settings.is_prod,
+                    network=settings.network,
+                    kms_key_arn=key.arn,
+                    bucket_name=registry.bucket_name,
+                    bucket_arn=registry.bucket_arn,
+                    repository_url=family.repository_url,
+                    repository_arn=family.repository_arn,
+                    model_package_group_name=family.model_package_group_name,
+                    secret_arns={secret: secrets.arns[secret] for secret in endpoint.secrets},
+                    rollback_alarm_names=monitoring.rollback_alarm_names,
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions.merge(aws_opts, pulumi.ResourceOptions(depends_on=[monitoring])),
+            )
+            for secret in endpoint.secrets:
+                secrets.grant_read(secret, sagemaker_endpoint.role_arn)
+            endpoint_outputs[endpoint.name] = {
+                **sagemaker_endpoint.stack_output(),
+                "alarm_names": monitoring.alarm_names,
+                "rollback_alarm_names": monitoring.rollback_alarm_names,
+                "dashboard_name": monitoring.dashboard_name,
+                "log_group_name": monitoring.log_group_name,
+                "alarm_topic_arn": alert_topic.arn,
+            }
+    kubernetes_endpoints = [e for e in settings.endpoints if e.platform is Platform.KUBERNETES]
+    if kubernetes_endpoints:
+        # Imported here: stacks without Kubernetes endpoints don't pay for pulumi_kubernetes.
+        from components.kubernetes_service import (
+            KubernetesModelService,
+            KubernetesModelServiceArgs,
+            ServedSecret,
+            WorkloadIdentity,
+        )
+        from modelplane.providers import kubernetes_provider
+
+        kubeconfig = pulumi.Config("modelplane").get_secret("kubeconfig")
+        cluster_opts = pulumi.ResourceOptions(providers=[aws, kubernetes_provider(settings, stack, kubeconfig)])
+        oidc_provider_arn = settings.kubernetes.oidc_provider_arn
+        identity = (
+            WorkloadIdentity(oidc_provider_arn, secrets_key_arn=key.arn, region=settings.region, tags=tags)
+            if oidc_provider_arn
+            else None
+        )
+        for endpoint in kubernetes_endpoints:
+            service = KubernetesModelService(
+                endpoint.name,
+                KubernetesModelServiceArgs(
+                    endpoint=endpoint,
+                    repository_url=registry.families[endpoint.family].repository_url,
+                    prod=settings.is_prod,
+                    secrets={
+                        secret: ServedSecret(
+                            arn=secrets.arns[secret],
+                            value=secrets.values.get(secret),
+                            rotates=settings.secrets[secret].rotation is not None,
+                        )
+                        for secret in endpoint.secrets
+                    },
+                    workload_identity=identity,
+                ),
+                opts=cluster_opts,
+            )
+            for secret, role_arn in service.secret_readers.items():
+                secrets.grant_read(secret, role_arn)
+            endpoint_outputs[endpoint.name] = service.stack_output()
+    # Last: every endpoint has called secrets.grant_read for its role by now.
+    secrets.seal()
+    return {
+        "environment": settings.environment.value,
+        "registry": registry.stack_output(),
+        "secrets": secrets.arns,
+        "endpoints": endpoint_outputs,
+    }

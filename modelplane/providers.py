@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import pulumi
 import pulumi_aws as aws
 
 from modelplane.settings import Settings
+
+if TYPE_CHECKING:
+    import pulumi_kubernetes as k8s
 
 
 def aws_provider(settings: Settings, stack: str) -> aws.Provider:
@@ -37,4 +43,22 @@ def aws_provider(settings: Settings, stack: str) -> aws.Provider:
         skip_metadata_api_check=True,
         skip_requesting_account_id=True,
         skip_region_validation=True,
+    )
+
+
+def kubernetes_provider(settings: Settings, stack: str, kubeconfig: pulumi.Input[str] | None) -> k8s.Provider:
+    """The stack's Kubernetes provider: the secret kubeconfig (or the ambient one when None) and its context.
+
+    With `render_yaml_to_directory` it writes manifests for a GitOps tool instead of applying them.
+    Server-side apply leaves fields owned by controllers (an HPA's replica count) alone.
+    """
+    import pulumi_kubernetes as k8s
+
+    cluster = settings.kubernetes
+    return k8s.Provider(
+        f"kubernetes-{stack}",
+        kubeconfig=kubeconfig,
+        context=cluster.context,
+        render_yaml_to_directory=cluster.render_yaml_to_directory,
+        enable_server_side_apply=True,
     )

@@ -18,6 +18,8 @@ from modelplane import aws_limits
 # Largest total wait (bake + termination) we allow, well under the provider's 60-minute update wait.
 MAX_DEPLOYMENT_WAIT_SECONDS = 3000
 PROVIDER_UPDATE_WAIT_SECONDS = 3600
+# Longest rotation interval allowed for prod secrets (CKV_AWS_304 asks for 90 days at most).
+MAX_PROD_ROTATION_DAYS = 90
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
     1,
@@ -341,6 +343,8 @@ class AlarmThresholds(_Model):
     """Average GPU utilisation (GPU instance types only)."""
     gpu_memory_percent: float = Field(default=90, gt=0)
     """Average GPU memory utilisation (GPU instance types only)."""
+    serverless_concurrency_percent: float = Field(default=90, gt=0, le=100)
+    """Peak concurrent executions as a share of `max_concurrency` (serverless variants only)."""
     period_seconds: Literal[60, 300] = 60
     """Metric period."""
     evaluation_periods: int = Field(default=5, ge=1, le=60)
@@ -411,6 +415,8 @@ class GatewayRoute(_Model):
 
 
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+# Service names are DNS-1035 labels: they start with a letter.
+SERVICE_NAME_PATTERN = r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
 
 
 class KubernetesServing(_Model):
@@ -432,6 +438,8 @@ class KubernetesServing(_Model):
     """Where traffic comes from."""
     service_monitor: bool = True
     """Create a prometheus-operator ServiceMonitor."""
+    prometheus_namespace: DnsLabel = "monitoring"
+    """Namespace of the Prometheus scraping the pods; the NetworkPolicy lets it in when service_monitor is on."""
     prometheus_rules: bool = True
     """Create a prometheus-operator PrometheusRule with the error and latency alerts."""
 
@@ -547,6 +555,17 @@ class Endpoint(_Model):
                 problems.append(
                     (f"{path}.instance_type", "instance types are SageMaker only; size pods with kubernetes.resources")
                 )
+            object_name = f"{self.name}-{variant.name}"
+            if not re.fullmatch(SERVICE_NAME_PATTERN, object_name):
+                problems.append(
+                    (
+                        f"{path}.name",
+                        f"Deployment and Service name {object_name} must be a lowercase DNS label starting with a letter, at most 63 characters",
+                    )
+                )
+        for index, variant in enumerate(self.variants):
+            if not variant.weight.is_integer():
+                problems.append((f"variants[{index}].weight", "Gateway API route weights are whole numbers"))
         if self.async_inference is not None:
             problems.append(("async_inference", "asynchronous inference is SageMaker only"))
         if self.deployment.strategy is Strategy.LINEAR:
@@ -581,6 +600,8 @@ class Rotation(_Model):
         pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$"
     )
     """Rotation function."""
+    lambda_role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")
+    """Execution role of the rotation function; the secret's resource policy lets it read the value."""
     automatically_after_days: int | None = Field(default=None, ge=1, le=1000)
     """Rotate every N days (at most 90 in prod)."""
     schedule_expression: str | None = Field(default=None, pattern=r"^(rate|cron)\(.+\)$")
@@ -669,6 +690,7 @@ class Settings(_Model):
         problems: list[tuple[str, str]] = []
         stack = (info.context or {}).get("stack")
         names: set[str] = set()
+        namespaces: set[str] = set()
         for index, endpoint in enumerate(self.endpoints):
             path = f"endpoints[{index}]"
             if endpoint.name in names:
@@ -687,13 +709,83 @@ class Settings(_Model):
                     )
             if self.environment is Environment.PROD:
                 problems += self._prod_problems(path, endpoint)
+            if endpoint.kubernetes is not None:
+                problems += self._cluster_problems(path, endpoint, endpoint.kubernetes, namespaces)
+        for family in self.registry.families:
+            # The family's ECR repository and model package group are both named `<family>-<stack>`.
+            deployed = f"{family}-{stack}"
+            if stack and (why := aws_limits.check_name("EntityName", deployed)):
+                problems.append((f"registry.families.{family}", f"deployed name {deployed} {why}"))
+            elif stack and deployed != deployed.lower():
+                problems.append((f"registry.families.{family}", f"deployed name {deployed} must be lowercase (ECR)"))
         if self.environment is Environment.PROD and self.network is None:
             problems.append(("network", "required in prod: models run in private subnets"))
+        if self.environment is Environment.PROD:
+            problems += self._prod_rotation_problems()
         if self.local_emulator is not None and self.environment is not Environment.LOCAL:
             problems.append(("local_emulator", "only allowed with environment local"))
         if problems:
             raise FieldProblems(problems)
         return self
+
+    def _prod_rotation_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        for name, spec in self.secrets.items():
+            rotation = spec.rotation
+            if rotation is None:
+                continue
+            path = f"secrets.{name}.rotation"
+            days = rotation.automatically_after_days
+            if days is not None and days > MAX_PROD_ROTATION_DAYS:
+                problems.append(
+                    (
+                        f"{path}.automatically_after_days",
+                        f"prod secrets rotate at least every {MAX_PROD_ROTATION_DAYS} days",
+                    )
+                )
+            rate = re.fullmatch(r"rate\((\d+) days?\)", rotation.schedule_expression or "")
+            if rate and int(rate.group(1)) > MAX_PROD_ROTATION_DAYS:
+                problems.append(
+                    (f"{path}.schedule_expression", f"prod secrets rotate at least every {MAX_PROD_ROTATION_DAYS} days")
+                )
+        return problems
+
+    def _cluster_problems(
+        self, path: str, endpoint: Endpoint, serving: KubernetesServing, namespaces: set[str]
+    ) -> list[tuple[str, str]]:
+        """A Kubernetes endpoint owns its namespace, can read its secrets safely, and keeps 2 replicas in prod."""
+        problems: list[tuple[str, str]] = []
+        if serving.namespace in namespaces:
+            problems.append(
+                (f"{path}.kubernetes.namespace", f"namespace {serving.namespace!r} belongs to another endpoint")
+            )
+        namespaces.add(serving.namespace)
+        if endpoint.secrets and self.kubernetes.render_yaml_to_directory is not None:
+            problems.append(
+                (
+                    f"{path}.secrets",
+                    "kubernetes.render_yaml_to_directory would write the Kubernetes Secret holding these values to disk in plain text",
+                )
+            )
+        for position, secret in enumerate(endpoint.secrets):
+            spec = self.secrets.get(secret)
+            if spec is not None and spec.rotation is not None and self.kubernetes.oidc_provider_arn is None:
+                problems.append(
+                    (
+                        f"{path}.secrets[{position}]",
+                        f"{secret!r} rotates, so the pods re-read it from Secrets Manager through IRSA: set kubernetes.oidc_provider_arn",
+                    )
+                )
+        if self.environment is Environment.PROD:
+            if endpoint.autoscaling is not None and endpoint.autoscaling.min_capacity < 2:
+                problems.append((f"{path}.autoscaling.min_capacity", "prod keeps at least 2 replicas per variant"))
+            if endpoint.autoscaling is None:
+                problems += [
+                    (f"{path}.variants[{index}].instance_count", "prod keeps at least 2 replicas per variant")
+                    for index, variant in enumerate(endpoint.variants)
+                    if variant.instance_count < 2
+                ]
+        return problems
 
     def _prod_problems(self, path: str, endpoint: Endpoint) -> list[tuple[str, str]]:
         if endpoint.deployment.strategy is Strategy.ALL_AT_ONCE and endpoint.platform is Platform.SAGEMAKER:

@@ -135,7 +135,7 @@ class RealisticMocks(Mocks):
         self.region = region
         self.account_id = account_id
 
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], None]:
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         account, region = self.account_id, self.region
         answers = {
             "aws:index/getCallerIdentity:getCallerIdentity": {
@@ -157,8 +157,18 @@ class RealisticMocks(Mocks):
                 "reverseDnsPrefix": "com.amazonaws",
                 "id": "aws",
             },
+            # The caller above is an IAM user, for which AWS answers with the user itself as issuer.
+            "aws:iam/getSessionContext:getSessionContext": {
+                "arn": args.args.get("arn"),
+                "issuerArn": args.args.get("arn"),
+                "issuerId": "AIDAMODELPLANE",
+                "issuerName": "modelplane",
+                "sessionName": "",
+                "id": args.args.get("arn"),
+            },
         }
-        return answers.get(args.token, {}), None
+        # No check failures: an empty list, since pulumi's MockMonitor iterates it (None crashes invokes).
+        return answers.get(args.token, {}), []
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
@@ -183,7 +193,9 @@ class RealisticMocks(Mocks):
         account, region = self.account_id, self.region
         service = token.split(":")[1].split("/", maxsplit=1)[0]
         kind = token.rsplit(":", 1)[1]
-        name_key = {"Bucket": "bucket", "Dashboard": "dashboardName"}.get(kind, "name")
+        name_key = {"Bucket": "bucket", "Dashboard": "dashboardName", "ModelPackageGroup": "modelPackageGroupName"}.get(
+            kind, "name"
+        )
         name = outputs.get(name_key) or _auto_name(logical_name, token)
         if kind == "Bucket":
             name = name.lower()

@@ -1,0 +1,115 @@
+"""The stack's alarm topic: where every endpoint alarm sends its ALARM and OK notifications.
+
+One topic per stack, not per endpoint: the people to notify (`monitoring.emails`,
+`monitoring.https_endpoints`) are a stack setting, so one topic means one confirmation e-mail per
+person and one pager integration, and the alarm name in each message already names the endpoint
+and variant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from modelplane.settings import Monitoring
+
+# What the account may do with the topic besides publishing (SNS's default owner rights minus Publish).
+OWNER_ACTIONS = (
+    "SNS:AddPermission",
+    "SNS:DeleteTopic",
+    "SNS:GetTopicAttributes",
+    "SNS:ListSubscriptionsByTopic",
+    "SNS:RemovePermission",
+    "SNS:SetTopicAttributes",
+    "SNS:Subscribe",
+)
+
+
+@dataclass(frozen=True)
+class AlertTopicArgs:
+    monitoring: Monitoring
+    """Who is subscribed: e-mail addresses and HTTPS webhooks."""
+    kms_key_arn: pulumi.Input[str]
+    """Stack key encrypting the messages at rest (its policy lets CloudWatch use it)."""
+    tags: Mapping[str, str]
+    """Tags of the topic."""
+
+
+class AlertTopic(pulumi.ComponentResource):
+    """An encrypted SNS topic that only this account's CloudWatch alarms may publish to."""
+
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AlertTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelplane:monitoring:AlertTopic", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        topic = aws.sns.Topic(
+            f"{name}-topic",
+            display_name=f"modelplane {pulumi.get_stack()} alarms",
+            kms_master_key_id=args.kms_key_arn,
+            tags=dict(args.tags),
+            opts=child,
+        )
+        aws.sns.TopicPolicy(
+            f"{name}-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.json_dumps(topic.arn.apply(topic_policy)),
+            opts=child,
+        )
+        subscribers = [("email", address) for address in args.monitoring.emails] + [
+            ("https", url) for url in args.monitoring.https_endpoints
+        ]
+        for protocol, endpoint in subscribers:
+            aws.sns.TopicSubscription(
+                f"{name}-{protocol}-{_digest(endpoint)}",
+                topic=topic.arn,
+                protocol=protocol,
+                endpoint=endpoint,
+                opts=child,
+            )
+        self.arn = topic.arn
+        self.register_outputs({"arn": self.arn})
+
+
+def topic_policy(topic_arn: str) -> dict[str, Any]:
+    """The account manages the topic; only CloudWatch alarms of this account and region publish to it."""
+    partition, region, account_id = _arn_parts(topic_arn)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountManagesTopic",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+                "Action": list(OWNER_ACTIONS),
+                "Resource": topic_arn,
+            },
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
+                },
+            },
+        ],
+    }
+
+
+def _arn_parts(topic_arn: str) -> tuple[str, str, str]:
+    """Partition, region and account of `arn:<partition>:sns:<region>:<account>:<name>`."""
+    _, partition, _, region, account_id, _ = topic_arn.split(":", 5)
+    return partition, region, account_id
+
+
+def _digest(endpoint: str) -> str:
+    """A stable logical-name suffix per subscriber that keeps addresses and webhook keys out of URNs."""
+    return hashlib.sha256(endpoint.encode()).hexdigest()[:8]

@@ -1,0 +1,506 @@
+"""Runs the `modelplane-guard` policy pack over a simulated stack exactly as the Pulumi CLI does.
+
+The CLI starts `python -u -m pulumi.policy <engine> .` in the pack directory, reads the gRPC port
+from its first stdout line and speaks the analyzer protocol: Handshake, ConfigureStack,
+GetAnalyzerInfo, Configure (the config it reconciled itself: schema defaults, then the pack's
+initial config, then the `--policy-pack-config` file), Analyze for every resource and AnalyzeStack
+once. Doing the same here means `modelplane plan` and the tests judge a stack with the very rules,
+levels and messages `pulumi preview --policy-pack policies --policy-pack-config ...` would show.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import grpc
+import jsonschema
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from ruamel.yaml import YAML
+
+from modelplane.loader import read_stack_file
+from modelplane.simulate import PROJECT_ROOT, RecordedResource, Simulation, runtime_config
+
+PACK_DIR = PROJECT_ROOT / "policies"
+CONFIG_DIR = PACK_DIR / "config"
+# The CLI passes the engine's address; the pack only stores it, so any address does.
+ENGINE_ADDRESS = "127.0.0.1:1"
+STARTUP_TIMEOUT_SECONDS = 60.0
+# The CLI raises gRPC's 4 MB message limit for analyzers to 400 MB (a large stack in one AnalyzeStack).
+_MAX_MESSAGE_BYTES = 400 * 1024 * 1024
+_CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+]
+ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+_LEVEL_TO_PROTO = {
+    "advisory": analyzer_pb2.ADVISORY,
+    "mandatory": analyzer_pb2.MANDATORY,
+    "remediate": analyzer_pb2.REMEDIATE,
+    "disabled": analyzer_pb2.DISABLED,
+}
+_PROTO_TO_LEVEL = {proto: level for level, proto in _LEVEL_TO_PROTO.items()}
+_PROTO_TO_SEVERITY = {
+    analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "",
+    analyzer_pb2.POLICY_SEVERITY_LOW: "low",
+    analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
+    analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
+    analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
+}
+# Policies carry the ids of the scanner controls they correspond to as `source:<id>` tags, the
+# only free-form field of the analyzer protocol that holds several values.
+SOURCE_TAG_PREFIX = "source:"
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    """One policy as the pack describes it, with the enforcement level this run applied."""
+
+    name: str
+    description: str
+    severity: str
+    """"low", "medium", "high" or "critical"."""
+    enforcement_level: str
+    """Effective level after config reconciliation: "advisory", "mandatory", "remediate" or "disabled"."""
+    remediation: str
+    tags: tuple[str, ...]
+    """Tags other than the `source:` ones."""
+    source_ids: tuple[str, ...]
+    """Ids of the matching Checkov checks, AWS Config rules or Pod Security controls."""
+    url: str
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One diagnostic of the pack."""
+
+    policy: str
+    level: str
+    """"advisory" or "mandatory" ("remediate" is reported as "mandatory", as the SDK does)."""
+    severity: str
+    urn: str
+    """The offending resource; empty for a stack-wide finding."""
+    type: str
+    """Type token of the offending resource; empty for a stack-wide finding."""
+    message: str
+    """What is wrong with this resource (the policy's description is in `PolicyInfo`)."""
+
+
+@dataclass(frozen=True)
+class PolicyReport:
+    pack: str
+    version: str
+    config_file: str | None
+    config: dict[str, Any]
+    """Per policy, what was sent in Configure: `{"enforcementLevel": ..., <property>: ...}`."""
+    policies: tuple[PolicyInfo, ...]
+    violations: tuple[Violation, ...]
+
+    @property
+    def mandatory(self) -> tuple[Violation, ...]:
+        return tuple(violation for violation in self.violations if violation.level == "mandatory")
+
+
+class PolicyPackError(Exception):
+    """The pack failed to start, or its configuration is invalid."""
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """One entry of a policy pack config: an enforcement level and/or properties."""
+
+    enforcement_level: str | None
+    properties: Mapping[str, Any]
+
+
+def policy_config_path(environment: str) -> Path:
+    """The `--policy-pack-config` file of an environment.
+
+    `local` runs against an emulator on a laptop: it is judged like `dev` (same rules, advisory
+    mostly), so a local stack plans with the same findings a dev stack would get.
+    """
+    return CONFIG_DIR / f"{'dev' if environment == 'local' else environment}.json"
+
+
+def pack_version(pack_dir: Path = PACK_DIR) -> str:
+    """The version in PulumiPolicy.yaml, which the CLI prefers over the one the SDK reports."""
+    document = YAML(typ="safe").load((pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8")) or {}
+    return str(document.get("version", ""))
+
+
+def parse_policy_pack_config(document: Any, source: str) -> dict[str, PolicyConfig]:
+    """Read the CLI's `--policy-pack-config` format; same rules and errors as the CLI."""
+    if not isinstance(document, dict):
+        raise PolicyPackError(f"{source}: a policy pack config is a JSON object keyed by policy name or 'all'")
+    entries: dict[str, PolicyConfig] = {}
+    for name, value in document.items():
+        if isinstance(value, str):
+            entries[name] = PolicyConfig(_checked_level(value, name, source), {})
+        elif isinstance(value, dict):
+            properties = {key: item for key, item in value.items() if key != "enforcementLevel"}
+            level = value.get("enforcementLevel")
+            if level is not None and not isinstance(level, str):
+                raise PolicyPackError(f"{source}: {name}: enforcementLevel must be a string")
+            entries[name] = PolicyConfig(_checked_level(level, name, source) if level else None, properties)
+        else:
+            raise PolicyPackError(f"{source}: {name}: must be an enforcement level or an object")
+    return entries
+
+
+def load_policy_pack_config(path: Path) -> dict[str, PolicyConfig]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PolicyPackError(f"{path}: cannot read: {error}") from None
+    if not text.strip():
+        return {}
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PolicyPackError(f"{path}: invalid JSON: {error}") from None
+    return parse_policy_pack_config(document, str(path))
+
+
+def _checked_level(level: str, name: str, source: str) -> str:
+    if level not in ENFORCEMENT_LEVELS:
+        raise PolicyPackError(f"{source}: {name}: {level!r} is not one of {', '.join(ENFORCEMENT_LEVELS)}")
+    return level
+
+
+def reconcile_config(
+    info: analyzer_pb2.AnalyzerInfo, file_config: Mapping[str, PolicyConfig] | None, source: str = "policy config"
+) -> dict[str, dict[str, Any]]:
+    """Every policy's effective config, as the CLI computes it before Configure.
+
+    Schema defaults and each policy's own level first, then the pack's initial config, then the
+    file; within each, `all` sets every level before per-policy entries apply. The result is
+    validated against each policy's config schema, as the CLI does.
+    """
+    effective: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, dict[str, Any]] = {}
+    for policy in info.policies:
+        schema = json_format.MessageToDict(policy.configSchema, preserving_proto_field_name=True)
+        properties: dict[str, Any] = schema.get("properties", {})
+        schemas[policy.name] = {
+            "type": "object",
+            "properties": properties,
+            **({"required": schema["required"]} if schema.get("required") else {}),
+        }
+        defaults = {key: prop["default"] for key, prop in properties.items() if "default" in prop}
+        effective[policy.name] = {"enforcementLevel": _PROTO_TO_LEVEL[policy.enforcementLevel], **defaults}
+    # Over the wire an initial config entry always has a level (ADVISORY when the pack gave none).
+    initial = {
+        name: PolicyConfig(_PROTO_TO_LEVEL[config.enforcementLevel], json_format.MessageToDict(config.properties))
+        for name, config in info.initialConfig.items()
+    }
+    for layer in (initial, file_config or {}):
+        _apply_config(effective, layer)
+    problems = [
+        f"{name}: {error.message}"
+        for name, schema in schemas.items()
+        for error in jsonschema.Draft7Validator(schema).iter_errors(
+            {key: value for key, value in effective[name].items() if key != "enforcementLevel"}
+        )
+    ]
+    if problems:
+        raise PolicyPackError(f"{source}: invalid policy config: " + "; ".join(problems))
+    return effective
+
+
+def _apply_config(effective: dict[str, dict[str, Any]], layer: Mapping[str, PolicyConfig]) -> None:
+    everything = layer.get("all")
+    if everything is not None and everything.enforcement_level is not None:
+        for config in effective.values():
+            config["enforcementLevel"] = everything.enforcement_level
+    for name, config in layer.items():
+        if name == "all" or name not in effective:
+            continue
+        if config.enforcement_level is not None:
+            effective[name]["enforcementLevel"] = config.enforcement_level
+        effective[name].update(config.properties)
+
+
+def configure_request(effective: Mapping[str, Mapping[str, Any]]) -> analyzer_pb2.ConfigureAnalyzerRequest:
+    """One entry per policy, each with an explicit level (a missing one would read as ADVISORY)."""
+    request = analyzer_pb2.ConfigureAnalyzerRequest()
+    for name, config in effective.items():
+        entry = request.policyConfig[name]
+        entry.enforcementLevel = _LEVEL_TO_PROTO[config["enforcementLevel"]]
+        entry.properties.update({key: value for key, value in config.items() if key != "enforcementLevel"})
+    return request
+
+
+def _wire_struct(properties: Mapping[str, Any]) -> struct_pb2.Struct:
+    """Properties as the engine marshals them for analyzers: secrets kept, `__` internal keys dropped."""
+    return json_format.ParseDict(_without_internal_keys(properties), struct_pb2.Struct())
+
+
+def _without_internal_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_internal_keys(item) for key, item in value.items() if not key.startswith("__")}
+    if isinstance(value, list):
+        return [_without_internal_keys(item) for item in value]
+    return value
+
+
+def _options(resource: RecordedResource) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=resource.protect,
+        ignoreChanges=resource.ignore_changes,
+        deleteBeforeReplace=resource.delete_before_replace,
+        deleteBeforeReplaceDefined=resource.delete_before_replace,
+        additionalSecretOutputs=resource.additional_secret_outputs,
+        customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
+        parent=resource.parent,
+    )
+
+
+def _provider(
+    resource: RecordedResource, by_urn: Mapping[str, RecordedResource]
+) -> analyzer_pb2.AnalyzerProviderResource | None:
+    """The resource's explicit provider (a `<urn>::<id>` reference) with its inputs."""
+    provider_urn = resource.provider.rpartition("::")[0]
+    provider = by_urn.get(provider_urn)
+    if provider is None:
+        return None
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=provider.type, urn=provider.urn, name=provider.name, properties=_wire_struct(provider.inputs)
+    )
+
+
+def analyze_request(
+    resource: RecordedResource, by_urn: Mapping[str, RecordedResource] | None = None
+) -> analyzer_pb2.AnalyzeRequest:
+    """The Analyze call for one resource: its inputs, before the provider sees them."""
+    return analyzer_pb2.AnalyzeRequest(
+        type=resource.type,
+        properties=_wire_struct(resource.inputs),
+        urn=resource.urn,
+        name=resource.name,
+        options=_options(resource),
+        provider=_provider(resource, by_urn or {}),
+    )
+
+
+def analyze_stack_request(resources: Sequence[RecordedResource]) -> analyzer_pb2.AnalyzeStackRequest:
+    """The AnalyzeStack call: every resource with its outputs and its place in the graph."""
+    by_urn = {resource.urn: resource for resource in resources}
+    return analyzer_pb2.AnalyzeStackRequest(
+        resources=[
+            analyzer_pb2.AnalyzerResource(
+                type=resource.type,
+                properties=_wire_struct(resource.outputs),
+                urn=resource.urn,
+                name=resource.name,
+                options=_options(resource),
+                provider=_provider(resource, by_urn),
+                parent=resource.parent,
+                dependencies=resource.dependencies,
+                propertyDependencies={
+                    key: analyzer_pb2.AnalyzerPropertyDependencies(urns=urns)
+                    for key, urns in resource.property_dependencies.items()
+                    if urns
+                },
+            )
+            for resource in resources
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class StackIdentity:
+    """What the CLI tells a pack about the stack: names, config (decrypted) and dry-run mode."""
+
+    project: str
+    stack: str
+    config: Mapping[str, str]
+    secret_keys: Sequence[str] = ()
+    dry_run: bool = True
+
+    @classmethod
+    def of(cls, simulation: Simulation, *, dry_run: bool = True) -> StackIdentity:
+        config, secret_keys = runtime_config(read_stack_file(Path(simulation.stack_file)), {})
+        return cls(simulation.project, simulation.stack, config, secret_keys, dry_run)
+
+
+class RunningPack:
+    """A started pack: the gRPC stub plus the process, for the protocol steps in the CLI's order."""
+
+    def __init__(self, stub: analyzer_pb2_grpc.AnalyzerStub, pack_dir: Path) -> None:
+        self.stub = stub
+        self.pack_dir = pack_dir
+
+    def handshake(self) -> None:
+        """The CLI's first call; the Python SDK does not implement it, which the CLI tolerates."""
+        request = analyzer_pb2.AnalyzerHandshakeRequest(
+            engine_address=ENGINE_ADDRESS, root_directory=str(self.pack_dir), program_directory=str(self.pack_dir)
+        )
+        try:
+            self.stub.Handshake(request)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.UNIMPLEMENTED:  # type: ignore[attr-defined]  # RpcError is also a Call
+                raise
+
+    def configure_stack(self, identity: StackIdentity) -> None:
+        self.stub.ConfigureStack(
+            analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=identity.stack,
+                project=identity.project,
+                organization="organization",
+                dry_run=identity.dry_run,
+                config=dict(identity.config),
+                config_secret_keys=list(identity.secret_keys),
+                tags={"pulumi:project": identity.project, "pulumi:runtime": "python"},
+            )
+        )
+
+    def info(self) -> analyzer_pb2.AnalyzerInfo:
+        return self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+
+    def configure(self, effective: Mapping[str, Mapping[str, Any]]) -> None:
+        self.stub.Configure(configure_request(effective))
+
+    def analyze(
+        self, resource: RecordedResource, by_urn: Mapping[str, RecordedResource] | None = None
+    ) -> analyzer_pb2.AnalyzeResponse:
+        return self.stub.Analyze(analyze_request(resource, by_urn))
+
+    def analyze_stack(self, resources: Sequence[RecordedResource]) -> analyzer_pb2.AnalyzeResponse:
+        return self.stub.AnalyzeStack(analyze_stack_request(resources))
+
+
+@contextmanager
+def start_pack(identity: StackIdentity, pack_dir: Path = PACK_DIR) -> Iterator[RunningPack]:
+    """Start the pack as the CLI does, yield it connected, and stop it on exit."""
+    env = {
+        **os.environ,
+        "PULUMI_PROJECT": identity.project,
+        "PULUMI_STACK": identity.stack,
+        "PULUMI_ORGANIZATION": "organization",
+        "PULUMI_CONFIG": json.dumps(dict(identity.config)),
+        "PULUMI_DRY_RUN": "true" if identity.dry_run else "false",
+    }
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."],
+            cwd=pack_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        try:
+            assert process.stdout is not None
+            port = _read_port(process, process.stdout, stderr)
+            with grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS) as channel:
+                yield RunningPack(analyzer_pb2_grpc.AnalyzerStub(channel), pack_dir)
+        finally:
+            _stop(process)
+
+
+def _read_port(process: subprocess.Popen[bytes], stdout: IO[bytes], stderr: IO[bytes]) -> int:
+    with selectors.DefaultSelector() as selector:
+        selector.register(stdout, selectors.EVENT_READ)
+        ready = selector.select(STARTUP_TIMEOUT_SECONDS)
+    line = stdout.readline().decode().strip() if ready else ""
+    if line.isdigit():
+        return int(line)
+    if not ready:
+        raise PolicyPackError(f"policy pack did not report its port within {STARTUP_TIMEOUT_SECONDS:.0f}s")
+    process.wait(timeout=STARTUP_TIMEOUT_SECONDS)
+    stderr.seek(0)
+    detail = stderr.read().decode(errors="replace").strip()
+    raise PolicyPackError(f"policy pack failed to start (exit code {process.returncode}):\n{detail}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Interrupt the server loop (the SDK stops its gRPC server on KeyboardInterrupt), then insist."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def _policy_info(policy: analyzer_pb2.PolicyInfo, level: str) -> PolicyInfo:
+    tags = tuple(tag for tag in policy.tags if not tag.startswith(SOURCE_TAG_PREFIX))
+    sources = tuple(tag.removeprefix(SOURCE_TAG_PREFIX) for tag in policy.tags if tag.startswith(SOURCE_TAG_PREFIX))
+    return PolicyInfo(
+        name=policy.name,
+        description=policy.description,
+        severity=_PROTO_TO_SEVERITY[policy.severity],
+        enforcement_level=level,
+        remediation=policy.remediation_steps,
+        tags=tags,
+        source_ids=sources,
+        url=policy.url,
+    )
+
+
+def violations_of(
+    response: analyzer_pb2.AnalyzeResponse, resource: RecordedResource | None, types_by_urn: Mapping[str, str]
+) -> list[Violation]:
+    """Diagnostics as violations; a resource policy's diagnostic belongs to the analyzed resource."""
+    found = []
+    for diagnostic in response.diagnostics:
+        urn = diagnostic.urn or (resource.urn if resource else "")
+        message = diagnostic.message
+        if message.startswith(diagnostic.description):
+            message = message[len(diagnostic.description) :].lstrip("\n") or diagnostic.description
+        found.append(
+            Violation(
+                policy=diagnostic.policyName,
+                level=_PROTO_TO_LEVEL[diagnostic.enforcementLevel],
+                severity=_PROTO_TO_SEVERITY[diagnostic.severity],
+                urn=urn,
+                type=types_by_urn.get(urn, ""),
+                message=message,
+            )
+        )
+    return found
+
+
+def analyze(simulation: Simulation, config_file: Path | None = None, *, dry_run: bool = True) -> PolicyReport:
+    """Judge a simulated stack with the pack; `config_file` defaults to the stack environment's file."""
+    config_path = config_file if config_file is not None else policy_config_path(simulation.environment)
+    file_config = load_policy_pack_config(config_path) if config_path.exists() or config_file else None
+    by_urn = {resource.urn: resource for resource in simulation.resources}
+    types_by_urn = {urn: resource.type for urn, resource in by_urn.items()}
+    identity = StackIdentity.of(simulation, dry_run=dry_run)
+    with start_pack(identity) as pack:
+        pack.handshake()
+        pack.configure_stack(identity)
+        info = pack.info()
+        effective = reconcile_config(info, file_config, str(config_path))
+        pack.configure(effective)
+        violations: list[Violation] = []
+        for resource in simulation.resources:
+            violations += violations_of(pack.analyze(resource, by_urn), resource, types_by_urn)
+        violations += violations_of(pack.analyze_stack(simulation.resources), None, types_by_urn)
+    policies = tuple(
+        _policy_info(policy, effective[policy.name]["enforcementLevel"])
+        for policy in sorted(info.policies, key=lambda policy: policy.name)
+    )
+    return PolicyReport(
+        pack=info.name,
+        version=pack_version() or info.version,
+        config_file=str(config_path) if file_config is not None else None,
+        config=effective,
+        policies=policies,
+        violations=tuple(violations),
+    )

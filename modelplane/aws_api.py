@@ -1,0 +1,48 @@
+"""boto3 access for the tools that talk to AWS after `pulumi up` (`verify`, `promote`).
+
+One place decides the retry policy (throttling is retried with backoff by botocore's standard
+mode) and which credentials an emulator gets: fixed fake ones, never the caller's real keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+# Standard mode retries throttling and transient errors with exponential backoff and jitter.
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=10, read_timeout=60)
+EMULATOR_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# What a call may raise for a network or AWS problem; anything else is a bug and may surface.
+AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+@dataclass(frozen=True)
+class Aws:
+    """A session in the stack's region, optionally aimed at an emulator."""
+
+    session: boto3.Session
+    endpoint_url: str | None = None
+
+    @classmethod
+    def connect(cls, region: str, endpoint_url: str | None) -> Aws:
+        credentials = EMULATOR_CREDENTIALS if endpoint_url else {}
+        return cls(boto3.Session(region_name=region, **credentials), endpoint_url)
+
+    @property
+    def region(self) -> str:
+        return str(self.session.region_name)
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint_url, config=RETRY_CONFIG)
+
+
+def error_text(error: Exception) -> str:
+    """`<AWS error code>: <message>` for a service error, `<botocore exception>: <message>` otherwise."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{details.get('Code', 'UnknownError')}: {details.get('Message', '')}".rstrip(": ")
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,158 @@
+"""Generates docs/components.md from the components' own source: args with their field docstrings,
+outputs with their types, and the type token. A test keeps the committed file current.
+
+Field docstrings are not kept at run time, so the source is read with `ast` instead of imported.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+COMPONENTS_DIR = PROJECT_ROOT / "components"
+DOC_PATH = PROJECT_ROOT / "docs" / "components.md"
+GUIDES_DIR = PROJECT_ROOT / "docs" / "components"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    annotation: str
+    doc: str
+    default: str | None
+
+
+@dataclass(frozen=True)
+class ComponentDoc:
+    module: str
+    class_name: str
+    token: str
+    summary: str
+    args: tuple[Field, ...]
+    args_class: str
+    outputs: tuple[Field, ...]
+
+
+def _fields(node: ast.ClassDef, *, outputs_only: bool = False) -> tuple[Field, ...]:
+    found: list[Field] = []
+    body = node.body
+    for index, statement in enumerate(body):
+        if not isinstance(statement, ast.AnnAssign) or not isinstance(statement.target, ast.Name):
+            continue
+        annotation = ast.unparse(statement.annotation)
+        if outputs_only and "Output[" not in annotation:
+            continue
+        following = body[index + 1] if index + 1 < len(body) else None
+        doc = ""
+        if (
+            isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            doc = " ".join(following.value.value.split())
+        default = ast.unparse(statement.value) if statement.value is not None else None
+        found.append(Field(statement.target.id, annotation, doc, default))
+    return tuple(found)
+
+
+def _token(node: ast.ClassDef) -> str | None:
+    for call in ast.walk(node):
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "__init__"
+            and call.args
+            and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)
+            and call.args[0].value.startswith("modelplane:")
+        ):
+            return call.args[0].value
+    return None
+
+
+def _args_class_name(node: ast.ClassDef) -> str | None:
+    init = next((item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == "__init__"), None)
+    if init is None:
+        return None
+    for argument in init.args.args:
+        if argument.arg == "args" and argument.annotation is not None:
+            return ast.unparse(argument.annotation).strip("'\"")
+    return None
+
+
+def collect() -> list[ComponentDoc]:
+    documented: list[ComponentDoc] = []
+    for path in sorted(COMPONENTS_DIR.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+        for node in classes.values():
+            token = _token(node)
+            args_name = _args_class_name(node)
+            if token is None or args_name is None:
+                continue
+            args_node = classes.get(args_name)
+            documented.append(
+                ComponentDoc(
+                    module=f"components.{path.stem}",
+                    class_name=node.name,
+                    token=token,
+                    summary=" ".join((ast.get_docstring(node) or "").split()),
+                    args=_fields(args_node) if args_node is not None else (),
+                    args_class=args_name,
+                    outputs=_fields(node, outputs_only=True),
+                )
+            )
+    return documented
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render() -> str:
+    lines = [
+        "# Components reference",
+        "",
+        "Generated from the components' source by `python -m modelplane.component_docs`; a test fails",
+        "when this file is out of date. Narrative guides with examples live in [components/](components/).",
+        "",
+    ]
+    guides = sorted(path.name for path in GUIDES_DIR.glob("*.md")) if GUIDES_DIR.is_dir() else []
+    if guides:
+        lines += ["Guides: " + ", ".join(f"[{name.removesuffix('.md')}](components/{name})" for name in guides), ""]
+    for component in collect():
+        lines += [
+            f"## {component.class_name}",
+            "",
+            f"`from {component.module} import {component.class_name}, {component.args_class}` — type token `{component.token}`.",
+            "",
+        ]
+        if component.summary:
+            lines += [component.summary, ""]
+        if component.args:
+            lines += [
+                f"**{component.args_class}**",
+                "",
+                "| argument | type | default | meaning |",
+                "| --- | --- | --- | --- |",
+            ]
+            lines += [
+                f"| `{field.name}` | `{_cell(field.annotation)}` | {f'`{_cell(field.default)}`' if field.default else 'required'} | {_cell(field.doc)} |"
+                for field in component.args
+            ]
+            lines.append("")
+        if component.outputs:
+            lines += ["**Outputs**", "", "| output | type | meaning |", "| --- | --- | --- |"]
+            lines += [
+                f"| `{field.name}` | `{_cell(field.annotation)}` | {_cell(field.doc)} |" for field in component.outputs
+            ]
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    DOC_PATH.parent.mkdir(exist_ok=True)
+    DOC_PATH.write_text(render(), encoding="utf-8")
+    print(f"wrote {DOC_PATH}")

@@ -1,0 +1,346 @@
+"""`modelplane promote`: pin an approved model package version in a stack file, as a reviewable change.
+
+Promotion is a commit, not a deployment: the tool confirms in the model registry (the stack's model
+package group of the endpoint's family) that the version exists and is approved, rewrites only the
+`model_package_version` value in the stack file, keeps every other byte, and prints the diff.
+`pulumi up` deploys it once the change is reviewed.
+
+Exit codes: 0 promoted (or nothing to change); 1 the registry refused (missing, unapproved or
+rejected version, AWS error); 2 bad usage (unknown stack, endpoint or variant, a variant not pinned
+to the registry, invalid settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from modelplane import stackfiles
+from modelplane.aws_api import AWS_ERRORS, Aws, error_text
+from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from modelplane.loader import SettingsError, load_stack_file
+from modelplane.settings import Endpoint, Platform, Settings, Variant
+from modelplane.stackfiles import shown
+
+APPROVED = "Approved"
+REJECTED = "Rejected"
+VERSION_KEY = "model_package_version"
+
+
+class PromoteError(Exception):
+    """A refusal with its exit code; nothing was written."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _usage(message: str) -> PromoteError:
+    return PromoteError(message, EXIT_USAGE)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One variant's pinned version, before and after."""
+
+    endpoint: str
+    variant: str
+    family: str
+    old: int
+    new: int
+
+
+def package_group_name(family: str, stack: str) -> str:
+    """The model package group the registry component creates for a family in a stack."""
+    from components.registry import family_resource_name
+
+    return family_resource_name(family, stack)
+
+
+def load(stack: str) -> tuple[Path, Settings]:
+    path = stackfiles.stack_file(stack)
+    try:
+        return path, load_stack_file(path, stack)
+    except SettingsError as error:
+        raise _usage("\n".join(error.lines)) from None
+
+
+def _endpoint(settings: Settings, path: Path, name: str) -> Endpoint:
+    endpoint = next((e for e in settings.endpoints if e.name == name), None)
+    if endpoint is None:
+        known = ", ".join(e.name for e in settings.endpoints) or "none"
+        raise _usage(f"{shown(path)}: no endpoint {name!r} (endpoints: {known})")
+    if endpoint.platform is not Platform.SAGEMAKER:
+        raise _usage(
+            f"{shown(path)}: endpoint {name!r} runs on {endpoint.platform}; model package versions are SageMaker's"
+        )
+    return endpoint
+
+
+def _variant(endpoint: Endpoint, path: Path, name: str) -> Variant:
+    variant = next((v for v in endpoint.all_variants if v.name == name), None)
+    if variant is None:
+        known = ", ".join(v.name for v in endpoint.all_variants)
+        raise _usage(f"{shown(path)}: endpoint {endpoint.name!r} has no variant {name!r} (variants: {known})")
+    return variant
+
+
+def _pinned_version(path: Path, endpoint: Endpoint, variant: Variant) -> int:
+    if variant.model_package_version is None:
+        raise _usage(
+            f"{shown(path)}: {endpoint.name}/{variant.name} is not pinned to the registry;"
+            f" add `{VERSION_KEY}:` to it by hand first"
+        )
+    return variant.model_package_version
+
+
+def single_change(
+    stack: str, endpoint_name: str, variant_name: str, version: int
+) -> tuple[Path, Settings, list[Change]]:
+    path, settings = load(stack)
+    endpoint = _endpoint(settings, path, endpoint_name)
+    variant = _variant(endpoint, path, variant_name)
+    old = _pinned_version(path, endpoint, variant)
+    return path, settings, [Change(endpoint.name, variant.name, endpoint.family, old, version)]
+
+
+def copied_changes(source: str, target: str, only_endpoint: str | None) -> tuple[Path, Settings, list[Change]]:
+    """The versions `source` pins for the endpoints and variants `target` also pins to the same family's registry."""
+    if source == target:
+        raise _usage("--from and --to name the same stack")
+    source_path, source_settings = load(source)
+    target_path, target_settings = load(target)
+    if only_endpoint is not None:
+        _endpoint(source_settings, source_path, only_endpoint)
+        _endpoint(target_settings, target_path, only_endpoint)
+    source_pins = {
+        (endpoint.name, endpoint.family, variant.name): variant.model_package_version
+        for endpoint in source_settings.endpoints
+        if endpoint.platform is Platform.SAGEMAKER
+        for variant in endpoint.all_variants
+        if variant.model_package_version is not None
+    }
+    changes = [
+        Change(endpoint.name, variant.name, endpoint.family, variant.model_package_version, new)
+        for endpoint in target_settings.endpoints
+        if endpoint.platform is Platform.SAGEMAKER and only_endpoint in (None, endpoint.name)
+        for variant in endpoint.all_variants
+        if variant.model_package_version is not None
+        and (new := source_pins.get((endpoint.name, endpoint.family, variant.name))) is not None
+    ]
+    if not changes:
+        raise _usage(
+            f"no variant pinned to the registry in {shown(source_path)} has a pinned counterpart in {shown(target_path)}"
+        )
+    return target_path, target_settings, changes
+
+
+class ModelRegistry:
+    """The model package groups of one stack, read (and, when asked, approved) through boto3."""
+
+    def __init__(self, aws: Aws, stack: str) -> None:
+        self.aws = aws
+        self.stack = stack
+        self.sagemaker = aws.client("sagemaker")
+        self._account: str | None = None
+
+    def package_arn(self, family: str, version: int) -> str:
+        if self._account is None:
+            self._account = str(self.aws.client("sts").get_caller_identity()["Account"])
+        partition = self.aws.session.get_partition_for_region(self.aws.region)
+        group = package_group_name(family, self.stack)
+        return f"arn:{partition}:sagemaker:{self.aws.region}:{self._account}:model-package/{group}/{version}"
+
+    def confirm_approved(self, family: str, version: int, *, approve: bool) -> str:
+        """What was found (or done); raises `PromoteError` (exit 1) when the version cannot be promoted."""
+        what = f"{package_group_name(family, self.stack)} version {version}"
+        try:
+            arn = self.package_arn(family, version)
+            status = self.sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
+        except AWS_ERRORS as error:
+            raise PromoteError(f"cannot confirm {what}: {error_text(error)}", EXIT_FAILED) from None
+        if status == APPROVED:
+            return f"{what}: {APPROVED}"
+        if status == REJECTED:
+            raise PromoteError(f"{what} was {REJECTED}; promote another version", EXIT_FAILED)
+        if not approve:
+            raise PromoteError(f"{what} is {status}; approve it in the registry, or pass --approve", EXIT_FAILED)
+        try:
+            self.sagemaker.update_model_package(
+                ModelPackageArn=arn,
+                ModelApprovalStatus=APPROVED,
+                ApprovalDescription=f"Approved by `modelplane promote` for stack {self.stack}",
+            )
+        except AWS_ERRORS as error:
+            raise PromoteError(f"cannot approve {what}: {error_text(error)}", EXIT_FAILED) from None
+        return f"{what}: {status} -> {APPROVED} (--approve)"
+
+
+def _by_key(node: Node | None) -> dict[str, Node]:
+    if not isinstance(node, MappingNode):
+        return {}
+    return {key.value: value for key, value in node.value if isinstance(key, ScalarNode)}
+
+
+def version_spans(text: str) -> dict[tuple[str, str], tuple[int, int]]:
+    """Where each `(endpoint, variant)`'s version scalar sits in the stack file text (start, end offsets)."""
+    endpoints = _by_key(_by_key(YAML().compose(text)).get("config")).get("modelplane:endpoints")
+    spans: dict[tuple[str, str], tuple[int, int]] = {}
+    for endpoint in endpoints.value if isinstance(endpoints, SequenceNode) else []:
+        fields = _by_key(endpoint)
+        variants = fields.get("variants")
+        nodes = [*(variants.value if isinstance(variants, SequenceNode) else []), fields.get("shadow")]
+        for variant in map(_by_key, nodes):
+            name, version = variant.get("name"), variant.get(VERSION_KEY)
+            if isinstance(version, ScalarNode) and isinstance(name, ScalarNode):
+                spans[(fields["name"].value, name.value)] = (version.start_mark.index, version.end_mark.index)
+    return spans
+
+
+def rewrite(text: str, changes: list[Change]) -> str:
+    """The text with each changed version replaced in place; nothing else moves."""
+    spans = version_spans(text)
+    # A set: two variants sharing one node (a YAML anchor) must not splice the same span twice.
+    edits = sorted({(*spans[(c.endpoint, c.variant)], str(c.new)) for c in changes if c.old != c.new}, reverse=True)
+    for start, end, replacement in edits:
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def expected_settings(settings: Settings, changes: list[Change]) -> dict[str, Any]:
+    """The settings as they must read after the edit: the old ones with only the new versions."""
+    data = settings.model_dump(mode="json")
+    new_versions = {(change.endpoint, change.variant): change.new for change in changes}
+    for endpoint in data["endpoints"]:
+        for variant in [*endpoint["variants"], *([endpoint["shadow"]] if endpoint["shadow"] else [])]:
+            variant[VERSION_KEY] = new_versions.get((endpoint["name"], variant["name"]), variant[VERSION_KEY])
+    return data
+
+
+def write_checked(path: Path, stack: str, text: str, expected: dict[str, Any]) -> None:
+    """Write through a temp file in the same directory, renamed over the original only once its settings
+    read back as `expected`: a reader sees the old file or the new one, never a partial or wrong one."""
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    temp = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        shutil.copymode(path, temp)
+        try:
+            written: dict[str, Any] | None = load_stack_file(temp, stack).model_dump(mode="json")
+        except SettingsError:
+            written = None
+        if written != expected:
+            raise _usage(
+                f"{shown(path)}: the edit would change more than the version (a YAML anchor?); edit it by hand"
+            )
+        temp.replace(path)  # os.replace: atomic on POSIX
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    registry_notes: list[str]
+    """What the registry said about (or was done to) each new version."""
+    diff: str
+    """Unified diff of the stack file; empty when it already pinned these versions."""
+
+
+def promote(
+    path: Path, settings: Settings, stack: str, changes: list[Change], registry: ModelRegistry, *, approve: bool
+) -> Promotion:
+    """Confirm every new version in the registry, then edit the file."""
+    original = path.read_bytes().decode("utf-8")
+    edited = rewrite(original, changes)
+    notes = [
+        registry.confirm_approved(change.family, change.new, approve=approve)
+        for change in changes
+        if change.old != change.new
+    ]
+    if edited == original:
+        return Promotion(notes, "")
+    write_checked(path, stack, edited, expected_settings(settings, changes))
+    diff = difflib.unified_diff(
+        original.splitlines(keepends=True), edited.splitlines(keepends=True), f"a/{shown(path)}", f"b/{shown(path)}"
+    )
+    return Promotion(notes, "".join(diff))
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"a model package version is a whole number from 1, not {value!r}")
+    return number
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "promote",
+        help="pin an approved model package version in a stack file (never deploys)",
+        description="Pin a model package version for a variant (--stack/--endpoint/--variant/--version), "
+        "or copy the pinned versions of one stack to another (--from/--to). The registry must hold the "
+        "version as Approved. Only the version value in the stack file changes; the diff is printed.",
+    )
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--stack", help="stack whose file to edit")
+    mode.add_argument("--from", dest="source", metavar="STACK", help="copy pinned versions from this stack")
+    parser.add_argument("--to", dest="target", metavar="STACK", help="...into this stack (with --from)")
+    parser.add_argument("--endpoint", help="endpoint name in the settings (with --from: only this endpoint)")
+    parser.add_argument("--variant", help="variant (or shadow) name")
+    parser.add_argument("--version", type=_positive, help="model package version to pin")
+    parser.add_argument("--approve", action="store_true", help="approve a pending version in the registry")
+    parser.add_argument("--endpoint-url", metavar="URL", help="a local AWS emulator (fake credentials are used)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.stack is not None:
+            missing = [
+                flag
+                for flag, value in [
+                    ("--endpoint", args.endpoint),
+                    ("--variant", args.variant),
+                    ("--version", args.version),
+                ]
+                if value is None
+            ]
+            if missing or args.target is not None:
+                raise _usage(f"--stack needs {', '.join(missing)}" if missing else "--to goes with --from, not --stack")
+            stack = args.stack
+            path, settings, changes = single_change(stack, args.endpoint, args.variant, args.version)
+        else:
+            if args.target is None or args.variant is not None or args.version is not None:
+                raise _usage("--from needs --to, and takes no --variant or --version")
+            stack = args.target
+            path, settings, changes = copied_changes(args.source, stack, args.endpoint)
+        emulator = settings.local_emulator
+        aws = Aws.connect(settings.region, args.endpoint_url or (emulator.endpoint_url if emulator else None))
+        promotion = promote(path, settings, stack, changes, ModelRegistry(aws, stack), approve=args.approve)
+    except PromoteError as error:
+        print(f"modelplane promote: {error}", file=sys.stderr)
+        return error.exit_code
+    for note in promotion.registry_notes:
+        print(note)
+    if not promotion.diff:
+        print(f"{shown(path)} already pins these versions; nothing to change")
+        return EXIT_OK
+    print(promotion.diff, end="")
+    print(f"Review and commit {shown(path)}; `pulumi up --stack {stack}` deploys it.")
+    return EXIT_OK

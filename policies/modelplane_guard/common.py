@@ -1,0 +1,126 @@
+"""Reading resource properties the way they reach a pack, and the metadata conventions of every rule.
+
+Over gRPC, mappings and lists arrive as read-only proxies (not `dict`/`list`), every number as a
+float, and a value the engine does not know yet (preview) raises when it is read; the SDK turns
+that into an advisory "can't run during preview" diagnostic, so these helpers never catch it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import (
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidation,
+    ResourceValidationArgs,
+    StackValidationArgs,
+)
+
+# Source ids travel as `source:<id>` tags: the analyzer protocol keeps every tag, and one policy
+# often matches several scanner controls (a Checkov check and an AWS Config rule).
+SOURCE_TAG_PREFIX = "source:"
+PRODUCTION_PROPERTY = "production"
+PRODUCTION_SCHEMA = {
+    "type": "boolean",
+    "default": True,
+    "description": "Whether the stack serves production traffic; on other stacks the rule does not apply.",
+}
+NOT_PRODUCTION = "applies to production stacks only (config `production: false`)"
+
+
+def sources(*ids: str) -> list[str]:
+    """Tags naming the scanner controls a policy corresponds to, e.g. `CKV_AWS_98`, `aws-config:<rule>`."""
+    return [f"{SOURCE_TAG_PREFIX}{source_id}" for source_id in ids]
+
+
+def config_schema(properties: Mapping[str, Mapping[str, Any]]) -> PolicyConfigSchema:
+    return PolicyConfigSchema(properties={name: dict(schema) for name, schema in properties.items()})
+
+
+def production_gate(args: ResourceValidationArgs | StackValidationArgs) -> None:
+    """Stop a production-only rule on other stacks, with the reason the engine records."""
+    if not args.get_config().get(PRODUCTION_PROPERTY, True):
+        args.not_applicable(NOT_PRODUCTION)
+
+
+def for_types(*types: str) -> Callable[[ResourceValidation], ResourceValidation]:
+    """Run a resource validation only for the given type tokens."""
+
+    def decorate(validate: ResourceValidation) -> ResourceValidation:
+        def run(args: ResourceValidationArgs, report: ReportViolation) -> None:
+            if args.resource_type in types:
+                validate(args, report)
+
+        run.__doc__ = validate.__doc__
+        return run
+
+    return decorate
+
+
+def is_sequence(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list property, or a single value standing for a one-element list, or nothing."""
+    if value is None:
+        return []
+    return list(value) if is_sequence(value) else [value]
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def dig(value: Any, *path: str) -> Any:
+    """A nested property, or None where any step is missing."""
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def as_number(value: Any) -> float | None:
+    """Numbers arrive as floats over gRPC; numeric strings are accepted too."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def is_false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.lower() == "false")
+
+
+def number_text(value: float) -> str:
+    return f"{value:g}"
+
+
+def of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
+    return [resource for resource in resources if resource.resource_type in types]
+
+
+def refers_to(resource: PolicyResource, prop: str, target: PolicyResource, *target_values: str) -> bool:
+    """Whether `resource.<prop>` points at `target`: by the engine's property dependency, else by value."""
+    if any(dependency.urn == target.urn for dependency in resource.property_dependencies.get(prop, [])):
+        return True
+    value = resource.props.get(prop)
+    return isinstance(value, str) and value != "" and value in {candidate for candidate in target_values if candidate}
+
+
+def resource_label(resource: PolicyResource) -> str:
+    return f"{resource.resource_type} '{resource.name}'"

@@ -1,0 +1,125 @@
+"""JSON policy documents (IAM, key, bucket, repository and topic policies) in every form they arrive.
+
+A document is a JSON string or an object; `Statement` is one statement or a list; `Action`,
+`Resource` and principals are one value or a list; `Principal` is `"*"` or a map of principal
+kind to one value or a list. Condition values may be strings or booleans.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .common import as_list, as_mapping, is_false
+
+# Condition keys that limit a `*` principal to known accounts, organisations or network paths.
+RESTRICTING_CONDITION_KEYS = frozenset(
+    key.lower()
+    for key in (
+        "aws:PrincipalAccount",
+        "aws:PrincipalArn",
+        "aws:PrincipalOrgID",
+        "aws:PrincipalOrgPaths",
+        "aws:SourceAccount",
+        "aws:SourceArn",
+        "aws:SourceOrgID",
+        "aws:SourceOrgPaths",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:SourceOwner",
+        "kms:CallerAccount",
+    )
+)
+
+
+class UnreadableDocument(ValueError):
+    """The property holds something that is not a JSON policy document."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    index: int
+    sid: str
+    effect: str
+    actions: tuple[str, ...]
+    not_actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    principals: Mapping[str, tuple[str, ...]]
+    """Principal kind (`AWS`, `Service`, `Federated`, `CanonicalUser`, or `*`) to its values."""
+    conditions: Mapping[str, Mapping[str, tuple[Any, ...]]]
+    """Operator to condition key to values."""
+
+    @property
+    def allows(self) -> bool:
+        return self.effect == "Allow"
+
+    @property
+    def label(self) -> str:
+        return f"statement {self.sid!r}" if self.sid else f"statement {self.index}"
+
+    def condition_keys(self) -> set[str]:
+        return {key.lower() for keys in self.conditions.values() for key in keys}
+
+    def condition_values(self, key: str) -> list[Any]:
+        return [value for keys in self.conditions.values() for name, values in keys.items() if name.lower() == key.lower() for value in values]
+
+    @property
+    def has_wildcard_principal(self) -> bool:
+        return "*" in self.principals.get("*", ()) or "*" in self.principals.get("AWS", ())
+
+    @property
+    def wildcard_principal_unrestricted(self) -> bool:
+        return self.has_wildcard_principal and not (self.condition_keys() & RESTRICTING_CONDITION_KEYS)
+
+
+def parse_document(value: Any) -> Mapping[str, Any]:
+    """The document as a mapping, from a JSON string or an object."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise UnreadableDocument(f"is not valid JSON ({error.msg})") from None
+    if not isinstance(value, Mapping):
+        raise UnreadableDocument("is not a JSON object")
+    return value
+
+
+def statements(value: Any) -> list[Statement]:
+    document = parse_document(value)
+    return [_statement(index, raw) for index, raw in enumerate(as_list(document.get("Statement")))]
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(str(item) for item in as_list(value))
+
+
+def _statement(index: int, raw: Any) -> Statement:
+    statement = as_mapping(raw)
+    principal = statement.get("Principal")
+    principals = {"*": ("*",)} if principal == "*" else {kind: _strings(value) for kind, value in as_mapping(principal).items()}
+    conditions = {
+        operator: {key: tuple(as_list(values)) for key, values in as_mapping(keys).items()}
+        for operator, keys in as_mapping(statement.get("Condition")).items()
+    }
+    return Statement(
+        index=index,
+        sid=str(statement.get("Sid") or ""),
+        effect=str(statement.get("Effect") or ""),
+        actions=_strings(statement.get("Action")),
+        not_actions=_strings(statement.get("NotAction")),
+        resources=_strings(statement.get("Resource")),
+        principals=principals,
+        conditions=conditions,
+    )
+
+
+def denies_insecure_transport(statement: Statement) -> bool:
+    """A `Deny` of every principal's S3 calls when `aws:SecureTransport` is false."""
+    if statement.effect != "Deny" or not statement.has_wildcard_principal:
+        return False
+    if not any(action in {"*", "s3:*"} for action in statement.actions):
+        return False
+    bool_conditions = {key.lower(): values for key, values in statement.conditions.get("Bool", {}).items()}
+    return any(is_false(value) for value in bool_conditions.get("aws:securetransport", ()))

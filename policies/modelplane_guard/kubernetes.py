@@ -1,0 +1,398 @@
+"""Kubernetes workloads: Pod Security Standards (restricted), workload hygiene, disruption budgets and autoscaling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from .common import (
+    PRODUCTION_PROPERTY,
+    PRODUCTION_SCHEMA,
+    as_list,
+    as_mapping,
+    as_number,
+    config_schema,
+    dig,
+    is_false,
+    is_true,
+    number_text,
+    of_type,
+    production_gate,
+    sources,
+)
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+HPA_TYPES = (
+    "kubernetes:autoscaling/v1:HorizontalPodAutoscaler",
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    "kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler",
+)
+KEDA_SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+# Where each workload kind keeps its pod spec.
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    DEPLOYMENT: ("spec", "template", "spec"),
+    STATEFUL_SET: ("spec", "template", "spec"),
+    "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:ReplicaSet": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "kubernetes:core/v1:Pod": ("spec",),
+}
+# Long-running workloads: probes and disruption budgets make sense for these, not for batch jobs.
+SERVING_WORKLOADS = (DEPLOYMENT, STATEFUL_SET, "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:ReplicaSet", "kubernetes:core/v1:Pod")
+RESTRICTED_VOLUME_TYPES = frozenset(
+    {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
+)
+# Pulumi's own Kubernetes components (manifests, charts), not API objects with metadata.
+NON_OBJECT_GROUPS = frozenset({"yaml", "helm.sh", "kustomize"})
+PSS_URL = "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"
+# Kinds without a namespace; every other Kubernetes resource lives in one.
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "StorageClass",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "PriorityClass",
+        "RuntimeClass",
+        "IngressClass",
+        "GatewayClass",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "APIService",
+        "CSIDriver",
+        "CSINode",
+        "VolumeAttachment",
+        "CertificateSigningRequest",
+        "FlowSchema",
+        "PriorityLevelConfiguration",
+    }
+)
+
+
+def pod_spec(resource_type: str, props: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """The pod spec of a workload and its path, or None for other resources."""
+    path = POD_SPEC_PATHS.get(resource_type)
+    if path is None:
+        return None
+    return ".".join(path), as_mapping(dig(props, *path))
+
+
+def containers(spec_path: str, spec: Mapping[str, Any], *, init: bool = True) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every container with a label naming it and its path; init and ephemeral ones too unless `init=False`."""
+    kinds = ("containers", "initContainers", "ephemeralContainers") if init else ("containers",)
+    found = []
+    for kind in kinds:
+        for index, raw in enumerate(as_list(spec.get(kind))):
+            container = as_mapping(raw)
+            found.append((f"container {container.get('name', '?')!r} ({spec_path}.{kind}[{index}])", container))
+    return found
+
+
+def workload_validation(validate: Any) -> Any:
+    """Run a pod-spec check for every workload kind, passing the spec path and the spec."""
+
+    def run(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        found = pod_spec(args.resource_type, args.props)
+        if found is not None:
+            validate(args, report, *found)
+
+    run.__doc__ = validate.__doc__
+    return run
+
+
+def _restricted_profile(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        if is_true(spec.get(field)):
+            report(f"{path}.{field} is true: the pod shares the node's namespaces.")
+    for index, raw in enumerate(as_list(spec.get("volumes"))):
+        volume = as_mapping(raw)
+        kinds = sorted(key for key in volume if key != "name" and volume.get(key) is not None)
+        disallowed = [kind for kind in kinds if kind not in RESTRICTED_VOLUME_TYPES]
+        if disallowed:
+            report(f"volume {volume.get('name', '?')!r} ({path}.volumes[{index}]) uses {', '.join(disallowed)}, not allowed by the restricted profile.")
+    pod_context = as_mapping(spec.get("securityContext"))
+    pod_non_root = is_true(pod_context.get("runAsNonRoot"))
+    pod_seccomp = dig(pod_context, "seccompProfile", "type")
+    if as_number(pod_context.get("runAsUser")) == 0:
+        report(f"{path}.securityContext.runAsUser is 0 (root).")
+    for label, container in containers(path, spec):
+        context = as_mapping(container.get("securityContext"))
+        if is_true(context.get("privileged")):
+            report(f"{label} is privileged.")
+        if not is_false(context.get("allowPrivilegeEscalation")):
+            report(f"{label} does not set securityContext.allowPrivilegeEscalation to false.")
+        non_root = context.get("runAsNonRoot")
+        if is_false(non_root) or (non_root is None and not pod_non_root):
+            report(f"{label} may run as root: set runAsNonRoot true on the pod or the container.")
+        if as_number(context.get("runAsUser")) == 0:
+            report(f"{label} sets runAsUser 0 (root).")
+        capabilities = as_mapping(context.get("capabilities"))
+        if "ALL" not in [str(item) for item in as_list(capabilities.get("drop"))]:
+            report(f"{label} does not drop ALL capabilities.")
+        added = [str(item) for item in as_list(capabilities.get("add")) if str(item) != "NET_BIND_SERVICE"]
+        if added:
+            report(f"{label} adds capabilities {', '.join(added)}; only NET_BIND_SERVICE is allowed.")
+        seccomp = dig(context, "seccompProfile", "type") or pod_seccomp
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            report(f"{label} has no RuntimeDefault or Localhost seccompProfile (pod or container).")
+        for port_index, port in enumerate(as_list(container.get("ports"))):
+            host_port = as_number(dig(port, "hostPort"))
+            if host_port:
+                report(f"{label} ports[{port_index}] binds hostPort {number_text(host_port)}.")
+
+
+pod_security_restricted = ResourceValidationPolicy(
+    name="kubernetes-pod-security-restricted",
+    description="Kubernetes workloads meet the Pod Security Standards restricted profile.",
+    validate=workload_validation(_restricted_profile),
+    severity=Severity.CRITICAL,
+    remediation_steps="Run as non-root with allowPrivilegeEscalation false, drop ALL capabilities, use the RuntimeDefault seccomp profile, and no host namespaces, host ports or hostPath volumes.",
+    tags=[
+        "kubernetes",
+        "pod-security",
+        *sources("pod-security:restricted", "CKV_K8S_20", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_31", "CKV_K8S_37"),
+    ],
+    url=PSS_URL,
+)
+
+
+def _hardening(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+    minimum_uid = as_number(args.get_config().get("minRunAsUser")) or 10000
+    pod_user = as_number(dig(spec, "securityContext", "runAsUser"))
+    for label, container in containers(path, spec):
+        context = as_mapping(container.get("securityContext"))
+        if not is_true(context.get("readOnlyRootFilesystem")):
+            report(f"{label} has a writable root filesystem; set readOnlyRootFilesystem and mount an emptyDir where it writes.")
+        user = as_number(context.get("runAsUser"))
+        effective = user if user is not None else pod_user
+        if effective is None or effective < minimum_uid:
+            shown = "no runAsUser" if effective is None else f"runAsUser {number_text(effective)}"
+            report(f"{label} runs with {shown}; use a UID of at least {number_text(minimum_uid)} so it matches no host user.")
+
+
+container_hardening = ResourceValidationPolicy(
+    name="kubernetes-container-hardening",
+    description="Kubernetes containers use a read-only root filesystem and a high, non-host user id.",
+    validate=workload_validation(_hardening),
+    severity=Severity.MEDIUM,
+    remediation_steps="Set securityContext.readOnlyRootFilesystem true with emptyDir mounts for scratch space, and runAsUser to a UID of at least 10000.",
+    tags=["kubernetes", "hardening", *sources("CKV_K8S_22", "CKV_K8S_40")],
+    config_schema=config_schema(
+        {"minRunAsUser": {"type": "number", "minimum": 1, "default": 10000, "description": "Lowest acceptable container UID."}}
+    ),
+)
+
+
+def _probes(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+    if args.resource_type not in SERVING_WORKLOADS:
+        return
+    for label, container in containers(path, spec, init=False):
+        for probe in ("readinessProbe", "livenessProbe"):
+            if container.get(probe) is None:
+                report(f"{label} has no {probe}.")
+
+
+probes = ResourceValidationPolicy(
+    name="kubernetes-probes",
+    description="Serving Kubernetes containers declare readiness and liveness probes, so traffic reaches only loaded models and hung ones restart.",
+    validate=workload_validation(_probes),
+    severity=Severity.MEDIUM,
+    remediation_steps="Add readinessProbe and livenessProbe (e.g. an HTTP GET of the model server's health path).",
+    tags=["kubernetes", "availability", *sources("CKV_K8S_8", "CKV_K8S_9")],
+)
+
+
+def _resources(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+    for label, container in containers(path, spec):
+        resources = as_mapping(container.get("resources"))
+        missing = [
+            f"{kind}.{name}"
+            for kind in ("requests", "limits")
+            for name in ("cpu", "memory")
+            if dig(resources, kind, name) in (None, "")
+        ]
+        if missing:
+            report(f"{label} does not set resources {', '.join(missing)}.")
+
+
+resource_limits = ResourceValidationPolicy(
+    name="kubernetes-resource-requests-and-limits",
+    description="Kubernetes containers request and limit CPU and memory, so one model cannot starve its neighbours.",
+    validate=workload_validation(_resources),
+    severity=Severity.MEDIUM,
+    remediation_steps="Set resources.requests and resources.limits for cpu and memory on every container.",
+    tags=["kubernetes", "availability", *sources("CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13")],
+)
+
+
+def _service_account_token(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+    if not is_false(spec.get("automountServiceAccountToken")):
+        report(f"{path}.automountServiceAccountToken is not false: every container can call the Kubernetes API.")
+
+
+service_account_token = ResourceValidationPolicy(
+    name="kubernetes-no-service-account-token",
+    description="Kubernetes pods do not mount a Kubernetes API token they do not need (IRSA tokens are projected separately).",
+    validate=workload_validation(_service_account_token),
+    severity=Severity.MEDIUM,
+    remediation_steps="Set automountServiceAccountToken false on the pod spec.",
+    tags=["kubernetes", "access", *sources("CKV_K8S_38")],
+)
+
+
+def _secrets_as_files(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+    for label, container in containers(path, spec):
+        for env in as_list(container.get("env")):
+            if dig(env, "valueFrom", "secretKeyRef") is not None:
+                report(f"{label} reads secret {dig(env, 'valueFrom', 'secretKeyRef', 'name')!r} into environment variable {dig(env, 'name')!r}.")
+        for source in as_list(container.get("envFrom")):
+            if dig(source, "secretRef") is not None:
+                report(f"{label} loads secret {dig(source, 'secretRef', 'name')!r} into its environment.")
+
+
+secrets_as_files = ResourceValidationPolicy(
+    name="kubernetes-secrets-as-files",
+    description="Kubernetes containers read secrets from mounted files, not environment variables (which leak into logs, crash dumps and child processes).",
+    validate=workload_validation(_secrets_as_files),
+    severity=Severity.MEDIUM,
+    remediation_steps="Mount the secret as a volume (secret or CSI secrets-store) and read it from the file.",
+    tags=["kubernetes", "secrets", *sources("CKV_K8S_35")],
+)
+
+
+def _namespaced(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    package, _, module_and_kind = args.resource_type.partition(":")
+    group, _, kind = module_and_kind.partition(":")
+    if package != "kubernetes" or group.split("/")[0] in NON_OBJECT_GROUPS or kind in CLUSTER_SCOPED_KINDS:
+        return
+    namespace = dig(args.props, "metadata", "namespace")
+    if namespace is None and args.provider is not None:
+        namespace = args.provider.props.get("namespace")
+    if namespace in (None, "", "default"):
+        report(f"{kind} is placed in the default namespace; give each service its own namespace.")
+
+
+no_default_namespace = ResourceValidationPolicy(
+    name="kubernetes-no-default-namespace",
+    description="Namespaced Kubernetes resources live in a namespace of their own, not `default`.",
+    validate=_namespaced,
+    severity=Severity.LOW,
+    remediation_steps="Set metadata.namespace (modelplane: kubernetes.namespace) to the service's namespace.",
+    tags=["kubernetes", "isolation", *sources("CKV_K8S_21")],
+)
+
+
+def _namespace_of(resource: PolicyResource) -> str:
+    return str(dig(resource.props, "metadata", "namespace") or "default")
+
+
+def _template_labels(workload: PolicyResource) -> Mapping[str, Any]:
+    return as_mapping(dig(workload.props, "spec", "template", "metadata", "labels"))
+
+
+def _selects(budget: PolicyResource, workload: PolicyResource) -> bool:
+    selector = as_mapping(dig(budget.props, "spec", "selector", "matchLabels"))
+    labels = _template_labels(workload)
+    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
+
+
+def _blocks_evictions(budget: PolicyResource, replicas: float | None) -> bool:
+    """Whether the budget allows no voluntary disruption at all, which blocks node drains."""
+    spec = as_mapping(budget.props.get("spec"))
+    max_unavailable, min_available = spec.get("maxUnavailable"), spec.get("minAvailable")
+    if max_unavailable is not None:
+        return str(max_unavailable).strip() in {"0", "0%", "0.0"}
+    if min_available is None:
+        return False
+    if str(min_available).strip() == "100%":
+        return True
+    minimum = as_number(min_available)
+    return minimum is not None and replicas is not None and minimum >= replicas
+
+
+def _disruption_budgets(args: StackValidationArgs, report: ReportViolation) -> None:
+    budgets = of_type(args.resources, PDB)
+    for workload in of_type(args.resources, DEPLOYMENT, STATEFUL_SET):
+        name = dig(workload.props, "metadata", "name")
+        matching = [
+            budget
+            for budget in budgets
+            if _namespace_of(budget) == _namespace_of(workload) and _selects(budget, workload)
+        ]
+        kind = workload.resource_type.rsplit(":", 1)[-1]
+        if not matching:
+            report(f"{kind} {name!r} has no PodDisruptionBudget selecting its pods.", workload.urn)
+            continue
+        replicas = as_number(dig(workload.props, "spec", "replicas"))
+        if all(_blocks_evictions(budget, replicas) for budget in matching):
+            report(f"the PodDisruptionBudget of {kind} {name!r} allows no disruption, which blocks node drains.", workload.urn)
+
+
+disruption_budgets = StackValidationPolicy(
+    name="kubernetes-pod-disruption-budgets",
+    description="Every Kubernetes Deployment and StatefulSet has a PodDisruptionBudget that keeps pods up during node drains yet allows them.",
+    validate=_disruption_budgets,
+    severity=Severity.MEDIUM,
+    remediation_steps="Create a PodDisruptionBudget in the same namespace selecting the pod labels, with maxUnavailable 1 (or minAvailable below the replica count).",
+    tags=["kubernetes", "availability"],
+)
+
+
+def _scales(scaler: PolicyResource, workload: PolicyResource) -> bool:
+    target = as_mapping(dig(scaler.props, "spec", "scaleTargetRef"))
+    kind = target.get("kind") or ("Deployment" if scaler.resource_type == KEDA_SCALED_OBJECT else None)
+    return (
+        _namespace_of(scaler) == _namespace_of(workload)
+        and kind == workload.resource_type.rsplit(":", 1)[-1]
+        and target.get("name") == dig(workload.props, "metadata", "name")
+    )
+
+
+def _autoscaled(args: StackValidationArgs, report: ReportViolation) -> None:
+    production_gate(args)
+    scalers = of_type(args.resources, *HPA_TYPES, KEDA_SCALED_OBJECT)
+    for workload in of_type(args.resources, DEPLOYMENT):
+        if not any(_scales(scaler, workload) for scaler in scalers):
+            name = dig(workload.props, "metadata", "name")
+            report(f"Deployment {name!r} has no HorizontalPodAutoscaler.", workload.urn)
+
+
+autoscaled = StackValidationPolicy(
+    name="kubernetes-autoscaling-in-production",
+    description="Every Kubernetes Deployment in production is scaled by a HorizontalPodAutoscaler.",
+    validate=_autoscaled,
+    severity=Severity.MEDIUM,
+    remediation_steps="Set autoscaling (min_capacity, max_capacity and a CPU or custom metric target) on the endpoint.",
+    tags=["kubernetes", "availability"],
+    config_schema=config_schema({PRODUCTION_PROPERTY: PRODUCTION_SCHEMA}),
+)
+
+POLICIES = [
+    pod_security_restricted,
+    container_hardening,
+    probes,
+    resource_limits,
+    service_account_token,
+    secrets_as_files,
+    no_default_namespace,
+    disruption_budgets,
+    autoscaled,
+]

