@@ -95,14 +95,17 @@ class KubernetesModelService(pulumi.ComponentResource):
     """Namespace, pods, Services, autoscaling, NetworkPolicies, route and alerts of one endpoint."""
 
     namespace: pulumi.Output[str]
+    """The endpoint's own namespace."""
     service_names: dict[str, pulumi.Output[str]]
     """Service per variant, the shadow's included."""
     route_name: pulumi.Output[str]
+    """The HTTPRoute attached to the configured Gateway."""
     weights: dict[str, float]
     """Route weight per production variant, as configured."""
     traffic_shares: dict[str, float]
     """Share of traffic per production variant."""
     shadow_variant: str | None
+    """Variant receiving mirrored traffic, if any."""
     secret_readers: dict[str, pulumi.Output[str]]
     """Secret name -> the pods' IAM role (IRSA) that reads it at run time; grant each with `ModelSecrets.grant_read`."""
 
@@ -236,9 +239,11 @@ class KubernetesModelService(pulumi.ComponentResource):
         )
 
     def _variant(self, name: str, endpoint: Endpoint, variant: Variant, pod: _PodInputs) -> pulumi.Output[str]:
-        """Deployment and Service of one variant, plus HPA and PDB for a production one; the Service's name."""
-        is_shadow = variant is endpoint.shadow
-        autoscaling = None if is_shadow else endpoint.autoscaling
+        """Deployment, Service, PDB and (with autoscaling) HPA of one variant; returns the Service's name.
+
+        The shadow scales like the others: it receives a copy of all the traffic.
+        """
+        autoscaling = endpoint.autoscaling
         object_name = service_name(endpoint, variant)
         selector = {
             "app.kubernetes.io/name": endpoint.family,
@@ -282,25 +287,24 @@ class KubernetesModelService(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        if not is_shadow:
-            if autoscaling is not None:
-                k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                    f"{name}-{variant.name}",
-                    metadata=self._metadata(object_name, labels),
-                    spec=_autoscaler_spec(autoscaling, _object_name(deployment)),
-                    opts=self._child,
-                )
-            k8s.policy.v1.PodDisruptionBudget(
+        if autoscaling is not None:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-{variant.name}",
                 metadata=self._metadata(object_name, labels),
-                spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                    max_unavailable=1,
-                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                    # A crash-looping pod must not block node drains.
-                    unhealthy_pod_eviction_policy="AlwaysAllow",
-                ),
+                spec=_autoscaler_spec(autoscaling, _object_name(deployment)),
                 opts=self._child,
             )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-{variant.name}",
+            metadata=self._metadata(object_name, labels),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                max_unavailable=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                # A crash-looping pod must not block node drains.
+                unhealthy_pod_eviction_policy="AlwaysAllow",
+            ),
+            opts=self._child,
+        )
         return _object_name(service)
 
     def _workload_role(

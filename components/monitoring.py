@@ -174,7 +174,8 @@ def alarm_name(endpoint_name: str, variant_name: str, signal: Signal) -> str:
 def variant_signals(variant: Variant, *, shadow: bool, is_prod: bool) -> list[Signal]:
     """The signals a variant publishes and that are worth waking someone for.
 
-    Serverless variants publish no instance metrics (CPU, disk, GPU), but their concurrency ceiling.
+    Serverless variants publish no instance metrics (CPU, disk, GPU); they are watched for their
+    concurrency ceiling instead.
     The shadow gets no zero-traffic alarm: it only ever sees a copy of the production traffic.
     """
     signals = [Signal.SERVER_ERRORS, Signal.CLIENT_ERRORS, Signal.MODEL_LATENCY, Signal.OVERHEAD_LATENCY]
@@ -239,7 +240,7 @@ class EndpointMonitoring(pulumi.ComponentResource):
         self.alarms = [
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{variant.name}-{signal}",
-                name=alarm_name(args.endpoint_name, variant.name, signal),
+                name=physical_name,
                 actions_enabled=True,
                 alarm_actions=[args.topic_arn],
                 ok_actions=[args.topic_arn],
@@ -247,7 +248,7 @@ class EndpointMonitoring(pulumi.ComponentResource):
                 opts=child,
                 **_alarm_args(signal, args.endpoint_name, variant.name, endpoint.alarms, shadow=shadow),
             )
-            for variant, shadow, signal in planned
+            for physical_name, (variant, shadow, signal) in zip(self.alarm_names, planned, strict=True)
         ]
         self.rollback_alarm_names = rollback_alarm_names(endpoint, args.endpoint_name)
 

@@ -13,7 +13,7 @@ Update safety, after the failure modes of endpoints as code:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,8 +96,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     """Application Auto Scaling resource id per autoscaled variant: `endpoint/<name>/variant/<variant>`."""
 
     def __init__(self, name: str, args: SageMakerEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("modelplane:sagemaker:SageMakerEndpoint", name, None, opts)
         _check(args)
+        super().__init__("modelplane:sagemaker:SageMakerEndpoint", name, None, opts)
         self._args = args
         endpoint = args.endpoint
         invoke_opts = pulumi.InvokeOutputOptions(parent=self)
@@ -161,13 +161,12 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.is_prod),
         )
-        self.autoscaling_resource_ids = {}
-        if (scaling := endpoint.autoscaling) is not None:
-            self.autoscaling_resource_ids = {
-                variant.name: self._autoscale(f"{name}-{variant.name}", sagemaker_endpoint, variant.name, scaling)
-                for variant in endpoint.variants
-                if variant.instance_type is not None
-            }
+        scaling = endpoint.autoscaling
+        self.autoscaling_resource_ids = {
+            variant.name: self._autoscale(f"{name}-{variant.name}", sagemaker_endpoint, variant.name, scaling)
+            for variant in endpoint.variants
+            if scaling is not None and variant.instance_type is not None
+        }
         self.endpoint_name = sagemaker_endpoint.name
         self.endpoint_arn = sagemaker_endpoint.arn
         self.endpoint_config_name = config.name
@@ -179,6 +178,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         endpoint = self._args.endpoint
         shares = endpoint.traffic_shares()
         scaling = endpoint.autoscaling
+        bounds = {"min_capacity": scaling.min_capacity, "max_capacity": scaling.max_capacity} if scaling else {}
         return {
             "platform": endpoint.platform.value,
             "endpoint_name": self.endpoint_name,
@@ -188,15 +188,9 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             "variants": {v.name: {"weight": v.weight, "traffic_share": shares[v.name]} for v in endpoint.variants},
             "shadow_variant": endpoint.shadow.name if endpoint.shadow else None,
             "autoscaling": {
-                variant: {
-                    "resource_id": resource_id,
-                    "min_capacity": scaling.min_capacity,
-                    "max_capacity": scaling.max_capacity,
-                }
+                variant: {"resource_id": resource_id, **bounds}
                 for variant, resource_id in self.autoscaling_resource_ids.items()
-            }
-            if scaling is not None
-            else {},
+            },
             "data_capture": captures_data(endpoint),
         }
 
@@ -388,7 +382,7 @@ def model_package_arn(account: _Account, group_name: pulumi.Input[str], version:
     return account.arn("sagemaker", "model-package/", group_name, f"/{version}")
 
 
-def _capacity(variant: Variant, serverless_args: type) -> dict[str, Any]:
+def _capacity(variant: Variant, serverless_args: Callable[..., Any]) -> dict[str, Any]:
     """Instance type and count, or the serverless memory and concurrency."""
     serverless = variant.serverless
     if serverless is None:

@@ -67,7 +67,9 @@ class ModelSecrets(pulumi.ComponentResource):
     """One KMS-encrypted secret per settings entry, with its version, optional rotation and a read-only-by-grant policy."""
 
     arns: dict[str, pulumi.Output[str]]
+    """Secret ARN by settings name: all a consumer gets (and the stack output `secrets`)."""
     values: dict[str, pulumi.Output[str]]
+    """Configured values by name as secret Outputs, for the Kubernetes `Secret`; names set out of band are absent."""
 
     def __init__(self, name: str, args: ModelSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelplane:secrets:ModelSecrets", name, None, opts)

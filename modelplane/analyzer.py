@@ -58,9 +58,11 @@ _PROTO_TO_SEVERITY = {
     analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
     analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
 }
-# Policies carry the ids of the scanner controls they correspond to as `source:<id>` tags, the
-# only free-form field of the analyzer protocol that holds several values.
+# Policies carry the ids of the scanner controls they correspond to as `source:<id>` tags, and the
+# resource types they judge as `resource:<type token>` tags: tags are the only free-form field of
+# the analyzer protocol that holds several values.
 SOURCE_TAG_PREFIX = "source:"
+RESOURCE_TAG_PREFIX = "resource:"
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class PolicyInfo:
     """Effective level after config reconciliation: "advisory", "mandatory", "remediate" or "disabled"."""
     remediation: str
     tags: tuple[str, ...]
-    """Tags other than the `source:` ones."""
+    """Category tags (the `source:` and `resource:` ones are machine-read and left out)."""
     source_ids: tuple[str, ...]
     """Ids of the matching Checkov checks, AWS Config rules or Pod Security controls."""
     url: str
@@ -438,7 +440,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _policy_info(policy: analyzer_pb2.PolicyInfo, level: str) -> PolicyInfo:
-    tags = tuple(tag for tag in policy.tags if not tag.startswith(SOURCE_TAG_PREFIX))
+    tags = tuple(tag for tag in policy.tags if not tag.startswith((SOURCE_TAG_PREFIX, RESOURCE_TAG_PREFIX)))
     sources = tuple(tag.removeprefix(SOURCE_TAG_PREFIX) for tag in policy.tags if tag.startswith(SOURCE_TAG_PREFIX))
     return PolicyInfo(
         name=policy.name,

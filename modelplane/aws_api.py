@@ -6,8 +6,10 @@ mode) and which credentials an emulator gets: fixed fake ones, never the caller'
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
@@ -46,3 +48,11 @@ def error_text(error: Exception) -> str:
         details = error.response.get("Error", {})
         return f"{details.get('Code', 'UnknownError')}: {details.get('Message', '')}".rstrip(": ")
     return f"{type(error).__name__}: {error}"
+
+
+def emulator_url(value: str) -> str:
+    """argparse type of `--endpoint-url`."""
+    parsed = urlparse(value)
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {value!r}")
+    return value

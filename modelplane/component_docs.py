@@ -1,5 +1,5 @@
 """Generates docs/components.md from the components' own source: args with their field docstrings,
-outputs with their types, and the type token. A test keeps the committed file current.
+outputs (the component's annotated attributes) with their types, and the type token. A test keeps the committed file current.
 
 Field docstrings are not kept at run time, so the source is read with `ast` instead of imported.
 """
@@ -35,15 +35,13 @@ class ComponentDoc:
     outputs: tuple[Field, ...]
 
 
-def _fields(node: ast.ClassDef, *, outputs_only: bool = False) -> tuple[Field, ...]:
+def _fields(node: ast.ClassDef) -> tuple[Field, ...]:
     found: list[Field] = []
     body = node.body
     for index, statement in enumerate(body):
         if not isinstance(statement, ast.AnnAssign) or not isinstance(statement.target, ast.Name):
             continue
         annotation = ast.unparse(statement.annotation)
-        if outputs_only and "Output[" not in annotation:
-            continue
         following = body[index + 1] if index + 1 < len(body) else None
         doc = ""
         if (
@@ -101,7 +99,7 @@ def collect() -> list[ComponentDoc]:
                     summary=" ".join((ast.get_docstring(node) or "").split()),
                     args=_fields(args_node) if args_node is not None else (),
                     args_class=args_name,
-                    outputs=_fields(node, outputs_only=True),
+                    outputs=_fields(node),
                 )
             )
     return documented

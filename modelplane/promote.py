@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from modelplane import stackfiles
-from modelplane.aws_api import AWS_ERRORS, Aws, error_text
+from modelplane.aws_api import AWS_ERRORS, Aws, emulator_url, error_text
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings, Variant
@@ -305,7 +305,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--variant", help="variant (or shadow) name")
     parser.add_argument("--version", type=_positive, help="model package version to pin")
     parser.add_argument("--approve", action="store_true", help="approve a pending version in the registry")
-    parser.add_argument("--endpoint-url", metavar="URL", help="a local AWS emulator (fake credentials are used)")
+    parser.add_argument(
+        "--endpoint-url",
+        type=emulator_url,
+        metavar="URL",
+        help="a local AWS emulator (default: the stack's local_emulator); fake credentials are used",
+    )
     parser.set_defaults(handler=run)
 
 

@@ -203,9 +203,9 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 80) -> str:
         count = sum(len(found) for found in by_policy.values())
         lines += ["", style(f"{level.capitalize()} violations ({count})", "bold", color_of_level)]
         for policy_name, found in by_policy.items():
-            lines += _policy_lines(policy_name, found, policies.get(policy_name), style, width)
+            lines += _policy_lines(plan, policy_name, found, policies.get(policy_name), style, width)
     lines += ["", style(summary_line(plan), "bold", "green" if plan.passed else "red")]
-    return "\n".join(plan.redact(line) for line in lines) + "\n"
+    return plan.redact("\n".join(lines)) + "\n"
 
 
 def _tree_lines(plan: Plan, width: int) -> list[str]:
@@ -226,17 +226,24 @@ def _tree_lines(plan: Plan, width: int) -> list[str]:
 
 
 def _policy_lines(
-    policy_name: str, found: list[Violation], info: PolicyInfo | None, style: _Style, width: int
+    plan: Plan, policy_name: str, found: list[Violation], info: PolicyInfo | None, style: _Style, width: int
 ) -> list[str]:
+    """One policy's violations; free text is redacted before wrapping, which could split a secret."""
     severity = f" [{found[0].severity}]" if found[0].severity else ""
     lines = [f"  {style(policy_name, 'bold')}{severity}: {_plural(len(found), 'resource')}"]
     for violation in found:
         resource = f"{name_of(violation.urn)}  {violation.type}" if violation.urn else "(whole stack)"
         lines.append(_fit(f"    {resource}", "", width).rstrip())
-        lines += textwrap.wrap(violation.message, width, initial_indent="      ", subsequent_indent="      ")
+        lines += textwrap.wrap(
+            plan.redact(violation.message), width, initial_indent="      ", subsequent_indent="      "
+        )
     if info is not None and info.remediation:
         lines += textwrap.wrap(
-            info.remediation, width, initial_indent="    fix: ", subsequent_indent="         ", break_on_hyphens=False
+            plan.redact(info.remediation),
+            width,
+            initial_indent="    fix: ",
+            subsequent_indent="         ",
+            break_on_hyphens=False,
         )
     return lines
 
@@ -322,7 +329,7 @@ def _rule(policy: PolicyInfo) -> dict[str, Any]:
         "id": policy.name,
         "name": policy.name,
         "shortDescription": {"text": policy.description},
-        "fullDescription": {"text": policy.description},
+        "fullDescription": {"text": _full_description(policy)},
         "help": {"text": policy.remediation or policy.description},
         "defaultConfiguration": {
             "enabled": policy.enforcement_level != "disabled",
@@ -333,6 +340,12 @@ def _rule(policy: PolicyInfo) -> dict[str, Any]:
     if policy.url:
         rule["helpUri"] = policy.url
     return rule
+
+
+def _full_description(policy: PolicyInfo) -> str:
+    if not policy.source_ids:
+        return policy.description
+    return f"{policy.description} Corresponds to: {', '.join(policy.source_ids)}."
 
 
 def render_sarif(plan: Plan) -> dict[str, Any]:
@@ -425,12 +438,12 @@ def render_markdown(plan: Plan) -> str:
                     resource = f"`{name_of(violation.urn)}` ({violation.type})" if violation.urn else "whole stack"
                     lines.append(
                         f"| {violation.level} | `{violation.policy}` | {violation.severity} | {_cell(resource)} "
-                        f"| {_cell(violation.message)} |"
+                        f"| {_cell(plan.redact(violation.message))} |"
                     )
         lines += ["", "How to fix:", ""]
         violated = {violation.policy for violation in plan.policy.violations}
         lines += [
-            f"- `{policy.name}`: {_cell(policy.remediation or policy.description)}"
+            f"- `{policy.name}`: {_cell(plan.redact(policy.remediation or policy.description))}"
             for policy in plan.policy.policies
             if policy.name in violated
         ]

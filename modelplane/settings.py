@@ -732,9 +732,12 @@ class Settings(_Model):
         problems: list[tuple[str, str]] = []
         for name, spec in self.secrets.items():
             rotation = spec.rotation
-            if rotation is None:
-                continue
             path = f"secrets.{name}.rotation"
+            if rotation is None:
+                problems.append(
+                    (path, f"required in prod: secrets rotate at least every {MAX_PROD_ROTATION_DAYS} days")
+                )
+                continue
             days = rotation.automatically_after_days
             if days is not None and days > MAX_PROD_ROTATION_DAYS:
                 problems.append(

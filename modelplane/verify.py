@@ -22,12 +22,11 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from modelplane import stackfiles
-from modelplane.aws_api import AWS_ERRORS, Aws, error_text
+from modelplane.aws_api import AWS_ERRORS, Aws, emulator_url, error_text
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings
@@ -463,13 +462,6 @@ def report(checks: list[Check], *, stack: str, region: str, endpoint_url: str | 
     }
 
 
-def _url(value: str) -> str:
-    parsed = urlparse(value)
-    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
-        raise argparse.ArgumentTypeError(f"not an http(s) URL: {value!r}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "verify",
@@ -485,7 +477,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--endpoint-url",
-        type=_url,
+        type=emulator_url,
         metavar="URL",
         help="a local AWS emulator (default: the stack's local_emulator); fake credentials are used",
     )

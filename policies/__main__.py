@@ -4,9 +4,8 @@
 rules are in `modelplane_guard/`, where tests import them.
 """
 
-from pulumi_policy import EnforcementLevel, PolicyPack
-
 from modelplane_guard import POLICIES
+from pulumi_policy import EnforcementLevel, PolicyPack
 
 PolicyPack(
     "modelplane-guard",

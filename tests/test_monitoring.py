@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,7 @@ def key_arn(simulation: Simulation) -> str:
     return simulation.one(KEY).outputs["arn"]
 
 
-def derived_stack(tmp_path: Path, base: str, change: Any) -> Path:
+def derived_stack(tmp_path: Path, base: str, change: Callable[[dict[str, Any]], None]) -> Path:
     """A stack file like `base`'s, with `change(config)` applied, under the same stack name."""
     config = copy.deepcopy(read_stack_file(stack_file(base)))
     change(config)

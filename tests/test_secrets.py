@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from modelplane.loader import SettingsError, load_stack_file, read_stack_file, settings_from_config
+from modelplane.settings import Platform
 from modelplane.simulate import ACCOUNT_ID, PROJECT, PROJECT_ROOT, RecordedResource, Simulation, is_secret, reveal
 from tests.conftest import SimulateStack, stack_file
 
@@ -25,6 +26,8 @@ ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
 KEY = "aws:kms/key:Key"
 MODEL = "aws:sagemaker/model:Model"
+ROLE = "aws:iam/role:Role"
+KUBERNETES_SERVICE = "modelplane:kubernetes:KubernetesModelService"
 STACKS_WITH_SECRETS = ["dev", "staging", "prod"]
 FIXTURE_VALUE = "fixture-plaintext-XYZ"
 REGION = "eu-west-1"
@@ -154,7 +157,7 @@ def deny_exemptions(policy: dict[str, Any]) -> tuple[set[str], set[str]]:
 
 
 def role_arn(simulation: Simulation, name: str) -> str:
-    return simulation.one("aws:iam/role:Role", name).outputs["arn"]
+    return simulation.one(ROLE, name).outputs["arn"]
 
 
 def test_component_policies_grant_exactly_the_granted_roles(component: Simulation) -> None:
@@ -174,7 +177,7 @@ def test_component_policies_grant_exactly_the_granted_roles(component: Simulatio
 
 def test_policies_wait_for_the_granted_roles(component: Simulation) -> None:
     (policy,) = attached_to(component, POLICY, secret_of(component, "api-key"), "secretArn")
-    roles = {component.one("aws:iam/role:Role", name).urn for name in ("scorer", "ranker")}
+    roles = {component.one(ROLE, name).urn for name in ("scorer", "ranker")}
     assert roles <= set(policy.dependencies)
 
 
@@ -247,7 +250,9 @@ def test_value_is_a_secret_output_end_to_end(simulate_stack: SimulateStack) -> N
 
 
 @pytest.mark.parametrize("stack", STACKS_WITH_SECRETS)
-def test_each_declared_secret_is_encrypted_with_the_stack_key(simulate_stack: SimulateStack, stack: str) -> None:
+def test_each_declared_secret_is_tagged_and_encrypted_with_the_stack_key(
+    simulate_stack: SimulateStack, stack: str
+) -> None:
     simulation = simulate_stack(stack)
     settings = load_stack_file(stack_file(stack))
     secrets = simulation.of_type(SECRET)
@@ -278,6 +283,11 @@ def test_rotation_follows_settings(simulate_stack: SimulateStack, stack: str) ->
             continue
         (rotation,) = rotations
         assert rotation.inputs["rotationLambdaArn"] == spec.rotation.lambda_arn
+        rules = {
+            "automaticallyAfterDays": spec.rotation.automatically_after_days,
+            "scheduleExpression": spec.rotation.schedule_expression,
+        }
+        assert rotation.inputs["rotationRules"] == {key: value for key, value in rules.items() if value is not None}
         assert spec.rotation.lambda_role_arn in readers(policy_of(simulation, secret_of(simulation, name)))
 
 
@@ -303,25 +313,49 @@ def test_every_secret_is_sealed_and_exported_by_arn(simulate_stack: SimulateStac
 
 
 @pytest.mark.parametrize("stack", STACKS_WITH_SECRETS)
-def test_sagemaker_endpoints_read_their_secrets_by_arn(simulate_stack: SimulateStack, stack: str) -> None:
+def test_only_consuming_endpoints_and_the_rotation_function_read(simulate_stack: SimulateStack, stack: str) -> None:
+    """SageMaker roles and the rotation role are always granted; a Kubernetes workload role when its pods fetch the secret."""
+    simulation = simulate_stack(stack)
+    settings = load_stack_file(stack_file(stack))
+    for name, spec in settings.secrets.items():
+        consumers = [endpoint for endpoint in settings.endpoints if name in endpoint.secrets]
+        required = {
+            simulation.outputs["endpoints"][endpoint.name]["role_arn"]
+            for endpoint in consumers
+            if endpoint.platform is Platform.SAGEMAKER
+        }
+        if spec.rotation is not None:
+            required.add(spec.rotation.lambda_role_arn)
+        workload_roles = {
+            role.outputs["arn"]
+            for endpoint in consumers
+            if endpoint.platform is Platform.KUBERNETES
+            for role in simulation.descendants(simulation.one(KUBERNETES_SERVICE, endpoint.name))
+            if role.type == ROLE
+        }
+        found = readers(policy_of(simulation, secret_of(simulation, name)))
+        assert len(found) == len(set(found)), name
+        assert required <= set(found) <= required | workload_roles, name
+
+
+@pytest.mark.parametrize("stack", STACKS_WITH_SECRETS)
+def test_sagemaker_models_get_secret_arns_not_values(simulate_stack: SimulateStack, stack: str) -> None:
     from components.secrets import secret_arn_env_var
 
     simulation = simulate_stack(stack)
     settings = load_stack_file(stack_file(stack))
-    consumers = [e for e in settings.endpoints if e.secrets and e.platform == "sagemaker"]
-    if not simulation.of_type(MODEL):
-        pytest.skip("SageMaker models are not wired into the program yet")
-    for endpoint in consumers:
+    for endpoint in settings.endpoints:
+        if endpoint.platform is not Platform.SAGEMAKER or not endpoint.secrets:
+            continue
         role = simulation.outputs["endpoints"][endpoint.name]["role_arn"]
-        for name in endpoint.secrets:
-            secret = secret_of(simulation, name)
-            assert role in readers(policy_of(simulation, secret)), f"{endpoint.name} cannot read {name}"
-            models = [model for model in simulation.of_type(MODEL) if model.inputs["executionRoleArn"] == role]
-            assert models, f"no model of {endpoint.name} runs as {role}"
-            for model in models:
-                containers = model.inputs.get("containers") or [model.inputs["primaryContainer"]]
-                for container in containers:
-                    assert container["environment"][secret_arn_env_var(name)] == secret.outputs["arn"]
+        models = [model for model in simulation.of_type(MODEL) if model.inputs["executionRoleArn"] == role]
+        assert models, f"no model of {endpoint.name} runs as {role}"
+        for model in models:
+            containers = model.inputs.get("containers") or [model.inputs["primaryContainer"]]
+            for container in containers:
+                for name in endpoint.secrets:
+                    arn = secret_of(simulation, name).outputs["arn"]
+                    assert container["environment"][secret_arn_env_var(name)] == arn
 
 
 def test_env_var_name_of_a_secret() -> None:
@@ -368,7 +402,8 @@ def test_prod_rejects_rotation_slower_than_90_days(rotation: dict[str, Any], pat
 )
 def test_prod_accepts_rotation_within_90_days(rotation: dict[str, Any]) -> None:
     settings = settings_from_config(prod_config_with_rotation(**rotation), source="stack", stack="prod")
-    assert settings.secrets["feature-store-token"].rotation is not None
+    accepted = settings.secrets["feature-store-token"].rotation
+    assert accepted is not None and accepted.model_dump(include=set(rotation)) == rotation
 
 
 def test_slow_rotation_is_allowed_outside_prod() -> None:

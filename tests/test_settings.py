@@ -229,6 +229,11 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
         _set(("modelplane:kubeconfig",), "apiVersion: v1"),
         "modelplane:kubeconfig: a kubeconfig holds credentials: store it with pulumi config set --secret 'modelplane:kubeconfig' <value> --stack prod",
     ),
+    (
+        "prod secret without rotation",
+        _delete(("modelplane:secrets", "feature-store-token", "rotation")),
+        "modelplane:secrets.feature-store-token.rotation: required in prod: secrets rotate at least every 90 days",
+    ),
     ("missing region", _delete(("aws:region",)), "aws:region: is required (pulumi config set aws:region <region>)"),
     (
         "kubernetes fields on sagemaker",

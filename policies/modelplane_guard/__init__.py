@@ -1,9 +1,19 @@
-"""The rules of the `modelplane-guard` policy pack, grouped by service."""
+"""The rules of the `modelplane-guard` policy pack, grouped by service; `POLICIES` is the whole pack."""
 
-from pulumi_policy import Policy, ResourceValidationPolicy
+from pulumi_policy import Policy
 
-def _placeholder(args, report):
-    if args.resource_type == "aws:kms/key:Key" and not args.props.get("enableKeyRotation"):
-        report("no rotation")
+from . import ecr, iam, kms, kubernetes, lifecycle, monitoring, s3, sagemaker, secretsmanager, tagging, workloads
 
-POLICIES: list[Policy] = [ResourceValidationPolicy("kms-key-rotation", "Keys rotate.", validate=_placeholder)]
+POLICIES: list[Policy] = [
+    *sagemaker.POLICIES,
+    *workloads.POLICIES,
+    *kubernetes.POLICIES,
+    *iam.POLICIES,
+    *s3.POLICIES,
+    *ecr.POLICIES,
+    *kms.POLICIES,
+    *secretsmanager.POLICIES,
+    *monitoring.POLICIES,
+    *tagging.POLICIES,
+    *lifecycle.POLICIES,
+]

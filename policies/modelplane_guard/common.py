@@ -8,13 +8,12 @@ that into an advisory "can't run during preview" diagnostic, so these helpers ne
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 from pulumi_policy import (
     PolicyConfigSchema,
     PolicyResource,
     ReportViolation,
-    ResourceValidation,
     ResourceValidationArgs,
     StackValidationArgs,
 )
@@ -22,6 +21,8 @@ from pulumi_policy import (
 # Source ids travel as `source:<id>` tags: the analyzer protocol keeps every tag, and one policy
 # often matches several scanner controls (a Checkov check and an AWS Config rule).
 SOURCE_TAG_PREFIX = "source:"
+# The resource types a policy judges travel the same way, for documentation and reports.
+RESOURCE_TAG_PREFIX = "resource:"
 PRODUCTION_PROPERTY = "production"
 PRODUCTION_SCHEMA = {
     "type": "boolean",
@@ -31,9 +32,19 @@ PRODUCTION_SCHEMA = {
 NOT_PRODUCTION = "applies to production stacks only (config `production: false`)"
 
 
+def aws_config_url(rule: str) -> str:
+    """Documentation of an AWS Config managed rule."""
+    return f"https://docs.aws.amazon.com/config/latest/developerguide/{rule}.html"
+
+
 def sources(*ids: str) -> list[str]:
     """Tags naming the scanner controls a policy corresponds to, e.g. `CKV_AWS_98`, `aws-config:<rule>`."""
     return [f"{SOURCE_TAG_PREFIX}{source_id}" for source_id in ids]
+
+
+def applies_to(*types: str) -> list[str]:
+    """Tags naming the resource types a policy looks at (`aws:*` or `kubernetes:*` for a whole provider)."""
+    return [f"{RESOURCE_TAG_PREFIX}{type_token}" for type_token in types]
 
 
 def config_schema(properties: Mapping[str, Mapping[str, Any]]) -> PolicyConfigSchema:
@@ -46,16 +57,41 @@ def production_gate(args: ResourceValidationArgs | StackValidationArgs) -> None:
         args.not_applicable(NOT_PRODUCTION)
 
 
-def for_types(*types: str) -> Callable[[ResourceValidation], ResourceValidation]:
-    """Run a resource validation only for the given type tokens."""
+class Report(Protocol):
+    """The SDK's violation callback as it behaves: the URN is optional (and ignored for resource rules)."""
 
-    def decorate(validate: ResourceValidation) -> ResourceValidation:
-        def run(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    def __call__(self, message: str, urn: str | None = None, /) -> None: ...
+
+
+ArgsT = TypeVar("ArgsT", ResourceValidationArgs, StackValidationArgs)
+
+
+def rule(validate: Callable[[ArgsT, Report], None]) -> Callable[[ArgsT, ReportViolation], None]:
+    """A validation written against `Report`, in the shape the SDK's policies take."""
+
+    def run(args: ArgsT, report: ReportViolation) -> None:
+        validate(args, cast(Report, report))
+
+    run.__doc__ = validate.__doc__
+    return run
+
+
+def for_types(
+    *types: str,
+) -> Callable[
+    [Callable[[ResourceValidationArgs, Report], None]], Callable[[ResourceValidationArgs, ReportViolation], None]
+]:
+    """A resource validation that runs only for the given type tokens."""
+
+    def decorate(
+        validate: Callable[[ResourceValidationArgs, Report], None],
+    ) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+        def run(args: ResourceValidationArgs, report: Report) -> None:
             if args.resource_type in types:
                 validate(args, report)
 
         run.__doc__ = validate.__doc__
-        return run
+        return rule(run)
 
     return decorate
 

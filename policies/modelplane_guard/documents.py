@@ -63,7 +63,13 @@ class Statement:
         return {key.lower() for keys in self.conditions.values() for key in keys}
 
     def condition_values(self, key: str) -> list[Any]:
-        return [value for keys in self.conditions.values() for name, values in keys.items() if name.lower() == key.lower() for value in values]
+        return [
+            value
+            for keys in self.conditions.values()
+            for name, values in keys.items()
+            if name.lower() == key.lower()
+            for value in values
+        ]
 
     @property
     def has_wildcard_principal(self) -> bool:
@@ -98,7 +104,9 @@ def _strings(value: Any) -> tuple[str, ...]:
 def _statement(index: int, raw: Any) -> Statement:
     statement = as_mapping(raw)
     principal = statement.get("Principal")
-    principals = {"*": ("*",)} if principal == "*" else {kind: _strings(value) for kind, value in as_mapping(principal).items()}
+    principals = (
+        {"*": ("*",)} if principal == "*" else {kind: _strings(value) for kind, value in as_mapping(principal).items()}
+    )
     conditions = {
         operator: {key: tuple(as_list(values)) for key, values in as_mapping(keys).items()}
         for operator, keys in as_mapping(statement.get("Condition")).items()

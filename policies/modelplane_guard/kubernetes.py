@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi_policy import (
@@ -18,6 +18,8 @@ from pulumi_policy import (
 from .common import (
     PRODUCTION_PROPERTY,
     PRODUCTION_SCHEMA,
+    Report,
+    applies_to,
     as_list,
     as_mapping,
     as_number,
@@ -28,6 +30,7 @@ from .common import (
     number_text,
     of_type,
     production_gate,
+    rule,
     sources,
 )
 
@@ -51,7 +54,13 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:Pod": ("spec",),
 }
 # Long-running workloads: probes and disruption budgets make sense for these, not for batch jobs.
-SERVING_WORKLOADS = (DEPLOYMENT, STATEFUL_SET, "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:ReplicaSet", "kubernetes:core/v1:Pod")
+SERVING_WORKLOADS = (
+    DEPLOYMENT,
+    STATEFUL_SET,
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:apps/v1:ReplicaSet",
+    "kubernetes:core/v1:Pod",
+)
 RESTRICTED_VOLUME_TYPES = frozenset(
     {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
 )
@@ -106,19 +115,22 @@ def containers(spec_path: str, spec: Mapping[str, Any], *, init: bool = True) ->
     return found
 
 
-def workload_validation(validate: Any) -> Any:
+PodSpecValidation = Callable[[ResourceValidationArgs, Report, str, Mapping[str, Any]], None]
+
+
+def workload_validation(validate: PodSpecValidation) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     """Run a pod-spec check for every workload kind, passing the spec path and the spec."""
 
-    def run(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    def run(args: ResourceValidationArgs, report: Report) -> None:
         found = pod_spec(args.resource_type, args.props)
         if found is not None:
             validate(args, report, *found)
 
     run.__doc__ = validate.__doc__
-    return run
+    return rule(run)
 
 
-def _restricted_profile(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+def _restricted_profile(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
     for field in ("hostNetwork", "hostPID", "hostIPC"):
         if is_true(spec.get(field)):
             report(f"{path}.{field} is true: the pod shares the node's namespaces.")
@@ -127,7 +139,9 @@ def _restricted_profile(args: ResourceValidationArgs, report: ReportViolation, p
         kinds = sorted(key for key in volume if key != "name" and volume.get(key) is not None)
         disallowed = [kind for kind in kinds if kind not in RESTRICTED_VOLUME_TYPES]
         if disallowed:
-            report(f"volume {volume.get('name', '?')!r} ({path}.volumes[{index}]) uses {', '.join(disallowed)}, not allowed by the restricted profile.")
+            report(
+                f"volume {volume.get('name', '?')!r} ({path}.volumes[{index}]) uses {', '.join(disallowed)}, not allowed by the restricted profile."
+            )
     pod_context = as_mapping(spec.get("securityContext"))
     pod_non_root = is_true(pod_context.get("runAsNonRoot"))
     pod_seccomp = dig(pod_context, "seccompProfile", "type")
@@ -169,23 +183,28 @@ pod_security_restricted = ResourceValidationPolicy(
         "kubernetes",
         "pod-security",
         *sources("pod-security:restricted", "CKV_K8S_20", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_31", "CKV_K8S_37"),
+        *applies_to(*POD_SPEC_PATHS),
     ],
     url=PSS_URL,
 )
 
 
-def _hardening(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+def _hardening(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
     minimum_uid = as_number(args.get_config().get("minRunAsUser")) or 10000
     pod_user = as_number(dig(spec, "securityContext", "runAsUser"))
     for label, container in containers(path, spec):
         context = as_mapping(container.get("securityContext"))
         if not is_true(context.get("readOnlyRootFilesystem")):
-            report(f"{label} has a writable root filesystem; set readOnlyRootFilesystem and mount an emptyDir where it writes.")
+            report(
+                f"{label} has a writable root filesystem; set readOnlyRootFilesystem and mount an emptyDir where it writes."
+            )
         user = as_number(context.get("runAsUser"))
         effective = user if user is not None else pod_user
         if effective is None or effective < minimum_uid:
             shown = "no runAsUser" if effective is None else f"runAsUser {number_text(effective)}"
-            report(f"{label} runs with {shown}; use a UID of at least {number_text(minimum_uid)} so it matches no host user.")
+            report(
+                f"{label} runs with {shown}; use a UID of at least {number_text(minimum_uid)} so it matches no host user."
+            )
 
 
 container_hardening = ResourceValidationPolicy(
@@ -194,14 +213,21 @@ container_hardening = ResourceValidationPolicy(
     validate=workload_validation(_hardening),
     severity=Severity.MEDIUM,
     remediation_steps="Set securityContext.readOnlyRootFilesystem true with emptyDir mounts for scratch space, and runAsUser to a UID of at least 10000.",
-    tags=["kubernetes", "hardening", *sources("CKV_K8S_22", "CKV_K8S_40")],
+    tags=["kubernetes", "hardening", *sources("CKV_K8S_22", "CKV_K8S_40"), *applies_to(*POD_SPEC_PATHS)],
     config_schema=config_schema(
-        {"minRunAsUser": {"type": "number", "minimum": 1, "default": 10000, "description": "Lowest acceptable container UID."}}
+        {
+            "minRunAsUser": {
+                "type": "number",
+                "minimum": 1,
+                "default": 10000,
+                "description": "Lowest acceptable container UID.",
+            }
+        }
     ),
 )
 
 
-def _probes(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+def _probes(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
     if args.resource_type not in SERVING_WORKLOADS:
         return
     for label, container in containers(path, spec, init=False):
@@ -216,11 +242,11 @@ probes = ResourceValidationPolicy(
     validate=workload_validation(_probes),
     severity=Severity.MEDIUM,
     remediation_steps="Add readinessProbe and livenessProbe (e.g. an HTTP GET of the model server's health path).",
-    tags=["kubernetes", "availability", *sources("CKV_K8S_8", "CKV_K8S_9")],
+    tags=["kubernetes", "availability", *sources("CKV_K8S_8", "CKV_K8S_9"), *applies_to(*SERVING_WORKLOADS)],
 )
 
 
-def _resources(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+def _resources(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
     for label, container in containers(path, spec):
         resources = as_mapping(container.get("resources"))
         missing = [
@@ -239,11 +265,16 @@ resource_limits = ResourceValidationPolicy(
     validate=workload_validation(_resources),
     severity=Severity.MEDIUM,
     remediation_steps="Set resources.requests and resources.limits for cpu and memory on every container.",
-    tags=["kubernetes", "availability", *sources("CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13")],
+    tags=[
+        "kubernetes",
+        "availability",
+        *sources("CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13"),
+        *applies_to(*POD_SPEC_PATHS),
+    ],
 )
 
 
-def _service_account_token(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+def _service_account_token(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
     if not is_false(spec.get("automountServiceAccountToken")):
         report(f"{path}.automountServiceAccountToken is not false: every container can call the Kubernetes API.")
 
@@ -254,15 +285,17 @@ service_account_token = ResourceValidationPolicy(
     validate=workload_validation(_service_account_token),
     severity=Severity.MEDIUM,
     remediation_steps="Set automountServiceAccountToken false on the pod spec.",
-    tags=["kubernetes", "access", *sources("CKV_K8S_38")],
+    tags=["kubernetes", "access", *sources("CKV_K8S_38"), *applies_to(*POD_SPEC_PATHS)],
 )
 
 
-def _secrets_as_files(args: ResourceValidationArgs, report: ReportViolation, path: str, spec: Mapping[str, Any]) -> None:
+def _secrets_as_files(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
     for label, container in containers(path, spec):
         for env in as_list(container.get("env")):
             if dig(env, "valueFrom", "secretKeyRef") is not None:
-                report(f"{label} reads secret {dig(env, 'valueFrom', 'secretKeyRef', 'name')!r} into environment variable {dig(env, 'name')!r}.")
+                report(
+                    f"{label} reads secret {dig(env, 'valueFrom', 'secretKeyRef', 'name')!r} into environment variable {dig(env, 'name')!r}."
+                )
         for source in as_list(container.get("envFrom")):
             if dig(source, "secretRef") is not None:
                 report(f"{label} loads secret {dig(source, 'secretRef', 'name')!r} into its environment.")
@@ -274,11 +307,11 @@ secrets_as_files = ResourceValidationPolicy(
     validate=workload_validation(_secrets_as_files),
     severity=Severity.MEDIUM,
     remediation_steps="Mount the secret as a volume (secret or CSI secrets-store) and read it from the file.",
-    tags=["kubernetes", "secrets", *sources("CKV_K8S_35")],
+    tags=["kubernetes", "secrets", *sources("CKV_K8S_35"), *applies_to(*POD_SPEC_PATHS)],
 )
 
 
-def _namespaced(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _namespaced(args: ResourceValidationArgs, report: Report) -> None:
     package, _, module_and_kind = args.resource_type.partition(":")
     group, _, kind = module_and_kind.partition(":")
     if package != "kubernetes" or group.split("/")[0] in NON_OBJECT_GROUPS or kind in CLUSTER_SCOPED_KINDS:
@@ -293,10 +326,10 @@ def _namespaced(args: ResourceValidationArgs, report: ReportViolation) -> None:
 no_default_namespace = ResourceValidationPolicy(
     name="kubernetes-no-default-namespace",
     description="Namespaced Kubernetes resources live in a namespace of their own, not `default`.",
-    validate=_namespaced,
+    validate=rule(_namespaced),
     severity=Severity.LOW,
     remediation_steps="Set metadata.namespace (modelplane: kubernetes.namespace) to the service's namespace.",
-    tags=["kubernetes", "isolation", *sources("CKV_K8S_21")],
+    tags=["kubernetes", "isolation", *sources("CKV_K8S_21"), *applies_to("kubernetes:*")],
 )
 
 
@@ -328,7 +361,7 @@ def _blocks_evictions(budget: PolicyResource, replicas: float | None) -> bool:
     return minimum is not None and replicas is not None and minimum >= replicas
 
 
-def _disruption_budgets(args: StackValidationArgs, report: ReportViolation) -> None:
+def _disruption_budgets(args: StackValidationArgs, report: Report) -> None:
     budgets = of_type(args.resources, PDB)
     for workload in of_type(args.resources, DEPLOYMENT, STATEFUL_SET):
         name = dig(workload.props, "metadata", "name")
@@ -343,16 +376,19 @@ def _disruption_budgets(args: StackValidationArgs, report: ReportViolation) -> N
             continue
         replicas = as_number(dig(workload.props, "spec", "replicas"))
         if all(_blocks_evictions(budget, replicas) for budget in matching):
-            report(f"the PodDisruptionBudget of {kind} {name!r} allows no disruption, which blocks node drains.", workload.urn)
+            report(
+                f"the PodDisruptionBudget of {kind} {name!r} allows no disruption, which blocks node drains.",
+                workload.urn,
+            )
 
 
 disruption_budgets = StackValidationPolicy(
     name="kubernetes-pod-disruption-budgets",
     description="Every Kubernetes Deployment and StatefulSet has a PodDisruptionBudget that keeps pods up during node drains yet allows them.",
-    validate=_disruption_budgets,
+    validate=rule(_disruption_budgets),
     severity=Severity.MEDIUM,
     remediation_steps="Create a PodDisruptionBudget in the same namespace selecting the pod labels, with maxUnavailable 1 (or minAvailable below the replica count).",
-    tags=["kubernetes", "availability"],
+    tags=["kubernetes", "availability", *applies_to(DEPLOYMENT, STATEFUL_SET, PDB)],
 )
 
 
@@ -366,7 +402,7 @@ def _scales(scaler: PolicyResource, workload: PolicyResource) -> bool:
     )
 
 
-def _autoscaled(args: StackValidationArgs, report: ReportViolation) -> None:
+def _autoscaled(args: StackValidationArgs, report: Report) -> None:
     production_gate(args)
     scalers = of_type(args.resources, *HPA_TYPES, KEDA_SCALED_OBJECT)
     for workload in of_type(args.resources, DEPLOYMENT):
@@ -378,10 +414,10 @@ def _autoscaled(args: StackValidationArgs, report: ReportViolation) -> None:
 autoscaled = StackValidationPolicy(
     name="kubernetes-autoscaling-in-production",
     description="Every Kubernetes Deployment in production is scaled by a HorizontalPodAutoscaler.",
-    validate=_autoscaled,
+    validate=rule(_autoscaled),
     severity=Severity.MEDIUM,
     remediation_steps="Set autoscaling (min_capacity, max_capacity and a CPU or custom metric target) on the endpoint.",
-    tags=["kubernetes", "availability"],
+    tags=["kubernetes", "availability", *applies_to(DEPLOYMENT, *HPA_TYPES, KEDA_SCALED_OBJECT)],
     config_schema=config_schema({PRODUCTION_PROPERTY: PRODUCTION_SCHEMA}),
 )
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from pulumi_policy import (
     PolicyResource,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
@@ -19,9 +18,12 @@ from pulumi_policy import (
 from .common import (
     PRODUCTION_PROPERTY,
     PRODUCTION_SCHEMA,
+    Report,
+    applies_to,
     as_list,
     as_mapping,
     as_number,
+    aws_config_url,
     config_schema,
     dig,
     for_types,
@@ -30,6 +32,7 @@ from .common import (
     number_text,
     of_type,
     production_gate,
+    rule,
     sources,
 )
 
@@ -65,10 +68,6 @@ LOCAL_STORAGE_FAMILIES = [
 ]
 
 
-def aws_config_url(rule: str) -> str:
-    return f"https://docs.aws.amazon.com/config/latest/developerguide/{rule}.html"
-
-
 def variants(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     """Production and shadow variants, each with the property path used in messages."""
     found = []
@@ -88,21 +87,26 @@ def instance_family(instance_type: str) -> str:
 
 
 @for_types(ENDPOINT_CONFIG)
-def _endpoint_config_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _endpoint_config_encrypted(args: ResourceValidationArgs, report: Report) -> None:
     local_storage = set(args.get_config().get("localStorageInstanceFamilies", LOCAL_STORAGE_FAMILIES))
     with_volumes = [
         label
         for label, variant in variants(args.props)
-        if isinstance(variant.get("instanceType"), str) and instance_family(variant["instanceType"]) not in local_storage
+        if isinstance(variant.get("instanceType"), str)
+        and instance_family(variant["instanceType"]) not in local_storage
     ]
     if with_volumes and not args.props.get("kmsKeyArn"):
         report(f"kmsKeyArn is not set: the storage volumes of {', '.join(with_volumes)} would use an AWS managed key.")
     if args.props.get("dataCaptureConfig") is not None and not dig(args.props, "dataCaptureConfig", "kmsKeyId"):
-        report("dataCaptureConfig.kmsKeyId is not set: captured requests and responses would land in S3 without the customer key.")
+        report(
+            "dataCaptureConfig.kmsKeyId is not set: captured requests and responses would land in S3 without the customer key."
+        )
     if args.props.get("asyncInferenceConfig") is not None and not dig(
         args.props, "asyncInferenceConfig", "outputConfig", "kmsKeyId"
     ):
-        report("asyncInferenceConfig.outputConfig.kmsKeyId is not set: inference results would land in S3 without the customer key.")
+        report(
+            "asyncInferenceConfig.outputConfig.kmsKeyId is not set: inference results would land in S3 without the customer key."
+        )
 
 
 endpoint_config_encrypted = ResourceValidationPolicy(
@@ -111,7 +115,12 @@ endpoint_config_encrypted = ResourceValidationPolicy(
     validate=_endpoint_config_encrypted,
     severity=Severity.HIGH,
     remediation_steps="Set kmsKeyArn (except when every instance type has local NVMe storage), dataCaptureConfig.kmsKeyId and asyncInferenceConfig.outputConfig.kmsKeyId to the stack's KMS key.",
-    tags=["sagemaker", "encryption", *sources("CKV_AWS_98", "aws-config:sagemaker-endpoint-configuration-kms-key-configured")],
+    tags=[
+        "sagemaker",
+        "encryption",
+        *sources("CKV_AWS_98", "aws-config:sagemaker-endpoint-configuration-kms-key-configured"),
+        *applies_to(ENDPOINT_CONFIG),
+    ],
     url=aws_config_url("sagemaker-endpoint-configuration-kms-key-configured"),
     config_schema=config_schema(
         {
@@ -127,7 +136,7 @@ endpoint_config_encrypted = ResourceValidationPolicy(
 
 
 @for_types(ENDPOINT_CONFIG, SCALABLE_TARGET)
-def _production_capacity(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _production_capacity(args: ResourceValidationArgs, report: Report) -> None:
     production_gate(args)
     minimum = as_number(args.get_config().get("minInstanceCount")) or 2
     if args.resource_type == SCALABLE_TARGET:
@@ -157,7 +166,12 @@ production_capacity = ResourceValidationPolicy(
     validate=_production_capacity,
     severity=Severity.MEDIUM,
     remediation_steps="Set instance_count (and autoscaling.min_capacity) to at least 2 for production endpoints.",
-    tags=["sagemaker", "availability", *sources("aws-config:sagemaker-endpoint-config-prod-instance-count")],
+    tags=[
+        "sagemaker",
+        "availability",
+        *sources("aws-config:sagemaker-endpoint-config-prod-instance-count"),
+        *applies_to(ENDPOINT_CONFIG, SCALABLE_TARGET),
+    ],
     url=aws_config_url("sagemaker-endpoint-config-prod-instance-count"),
     config_schema=config_schema(
         {
@@ -174,7 +188,7 @@ production_capacity = ResourceValidationPolicy(
 
 
 @for_types(ENDPOINT_CONFIG)
-def _no_ssm_access(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _no_ssm_access(args: ResourceValidationArgs, report: Report) -> None:
     production_gate(args)
     for label, variant in variants(args.props):
         if is_true(variant.get("enableSsmAccess")):
@@ -187,30 +201,61 @@ no_ssm_access = ResourceValidationPolicy(
     validate=_no_ssm_access,
     severity=Severity.HIGH,
     remediation_steps="Remove enable_ssm_access from the production variants; debug on a dev or staging endpoint.",
-    tags=["sagemaker", "access"],
+    tags=["sagemaker", "access", *applies_to(ENDPOINT_CONFIG)],
     config_schema=config_schema({PRODUCTION_PROPERTY: PRODUCTION_SCHEMA}),
 )
 
 
+SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:")
+
+
+def reads_secrets_in_vpc(props: Mapping[str, Any]) -> bool:
+    """A model in private subnets whose containers are handed Secrets Manager ARNs to read at runtime."""
+    in_vpc = all(as_list(dig(props, "vpcConfig", key)) for key in ("subnets", "securityGroupIds"))
+    containers = [props.get("primaryContainer"), *as_list(props.get("containers"))]
+    return in_vpc and any(
+        SECRET_ARN.match(str(value))
+        for container in containers
+        for value in as_mapping(dig(container, "environment")).values()
+    )
+
+
 @for_types(MODEL)
-def _model_network_isolation(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if not is_true(args.props.get("enableNetworkIsolation")):
-        report("enableNetworkIsolation is not true: the model container can open outbound connections.")
+def _model_network_isolation(args: ResourceValidationArgs, report: Report) -> None:
+    if is_true(args.props.get("enableNetworkIsolation")):
+        return
+    if args.get_config().get("allowSecretReadersInVpc", False) and reads_secrets_in_vpc(args.props):
+        return
+    report("enableNetworkIsolation is not true: the model container can open outbound connections.")
 
 
 model_network_isolation = ResourceValidationPolicy(
     name="sagemaker-model-network-isolation",
-    description="SageMaker models run with network isolation, so the container cannot call out.",
+    description="SageMaker models run with network isolation, so the container cannot call out (optionally excepting models in private subnets that must read their secrets).",
     validate=_model_network_isolation,
     severity=Severity.HIGH,
-    remediation_steps="Set enable_network_isolation=True on the model; let SageMaker download the artifact instead of the container.",
-    tags=["sagemaker", "network", *sources("CKV_AWS_370", "aws-config:sagemaker-model-isolation-enabled")],
+    remediation_steps="Set enable_network_isolation=True on the model; a model that reads secrets at runtime cannot be isolated, so run it in private subnets (network settings) and allow that with allowSecretReadersInVpc.",
+    tags=[
+        "sagemaker",
+        "network",
+        *sources("CKV_AWS_370", "aws-config:sagemaker-model-isolation-enabled"),
+        *applies_to(MODEL),
+    ],
     url=aws_config_url("sagemaker-model-isolation-enabled"),
+    config_schema=config_schema(
+        {
+            "allowSecretReadersInVpc": {
+                "type": "boolean",
+                "default": False,
+                "description": "Accept a model without isolation when it runs in private subnets and its environment hands it Secrets Manager ARNs (an isolated container has no network to read them).",
+            }
+        }
+    ),
 )
 
 
 @for_types(MODEL)
-def _model_in_vpc(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _model_in_vpc(args: ResourceValidationArgs, report: Report) -> None:
     vpc = args.props.get("vpcConfig")
     if vpc is None:
         report("vpcConfig is not set: the model container runs outside your VPC.")
@@ -226,7 +271,7 @@ model_in_vpc = ResourceValidationPolicy(
     validate=_model_in_vpc,
     severity=Severity.HIGH,
     remediation_steps="Set network.subnet_ids and network.security_group_ids in the stack settings (vpc_config on the model).",
-    tags=["sagemaker", "network", *sources("aws-config:sagemaker-model-in-vpc")],
+    tags=["sagemaker", "network", *sources("aws-config:sagemaker-model-in-vpc"), *applies_to(MODEL)],
     url=aws_config_url("sagemaker-model-in-vpc"),
 )
 
@@ -237,7 +282,7 @@ def is_auto_name(physical: str, logical: str) -> bool:
 
 
 @for_types(MODEL, ENDPOINT_CONFIG)
-def _replaced_safely(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _replaced_safely(args: ResourceValidationArgs, report: Report) -> None:
     name = args.props.get("name")
     if isinstance(name, str) and not is_auto_name(name, args.name):
         report(
@@ -253,16 +298,18 @@ replaced_safely = ResourceValidationPolicy(
     validate=_replaced_safely,
     severity=Severity.HIGH,
     remediation_steps="Remove `name` (or use name_prefix) and delete_before_replace from the Model and EndpointConfiguration; let Pulumi auto-name them.",
-    tags=["sagemaker", "deployment-safety"],
+    tags=["sagemaker", "deployment-safety", *applies_to(MODEL, ENDPOINT_CONFIG)],
 )
 
 
 @for_types(ENDPOINT)
-def _production_guardrails(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _production_guardrails(args: ResourceValidationArgs, report: Report) -> None:
     production_gate(args)
     deployment = as_mapping(args.props.get("deploymentConfig"))
     if deployment.get("blueGreenUpdatePolicy") is None and deployment.get("rollingUpdatePolicy") is None:
-        report("deploymentConfig has no blueGreenUpdatePolicy or rollingUpdatePolicy: updates replace the fleet without a watched shift.")
+        report(
+            "deploymentConfig has no blueGreenUpdatePolicy or rollingUpdatePolicy: updates replace the fleet without a watched shift."
+        )
     minimum = as_number(args.get_config().get("minRollbackAlarms")) or 1
     alarms = as_list(dig(deployment, "autoRollbackConfiguration", "alarms"))
     if len(alarms) < minimum:
@@ -277,7 +324,7 @@ production_guardrails = ResourceValidationPolicy(
     validate=_production_guardrails,
     severity=Severity.HIGH,
     remediation_steps="Use deployment.strategy canary, linear or rolling; the endpoint then carries a blue/green policy and its rollback alarms.",
-    tags=["sagemaker", "deployment-safety"],
+    tags=["sagemaker", "deployment-safety", *applies_to(ENDPOINT)],
     config_schema=config_schema(
         {
             PRODUCTION_PROPERTY: PRODUCTION_SCHEMA,
@@ -294,14 +341,16 @@ production_guardrails = ResourceValidationPolicy(
 
 
 @for_types(ENDPOINT_CONFIG)
-def _data_capture(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _data_capture(args: ResourceValidationArgs, report: Report) -> None:
     production_gate(args)
     all_variants = variants(args.props)
     if all_variants and all(is_serverless(variant) for _, variant in all_variants):
         args.not_applicable("serverless endpoints cannot capture data")
     capture = args.props.get("dataCaptureConfig")
     if capture is None:
-        report("dataCaptureConfig is not set: production requests and predictions leave no record for monitoring or audit.")
+        report(
+            "dataCaptureConfig is not set: production requests and predictions leave no record for monitoring or audit."
+        )
         return
     if is_false(dig(capture, "enableCapture")):
         report("dataCaptureConfig.enableCapture is false: production requests and predictions leave no record.")
@@ -319,7 +368,7 @@ data_capture = ResourceValidationPolicy(
     validate=_data_capture,
     severity=Severity.MEDIUM,
     remediation_steps="Keep data_capture.enabled true for production endpoints, with a sampling_percent at or above the minimum.",
-    tags=["sagemaker", "audit", "monitoring"],
+    tags=["sagemaker", "audit", "monitoring", *applies_to(ENDPOINT_CONFIG)],
     config_schema=config_schema(
         {
             PRODUCTION_PROPERTY: PRODUCTION_SCHEMA,
@@ -363,11 +412,13 @@ def watched_endpoints(props: Mapping[str, Any]) -> set[str]:
 
 
 @for_types(METRIC_ALARM)
-def _alarm_dimensions(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _alarm_dimensions(args: ResourceValidationArgs, report: Report) -> None:
     for path, namespace, dimensions in alarm_metrics(args.props):
         missing = [key for key in ENDPOINT_DIMENSIONS if not dimensions.get(key)]
         if namespace in SAGEMAKER_NAMESPACES and missing:
-            report(f"{path} reads {namespace} without the {' and '.join(missing)} dimension(s): the alarm never receives data.")
+            report(
+                f"{path} reads {namespace} without the {' and '.join(missing)} dimension(s): the alarm never receives data."
+            )
 
 
 alarm_dimensions = ResourceValidationPolicy(
@@ -376,7 +427,7 @@ alarm_dimensions = ResourceValidationPolicy(
     validate=_alarm_dimensions,
     severity=Severity.HIGH,
     remediation_steps="Add dimensions EndpointName=<deployed endpoint name> and VariantName=<variant> to every SageMaker metric of the alarm.",
-    tags=["sagemaker", "monitoring"],
+    tags=["sagemaker", "monitoring", *applies_to(METRIC_ALARM)],
 )
 
 
@@ -384,7 +435,7 @@ def _alarms_by_name(resources: list[PolicyResource]) -> dict[str, PolicyResource
     return {str(alarm.props.get("name")): alarm for alarm in of_type(resources, METRIC_ALARM, COMPOSITE_ALARM)}
 
 
-def _rollback_alarms_exist(args: StackValidationArgs, report: ReportViolation) -> None:
+def _rollback_alarms_exist(args: StackValidationArgs, report: Report) -> None:
     alarms = _alarms_by_name(args.resources)
     for endpoint in of_type(args.resources, ENDPOINT):
         endpoint_name = str(endpoint.props.get("name"))
@@ -407,14 +458,14 @@ def _rollback_alarms_exist(args: StackValidationArgs, report: ReportViolation) -
 rollback_alarms_exist = StackValidationPolicy(
     name="sagemaker-rollback-alarms-exist",
     description="Every alarm a SageMaker endpoint rolls back on exists in the stack and watches that endpoint.",
-    validate=_rollback_alarms_exist,
+    validate=rule(_rollback_alarms_exist),
     severity=Severity.HIGH,
     remediation_steps="Create the rollback alarms in the same stack, with EndpointName set to the endpoint's deployed name and VariantName to a variant.",
-    tags=["sagemaker", "deployment-safety", "monitoring"],
+    tags=["sagemaker", "deployment-safety", "monitoring", *applies_to(ENDPOINT, METRIC_ALARM, COMPOSITE_ALARM)],
 )
 
 
-def _endpoints_alarmed(args: StackValidationArgs, report: ReportViolation) -> None:
+def _endpoints_alarmed(args: StackValidationArgs, report: Report) -> None:
     minimum = as_number(args.get_config().get("minAlarms")) or 1
     watched: dict[str, int] = {}
     for alarm in of_type(args.resources, METRIC_ALARM):
@@ -433,10 +484,10 @@ def _endpoints_alarmed(args: StackValidationArgs, report: ReportViolation) -> No
 endpoints_alarmed = StackValidationPolicy(
     name="sagemaker-endpoint-alarms",
     description="Every SageMaker endpoint has alarms on its own metrics (EndpointName and VariantName dimensions).",
-    validate=_endpoints_alarmed,
+    validate=rule(_endpoints_alarmed),
     severity=Severity.MEDIUM,
     remediation_steps="Create alarms for errors and latency of each variant (modelplane's monitoring component does), with the endpoint's dimensions.",
-    tags=["sagemaker", "monitoring"],
+    tags=["sagemaker", "monitoring", *applies_to(ENDPOINT, METRIC_ALARM)],
     config_schema=config_schema(
         {
             "minAlarms": {

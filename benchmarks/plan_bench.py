@@ -1,0 +1,196 @@
+"""Benchmark of `modelplane plan` against its budget (issue 9); a measurement, not a timed test.
+
+`python benchmarks/plan_bench.py [--repeat N]` measures in one run on this machine:
+(a) the import floor: a fresh process importing only the pulumi, pulumi_aws and pulumi_kubernetes
+    modules the program loads for the prod stack (found by simulating it once);
+(b) `modelplane plan --stack prod`;
+(c) `modelplane plan --config <synthetic stack>` with 1, 10, 50 and 100 SageMaker endpoints;
+and the policy pass alone (`analyze`, pack start-up included) for (b) and (c).
+Wall times are medians of N runs; peak RSS is `ru_maxrss` of the largest process in the command's
+tree (`os.wait4` returns the child's usage including its reaped children, as `getrusage(RUSAGE_CHILDREN)`
+does for a whole process). Budget: (b) <= 2x (a); growth from 10 to 100 endpoints at most linear;
+policy pass >= 1,000 resources/s. Prints a Markdown table for docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelplane.analyzer import analyze
+from modelplane.simulate import PROJECT_ROOT, simulate_in_subprocess
+
+ENDPOINT_COUNTS = (1, 10, 50, 100)
+SDK_PACKAGES = ("pulumi_aws", "pulumi_kubernetes")
+# Prints the SDK modules the program imported while simulating a stack file.
+_LIST_SDK_MODULES = """
+import json, sys
+from pathlib import Path
+from modelplane.simulate import simulate
+simulate(Path(sys.argv[1]))
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {packages!r})))
+"""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    wall_seconds: float
+    peak_rss_mb: float
+
+
+def measure(command: Sequence[str], repeat: int) -> Measurement:
+    """Median wall time and largest peak RSS of `command` run `repeat` times from the project root."""
+    walls, peaks = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        walls.append(time.perf_counter() - started)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        assert process.stderr is not None
+        errors = process.stderr.read().decode(errors="replace")
+        process.stderr.close()
+        # plan exits 1 for mandatory violations, which synthetic dev stacks may have; 2 means it failed.
+        if process.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{errors}")
+        peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
+    return Measurement(statistics.median(walls), max(peaks))
+
+
+def sdk_modules(stack_file: Path) -> list[str]:
+    script = _LIST_SDK_MODULES.format(packages=set(SDK_PACKAGES))
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(stack_file)], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def import_floor_command(modules: Sequence[str]) -> list[str]:
+    return [sys.executable, "-c", f"import importlib, pulumi\nfor m in {list(modules)!r}: importlib.import_module(m)"]
+
+
+def plan_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "modelplane", "plan", *args]
+
+
+def synthetic_stack(endpoints: int) -> dict[str, Any]:
+    """A dev stack serving `endpoints` instance-backed SageMaker endpoints of one model family."""
+    return {
+        "config": {
+            "aws:region": "eu-west-1",
+            "modelplane:environment": "dev",
+            "modelplane:tags": {
+                "owner": "bench@example.com",
+                "cost-center": "bench",
+                "data-classification": "internal",
+            },
+            "modelplane:registry": {"families": {"scorer": {"description": "Synthetic benchmark model."}}},
+            "modelplane:monitoring": {"emails": ["bench@example.com"]},
+            "modelplane:endpoints": [
+                {
+                    "name": f"m{index:03d}",
+                    "family": "scorer",
+                    "variants": [
+                        {
+                            "name": "current",
+                            "image_tag": "1.0.0",
+                            "model_artifact": "scorer/1.0.0/model.tar.gz",
+                            "instance_type": "ml.m5.large",
+                            "instance_count": 2,
+                        }
+                    ],
+                }
+                for index in range(endpoints)
+            ],
+        }
+    }
+
+
+@dataclass(frozen=True)
+class PolicyPass:
+    resources: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.resources / self.seconds
+
+
+def policy_pass(stack_file: Path, repeat: int) -> PolicyPass:
+    """The policy pack over a stack's recorded graph, alone: start-up, Configure, Analyze, AnalyzeStack."""
+    simulation = simulate_in_subprocess(stack_file)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        analyze(simulation)
+        times.append(time.perf_counter() - started)
+    return PolicyPass(len(simulation.resources), statistics.median(times))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median wall time)")
+    args = parser.parse_args(argv)
+    prod = PROJECT_ROOT / "stacks" / "Pulumi.prod.yaml"
+
+    modules = sdk_modules(prod)
+    floor = measure(import_floor_command(modules), args.repeat)
+    prod_plan = measure(plan_command("--stack", "prod"), args.repeat)
+    prod_pass = policy_pass(prod, args.repeat)
+    rows = [
+        ("(a) import floor", floor, None),
+        ("(b) plan --stack prod", prod_plan, prod_pass),
+    ]
+    passes: dict[int, PolicyPass] = {}
+    plans: dict[int, Measurement] = {}
+    with tempfile.TemporaryDirectory(prefix="plan-bench-") as directory:
+        for count in ENDPOINT_COUNTS:
+            stack_file = Path(directory) / f"Pulumi.bench{count}.yaml"
+            stack_file.write_text(json.dumps(synthetic_stack(count)), encoding="utf-8")
+            plans[count] = measure(plan_command("--config", str(stack_file)), args.repeat)
+            passes[count] = policy_pass(stack_file, args.repeat)
+            rows.append((f"(c) plan, {count} endpoint{'s' if count > 1 else ''}", plans[count], passes[count]))
+
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, median of {args.repeat} runs")
+    print(f"Import floor: pulumi + {len(modules)} pulumi_aws/pulumi_kubernetes modules used by the prod program.\n")
+    print("| step | wall s | peak RSS MB | resources | policy pass s | policy resources/s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, measurement, judged in rows:
+        policy_cells = (
+            f"{judged.resources} | {judged.seconds:.2f} | {judged.rate:,.0f}" if judged is not None else "| |"
+        )
+        print(f"| {label} | {measurement.wall_seconds:.2f} | {measurement.peak_rss_mb:.0f} | {policy_cells} |")
+
+    ratio = prod_plan.wall_seconds / floor.wall_seconds
+    growth = plans[100].wall_seconds / plans[10].wall_seconds
+    resource_growth = passes[100].resources / passes[10].resources
+    marginal = (passes[100].resources - passes[10].resources) / (passes[100].seconds - passes[10].seconds)
+    slope_low = (plans[50].wall_seconds - plans[10].wall_seconds) / 40
+    slope_high = (plans[100].wall_seconds - plans[50].wall_seconds) / 50
+    print()
+    print(f"- (b)/(a) = {ratio:.2f} (budget <= 2): {'met' if ratio <= 2 else 'MISSED'}")
+    print(
+        f"- 10 -> 100 endpoints: plan time x{growth:.2f} for x{resource_growth:.1f} resources "
+        f"(budget: at most linear); per endpoint {slope_low * 1000:.0f} ms (10-50) vs "
+        f"{slope_high * 1000:.0f} ms (50-100): {'met' if growth <= resource_growth else 'MISSED'}"
+    )
+    print(
+        f"- policy pass at 100 endpoints: {passes[100].rate:,.0f} resources/s including pack start-up, "
+        f"{marginal:,.0f} resources/s marginal (budget >= 1,000): "
+        f"{'met' if passes[100].rate >= 1000 else 'MISSED'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

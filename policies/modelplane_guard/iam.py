@@ -1,0 +1,207 @@
+"""IAM and resource policies: no administrator grants, no broad managed policies, scoped trust, nothing public."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
+
+from .common import Report, applies_to, as_list, aws_config_url, config_schema, dig, for_types, rule, sources
+from .documents import Statement, UnreadableDocument, statements
+
+ROLE = "aws:iam/role:Role"
+# Identity policies and where each keeps its document.
+IDENTITY_POLICY_PROPERTIES = {
+    "aws:iam/policy:Policy": "policy",
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/userPolicy:UserPolicy": "policy",
+    "aws:iam/groupPolicy:GroupPolicy": "policy",
+}
+# Managed policy attachments and the property holding the policy ARN(s).
+ATTACHMENT_PROPERTIES = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive": "policyArns",
+    ROLE: "managedPolicyArns",
+}
+# Resource-based policies and where each keeps its document.
+RESOURCE_POLICY_PROPERTIES = {
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
+    "aws:s3/bucketPolicy:BucketPolicy": "policy",
+    "aws:sns/topicPolicy:TopicPolicy": "policy",
+    "aws:sqs/queuePolicy:QueuePolicy": "policy",
+    "aws:secretsmanager/secretPolicy:SecretPolicy": "policy",
+    "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": "resourcePolicy",
+}
+BROAD_MANAGED_POLICIES = ["AdministratorAccess", "IAMFullAccess", "AmazonSageMakerFullAccess"]
+SERVICE_WILDCARD = re.compile(r"^[a-z0-9-]+:\*$")
+SOURCE_CONDITION_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths"})
+
+
+def identity_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
+    """(path, document) for each identity policy document a resource carries."""
+    prop = IDENTITY_POLICY_PROPERTIES.get(args.resource_type)
+    if prop is not None:
+        yield prop, args.props.get(prop)
+    if args.resource_type == ROLE:
+        for index, inline in enumerate(as_list(args.props.get("inlinePolicies"))):
+            if dig(inline, "policy"):
+                yield f"inlinePolicies[{index}] ({dig(inline, 'name') or '?'})", dig(inline, "policy")
+
+
+def _grants_admin(statement: Statement) -> str | None:
+    """Why an Allow statement amounts to administrator access on everything, if it does."""
+    if not statement.allows or "*" not in statement.resources:
+        return None
+    if statement.not_actions:
+        return "allows every action except a few (NotAction) on Resource '*'"
+    broad = [action for action in statement.actions if action == "*" or SERVICE_WILDCARD.match(action.lower())]
+    return f"allows {', '.join(repr(action) for action in broad)} on Resource '*'" if broad else None
+
+
+def _no_admin_statements(args: ResourceValidationArgs, report: Report) -> None:
+    for path, document in identity_documents(args):
+        try:
+            found = statements(document)
+        except UnreadableDocument as error:
+            report(f"{path} {error}; it cannot be checked.")
+            continue
+        for statement in found:
+            why = _grants_admin(statement)
+            if why:
+                report(f"{path} {statement.label} {why}.")
+
+
+no_admin_statements = ResourceValidationPolicy(
+    name="iam-no-admin-statements",
+    description="IAM policies never allow all actions, or all actions of a service, on every resource.",
+    validate=rule(_no_admin_statements),
+    severity=Severity.CRITICAL,
+    remediation_steps="List the actions the role needs and the ARNs it needs them on.",
+    tags=[
+        "iam",
+        "least-privilege",
+        *sources(
+            "CKV_AWS_62",
+            "CKV_AWS_63",
+            "CKV_AWS_286",
+            "CKV_AWS_287",
+            "CKV_AWS_288",
+            "CKV_AWS_289",
+            "CKV_AWS_290",
+            "CKV_AWS_355",
+            "aws-config:iam-policy-no-statements-with-admin-access",
+        ),
+        *applies_to(*IDENTITY_POLICY_PROPERTIES, ROLE),
+    ],
+    url=aws_config_url("iam-policy-no-statements-with-admin-access"),
+)
+
+
+def _no_broad_managed_policies(args: ResourceValidationArgs, report: Report) -> None:
+    prop = ATTACHMENT_PROPERTIES.get(args.resource_type)
+    if prop is None:
+        return
+    denied = {str(name) for name in args.get_config().get("deniedPolicies", BROAD_MANAGED_POLICIES)}
+    for arn in as_list(args.props.get(prop)):
+        match = re.fullmatch(r"arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?([^/]+)", str(arn))
+        if match and match.group(1) in denied:
+            report(f"{prop} attaches the AWS managed policy {match.group(1)}.")
+
+
+no_broad_managed_policies = ResourceValidationPolicy(
+    name="iam-no-broad-managed-policies",
+    description="Roles, users and groups never get broad AWS managed policies such as AdministratorAccess, IAMFullAccess or AmazonSageMakerFullAccess.",
+    validate=rule(_no_broad_managed_policies),
+    severity=Severity.HIGH,
+    remediation_steps="Replace the managed policy with an inline policy that lists the needed actions on the stack's own resources.",
+    tags=["iam", "least-privilege", *sources("CKV_AWS_274", "CKV2_AWS_56"), *applies_to(*ATTACHMENT_PROPERTIES)],
+    config_schema=config_schema(
+        {
+            "deniedPolicies": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": BROAD_MANAGED_POLICIES,
+                "description": "Names of AWS managed policies that must not be attached.",
+            }
+        }
+    ),
+)
+
+
+@for_types(ROLE)
+def _trust_scoped(args: ResourceValidationArgs, report: Report) -> None:
+    exempt = {str(service) for service in args.get_config().get("servicesWithoutSourceConditions", [])}
+    try:
+        found = statements(args.props.get("assumeRolePolicy"))
+    except UnreadableDocument as error:
+        report(f"assumeRolePolicy {error}; it cannot be checked.")
+        return
+    for statement in (statement for statement in found if statement.allows):
+        if statement.wildcard_principal_unrestricted:
+            report(f"assumeRolePolicy {statement.label} lets any AWS principal assume the role.")
+        services = [service for service in statement.principals.get("Service", ()) if service not in exempt]
+        if services and not statement.condition_keys() & SOURCE_CONDITION_KEYS:
+            report(
+                f"assumeRolePolicy {statement.label} trusts {', '.join(services)} without an aws:SourceAccount or aws:SourceArn condition (confused deputy)."
+            )
+        federated = statement.principals.get("Federated", ())
+        if federated and not any(key.endswith(":sub") for key in statement.condition_keys()):
+            report(
+                f"assumeRolePolicy {statement.label} trusts {', '.join(federated)} without a ':sub' condition: any identity of that provider can assume the role."
+            )
+
+
+trust_scoped = ResourceValidationPolicy(
+    name="iam-trust-policy-scoped",
+    description="Role trust policies name who may assume the role: service principals only on behalf of this account, OIDC identities only for one subject.",
+    validate=_trust_scoped,
+    severity=Severity.HIGH,
+    remediation_steps="Add an aws:SourceAccount (or aws:SourceArn) condition for service principals and a '<issuer>:sub' condition for OIDC providers; never trust '*'.",
+    tags=["iam", "confused-deputy", *sources("aws-iam:confused-deputy-prevention"), *applies_to(ROLE)],
+    url="https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html",
+    config_schema=config_schema(
+        {
+            "servicesWithoutSourceConditions": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "Service principals that cannot be given source conditions in a trust policy.",
+            }
+        }
+    ),
+)
+
+
+def _resource_policy_not_public(args: ResourceValidationArgs, report: Report) -> None:
+    prop = RESOURCE_POLICY_PROPERTIES.get(args.resource_type)
+    if prop is None:
+        return
+    try:
+        found = statements(args.props.get(prop))
+    except UnreadableDocument as error:
+        report(f"{prop} {error}; it cannot be checked.")
+        return
+    for statement in found:
+        if statement.allows and statement.wildcard_principal_unrestricted:
+            report(
+                f"{prop} {statement.label} allows {', '.join(statement.actions) or 'actions'} to any principal without an account, organisation or source condition."
+            )
+
+
+resource_policy_not_public = ResourceValidationPolicy(
+    name="resource-policies-not-public",
+    description="Resource policies (repositories, buckets, topics, queues, secrets, model package groups) never grant access to everyone.",
+    validate=rule(_resource_policy_not_public),
+    severity=Severity.CRITICAL,
+    remediation_steps="Name the account principals (modelplane: registry.pull_account_ids, cross_account_principals), or add an aws:PrincipalOrgID condition.",
+    tags=["access", "public-exposure", *sources("CKV_AWS_32", "CKV_AWS_70"), *applies_to(*RESOURCE_POLICY_PROPERTIES)],
+)
+
+POLICIES = [no_admin_statements, no_broad_managed_policies, trust_scoped, resource_policy_not_public]

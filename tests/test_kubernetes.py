@@ -1,0 +1,609 @@
+"""Kubernetes serving: restricted pods, autoscaling, A/B and shadow routing, network isolation, IRSA.
+
+Every check reads the recorded inputs of the dev, staging and prod stacks run under the mock runtime,
+plus one variant of dev (secret kubeconfig, a secret set out of band, Prometheus objects off).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from components.kubernetes_service import (
+    NAMESPACE_NAME_LABEL,
+    SECRETS_DIR,
+    TOKEN,
+    VARIANT_LABEL,
+    service_name,
+)
+from components.secrets import secret_arn_env_var
+from modelplane.loader import SettingsError, load_stack_file, read_stack_file, settings_from_config
+from modelplane.settings import Endpoint, KubernetesServing, Platform, Settings
+from modelplane.simulate import RecordedResource, Simulation, is_secret, reveal
+from tests.conftest import SimulateStack, stack_file
+
+STACKS = ["dev", "staging", "prod"]
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+K8S_SECRET = "kubernetes:core/v1:Secret"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
+KEY = "aws:kms/key:Key"
+ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+RECOMMENDED_LABELS = {f"app.kubernetes.io/{key}" for key in ("name", "instance", "version", "component", "part-of")}
+# Pod Security "restricted": the volume types it admits.
+ALLOWED_VOLUME_TYPES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+OUT_OF_BAND_SECRET = "ranking-api-key"
+
+
+def settings_of(stack: str) -> Settings:
+    return load_stack_file(stack_file(stack))
+
+
+def kubernetes_endpoint(settings: Settings) -> Endpoint:
+    (endpoint,) = [e for e in settings.endpoints if e.platform is Platform.KUBERNETES]
+    return endpoint
+
+
+def serving_of(endpoint: Endpoint) -> KubernetesServing:
+    assert endpoint.kubernetes is not None
+    return endpoint.kubernetes
+
+
+def service_component(simulation: Simulation) -> RecordedResource:
+    return simulation.one(TOKEN)
+
+
+def owned(simulation: Simulation, type_token: str) -> list[RecordedResource]:
+    """Resources of a type created by the Kubernetes component."""
+    return [r for r in simulation.descendants(service_component(simulation)) if r.type == type_token]
+
+
+def named(simulation: Simulation, type_token: str, object_name: str) -> RecordedResource:
+    (match,) = [r for r in owned(simulation, type_token) if r.inputs["metadata"]["name"] == object_name]
+    return match
+
+
+def pod_spec(deployment: RecordedResource) -> dict[str, Any]:
+    return deployment.inputs["spec"]["template"]["spec"]
+
+
+def all_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def restricted_violations(spec: dict[str, Any]) -> list[str]:
+    """Every rule of the Pod Security "restricted" profile that a pod spec breaks."""
+    problems = [f"{field} set" for field in ("hostNetwork", "hostPID", "hostIPC") if spec.get(field)]
+    for volume in spec.get("volumes", []):
+        kinds = set(volume) - {"name"}
+        if not kinds <= ALLOWED_VOLUME_TYPES:
+            problems.append(f"volume {volume['name']} of type {sorted(kinds)}")
+    pod_context = spec.get("securityContext", {})
+    for container in all_containers(spec):
+        name = container["name"]
+        context = container.get("securityContext", {})
+        if context.get("privileged"):
+            problems.append(f"{name}: privileged")
+        if context.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{name}: allowPrivilegeEscalation not explicitly false")
+        capabilities = context.get("capabilities", {})
+        if "ALL" not in capabilities.get("drop", []):
+            problems.append(f"{name}: capabilities do not drop ALL")
+        if not set(capabilities.get("add", [])) <= {"NET_BIND_SERVICE"}:
+            problems.append(f"{name}: adds capabilities {capabilities['add']}")
+        if any(port.get("hostPort") for port in container.get("ports", [])):
+            problems.append(f"{name}: hostPort")
+        if context.get("runAsNonRoot", pod_context.get("runAsNonRoot")) is not True:
+            problems.append(f"{name}: runAsNonRoot not true")
+        if context.get("runAsUser", pod_context.get("runAsUser")) == 0:
+            problems.append(f"{name}: runs as uid 0")
+        seccomp = context.get("seccompProfile", pod_context.get("seccompProfile", {}))
+        if seccomp.get("type") not in {"RuntimeDefault", "Localhost"}:
+            problems.append(f"{name}: seccomp profile {seccomp.get('type')}")
+    if pod_context.get("runAsUser") == 0:
+        problems.append("pod runs as uid 0")
+    return problems
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_pod_satisfies_the_restricted_profile(simulate_stack: SimulateStack, stack: str) -> None:
+    deployments = owned(simulate_stack(stack), DEPLOYMENT)
+    assert len(deployments) == len(kubernetes_endpoint(settings_of(stack)).all_variants)
+    for deployment in deployments:
+        assert restricted_violations(pod_spec(deployment)) == [], deployment.name
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda spec: spec.update(hostNetwork=True), "hostNetwork set"),
+        (lambda spec: spec["volumes"].append({"name": "host", "hostPath": {"path": "/"}}), "volume host"),
+        (lambda spec: spec["containers"][0]["securityContext"].pop("allowPrivilegeEscalation"), "allowPrivilege"),
+        (lambda spec: spec["containers"][0]["securityContext"].update(privileged=True), "privileged"),
+        (lambda spec: spec["containers"][0]["securityContext"]["capabilities"].update(drop=[]), "drop ALL"),
+        (lambda spec: spec["containers"][0]["securityContext"]["capabilities"].update(add=["SYS_ADMIN"]), "adds"),
+        (lambda spec: spec["containers"][0]["ports"][0].update(hostPort=80), "hostPort"),
+        (lambda spec: spec["containers"][0]["securityContext"].update(runAsNonRoot=False), "runAsNonRoot"),
+        (lambda spec: spec["securityContext"].update(runAsUser=0), "uid 0"),
+        (lambda spec: spec["containers"][0]["securityContext"]["seccompProfile"].update(type="Unconfined"), "seccomp"),
+        (lambda spec: spec.setdefault("initContainers", []).append({"name": "init"}), "init: allowPrivilege"),
+    ],
+)
+def test_restricted_check_catches_each_violation(simulate_stack: SimulateStack, mutate: Any, expected: str) -> None:
+    spec = copy.deepcopy(pod_spec(owned(simulate_stack("dev"), DEPLOYMENT)[0]))
+    mutate(spec)
+    assert any(expected in problem for problem in restricted_violations(spec))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_pods_follow_workload_hygiene(simulate_stack: SimulateStack, stack: str) -> None:
+    simulation = simulate_stack(stack)
+    endpoint = kubernetes_endpoint(settings_of(stack))
+    serving = serving_of(endpoint)
+    repository_url = simulation.outputs["registry"]["families"][endpoint.family]["repository_url"]
+    for variant in endpoint.all_variants:
+        deployment = named(simulation, DEPLOYMENT, service_name(endpoint, variant))
+        assert deployment.inputs["metadata"]["namespace"] == serving.namespace not in {"default", "kube-system"}
+        spec = pod_spec(deployment)
+        (container,) = spec["containers"]
+        assert container["image"] == repository_url + variant.image_reference
+        assert re.search(r"(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$", container["image"])
+        assert not container["image"].endswith(":latest")
+        probes = [container[f"{kind}Probe"] for kind in ("startup", "readiness", "liveness")]
+        assert all(probe["httpGet"] == {"path": serving.health_path, "port": "http"} for probe in probes)
+        assert len({json.dumps(probe, sort_keys=True) for probe in probes}) == 3, "probes must differ"
+        resources = container["resources"]
+        assert {"cpu", "memory"} <= resources["requests"].keys() and {"cpu", "memory"} <= resources["limits"].keys()
+        assert resources["requests"]["cpu"] == serving.resources.cpu
+        assert spec["automountServiceAccountToken"] is False
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        tmp_volume = next(v for v in spec["volumes"] if v["name"] == "tmp")
+        assert tmp_volume == {"name": "tmp", "emptyDir": {}}
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]  # noqa: S108 - the pod's emptyDir
+        strategy = deployment.inputs["spec"]["strategy"]
+        assert strategy["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
+        zone_spread = [
+            c for c in spec["topologySpreadConstraints"] if c["topologyKey"] == "topology.kubernetes.io/zone"
+        ]
+        assert (
+            zone_spread
+            and zone_spread[0]["labelSelector"]["matchLabels"] == deployment.inputs["spec"]["selector"]["matchLabels"]
+        )
+        labels = deployment.inputs["spec"]["template"]["metadata"]["labels"]
+        assert labels.keys() >= RECOMMENDED_LABELS and labels["app.kubernetes.io/managed-by"] == "pulumi"
+        assert labels[VARIANT_LABEL] == variant.name
+        assert deployment.inputs["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        assert "app.kubernetes.io/version" not in deployment.inputs["spec"]["selector"]["matchLabels"], (
+            "a new image must not change the immutable selector"
+        )
+    account = owned(simulation, SERVICE_ACCOUNT)[0]
+    assert account.inputs["automountServiceAccountToken"] is False
+
+
+def test_prod_pods_get_gpus_on_the_gpu_pool(simulate_stack: SimulateStack) -> None:
+    for deployment in owned(simulate_stack("prod"), DEPLOYMENT):
+        spec = pod_spec(deployment)
+        assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+        assert spec["nodeSelector"] == {"node.kubernetes.io/instance-type": "g5.xlarge"}
+        assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    for deployment in owned(simulate_stack("dev"), DEPLOYMENT):
+        spec = pod_spec(deployment)
+        assert "nvidia.com/gpu" not in spec["containers"][0]["resources"]["limits"]
+        assert "nodeSelector" not in spec and "tolerations" not in spec
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_namespace_enforces_the_restricted_profile(simulate_stack: SimulateStack, stack: str) -> None:
+    (namespace,) = owned(simulate_stack(stack), NAMESPACE)
+    labels = namespace.inputs["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+        assert re.fullmatch(r"v\d+\.\d+|latest", labels[f"pod-security.kubernetes.io/{mode}-version"])
+    assert namespace.inputs["metadata"]["name"] == serving_of(kubernetes_endpoint(settings_of(stack))).namespace
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_kubernetes_resource_uses_the_stack_provider(simulate_stack: SimulateStack, stack: str) -> None:
+    simulation = simulate_stack(stack)
+    (provider,) = simulation.of_type("pulumi:providers:kubernetes")
+    settings = settings_of(stack)
+    assert provider.inputs.get("context") == settings.kubernetes.context
+    assert provider.inputs["enableServerSideApply"] == "true"
+    assert "kubeconfig" not in provider.inputs, "no kubeconfig configured: the ambient one"
+    kubernetes_resources = [r for r in simulation.resources if r.type.startswith("kubernetes:")]
+    assert len(kubernetes_resources) >= 10
+    for resource in kubernetes_resources:
+        assert resource.provider.startswith(f"{provider.urn}::"), resource.name
+        assert resource.parent == service_component(simulation).urn, resource.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_autoscaler_and_disruption_budget_agree(simulate_stack: SimulateStack, stack: str) -> None:
+    simulation = simulate_stack(stack)
+    endpoint = kubernetes_endpoint(settings_of(stack))
+    autoscaling = endpoint.autoscaling
+    assert autoscaling is not None, "every shipped Kubernetes endpoint autoscales"
+    for variant in endpoint.all_variants:
+        object_name = service_name(endpoint, variant)
+        deployment = named(simulation, DEPLOYMENT, object_name)
+        hpa = named(simulation, HPA, object_name).inputs
+        pdb = named(simulation, PDB, object_name).inputs
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": object_name}
+        assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (
+            autoscaling.min_capacity,
+            autoscaling.max_capacity,
+        )
+        assert "replicas" not in deployment.inputs["spec"], "the HPA owns the replica count"
+        assert pdb["spec"]["maxUnavailable"] == 1
+        assert pdb["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+        assert pdb["spec"]["selector"] == deployment.inputs["spec"]["selector"]
+        if stack != "dev":
+            assert hpa["spec"]["minReplicas"] - pdb["spec"]["maxUnavailable"] >= 1, "a drain must leave a pod serving"
+
+
+def test_autoscaling_metric_follows_settings(simulate_stack: SimulateStack) -> None:
+    (dev_metric,) = owned(simulate_stack("dev"), HPA)[0].inputs["spec"]["metrics"]
+    assert dev_metric == {
+        "type": "Resource",
+        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+    }
+    (prod_metric,) = owned(simulate_stack("prod"), HPA)[0].inputs["spec"]["metrics"]
+    assert prod_metric == {
+        "type": "Pods",
+        "pods": {
+            "metric": {"name": "inference_requests_per_second"},
+            "target": {"type": "AverageValue", "averageValue": "40"},
+        },
+    }
+    behavior = owned(simulate_stack("prod"), HPA)[0].inputs["spec"]["behavior"]
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 300
+    assert behavior["scaleUp"]["stabilizationWindowSeconds"] == 60
+
+
+def test_prod_keeps_at_least_two_replicas(simulate_stack: SimulateStack) -> None:
+    hpas = owned(simulate_stack("prod"), HPA)
+    assert hpas and all(hpa.inputs["spec"]["minReplicas"] >= 2 for hpa in hpas)
+
+
+def test_dev_routes_by_weight_and_mirrors_to_the_shadow(simulate_stack: SimulateStack) -> None:
+    simulation = simulate_stack("dev")
+    endpoint = kubernetes_endpoint(settings_of("dev"))
+    assert endpoint.shadow is not None
+    (route,) = owned(simulation, ROUTE)
+    (rule,) = route.inputs["spec"]["rules"]
+    backends = {ref["name"]: ref for ref in rule["backendRefs"]}
+    assert {name: ref["weight"] for name, ref in backends.items()} == {
+        "recommender-two-tower-v5": 90,
+        "recommender-two-tower-v6": 10,
+    }
+    (mirror,) = rule["filters"]
+    assert mirror["type"] == "RequestMirror"
+    assert mirror["requestMirror"]["backendRef"]["name"] == service_name(endpoint, endpoint.shadow)
+    assert service_name(endpoint, endpoint.shadow) not in backends, "the shadow's answers must go nowhere"
+    shares = simulation.outputs["endpoints"]["recommender"]["variants"]
+    assert sum(variant["traffic_share"] for variant in shares.values()) == pytest.approx(1.0)
+    assert shares["two-tower-v6"] == {"weight": 10, "traffic_share": pytest.approx(0.1)}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_route_reaches_each_variant_through_its_service(simulate_stack: SimulateStack, stack: str) -> None:
+    simulation = simulate_stack(stack)
+    endpoint = kubernetes_endpoint(settings_of(stack))
+    serving = serving_of(endpoint)
+    (route,) = owned(simulation, ROUTE)
+    spec = route.inputs["spec"]
+    assert spec["parentRefs"] == [
+        {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "name": serving.gateway.gateway_name,
+            "namespace": serving.gateway.gateway_namespace,
+        }
+    ]
+    assert spec["hostnames"] == serving.gateway.hostnames
+    (rule,) = spec["rules"]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": serving.gateway.path_prefix}}]
+    references = [*rule["backendRefs"], *(f["requestMirror"]["backendRef"] for f in rule.get("filters", []))]
+    assert [ref["name"] for ref in references] == [service_name(endpoint, v) for v in endpoint.all_variants]
+    for reference in references:
+        service = named(simulation, SERVICE, reference["name"]).inputs
+        deployment = named(simulation, DEPLOYMENT, reference["name"]).inputs
+        (port,) = service["spec"]["ports"]
+        assert reference["port"] == port["port"] == serving.port
+        assert port["targetPort"] == deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["name"]
+        assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    if endpoint.shadow is None:
+        assert "filters" not in rule
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_network_policies_deny_all_but_the_gateway_and_prometheus(simulate_stack: SimulateStack, stack: str) -> None:
+    simulation = simulate_stack(stack)
+    endpoint = kubernetes_endpoint(settings_of(stack))
+    serving = serving_of(endpoint)
+    deny = named(simulation, NETWORK_POLICY, "default-deny").inputs["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    serving_policy = named(simulation, NETWORK_POLICY, f"{endpoint.name}-serving").inputs["spec"]
+    assert set(serving_policy["policyTypes"]) == {"Ingress", "Egress"}
+    for deployment in owned(simulation, DEPLOYMENT):
+        pod_labels = deployment.inputs["spec"]["template"]["metadata"]["labels"]
+        assert serving_policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    sources = []
+    for rule in serving_policy["ingress"]:
+        assert rule["ports"] == [{"port": serving.port, "protocol": "TCP"}]
+        (peer,) = rule["from"]
+        assert peer.keys() == {"namespaceSelector"}, "whole namespaces only, never IP blocks"
+        sources.append(peer["namespaceSelector"]["matchLabels"][NAMESPACE_NAME_LABEL])
+    assert sources == [serving.gateway.gateway_namespace, serving.prometheus_namespace]
+    dns, *others = serving_policy["egress"]
+    (dns_peer,) = dns["to"]
+    assert dns_peer["namespaceSelector"]["matchLabels"] == {NAMESPACE_NAME_LABEL: "kube-system"}
+    assert dns_peer["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+    assert {(p["port"], p["protocol"]) for p in dns["ports"]} == {(53, "UDP"), (53, "TCP")}
+    has_role = bool(owned(simulation, ROLE))
+    assert [(rule["to"], rule["ports"]) for rule in others] == (
+        [([{"ipBlock": {"cidr": "0.0.0.0/0"}}], [{"port": 443, "protocol": "TCP"}])] if has_role else []
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_secrets_are_mounted_read_only_files_from_a_secret_object(simulate_stack: SimulateStack, stack: str) -> None:
+    simulation = simulate_stack(stack)
+    endpoint = kubernetes_endpoint(settings_of(stack))
+    (secret,) = owned(simulation, K8S_SECRET)
+    for recorded in (secret.inputs, secret.outputs):
+        assert is_secret(recorded["stringData"])
+        assert reveal(recorded["stringData"]) == {"feature-store-token": "simulated-feature-store-token"}
+    for deployment in owned(simulation, DEPLOYMENT):
+        spec = pod_spec(deployment)
+        volume = next(v for v in spec["volumes"] if v["name"] == "secrets")
+        assert volume["secret"]["secretName"] == secret.inputs["metadata"]["name"]
+        assert [item["key"] for item in volume["secret"]["items"]] == endpoint.secrets
+        assert volume["secret"]["defaultMode"] == 0o440
+        container = spec["containers"][0]
+        assert {"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True} in container["volumeMounts"]
+        assert not any("valueFrom" in variable for variable in container.get("env", [])), "secrets as files, not env"
+        assert "simulated-feature-store-token" not in json.dumps(deployment.inputs)
+
+
+def test_staging_without_secrets_has_no_secret_object(simulate_stack: SimulateStack) -> None:
+    simulation = simulate_stack("staging")
+    assert owned(simulation, K8S_SECRET) == []
+    for deployment in owned(simulation, DEPLOYMENT):
+        assert all(v["name"] != "secrets" for v in pod_spec(deployment)["volumes"])
+
+
+def test_rotating_secret_is_read_through_an_irsa_role(simulate_stack: SimulateStack) -> None:
+    """In prod the token rotates, so the pods get its ARN and a role that reads exactly it."""
+    simulation = simulate_stack("prod")
+    settings = settings_of("prod")
+    serving = serving_of(kubernetes_endpoint(settings))
+    (role,) = owned(simulation, ROLE)
+    (account,) = owned(simulation, SERVICE_ACCOUNT)
+    assert account.inputs["metadata"]["annotations"] == {ROLE_ANNOTATION: role.outputs["arn"]}
+    assert role.inputs["tags"] == settings.base_tags("modelplane", "prod")
+    oidc = settings.kubernetes.oidc_provider_arn
+    assert oidc is not None
+    issuer = oidc.split(":oidc-provider/")[1]
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Federated": oidc}
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Condition"] == {
+        "StringEquals": {
+            f"{issuer}:sub": f"system:serviceaccount:{serving.namespace}:{account.inputs['metadata']['name']}",
+            f"{issuer}:aud": "sts.amazonaws.com",
+        }
+    }
+    token_arn = simulation.outputs["secrets"]["feature-store-token"]
+    (role_policy,) = owned(simulation, ROLE_POLICY)
+    statements = {s["Sid"]: s for s in json.loads(role_policy.inputs["policy"])["Statement"]}
+    assert statements["ReadOwnSecrets"]["Resource"] == [token_arn]
+    assert set(statements["ReadOwnSecrets"]["Action"]) == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+    }
+    decrypt = statements["DecryptThroughSecretsManager"]
+    assert decrypt["Resource"] == simulation.one(KEY).outputs["arn"]
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}
+    for deployment in owned(simulation, DEPLOYMENT):
+        env = pod_spec(deployment)["containers"][0]["env"]
+        assert {"name": secret_arn_env_var("feature-store-token"), "value": token_arn} in env
+    (secret_policy,) = [p for p in simulation.of_type(SECRET_POLICY) if p.inputs["secretArn"] == token_arn]
+    readers = json.loads(secret_policy.inputs["policy"])["Statement"][0]
+    assert readers["Effect"] == "Allow" and role.outputs["arn"] in readers["Principal"]["AWS"]
+
+
+def test_static_secret_needs_no_aws_access(simulate_stack: SimulateStack) -> None:
+    simulation = simulate_stack("dev")
+    assert owned(simulation, ROLE) == []
+    (account,) = owned(simulation, SERVICE_ACCOUNT)
+    assert "annotations" not in account.inputs["metadata"]
+    for deployment in owned(simulation, DEPLOYMENT):
+        assert "env" not in pod_spec(deployment)["containers"][0]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_alerts_watch_error_rate_and_p99_latency_per_variant(simulate_stack: SimulateStack, stack: str) -> None:
+    simulation = simulate_stack(stack)
+    endpoint = kubernetes_endpoint(settings_of(stack))
+    (rule_object,) = owned(simulation, PROMETHEUS_RULE)
+    (group,) = rule_object.inputs["spec"]["groups"]
+    alerts = {(rule["alert"], rule["labels"]["variant"]): rule for rule in group["rules"]}
+    assert alerts.keys() == {
+        (alert, variant.name)
+        for alert in ("ModelServerErrorRateHigh", "ModelServerLatencyP99High")
+        for variant in endpoint.all_variants
+    }
+    for variant in endpoint.all_variants:
+        selector = f'service="{service_name(endpoint, variant)}"'
+        errors = alerts[("ModelServerErrorRateHigh", variant.name)]
+        latency = alerts[("ModelServerLatencyP99High", variant.name)]
+        assert selector in errors["expr"] and 'code=~"5.."' in errors["expr"]
+        assert errors["expr"].endswith(f"> {endpoint.alarms.error_rate_percent}")
+        assert selector in latency["expr"] and "histogram_quantile(0.99," in latency["expr"]
+        assert latency["expr"].endswith(f"> {endpoint.alarms.latency_p99_ms}")
+        paging = stack == "prod" and variant is not endpoint.shadow
+        assert errors["labels"]["severity"] == ("critical" if paging else "warning")
+    (monitor,) = owned(simulation, SERVICE_MONITOR)
+    (scrape,) = monitor.inputs["spec"]["endpoints"]
+    for service in owned(simulation, SERVICE):
+        assert monitor.inputs["spec"]["selector"]["matchLabels"].items() <= service.inputs["metadata"]["labels"].items()
+        assert scrape["port"] == service.inputs["spec"]["ports"][0]["name"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_outputs_describe_the_service(simulate_stack: SimulateStack, stack: str) -> None:
+    simulation = simulate_stack(stack)
+    endpoint = kubernetes_endpoint(settings_of(stack))
+    output = simulation.outputs["endpoints"][endpoint.name]
+    assert output["platform"] == "kubernetes"
+    assert output["namespace"] == serving_of(endpoint).namespace
+    assert output["services"] == {v.name: service_name(endpoint, v) for v in endpoint.all_variants}
+    assert output["route_name"] == owned(simulation, ROUTE)[0].inputs["metadata"]["name"]
+    assert output["variants"] == {
+        variant: {"weight": next(v.weight for v in endpoint.variants if v.name == variant), "traffic_share": share}
+        for variant, share in endpoint.traffic_shares().items()
+    }
+    assert output["shadow_variant"] == (endpoint.shadow.name if endpoint.shadow else None)
+
+
+@pytest.fixture(scope="module")
+def cluster_variant(simulate_stack: SimulateStack, tmp_path_factory: pytest.TempPathFactory) -> Simulation:
+    """dev with a secret kubeconfig, a secret set out of band, no autoscaling and no prometheus-operator objects."""
+    config = copy.deepcopy(read_stack_file(stack_file("dev")))
+    config["modelplane:kubeconfig"] = {"secure": "AAABAHNpbXVsYXRlZC1rdWJlY29uZmln"}
+    config["modelplane:secrets"][OUT_OF_BAND_SECRET] = {"description": "Set by the vendor's onboarding script."}
+    recommender = next(e for e in config["modelplane:endpoints"] if e["name"] == "recommender")
+    recommender["secrets"] = [*recommender["secrets"], OUT_OF_BAND_SECRET]
+    recommender["kubernetes"].update(service_monitor=False, prometheus_rules=False)
+    del recommender["autoscaling"]
+    recommender["shadow"]["instance_count"] = 2
+    path = tmp_path_factory.mktemp("stacks") / "Pulumi.dev.yaml"
+    with path.open("w", encoding="utf-8") as handle:
+        YAML().dump({"config": config}, handle)
+    return simulate_stack(path, secret_values={"kubeconfig": "apiVersion: v1\nkind: Config\n"})
+
+
+def test_kubeconfig_from_secret_config_stays_secret(cluster_variant: Simulation) -> None:
+    (provider,) = cluster_variant.of_type("pulumi:providers:kubernetes")
+    assert is_secret(provider.inputs["kubeconfig"])
+    assert reveal(provider.inputs["kubeconfig"]) == "apiVersion: v1\nkind: Config\n"
+
+
+def test_secret_set_out_of_band_is_read_by_arn_not_mounted(cluster_variant: Simulation) -> None:
+    (secret,) = owned(cluster_variant, K8S_SECRET)
+    assert set(reveal(secret.inputs["stringData"])) == {"feature-store-token"}
+    (role_policy,) = owned(cluster_variant, ROLE_POLICY)
+    statements = {s["Sid"]: s for s in json.loads(role_policy.inputs["policy"])["Statement"]}
+    assert statements["ReadOwnSecrets"]["Resource"] == [cluster_variant.outputs["secrets"][OUT_OF_BAND_SECRET]]
+    for deployment in owned(cluster_variant, DEPLOYMENT):
+        env = pod_spec(deployment)["containers"][0]["env"]
+        assert [variable["name"] for variable in env] == [secret_arn_env_var(OUT_OF_BAND_SECRET)]
+
+
+def test_without_autoscaling_each_deployment_declares_its_replicas(cluster_variant: Simulation) -> None:
+    assert owned(cluster_variant, HPA) == []
+    replicas = {d.inputs["metadata"]["name"]: d.inputs["spec"]["replicas"] for d in owned(cluster_variant, DEPLOYMENT)}
+    assert replicas == {
+        "recommender-two-tower-v5": 1,
+        "recommender-two-tower-v6": 1,
+        "recommender-two-tower-v7-shadow": 2,
+    }
+    assert len(owned(cluster_variant, PDB)) == 3
+
+
+def test_without_prometheus_objects_only_the_gateway_gets_in(cluster_variant: Simulation) -> None:
+    assert owned(cluster_variant, SERVICE_MONITOR) == owned(cluster_variant, PROMETHEUS_RULE) == []
+    policy = named(cluster_variant, NETWORK_POLICY, "recommender-serving").inputs["spec"]
+    (ingress,) = policy["ingress"]
+    assert ingress["from"] == [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: "gateway-system"}}}]
+
+
+def kubernetes_problems(stack: str, change: Any) -> list[str]:
+    """The settings problems after changing the stack's Kubernetes endpoint (a dict) in place."""
+    config = copy.deepcopy(read_stack_file(stack_file(stack)))
+    endpoints = config["modelplane:endpoints"]
+    index = next(i for i, e in enumerate(endpoints) if e.get("platform") == "kubernetes")
+    change(config, endpoints[index])
+    secret_keys = frozenset(key for key, value in config.items() if isinstance(value, dict) and "secure" in value)
+    with pytest.raises(SettingsError) as caught:
+        settings_from_config(config, source="stack", stack=stack, secret_keys=secret_keys)
+    return [line.removeprefix("stack: ") for line in caught.value.lines]
+
+
+@pytest.mark.parametrize(
+    ("stack", "change", "expected"),
+    [
+        (
+            "prod",
+            lambda config, e: e["autoscaling"].update(min_capacity=1),
+            "modelplane:endpoints[1].autoscaling.min_capacity: prod keeps at least 2 replicas per variant",
+        ),
+        (
+            "prod",
+            lambda config, e: (e.pop("autoscaling"), e["variants"][0].update(instance_count=1)),
+            "modelplane:endpoints[1].variants[0].instance_count: prod keeps at least 2 replicas per variant",
+        ),
+        (
+            "dev",
+            lambda config, e: e["variants"][1].update(weight=10.5),
+            "modelplane:endpoints[1].variants[1].weight: Gateway API route weights are whole numbers",
+        ),
+        (
+            "dev",
+            lambda config, e: e["variants"][0].update(name="Two-Tower-V5"),
+            "modelplane:endpoints[1].variants[0].name: Deployment and Service name recommender-Two-Tower-V5 must be a lowercase DNS label",
+        ),
+        (
+            "dev",
+            lambda config, e: config["modelplane:kubernetes"].update(render_yaml_to_directory="rendered"),
+            "modelplane:endpoints[1].secrets: kubernetes.render_yaml_to_directory would write the Kubernetes Secret",
+        ),
+        (
+            "prod",
+            lambda config, e: config["modelplane:kubernetes"].pop("oidc_provider_arn"),
+            "modelplane:endpoints[1].secrets[0]: 'feature-store-token' rotates, so the pods re-read it from Secrets Manager through IRSA",
+        ),
+        (
+            "staging",
+            lambda config, e: config["modelplane:endpoints"].append({**copy.deepcopy(e), "name": "recommender-b"}),
+            "modelplane:endpoints[3].kubernetes.namespace: namespace 'recommender' belongs to another endpoint",
+        ),
+    ],
+)
+def test_settings_reject_kubernetes_mistakes_at_their_path(stack: str, change: Any, expected: str) -> None:
+    problems = kubernetes_problems(stack, change)
+    assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_prod_allows_two_replicas_without_autoscaling() -> None:
+    config = copy.deepcopy(read_stack_file(stack_file("prod")))
+    recommender = next(e for e in config["modelplane:endpoints"] if e.get("platform") == "kubernetes")
+    recommender.pop("autoscaling")
+    recommender["variants"][0]["instance_count"] = 2
+    secret_keys = frozenset(key for key, value in config.items() if isinstance(value, dict) and "secure" in value)
+    settings_from_config(config, source="stack", stack="prod", secret_keys=secret_keys)

@@ -1,0 +1,264 @@
+"""`modelplane promote` against a moto model registry, on copies of the shipped stack files: only the
+version value changes, only for an approved version, and a refusal leaves the file untouched."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from modelplane import stackfiles
+from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from modelplane.loader import load_stack_file
+from tests.conftest import STACKS_DIR
+
+REGION = "eu-west-1"  # staging's and prod's
+
+
+@pytest.fixture
+def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Copies of the shipped stack files, which the command edits instead of the real ones."""
+    for path in STACKS_DIR.glob("Pulumi.*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    monkeypatch.setattr(stackfiles, "STACKS_DIR", tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def sagemaker() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("sagemaker", region_name=REGION)
+
+
+def register_versions(sagemaker: Any, group: str, count: int, statuses: Mapping[int, str] | None = None) -> None:
+    """Versions 1..count of a model package group, Approved unless `statuses` says otherwise."""
+    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    for version in range(1, count + 1):
+        sagemaker.create_model_package(
+            ModelPackageGroupName=group,
+            ModelApprovalStatus=(statuses or {}).get(version, "Approved"),
+            InferenceSpecification={
+                "Containers": [{"Image": f"123456789012.dkr.ecr.{REGION}.amazonaws.com/{group}:{version}"}],
+                "SupportedContentTypes": ["application/json"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+        )
+
+
+def approval(sagemaker: Any, group: str, version: int) -> str:
+    arn = f"arn:aws:sagemaker:{REGION}:123456789012:model-package/{group}/{version}"
+    return sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
+
+
+def changed_lines(before: bytes, after: bytes) -> list[tuple[bytes, bytes]]:
+    """The (old, new) pairs of lines that differ, given that no line was added or removed."""
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    assert len(old) == len(new)
+    return [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+
+
+def promote(*arguments: str) -> int:
+    return main(["promote", *arguments])
+
+
+def test_an_approved_version_is_pinned_changing_only_its_line(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register_versions(sagemaker, "fraud-detector-staging", 13)
+    path = stacks / "Pulumi.staging.yaml"
+    path.chmod(0o640)
+    before = path.read_bytes()
+
+    assert promote("--stack", "staging", "--endpoint", "fraud", "--variant", "challenger", "--version", "13") == 0
+
+    after = path.read_bytes()
+    assert changed_lines(before, after) == [
+        (b"          model_package_version: 12\n", b"          model_package_version: 13\n")
+    ]
+    fraud = load_stack_file(path).endpoints[0]
+    assert [(v.name, v.model_package_version) for v in fraud.variants] == [("champion", 11), ("challenger", 13)]
+    printed = capsys.readouterr().out
+    assert "fraud-detector-staging version 13: Approved\n" in printed
+    assert "-          model_package_version: 12\n+          model_package_version: 13\n" in printed
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert sorted(p.name for p in stacks.iterdir() if p.name.startswith(".")) == [], "no temp file is left"
+
+
+def test_a_shadow_variant_can_be_promoted(stacks: Path, sagemaker: Any) -> None:
+    register_versions(sagemaker, "churn-staging", 6)
+    path = stacks / "Pulumi.staging.yaml"
+    before = path.read_bytes()
+
+    assert promote("--stack", "staging", "--endpoint", "churn", "--variant", "candidate", "--version", "6") == 0
+
+    assert changed_lines(before, path.read_bytes()) == [
+        (b"        model_package_version: 5\n", b"        model_package_version: 6\n")
+    ]
+
+
+def test_an_unapproved_version_is_refused_and_the_file_untouched(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register_versions(sagemaker, "fraud-detector-staging", 13, {13: "PendingManualApproval"})
+    path = stacks / "Pulumi.staging.yaml"
+    before = path.read_bytes()
+
+    exit_code = promote("--stack", "staging", "--endpoint", "fraud", "--variant", "challenger", "--version", "13")
+
+    assert exit_code == EXIT_FAILED
+    assert path.read_bytes() == before
+    assert capsys.readouterr().err == (
+        "modelplane promote: fraud-detector-staging version 13 is PendingManualApproval;"
+        " approve it in the registry, or pass --approve\n"
+    )
+    assert approval(sagemaker, "fraud-detector-staging", 13) == "PendingManualApproval"
+
+
+def test_approve_sets_the_registry_status_then_pins(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register_versions(sagemaker, "fraud-detector-staging", 13, {13: "PendingManualApproval"})
+    path = stacks / "Pulumi.staging.yaml"
+
+    arguments = ("--stack", "staging", "--endpoint", "fraud", "--variant", "challenger", "--version", "13")
+    assert promote(*arguments, "--approve") == EXIT_OK
+
+    assert approval(sagemaker, "fraud-detector-staging", 13) == "Approved"
+    assert "fraud-detector-staging version 13: PendingManualApproval -> Approved (--approve)" in capsys.readouterr().out
+    assert load_stack_file(path).endpoints[0].variants[1].model_package_version == 13
+
+
+@pytest.mark.parametrize(
+    ("statuses", "version", "message"),
+    [
+        ({13: "Rejected"}, "13", "fraud-detector-staging version 13 was Rejected; promote another version"),
+        ({}, "99", "cannot confirm fraud-detector-staging version 99: ValidationException: "),
+    ],
+)
+def test_rejected_or_missing_versions_are_refused_even_with_approve(
+    stacks: Path,
+    sagemaker: Any,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    statuses: dict[int, str],
+    version: str,
+    message: str,
+) -> None:
+    register_versions(sagemaker, "fraud-detector-staging", 13, statuses)
+    path = stacks / "Pulumi.staging.yaml"
+    before = path.read_bytes()
+
+    exit_code = promote(
+        *("--stack", "staging", "--endpoint", "fraud", "--variant", "challenger", "--version", version, "--approve")
+    )
+
+    assert exit_code == EXIT_FAILED
+    assert path.read_bytes() == before
+    assert capsys.readouterr().err.startswith(f"modelplane promote: {message}")
+    if statuses:
+        assert approval(sagemaker, "fraud-detector-staging", 13) == "Rejected"
+
+
+def test_from_to_copies_the_pinned_versions_of_matching_variants(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
+    # Staging has moved the fraud champion on to version 15 (its challenger and churn have no prod twin).
+    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    register_versions(sagemaker, "fraud-detector-prod", 15)
+    before = prod.read_bytes()
+
+    assert promote("--from", "staging", "--to", "prod") == EXIT_OK
+
+    assert changed_lines(before, prod.read_bytes()) == [
+        (b"          model_package_version: 11\n", b"          model_package_version: 15\n")
+    ]
+    assert "fraud-detector-prod version 15: Approved\n" in capsys.readouterr().out
+
+
+def test_from_to_refuses_a_version_the_target_registry_has_not_approved(stacks: Path, sagemaker: Any) -> None:
+    staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
+    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    register_versions(sagemaker, "fraud-detector-prod", 15, {15: "PendingManualApproval"})
+    before = prod.read_bytes()
+
+    assert promote("--from", "staging", "--to", "prod") == EXIT_FAILED
+    assert prod.read_bytes() == before
+
+
+def test_from_to_with_equal_versions_changes_nothing_and_asks_no_registry(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (stacks / "Pulumi.prod.yaml").read_bytes()
+
+    assert promote("--from", "staging", "--to", "prod") == EXIT_OK
+
+    assert (stacks / "Pulumi.prod.yaml").read_bytes() == before
+    assert "already pins these versions; nothing to change" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--stack", "qa", "--endpoint", "fraud", "--variant", "champion", "--version", "3"], "no such stack file"),
+        (
+            ["--stack", "staging", "--endpoint", "frod", "--variant", "champion", "--version", "3"],
+            "no endpoint 'frod' (endpoints: fraud, churn, recommender)",
+        ),
+        (
+            ["--stack", "staging", "--endpoint", "fraud", "--variant", "champ", "--version", "3"],
+            "endpoint 'fraud' has no variant 'champ' (variants: champion, challenger)",
+        ),
+        (
+            ["--stack", "staging", "--endpoint", "recommender", "--variant", "two-tower-v6", "--version", "3"],
+            "endpoint 'recommender' runs on kubernetes",
+        ),
+        (
+            ["--stack", "local", "--endpoint", "fraud", "--variant", "current", "--version", "3"],
+            "fraud/current is not pinned to the registry; add `model_package_version:` to it by hand first",
+        ),
+        (["--stack", "staging", "--endpoint", "fraud"], "--stack needs --variant, --version"),
+        (["--from", "staging"], "--from needs --to"),
+        (["--from", "staging", "--to", "staging"], "--from and --to name the same stack"),
+        (["--from", "dev", "--to", "prod"], "has a pinned counterpart in"),
+    ],
+)
+def test_bad_usage_exits_2_and_writes_nothing(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+) -> None:
+    before = {path.name: path.read_bytes() for path in stacks.iterdir()}
+
+    assert promote(*arguments) == EXIT_USAGE
+
+    assert message in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in stacks.iterdir()} == before
+
+
+def test_a_version_shared_through_a_yaml_anchor_is_left_for_a_human(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register_versions(sagemaker, "fraud-detector-staging", 13)
+    path = stacks / "Pulumi.staging.yaml"
+    text = path.read_text()
+    text = text.replace("model_package_version: 11", "model_package_version: &pinned 11", 1)
+    text = text.replace("model_package_version: 12", "model_package_version: *pinned", 1)
+    path.write_text(text)
+
+    exit_code = promote("--stack", "staging", "--endpoint", "fraud", "--variant", "challenger", "--version", "13")
+
+    assert exit_code == EXIT_USAGE
+    assert path.read_text() == text
+    assert "edit it by hand" in capsys.readouterr().err
+
+
+def test_a_version_must_be_a_positive_whole_number(stacks: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        promote("--stack", "staging", "--endpoint", "fraud", "--variant", "champion", "--version", "0")
+    assert exited.value.code == EXIT_USAGE
+    assert "a model package version is a whole number from 1" in capsys.readouterr().err
