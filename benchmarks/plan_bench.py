@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,23 +48,33 @@ class Measurement:
     peak_rss_mb: float
 
 
-def measure(command: Sequence[str], repeat: int) -> Measurement:
-    """Median wall time and largest peak RSS of `command` run `repeat` times from the project root."""
-    walls, peaks = [], []
-    for _ in range(repeat):
+def run_once(command: Sequence[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one run of `command` from the project root."""
+    with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=errors)
         _, status, usage = os.wait4(process.pid, 0)
-        walls.append(time.perf_counter() - started)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        assert process.stderr is not None
-        errors = process.stderr.read().decode(errors="replace")
-        process.stderr.close()
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         # plan exits 1 for mandatory violations, which synthetic dev stacks may have; 2 means it failed.
         if process.returncode not in (0, 1):
-            raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{errors}")
-        peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
-    return Measurement(statistics.median(walls), max(peaks))
+            errors.seek(0)
+            detail = errors.read().decode(errors="replace")
+            raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{detail}")
+    return wall, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def measure(commands: Mapping[str, Sequence[str]], repeat: int) -> dict[str, Measurement]:
+    """Median wall time and largest peak RSS per command; runs are interleaved so that load from
+    other processes on the machine weighs on every command alike."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            samples[name].append(run_once(command))
+    return {
+        name: Measurement(statistics.median(wall for wall, _ in runs), max(peak for _, peak in runs))
+        for name, runs in samples.items()
+    }
 
 
 def sdk_modules(stack_file: Path) -> list[str]:
@@ -144,22 +154,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     prod = PROJECT_ROOT / "stacks" / "Pulumi.prod.yaml"
 
     modules = sdk_modules(prod)
-    floor = measure(import_floor_command(modules), args.repeat)
-    prod_plan = measure(plan_command("--stack", "prod"), args.repeat)
-    prod_pass = policy_pass(prod, args.repeat)
-    rows = [
-        ("(a) import floor", floor, None),
-        ("(b) plan --stack prod", prod_plan, prod_pass),
-    ]
-    passes: dict[int, PolicyPass] = {}
-    plans: dict[int, Measurement] = {}
     with tempfile.TemporaryDirectory(prefix="plan-bench-") as directory:
+        synthetic = {}
         for count in ENDPOINT_COUNTS:
-            stack_file = Path(directory) / f"Pulumi.bench{count}.yaml"
-            stack_file.write_text(json.dumps(synthetic_stack(count)), encoding="utf-8")
-            plans[count] = measure(plan_command("--config", str(stack_file)), args.repeat)
-            passes[count] = policy_pass(stack_file, args.repeat)
-            rows.append((f"(c) plan, {count} endpoint{'s' if count > 1 else ''}", plans[count], passes[count]))
+            synthetic[count] = Path(directory) / f"Pulumi.bench{count}.yaml"
+            synthetic[count].write_text(json.dumps(synthetic_stack(count)), encoding="utf-8")
+        commands = {
+            "floor": import_floor_command(modules),
+            "prod": plan_command("--stack", "prod"),
+            **{str(count): plan_command("--config", str(path)) for count, path in synthetic.items()},
+        }
+        measured = measure(commands, args.repeat)
+        passes = {count: policy_pass(path, args.repeat) for count, path in synthetic.items()}
+    floor, prod_plan = measured["floor"], measured["prod"]
+    plans = {count: measured[str(count)] for count in ENDPOINT_COUNTS}
+    prod_pass = policy_pass(prod, args.repeat)
+    rows = [("(a) import floor", floor, None), ("(b) plan --stack prod", prod_plan, prod_pass)]
+    rows += [
+        (f"(c) plan, {count} endpoint{'s' if count > 1 else ''}", plans[count], passes[count])
+        for count in ENDPOINT_COUNTS
+    ]
 
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, median of {args.repeat} runs")
     print(f"Import floor: pulumi + {len(modules)} pulumi_aws/pulumi_kubernetes modules used by the prod program.\n")

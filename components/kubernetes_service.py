@@ -125,8 +125,9 @@ class KubernetesModelService(pulumi.ComponentResource):
             opts=self._child,
         )
         self.namespace = _object_name(namespace)
-        mounted = {secret: spec.value for secret, spec in sorted(args.secrets.items()) if spec.value is not None}
-        fetched = {secret: spec.arn for secret, spec in sorted(args.secrets.items()) if spec.read_at_run_time}
+        served = sorted(args.secrets.items())
+        mounted = {secret_name: spec.value for secret_name, spec in served if spec.value is not None}
+        fetched = {secret_name: spec.arn for secret_name, spec in served if spec.read_at_run_time}
         role = self._workload_role(name, serving, endpoint.name, fetched, args.workload_identity) if fetched else None
         account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
@@ -142,7 +143,7 @@ class KubernetesModelService(pulumi.ComponentResource):
                 f"{name}-secrets",
                 metadata=self._metadata(f"{endpoint.name}-secrets"),
                 type="Opaque",
-                string_data={secret: pulumi.Output.secret(value) for secret, value in mounted.items()},
+                string_data={secret_name: pulumi.Output.secret(value) for secret_name, value in mounted.items()},
                 opts=self._child,
             )
             if mounted
@@ -155,7 +156,8 @@ class KubernetesModelService(pulumi.ComponentResource):
             secret_name=_object_name(secret) if secret else None,
             secret_names=list(mounted),
             environment=[
-                k8s.core.v1.EnvVarArgs(name=secret_arn_env_var(secret), value=arn) for secret, arn in fetched.items()
+                k8s.core.v1.EnvVarArgs(name=secret_arn_env_var(secret_name), value=arn)
+                for secret_name, arn in fetched.items()
             ],
         )
         self.service_names = {
@@ -197,7 +199,7 @@ class KubernetesModelService(pulumi.ComponentResource):
         self.weights = {variant.name: variant.weight for variant in endpoint.variants}
         self.traffic_shares = endpoint.traffic_shares()
         self.shadow_variant = endpoint.shadow.name if endpoint.shadow else None
-        self.secret_readers = {secret: role.arn for secret in fetched} if role else {}
+        self.secret_readers = {secret_name: role.arn for secret_name in fetched} if role else {}
         self.register_outputs(
             {
                 "namespace": self.namespace,

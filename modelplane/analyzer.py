@@ -332,12 +332,13 @@ class StackIdentity:
 
     @classmethod
     def of(cls, simulation: Simulation, *, dry_run: bool = True) -> StackIdentity:
-        config, secret_keys = runtime_config(read_stack_file(Path(simulation.stack_file)), {})
+        # A relative stack file is relative to the project, where simulations run.
+        config, secret_keys = runtime_config(read_stack_file(PROJECT_ROOT / simulation.stack_file), {})
         return cls(simulation.project, simulation.stack, config, secret_keys, dry_run)
 
 
 class RunningPack:
-    """A started pack: the gRPC stub plus the process, for the protocol steps in the CLI's order."""
+    """A connected pack, with one method per protocol step (call them in the CLI's order)."""
 
     def __init__(self, stub: analyzer_pb2_grpc.AnalyzerStub, pack_dir: Path) -> None:
         self.stub = stub

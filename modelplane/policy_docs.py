@@ -114,9 +114,9 @@ def _policy_section(policy: analyzer_pb2.PolicyInfo, levels: Mapping[str, Mappin
             f"|---|---|{'---|' * len(ENVIRONMENTS)}---|",
         ]
         for name, schema in sorted(properties.items()):
-            per_env = " | ".join(_value(levels[env][policy.name].get(name)) for env in ENVIRONMENTS)
+            per_env = " | ".join(_cell(_value(levels[env][policy.name].get(name))) for env in ENVIRONMENTS)
             lines.append(
-                f"| `{name}` | {_cell(_value(schema.get('default')))} | {_cell(per_env)} | {_cell(schema.get('description', ''))} |"
+                f"| `{name}` | {_cell(_value(schema.get('default')))} | {per_env} | {_cell(schema.get('description', ''))} |"
             )
     return [*lines, ""]
 

@@ -273,9 +273,10 @@ def promote(
     if edited == original:
         return Promotion(notes, "")
     write_checked(path, stack, edited, expected_settings(settings, changes))
-    diff = difflib.unified_diff(
-        original.splitlines(keepends=True), edited.splitlines(keepends=True), f"a/{shown(path)}", f"b/{shown(path)}"
-    )
+    label = shown(path)
+    # git's a/ and b/ prefixes for a path in the project, so the diff applies with `git apply`.
+    before, after = (str(label), str(label)) if label.is_absolute() else (f"a/{label}", f"b/{label}")
+    diff = difflib.unified_diff(original.splitlines(keepends=True), edited.splitlines(keepends=True), before, after)
     return Promotion(notes, "".join(diff))
 
 
@@ -314,27 +315,23 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def requested_changes(args: argparse.Namespace) -> tuple[str, Path, Settings, list[Change]]:
+    """The stack to edit, its file and settings, and the changes the arguments ask for."""
+    if args.stack is not None:
+        required = {"--endpoint": args.endpoint, "--variant": args.variant, "--version": args.version}
+        if missing := [flag for flag, value in required.items() if value is None]:
+            raise _usage(f"--stack needs {', '.join(missing)}")
+        if args.target is not None:
+            raise _usage("--to goes with --from, not --stack")
+        return args.stack, *single_change(args.stack, args.endpoint, args.variant, args.version)
+    if args.target is None or args.variant is not None or args.version is not None:
+        raise _usage("--from needs --to, and takes no --variant or --version")
+    return args.target, *copied_changes(args.source, args.target, args.endpoint)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        if args.stack is not None:
-            missing = [
-                flag
-                for flag, value in [
-                    ("--endpoint", args.endpoint),
-                    ("--variant", args.variant),
-                    ("--version", args.version),
-                ]
-                if value is None
-            ]
-            if missing or args.target is not None:
-                raise _usage(f"--stack needs {', '.join(missing)}" if missing else "--to goes with --from, not --stack")
-            stack = args.stack
-            path, settings, changes = single_change(stack, args.endpoint, args.variant, args.version)
-        else:
-            if args.target is None or args.variant is not None or args.version is not None:
-                raise _usage("--from needs --to, and takes no --variant or --version")
-            stack = args.target
-            path, settings, changes = copied_changes(args.source, stack, args.endpoint)
+        stack, path, settings, changes = requested_changes(args)
         emulator = settings.local_emulator
         aws = Aws.connect(settings.region, args.endpoint_url or (emulator.endpoint_url if emulator else None))
         promotion = promote(path, settings, stack, changes, ModelRegistry(aws, stack), approve=args.approve)

@@ -197,13 +197,12 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 80) -> str:
         "",
     ]
     lines += _tree_lines(plan, width)
-    policies = {policy.name: policy for policy in plan.policy.policies}
     for level, by_policy in _grouped(plan.policy.violations).items():
         color_of_level = "red" if level == MANDATORY else "yellow"
         count = sum(len(found) for found in by_policy.values())
         lines += ["", style(f"{level.capitalize()} violations ({count})", "bold", color_of_level)]
         for policy_name, found in by_policy.items():
-            lines += _policy_lines(plan, policy_name, found, policies.get(policy_name), style, width)
+            lines += _policy_lines(plan, policy_name, found, style=style, width=width)
     lines += ["", style(summary_line(plan), "bold", "green" if plan.passed else "red")]
     return plan.redact("\n".join(lines)) + "\n"
 
@@ -225,9 +224,7 @@ def _tree_lines(plan: Plan, width: int) -> list[str]:
     return lines
 
 
-def _policy_lines(
-    plan: Plan, policy_name: str, found: list[Violation], info: PolicyInfo | None, style: _Style, width: int
-) -> list[str]:
+def _policy_lines(plan: Plan, policy_name: str, found: list[Violation], *, style: _Style, width: int) -> list[str]:
     """One policy's violations; free text is redacted before wrapping, which could split a secret."""
     severity = f" [{found[0].severity}]" if found[0].severity else ""
     lines = [f"  {style(policy_name, 'bold')}{severity}: {_plural(len(found), 'resource')}"]
@@ -237,6 +234,7 @@ def _policy_lines(
         lines += textwrap.wrap(
             plan.redact(violation.message), width, initial_indent="      ", subsequent_indent="      "
         )
+    info = next((policy for policy in plan.policy.policies if policy.name == policy_name), None)
     if info is not None and info.remediation:
         lines += textwrap.wrap(
             plan.redact(info.remediation),

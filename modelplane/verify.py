@@ -423,6 +423,8 @@ def read_outputs(path: Path | None, stack: str) -> dict[str, Any]:
         raise InputError(f"{source}: not JSON ({error})") from None
     if not isinstance(outputs, dict):
         raise InputError(f"{source}: expected the JSON object of `pulumi stack output --json`")
+    if not isinstance(outputs.get("endpoints", {}), dict):
+        raise InputError(f"{source}: output `endpoints` is {outputs['endpoints']!r}, not an object (is it secret?)")
     return outputs
 
 

@@ -85,6 +85,7 @@ def test_an_approved_version_is_pinned_changing_only_its_line(
     assert [(v.name, v.model_package_version) for v in fraud.variants] == [("champion", 11), ("challenger", 13)]
     printed = capsys.readouterr().out
     assert "fraud-detector-staging version 13: Approved\n" in printed
+    assert f"--- {path}\n+++ {path}\n" in printed
     assert "-          model_package_version: 12\n+          model_package_version: 13\n" in printed
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert sorted(p.name for p in stacks.iterdir() if p.name.startswith(".")) == [], "no temp file is left"

@@ -518,12 +518,26 @@ def test_unreachable_aws_fails_every_check_without_a_traceback(
         (["verify", "--stack", "nonexistent", "--outputs", "o.json"], "Pulumi.nonexistent.yaml: no such stack file"),
         (["verify", "--stack", "staging", "--outputs", "missing.json"], "missing.json: cannot read"),
         (["verify", "--stack", "staging"], "no pulumi CLI on PATH"),
+        (
+            ["verify", "--stack", "staging", "--outputs", "secret.json"],
+            "output `endpoints` is '[secret]', not an object",
+        ),
+        (["verify", "--stack", "staging", "--outputs", "list.json"], "list.json: expected the JSON object"),
+        (["verify", "--stack", "staging", "--outputs", "text.json"], "text.json: not JSON"),
     ],
 )
 def test_cli_bad_usage_exits_2_with_one_message(
-    arguments: list[str], message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    arguments: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("PATH", "")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "secret.json").write_text('{"endpoints": "[secret]"}', encoding="utf-8")
+    (tmp_path / "list.json").write_text("[]", encoding="utf-8")
+    (tmp_path / "text.json").write_text("endpoints:", encoding="utf-8")
 
     assert main(arguments) == EXIT_USAGE
     assert message in capsys.readouterr().err
@@ -611,9 +625,17 @@ def moto_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def moto_server_url() -> Iterator[str]:
+def running_moto_server() -> Iterator[str]:
     with moto_server() as url:
         yield url
+
+
+@pytest.fixture
+def moto_server_url(running_moto_server: str) -> str:
+    """The server's URL, its state emptied for each test."""
+    reset = urllib.request.Request(f"{running_moto_server}/moto-api/reset", method="POST")  # noqa: S310 - loopback
+    with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 - loopback URL built here
+        return running_moto_server
 
 
 def test_local_stack_verifies_against_a_moto_server(
@@ -636,3 +658,23 @@ def test_local_stack_verifies_against_a_moto_server(
     assert printed.splitlines()[0] == f"modelplane verify: stack local, emulator {moto_server_url}"
     assert "  pass  smoke         answered in" in printed
     assert printed.rstrip().endswith("OK: 9 passed, 0 failed, 1 skipped")
+
+
+def test_a_local_stack_is_verified_against_its_emulator_by_default(
+    moto_server_url: str,
+    program_outputs: Callable[[str], dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = read_stack_file(stack_file("local"))
+    config["modelplane:local_emulator"]["endpoint_url"] = moto_server_url
+    settings_file = tmp_path / "Pulumi.local.yaml"
+    with settings_file.open("w", encoding="utf-8") as handle:
+        YAML().dump({"config": config}, handle)
+    outputs = program_outputs("local")
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(outputs), encoding="utf-8")
+    deploy(load_stack_file(settings_file), outputs, Aws.connect("us-east-1", moto_server_url))
+
+    assert main(["verify", "--config", str(settings_file), "--outputs", str(outputs_file)]) == EXIT_OK
+    assert capsys.readouterr().out.splitlines()[0] == f"modelplane verify: stack local, emulator {moto_server_url}"

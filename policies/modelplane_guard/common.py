@@ -32,9 +32,9 @@ PRODUCTION_SCHEMA = {
 NOT_PRODUCTION = "applies to production stacks only (config `production: false`)"
 
 
-def aws_config_url(rule: str) -> str:
+def aws_config_url(rule_name: str) -> str:
     """Documentation of an AWS Config managed rule."""
-    return f"https://docs.aws.amazon.com/config/latest/developerguide/{rule}.html"
+    return f"https://docs.aws.amazon.com/config/latest/developerguide/{rule_name}.html"
 
 
 def sources(*ids: str) -> list[str]:
@@ -156,7 +156,3 @@ def refers_to(resource: PolicyResource, prop: str, target: PolicyResource, *targ
         return True
     value = resource.props.get(prop)
     return isinstance(value, str) and value != "" and value in {candidate for candidate in target_values if candidate}
-
-
-def resource_label(resource: PolicyResource) -> str:
-    return f"{resource.resource_type} '{resource.name}'"

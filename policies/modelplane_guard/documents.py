@@ -62,15 +62,6 @@ class Statement:
     def condition_keys(self) -> set[str]:
         return {key.lower() for keys in self.conditions.values() for key in keys}
 
-    def condition_values(self, key: str) -> list[Any]:
-        return [
-            value
-            for keys in self.conditions.values()
-            for name, values in keys.items()
-            if name.lower() == key.lower()
-            for value in values
-        ]
-
     @property
     def has_wildcard_principal(self) -> bool:
         return "*" in self.principals.get("*", ()) or "*" in self.principals.get("AWS", ())
