@@ -516,7 +516,7 @@ class Endpoint(_Model):
                     f"a SageMaker shadow variant needs exactly one production variant, found {len(self.variants)}",
                 )
             )
-        for path, variant in self._variant_paths():
+        for path, variant in self.variant_paths():
             if variant.serverless is None and variant.instance_type is None:
                 problems.append((f"{path}.instance_type", "set instance_type or serverless"))
             if variant.instance_type and aws_limits.is_burstable(variant.instance_type) and self.autoscaling:
@@ -534,6 +534,25 @@ class Endpoint(_Model):
             )
         if serverless and self.async_inference is not None:
             problems.append(("async_inference", "asynchronous inference needs instance-backed variants"))
+        if serverless and len(self.variants) > 1:
+            problems.append(("variants", "a serverless endpoint takes exactly one production variant"))
+        if serverless and self.shadow is not None:
+            problems.append(("shadow", "shadow variants need instance-backed variants"))
+        if serverless and self.data_capture.enabled:
+            problems.append(
+                ("data_capture.enabled", "data capture is not available for serverless endpoints; set it to false")
+            )
+        problems += self._step_problems()
+        if self.autoscaling is not None:
+            low, high = self.autoscaling.min_capacity, self.autoscaling.max_capacity
+            for path, variant in self.variant_paths():
+                if variant.serverless is None and not low <= variant.instance_count <= high:
+                    problems.append(
+                        (
+                            f"{path}.instance_count",
+                            f"must lie within autoscaling's {low}..{high}: each update resets capacity to it",
+                        )
+                    )
         if strategy is Strategy.ROLLING and (len(self.variants) != 1 or self.shadow is not None):
             problems.append(
                 ("deployment.strategy", "rolling updates need exactly one production variant and no shadow")
@@ -544,11 +563,26 @@ class Endpoint(_Model):
                 problems.append(("deployment.step.value", f"batch size exceeds the variant's {count} instances"))
         return problems
 
+    def _step_problems(self) -> list[tuple[str, str]]:
+        """AWS's bounds on a traffic step or batch given as a share of capacity."""
+        step = self.deployment.step
+        bounds = {Strategy.CANARY: (1, 50), Strategy.LINEAR: (10, 50), Strategy.ROLLING: (5, 50)}.get(
+            self.deployment.strategy
+        )
+        if bounds is None or step.type != "capacity-percent" or bounds[0] <= step.value <= bounds[1]:
+            return []
+        return [
+            (
+                "deployment.step.value",
+                f"{self.deployment.strategy} steps must be {bounds[0]}-{bounds[1]} percent of capacity",
+            )
+        ]
+
     def _kubernetes_problems(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         if self.kubernetes is None:
             problems.append(("kubernetes", "required with platform kubernetes"))
-        for path, variant in self._variant_paths():
+        for path, variant in self.variant_paths():
             if variant.serverless is not None:
                 problems.append((f"{path}.serverless", "serverless is SageMaker only"))
             if variant.instance_type is not None:
@@ -577,7 +611,7 @@ class Endpoint(_Model):
             )
         return problems
 
-    def _variant_paths(self) -> list[tuple[str, Variant]]:
+    def variant_paths(self) -> list[tuple[str, Variant]]:
         paths = [(f"variants[{index}]", variant) for index, variant in enumerate(self.variants)]
         if self.shadow is not None:
             paths.append(("shadow", self.shadow))
@@ -791,15 +825,21 @@ class Settings(_Model):
         return problems
 
     def _prod_problems(self, path: str, endpoint: Endpoint) -> list[tuple[str, str]]:
-        if endpoint.deployment.strategy is Strategy.ALL_AT_ONCE and endpoint.platform is Platform.SAGEMAKER:
-            serverless = any(v.serverless for v in endpoint.all_variants)
-            if not serverless:
-                return [
-                    (
-                        f"{path}.deployment.strategy",
-                        "prod endpoints shift traffic gradually: use canary, linear or rolling",
-                    )
-                ]
+        if endpoint.platform is not Platform.SAGEMAKER:
+            return []
+        serverless = [(p, v) for p, v in endpoint.variant_paths() if v.serverless is not None]
+        if serverless:
+            variant_path = serverless[0][0]
+            return [
+                (
+                    f"{path}.{variant_path}.serverless",
+                    "serverless endpoints cannot run in private subnets or with network isolation; use instances in prod",
+                )
+            ]
+        if endpoint.deployment.strategy is Strategy.ALL_AT_ONCE:
+            return [
+                (f"{path}.deployment.strategy", "prod endpoints shift traffic gradually: use canary, linear or rolling")
+            ]
         return []
 
     @model_validator(mode="before")

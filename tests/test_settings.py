@@ -95,6 +95,14 @@ def _duplicate_variant(config: Config) -> None:
     endpoint["variants"].append(dict(endpoint["variants"][0]))
 
 
+def _serverless_fraud(config: Config) -> None:
+    endpoint = config["modelplane:endpoints"][0]
+    variant = endpoint["variants"][0]
+    del variant["instance_type"], endpoint["autoscaling"], endpoint["deployment"]
+    variant["serverless"] = {"memory_size_mb": 2048, "max_concurrency": 5}
+    endpoint["data_capture"] = {"enabled": False}
+
+
 ENDPOINT = ("modelplane:endpoints", 0)
 VARIANT = (*ENDPOINT, "variants", 0)
 
@@ -234,6 +242,9 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
         _delete(("modelplane:secrets", "feature-store-token", "rotation")),
         "modelplane:secrets.feature-store-token.rotation: required in prod: secrets rotate at least every 90 days",
     ),
+    ("canary step above AWS bound", _set((*ENDPOINT, "deployment", "step", "value"), 60), "modelplane:endpoints[0].deployment.step.value: canary steps must be 1-50 percent of capacity"),
+    ("instances outside autoscaling range", _set((*VARIANT, "instance_count"), 9), "modelplane:endpoints[0].variants[0].instance_count: must lie within autoscaling's 2..8"),
+    ("serverless in prod", _serverless_fraud, "modelplane:endpoints[0].variants[0].serverless: serverless endpoints cannot run in private subnets or with network isolation"),
     ("missing region", _delete(("aws:region",)), "aws:region: is required (pulumi config set aws:region <region>)"),
     (
         "kubernetes fields on sagemaker",
@@ -416,3 +427,14 @@ def test_random_mutations_yield_settings_or_the_clean_error(edits: list[tuple[tu
         assert all("Traceback" not in line and "pydantic" not in line for line in error.lines)
     else:
         assert isinstance(result, Settings)
+
+
+def test_serverless_endpoints_refuse_what_aws_does_not_offer(tmp_path: Path) -> None:
+    config = base_config("dev")
+    fraud = config["modelplane:endpoints"][0]
+    fraud["data_capture"] = {"enabled": True}
+    fraud["variants"].append({**fraud["variants"][0], "name": "challenger"})
+    assert problems_of(tmp_path, config, "dev") == [
+        "modelplane:endpoints[0].variants: a serverless endpoint takes exactly one production variant",
+        "modelplane:endpoints[0].data_capture.enabled: data capture is not available for serverless endpoints; set it to false",
+    ]
