@@ -14,16 +14,8 @@ import pulumi_aws as aws
 from components.artifact_bucket import ArtifactBucket, ArtifactBucketArgs
 from components.container_repository import ContainerRepository, ContainerRepositoryArgs
 from components.model_package_group import ModelPackageGroup, ModelPackageGroupArgs
+from modelplane.naming import family_resource_name
 from modelplane.settings import Registry
-
-
-def family_resource_name(family: str, stack: str) -> str:
-    """Physical name of a family's repository and model package group, e.g. `fraud-detector-prod`.
-
-    Stacks may share an account, so the stack is part of the name; the settings loader checks the
-    result is a valid lowercase ECR name and SageMaker EntityName.
-    """
-    return f"{family}-{stack}"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@ dimension, and the endpoint lists the alarms by name.
 
 from __future__ import annotations
 
-from modelplane.settings import Endpoint
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modelplane.settings import Endpoint
 
 
 def endpoint_name(endpoint: Endpoint, stack: str) -> str:
@@ -19,3 +22,12 @@ def endpoint_name(endpoint: Endpoint, stack: str) -> str:
 def endpoint_log_group(deployed_endpoint_name: str) -> str:
     """The log group SageMaker writes an endpoint's container logs to."""
     return f"/aws/sagemaker/Endpoints/{deployed_endpoint_name}"
+
+
+def family_resource_name(family: str, stack: str) -> str:
+    """Physical name of a family's repository and model package group, e.g. `fraud-detector-prod`.
+
+    Stacks may share an account, so the stack is part of the name; the settings loader checks the
+    result is a valid lowercase ECR name and SageMaker EntityName.
+    """
+    return f"{family}-{stack}"

@@ -25,7 +25,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from modelplane import stackfiles
+from modelplane import naming, stackfiles
 from modelplane.aws_api import AWS_ERRORS, Aws, emulator_url, error_text
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
@@ -62,9 +62,7 @@ class Change:
 
 def package_group_name(family: str, stack: str) -> str:
     """The model package group the registry component creates for a family in a stack."""
-    from components.registry import family_resource_name
-
-    return family_resource_name(family, stack)
+    return naming.family_resource_name(family, stack)
 
 
 def load(stack: str) -> tuple[Path, Settings]:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from modelplane import aws_limits
+from modelplane import aws_limits, naming
 
 # Largest total wait (bake + termination) we allow, well under the provider's 60-minute update wait.
 MAX_DEPLOYMENT_WAIT_SECONDS = 3000
@@ -730,8 +730,9 @@ class Settings(_Model):
             if endpoint.name in names:
                 problems.append((f"{path}.name", f"duplicate endpoint name {endpoint.name!r}"))
             names.add(endpoint.name)
-            if stack and (why := aws_limits.check_name("EndpointName", f"{endpoint.name}-{stack}")):
-                problems.append((f"{path}.name", f"deployed name {endpoint.name}-{stack!s} {why}"))
+            deployed_endpoint = naming.endpoint_name(endpoint, stack or "")
+            if stack and (why := aws_limits.check_name("EndpointName", deployed_endpoint)):
+                problems.append((f"{path}.name", f"deployed name {deployed_endpoint} {why}"))
             if endpoint.family not in self.registry.families:
                 problems.append(
                     (f"{path}.family", f"unknown model family {endpoint.family!r}; declare it in registry.families")
@@ -746,8 +747,7 @@ class Settings(_Model):
             if endpoint.kubernetes is not None:
                 problems += self._cluster_problems(path, endpoint, endpoint.kubernetes, namespaces)
         for family in self.registry.families:
-            # The family's ECR repository and model package group are both named `<family>-<stack>`.
-            deployed = f"{family}-{stack}"
+            deployed = naming.family_resource_name(family, stack or "")
             if stack and (why := aws_limits.check_name("EntityName", deployed)):
                 problems.append((f"registry.families.{family}", f"deployed name {deployed} {why}"))
             elif stack and deployed != deployed.lower():
