@@ -8,7 +8,7 @@ LOCAL_AWS_PORT ?= 5000
 LOCAL_AWS_PID := .local-aws.pid
 LOCAL_AWS_LOG := .local-aws.log
 
-.PHONY: test lint typecheck unit plan plan-all schema local-aws local-aws-stop sync
+.PHONY: test lint typecheck unit plan plan-all generate local-aws local-aws-stop sync
 
 sync:
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
@@ -32,8 +32,11 @@ plan: sync
 plan-all: sync
 	$(RUN) modelplane plan --all
 
-schema: sync
+# Files generated from the code (tests fail while any is stale).
+generate: sync
 	$(RUN) python -m modelplane.schema
+	$(RUN) python -m modelplane.component_docs
+	$(RUN) python -m modelplane.policy_docs
 
 # moto's server on loopback only, in the background; `pulumi up -s local` and `modelplane verify` talk to it.
 local-aws: sync

@@ -332,9 +332,14 @@ class StackIdentity:
 
     @classmethod
     def of(cls, simulation: Simulation, *, dry_run: bool = True) -> StackIdentity:
+        return cls.for_stack_file(simulation.project, simulation.stack, Path(simulation.stack_file), dry_run=dry_run)
+
+    @classmethod
+    def for_stack_file(cls, project: str, stack: str, stack_file: Path, *, dry_run: bool = True) -> StackIdentity:
+        """Known before the program runs, so the pack can start while the simulation does."""
         # A relative stack file is relative to the project, where simulations run.
-        config, secret_keys = runtime_config(read_stack_file(PROJECT_ROOT / simulation.stack_file), {})
-        return cls(simulation.project, simulation.stack, config, secret_keys, dry_run)
+        config, secret_keys = runtime_config(read_stack_file(PROJECT_ROOT / stack_file), {})
+        return cls(project, stack, config, secret_keys, dry_run)
 
 
 class RunningPack:
@@ -480,21 +485,28 @@ def violations_of(
 
 def analyze(simulation: Simulation, config_file: Path | None = None, *, dry_run: bool = True) -> PolicyReport:
     """Judge a simulated stack with the pack; `config_file` defaults to the stack environment's file."""
+    identity = StackIdentity.of(simulation, dry_run=dry_run)
+    with start_pack(identity) as pack:
+        return judge(pack, identity, simulation, config_file)
+
+
+def judge(
+    pack: RunningPack, identity: StackIdentity, simulation: Simulation, config_file: Path | None = None
+) -> PolicyReport:
+    """Drive a started pack through the CLI's sequence for one simulated stack."""
     config_path = config_file if config_file is not None else policy_config_path(simulation.environment)
     file_config = load_policy_pack_config(config_path) if config_path.exists() or config_file else None
     by_urn = {resource.urn: resource for resource in simulation.resources}
     types_by_urn = {urn: resource.type for urn, resource in by_urn.items()}
-    identity = StackIdentity.of(simulation, dry_run=dry_run)
-    with start_pack(identity) as pack:
-        pack.handshake()
-        pack.configure_stack(identity)
-        info = pack.info()
-        effective = reconcile_config(info, file_config, str(config_path))
-        pack.configure(effective)
-        violations: list[Violation] = []
-        for resource in simulation.resources:
-            violations += violations_of(pack.analyze(resource, by_urn), resource, types_by_urn)
-        violations += violations_of(pack.analyze_stack(simulation.resources), None, types_by_urn)
+    pack.handshake()
+    pack.configure_stack(identity)
+    info = pack.info()
+    effective = reconcile_config(info, file_config, str(config_path))
+    pack.configure(effective)
+    violations: list[Violation] = []
+    for resource in simulation.resources:
+        violations += violations_of(pack.analyze(resource, by_urn), resource, types_by_urn)
+    violations += violations_of(pack.analyze_stack(simulation.resources), None, types_by_urn)
     policies = tuple(
         _policy_info(policy, effective[policy.name]["enforcementLevel"])
         for policy in sorted(info.policies, key=lambda policy: policy.name)

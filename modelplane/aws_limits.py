@@ -10,9 +10,13 @@ import botocore.session
 
 
 @cache
+def _sagemaker_model() -> Any:
+    """botocore's SageMaker service model: parsed once, it is large."""
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
 def _sagemaker_shape(name: str) -> Any:
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    return model.shape_for(name)
+    return _sagemaker_model().shape_for(name)
 
 
 @cache

@@ -11,24 +11,28 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# Each module exposes `register(subparsers)`, which adds its parser and sets `handler` (args -> exit code).
-COMMAND_MODULES: tuple[str, ...] = ("modelplane.plan", "modelplane.verify", "modelplane.promote")
+# Subcommand -> module. Each module exposes `register(subparsers)`, which adds its parser and sets
+# `handler` (args -> exit code). Only the module of the command being run is imported: `plan` should
+# not pay for boto3, nor `promote` for Pulumi.
+COMMANDS: dict[str, str] = {"plan": "modelplane.plan", "verify": "modelplane.verify", "promote": "modelplane.promote"}
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[str] = tuple(COMMANDS)) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelplane", description="Plan, verify and promote modelplane deployments.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).register(subparsers)
+    for command in commands:
+        importlib.import_module(COMMANDS[command]).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    wanted = arguments[:1] if arguments and arguments[0] in COMMANDS else tuple(COMMANDS)
+    args = build_parser(wanted).parse_args(arguments)
     return args.handler(args)
 
 

@@ -55,18 +55,38 @@ def _fields(node: ast.ClassDef) -> tuple[Field, ...]:
     return tuple(found)
 
 
-def _token(node: ast.ClassDef) -> str | None:
+def _constants(tree: ast.Module) -> dict[str, str]:
+    """Module-level string constants, for tokens given by name (`TOKEN = "modelplane:..."`)."""
+    return {
+        target.id: statement.value.value
+        for statement in tree.body
+        if isinstance(statement, ast.Assign)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+def _token(node: ast.ClassDef, constants: dict[str, str]) -> str | None:
     for call in ast.walk(node):
-        if (
+        if not (
             isinstance(call, ast.Call)
             and isinstance(call.func, ast.Attribute)
             and call.func.attr == "__init__"
             and call.args
-            and isinstance(call.args[0], ast.Constant)
-            and isinstance(call.args[0].value, str)
-            and call.args[0].value.startswith("modelplane:")
         ):
-            return call.args[0].value
+            continue
+        first = call.args[0]
+        token = (
+            first.value
+            if isinstance(first, ast.Constant)
+            else constants.get(first.id)
+            if isinstance(first, ast.Name)
+            else None
+        )
+        if isinstance(token, str) and token.startswith("modelplane:"):
+            return token
     return None
 
 
@@ -85,8 +105,9 @@ def collect() -> list[ComponentDoc]:
     for path in sorted(COMPONENTS_DIR.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+        constants = _constants(tree)
         for node in classes.values():
-            token = _token(node)
+            token = _token(node, constants)
             args_name = _args_class_name(node)
             if token is None or args_name is None:
                 continue

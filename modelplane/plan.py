@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelplane.analyzer import PolicyPackError, analyze
+from modelplane.analyzer import PolicyPackError, StackIdentity, judge, start_pack
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from modelplane.loader import SettingsError, stack_name_of
+from modelplane.loader import PROJECT, SettingsError, stack_name_of
 from modelplane.reports import Plan, render_json, render_markdown, render_sarif, render_text, write_report
 from modelplane.simulate import PROJECT_ROOT, SimulationFailed, simulate_in_subprocess
 
@@ -37,8 +37,13 @@ def plan_stack(stack_file: Path, stack: str | None = None, *, secret_values: Map
     `secret_values` stand in for the stack's `secure:` values (there is no key to decrypt them
     offline); tests pass known values to prove that no report ever shows them.
     """
-    simulation = simulate_in_subprocess(stack_file, stack, secret_values)
-    return Plan(simulation, analyze(simulation))
+    identity = StackIdentity.for_stack_file(PROJECT, stack or stack_name_of(stack_file), stack_file)
+    # The pack's start-up (its own interpreter and imports) overlaps the program's simulation.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        simulating = pool.submit(simulate_in_subprocess, stack_file, stack, secret_values)
+        with start_pack(identity) as pack:
+            simulation = simulating.result()
+            return Plan(simulation, judge(pack, identity, simulation))
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class Target:
 
 @dataclass(frozen=True)
 class Outcome:
+    """What planning one target gave: its exit code, and the plan or why there is none."""
+
     target: Target
     exit_code: int
     plan: Plan | None = None

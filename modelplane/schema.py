@@ -1,6 +1,6 @@
 """JSON Schema of a stack file, generated from `Settings`, so editors complete and check stack configs.
 
-Run `make schema` after changing the settings; a test fails while the committed file is stale.
+Run `make generate` after changing the settings; a test fails while the committed file is stale.
 """
 
 from __future__ import annotations

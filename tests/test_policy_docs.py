@@ -7,7 +7,7 @@ from policies.modelplane_guard import POLICIES
 
 
 def test_policy_docs_are_current() -> None:
-    assert DOC_PATH.read_text(encoding="utf-8") == render(), "run: python -m modelplane.policy_docs"
+    assert DOC_PATH.read_text(encoding="utf-8") == render(), "run `make generate` and commit docs/policies.md"
 
 
 def test_every_policy_is_documented() -> None:

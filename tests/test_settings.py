@@ -340,7 +340,7 @@ def test_base_tags_merge_required_and_stack_tags() -> None:
 
 def test_schema_file_is_current() -> None:
     assert SCHEMA_PATH.read_text(encoding="utf-8") == render(), (
-        "run `make schema` and commit stacks/settings.schema.json"
+        "run `make generate` and commit stacks/settings.schema.json"
     )
 
 

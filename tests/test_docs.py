@@ -1,0 +1,89 @@
+"""The documentation stays true: generated references are current, README commands are real, links resolve."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from modelplane import cli
+from modelplane.component_docs import DOC_PATH as COMPONENTS_DOC
+from modelplane.component_docs import collect
+from modelplane.component_docs import render as render_components
+from modelplane.simulate import PROJECT_ROOT
+
+README = PROJECT_ROOT / "README.md"
+MAKEFILE = PROJECT_ROOT / "Makefile"
+DOCS = sorted((PROJECT_ROOT / "docs").rglob("*.md"))
+
+
+def shell_commands(markdown: str) -> list[str]:
+    """Commands of the fenced `sh` blocks, comments stripped."""
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", markdown, flags=re.DOTALL):
+        for line in block.splitlines():
+            command = line.split("  #")[0].strip()
+            if command and not command.startswith("#"):
+                commands.append(command)
+    return commands
+
+
+def make_targets() -> set[str]:
+    return set(re.findall(r"^([A-Za-z][\w-]*):", MAKEFILE.read_text(encoding="utf-8"), flags=re.MULTILINE))
+
+
+README_COMMANDS = shell_commands(README.read_text(encoding="utf-8"))
+RUNNABLE_HERE = [command for command in README_COMMANDS if command.startswith(("make ", "uv run modelplane "))]
+
+
+def test_component_reference_is_current() -> None:
+    assert COMPONENTS_DOC.read_text(encoding="utf-8") == render_components(), (
+        "run `make generate` and commit docs/components.md"
+    )
+
+
+def test_component_reference_covers_every_component() -> None:
+    documented = {component.class_name for component in collect()}
+    assert {
+        "EncryptionKey",
+        "ModelRegistry",
+        "ModelSecrets",
+        "AlertTopic",
+        "EndpointMonitoring",
+        "SageMakerEndpoint",
+        "KubernetesModelService",
+    } <= documented
+    assert all(component.args and component.outputs for component in collect())
+
+
+def test_readme_leads_with_the_two_commands_of_a_fresh_machine() -> None:
+    assert README_COMMANDS[:2] == ["make test", "make plan STACK=prod"]
+
+
+def test_readme_has_commands_runnable_here() -> None:
+    assert len(RUNNABLE_HERE) >= 8
+
+
+@pytest.mark.parametrize("command", RUNNABLE_HERE)
+def test_readme_command_resolves(command: str) -> None:
+    words = shlex.split(command)
+    if words[0] == "make":
+        assert words[1] in make_targets(), f"no make target {words[1]!r}"
+        return
+    arguments = [word for word in words[3:]]
+    parser = cli.build_parser()
+    try:
+        parsed = parser.parse_args(arguments)
+    except SystemExit as exit_:
+        pytest.fail(f"`{command}` is not a valid modelplane command line (exit {exit_.code})")
+    assert parsed.command in cli.COMMANDS
+
+
+@pytest.mark.parametrize("document", [README, *DOCS], ids=lambda path: str(path.relative_to(PROJECT_ROOT)))
+def test_relative_links_resolve(document: Path) -> None:
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text(encoding="utf-8")):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (document.parent / target).exists(), f"{document.name} links to missing {target}"
