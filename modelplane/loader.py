@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML, YAMLError
 
-from modelplane.settings import FieldProblems, Settings
+if TYPE_CHECKING:
+    from modelplane.settings import Settings
 
 NAMESPACE = "modelplane"
 SECRET_VALUES_KEY = f"{NAMESPACE}:secret_values"
@@ -58,6 +59,10 @@ def settings_from_config(
 
     `secret_keys` lists keys Pulumi holds encrypted; in a stack file those are the `secure:` values.
     """
+    # Imported here: the offline tools read stack files (and report SettingsError) in processes
+    # that never validate, and pydantic's model building is a large part of their start-up.
+    from modelplane.settings import Settings
+
     problems: list[tuple[str, str]] = []
     data: dict[str, Any] = {}
     for key, value in config.items():
@@ -213,6 +218,8 @@ def _describe(detail: ErrorDetails) -> list[tuple[str, str]]:
     ctx = detail.get("ctx", {})
     kind = detail["type"]
     error = ctx.get("error")
+    from modelplane.settings import FieldProblems
+
     if isinstance(error, FieldProblems):
         base = _path(loc)
         return [(f"{base}.{sub}" if base else _path((sub,)), message) for sub, message in error.problems]
