@@ -120,7 +120,9 @@ def test_each_deploy_uses_oidc_one_lock_per_stack_its_environment_and_verifies()
     assert job["concurrency"] == {"group": "pulumi-${{ inputs.stack }}", "cancel-in-progress": False}
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     uses = [step.get("uses", "").split("@")[0] for step in steps_of(job)]
-    credentials = next(step for step in steps_of(job) if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
+    credentials = next(
+        step for step in steps_of(job) if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    )
     assert "role-to-assume" in credentials["with"]
     assert not any("aws-access-key-id" in step.get("with", {}) for step in steps_of(job))
     up = uses.index("pulumi/actions")
@@ -146,7 +148,7 @@ def _gitlab_jobs() -> dict[str, dict[str, Any]]:
     templates = {name: job for name, job in document.items() if name.startswith(".")}
     jobs = {}
     for name, job in document.items():
-        if name.startswith(".") or not isinstance(job, dict) or "stage" not in job and "extends" not in job:
+        if name.startswith(".") or not isinstance(job, dict) or ("stage" not in job and "extends" not in job):
             continue
         merged: dict[str, Any] = {}
         for parent in _extends_chain(job, templates):

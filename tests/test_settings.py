@@ -242,9 +242,21 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
         _delete(("modelplane:secrets", "feature-store-token", "rotation")),
         "modelplane:secrets.feature-store-token.rotation: required in prod: secrets rotate at least every 90 days",
     ),
-    ("canary step above AWS bound", _set((*ENDPOINT, "deployment", "step", "value"), 60), "modelplane:endpoints[0].deployment.step.value: canary steps must be 1-50 percent of capacity"),
-    ("instances outside autoscaling range", _set((*VARIANT, "instance_count"), 9), "modelplane:endpoints[0].variants[0].instance_count: must lie within autoscaling's 2..8"),
-    ("serverless in prod", _serverless_fraud, "modelplane:endpoints[0].variants[0].serverless: serverless endpoints cannot run in private subnets or with network isolation"),
+    (
+        "canary step above AWS bound",
+        _set((*ENDPOINT, "deployment", "step", "value"), 60),
+        "modelplane:endpoints[0].deployment.step.value: canary steps must be 1-50 percent of capacity",
+    ),
+    (
+        "instances outside autoscaling range",
+        _set((*VARIANT, "instance_count"), 9),
+        "modelplane:endpoints[0].variants[0].instance_count: must lie within autoscaling's 2..8",
+    ),
+    (
+        "serverless in prod",
+        _serverless_fraud,
+        "modelplane:endpoints[0].variants[0].serverless: serverless endpoints cannot run in private subnets or with network isolation",
+    ),
     ("missing region", _delete(("aws:region",)), "aws:region: is required (pulumi config set aws:region <region>)"),
     (
         "kubernetes fields on sagemaker",
