@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 STACK ?= dev
-RUN := $(UV) run --locked
+# Every target that runs a tool depends on `sync`, so the run itself needs no second sync.
+RUN := $(UV) run --no-sync
 
 LOCAL_AWS_PORT ?= 5000
 LOCAL_AWS_PID := .local-aws.pid

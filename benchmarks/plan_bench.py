@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelplane import stackfiles
 from modelplane.analyzer import analyze
-from modelplane.simulate import PROJECT_ROOT, simulate_in_subprocess
+from modelplane.simulate import simulate_in_subprocess
+from modelplane.stackfiles import PROJECT_ROOT
 
 ENDPOINT_COUNTS = (1, 10, 50, 100)
 SDK_PACKAGES = ("pulumi_aws", "pulumi_kubernetes")
@@ -151,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median wall time)")
     args = parser.parse_args(argv)
-    prod = PROJECT_ROOT / "stacks" / "Pulumi.prod.yaml"
+    prod = stackfiles.stack_file("prod")
 
     modules = sdk_modules(prod)
     with tempfile.TemporaryDirectory(prefix="plan-bench-") as directory:

@@ -44,6 +44,7 @@ class AlertTopic(pulumi.ComponentResource):
     """An encrypted SNS topic that only this account's CloudWatch alarms may publish to."""
 
     arn: pulumi.Output[str]
+    """Topic ARN, the `alarm_actions` and `ok_actions` target of every endpoint alarm."""
 
     def __init__(self, name: str, args: AlertTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelplane:monitoring:AlertTopic", name, None, opts)

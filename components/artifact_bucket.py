@@ -35,7 +35,9 @@ class ArtifactBucket(pulumi.ComponentResource):
     """A private, versioned, SSE-KMS bucket that refuses plain HTTP and puts encrypted any other way."""
 
     name: pulumi.Output[str]
+    """Bucket name, for `s3://` URIs of model archives, captured data and asynchronous results."""
     arn: pulumi.Output[str]
+    """Bucket ARN, for the execution roles' object permissions."""
 
     def __init__(self, name: str, args: ArtifactBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelplane:registry:ArtifactBucket", name, None, opts)

@@ -35,7 +35,9 @@ class ContainerRepository(pulumi.ComponentResource):
     """Tags can't be overwritten, every push is scanned, and a lifecycle policy bounds the image count."""
 
     url: pulumi.Output[str]
+    """Repository URL; an image is this plus `:tag` or `@sha256:...`."""
     arn: pulumi.Output[str]
+    """Repository ARN, the only one an endpoint's execution role may pull from."""
 
     def __init__(self, name: str, args: ContainerRepositoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelplane:registry:ContainerRepository", name, None, opts)

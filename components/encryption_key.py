@@ -55,8 +55,11 @@ class EncryptionKey(pulumi.ComponentResource):
     """A symmetric key with yearly rotation whose policy lets the account use it only through named services."""
 
     arn: pulumi.Output[str]
+    """Key ARN, given to every resource it encrypts."""
     key_id: pulumi.Output[str]
+    """Key id (the UUID), as the KMS console and CLI show it."""
     alias_name: pulumi.Output[str]
+    """`alias/modelplane-<stack>`, a stable name for people and scripts."""
 
     def __init__(self, name: str, args: EncryptionKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelplane:kms:EncryptionKey", name, None, opts)

@@ -32,7 +32,9 @@ class ModelPackageGroup(pulumi.ComponentResource):
     """The group, and a resource policy only when other accounts read it."""
 
     name: pulumi.Output[str]
+    """Group name: the family's versions are registered here, and `model_package_version` picks one."""
     arn: pulumi.Output[str]
+    """Group ARN, listed in the `registry` stack output."""
 
     def __init__(self, name: str, args: ModelPackageGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelplane:registry:ModelPackageGroup", name, None, opts)

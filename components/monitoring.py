@@ -222,10 +222,13 @@ class EndpointMonitoring(pulumi.ComponentResource):
     """Per-variant alarms, the rollback subset, an A/B dashboard and the pre-created log group."""
 
     alarm_names: list[str]
+    """Every alarm of the endpoint, for `modelplane verify` and the stack output."""
     rollback_alarm_names: list[str]
+    """The alarms (at most 10) the endpoint's deployments roll back on."""
     dashboard_name: str
+    """CloudWatch dashboard comparing the variants."""
     log_group_name: str
-    alarms: list[aws.cloudwatch.MetricAlarm]
+    """Log group SageMaker writes the containers' logs to, created here with retention and encryption."""
 
     def __init__(self, name: str, args: EndpointMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelplane:monitoring:EndpointMonitoring", name, None, opts)
@@ -237,7 +240,7 @@ class EndpointMonitoring(pulumi.ComponentResource):
             for signal in variant_signals(variant, shadow=shadow, is_prod=args.is_prod)
         ]
         self.alarm_names = [alarm_name(args.endpoint_name, variant.name, signal) for variant, _, signal in planned]
-        self.alarms = [
+        alarms = [
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{variant.name}-{signal}",
                 name=physical_name,
@@ -267,7 +270,7 @@ class EndpointMonitoring(pulumi.ComponentResource):
             f"{name}-dashboard",
             dashboard_name=self.dashboard_name,
             dashboard_body=pulumi.Output.json_dumps(
-                dashboard_body(endpoint, args.endpoint_name, args.region, [alarm.arn for alarm in self.alarms])
+                dashboard_body(endpoint, args.endpoint_name, args.region, [alarm.arn for alarm in alarms])
             ),
             opts=child,
         )

@@ -37,18 +37,26 @@ class FamilyArtifacts:
     """Where one model family's images and registered versions live."""
 
     repository_url: pulumi.Output[str]
+    """Image repository URL; endpoints append `:tag` or `@sha256:...`."""
     repository_arn: pulumi.Output[str]
+    """Image repository ARN, the only one the family's endpoints may pull from."""
     model_package_group_name: pulumi.Output[str]
+    """Model package group the family's versions are registered in."""
     model_package_group_arn: pulumi.Output[str]
+    """Model package group ARN."""
 
 
 class ModelRegistry(pulumi.ComponentResource):
     """The artifact bucket plus, for each family in settings, a container repository and a model package group."""
 
     key_arn: pulumi.Output[str]
+    """The stack key encrypting artifacts and images, passed through for the `registry` stack output."""
     bucket_name: pulumi.Output[str]
+    """Artifact bucket name, for the endpoints' `s3://` URIs."""
     bucket_arn: pulumi.Output[str]
+    """Artifact bucket ARN, for the endpoints' execution role policies."""
     families: dict[str, FamilyArtifacts]
+    """Repository and model package group per family in the settings."""
 
     def __init__(self, name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelplane:registry:ModelRegistry", name, None, opts)

@@ -30,7 +30,8 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from ruamel.yaml import YAML
 
 from modelplane.loader import read_stack_file
-from modelplane.simulate import PROJECT_ROOT, RecordedResource, Simulation, runtime_config
+from modelplane.simulate import RecordedResource, Simulation, runtime_config
+from modelplane.stackfiles import PROJECT_ROOT
 
 PACK_DIR = PROJECT_ROOT / "policies"
 CONFIG_DIR = PACK_DIR / "config"
@@ -51,7 +52,7 @@ _LEVEL_TO_PROTO = {
     "disabled": analyzer_pb2.DISABLED,
 }
 _PROTO_TO_LEVEL = {proto: level for level, proto in _LEVEL_TO_PROTO.items()}
-_PROTO_TO_SEVERITY = {
+SEVERITY_NAMES = {
     analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "",
     analyzer_pb2.POLICY_SEVERITY_LOW: "low",
     analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
@@ -445,17 +446,25 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.stdout.close()
 
 
+def category_tags(policy: analyzer_pb2.PolicyInfo) -> tuple[str, ...]:
+    """The policy's free-form tags, without the machine-read `source:` and `resource:` ones."""
+    return tuple(tag for tag in policy.tags if not tag.startswith((SOURCE_TAG_PREFIX, RESOURCE_TAG_PREFIX)))
+
+
+def tagged(policy: analyzer_pb2.PolicyInfo, prefix: str) -> tuple[str, ...]:
+    """The values of the policy's `<prefix><value>` tags (`SOURCE_TAG_PREFIX`, `RESOURCE_TAG_PREFIX`)."""
+    return tuple(tag.removeprefix(prefix) for tag in policy.tags if tag.startswith(prefix))
+
+
 def _policy_info(policy: analyzer_pb2.PolicyInfo, level: str) -> PolicyInfo:
-    tags = tuple(tag for tag in policy.tags if not tag.startswith((SOURCE_TAG_PREFIX, RESOURCE_TAG_PREFIX)))
-    sources = tuple(tag.removeprefix(SOURCE_TAG_PREFIX) for tag in policy.tags if tag.startswith(SOURCE_TAG_PREFIX))
     return PolicyInfo(
         name=policy.name,
         description=policy.description,
-        severity=_PROTO_TO_SEVERITY[policy.severity],
+        severity=SEVERITY_NAMES[policy.severity],
         enforcement_level=level,
         remediation=policy.remediation_steps,
-        tags=tags,
-        source_ids=sources,
+        tags=category_tags(policy),
+        source_ids=tagged(policy, SOURCE_TAG_PREFIX),
         url=policy.url,
     )
 
@@ -474,7 +483,7 @@ def violations_of(
             Violation(
                 policy=diagnostic.policyName,
                 level=_PROTO_TO_LEVEL[diagnostic.enforcementLevel],
-                severity=_PROTO_TO_SEVERITY[diagnostic.severity],
+                severity=SEVERITY_NAMES[diagnostic.severity],
                 urn=urn,
                 type=types_by_urn.get(urn, ""),
                 message=message,

@@ -1,19 +1,23 @@
 """boto3 access for the tools that talk to AWS after `pulumi up` (`verify`, `promote`).
 
 One place decides the retry policy (throttling is retried with backoff by botocore's standard
-mode) and which credentials an emulator gets: fixed fake ones, never the caller's real keys.
+mode), when a command talks to an emulator (`--endpoint-url`, else the stack's `local_emulator`)
+and which credentials an emulator gets: fixed fake ones, never the caller's real keys.
 """
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    from modelplane.settings import Settings
 
 # Standard mode retries throttling and transient errors with exponential backoff and jitter.
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=10, read_timeout=60)
@@ -50,7 +54,23 @@ def error_text(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def emulator_url(value: str) -> str:
+def add_endpoint_url_option(parser: argparse.ArgumentParser) -> None:
+    """`--endpoint-url`, the same for every command that talks to AWS."""
+    parser.add_argument(
+        "--endpoint-url",
+        type=_emulator_url,
+        metavar="URL",
+        help="a local AWS emulator (default: the stack's local_emulator); fake credentials are used",
+    )
+
+
+def endpoint_url_for(requested: str | None, settings: Settings) -> str | None:
+    """`--endpoint-url` when given, else the stack's local emulator; None means AWS itself."""
+    emulator = settings.local_emulator
+    return requested or (emulator.endpoint_url if emulator else None)
+
+
+def _emulator_url(value: str) -> str:
     """argparse type of `--endpoint-url`."""
     parsed = urlparse(value)
     if parsed.scheme not in {"http", "https"} or not parsed.netloc:

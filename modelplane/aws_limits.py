@@ -44,11 +44,6 @@ def check_name(shape: str, value: str) -> str | None:
     return None
 
 
-def integer_range(shape: str) -> tuple[int, int | None]:
-    meta = _sagemaker_shape(shape).metadata
-    return int(meta.get("min", 0)), (int(meta["max"]) if "max" in meta else None)
-
-
 # Families with local NVMe instance storage: SageMaker rejects a volume KMS key for them.
 _NVME_FAMILIES = frozenset(
     {"g5", "g6", "g6e", "g7", "g7e", "p5", "p5e", "p5en", "p6-b200", "p6-b300", "p6e-gb200", "trn1", "trn1n", "trn2"}

@@ -1,5 +1,6 @@
 """Generates docs/components.md from the components' own source: args with their field docstrings,
-outputs (the component's annotated attributes) with their types, and the type token. A test keeps the committed file current.
+outputs (the component's annotated attributes) with their types and docstrings, and the type token.
+A test keeps the committed file current.
 
 Field docstrings are not kept at run time, so the source is read with `ast` instead of imported.
 """
@@ -8,9 +9,9 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from modelplane.stackfiles import PROJECT_ROOT
+
 COMPONENTS_DIR = PROJECT_ROOT / "components"
 DOC_PATH = PROJECT_ROOT / "docs" / "components.md"
 GUIDES_DIR = PROJECT_ROOT / "docs" / "components"

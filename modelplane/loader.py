@@ -22,8 +22,6 @@ NAMESPACE = "modelplane"
 SECRET_VALUES_KEY = f"{NAMESPACE}:secret_values"
 KUBECONFIG_KEY = f"{NAMESPACE}:kubeconfig"
 REGION_KEY = "aws:region"
-# Keys that hold secret material: never part of `Settings`, only checked to be encrypted.
-SECRET_KEYS = (SECRET_VALUES_KEY, KUBECONFIG_KEY)
 PROJECT = "modelplane"
 
 

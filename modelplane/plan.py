@@ -1,7 +1,7 @@
 """`modelplane plan`: what a stack will create and whether it passes the policy pack, offline.
 
 The program runs under Pulumi's mock runtime in a fresh process (`simulate_in_subprocess`), then
-the real policy pack judges the recorded graph over its gRPC analyzer interface (`analyze`), as
+the real policy pack judges the recorded graph over its gRPC analyzer interface (`judge`), as
 `pulumi preview --policy-pack policies` would, with no cloud account and no Pulumi CLI.
 """
 
@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelplane import stackfiles
 from modelplane.analyzer import PolicyPackError, StackIdentity, judge, start_pack
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import PROJECT, SettingsError, stack_name_of
 from modelplane.reports import Plan, render_json, render_markdown, render_sarif, render_text, write_report
-from modelplane.simulate import PROJECT_ROOT, SimulationFailed, simulate_in_subprocess
+from modelplane.simulate import SimulationFailed, simulate_in_subprocess
 
-STACKS_DIR = PROJECT_ROOT / "stacks"
 REPORT_FORMATS: dict[str, Callable[[Plan], str | dict[str, Any]]] = {
     "json": render_json,
     "sarif": render_sarif,
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("one of --stack NAME, --config FILE or --all is required")
     targets = _all_targets(args) if args.all else [_single_target(args)]
     if not targets:
-        print(f"modelplane plan: no stack files (Pulumi.*.yaml) in {STACKS_DIR}", file=sys.stderr)
+        print(f"modelplane plan: no stack files (Pulumi.*.yaml) in {stackfiles.STACKS_DIR}", file=sys.stderr)
         return EXIT_USAGE
     # Each plan mostly waits on two child processes (program, policy pack): threads overlap them.
     with ThreadPoolExecutor(max_workers=min(len(targets), os.cpu_count() or 1)) as pool:
@@ -118,14 +118,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _single_target(args: argparse.Namespace) -> Target:
-    stack_file = args.config if args.config is not None else STACKS_DIR / f"Pulumi.{args.stack}.yaml"
-    return Target(_for_simulation(stack_file), args.stack or stack_name_of(stack_file), _report_paths(args, None))
+    stack_file, stack = stackfiles.resolve(args.stack, args.config)
+    return Target(stackfiles.shown(stack_file), stack, _report_paths(args, None))
 
 
 def _all_targets(args: argparse.Namespace) -> list[Target]:
     return [
-        Target(_for_simulation(path), stack_name_of(path), _report_paths(args, stack_name_of(path)))
-        for path in sorted(STACKS_DIR.glob("Pulumi.*.yaml"))
+        Target(stackfiles.shown(path), stack_name_of(path), _report_paths(args, stack_name_of(path)))
+        for path in stackfiles.stack_files()
     ]
 
 
@@ -139,13 +139,6 @@ def _plan_target(target: Target) -> Outcome:
     except SimulationFailed as error:
         return Outcome(target, EXIT_FAILED, error=f"modelplane plan: {target.stack}: the program failed:\n{error}")
     return Outcome(target, EXIT_OK if plan.passed else EXIT_FAILED, plan)
-
-
-def _for_simulation(stack_file: Path) -> Path:
-    """The path the simulation (run from the project root) opens; relative when inside the project,
-    so messages name `stacks/Pulumi.prod.yaml` rather than an absolute path."""
-    absolute = Path(os.path.abspath(stack_file))  # noqa: PTH100 - resolve() would follow symlinks
-    return absolute.relative_to(PROJECT_ROOT) if absolute.is_relative_to(PROJECT_ROOT) else absolute
 
 
 def _report_paths(args: argparse.Namespace, stack: str | None) -> dict[str, Path]:

@@ -17,24 +17,21 @@ from pulumi.runtime.proto import analyzer_pb2
 
 from modelplane.analyzer import (
     RESOURCE_TAG_PREFIX,
+    SEVERITY_NAMES,
     SOURCE_TAG_PREFIX,
     StackIdentity,
+    category_tags,
     load_policy_pack_config,
     pack_version,
     policy_config_path,
     reconcile_config,
     start_pack,
+    tagged,
 )
-from modelplane.simulate import PROJECT_ROOT
+from modelplane.stackfiles import PROJECT_ROOT
 
 DOC_PATH = PROJECT_ROOT / "docs" / "policies.md"
 ENVIRONMENTS = ("dev", "staging", "prod")
-SEVERITIES = {
-    analyzer_pb2.POLICY_SEVERITY_LOW: "low",
-    analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
-    analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
-    analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
-}
 PRODUCTION_ONLY_NOTE = "n/a"
 
 INTRO = """\
@@ -85,23 +82,19 @@ def _level(config: Mapping[str, Any]) -> str:
     return PRODUCTION_ONLY_NOTE if config.get("production") is False else str(config["enforcementLevel"])
 
 
-def _tagged(policy: analyzer_pb2.PolicyInfo, prefix: str) -> list[str]:
-    return [tag.removeprefix(prefix) for tag in policy.tags if tag.startswith(prefix)]
-
-
 def _policy_section(policy: analyzer_pb2.PolicyInfo, levels: Mapping[str, Mapping[str, Any]]) -> list[str]:
     kind = "stack" if policy.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource"
-    categories = [tag for tag in policy.tags if not tag.startswith((SOURCE_TAG_PREFIX, RESOURCE_TAG_PREFIX))]
+    categories = category_tags(policy)
     lines = [
         f"### `{policy.name}`",
         "",
         policy.description,
         "",
-        f"- **Severity:** {SEVERITIES[policy.severity]} · **Checks:** each {kind}"
+        f"- **Severity:** {SEVERITY_NAMES[policy.severity]} · **Checks:** each {kind}"
         + (f" · **Tags:** {', '.join(categories)}" if categories else ""),
-        f"- **Resource types:** {', '.join(f'`{token}`' for token in _tagged(policy, RESOURCE_TAG_PREFIX))}",
+        f"- **Resource types:** {', '.join(f'`{token}`' for token in tagged(policy, RESOURCE_TAG_PREFIX))}",
         "- **Enforcement:** " + " · ".join(f"{env} {_level(levels[env][policy.name])}" for env in ENVIRONMENTS),
-        f"- **Sources:** {', '.join(_tagged(policy, SOURCE_TAG_PREFIX)) or 'modelplane'}",
+        f"- **Sources:** {', '.join(tagged(policy, SOURCE_TAG_PREFIX)) or 'modelplane'}",
         f"- **Remediation:** {policy.remediation_steps}",
     ]
     if policy.url:
@@ -136,9 +129,9 @@ def render() -> str:
         f"| rule | severity | {' | '.join(ENVIRONMENTS)} | sources |",
         f"|---|---|{'---|' * len(ENVIRONMENTS)}---|",
         *(
-            f"| [`{policy.name}`](#{policy.name}) | {SEVERITIES[policy.severity]} | "
+            f"| [`{policy.name}`](#{policy.name}) | {SEVERITY_NAMES[policy.severity]} | "
             + " | ".join(_level(levels[env][policy.name]) for env in ENVIRONMENTS)
-            + f" | {', '.join(_tagged(policy, SOURCE_TAG_PREFIX)) or '—'} |"
+            + f" | {', '.join(tagged(policy, SOURCE_TAG_PREFIX)) or '—'} |"
             for policy in policies
         ),
         "",

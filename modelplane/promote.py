@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from modelplane import naming, stackfiles
-from modelplane.aws_api import AWS_ERRORS, Aws, emulator_url, error_text
+from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoint_url_for, error_text
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings, Variant
@@ -58,11 +58,6 @@ class Change:
     family: str
     old: int
     new: int
-
-
-def package_group_name(family: str, stack: str) -> str:
-    """The model package group the registry component creates for a family in a stack."""
-    return naming.family_resource_name(family, stack)
 
 
 def load(stack: str) -> tuple[Path, Settings]:
@@ -156,12 +151,12 @@ class ModelRegistry:
         if self._account is None:
             self._account = str(self.aws.client("sts").get_caller_identity()["Account"])
         partition = self.aws.session.get_partition_for_region(self.aws.region)
-        group = package_group_name(family, self.stack)
+        group = naming.family_resource_name(family, self.stack)
         return f"arn:{partition}:sagemaker:{self.aws.region}:{self._account}:model-package/{group}/{version}"
 
     def confirm_approved(self, family: str, version: int, *, approve: bool) -> str:
         """What was found (or done); raises `PromoteError` (exit 1) when the version cannot be promoted."""
-        what = f"{package_group_name(family, self.stack)} version {version}"
+        what = f"{naming.family_resource_name(family, self.stack)} version {version}"
         try:
             arn = self.package_arn(family, version)
             status = self.sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
@@ -304,12 +299,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--variant", help="variant (or shadow) name")
     parser.add_argument("--version", type=_positive, help="model package version to pin")
     parser.add_argument("--approve", action="store_true", help="approve a pending version in the registry")
-    parser.add_argument(
-        "--endpoint-url",
-        type=emulator_url,
-        metavar="URL",
-        help="a local AWS emulator (default: the stack's local_emulator); fake credentials are used",
-    )
+    add_endpoint_url_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -330,8 +320,7 @@ def requested_changes(args: argparse.Namespace) -> tuple[str, Path, Settings, li
 def run(args: argparse.Namespace) -> int:
     try:
         stack, path, settings, changes = requested_changes(args)
-        emulator = settings.local_emulator
-        aws = Aws.connect(settings.region, args.endpoint_url or (emulator.endpoint_url if emulator else None))
+        aws = Aws.connect(settings.region, endpoint_url_for(args.endpoint_url, settings))
         promotion = promote(path, settings, stack, changes, ModelRegistry(aws, stack), approve=args.approve)
     except PromoteError as error:
         print(f"modelplane promote: {error}", file=sys.stderr)

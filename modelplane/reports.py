@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from modelplane.analyzer import PolicyInfo, PolicyReport, Violation
-from modelplane.simulate import PROJECT_ROOT, RecordedResource, Simulation, is_secret, reveal
+from modelplane.simulate import RecordedResource, Simulation, is_secret, reveal
+from modelplane.stackfiles import PROJECT_ROOT
 
 SECRET_PLACEHOLDER = "[secret]"
 # Shorter secret values are not searched for in free text: they would also match ordinary words.
@@ -43,7 +44,7 @@ class Plan:
 
     @property
     def mandatory(self) -> tuple[Violation, ...]:
-        return tuple(v for v in self.policy.violations if v.level == MANDATORY)
+        return self.policy.mandatory
 
     @property
     def advisory(self) -> tuple[Violation, ...]:

@@ -6,13 +6,13 @@ Run `make generate` after changing the settings; a test fails while the committe
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from modelplane.loader import KUBECONFIG_KEY, SECRET_VALUES_KEY, config_key
 from modelplane.settings import Settings
+from modelplane.stackfiles import STACKS_DIR
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "stacks" / "settings.schema.json"
+SCHEMA_PATH = STACKS_DIR / "settings.schema.json"
 _CIPHERTEXT = {
     "type": "object",
     "properties": {"secure": {"type": "string"}},

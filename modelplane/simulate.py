@@ -33,8 +33,8 @@ from modelplane.loader import (
     read_stack_file,
     stack_name_of,
 )
+from modelplane.stackfiles import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = PROJECT_ROOT / "__main__.py"
 ACCOUNT_ID = "123456789012"
 # Pulumi's wire marker for a secret value: {SECRET_SIG_KEY: SECRET_SIG, "value": ...}.
@@ -91,9 +91,6 @@ class Simulation:
         if len(matches) != 1:
             raise LookupError(f"expected one {type_token} {name or ''}, found {[r.name for r in matches]}")
         return matches[0]
-
-    def by_urn(self, urn: str) -> RecordedResource:
-        return next(resource for resource in self.resources if resource.urn == urn)
 
     def children(self, parent: RecordedResource) -> list[RecordedResource]:
         return [resource for resource in self.resources if resource.parent == parent.urn]

@@ -1,5 +1,7 @@
-"""Where the command line finds a stack's settings: `stacks/Pulumi.<stack>.yaml` in the project
-(Pulumi.yaml's `stackConfigDir`), whatever the working directory.
+"""Where the project's files are, and where the command line finds a stack's settings:
+`stacks/Pulumi.<stack>.yaml` in the project (Pulumi.yaml's `stackConfigDir`), whatever the working directory.
+
+Free of Pulumi imports, so `verify` and `promote` read stack files without loading the SDK.
 """
 
 from __future__ import annotations
@@ -8,13 +10,18 @@ import os
 from pathlib import Path
 
 from modelplane.loader import stack_name_of
-from modelplane.simulate import PROJECT_ROOT
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = PROJECT_ROOT / "stacks"
 
 
 def stack_file(stack: str) -> Path:
     return STACKS_DIR / f"Pulumi.{stack}.yaml"
+
+
+def stack_files() -> list[Path]:
+    """Every stack file of the project, by name."""
+    return sorted(STACKS_DIR.glob("Pulumi.*.yaml"))
 
 
 def resolve(stack: str | None, config: Path | None) -> tuple[Path, str]:
@@ -27,6 +34,7 @@ def resolve(stack: str | None, config: Path | None) -> tuple[Path, str]:
 
 
 def shown(path: Path) -> Path:
-    """`stacks/Pulumi.prod.yaml` rather than an absolute path, for messages and diff headers."""
+    """Relative to the project when inside it: messages and diff headers name `stacks/Pulumi.prod.yaml`,
+    and the simulation (which runs from the project root) opens the same file."""
     absolute = Path(os.path.abspath(path))  # noqa: PTH100 - resolve() would follow symlinks
     return absolute.relative_to(PROJECT_ROOT) if absolute.is_relative_to(PROJECT_ROOT) else absolute

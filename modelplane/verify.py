@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from modelplane import stackfiles
-from modelplane.aws_api import AWS_ERRORS, Aws, emulator_url, error_text
+from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoint_url_for, error_text
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings
@@ -477,12 +477,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--outputs", type=Path, metavar="FILE", help="`pulumi stack output --json` saved to a file (default: run it)"
     )
-    parser.add_argument(
-        "--endpoint-url",
-        type=emulator_url,
-        metavar="URL",
-        help="a local AWS emulator (default: the stack's local_emulator); fake credentials are used",
-    )
+    add_endpoint_url_option(parser)
     parser.add_argument("--smoke", action="store_true", help="also send each endpoint its smoke_test request")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the checks as JSON")
     parser.set_defaults(handler=run)
@@ -499,12 +494,11 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, InputError) as error:
         print(f"modelplane verify: {error}", file=sys.stderr)
         return EXIT_USAGE
-    emulator = settings.local_emulator
-    endpoint_url = args.endpoint_url or (emulator.endpoint_url if emulator else None)
-    checks = verify_stack(settings, outputs, Aws.connect(settings.region, endpoint_url), smoke=args.smoke)
-    print(render(checks, stack=stack, region=settings.region, endpoint_url=endpoint_url))
+    url = endpoint_url_for(args.endpoint_url, settings)
+    checks = verify_stack(settings, outputs, Aws.connect(settings.region, url), smoke=args.smoke)
+    print(render(checks, stack=stack, region=settings.region, endpoint_url=url))
     if args.json is not None:
-        document = report(checks, stack=stack, region=settings.region, endpoint_url=endpoint_url)
+        document = report(checks, stack=stack, region=settings.region, endpoint_url=url)
         try:
             args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         except OSError as error:

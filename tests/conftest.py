@@ -1,24 +1,43 @@
-"""Shared harness: the program run under the mock runtime, once per stack per test session."""
+"""Shared harness: the program run under the mock runtime, once per stack per test session, and the
+stack files the tests read and derive variations from."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
-from modelplane.simulate import PROJECT_ROOT, Simulation, simulate_in_subprocess
+from modelplane.loader import load_stack_file, read_stack_file, stack_name_of
+from modelplane.settings import Settings
+from modelplane.simulate import Simulation, simulate_in_subprocess
+from modelplane.stackfiles import stack_file, stack_files
 
-STACKS_DIR = PROJECT_ROOT / "stacks"
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
-STACK_NAMES = sorted(path.name.split(".")[1] for path in STACKS_DIR.glob("Pulumi.*.yaml"))
+STACK_NAMES = [stack_name_of(path) for path in stack_files()]
 
 SimulateStack = Callable[..., Simulation]
 
 
-def stack_file(stack: str) -> Path:
-    return STACKS_DIR / f"Pulumi.{stack}.yaml"
+def settings_of(stack: str | Path) -> Settings:
+    """The settings of a shipped stack by name, or of any stack file."""
+    return load_stack_file(stack if isinstance(stack, Path) else stack_file(stack))
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """A shipped stack's `config:` block, freshly read, so a test may change it."""
+    return read_stack_file(stack_file(stack))
+
+
+def write_stack(directory: Path, config: Mapping[str, Any], stack: str) -> Path:
+    """`config` as the stack file `Pulumi.<stack>.yaml` in `directory`, whose name gives the stack name."""
+    path = directory / f"Pulumi.{stack}.yaml"
+    with path.open("w", encoding="utf-8") as handle:
+        YAML().dump({"config": dict(config)}, handle)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from modelplane import cli
 from modelplane.component_docs import DOC_PATH as COMPONENTS_DOC
 from modelplane.component_docs import collect
 from modelplane.component_docs import render as render_components
-from modelplane.simulate import PROJECT_ROOT
+from modelplane.stackfiles import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
 MAKEFILE = PROJECT_ROOT / "Makefile"

@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
 from components.kubernetes_service import (
     NAMESPACE_NAME_LABEL,
@@ -22,10 +21,10 @@ from components.kubernetes_service import (
     service_name,
 )
 from components.secrets import secret_arn_env_var
-from modelplane.loader import SettingsError, load_stack_file, read_stack_file, settings_from_config
+from modelplane.loader import SettingsError, settings_from_config
 from modelplane.settings import Endpoint, KubernetesServing, Platform, Settings
 from modelplane.simulate import RecordedResource, Simulation, is_secret, reveal
-from tests.conftest import SimulateStack, stack_file
+from tests.conftest import SimulateStack, settings_of, stack_config, write_stack
 
 STACKS = ["dev", "staging", "prod"]
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -57,10 +56,6 @@ ALLOWED_VOLUME_TYPES = {
     "secret",
 }
 OUT_OF_BAND_SECRET = "ranking-api-key"
-
-
-def settings_of(stack: str) -> Settings:
-    return load_stack_file(stack_file(stack))
 
 
 def kubernetes_endpoint(settings: Settings) -> Endpoint:
@@ -494,7 +489,7 @@ def test_stack_outputs_describe_the_service(simulate_stack: SimulateStack, stack
 @pytest.fixture(scope="module")
 def cluster_variant(simulate_stack: SimulateStack, tmp_path_factory: pytest.TempPathFactory) -> Simulation:
     """dev with a secret kubeconfig, a secret set out of band, no autoscaling and no prometheus-operator objects."""
-    config = copy.deepcopy(read_stack_file(stack_file("dev")))
+    config = stack_config("dev")
     config["modelplane:kubeconfig"] = {"secure": "AAABAHNpbXVsYXRlZC1rdWJlY29uZmln"}
     config["modelplane:secrets"][OUT_OF_BAND_SECRET] = {"description": "Set by the vendor's onboarding script."}
     recommender = next(e for e in config["modelplane:endpoints"] if e["name"] == "recommender")
@@ -502,9 +497,7 @@ def cluster_variant(simulate_stack: SimulateStack, tmp_path_factory: pytest.Temp
     recommender["kubernetes"].update(service_monitor=False, prometheus_rules=False)
     del recommender["autoscaling"]
     recommender["shadow"]["instance_count"] = 2
-    path = tmp_path_factory.mktemp("stacks") / "Pulumi.dev.yaml"
-    with path.open("w", encoding="utf-8") as handle:
-        YAML().dump({"config": config}, handle)
+    path = write_stack(tmp_path_factory.mktemp("stacks"), config, "dev")
     return simulate_stack(path, secret_values={"kubeconfig": "apiVersion: v1\nkind: Config\n"})
 
 
@@ -543,15 +536,20 @@ def test_without_prometheus_objects_only_the_gateway_gets_in(cluster_variant: Si
     assert ingress["from"] == [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: "gateway-system"}}}]
 
 
+def validated(config: dict[str, Any], stack: str) -> Settings:
+    """The settings of an edited stack config, its `secure:` values counting as encrypted, as in a stack file."""
+    secret_keys = frozenset(key for key, value in config.items() if isinstance(value, dict) and "secure" in value)
+    return settings_from_config(config, source="stack", stack=stack, secret_keys=secret_keys)
+
+
 def kubernetes_problems(stack: str, change: Any) -> list[str]:
     """The settings problems after changing the stack's Kubernetes endpoint (a dict) in place."""
-    config = copy.deepcopy(read_stack_file(stack_file(stack)))
+    config = stack_config(stack)
     endpoints = config["modelplane:endpoints"]
     index = next(i for i, e in enumerate(endpoints) if e.get("platform") == "kubernetes")
     change(config, endpoints[index])
-    secret_keys = frozenset(key for key, value in config.items() if isinstance(value, dict) and "secure" in value)
     with pytest.raises(SettingsError) as caught:
-        settings_from_config(config, source="stack", stack=stack, secret_keys=secret_keys)
+        validated(config, stack)
     return [line.removeprefix("stack: ") for line in caught.value.lines]
 
 
@@ -601,9 +599,8 @@ def test_settings_reject_kubernetes_mistakes_at_their_path(stack: str, change: A
 
 
 def test_prod_allows_two_replicas_without_autoscaling() -> None:
-    config = copy.deepcopy(read_stack_file(stack_file("prod")))
+    config = stack_config("prod")
     recommender = next(e for e in config["modelplane:endpoints"] if e.get("platform") == "kubernetes")
     recommender.pop("autoscaling")
     recommender["variants"][0]["instance_count"] = 2
-    secret_keys = frozenset(key for key, value in config.items() if isinstance(value, dict) and "secure" in value)
-    settings_from_config(config, source="stack", stack="prod", secret_keys=secret_keys)
+    validated(config, "prod")

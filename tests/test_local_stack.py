@@ -13,9 +13,8 @@ from urllib.parse import urlparse
 import pulumi_aws as aws
 import pytest
 
-from modelplane.loader import load_stack_file
 from modelplane.simulate import RecordedResource, Simulation, reveal
-from tests.conftest import SimulateStack, stack_file
+from tests.conftest import SimulateStack, settings_of
 
 # The provider endpoint key serving each pulumi-aws module the program uses.
 ENDPOINT_KEY_BY_MODULE = {
@@ -68,7 +67,7 @@ def endpoint_urls(provider: RecordedResource) -> dict[str, str]:
 
 def test_the_only_provider_is_aws_aimed_at_the_emulator(local: Simulation, provider: RecordedResource) -> None:
     assert [r.name for r in local.resources if r.type.startswith("pulumi:providers:")] == [provider.name]
-    emulator = load_stack_file(stack_file("local")).local_emulator
+    emulator = settings_of("local").local_emulator
     assert emulator is not None
     urls = endpoint_urls(provider)
     assert set(urls) <= set(inspect.signature(aws.ProviderEndpointArgs.__init__).parameters), "pulumi-aws keys"

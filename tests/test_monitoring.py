@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Callable
@@ -13,11 +12,10 @@ from typing import Any
 import pytest
 
 from components.monitoring import MAX_ROLLBACK_ALARMS, rollback_alarm_names
-from modelplane.loader import load_stack_file, read_stack_file
 from modelplane.settings import Endpoint, Platform, Settings
-from modelplane.simulate import ACCOUNT_ID, PROJECT_ROOT, RecordedResource, Simulation
-from tests.conftest import STACK_NAMES, SimulateStack, stack_file
-from tests.test_settings import write_stack
+from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation
+from modelplane.stackfiles import PROJECT_ROOT
+from tests.conftest import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 
 MONITORING = "modelplane:monitoring:EndpointMonitoring"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -53,10 +51,6 @@ class Watched:
 
     def alarms_of(self, variant: str) -> list[RecordedResource]:
         return [alarm for alarm in self.alarms if {d["VariantName"] for d in dimensions(alarm)} == {variant}]
-
-
-def settings_of(stack: str | Path) -> Settings:
-    return load_stack_file(stack if isinstance(stack, Path) else stack_file(stack))
 
 
 def watched_endpoints(simulation: Simulation, settings: Settings) -> list[Watched]:
@@ -123,7 +117,7 @@ def key_arn(simulation: Simulation) -> str:
 
 def derived_stack(tmp_path: Path, base: str, change: Callable[[dict[str, Any]], None]) -> Path:
     """A stack file like `base`'s, with `change(config)` applied, under the same stack name."""
-    config = copy.deepcopy(read_stack_file(stack_file(base)))
+    config = stack_config(base)
     change(config)
     return write_stack(tmp_path, config, base)
 

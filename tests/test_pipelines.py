@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from modelplane.simulate import PROJECT_ROOT
+from modelplane.stackfiles import PROJECT_ROOT
 
 WORKFLOWS_DIR = PROJECT_ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))

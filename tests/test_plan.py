@@ -22,6 +22,7 @@ import jsonschema
 import pytest
 
 from modelplane import plan as plan_command
+from modelplane import stackfiles
 from modelplane.analyzer import PolicyInfo, PolicyReport, Violation
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from modelplane.loader import SettingsError, load_stack_file, stack_name_of
@@ -34,7 +35,6 @@ from modelplane.reports import (
     render_text,
 )
 from modelplane.simulate import (
-    PROJECT_ROOT,
     SECRET_SIG,
     SECRET_SIG_KEY,
     RecordedResource,
@@ -42,6 +42,7 @@ from modelplane.simulate import (
     is_secret,
     reveal,
 )
+from modelplane.stackfiles import PROJECT_ROOT
 from tests.conftest import FIXTURES_DIR, STACK_NAMES, SimulateStack, stack_file
 
 UNDERSIZED_PROD = FIXTURES_DIR / "plan-undersized-prod.yaml"
@@ -358,7 +359,7 @@ def test_all_exits_with_the_worst_code(
     stacks.mkdir()
     (stacks / "Pulumi.dev.yaml").symlink_to(stack_file("dev"))
     (stacks / "Pulumi.broken.yaml").write_text(MALFORMED.read_text())
-    monkeypatch.setattr(plan_command, "STACKS_DIR", stacks)
+    monkeypatch.setattr(stackfiles, "STACKS_DIR", stacks)
 
     code = main(["plan", "--all", "--sarif", str(tmp_path / "out" / "plan.sarif")])
 

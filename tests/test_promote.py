@@ -16,7 +16,6 @@ from moto import mock_aws
 from modelplane import stackfiles
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from modelplane.loader import load_stack_file
-from tests.conftest import STACKS_DIR
 
 REGION = "eu-west-1"  # staging's and prod's
 
@@ -24,7 +23,7 @@ REGION = "eu-west-1"  # staging's and prod's
 @pytest.fixture
 def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Copies of the shipped stack files, which the command edits instead of the real ones."""
-    for path in STACKS_DIR.glob("Pulumi.*.yaml"):
+    for path in stackfiles.stack_files():
         shutil.copy(path, tmp_path / path.name)
     monkeypatch.setattr(stackfiles, "STACKS_DIR", tmp_path)
     return tmp_path
@@ -193,8 +192,9 @@ def test_from_to_refuses_a_version_the_target_registry_has_not_approved(stacks: 
     assert prod.read_bytes() == before
 
 
+@pytest.mark.usefixtures("sagemaker")
 def test_from_to_with_equal_versions_changes_nothing_and_asks_no_registry(
-    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+    stacks: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = (stacks / "Pulumi.prod.yaml").read_bytes()
 
@@ -230,8 +230,9 @@ def test_from_to_with_equal_versions_changes_nothing_and_asks_no_registry(
         (["--from", "dev", "--to", "prod"], "has a pinned counterpart in"),
     ],
 )
+@pytest.mark.usefixtures("sagemaker")
 def test_bad_usage_exits_2_and_writes_nothing(
-    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+    stacks: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
 ) -> None:
     before = {path.name: path.read_bytes() for path in stacks.iterdir()}
 
@@ -258,7 +259,8 @@ def test_a_version_shared_through_a_yaml_anchor_is_left_for_a_human(
     assert "edit it by hand" in capsys.readouterr().err
 
 
-def test_a_version_must_be_a_positive_whole_number(stacks: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("stacks")
+def test_a_version_must_be_a_positive_whole_number(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         promote("--stack", "staging", "--endpoint", "fraud", "--variant", "champion", "--version", "0")
     assert exited.value.code == EXIT_USAGE

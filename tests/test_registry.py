@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import importlib
 import inspect
@@ -10,12 +9,10 @@ import json
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
-from modelplane.loader import SettingsError, load_stack_file, read_stack_file, settings_from_config
-from modelplane.settings import Settings
+from modelplane.loader import SettingsError, settings_from_config
 from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation
-from tests.conftest import SimulateStack, stack_file
+from tests.conftest import SimulateStack, settings_of, stack_config, write_stack
 
 STACKS = ["dev", "staging", "prod"]
 REGION = "eu-west-1"
@@ -30,10 +27,6 @@ GROUP_POLICY = "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"
 STATEFUL = {KEY, BUCKET, REPOSITORY, GROUP}
 CRYPTO_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt", "kms:GenerateDataKey", "kms:CreateGrant")
 CROSS_ACCOUNT = "444444444444"
-
-
-def settings_of(stack: str) -> Settings:
-    return load_stack_file(stack_file(stack))
 
 
 def root(account: str) -> str:
@@ -66,12 +59,9 @@ def registry_resources(simulation: Simulation) -> list[RecordedResource]:
 @pytest.fixture(scope="module")
 def cross_account_stack(simulate_stack: SimulateStack, tmp_path_factory: pytest.TempPathFactory) -> Simulation:
     """Dev, with one family readable by another account."""
-    config = copy.deepcopy(read_stack_file(stack_file("dev")))
+    config = stack_config("dev")
     config["modelplane:registry"]["families"]["fraud-detector"]["cross_account_principals"] = [CROSS_ACCOUNT]
-    path = tmp_path_factory.mktemp("stacks") / "Pulumi.shared.yaml"
-    with path.open("w", encoding="utf-8") as handle:
-        YAML().dump({"config": config}, handle)
-    return simulate_stack(path)
+    return simulate_stack(write_stack(tmp_path_factory.mktemp("stacks"), config, "shared"))
 
 
 # --- KMS key ----------------------------------------------------------------------------------
@@ -394,7 +384,7 @@ def test_registry_outputs_point_at_the_created_resources(simulate_stack: Simulat
     [("Dev", "must be lowercase"), ("x" * 60, "at most 63 characters")],
 )
 def test_loader_rejects_stacks_whose_family_names_ecr_or_sagemaker_would_refuse(stack: str, why: str) -> None:
-    config = read_stack_file(stack_file("dev"))
+    config = stack_config("dev")
     with pytest.raises(SettingsError) as caught:
         settings_from_config(config, source="Pulumi.yaml", stack=stack)
     problems = dict(caught.value.problems)

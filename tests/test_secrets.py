@@ -6,7 +6,6 @@ Whole-program checks run the stacks under the mock runtime; grant and policy det
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -15,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from modelplane.loader import SettingsError, load_stack_file, read_stack_file, settings_from_config
+from modelplane.loader import SettingsError, settings_from_config
 from modelplane.settings import Platform
-from modelplane.simulate import ACCOUNT_ID, PROJECT, PROJECT_ROOT, RecordedResource, Simulation, is_secret, reveal
-from tests.conftest import SimulateStack, stack_file
+from modelplane.simulate import ACCOUNT_ID, PROJECT, RecordedResource, Simulation, is_secret, reveal
+from modelplane.stackfiles import PROJECT_ROOT
+from tests.conftest import SimulateStack, settings_of, stack_config
 
 SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
@@ -254,7 +254,7 @@ def test_each_declared_secret_is_tagged_and_encrypted_with_the_stack_key(
     simulate_stack: SimulateStack, stack: str
 ) -> None:
     simulation = simulate_stack(stack)
-    settings = load_stack_file(stack_file(stack))
+    settings = settings_of(stack)
     secrets = simulation.of_type(SECRET)
     assert {secret.name for secret in secrets} == {f"secrets-{name}" for name in settings.secrets}
     key_arn = simulation.one(KEY).outputs["arn"]
@@ -275,7 +275,7 @@ def test_recovery_window_and_protection_per_environment(
 @pytest.mark.parametrize("stack", STACKS_WITH_SECRETS)
 def test_rotation_follows_settings(simulate_stack: SimulateStack, stack: str) -> None:
     simulation = simulate_stack(stack)
-    settings = load_stack_file(stack_file(stack))
+    settings = settings_of(stack)
     for name, spec in settings.secrets.items():
         rotations = attached_to(simulation, ROTATION, secret_of(simulation, name), "secretId")
         if spec.rotation is None:
@@ -316,7 +316,7 @@ def test_every_secret_is_sealed_and_exported_by_arn(simulate_stack: SimulateStac
 def test_only_consuming_endpoints_and_the_rotation_function_read(simulate_stack: SimulateStack, stack: str) -> None:
     """SageMaker roles and the rotation role are always granted; a Kubernetes workload role when its pods fetch the secret."""
     simulation = simulate_stack(stack)
-    settings = load_stack_file(stack_file(stack))
+    settings = settings_of(stack)
     for name, spec in settings.secrets.items():
         consumers = [endpoint for endpoint in settings.endpoints if name in endpoint.secrets]
         required = {
@@ -343,7 +343,7 @@ def test_sagemaker_models_get_secret_arns_not_values(simulate_stack: SimulateSta
     from components.secrets import secret_arn_env_var
 
     simulation = simulate_stack(stack)
-    settings = load_stack_file(stack_file(stack))
+    settings = settings_of(stack)
     for endpoint in settings.endpoints:
         if endpoint.platform is not Platform.SAGEMAKER or not endpoint.secrets:
             continue
@@ -365,7 +365,7 @@ def test_env_var_name_of_a_secret() -> None:
 
 
 def prod_config_with_rotation(**rotation: Any) -> dict[str, Any]:
-    config = copy.deepcopy(read_stack_file(stack_file("prod")))
+    config = stack_config("prod")
     spec = config["modelplane:secrets"]["feature-store-token"]
     spec["rotation"] = {key: spec["rotation"][key] for key in ("lambda_arn", "lambda_role_arn")} | rotation
     return config

@@ -12,25 +12,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ruamel.yaml import YAML
 
-from modelplane.loader import SettingsError, load_stack_file, read_stack_file, settings_from_config
+from modelplane.loader import SettingsError, load_stack_file, settings_from_config
 from modelplane.schema import SCHEMA_PATH, render
 from modelplane.settings import Environment, Settings, Strategy
-from tests.conftest import STACK_NAMES, stack_file
+from tests.conftest import STACK_NAMES, settings_of, stack_config, stack_file, write_stack
 
 Config = dict[str, Any]
-
-
-def write_stack(tmp_path: Path, config: Config, name: str = "prod") -> Path:
-    path = tmp_path / f"Pulumi.{name}.yaml"
-    with path.open("w", encoding="utf-8") as handle:
-        YAML().dump({"config": config}, handle)
-    return path
-
-
-def base_config(stack: str = "prod") -> Config:
-    return copy.deepcopy(read_stack_file(stack_file(stack)))
 
 
 def problems_of(tmp_path: Path, config: Config, name: str = "prod") -> list[str]:
@@ -42,13 +30,13 @@ def problems_of(tmp_path: Path, config: Config, name: str = "prod") -> list[str]
 
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_every_stack_file_validates(stack: str) -> None:
-    settings = load_stack_file(stack_file(stack))
+    settings = settings_of(stack)
     assert settings.environment == Environment(stack)
     assert settings.endpoints, "each shipped stack serves at least one model"
 
 
 def test_stacks_differ_as_documented() -> None:
-    dev, staging, prod = (load_stack_file(stack_file(name)) for name in ("dev", "staging", "prod"))
+    dev, staging, prod = (settings_of(name) for name in ("dev", "staging", "prod"))
     assert dev.endpoints[0].variants[0].serverless is not None
     staging_fraud = next(e for e in staging.endpoints if e.name == "fraud")
     assert len(staging_fraud.variants) == 2
@@ -280,14 +268,14 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
 def test_malformed_config_names_file_path_and_problem(
     tmp_path: Path, mutate: Callable[[Config], None], expected: str
 ) -> None:
-    config = base_config()
+    config = stack_config("prod")
     mutate(config)
     problems = problems_of(tmp_path, config)
     assert any(line.startswith(expected) for line in problems), problems
 
 
 def test_all_problems_are_listed_at_once(tmp_path: Path) -> None:
-    config = base_config()
+    config = stack_config("prod")
     config["modelplane:tags"]["data-classification"] = "secret"
     config["modelplane:endpoints"][0]["variants"][0]["weight"] = -1
     config["modelplane:monitoring"]["log_retention_days"] = 42
@@ -308,18 +296,18 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_prod_defaults_to_canary_and_other_environments_to_all_at_once(tmp_path: Path) -> None:
-    prod = base_config("prod")
+    prod = stack_config("prod")
     del prod["modelplane:endpoints"][0]["deployment"]
     settings = load_stack_file(write_stack(tmp_path, prod, "prod"))
     assert settings.endpoints[0].deployment.strategy is Strategy.CANARY
-    staging = base_config("staging")
+    staging = stack_config("staging")
     del staging["modelplane:endpoints"][0]["deployment"]
     settings = load_stack_file(write_stack(tmp_path, staging, "staging"))
     assert settings.endpoints[0].deployment.strategy is Strategy.ALL_AT_ONCE
 
 
 def test_prod_refuses_all_at_once_for_instance_endpoints(tmp_path: Path) -> None:
-    config = base_config("prod")
+    config = stack_config("prod")
     config["modelplane:endpoints"][0]["deployment"]["strategy"] = "all-at-once"
     assert (
         "modelplane:endpoints[0].deployment.strategy: prod endpoints shift traffic gradually: use canary, linear or rolling"
@@ -328,7 +316,7 @@ def test_prod_refuses_all_at_once_for_instance_endpoints(tmp_path: Path) -> None
 
 
 def test_pulumi_runtime_secret_config_is_accepted_as_decrypted() -> None:
-    config = base_config("prod")
+    config = stack_config("prod")
     config["modelplane:secret_values"] = {"feature-store-token": "decrypted-by-the-engine"}
     settings = settings_from_config(
         config, source="stacks/Pulumi.prod.yaml", stack="prod", secret_keys=frozenset({"modelplane:secret_values"})
@@ -337,7 +325,7 @@ def test_pulumi_runtime_secret_config_is_accepted_as_decrypted() -> None:
 
 
 def test_base_tags_merge_required_and_stack_tags() -> None:
-    settings = load_stack_file(stack_file("prod"))
+    settings = settings_of("prod")
     assert settings.base_tags("modelplane", "prod") == {
         "service-tier": "tier-1",
         "owner": "ml-platform@example.com",
@@ -364,9 +352,9 @@ def test_stack_files_reference_the_schema(stack: str) -> None:
 
 def test_bad_config_fails_pulumi_run_with_the_same_message(tmp_path: Path) -> None:
     """Under the engine the loader's text becomes a RunError: one message, no traceback of ours."""
-    config = base_config()
+    config = stack_config("prod")
     config["modelplane:endpoints"][0]["variants"][0]["weight"] = 0
-    path = write_stack(tmp_path, config)
+    path = write_stack(tmp_path, config, "prod")
     script = (
         "import json, sys\n"
         "from pulumi.runtime.config import set_all_config\n"
@@ -408,7 +396,7 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-_TEMPLATE = base_config("prod")
+_TEMPLATE = stack_config("prod")
 _TEMPLATE_PATHS = _paths(_TEMPLATE)
 
 
@@ -442,7 +430,7 @@ def test_random_mutations_yield_settings_or_the_clean_error(edits: list[tuple[tu
 
 
 def test_serverless_endpoints_refuse_what_aws_does_not_offer(tmp_path: Path) -> None:
-    config = base_config("dev")
+    config = stack_config("dev")
     fraud = config["modelplane:endpoints"][0]
     fraud["data_capture"] = {"enabled": True}
     fraud["variants"].append({**fraud["variants"][0], "name": "challenger"})

@@ -30,14 +30,13 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
-from ruamel.yaml import YAML
 
 from modelplane.aws_api import EMULATOR_CREDENTIALS, Aws
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
-from modelplane.loader import load_stack_file, read_stack_file
+from modelplane.loader import load_stack_file
 from modelplane.settings import Platform, Settings, Variant
 from modelplane.verify import SILENT_ROLLBACK_RUNBOOK, Check, EndpointOutputs, Result, render, verify_stack
-from tests.conftest import STACK_NAMES, SimulateStack, stack_file
+from tests.conftest import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/modelplane-endpoint"
 SAGEMAKER_CHECKS = [
@@ -166,7 +165,7 @@ def program_outputs(simulate_stack: SimulateStack) -> Callable[[str], dict[str, 
 
 @pytest.fixture
 def staging() -> Settings:
-    return load_stack_file(stack_file("staging"))
+    return settings_of("staging")
 
 
 @pytest.fixture
@@ -191,7 +190,7 @@ def failures(checks: list[Check]) -> dict[tuple[str, str], str]:
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_the_program_exports_what_verify_reads(stack: str, simulate_stack: SimulateStack) -> None:
     outputs = simulate_stack(stack).outputs
-    for endpoint in load_stack_file(stack_file(stack)).endpoints:
+    for endpoint in settings_of(stack).endpoints:
         if endpoint.platform is Platform.SAGEMAKER:
             expected = EndpointOutputs.model_validate(outputs["endpoints"][endpoint.name])
             for variant, target in expected.autoscaling.items():
@@ -441,13 +440,10 @@ def test_the_table_fits_80_columns() -> None:
 
 def write_settings_without_shadow(tmp_path: Path) -> Path:
     """Staging's settings minus churn's shadow, which moto cannot report, for whole-CLI runs."""
-    config = copy.deepcopy(read_stack_file(stack_file("staging")))
+    config = stack_config("staging")
     for endpoint in config["modelplane:endpoints"]:
         endpoint.pop("shadow", None)
-    path = tmp_path / "Pulumi.staging.yaml"
-    with path.open("w", encoding="utf-8") as handle:
-        YAML().dump({"config": config}, handle)
-    return path
+    return write_stack(tmp_path, config, "staging")
 
 
 def test_cli_exit_codes_table_and_json_report(
@@ -644,7 +640,7 @@ def test_local_stack_verifies_against_a_moto_server(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    local = load_stack_file(stack_file("local"))
+    local = settings_of("local")
     outputs = program_outputs("local")
     deploy(local, outputs, Aws.connect(local.region, moto_server_url))
     outputs_file = tmp_path / "outputs.json"
@@ -666,11 +662,9 @@ def test_a_local_stack_is_verified_against_its_emulator_by_default(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    config = read_stack_file(stack_file("local"))
+    config = stack_config("local")
     config["modelplane:local_emulator"]["endpoint_url"] = moto_server_url
-    settings_file = tmp_path / "Pulumi.local.yaml"
-    with settings_file.open("w", encoding="utf-8") as handle:
-        YAML().dump({"config": config}, handle)
+    settings_file = write_stack(tmp_path, config, "local")
     outputs = program_outputs("local")
     outputs_file = tmp_path / "outputs.json"
     outputs_file.write_text(json.dumps(outputs), encoding="utf-8")

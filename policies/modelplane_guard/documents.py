@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .common import as_list, as_mapping, is_false
+from .common import Report, as_list, as_mapping, is_false
 
 # Condition keys that limit a `*` principal to known accounts, organisations or network paths.
 RESTRICTING_CONDITION_KEYS = frozenset(
@@ -86,6 +86,15 @@ def parse_document(value: Any) -> Mapping[str, Any]:
 def statements(value: Any) -> list[Statement]:
     document = parse_document(value)
     return [_statement(index, raw) for index, raw in enumerate(as_list(document.get("Statement")))]
+
+
+def checked_statements(path: str, value: Any, report: Report) -> list[Statement]:
+    """The statements of the document at `path`, or none after reporting that it cannot be checked."""
+    try:
+        return statements(value)
+    except UnreadableDocument as error:
+        report(f"{path} {error}; it cannot be checked.")
+        return []
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
 
 from .common import Report, applies_to, as_list, aws_config_url, config_schema, dig, for_types, rule, sources
-from .documents import Statement, UnreadableDocument, statements
+from .documents import Statement, checked_statements
 
 ROLE = "aws:iam/role:Role"
 # Identity policies and where each keeps its document.
@@ -67,12 +67,7 @@ def _grants_admin(statement: Statement) -> str | None:
 
 def _no_admin_statements(args: ResourceValidationArgs, report: Report) -> None:
     for path, document in identity_documents(args):
-        try:
-            found = statements(document)
-        except UnreadableDocument as error:
-            report(f"{path} {error}; it cannot be checked.")
-            continue
-        for statement in found:
+        for statement in checked_statements(path, document, report):
             why = _grants_admin(statement)
             if why:
                 report(f"{path} {statement.label} {why}.")
@@ -138,11 +133,7 @@ no_broad_managed_policies = ResourceValidationPolicy(
 @for_types(ROLE)
 def _trust_scoped(args: ResourceValidationArgs, report: Report) -> None:
     exempt = {str(service) for service in args.get_config().get("servicesWithoutSourceConditions", [])}
-    try:
-        found = statements(args.props.get("assumeRolePolicy"))
-    except UnreadableDocument as error:
-        report(f"assumeRolePolicy {error}; it cannot be checked.")
-        return
+    found = checked_statements("assumeRolePolicy", args.props.get("assumeRolePolicy"), report)
     for statement in (statement for statement in found if statement.allows):
         if statement.wildcard_principal_unrestricted:
             report(f"assumeRolePolicy {statement.label} lets any AWS principal assume the role.")
@@ -183,12 +174,7 @@ def _resource_policy_not_public(args: ResourceValidationArgs, report: Report) ->
     prop = RESOURCE_POLICY_PROPERTIES.get(args.resource_type)
     if prop is None:
         return
-    try:
-        found = statements(args.props.get(prop))
-    except UnreadableDocument as error:
-        report(f"{prop} {error}; it cannot be checked.")
-        return
-    for statement in found:
+    for statement in checked_statements(prop, args.props.get(prop), report):
         if statement.allows and statement.wildcard_principal_unrestricted:
             report(
                 f"{prop} {statement.label} allows {', '.join(statement.actions) or 'actions'} to any principal without an account, organisation or source condition."

@@ -16,7 +16,7 @@ from .common import (
     number_text,
     sources,
 )
-from .documents import UnreadableDocument, statements
+from .documents import checked_statements
 
 KEY = "aws:kms/key:Key"
 SYMMETRIC = "SYMMETRIC_DEFAULT"
@@ -65,12 +65,7 @@ def _key_policy(args: ResourceValidationArgs, report: Report) -> None:
     document = args.props.get("policy")
     if not document:
         return
-    try:
-        found = statements(document)
-    except UnreadableDocument as error:
-        report(f"policy {error}; it cannot be checked.")
-        return
-    for statement in found:
+    for statement in checked_statements("policy", document, report):
         if statement.allows and statement.wildcard_principal_unrestricted:
             report(f"policy {statement.label} allows any principal without an account or source condition.")
 

@@ -78,6 +78,15 @@ def variants(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     return found
 
 
+def sagemaker_containers(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """A model's primary container and its inference pipeline containers, each with its property path."""
+    found = []
+    if props.get("primaryContainer") is not None:
+        found.append(("primaryContainer", as_mapping(props.get("primaryContainer"))))
+    found += [(f"containers[{index}]", as_mapping(raw)) for index, raw in enumerate(as_list(props.get("containers")))]
+    return found
+
+
 def is_serverless(variant: Mapping[str, Any]) -> bool:
     return variant.get("serverlessConfig") is not None
 
@@ -212,11 +221,10 @@ SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:")
 def reads_secrets_in_vpc(props: Mapping[str, Any]) -> bool:
     """A model in private subnets whose containers are handed Secrets Manager ARNs to read at runtime."""
     in_vpc = all(as_list(dig(props, "vpcConfig", key)) for key in ("subnets", "securityGroupIds"))
-    containers = [props.get("primaryContainer"), *as_list(props.get("containers"))]
     return in_vpc and any(
         SECRET_ARN.match(str(value))
-        for container in containers
-        for value in as_mapping(dig(container, "environment")).values()
+        for _, container in sagemaker_containers(props)
+        for value in as_mapping(container.get("environment")).values()
     )
 
 

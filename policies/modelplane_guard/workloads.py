@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
 
 from .common import Report, applies_to, as_list, as_mapping, config_schema, dig, rule, sources
 from .kubernetes import POD_SPEC_PATHS, containers, pod_spec
-from .sagemaker import MODEL
+from .sagemaker import MODEL, sagemaker_containers
 
 ECR_PRIVATE_REGISTRY = r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
 # Names that announce a secret; matched on the upper-cased name with `-` read as `_`.
@@ -40,14 +39,6 @@ def images(args: ResourceValidationArgs) -> list[tuple[str, str]]:
     if found is None:
         return []
     return [(label, str(container["image"])) for label, container in containers(*found) if container.get("image")]
-
-
-def sagemaker_containers(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    found = []
-    if props.get("primaryContainer") is not None:
-        found.append(("primaryContainer", as_mapping(props.get("primaryContainer"))))
-    found += [(f"containers[{index}]", as_mapping(raw)) for index, raw in enumerate(as_list(props.get("containers")))]
-    return found
 
 
 def _trusted_registries(args: ResourceValidationArgs, report: Report) -> None:
