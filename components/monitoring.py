@@ -171,7 +171,7 @@ def alarm_name(endpoint_name: str, variant_name: str, signal: Signal) -> str:
     return f"{endpoint_name}-{variant_name}-{signal}"
 
 
-def variant_signals(variant: Variant, *, shadow: bool, is_prod: bool) -> list[Signal]:
+def variant_signals(variant: Variant, *, shadow: bool, prod: bool) -> list[Signal]:
     """The signals a variant publishes and that are worth waking someone for.
 
     Serverless variants publish no instance metrics (CPU, disk, GPU); they are watched for their
@@ -179,7 +179,7 @@ def variant_signals(variant: Variant, *, shadow: bool, is_prod: bool) -> list[Si
     The shadow gets no zero-traffic alarm: it only ever sees a copy of the production traffic.
     """
     signals = [Signal.SERVER_ERRORS, Signal.CLIENT_ERRORS, Signal.MODEL_LATENCY, Signal.OVERHEAD_LATENCY]
-    if is_prod and not shadow:
+    if prod and not shadow:
         signals.append(Signal.NO_INVOCATIONS)
     if variant.instance_type is None:
         return [*signals, Signal.SERVERLESS_CONCURRENCY]
@@ -210,7 +210,7 @@ class EndpointMonitoringArgs:
     """Stack key encrypting the endpoint's log group."""
     log_retention_days: int
     """Days CloudWatch Logs keeps the endpoint's container logs."""
-    is_prod: bool
+    prod: bool
     """Prod also alarms when a production variant receives no traffic."""
     region: str
     """Region of the metrics, for the dashboard widgets."""
@@ -237,7 +237,7 @@ class EndpointMonitoring(pulumi.ComponentResource):
         planned = [
             (variant, shadow, signal)
             for variant, shadow in _watched_variants(endpoint)
-            for signal in variant_signals(variant, shadow=shadow, is_prod=args.is_prod)
+            for signal in variant_signals(variant, shadow=shadow, prod=args.prod)
         ]
         self.alarm_names = [alarm_name(args.endpoint_name, variant.name, signal) for variant, _, signal in planned]
         alarms = [

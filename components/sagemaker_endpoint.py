@@ -57,7 +57,7 @@ class SageMakerEndpointArgs:
     """The endpoint's settings (`platform: sagemaker`): variants, shadow, deployment, autoscaling, capture."""
     endpoint_name: str
     """Deployed endpoint name (`naming.endpoint_name`), known before the endpoint exists."""
-    is_prod: bool
+    prod: bool
     """Prod: the endpoint is protected, superseded configurations and models are kept on delete."""
     network: Network | None
     """Private subnets and security groups of instance-backed models; None runs them outside a VPC."""
@@ -122,7 +122,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Kept in prod with the configurations that reference them, so a retained configuration still deploys.
-        model_opts = pulumi.ResourceOptions(parent=self, depends_on=[role_policy], retain_on_delete=args.is_prod)
+        model_opts = pulumi.ResourceOptions(parent=self, depends_on=[role_policy], retain_on_delete=args.prod)
         models = {
             variant.name: aws.sagemaker.Model(
                 f"{name}-{variant.name}-model",
@@ -151,7 +151,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             data_capture_config=self._data_capture(),
             async_inference_config=self._async_inference(),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.is_prod),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.prod),
         )
         sagemaker_endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
@@ -159,7 +159,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             endpoint_config_name=config.name,
             deployment_config=deployment_config(endpoint.deployment, args.rollback_alarm_names),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.is_prod),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.prod),
         )
         scaling = endpoint.autoscaling
         self.autoscaling_resource_ids = {

@@ -17,6 +17,7 @@ Stack outputs (a contract read by `modelplane verify` and the docs; add keys, ne
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -32,17 +33,34 @@ from modelplane.providers import aws_provider
 from modelplane.settings import Platform, Settings
 
 
+@dataclass(frozen=True)
+class _Stack:
+    """What every endpoint of the stack is built from."""
+
+    settings: Settings
+    name: str
+    tags: dict[str, str]
+    aws: pulumi.ProviderResource
+    key: EncryptionKey
+    registry: ModelRegistry
+    secrets: ModelSecrets
+
+    @property
+    def aws_opts(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(providers=[self.aws])
+
+
 def build(settings: Settings) -> dict[str, Any]:
     """Create every component of the stack and return its outputs by name."""
-    project, stack = pulumi.get_project(), pulumi.get_stack()
-    tags = settings.base_tags(project, stack)
-    aws = aws_provider(settings, stack)
+    project, stack_name = pulumi.get_project(), pulumi.get_stack()
+    tags = settings.base_tags(project, stack_name)
+    aws = aws_provider(settings, stack_name)
     aws_opts = pulumi.ResourceOptions(providers=[aws])
-    key = EncryptionKey("key", EncryptionKeyArgs(stack=stack, tags=tags, protect=settings.is_prod), opts=aws_opts)
+    key = EncryptionKey("key", EncryptionKeyArgs(stack=stack_name, tags=tags, protect=settings.is_prod), opts=aws_opts)
     registry = ModelRegistry(
         "registry",
         ModelRegistryArgs(
-            registry=settings.registry, stack=stack, key_arn=key.arn, tags=tags, protect=settings.is_prod
+            registry=settings.registry, stack=stack_name, key_arn=key.arn, tags=tags, protect=settings.is_prod
         ),
         opts=aws_opts,
     )
@@ -57,100 +75,8 @@ def build(settings: Settings) -> dict[str, Any]:
         ),
         opts=aws_opts,
     )
-    endpoint_outputs: dict[str, dict[str, Any]] = {}
-    sagemaker_endpoints = [e for e in settings.endpoints if e.platform is Platform.SAGEMAKER]
-    if sagemaker_endpoints:
-        alert_topic = AlertTopic(
-            "alerts", AlertTopicArgs(monitoring=settings.monitoring, kms_key_arn=key.arn, tags=tags), opts=aws_opts
-        )
-        for endpoint in sagemaker_endpoints:
-            endpoint_name = naming.endpoint_name(endpoint, stack)
-            # Before the endpoint: its rollback configuration names these alarms (known names, no cycle).
-            monitoring = EndpointMonitoring(
-                f"{endpoint.name}-monitoring",
-                EndpointMonitoringArgs(
-                    endpoint=endpoint,
-                    endpoint_name=endpoint_name,
-                    topic_arn=alert_topic.arn,
-                    kms_key_arn=key.arn,
-                    log_retention_days=settings.log_retention_days(),
-                    is_prod=settings.is_prod,
-                    region=settings.region,
-                    tags=tags,
-                ),
-                opts=aws_opts,
-            )
-            family = registry.families[endpoint.family]
-            sagemaker_endpoint = SageMakerEndpoint(
-                endpoint.name,
-                SageMakerEndpointArgs(
-                    endpoint=endpoint,
-                    endpoint_name=endpoint_name,
-                    is_prod=settings.is_prod,
-                    network=settings.network,
-                    kms_key_arn=key.arn,
-                    bucket_name=registry.bucket_name,
-                    bucket_arn=registry.bucket_arn,
-                    repository_url=family.repository_url,
-                    repository_arn=family.repository_arn,
-                    model_package_group_name=family.model_package_group_name,
-                    secret_arns={secret: secrets.arns[secret] for secret in endpoint.secrets},
-                    rollback_alarm_names=monitoring.rollback_alarm_names,
-                    tags=tags,
-                ),
-                opts=pulumi.ResourceOptions.merge(aws_opts, pulumi.ResourceOptions(depends_on=[monitoring])),
-            )
-            for secret in endpoint.secrets:
-                secrets.grant_read(secret, sagemaker_endpoint.role_arn)
-            endpoint_outputs[endpoint.name] = {
-                **sagemaker_endpoint.stack_output(),
-                "alarm_names": monitoring.alarm_names,
-                "rollback_alarm_names": monitoring.rollback_alarm_names,
-                "dashboard_name": monitoring.dashboard_name,
-                "log_group_name": monitoring.log_group_name,
-                "alarm_topic_arn": alert_topic.arn,
-            }
-    kubernetes_endpoints = [e for e in settings.endpoints if e.platform is Platform.KUBERNETES]
-    if kubernetes_endpoints:
-        # Imported here: stacks without Kubernetes endpoints don't pay for pulumi_kubernetes.
-        from components.kubernetes_service import (
-            KubernetesModelService,
-            KubernetesModelServiceArgs,
-            ServedSecret,
-            WorkloadIdentity,
-        )
-        from modelplane.providers import kubernetes_provider
-
-        kubeconfig = pulumi.Config("modelplane").get_secret("kubeconfig")
-        cluster_opts = pulumi.ResourceOptions(providers=[aws, kubernetes_provider(settings, stack, kubeconfig)])
-        oidc_provider_arn = settings.kubernetes.oidc_provider_arn
-        identity = (
-            WorkloadIdentity(oidc_provider_arn, secrets_key_arn=key.arn, region=settings.region, tags=tags)
-            if oidc_provider_arn
-            else None
-        )
-        for endpoint in kubernetes_endpoints:
-            service = KubernetesModelService(
-                endpoint.name,
-                KubernetesModelServiceArgs(
-                    endpoint=endpoint,
-                    repository_url=registry.families[endpoint.family].repository_url,
-                    prod=settings.is_prod,
-                    secrets={
-                        secret: ServedSecret(
-                            arn=secrets.arns[secret],
-                            value=secrets.values.get(secret),
-                            rotates=settings.secrets[secret].rotation is not None,
-                        )
-                        for secret in endpoint.secrets
-                    },
-                    workload_identity=identity,
-                ),
-                opts=cluster_opts,
-            )
-            for secret, role_arn in service.secret_readers.items():
-                secrets.grant_read(secret, role_arn)
-            endpoint_outputs[endpoint.name] = service.stack_output()
+    stack = _Stack(settings, stack_name, tags, aws, key, registry, secrets)
+    endpoint_outputs = {**_sagemaker_endpoints(stack), **_kubernetes_services(stack)}
     # Last: every endpoint has called secrets.grant_read for its role by now.
     secrets.seal()
     return {
@@ -159,3 +85,114 @@ def build(settings: Settings) -> dict[str, Any]:
         "secrets": secrets.arns,
         "endpoints": endpoint_outputs,
     }
+
+
+def _sagemaker_endpoints(stack: _Stack) -> dict[str, dict[str, Any]]:
+    """Monitoring, then the endpoint, for every SageMaker endpoint; one alert topic for them all."""
+    settings, key, registry, secrets = stack.settings, stack.key, stack.registry, stack.secrets
+    endpoints = [e for e in settings.endpoints if e.platform is Platform.SAGEMAKER]
+    if not endpoints:
+        return {}
+    alert_topic = AlertTopic(
+        "alerts",
+        AlertTopicArgs(monitoring=settings.monitoring, kms_key_arn=key.arn, tags=stack.tags),
+        opts=stack.aws_opts,
+    )
+    outputs: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        endpoint_name = naming.endpoint_name(endpoint, stack.name)
+        # Before the endpoint: its rollback configuration names these alarms (known names, no cycle).
+        monitoring = EndpointMonitoring(
+            f"{endpoint.name}-monitoring",
+            EndpointMonitoringArgs(
+                endpoint=endpoint,
+                endpoint_name=endpoint_name,
+                topic_arn=alert_topic.arn,
+                kms_key_arn=key.arn,
+                log_retention_days=settings.log_retention_days(),
+                prod=settings.is_prod,
+                region=settings.region,
+                tags=stack.tags,
+            ),
+            opts=stack.aws_opts,
+        )
+        family = registry.families[endpoint.family]
+        sagemaker_endpoint = SageMakerEndpoint(
+            endpoint.name,
+            SageMakerEndpointArgs(
+                endpoint=endpoint,
+                endpoint_name=endpoint_name,
+                prod=settings.is_prod,
+                network=settings.network,
+                kms_key_arn=key.arn,
+                bucket_name=registry.bucket_name,
+                bucket_arn=registry.bucket_arn,
+                repository_url=family.repository_url,
+                repository_arn=family.repository_arn,
+                model_package_group_name=family.model_package_group_name,
+                secret_arns={secret: secrets.arns[secret] for secret in endpoint.secrets},
+                rollback_alarm_names=monitoring.rollback_alarm_names,
+                tags=stack.tags,
+            ),
+            opts=pulumi.ResourceOptions.merge(stack.aws_opts, pulumi.ResourceOptions(depends_on=[monitoring])),
+        )
+        for secret in endpoint.secrets:
+            secrets.grant_read(secret, sagemaker_endpoint.role_arn)
+        outputs[endpoint.name] = {
+            **sagemaker_endpoint.stack_output(),
+            "alarm_names": monitoring.alarm_names,
+            "rollback_alarm_names": monitoring.rollback_alarm_names,
+            "dashboard_name": monitoring.dashboard_name,
+            "log_group_name": monitoring.log_group_name,
+            "alarm_topic_arn": alert_topic.arn,
+        }
+    return outputs
+
+
+def _kubernetes_services(stack: _Stack) -> dict[str, dict[str, Any]]:
+    """A Kubernetes service for every Kubernetes endpoint, through one explicit cluster provider."""
+    settings, secrets = stack.settings, stack.secrets
+    endpoints = [e for e in settings.endpoints if e.platform is Platform.KUBERNETES]
+    if not endpoints:
+        return {}
+    # Imported here: stacks without Kubernetes endpoints don't pay for pulumi_kubernetes.
+    from components.kubernetes_service import (
+        KubernetesModelService,
+        KubernetesModelServiceArgs,
+        ServedSecret,
+        WorkloadIdentity,
+    )
+    from modelplane.providers import kubernetes_provider
+
+    kubeconfig = pulumi.Config("modelplane").get_secret("kubeconfig")
+    cluster_opts = pulumi.ResourceOptions(providers=[stack.aws, kubernetes_provider(settings, stack.name, kubeconfig)])
+    oidc_provider_arn = settings.kubernetes.oidc_provider_arn
+    identity = (
+        WorkloadIdentity(oidc_provider_arn, secrets_key_arn=stack.key.arn, region=settings.region, tags=stack.tags)
+        if oidc_provider_arn
+        else None
+    )
+    outputs: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        service = KubernetesModelService(
+            endpoint.name,
+            KubernetesModelServiceArgs(
+                endpoint=endpoint,
+                repository_url=stack.registry.families[endpoint.family].repository_url,
+                prod=settings.is_prod,
+                secrets={
+                    secret: ServedSecret(
+                        arn=secrets.arns[secret],
+                        value=secrets.values.get(secret),
+                        rotates=settings.secrets[secret].rotation is not None,
+                    )
+                    for secret in endpoint.secrets
+                },
+                workload_identity=identity,
+            ),
+            opts=cluster_opts,
+        )
+        for secret, role_arn in service.secret_readers.items():
+            secrets.grant_read(secret, role_arn)
+        outputs[endpoint.name] = service.stack_output()
+    return outputs
