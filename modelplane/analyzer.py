@@ -339,7 +339,7 @@ class StackIdentity:
     def for_stack_file(cls, project: str, stack: str, stack_file: Path, *, dry_run: bool = True) -> StackIdentity:
         """Known before the program runs, so the pack can start while the simulation does."""
         # A relative stack file is relative to the project, where simulations run.
-        config, secret_keys = runtime_config(read_stack_file(PROJECT_ROOT / stack_file), {})
+        config, secret_keys = runtime_config(read_stack_file(PROJECT_ROOT / stack_file, str(stack_file)), {})
         return cls(project, stack, config, secret_keys, dry_run)
 
 

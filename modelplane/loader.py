@@ -94,9 +94,12 @@ def settings_from_config(
     return settings
 
 
-def read_stack_file(path: Path) -> dict[str, Any]:
-    """The `config:` block of a stack file, values as written (`secure:` values stay ciphertext)."""
-    source = str(path)
+def read_stack_file(path: Path, source: str | None = None) -> dict[str, Any]:
+    """The `config:` block of a stack file, values as written (`secure:` values stay ciphertext).
+
+    `source` names the file in messages when `path` was made absolute for opening.
+    """
+    source = source or str(path)
     try:
         document = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

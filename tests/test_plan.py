@@ -338,6 +338,11 @@ def test_invalid_settings_exit_2_with_the_loader_lines() -> None:
     assert "Traceback" not in completed.stderr and completed.stdout == ""
 
 
+def test_unknown_stack_exits_2_naming_the_file_it_looked_for(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--stack", "nope"]) == EXIT_USAGE
+    assert capsys.readouterr().err == "stacks/Pulumi.nope.yaml: no such stack file\n"
+
+
 @pytest.mark.usefixtures("cached_simulations")
 def test_all_plans_every_stack_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["plan", "--all", "--json", str(tmp_path / "plan.json"), "--markdown", str(tmp_path / "pr.md")])
