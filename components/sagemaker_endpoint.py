@@ -30,7 +30,6 @@ from modelplane.settings import Autoscaling, Deployment, Endpoint, Network, Stra
 
 # Callers of an asynchronous endpoint upload request payloads here; SageMaker reads them as the endpoint.
 ASYNC_INPUT_PREFIX = "async-input/"
-SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SCALING_METRIC = "SageMakerVariantInvocationsPerInstance"
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
 # EC2 has no resource-level permissions for Describe* calls: these need `Resource: "*"`.
@@ -289,7 +288,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         target = aws.appautoscaling.Target(
             f"{resource_name}-scaling-target",
             service_namespace="sagemaker",
-            scalable_dimension=SCALABLE_DIMENSION,
+            scalable_dimension=aws_limits.SCALABLE_DIMENSION,
             resource_id=pulumi.Output.concat("endpoint/", endpoint.name, "/variant/", variant_name),
             min_capacity=scaling.min_capacity,
             max_capacity=scaling.max_capacity,

@@ -8,6 +8,10 @@ from typing import Any
 
 import botocore.session
 
+# What Application Auto Scaling scales for a SageMaker variant; the endpoint component registers it,
+# `modelplane verify` looks it up.
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
 
 @cache
 def _sagemaker_model() -> Any:
