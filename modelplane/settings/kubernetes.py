@@ -1,0 +1,96 @@
+"""Fields of the Kubernetes backend: serving, routing and cluster access."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from modelplane.settings.base import Name, SettingsModel
+
+
+class Resources(SettingsModel):
+    """Kubernetes container resources; requests equal limits for CPU and memory unless set apart."""
+
+    cpu: str = Field(default="1", pattern=r"^\d+(\.\d+)?m?$")
+    """CPU request."""
+    memory: str = Field(default="2Gi", pattern=r"^\d+(Ki|Mi|Gi|Ti)?$")
+    """Memory request and limit."""
+    cpu_limit: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?m?$")
+    """CPU limit; defaults to the request."""
+    gpus: int = Field(default=0, ge=0, le=16)
+    """`nvidia.com/gpu` devices per pod."""
+
+
+class Toleration(SettingsModel):
+    """A pod toleration (e.g. for a GPU node pool taint)."""
+
+    key: str
+    """Taint key."""
+    operator: Literal["Equal", "Exists"] = "Equal"
+    """How the value is compared."""
+    value: str | None = None
+    """Taint value for Equal."""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+    """Taint effect tolerated."""
+
+
+class GatewayRoute(SettingsModel):
+    """Gateway API route that receives traffic for the service."""
+
+    gateway_name: Name
+    """Name of the Gateway to attach to."""
+    gateway_namespace: Name
+    """Namespace of that Gateway (also the only namespace allowed in by the NetworkPolicy)."""
+    hostnames: list[str] = []
+    """Host names matched by the route."""
+    path_prefix: str = Field(default="/", pattern=r"^/")
+    """Path prefix matched by the route."""
+
+
+DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+# Service names are DNS-1035 labels: they start with a letter.
+SERVICE_NAME_PATTERN = r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
+
+
+class KubernetesServing(SettingsModel):
+    """Fields that only the Kubernetes backend uses."""
+
+    namespace: DnsLabel
+    """Namespace created for the service (never `default`)."""
+    port: int = Field(default=8080, ge=1024, le=65535)
+    """Port the model server listens on (unprivileged)."""
+    health_path: str = Field(default="/ping", pattern=r"^/")
+    """HTTP path answering 200 when the model is loaded."""
+    resources: Resources = Resources()
+    """Container resources."""
+    node_selector: dict[str, str] = {}
+    """Node labels the pods require (e.g. a GPU pool)."""
+    tolerations: list[Toleration] = []
+    """Taints the pods tolerate."""
+    gateway: GatewayRoute
+    """Where traffic comes from."""
+    service_monitor: bool = True
+    """Create a prometheus-operator ServiceMonitor."""
+    prometheus_namespace: DnsLabel = "monitoring"
+    """Namespace of the Prometheus scraping the pods; the NetworkPolicy lets it in when service_monitor is on."""
+    prometheus_rules: bool = True
+    """Create a prometheus-operator PrometheusRule with the error and latency alerts."""
+
+    @field_validator("namespace")
+    @classmethod
+    def _not_default(cls, namespace: str) -> str:
+        if namespace in {"default", "kube-system", "kube-public", "kube-node-lease"}:
+            raise ValueError(f"{namespace!r} is a system namespace; use one of your own")
+        return namespace
+
+
+class KubernetesCluster(SettingsModel):
+    """How the Kubernetes provider reaches the cluster (the kubeconfig itself is secret config `modelplane:kubeconfig`)."""
+
+    context: str | None = None
+    """kubeconfig context; the ambient one when unset."""
+    render_yaml_to_directory: str | None = None
+    """Write manifests to this directory instead of applying them (GitOps)."""
+    oidc_provider_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+$")
+    """EKS OIDC provider, for IAM roles of service accounts (IRSA)."""

@@ -1,0 +1,101 @@
+"""Data capture, alarm thresholds, notifications and log retention."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from modelplane.settings.base import FieldProblems, SettingsModel
+
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+class DataCapture(SettingsModel):
+    """Request/response capture to the artifact bucket's `data-capture/` prefix."""
+
+    enabled: bool = True
+    """Capture is on unless turned off."""
+    sampling_percent: int = Field(default=100, ge=1, le=100)
+    """Share of requests captured."""
+    capture: list[Literal["input", "output"]] = Field(default=["input", "output"], min_length=1, max_length=2)
+    """What is captured."""
+
+
+class AlarmThresholds(SettingsModel):
+    """Thresholds of the alarms watching each variant."""
+
+    error_rate_percent: float = Field(default=1.0, gt=0, le=100)
+    """5XX errors as a share of invocations."""
+    client_error_rate_percent: float = Field(default=10.0, gt=0, le=100)
+    """4XX errors as a share of invocations."""
+    latency_p99_ms: float = Field(default=500, gt=0)
+    """p99 model latency."""
+    overhead_latency_p99_ms: float = Field(default=100, gt=0)
+    """p99 SageMaker overhead latency."""
+    cpu_percent: float = Field(default=90, gt=0)
+    """Average CPU utilisation (100 per vCPU)."""
+    memory_percent: float = Field(default=85, gt=0, le=100)
+    """Average memory utilisation."""
+    disk_percent: float = Field(default=85, gt=0, le=100)
+    """Average disk utilisation."""
+    gpu_percent: float = Field(default=95, gt=0)
+    """Average GPU utilisation (GPU instance types only)."""
+    gpu_memory_percent: float = Field(default=90, gt=0)
+    """Average GPU memory utilisation (GPU instance types only)."""
+    serverless_concurrency_percent: float = Field(default=90, gt=0, le=100)
+    """Peak concurrent executions as a share of `max_concurrency` (serverless variants only)."""
+    period_seconds: Literal[60, 300] = 60
+    """Metric period."""
+    evaluation_periods: int = Field(default=5, ge=1, le=60)
+    """Periods looked at."""
+    datapoints_to_alarm: int = Field(default=3, ge=1, le=60)
+    """Breaching periods, out of `evaluation_periods`, that raise the alarm."""
+
+    @model_validator(mode="after")
+    def _datapoints_within_periods(self) -> AlarmThresholds:
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise FieldProblems([("datapoints_to_alarm", "must not exceed evaluation_periods")])
+        return self
+
+
+class Monitoring(SettingsModel):
+    """Who is told, and how long logs are kept."""
+
+    emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+    """E-mail addresses subscribed to the alarm topic."""
+    https_endpoints: list[Annotated[str, Field(pattern=r"^https://[^\s]+$")]] = []
+    """HTTPS webhooks (pager, chat) subscribed to the alarm topic."""
+    log_retention_days: int | None = None
+    """Endpoint log retention; default 365 in prod, 30 in staging, 14 elsewhere."""
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _cloudwatch_retention(cls, days: int | None) -> int | None:
+        if days is not None and days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"CloudWatch Logs accepts only {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return days

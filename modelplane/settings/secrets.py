@@ -1,0 +1,44 @@
+"""Secrets Manager secrets: description and rotation, never values."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from modelplane.settings.base import FieldProblems, SettingsModel
+
+# Longest rotation interval allowed for prod secrets (CKV_AWS_304 asks for 90 days at most).
+MAX_PROD_ROTATION_DAYS = 90
+
+
+class Rotation(SettingsModel):
+    """Automatic rotation by a rotation Lambda."""
+
+    lambda_arn: str = Field(
+        pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$"
+    )
+    """Rotation function."""
+    lambda_role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")
+    """Execution role of the rotation function; the secret's resource policy lets it read the value."""
+    automatically_after_days: int | None = Field(default=None, ge=1, le=1000)
+    """Rotate every N days (at most 90 in prod)."""
+    schedule_expression: str | None = Field(default=None, pattern=r"^(rate|cron)\(.+\)$")
+    """Or a `rate(...)` / `cron(...)` schedule."""
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> Rotation:
+        if (self.automatically_after_days is None) == (self.schedule_expression is None):
+            raise FieldProblems(
+                [("automatically_after_days", "set exactly one of automatically_after_days or schedule_expression")]
+            )
+        return self
+
+
+class SecretSpec(SettingsModel):
+    """A secret in Secrets Manager. Its value comes only from Pulumi secret config, never from YAML."""
+
+    description: Annotated[str, Field(min_length=1, max_length=2048)]
+    """What the secret is for."""
+    rotation: Rotation | None = None
+    """Automatic rotation."""
