@@ -1,4 +1,4 @@
-"""boto3 access for the tools that talk to AWS after `pulumi up` (`verify`, `promote`).
+"""boto3 access for the tools that talk to AWS after `pulumi up` (`verify`, `promote`, `compare`, `register`).
 
 One place decides the retry policy (throttling is retried with backoff by botocore's standard
 mode), when a command talks to an emulator (`--endpoint-url`, else the stack's `local_emulator`)
@@ -42,15 +42,23 @@ class Aws:
     def region(self) -> str:
         return str(self.session.region_name)
 
-    def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint_url, config=RETRY_CONFIG)
+    def client(self, service: str, *, max_attempts: int | None = None) -> Any:
+        """A client with the shared retry policy; `max_attempts` lowers it for calls whose answer is optional."""
+        config = RETRY_CONFIG
+        if max_attempts is not None:
+            config = config.merge(Config(retries={"mode": "standard", "max_attempts": max_attempts}))
+        return self.session.client(service, endpoint_url=self.endpoint_url, config=config)
 
 
 def error_text(error: Exception) -> str:
     """`<AWS error code>: <message>` for a service error, `<botocore exception>: <message>` otherwise."""
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
-        return f"{details.get('Code', 'UnknownError')}: {details.get('Message', '')}".rstrip(": ")
+        code, message = str(details.get("Code", "UnknownError")), " ".join(str(details.get("Message", "")).split())
+        if code.isdigit():
+            # No AWS error in the body (an HTML page from a proxy or an emulator's crash): the status says it all.
+            return f"HTTP {code}"
+        return f"{code}: {message}".rstrip(": ")
     return f"{type(error).__name__}: {error}"
 
 

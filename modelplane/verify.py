@@ -12,8 +12,6 @@ import argparse
 import itertools
 import json
 import math
-import shutil
-import subprocess
 import sys
 import textwrap
 import time
@@ -31,6 +29,7 @@ from modelplane.aws_limits import SCALABLE_DIMENSION
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings
+from modelplane.stack_outputs import InputError, read_outputs
 
 SILENT_ROLLBACK_RUNBOOK = "docs/operations.md#silent-rollback"
 # Two traffic shares are equal when they differ by less than 0.05 percentage points.
@@ -394,38 +393,6 @@ def _shares_text(shares: Mapping[str, float]) -> str:
 
 def _on_off(value: bool) -> str:
     return "on" if value else "off"
-
-
-class InputError(Exception):
-    """The command cannot start: its input is missing or malformed (exit 2)."""
-
-
-def read_outputs(path: Path | None, stack: str) -> dict[str, Any]:
-    """The stack outputs from `--outputs FILE`, else from `pulumi stack output --json`."""
-    if path is not None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise InputError(f"{path}: cannot read: {error.strerror}") from None
-        source = str(path)
-    else:
-        pulumi = shutil.which("pulumi")
-        if pulumi is None:
-            raise InputError("give --outputs FILE (`pulumi stack output --json`): no pulumi CLI on PATH")
-        command = [pulumi, "stack", "output", "--json", "--stack", stack, "--show-secrets=false"]
-        completed = subprocess.run(command, capture_output=True, text=True, check=False)
-        if completed.returncode != 0:
-            raise InputError(f"`{' '.join(command[1:])}` failed: {completed.stderr.strip()}")
-        text, source = completed.stdout, "pulumi stack output"
-    try:
-        outputs = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(f"{source}: not JSON ({error})") from None
-    if not isinstance(outputs, dict):
-        raise InputError(f"{source}: expected the JSON object of `pulumi stack output --json`")
-    if not isinstance(outputs.get("endpoints", {}), dict):
-        raise InputError(f"{source}: output `endpoints` is {outputs['endpoints']!r}, not an object (is it secret?)")
-    return outputs
 
 
 def render(checks: list[Check], *, stack: str, region: str, endpoint_url: str | None) -> str:

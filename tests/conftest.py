@@ -4,7 +4,7 @@ stack files the tests read and derive variations from."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from modelplane.loader import load_stack_file, read_stack_file, stack_name_of
 from modelplane.settings import Settings
 from modelplane.simulate import Simulation, simulate_in_subprocess
 from modelplane.stackfiles import stack_file, stack_files
+from tests.servers import moto_server, reset_moto
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 STACK_NAMES = [stack_name_of(path) for path in stack_files()]
@@ -55,3 +56,17 @@ def simulate_stack() -> SimulateStack:
         return cache[key]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def running_moto_server() -> Iterator[str]:
+    """One moto server for the session (tests/servers.py)."""
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def moto_server_url(running_moto_server: str) -> str:
+    """The session's moto server, its state emptied for each test."""
+    reset_moto(running_moto_server)
+    return running_moto_server

@@ -11,16 +11,11 @@ SageMaker's real answer for a shadow, it adds the shadow summary to that one cal
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import itertools
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +32,7 @@ from modelplane.loader import load_stack_file
 from modelplane.settings import Platform, Settings, Variant
 from modelplane.verify import SILENT_ROLLBACK_RUNBOOK, Check, EndpointOutputs, Result, render, verify_stack
 from tests.conftest import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
+from tests.servers import free_port
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/modelplane-endpoint"
 SAGEMAKER_CHECKS = [
@@ -584,54 +580,7 @@ def test_cli_rejects_an_endpoint_url_that_is_not_a_url(capsys: pytest.CaptureFix
     assert "not an http(s) URL" in capsys.readouterr().err
 
 
-# --- a real moto server on loopback -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """`moto_server -H 127.0.0.1 -p <free port>` in a subprocess, stopped (by its pid) at the end."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={key: value for key, value in os.environ.items() if not key.startswith("AWS_")},
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):  # noqa: S310 - loopback URL built here
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto_server did not start on {url}") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def running_moto_server() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def moto_server_url(running_moto_server: str) -> str:
-    """The server's URL, its state emptied for each test."""
-    reset = urllib.request.Request(f"{running_moto_server}/moto-api/reset", method="POST")  # noqa: S310 - loopback
-    with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 - loopback URL built here
-        return running_moto_server
+# --- a real moto server on loopback (tests/servers.py, fixtures in conftest.py) ----------------------
 
 
 def test_local_stack_verifies_against_a_moto_server(
