@@ -15,6 +15,7 @@ from modelplane.settings.deployment import (
     Strategy,
 )
 from modelplane.settings.endpoints import AsyncInference, Endpoint, SmokeTest
+from modelplane.settings.experiments import Better, BusinessMetric, Experiment, MetricKind
 from modelplane.settings.kubernetes import (
     SERVICE_NAME_PATTERN,
     DnsLabel,
@@ -42,17 +43,21 @@ __all__ = [
     "AlarmThresholds",
     "AsyncInference",
     "Autoscaling",
+    "Better",
+    "BusinessMetric",
     "DataCapture",
     "Deployment",
     "DnsLabel",
     "Endpoint",
     "Environment",
+    "Experiment",
     "FieldProblems",
     "GatewayRoute",
     "ImageRetention",
     "KubernetesCluster",
     "KubernetesServing",
     "LocalEmulator",
+    "MetricKind",
     "ModelFamily",
     "Monitoring",
     "Name",

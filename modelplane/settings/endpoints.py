@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from modelplane import aws_limits
 from modelplane.settings.base import FieldProblems, Name, Platform, SettingsModel
 from modelplane.settings.deployment import Autoscaling, Deployment, Strategy
+from modelplane.settings.experiments import Experiment
 from modelplane.settings.kubernetes import SERVICE_NAME_PATTERN, KubernetesServing
 from modelplane.settings.monitoring import AlarmThresholds, DataCapture
 from modelplane.settings.variants import Variant
@@ -60,6 +61,8 @@ class Endpoint(SettingsModel):
     """Sample request for `modelplane verify --smoke`."""
     kubernetes: KubernetesServing | None = None
     """Required with platform kubernetes, refused otherwise."""
+    experiment: Experiment = Experiment()
+    """How `modelplane compare` judges an A/B test between two of its variants."""
 
     @field_validator("name")
     @classmethod
