@@ -1,7 +1,8 @@
 """`modelplane` command line: one subcommand per tool, each in its own module.
 
 Exit codes shared by every subcommand: 0 success, 1 the checked thing failed (mandatory policy
-violations, a failed verification), 2 bad usage or invalid settings (one readable message, no traceback).
+violations, a failed verification, a rollback verdict), 2 bad usage or invalid settings (one readable
+message, no traceback); `compare` adds 3 for an inconclusive verdict.
 """
 
 from __future__ import annotations
@@ -14,15 +15,25 @@ from collections.abc import Sequence
 # Subcommand -> module. Each module exposes `register(subparsers)`, which adds its parser and sets
 # `handler` (args -> exit code). Only the module of the command being run is imported: `plan` should
 # not pay for boto3, nor `promote` for Pulumi.
-COMMANDS: dict[str, str] = {"plan": "modelplane.plan", "verify": "modelplane.verify", "promote": "modelplane.promote"}
+COMMANDS: dict[str, str] = {
+    "plan": "modelplane.plan",
+    "verify": "modelplane.verify",
+    "promote": "modelplane.promote",
+    "compare": "modelplane.compare",
+    "register": "modelplane.register",
+}
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# `compare`: the data do not decide yet (too little of it, or within neither bound).
+EXIT_INCONCLUSIVE = 3
 
 
 def build_parser(commands: Sequence[str] = tuple(COMMANDS)) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelplane", description="Plan, verify and promote modelplane deployments.")
+    parser = argparse.ArgumentParser(
+        prog="modelplane", description="Plan, verify, compare, register and promote modelplane deployments."
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in commands:
         importlib.import_module(COMMANDS[command]).register(subparsers)

@@ -1,0 +1,59 @@
+"""The part of `modelplane compare --json` that `modelplane promote --require-verdict` relies on.
+
+Read with pydantic, so a hand-edited or truncated file is refused with the field that is wrong. Light on
+purpose: promote imports it without scipy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from modelplane.stack_outputs import InputError
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class VariantRecord(_Record):
+    variant: str
+    model_package_version: int | None
+
+
+class WindowRecord(_Record):
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class VerdictFile(_Record):
+    tool: str
+    stack: str
+    endpoint: str
+    verdict: str
+    candidate: VariantRecord
+    window: WindowRecord
+
+    def age_hours(self, now: datetime) -> float:
+        """Hours since the compared window ended."""
+        return (now - self.window.end).total_seconds() / 3600
+
+
+def read_verdict(path: Path) -> VerdictFile:
+    """The verdict file, or InputError naming the file and what is wrong with it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        verdict = VerdictFile.model_validate_json(text)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, detail['loc'])) or 'file'}: {detail['msg'].lower()}" for detail in error.errors()
+        )
+        raise InputError(f"{path}: not a `modelplane compare --json` file: {problems}") from None
+    if verdict.tool != "modelplane compare":
+        raise InputError(f"{path}: written by {verdict.tool!r}, not `modelplane compare --json`")
+    return verdict
