@@ -5,9 +5,14 @@ package group of the endpoint's family) that the version exists and is approved,
 `model_package_version` value in the stack file, keeps every other byte, and prints the diff.
 `pulumi up` deploys it once the change is reviewed.
 
-Exit codes: 0 promoted (or nothing to change); 1 the registry refused (missing, unapproved or
-rejected version, AWS error); 2 bad usage (unknown stack, endpoint or variant, a variant not pinned
-to the registry, invalid settings).
+With `--require-verdict compare.json` it also refuses unless `modelplane compare` said *promote* for
+this endpoint, for the version being pinned (the candidate's), in the stack the version comes from,
+over a window that ended recently.
+
+Exit codes: 0 promoted (or nothing to change); 1 the registry or the verdict refused (missing,
+unapproved or rejected version, AWS error; a verdict other than promote, for another endpoint or
+version, or too old); 2 bad usage (unknown stack, endpoint or variant, a variant not pinned to the
+registry, invalid settings, an unreadable verdict file).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +32,18 @@ from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from modelplane import naming, stackfiles
+from modelplane.abtest.verdict_file import VerdictFile, read_verdict
 from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoint_url_for, error_text
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings, Variant
+from modelplane.stack_outputs import InputError
 from modelplane.stackfiles import shown
 
 APPROVED = "Approved"
+DEFAULT_VERDICT_MAX_AGE_HOURS = 24.0
+# Clock skew tolerated between the machine that compared and this one.
+CLOCK_SKEW_HOURS = 5 / 60
 REJECTED = "Rejected"
 VERSION_KEY = "model_package_version"
 
@@ -179,6 +190,47 @@ class ModelRegistry:
         return f"{what}: {status} -> {APPROVED} (--approve)"
 
 
+def require_verdict(
+    verdict: VerdictFile, path: Path, source_stack: str, changes: list[Change], *, max_age_hours: float, now: datetime
+) -> None:
+    """Refuse (exit 1) unless the compare verdict vouches for every version this promotion moves."""
+    where = f"{path}: "
+    if verdict.verdict != "promote":
+        raise PromoteError(f"{where}the verdict is {verdict.verdict}, not promote", EXIT_FAILED)
+    if verdict.stack != source_stack:
+        raise PromoteError(
+            f"{where}the verdict is for stack {verdict.stack}; the versions come from {source_stack}", EXIT_FAILED
+        )
+    age = verdict.age_hours(now)
+    if age > max_age_hours:
+        raise PromoteError(
+            f"{where}the compared window ended {age:.1f} hours ago, more than --verdict-max-age {max_age_hours:g};"
+            " run `modelplane compare` again",
+            EXIT_FAILED,
+        )
+    if age < -CLOCK_SKEW_HOURS:
+        raise PromoteError(f"{where}the compared window ends in the future ({verdict.window.end})", EXIT_FAILED)
+    candidate = verdict.candidate
+    for change in changes:
+        if change.old == change.new:
+            continue
+        if change.endpoint != verdict.endpoint:
+            raise PromoteError(
+                f"{where}the verdict is for endpoint {verdict.endpoint}, not {change.endpoint}", EXIT_FAILED
+            )
+        if candidate.model_package_version != change.new:
+            judged = (
+                f"version {candidate.model_package_version}"
+                if candidate.model_package_version is not None
+                else "a model outside the registry"
+            )
+            raise PromoteError(
+                f"{where}the verdict judged {candidate.variant} ({judged}), not version {change.new}"
+                f" for {change.endpoint}/{change.variant}",
+                EXIT_FAILED,
+            )
+
+
 def _by_key(node: Node | None) -> dict[str, Node]:
     if not isinstance(node, MappingNode):
         return {}
@@ -283,6 +335,16 @@ def _positive(value: str) -> int:
     return number
 
 
+def _hours(value: str) -> float:
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = -1.0
+    if not hours > 0:
+        raise argparse.ArgumentTypeError(f"a number of hours above 0, not {value!r}")
+    return hours
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "promote",
@@ -299,6 +361,19 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--variant", help="variant (or shadow) name")
     parser.add_argument("--version", type=_positive, help="model package version to pin")
     parser.add_argument("--approve", action="store_true", help="approve a pending version in the registry")
+    parser.add_argument(
+        "--require-verdict",
+        type=Path,
+        metavar="FILE",
+        help="refuse unless this `modelplane compare --json` file says promote for this endpoint and version",
+    )
+    parser.add_argument(
+        "--verdict-max-age",
+        type=_hours,
+        default=DEFAULT_VERDICT_MAX_AGE_HOURS,
+        metavar="HOURS",
+        help=f"how long ago the compared window may have ended (default {DEFAULT_VERDICT_MAX_AGE_HOURS:g})",
+    )
     add_endpoint_url_option(parser)
     parser.set_defaults(handler=run)
 
@@ -320,6 +395,20 @@ def requested_changes(args: argparse.Namespace) -> tuple[str, Path, Settings, li
 def run(args: argparse.Namespace) -> int:
     try:
         stack, path, settings, changes = requested_changes(args)
+        if args.require_verdict is not None:
+            try:
+                verdict = read_verdict(args.require_verdict)
+            except InputError as error:
+                raise _usage(str(error)) from None
+            source = args.stack if args.stack is not None else args.source
+            require_verdict(
+                verdict,
+                args.require_verdict,
+                source,
+                changes,
+                max_age_hours=args.verdict_max_age,
+                now=datetime.now(UTC),
+            )
         aws = Aws.connect(settings.region, endpoint_url_for(args.endpoint_url, settings))
         promotion = promote(path, settings, stack, changes, ModelRegistry(aws, stack), approve=args.approve)
     except PromoteError as error:
