@@ -9,7 +9,7 @@ LOCAL_AWS_PORT ?= 5000
 LOCAL_AWS_PID := .local-aws.pid
 LOCAL_AWS_LOG := .local-aws.log
 
-.PHONY: test lint typecheck unit plan plan-all generate local-aws local-aws-stop sync
+.PHONY: test lint typecheck unit plan plan-all generate local-aws local-aws-stop sync prometheus
 
 sync:
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
@@ -22,8 +22,18 @@ lint: sync
 typecheck: sync
 	$(RUN) pyright
 
-unit: sync
+unit: sync prometheus
 	$(RUN) pytest
+
+# A real Prometheus for the tests of `modelplane compare` on Kubernetes (tests/servers.py starts it on
+# loopback): the Debian package, with promtool, installed once when missing (sudo when not root).
+prometheus:
+	@if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  echo "Installing Prometheus (Debian package prometheus) for the tests"; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	fi
 
 test: lint typecheck unit
 

@@ -24,10 +24,9 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from modelplane import stackfiles
-from modelplane.abtest import cloudwatch, variants
+from modelplane.abtest import cloudwatch, prometheus, variants
 from modelplane.abtest.decision import Assessment, Verdict, assess
 from modelplane.abtest.observations import Observations, SourceError
-from modelplane.abtest.prometheus import kubernetes_observations
 from modelplane.abtest.report import Context, VariantIdentity, document, render_markdown, render_table
 from modelplane.aws_api import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
@@ -140,13 +139,19 @@ def _endpoint(settings: Settings, path: Path, name: str) -> Endpoint:
 
 
 def _period(endpoint: Endpoint, requested: Window, now: datetime, notes: list[str]) -> int:
-    """The experiment's period, coarsened where CloudWatch no longer keeps it for the window's start."""
+    """The experiment's period, coarsened where the source cannot give it for this window: CloudWatch
+    keeps fine periods for a limited time, Prometheus answers a limited number of points."""
     period = endpoint.experiment.period_seconds
     if endpoint.platform is Platform.SAGEMAKER:
-        kept = cloudwatch.minimum_period(requested.start, now)
-        if kept > period:
-            notes.append(f"periods of {kept} s: CloudWatch keeps finer data for a shorter time than this window")
-            return kept
+        finest, why = cloudwatch.minimum_period(requested.start, now), "CloudWatch keeps finer data for less time"
+    else:
+        finest, why = (
+            prometheus.minimum_period(requested.duration),
+            f"Prometheus answers at most {prometheus.MAX_POINTS} points per series",
+        )
+    if finest > period:
+        notes.append(f"periods of {finest} s instead of {period} s: {why}")
+        return finest
     return period
 
 
@@ -193,7 +198,7 @@ def _observe(
     if missing:
         raise InputError(f"stack outputs endpoints.{endpoint.name}.services has no {', '.join(missing)}")
     services = (deployed_k8s.services[names[0]], deployed_k8s.services[names[1]])
-    observed = kubernetes_observations(
+    observed = prometheus.kubernetes_observations(
         args.prometheus_url, deployed_k8s.namespace, services, window=window, period=period
     )
     if business:

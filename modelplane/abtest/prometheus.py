@@ -24,6 +24,14 @@ REQUESTS_METRIC = "http_requests_total"
 LATENCY_METRIC = "http_request_duration_seconds"
 MILLISECONDS_PER_SECOND = 1000
 TIMEOUT_SECONDS = 30
+# Prometheus refuses a range query of more points per series than this.
+MAX_POINTS = 11_000
+
+
+def minimum_period(duration: timedelta) -> int:
+    """The finest step, in whole minutes, that keeps a window within Prometheus's points per series."""
+    minutes = math.ceil(duration.total_seconds() / MAX_POINTS / 60)
+    return max(1, minutes) * 60
 
 
 def kubernetes_observations(

@@ -45,9 +45,12 @@ def choose(endpoint: Endpoint, baseline: str | None = None, candidate: str | Non
         )
     if candidate is None:
         others = [name for name in by_name if name != baseline]
-        if len(others) != 1:
-            reason = "no other variant to compare with" if not others else f"choose one of {', '.join(others)}"
-            raise ValueError(f"endpoint {endpoint.name!r}: give --candidate ({reason})")
+        if not others:
+            raise ValueError(
+                f"endpoint {endpoint.name!r} has a single variant, {baseline!r}: nothing to compare it with"
+            )
+        if len(others) > 1:
+            raise ValueError(f"endpoint {endpoint.name!r}: give --candidate (one of {', '.join(others)})")
         candidate = others[0]
     if candidate == baseline:
         raise ValueError(f"endpoint {endpoint.name!r}: the baseline and the candidate are both {baseline!r}")
