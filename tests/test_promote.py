@@ -3,9 +3,11 @@ version value changes, only for an approved version, and a refusal leaves the fi
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from moto import mock_aws
 from modelplane import stackfiles
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from modelplane.loader import load_stack_file
+from modelplane.timewindow import iso
 
 REGION = "eu-west-1"  # staging's and prod's
 
@@ -265,3 +268,129 @@ def test_a_version_must_be_a_positive_whole_number(capsys: pytest.CaptureFixture
         promote("--stack", "staging", "--endpoint", "fraud", "--variant", "champion", "--version", "0")
     assert exited.value.code == EXIT_USAGE
     assert "a model package version is a whole number from 1" in capsys.readouterr().err
+
+
+# --- the compare verdict gate ---------------------------------------------------------------------
+
+
+def write_verdict(
+    directory: Path,
+    *,
+    verdict: str = "promote",
+    stack: str = "staging",
+    endpoint: str = "fraud",
+    version: int | None = 13,
+    ended_hours_ago: float = 1.0,
+) -> Path:
+    """A `modelplane compare --json` file, with the fields the gate reads."""
+    end = datetime.now(UTC) - timedelta(hours=ended_hours_ago)
+    document = {
+        "tool": "modelplane compare",
+        "stack": stack,
+        "endpoint": endpoint,
+        "verdict": verdict,
+        "baseline": {"variant": "champion", "model_package_version": 11},
+        "candidate": {"variant": "challenger", "model_package_version": version},
+        "window": {"start": iso(end - timedelta(hours=2)), "end": iso(end)},
+    }
+    path = directory / "compare.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+PIN_CHAMPION_13 = ("--stack", "staging", "--endpoint", "fraud", "--variant", "champion", "--version", "13")
+
+
+def test_a_recent_promote_verdict_for_the_version_lets_it_through(stacks: Path, sagemaker: Any, tmp_path: Path) -> None:
+    register_versions(sagemaker, "fraud-detector-staging", 13)
+    verdict = write_verdict(tmp_path)
+
+    assert promote(*PIN_CHAMPION_13, "--require-verdict", str(verdict)) == EXIT_OK
+
+    fraud = load_stack_file(stacks / "Pulumi.staging.yaml").endpoints[0]
+    assert [(v.name, v.model_package_version) for v in fraud.variants] == [("champion", 13), ("challenger", 12)]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "extra", "message"),
+    [
+        ({"verdict": "rollback"}, [], "the verdict is rollback, not promote"),
+        ({"verdict": "inconclusive"}, [], "the verdict is inconclusive, not promote"),
+        ({"endpoint": "churn"}, [], "the verdict is for endpoint churn, not fraud"),
+        ({"stack": "dev"}, [], "the verdict is for stack dev; the versions come from staging"),
+        ({"version": 12}, [], "the verdict judged challenger (version 12), not version 13 for fraud/champion"),
+        ({"version": None}, [], "the verdict judged challenger (a model outside the registry), not version 13"),
+        ({"ended_hours_ago": 30}, [], "the compared window ended 30.0 hours ago, more than --verdict-max-age 24"),
+        ({"ended_hours_ago": 7}, ["--verdict-max-age", "6"], "more than --verdict-max-age 6; run `modelplane compare`"),
+        ({"ended_hours_ago": -1}, [], "the compared window ends in the future"),
+    ],
+)
+def test_the_gate_refuses_with_exit_1_and_writes_nothing(
+    stacks: Path,
+    sagemaker: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    verdict: dict[str, Any],
+    extra: list[str],
+    message: str,
+) -> None:
+    register_versions(sagemaker, "fraud-detector-staging", 13)
+    path = stacks / "Pulumi.staging.yaml"
+    before = path.read_bytes()
+
+    exit_code = promote(*PIN_CHAMPION_13, "--require-verdict", str(write_verdict(tmp_path, **verdict)), *extra)
+
+    assert exit_code == EXIT_FAILED
+    assert message in capsys.readouterr().err
+    assert path.read_bytes() == before
+
+
+def test_an_older_verdict_passes_with_a_longer_max_age(stacks: Path, sagemaker: Any, tmp_path: Path) -> None:
+    register_versions(sagemaker, "fraud-detector-staging", 13)
+    verdict = write_verdict(tmp_path, ended_hours_ago=30)
+
+    assert promote(*PIN_CHAMPION_13, "--require-verdict", str(verdict), "--verdict-max-age", "48") == EXIT_OK
+
+
+def test_from_to_takes_the_verdict_of_the_source_stack(stacks: Path, sagemaker: Any, tmp_path: Path) -> None:
+    staging = stacks / "Pulumi.staging.yaml"
+    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    register_versions(sagemaker, "fraud-detector-prod", 15)
+
+    assert (
+        promote("--from", "staging", "--to", "prod", "--require-verdict", str(write_verdict(tmp_path, version=15)))
+        == EXIT_OK
+    )
+    assert load_stack_file(stacks / "Pulumi.prod.yaml").endpoints[0].variants[0].model_package_version == 15
+
+
+@pytest.mark.usefixtures("stacks", "sagemaker")
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "compare.json: cannot read"),
+        ("{}", "compare.json: not a `modelplane compare --json` file: tool: field required"),
+        (
+            '{"tool": "modelplane verify", "stack": "s", "endpoint": "e", "verdict": "promote",'
+            ' "candidate": {"variant": "v", "model_package_version": 1},'
+            ' "window": {"start": "2025-05-01T10:00:00Z", "end": "2025-05-01T12:00:00Z"}}',
+            "written by 'modelplane verify'",
+        ),
+        (
+            '{"tool": "modelplane compare", "stack": "s", "endpoint": "e", "verdict": "promote",'
+            ' "candidate": {"variant": "v", "model_package_version": 1},'
+            ' "window": {"start": "2025-05-01T10:00:00", "end": "2025-05-01T12:00:00"}}',
+            "window.start: input should have timezone info",
+        ),
+    ],
+)
+def test_an_unreadable_verdict_file_is_bad_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    path = tmp_path / "compare.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+
+    assert promote(*PIN_CHAMPION_13, "--require-verdict", str(path)) == EXIT_USAGE
+    assert message in capsys.readouterr().err
