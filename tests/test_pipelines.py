@@ -39,7 +39,13 @@ def check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[s
 
 
 def test_workflows_exist() -> None:
-    assert {path.name for path in WORKFLOWS} == {"pull-request.yml", "deploy.yml", "deploy-stack.yml", "drift.yml"}
+    assert {path.name for path in WORKFLOWS} == {
+        "pull-request.yml",
+        "deploy.yml",
+        "deploy-stack.yml",
+        "drift.yml",
+        "ab-decision.yml",
+    }
 
 
 def test_workflows_validate_against_the_github_schema() -> None:
@@ -167,7 +173,16 @@ def _extends_chain(job: dict[str, Any], templates: dict[str, dict[str, Any]]) ->
 
 def test_gitlab_stage_graph_matches_the_github_pipeline() -> None:
     document = load(GITLAB_CI)
-    assert document["stages"] == ["test", "plan", "preview", "deploy-dev", "deploy-staging", "deploy-prod", "drift"]
+    assert document["stages"] == [
+        "test",
+        "plan",
+        "preview",
+        "deploy-dev",
+        "deploy-staging",
+        "deploy-prod",
+        "drift",
+        "ab-decision",
+    ]
     jobs = _gitlab_jobs()
     assert jobs["plan"]["needs"] == ["test"]
     assert {name: jobs[name]["needs"] for name in ("deploy-dev", "deploy-staging", "deploy-prod")} == {
@@ -185,3 +200,35 @@ def test_gitlab_stage_graph_matches_the_github_pipeline() -> None:
         assert any("modelplane verify" in line for line in script[1:])
         assert jobs[f"preview-{stack}"]["variables"] == {"STACK": stack}
         assert "--expect-no-changes" in jobs[f"drift-{stack}"]["script"][0]
+
+
+def test_the_ab_decision_chains_compare_promote_and_a_pull_request() -> None:
+    document = workflow("ab-decision.yml")
+    assert set(document["on"]) == {"workflow_dispatch"}
+    compare, promote = document["jobs"]["compare"], document["jobs"]["promote"]
+    assert compare["permissions"] == {"contents": "read", "id-token": "write"}
+    installer = next(step for step in steps_of(compare) if step.get("uses", "").startswith("pulumi/actions@"))
+    assert installer["with"] == {"pulumi-version": "3.272.0"}, "no command: the action only installs the CLI"
+    run = next(step for step in steps_of(compare) if step.get("id") == "compare")["run"]
+    assert "pulumi stack output --json" in run
+    assert "modelplane compare" in run and "--json compare.json" in run and "--plot compare.png" in run
+    assert compare["outputs"] == {"verdict": "${{ steps.compare.outputs.verdict }}"}
+    assert promote["needs"] == "compare"
+    assert promote["if"] == "needs.compare.outputs.verdict == 'promote'"
+    runs = [step.get("run", "") for step in steps_of(promote)]
+    assert any("modelplane promote" in run and "--require-verdict compare.json" in run for run in runs)
+    assert "gh pr create" in runs[-1]
+    assert promote["permissions"] == {"contents": "write", "pull-requests": "write", "id-token": "write"}
+
+
+def test_gitlab_runs_the_ab_decision_on_demand_in_its_own_stage() -> None:
+    jobs = _gitlab_jobs()
+    compare, promote = jobs["ab-compare"], jobs["ab-promote"]
+    assert compare["stage"] == promote["stage"] == "ab-decision"
+    assert promote["needs"] == ["ab-compare"]
+    assert all("AB_ENDPOINT" in rule["if"] and "push" not in rule["if"] for rule in compare["rules"])
+    assert any("modelplane compare" in line and "--json compare.json" in line for line in compare["script"])
+    assert any("--require-verdict compare.json" in line for line in promote["script"])
+    assert "merge_request.create" in promote["script"][-1]
+    for stack in DEPLOY_STACKS:
+        assert "ab-decision" not in str(jobs[f"deploy-{stack}"]), "the deploy jobs are untouched"
