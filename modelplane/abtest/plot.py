@@ -69,7 +69,7 @@ def draw(
             axis.set_ylim(bottom=0)
         axis.grid(visible=True, alpha=0.3)
         axis.tick_params(labelsize=8)
-    axes[0].legend(loc="upper right", fontsize=8)
+    axes[0].legend(loc="best", fontsize=8)
     figure.suptitle(
         f"{context.endpoint} in {context.stack}: {assessment.verdict.value.upper()}"
         f"  ({context.window.describe()}, {context.period_seconds} s periods)",
