@@ -158,7 +158,7 @@ def _period(endpoint: Endpoint, requested: Window, now: datetime, notes: list[st
 def _aligned(requested: Window, period: int) -> Window:
     window = requested.aligned(period)
     if window.duration < timedelta(seconds=period):
-        raise ValueError(f"the window {requested.describe()} holds no whole period of {period} s")
+        raise ValueError(f"the window {requested.describe()} is shorter than one period of {period} s")
     return window
 
 

@@ -50,9 +50,9 @@ class Window:
         return self.end - self.start
 
     def aligned(self, period_seconds: int) -> Window:
-        """Both ends moved back to a period boundary: whole periods only, the one still filling left out."""
-        period = timedelta(seconds=period_seconds)
-        return Window(_floor(self.start, period), _floor(self.end, period))
+        """The start moved back to a period boundary, so that periods line up with the source's; the end
+        stays, and the last period may still be filling."""
+        return Window(_floor(self.start, timedelta(seconds=period_seconds)), self.end)
 
     def describe(self) -> str:
         return f"{iso(self.start)} to {iso(self.end)} ({_human(self.duration)})"

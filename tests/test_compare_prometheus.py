@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import pytest
 
 from components import kubernetes_service
 from modelplane.abtest import prometheus
+from modelplane.aws_api import EMULATOR_CREDENTIALS
 from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE, main
+from modelplane.loader import read_stack_file
 from modelplane.timewindow import iso
 from tests.conftest import SimulateStack, stack_config, write_stack
 from tests.servers import free_port, load_openmetrics, prometheus_server
@@ -151,6 +154,63 @@ def test_the_three_verdicts_from_a_real_prometheus(
     if case == "worse":
         assert metrics["server_error_rate"]["decision"] == "fail"
         assert metrics["server_error_rate"]["candidate"] == pytest.approx(4.0, abs=0.01)
+
+
+def test_business_metrics_of_a_kubernetes_endpoint_come_from_cloudwatch(
+    kubernetes_stack: tuple[Path, Path], prometheus_url: str, moto_server_url: str, tmp_path: Path
+) -> None:
+    settings_file, outputs_file = kubernetes_stack
+    config = read_stack_file(settings_file)
+    config["modelplane:endpoints"][2]["experiment"] = {
+        "business_metrics": [
+            {
+                "name": "click_through",
+                "namespace": "Shop/Recommendations",
+                "metric": "Clicks",
+                "trials_metric": "Impressions",
+                "kind": "proportion",
+                "margin": 1,
+            }
+        ]
+    }
+    with_business = write_stack(tmp_path, config, "staging")
+    start, end = case_window("equal")
+    cloudwatch = boto3.client(
+        "cloudwatch", region_name="eu-west-1", endpoint_url=moto_server_url, **EMULATOR_CREDENTIALS
+    )
+    for variant, clicks in ((BASELINE, 300), (CANDIDATE, 240)):
+        for minute in range(CASE_MINUTES):
+            dimensions = [{"Name": "VariantName", "Value": variant}]
+            timestamp = start + timedelta(minutes=minute)
+            cloudwatch.put_metric_data(
+                Namespace="Shop/Recommendations",
+                MetricData=[
+                    {"MetricName": "Impressions", "Dimensions": dimensions, "Timestamp": timestamp, "Value": 2000},
+                    {"MetricName": "Clicks", "Dimensions": dimensions, "Timestamp": timestamp, "Value": clicks},
+                ],
+            )
+    report = tmp_path / "compare.json"
+    command = ["compare", "--config", str(with_business), "--outputs", str(outputs_file), "--endpoint", "recommender"]
+    window = ["--start", iso(start), "--end", iso(end)]
+
+    exit_code = main(
+        [
+            *command,
+            *window,
+            "--prometheus-url",
+            prometheus_url,
+            "--endpoint-url",
+            moto_server_url,
+            "--json",
+            str(report),
+        ]
+    )
+
+    document = json.loads(report.read_text(encoding="utf-8"))
+    assert exit_code == EXIT_FAILED
+    click_through = next(metric for metric in document["metrics"] if metric["name"] == "business.click_through")
+    assert (click_through["baseline"], click_through["candidate"]) == (pytest.approx(15.0), pytest.approx(12.0))
+    assert document["reasons"] == ["click through: the candidate is worse by 3.00 points (margin 1.00 points)"]
 
 
 def test_a_prometheus_error_exits_2_named(
