@@ -28,7 +28,7 @@ from tests.servers import free_port, load_openmetrics, prometheus_server
 
 SCRAPE_SECONDS = 15
 CASE_MINUTES = 40
-START = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
+START = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=5)
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 BASELINE, CANDIDATE = "two-tower-v6", "two-tower-v7"
 
@@ -42,12 +42,15 @@ class Traffic:
     latency: float
 
 
-# Each case gets its own 40 minutes, an hour apart, in one Prometheus.
+# Each case gets its own 40 minutes, an hour apart, in one Prometheus. "sparse" is "equal" scraped once a
+# minute, 15 s off the period boundaries: a single sample per period.
 CASES = {
     "worse": (Traffic(500, 0.001, 0.040), Traffic(500, 0.04, 0.040)),
     "equal": (Traffic(500, 0.001, 0.040), Traffic(500, 0.001, 0.040)),
     "few": (Traffic(1, 0.0, 0.040), Traffic(1, 0.0, 0.040)),
+    "sparse": (Traffic(500, 0.001, 0.040), Traffic(500, 0.001, 0.040)),
 }
+HOURS = len(CASES)
 
 
 def case_window(case: str) -> tuple[datetime, datetime]:
@@ -58,7 +61,8 @@ def case_window(case: str) -> tuple[datetime, datetime]:
 def openmetrics(namespace: str, services: dict[str, str]) -> str:
     """Counters and a latency histogram per variant, sampled every 15 s across every case."""
     requests, durations = ["# TYPE http_requests counter"], ["# TYPE http_request_duration_seconds histogram"]
-    steps = 3 * 60 * 60 // SCRAPE_SECONDS
+    steps = HOURS * 60 * 60 // SCRAPE_SECONDS
+    sparse_start, sparse_end = case_window("sparse")
     for index, variant in enumerate((BASELINE, CANDIDATE)):
         labels = f'namespace="{namespace}",service="{services[variant]}"'
         served = failed = seconds = 0.0
@@ -75,6 +79,8 @@ def openmetrics(namespace: str, services: dict[str, str]) -> str:
                 served += arriving
                 failed += arriving * traffic.error_rate
                 seconds += arriving * traffic.latency
+            if sparse_start < moment <= sparse_end and step % 4 != 1:
+                continue  # scraped once a minute here
             total, errors = int(served), int(failed)
             ok_lines.append(f'http_requests_total{{{labels},code="200"}} {total - errors} {timestamp}')
             error_lines.append(f'http_requests_total{{{labels},code="500"}} {errors} {timestamp}')
@@ -125,7 +131,12 @@ def compare(kubernetes_stack: tuple[Path, Path], url: str, case: str, *extra: st
 
 @pytest.mark.parametrize(
     ("case", "exit_code", "verdict"),
-    [("worse", EXIT_FAILED, "rollback"), ("equal", EXIT_OK, "promote"), ("few", EXIT_INCONCLUSIVE, "inconclusive")],
+    [
+        ("worse", EXIT_FAILED, "rollback"),
+        ("equal", EXIT_OK, "promote"),
+        ("few", EXIT_INCONCLUSIVE, "inconclusive"),
+        ("sparse", EXIT_OK, "promote"),
+    ],
 )
 def test_the_three_verdicts_from_a_real_prometheus(
     kubernetes_stack: tuple[Path, Path],
@@ -146,11 +157,16 @@ def test_the_three_verdicts_from_a_real_prometheus(
     assert document["source"] == f"Prometheus {prometheus_url}"
     assert (document["baseline"]["variant"], document["candidate"]["variant"]) == (BASELINE, CANDIDATE)
     metrics = {metric["name"]: metric for metric in document["metrics"]}
-    # Prometheus has the histogram, so p99 is compared too; model errors are not a separate series.
-    assert list(metrics) == ["traffic", "server_error_rate", "latency_mean", "latency_p99"]
-    per_variant = 500 * CASE_MINUTES if case != "few" else CASE_MINUTES
-    assert metrics["traffic"]["baseline"] == pytest.approx(per_variant, abs=2)
+    # Prometheus has the histogram, so p99 is compared too, except with one sample per period (no rate);
+    # model errors are not a separate series.
+    p99 = [] if case == "sparse" else ["latency_p99"]
+    assert list(metrics) == ["traffic", "server_error_rate", "latency_mean", *p99]
+    # Counted exactly from the counters, however sparse the samples: up to the last scrape in the window.
+    counted = {"few": CASE_MINUTES, "sparse": 500 * CASE_MINUTES - 375}.get(case, 500 * CASE_MINUTES)
+    assert metrics["traffic"]["baseline"] == counted
     assert metrics["latency_mean"]["baseline"] == pytest.approx(40.0)
+    if case == "sparse":
+        assert any(note.startswith("p99 latency: ") for note in document["notes"])
     if case == "worse":
         assert metrics["server_error_rate"]["decision"] == "fail"
         assert metrics["server_error_rate"]["candidate"] == pytest.approx(4.0, abs=0.01)

@@ -104,6 +104,8 @@ class Assessment:
     metrics: list[MetricResult]
     baseline_sample: VariantSample
     candidate_sample: VariantSample
+    notes: list[str]
+    """What was left out of the decision, and why."""
 
 
 @dataclass(frozen=True)
@@ -149,11 +151,25 @@ def assess(observations: Observations, experiment: Experiment, expected_candidat
         "latency_mean", "latency (mean)", MetricKind.CONTINUOUS, Better.LOWER, experiment.latency_margin, unit="ms"
     )
     tested.append(_series(latency, baseline.latency_ms, candidate.latency_ms, experiment.min_periods))
+    notes: list[str] = []
     if baseline.latency_p99_ms is not None and candidate.latency_p99_ms is not None:
-        p99 = _metric(
-            "latency_p99", "latency (p99)", MetricKind.CONTINUOUS, Better.LOWER, experiment.latency_margin, unit="ms"
-        )
-        tested.append(_series(p99, baseline.latency_p99_ms, candidate.latency_p99_ms, experiment.min_periods))
+        covered = min(len(baseline.latency_p99_ms), len(candidate.latency_p99_ms))
+        if covered >= experiment.min_periods:
+            p99 = _metric(
+                "latency_p99",
+                "latency (p99)",
+                MetricKind.CONTINUOUS,
+                Better.LOWER,
+                experiment.latency_margin,
+                unit="ms",
+            )
+            tested.append(_series(p99, baseline.latency_p99_ms, candidate.latency_p99_ms, experiment.min_periods))
+        else:
+            # p99 only adds to the mean latency: too few periods of it leave it out rather than hold the verdict.
+            notes.append(
+                f"p99 latency: {covered} period(s) with a value, fewer than {experiment.min_periods};"
+                " decided on the mean latency"
+            )
     tested += [_business(metric, baseline, candidate, experiment) for metric in experiment.business_metrics]
     decided = _decide(tested, experiment.alpha)
     samples = (
@@ -162,7 +178,7 @@ def assess(observations: Observations, experiment: Experiment, expected_candidat
     )
     verdict, reasons = _verdict(decided, samples, experiment)
     traffic = _traffic(baseline, candidate, expected_candidate_share)
-    return Assessment(verdict, reasons, [traffic, *decided], *samples)
+    return Assessment(verdict, reasons, [traffic, *decided], *samples, notes)
 
 
 def _metric(name: str, label: str, kind: MetricKind, better: Better, margin: float, *, unit: str = "") -> Metric:

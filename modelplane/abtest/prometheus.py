@@ -3,7 +3,12 @@
 The model server's metrics contract is the one the Kubernetes component's ServiceMonitor scrapes and
 its PrometheusRule alerts on: the counter `http_requests_total` with a `code` label and the histogram
 `http_request_duration_seconds`, which the ServiceMonitor labels with `namespace` and `service` (one
-Service per variant). A period's value is the `increase` over that period, evaluated once per period.
+Service per variant).
+
+Counts are exact: each counter series is read as it stands at every period boundary, and a period's
+count is the difference (a drop is a restart: the new value is the increase). `increase(x[period])`
+would extrapolate, and finds no two samples in a period when the scrape interval is as long as the
+period. p99 still comes from `histogram_quantile`, and is left out, with a note, when it cannot be had.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import math
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,38 +43,43 @@ def minimum_period(duration: timedelta) -> int:
 def kubernetes_observations(
     url: str, namespace: str, services: tuple[str, str], *, window: Window, period: int
 ) -> Observations:
-    """The baseline's and the candidate's series (their Services, in that order) over whole periods."""
+    """The baseline's and the candidate's series (their Services, in that order), per period."""
     client = _Prometheus(url, window, period)
     notes: list[str] = []
     series = []
     for service in services:
         selector = f'namespace="{namespace}",service="{service}"'
-        per_period = f"[{period}s]"
-        invocations = client.query(f"sum(increase({REQUESTS_METRIC}{{{selector}}}{per_period}))")
-        if not invocations:
+        invocations = client.increases(f"{REQUESTS_METRIC}{{{selector}}}")
+        if not any(invocations.values()):
             notes.append(
                 f"Prometheus has no {REQUESTS_METRIC} for service {service} in namespace {namespace}:"
                 " is it scraped (service_monitor) and did it serve traffic?"
             )
-        p99 = client.query(
+        seconds = client.increases(f"{LATENCY_METRIC}_sum{{{selector}}}")
+        answered = client.increases(f"{LATENCY_METRIC}_count{{{selector}}}")
+        p99 = client.summed(
             f"{MILLISECONDS_PER_SECOND} * histogram_quantile(0.99,"
-            f" sum by (le) (increase({LATENCY_METRIC}_bucket{{{selector}}}{per_period})))"
+            f" sum by (le) (increase({LATENCY_METRIC}_bucket{{{selector}}}[{period}s])))"
         )
         series.append(
             VariantSeries(
                 invocations=invocations,
-                server_errors=client.query(f'sum(increase({REQUESTS_METRIC}{{{selector},code=~"5.."}}{per_period}))'),
+                server_errors=client.increases(f'{REQUESTS_METRIC}{{{selector},code=~"5.."}}'),
                 model_errors=None,
-                latency_ms=client.query(
-                    f"{MILLISECONDS_PER_SECOND} * sum(increase({LATENCY_METRIC}_sum{{{selector}}}{per_period}))"
-                    f" / sum(increase({LATENCY_METRIC}_count{{{selector}}}{per_period}))"
-                ),
+                latency_ms={
+                    moment: MILLISECONDS_PER_SECOND * seconds.get(moment, 0.0) / count
+                    for moment, count in answered.items()
+                    if count > 0
+                },
                 latency_p99_ms=p99 or None,
             )
         )
     baseline, candidate = series
     if baseline.latency_p99_ms is None or candidate.latency_p99_ms is None:
-        notes.append(f"p99 latency: no {LATENCY_METRIC}_bucket series for both variants; decided on the mean latency")
+        notes.append(
+            f"p99 latency: Prometheus gave no {LATENCY_METRIC} quantile for both variants (no buckets, or fewer"
+            " than two samples per period); decided on the mean latency"
+        )
         baseline, candidate = replace(baseline, latency_p99_ms=None), replace(candidate, latency_p99_ms=None)
     notes.append("model error rate: the model server exports no separate model errors; 5XX responses count")
     return Observations(f"Prometheus {url}", baseline, candidate, notes)
@@ -78,15 +89,30 @@ class _Prometheus:
     def __init__(self, url: str, window: Window, period: int) -> None:
         self.endpoint = url.rstrip("/") + "/api/v1/query_range"
         self.url = url
-        # Each evaluation covers the period before it: the first one ends a period after the start.
-        self.parameters = {
-            "start": (window.start + timedelta(seconds=period)).timestamp(),
-            "end": window.end.timestamp(),
-            "step": f"{period}s",
-        }
+        self.parameters = {"start": window.start.timestamp(), "end": window.end.timestamp(), "step": f"{period}s"}
 
-    def query(self, expression: str) -> Series:
-        """The query's one series (the sums leave one), periods with a finite value only."""
+    def increases(self, selector: str) -> Series:
+        """Per period, the sum over the matching counter series of how much each grew; keyed by the
+        period's end."""
+        totals: defaultdict[datetime, float] = defaultdict(float)
+        for values in self._matrix(selector):
+            previous: float | None = None
+            for moment, value in values:
+                if previous is not None:
+                    totals[moment] += value - previous if value >= previous else value
+                previous = value
+        return dict(totals)
+
+    def summed(self, expression: str) -> Series:
+        """An expression that leaves one series (a sum), evaluated at the end of each period."""
+        series: Series = {}
+        for values in self._matrix(expression):
+            for moment, value in values:
+                series[moment] = series.get(moment, 0.0) + value
+        return series
+
+    def _matrix(self, expression: str) -> list[list[tuple[datetime, float]]]:
+        """Each resulting series as (time, value) pairs, finite values only."""
         body = urllib.parse.urlencode({"query": expression, **self.parameters}).encode()
         request = urllib.request.Request(  # noqa: S310 - the user's Prometheus URL, checked to be http(s)
             self.endpoint, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
@@ -102,13 +128,14 @@ class _Prometheus:
             raise SourceError(f"Prometheus {self.url}: {error}") from None
         if document.get("status") != "success":
             raise SourceError(f"Prometheus {self.url}: {document.get('errorType')}: {document.get('error')}")
-        series: Series = {}
-        for result in document["data"]["result"]:
-            for timestamp, text in result["values"]:
-                value = float(text)
-                if math.isfinite(value):
-                    series[datetime.fromtimestamp(float(timestamp), UTC)] = value
-        return series
+        return [
+            [
+                (datetime.fromtimestamp(float(timestamp), UTC), value)
+                for timestamp, text in result["values"]
+                if math.isfinite(value := float(text))
+            ]
+            for result in document["data"]["result"]
+        ]
 
 
 def _error_of(error: urllib.error.HTTPError) -> str:

@@ -76,8 +76,12 @@ def render_table(context: Context, assessment: Assessment) -> str:
 
 
 def _notes(context: Context, assessment: Assessment) -> list[str]:
-    """The source's notes, then the warnings of the metrics (a sample-ratio mismatch)."""
-    return [*context.notes, *(r.detail for r in assessment.metrics if r.decision is Decision.WARNING)]
+    """The source's notes, what the decision left out, then the metrics' warnings (a sample-ratio mismatch)."""
+    return [
+        *context.notes,
+        *assessment.notes,
+        *(r.detail for r in assessment.metrics if r.decision is Decision.WARNING),
+    ]
 
 
 def render_markdown(context: Context, assessment: Assessment) -> str:
@@ -127,7 +131,7 @@ def document(context: Context, assessment: Assessment, generated_at: datetime) -
         "candidate": _identity(context.candidate),
         "verdict": assessment.verdict.value,
         "reasons": assessment.reasons,
-        "notes": context.notes,
+        "notes": [*context.notes, *assessment.notes],
         "alpha": context.alpha,
         "correction": "holm",
         "sample": {
