@@ -14,6 +14,7 @@ from modelplane.settings.deployment import (
     StepSize,
     Strategy,
 )
+from modelplane.settings.drift import DataDrift
 from modelplane.settings.endpoints import AsyncInference, Endpoint, SmokeTest
 from modelplane.settings.kubernetes import (
     SERVICE_NAME_PATTERN,
@@ -24,7 +25,13 @@ from modelplane.settings.kubernetes import (
     Resources,
     Toleration,
 )
-from modelplane.settings.monitoring import LOG_RETENTION_DAYS, AlarmThresholds, DataCapture, Monitoring
+from modelplane.settings.monitoring import (
+    LOG_RETENTION_DAYS,
+    AlarmThresholds,
+    AnomalyDetection,
+    DataCapture,
+    Monitoring,
+)
 from modelplane.settings.network import Network
 from modelplane.settings.registry import ImageRetention, ModelFamily, Registry
 from modelplane.settings.secrets import MAX_PROD_ROTATION_DAYS, Rotation, SecretSpec
@@ -40,9 +47,11 @@ __all__ = [
     "SERVICE_NAME_PATTERN",
     "AccountId",
     "AlarmThresholds",
+    "AnomalyDetection",
     "AsyncInference",
     "Autoscaling",
     "DataCapture",
+    "DataDrift",
     "Deployment",
     "DnsLabel",
     "Endpoint",
