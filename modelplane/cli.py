@@ -14,7 +14,12 @@ from collections.abc import Sequence
 # Subcommand -> module. Each module exposes `register(subparsers)`, which adds its parser and sets
 # `handler` (args -> exit code). Only the module of the command being run is imported: `plan` should
 # not pay for boto3, nor `promote` for Pulumi.
-COMMANDS: dict[str, str] = {"plan": "modelplane.plan", "verify": "modelplane.verify", "promote": "modelplane.promote"}
+COMMANDS: dict[str, str] = {
+    "plan": "modelplane.plan",
+    "verify": "modelplane.verify",
+    "promote": "modelplane.promote",
+    "drift": "modelplane.drift.command",
+}
 
 EXIT_OK = 0
 EXIT_FAILED = 1
