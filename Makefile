@@ -5,11 +5,17 @@ STACK ?= dev
 # Every target that runs a tool depends on `sync`, so the run itself needs no second sync.
 RUN := $(UV) run --no-sync
 
+# Tools the tests run besides Python: the Jenkinsfile's linter (npm-groovy-lint, pinned in
+# tools/groovy-lint, on a Java runtime) and Prometheus' promtool. Installed only when missing.
+GROOVY_LINT := tools/groovy-lint/node_modules/.bin/npm-groovy-lint
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL := $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends
+
 LOCAL_AWS_PORT ?= 5000
 LOCAL_AWS_PID := .local-aws.pid
 LOCAL_AWS_LOG := .local-aws.log
 
-.PHONY: test lint typecheck unit plan plan-all generate local-aws local-aws-stop sync
+.PHONY: test lint typecheck unit plan plan-all generate local-aws local-aws-stop sync tools
 
 sync:
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
@@ -22,7 +28,16 @@ lint: sync
 typecheck: sync
 	$(RUN) pyright
 
-unit: sync
+tools: $(GROOVY_LINT)
+	@command -v promtool >/dev/null 2>&1 || { $(APT_INSTALL) prometheus; }
+
+$(GROOVY_LINT): tools/groovy-lint/package-lock.json
+	@command -v java >/dev/null 2>&1 || { $(APT_INSTALL) default-jre-headless; }
+	@command -v npm >/dev/null 2>&1 || { $(APT_INSTALL) nodejs npm; }
+	npm ci --prefix tools/groovy-lint --no-audit --no-fund --loglevel=error
+	@touch $@
+
+unit: sync tools
 	$(RUN) pytest
 
 test: lint typecheck unit

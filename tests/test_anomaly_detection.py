@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -338,3 +340,102 @@ def test_prod_drift_alarm_reads_what_drift_publishes(simulate_stack: SimulateSta
     assert "fraud-prod-input-drift" in simulation.outputs["endpoints"]["fraud"]["anomaly_alarm_names"]
     kubernetes = [e.name for e in settings_of("prod").endpoints if e.platform is Platform.KUBERNETES]
     assert all("anomaly_alarm_names" not in simulation.outputs["endpoints"][name] for name in kubernetes)
+
+
+# --- Kubernetes: the PrometheusRule, judged by Prometheus' own promtool ------------------------
+
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+MINUTES_OF_HISTORY = 7 * 24 * 60 + 4 * 60
+
+
+def promtool() -> str:
+    found = shutil.which("promtool")
+    assert found, "promtool (Debian package prometheus) is missing: run `make tools`"
+    return found
+
+
+@pytest.fixture(scope="module")
+def staging_rules(
+    simulate_stack: SimulateStack, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, str]]:
+    """The staging PrometheusRule's groups as a Prometheus rules file, and the series labels of one variant."""
+    (rule,) = simulate_stack("staging").of_type(PROMETHEUS_RULE)
+    path = tmp_path_factory.mktemp("rules") / "rules.yaml"
+    path.write_text(json.dumps({"groups": rule.inputs["spec"]["groups"]}), encoding="utf-8")
+    (group,) = rule.inputs["spec"]["groups"]
+    traffic = next(r for r in group["rules"] if r["alert"] == "ModelTrafficAnomaly")
+    labels = dict(re.findall(r'(\w+)="([^"]*)"', traffic["expr"].split("}")[0]))
+    return path, labels
+
+
+def test_prometheus_accepts_the_rules(staging_rules: tuple[Path, dict[str, str]]) -> None:
+    path, _ = staging_rules
+    result = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def counter(increments: list[float]) -> str:
+    """promtool's series notation for a counter growing by `increments`, one sample a minute."""
+    total, values = 0.0, []
+    for step in increments:
+        total += step
+        values.append(f"{total:g}")
+    return " ".join(values)
+
+
+@pytest.mark.parametrize(("spike", "firing"), [(False, set()), (True, {"ModelTrafficAnomaly", "ModelLatencyAnomaly"})])
+def test_z_scores_against_last_week_fire_on_a_spike_only(
+    staging_rules: tuple[Path, dict[str, str]], tmp_path: Path, spike: bool, firing: set[str]
+) -> None:
+    """A week of requests whose rate and latency wobble every 15 minutes, then four hours more: steady,
+    or for the last hour three times the traffic at five times the latency."""
+    path, labels = staging_rules
+    requests, seconds = [], []
+    for minute in range(MINUTES_OF_HISTORY):
+        calls = 55.0 if (minute // 15) % 2 else 65.0
+        latency = 0.09 if (minute // 15) % 2 else 0.11
+        if spike and minute >= MINUTES_OF_HISTORY - 60:
+            calls, latency = calls * 3, latency * 5
+        requests.append(calls)
+        seconds.append(calls * latency)
+    selector = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    tests = {
+        "rule_files": [str(path)],
+        "evaluation_interval": "5m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": f'http_requests_total{{{selector},code="200"}}', "values": counter(requests)},
+                    {"series": f"http_request_duration_seconds_count{{{selector}}}", "values": counter(requests)},
+                    {"series": f"http_request_duration_seconds_sum{{{selector}}}", "values": counter(seconds)},
+                ],
+                "alert_rule_test": [
+                    {"eval_time": f"{MINUTES_OF_HISTORY - 2}m", "alertname": alert, "exp_alerts": []}
+                    for alert in ("ModelTrafficAnomaly", "ModelLatencyAnomaly")
+                    if alert not in firing
+                ],
+            }
+        ],
+    }
+    config = tmp_path / "tests.yaml"
+    config.write_text(json.dumps(tests), encoding="utf-8")
+    result = subprocess.run([promtool(), "test", "rules", str(config)], capture_output=True, text=True, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    for alert in firing:
+        # An expectation of no alert must fail exactly where the spike makes the alert fire.
+        failing = {
+            **tests,
+            "tests": [
+                {
+                    **tests["tests"][0],
+                    "alert_rule_test": [
+                        {"eval_time": f"{MINUTES_OF_HISTORY - 2}m", "alertname": alert, "exp_alerts": []}
+                    ],
+                }
+            ],
+        }
+        config.write_text(json.dumps(failing), encoding="utf-8")
+        result = subprocess.run([promtool(), "test", "rules", str(config)], capture_output=True, text=True, check=False)
+        assert result.returncode == 1 and f"alertname: {alert}" in result.stdout + result.stderr, alert
