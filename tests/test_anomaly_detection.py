@@ -324,7 +324,8 @@ def test_dashboard_draws_each_variant_within_its_band(simulate_stack: SimulateSt
             metrics = widget["properties"]["metrics"]
             ids = {line[-1]["id"] for line in metrics if isinstance(line[0], str)}
             expressions = [line[0]["expression"] for line in metrics if isinstance(line[0], dict)]
-            assert {BAND_CALL.match(e).group(1) for e in expressions if BAND_CALL.match(e)} == ids
+            calls = [BAND_CALL.match(expression) for expression in expressions]
+            assert {call.group(1) for call in calls if call} == ids and all(calls)
             assert all(e.endswith(f", {width})") for e in expressions)
             assert len(ids) == len(watched.production_variants + watched.shadow_variants)
 
