@@ -95,6 +95,7 @@ def _serverless_fraud(config: Config) -> None:
 ENDPOINT = ("modelplane:endpoints", 0)
 VARIANT = (*ENDPOINT, "variants", 0)
 
+
 def _drift_without_capture(config: Config) -> None:
     config["modelplane:endpoints"][0]["data_capture"] = {"capture": ["output"]}
 
