@@ -5,11 +5,17 @@ STACK ?= dev
 # Every target that runs a tool depends on `sync`, so the run itself needs no second sync.
 RUN := $(UV) run --no-sync
 
+# Tools the tests run besides Python: the Jenkinsfile's linter (npm-groovy-lint, pinned in
+# tools/groovy-lint, on a Java runtime) and Prometheus' promtool. Installed only when missing.
+GROOVY_LINT := tools/groovy-lint/node_modules/.bin/npm-groovy-lint
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL := $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+
 LOCAL_AWS_PORT ?= 5000
 LOCAL_AWS_PID := .local-aws.pid
 LOCAL_AWS_LOG := .local-aws.log
 
-.PHONY: test lint typecheck unit plan plan-all generate local-aws local-aws-stop sync prometheus
+.PHONY: test lint typecheck unit plan plan-all generate local-aws local-aws-stop sync tools
 
 sync:
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
@@ -22,18 +28,19 @@ lint: sync
 typecheck: sync
 	$(RUN) pyright
 
-unit: sync prometheus
-	$(RUN) pytest
+# Prometheus (with promtool) is the real server the tests of `modelplane compare` on Kubernetes query,
+# and promtool checks the PrometheusRule; the Debian package, installed once when missing.
+tools: $(GROOVY_LINT)
+	@if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then $(APT_INSTALL) prometheus; fi
 
-# A real Prometheus for the tests of `modelplane compare` on Kubernetes (tests/servers.py starts it on
-# loopback): the Debian package, with promtool, installed once when missing (sudo when not root).
-prometheus:
-	@if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then \
-	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-	  echo "Installing Prometheus (Debian package prometheus) for the tests"; \
-	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
-	fi
+$(GROOVY_LINT): tools/groovy-lint/package-lock.json
+	@command -v java >/dev/null 2>&1 || { $(APT_INSTALL) default-jre-headless; }
+	@command -v npm >/dev/null 2>&1 || { $(APT_INSTALL) nodejs npm; }
+	npm ci --prefix tools/groovy-lint --no-audit --no-fund --loglevel=error
+	@touch $@
+
+unit: sync tools
+	$(RUN) pytest
 
 test: lint typecheck unit
 

@@ -1,7 +1,8 @@
 """The stack's artifact bucket: model archives, endpoint data capture and asynchronous inference results.
 
-Model archives live at the key given by a variant's `model_artifact` setting; SageMaker writes below
-the prefixes named here.
+Model archives live at the key given by a variant's `model_artifact` setting; SageMaker writes
+asynchronous results below the prefix named here, and captured data below
+`modelplane.naming.data_capture_prefix`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-DATA_CAPTURE_PREFIX = "data-capture/"
 ASYNC_OUTPUT_PREFIX = "async-output/"
 # Parts of an interrupted multipart upload are billed until aborted.
 ABORT_INCOMPLETE_UPLOAD_DAYS = 7

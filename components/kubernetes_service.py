@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.anomaly_detection import AnomalyBand, prometheus_anomaly_rules
 from components.secrets import secret_arn_env_var
 from modelplane.settings import Autoscaling, Endpoint, KubernetesServing, Platform, Variant
 
@@ -84,6 +85,8 @@ class KubernetesModelServiceArgs:
     """The endpoint's secrets by name."""
     workload_identity: WorkloadIdentity | None = None
     """Required when a secret is read at run time: the pods then get an IAM role to read it."""
+    anomaly_band: AnomalyBand | None = None
+    """Alert when a variant's traffic or latency strays this far from the same hour last week; None for no such alerts."""
 
 
 def service_name(endpoint: Endpoint, variant: Variant) -> str:
@@ -190,7 +193,7 @@ class KubernetesModelService(pulumi.ComponentResource):
                 api_version="monitoring.coreos.com/v1",
                 kind="PrometheusRule",
                 metadata=self._metadata(endpoint.name),
-                spec={"groups": [_alert_group(endpoint, serving, prod=args.prod)]},
+                spec={"groups": [_alert_group(endpoint, serving, prod=args.prod, anomaly_band=args.anomaly_band)]},
                 opts=self._child,
             )
 
@@ -637,8 +640,11 @@ def _route_spec(
     return spec
 
 
-def _alert_group(endpoint: Endpoint, serving: KubernetesServing, *, prod: bool) -> dict[str, Any]:
-    """Error-rate and p99-latency alerts per variant, over the metrics the ServiceMonitor scrapes.
+def _alert_group(
+    endpoint: Endpoint, serving: KubernetesServing, *, prod: bool, anomaly_band: AnomalyBand | None
+) -> dict[str, Any]:
+    """Error-rate and p99-latency alerts per variant, over the metrics the ServiceMonitor scrapes, and
+    with anomaly detection the traffic and latency z-scores against the same hour last week.
 
     The CloudWatch-style thresholds map onto Prometheus as: rate window = evaluation periods x
     period, `for` = datapoints to alarm x period.
@@ -681,6 +687,16 @@ def _alert_group(endpoint: Endpoint, serving: KubernetesServing, *, prod: bool) 
                 },
             },
         ]
+        if anomaly_band is not None:
+            rules += prometheus_anomaly_rules(
+                selector=selector,
+                requests_metric=REQUESTS_METRIC,
+                latency_metric=LATENCY_METRIC,
+                band_width=anomaly_band.width,
+                hold=f"{anomaly_band.datapoints_to_alarm * anomaly_band.period_seconds}s",
+                labels={**labels, "severity": "warning"},
+                summary_prefix=f"{endpoint.name}/{variant.name}",
+            )
     return {"name": f"{endpoint.name}.modelplane", "rules": rules}
 
 

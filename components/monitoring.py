@@ -17,6 +17,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.anomaly_detection import (
+    AnomalyBand,
+    AnomalySignal,
+    anomaly_alarm_name,
+    anomaly_alarms,
+    anomaly_graphs,
+)
+from components.drift_alarm import drift_alarm, drift_alarm_name
 from modelplane import aws_limits
 from modelplane.naming import endpoint_log_group
 from modelplane.settings import AlarmThresholds, Endpoint, Variant
@@ -216,6 +224,10 @@ class EndpointMonitoringArgs:
     """Region of the metrics, for the dashboard widgets."""
     tags: Mapping[str, str]
     """Tags of the alarms and the log group."""
+    anomaly_band: AnomalyBand | None = None
+    """Anomaly-detection alarms on every variant's traffic and latency, with this band; None for none."""
+    drift_alarm: bool = False
+    """Alarm on the input drift `modelplane drift --publish` reports for the endpoint."""
 
 
 class EndpointMonitoring(pulumi.ComponentResource):
@@ -225,6 +237,8 @@ class EndpointMonitoring(pulumi.ComponentResource):
     """Every alarm of the endpoint, for `modelplane verify` and the stack output."""
     rollback_alarm_names: list[str]
     """The alarms (at most 10) the endpoint's deployments roll back on."""
+    anomaly_alarm_names: list[str]
+    """Anomaly-detection and drift alarms: part of `alarm_names`, never of the rollback alarms."""
     dashboard_name: str
     """CloudWatch dashboard comparing the variants."""
     log_group_name: str
@@ -254,6 +268,32 @@ class EndpointMonitoring(pulumi.ComponentResource):
             for physical_name, (variant, shadow, signal) in zip(self.alarm_names, planned, strict=True)
         ]
         self.rollback_alarm_names = rollback_alarm_names(endpoint, args.endpoint_name)
+        unusual: list[aws.cloudwatch.MetricAlarm] = []
+        self.anomaly_alarm_names = []
+        if args.anomaly_band is not None:
+            for variant, shadow in _watched_variants(endpoint):
+                unusual += anomaly_alarms(
+                    name,
+                    endpoint_name=args.endpoint_name,
+                    variant_name=variant.name,
+                    band=args.anomaly_band,
+                    topic_arn=args.topic_arn,
+                    tags=args.tags,
+                    parent=self,
+                    shadow=shadow,
+                )
+                self.anomaly_alarm_names += [
+                    anomaly_alarm_name(args.endpoint_name, variant.name, signal) for signal in AnomalySignal
+                ]
+        if args.drift_alarm:
+            unusual.append(
+                drift_alarm(
+                    name, endpoint_name=args.endpoint_name, topic_arn=args.topic_arn, tags=args.tags, parent=self
+                )
+            )
+            self.anomaly_alarm_names.append(drift_alarm_name(args.endpoint_name))
+        self.alarm_names += self.anomaly_alarm_names
+        alarms += unusual
 
         self.log_group_name = endpoint_log_group(args.endpoint_name)
         aws.cloudwatch.LogGroup(
@@ -270,7 +310,9 @@ class EndpointMonitoring(pulumi.ComponentResource):
             f"{name}-dashboard",
             dashboard_name=self.dashboard_name,
             dashboard_body=pulumi.Output.json_dumps(
-                dashboard_body(endpoint, args.endpoint_name, args.region, [alarm.arn for alarm in alarms])
+                dashboard_body(
+                    endpoint, args.endpoint_name, args.region, [alarm.arn for alarm in alarms], args.anomaly_band
+                )
             ),
             opts=child,
         )
@@ -278,6 +320,7 @@ class EndpointMonitoring(pulumi.ComponentResource):
             {
                 "alarm_names": self.alarm_names,
                 "rollback_alarm_names": self.rollback_alarm_names,
+                "anomaly_alarm_names": self.anomaly_alarm_names,
                 "dashboard_name": self.dashboard_name,
                 "log_group_name": self.log_group_name,
             }
@@ -368,9 +411,14 @@ def _rate_queries(
 
 
 def dashboard_body(
-    endpoint: Endpoint, endpoint_name: str, region: str, alarm_arns: list[pulumi.Output[str]]
+    endpoint: Endpoint,
+    endpoint_name: str,
+    region: str,
+    alarm_arns: list[pulumi.Output[str]],
+    anomaly_band: AnomalyBand | None = None,
 ) -> dict[str, Any]:
-    """The A/B view: each graph draws every variant (shadow included) side by side, plus the alarm states."""
+    """The A/B view: each graph draws every variant (shadow included) side by side, plus the alarm states
+    and, with anomaly detection, each variant's traffic and latency within their expected bands."""
     variants = endpoint.all_variants
     period = endpoint.alarms.period_seconds
 
@@ -440,6 +488,12 @@ def dashboard_body(
         ),
         ("Utilisation", [entry for v in variants for entry in utilisation(v)]),
     ]
+    periodic = [(title, metrics, period) for title, metrics in graphs]
+    if anomaly_band is not None:
+        periodic += [
+            (title, metrics, anomaly_band.period_seconds)
+            for title, metrics in anomaly_graphs(endpoint_name, [v.name for v in variants], anomaly_band)
+        ]
     widgets: list[dict[str, Any]] = [
         {
             "type": "alarm",
@@ -457,11 +511,11 @@ def dashboard_body(
                 "region": region,
                 "view": "timeSeries",
                 "stacked": False,
-                "period": period,
+                "period": graph_period,
                 "metrics": metrics,
             },
         }
-        for title, metrics in graphs
+        for title, metrics, graph_period in periodic
     ]
     width, height = 12, 6
     return {

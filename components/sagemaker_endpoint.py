@@ -20,12 +20,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.artifact_bucket import ASYNC_OUTPUT_PREFIX, DATA_CAPTURE_PREFIX
+from components.artifact_bucket import ASYNC_OUTPUT_PREFIX
 from components.container_repository import PULL_ACTIONS
 from components.monitoring import INSTANCE_NAMESPACE, MAX_ROLLBACK_ALARMS
 from components.secrets import READ_ACTION, secret_arn_env_var
 from modelplane import aws_limits
-from modelplane.naming import endpoint_log_group
+from modelplane.naming import data_capture_prefix, endpoint_log_group
 from modelplane.settings import Autoscaling, Deployment, Endpoint, Network, Strategy, Variant
 
 # Callers of an asynchronous endpoint upload request payloads here; SageMaker reads them as the endpoint.
@@ -362,10 +362,6 @@ def has_local_nvme(endpoint: Endpoint) -> bool:
         variant.instance_type is not None and aws_limits.has_local_nvme(variant.instance_type)
         for variant in endpoint.all_variants
     )
-
-
-def data_capture_prefix(endpoint_name: str) -> str:
-    return f"{DATA_CAPTURE_PREFIX}{endpoint_name}/"
 
 
 def async_output_prefix(endpoint_name: str) -> str:

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "promote": "modelplane.promote",
     "compare": "modelplane.compare",
     "register": "modelplane.register",
+    "drift": "modelplane.drift.command",
 }
 
 EXIT_OK = 0

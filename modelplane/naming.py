@@ -24,6 +24,14 @@ def endpoint_log_group(deployed_endpoint_name: str) -> str:
     return f"/aws/sagemaker/Endpoints/{deployed_endpoint_name}"
 
 
+def data_capture_prefix(deployed_endpoint_name: str) -> str:
+    """Key prefix in the artifact bucket that the endpoint's data capture writes below.
+
+    SageMaker appends `<endpoint-name>/<variant>/yyyy/mm/dd/hh/<file>.jsonl` to the destination.
+    """
+    return f"data-capture/{deployed_endpoint_name}/"
+
+
 def family_resource_name(family: str, stack: str) -> str:
     """Physical name of a family's repository and model package group, e.g. `fraud-detector-prod`.
 

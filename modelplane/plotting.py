@@ -30,14 +30,16 @@ BASELINE_STYLE = LineStyle("#1f77b4", "-")
 CANDIDATE_STYLE = LineStyle("#d62728", "--")
 
 
-def new_figure(rows: int, *, width: float = 10.0, row_height: float = 2.4) -> Figure:
-    """A figure of `rows` stacked panels sharing their x axis, drawn by Agg."""
+def new_figure(
+    rows: int, columns: int = 1, *, width: float = 10.0, row_height: float = 2.4, share_x: bool = True
+) -> Figure:
+    """A figure of `rows` x `columns` panels, drawn by Agg; stacked panels share their x axis by default."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, row_height * rows + 0.8), layout="constrained")
     FigureCanvasAgg(figure)
-    figure.subplots(rows, 1, sharex=True, squeeze=False)
+    figure.subplots(rows, columns, sharex=share_x, squeeze=False)
     return figure
 
 

@@ -9,7 +9,8 @@ Stack outputs (a contract read by `modelplane verify` and the docs; add keys, ne
   `endpoint_arn`, `endpoint_config_name`, `role_arn`, `variants.<variant>` (`weight`,
   `traffic_share`), `shadow_variant` (name or null), `autoscaling.<variant>` (`resource_id`,
   `min_capacity`, `max_capacity`), `data_capture` (bool), `alarm_names`, `rollback_alarm_names`,
-  `dashboard_name`, `log_group_name`, `alarm_topic_arn`.
+  `anomaly_alarm_names` (anomaly-detection and drift alarms, also in `alarm_names`), `dashboard_name`,
+  `log_group_name`, `alarm_topic_arn`.
 - `endpoints.<settings endpoint name>`, for `platform: kubernetes`: `platform`, `namespace`,
   `services.<variant>`, `route_name`, `variants.<variant>` (`weight`, `traffic_share`),
   `shadow_variant`.
@@ -23,6 +24,7 @@ from typing import Any
 import pulumi
 
 from components.alert_topic import AlertTopic, AlertTopicArgs
+from components.anomaly_detection import AnomalyBand
 from components.encryption_key import EncryptionKey, EncryptionKeyArgs
 from components.monitoring import EndpointMonitoring, EndpointMonitoringArgs
 from components.registry import ModelRegistry, ModelRegistryArgs
@@ -30,7 +32,7 @@ from components.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointAr
 from components.secrets import ModelSecrets, ModelSecretsArgs, secret_values_from_config
 from modelplane import naming
 from modelplane.providers import aws_provider
-from modelplane.settings import Platform, Settings
+from modelplane.settings import Endpoint, Platform, Settings
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ def _sagemaker_endpoints(stack: _Stack) -> dict[str, dict[str, Any]]:
                 prod=settings.is_prod,
                 region=settings.region,
                 tags=stack.tags,
+                anomaly_band=_anomaly_band(settings, endpoint),
+                drift_alarm=endpoint.drift.enabled,
             ),
             opts=stack.aws_opts,
         )
@@ -142,11 +146,25 @@ def _sagemaker_endpoints(stack: _Stack) -> dict[str, dict[str, Any]]:
             **sagemaker_endpoint.stack_output(),
             "alarm_names": monitoring.alarm_names,
             "rollback_alarm_names": monitoring.rollback_alarm_names,
+            "anomaly_alarm_names": monitoring.anomaly_alarm_names,
             "dashboard_name": monitoring.dashboard_name,
             "log_group_name": monitoring.log_group_name,
             "alarm_topic_arn": alert_topic.arn,
         }
     return outputs
+
+
+def _anomaly_band(settings: Settings, endpoint: Endpoint) -> AnomalyBand | None:
+    """The endpoint's anomaly detection with the environment's defaults filled in; None when off."""
+    anomaly = endpoint.alarms.anomaly_detection.resolved(settings.environment)
+    if not anomaly.enabled:
+        return None
+    return AnomalyBand(
+        width=anomaly.band_width,
+        period_seconds=anomaly.period_seconds,
+        evaluation_periods=anomaly.evaluation_periods,
+        datapoints_to_alarm=anomaly.datapoints_to_alarm,
+    )
 
 
 def _kubernetes_services(stack: _Stack) -> dict[str, dict[str, Any]]:
@@ -189,6 +207,7 @@ def _kubernetes_services(stack: _Stack) -> dict[str, dict[str, Any]]:
                     for secret in endpoint.secrets
                 },
                 workload_identity=identity,
+                anomaly_band=_anomaly_band(settings, endpoint),
             ),
             opts=cluster_opts,
         )

@@ -57,6 +57,18 @@ class Window:
     def describe(self) -> str:
         return f"{iso(self.start)} to {iso(self.end)} ({_human(self.duration)})"
 
+    def hours(self) -> list[datetime]:
+        """The UTC hours (truncated) that overlap the window: how S3 capture keys are laid out."""
+        hour = _floor(self.start, timedelta(hours=1))
+        hours = []
+        while hour < self.end:
+            hours.append(hour)
+            hour += timedelta(hours=1)
+        return hours
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
 
 def _floor(moment: datetime, period: timedelta) -> datetime:
     epoch = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """Real servers on loopback for the tests: moto's AWS emulator and Prometheus (the Debian package).
 
 Each runs as a subprocess on a free port, is awaited until it answers, and is stopped by its own pid
-at the end. The Makefile installs Prometheus (`make prometheus`, part of `make unit`) where it is missing;
+at the end. The Makefile installs Prometheus (`make tools`, part of `make unit`) where it is missing;
 a test that needs it fails, never skips, when it is not there.
 """
 
@@ -67,10 +67,10 @@ def reset_moto(url: str) -> None:
 
 
 def prometheus_binaries() -> tuple[str, str]:
-    """The `prometheus` and `promtool` executables; `make prometheus` installs them."""
+    """The `prometheus` and `promtool` executables; `make tools` installs them."""
     found = shutil.which("prometheus"), shutil.which("promtool")
     if found[0] is None or found[1] is None:
-        raise RuntimeError("prometheus/promtool are not installed: run `make prometheus` (or `make unit`)")
+        raise RuntimeError("prometheus/promtool are not installed: run `make tools` (or `make unit`)")
     return found[0], found[1]
 
 

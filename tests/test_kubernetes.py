@@ -448,9 +448,10 @@ def test_alerts_watch_error_rate_and_p99_latency_per_variant(simulate_stack: Sim
     (rule_object,) = owned(simulation, PROMETHEUS_RULE)
     (group,) = rule_object.inputs["spec"]["groups"]
     alerts = {(rule["alert"], rule["labels"]["variant"]): rule for rule in group["rules"]}
+    anomaly = ("ModelTrafficAnomaly", "ModelLatencyAnomaly") if stack != "dev" else ()
     assert alerts.keys() == {
         (alert, variant.name)
-        for alert in ("ModelServerErrorRateHigh", "ModelServerLatencyP99High")
+        for alert in ("ModelServerErrorRateHigh", "ModelServerLatencyP99High", *anomaly)
         for variant in endpoint.all_variants
     }
     for variant in endpoint.all_variants:

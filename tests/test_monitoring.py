@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from components.monitoring import MAX_ROLLBACK_ALARMS, rollback_alarm_names
+from modelplane.drift.metrics import DRIFT_NAMESPACE
 from modelplane.settings import Endpoint, Platform, Settings
 from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation
 from modelplane.stackfiles import PROJECT_ROOT
@@ -50,7 +51,7 @@ class Watched:
         return self.endpoint.outputs["name"]
 
     def alarms_of(self, variant: str) -> list[RecordedResource]:
-        return [alarm for alarm in self.alarms if {d["VariantName"] for d in dimensions(alarm)} == {variant}]
+        return [alarm for alarm in self.alarms if {d.get("VariantName") for d in dimensions(alarm)} == {variant}]
 
 
 def watched_endpoints(simulation: Simulation, settings: Settings) -> list[Watched]:
@@ -84,6 +85,15 @@ def waits_for(simulation: Simulation, resource: RecordedResource) -> set[str]:
     return set(resource.dependencies).union(*(waits_for(simulation, parent) for parent in parents))
 
 
+def is_static(alarm: RecordedResource) -> bool:
+    """A threshold alarm on SageMaker's metrics: neither an anomaly band nor the drift alarm."""
+    return "thresholdMetricId" not in alarm.inputs and alarm.inputs.get("namespace") != DRIFT_NAMESPACE
+
+
+def static(alarms: list[RecordedResource]) -> list[RecordedResource]:
+    return [alarm for alarm in alarms if is_static(alarm)]
+
+
 def dimensions(alarm: RecordedResource) -> list[dict[str, str]]:
     """The dimensions of every metric the alarm reads, single metric or metric math."""
     inputs = alarm.inputs
@@ -97,7 +107,7 @@ def measured(alarm: RecordedResource) -> tuple[str, str]:
     inputs = alarm.inputs
     if "metricQueries" in inputs:
         metrics = [query["metric"] for query in inputs["metricQueries"] if "metric" in query]
-        (numerator,) = [m for m in metrics if m["metricName"] != "Invocations"]
+        (numerator,) = [m for m in metrics if m["metricName"] != "Invocations"] if len(metrics) > 1 else metrics
         return numerator["namespace"], numerator["metricName"]
     return inputs["namespace"], inputs["metricName"]
 
@@ -142,12 +152,12 @@ def test_every_alarm_watches_the_recorded_endpoint_and_one_of_its_variants(
     for watched in watched_endpoints(simulation, settings_of(stack)):
         variants = set(watched.production_variants + watched.shadow_variants)
         assert watched.alarms
-        for alarm in watched.alarms:
+        for alarm in [a for a in watched.alarms if a.inputs.get("namespace") != DRIFT_NAMESPACE]:
             for metric_dimensions in dimensions(alarm):
                 assert set(metric_dimensions) == {"EndpointName", "VariantName"}, alarm.name
                 assert metric_dimensions["EndpointName"] == watched.endpoint_name, alarm.name
                 assert metric_dimensions["VariantName"] in variants, alarm.name
-        watched_variants = {d["VariantName"] for alarm in watched.alarms for d in dimensions(alarm)}
+        watched_variants = {d["VariantName"] for alarm in static(watched.alarms) for d in dimensions(alarm)}
         assert watched_variants == variants, "every variant, the shadow included, is watched"
 
 
@@ -166,7 +176,7 @@ def test_every_alarm_notifies_the_stack_topic_on_alarm_and_recovery(simulate_sta
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_error_alarms_are_rates_over_invocations(simulate_stack: SimulateStack, stack: str) -> None:
     simulation = simulate_stack(stack)
-    rates = [alarm for alarm in simulation.of_type(ALARM) if "metricQueries" in alarm.inputs]
+    rates = [alarm for alarm in static(simulation.of_type(ALARM)) if "metricQueries" in alarm.inputs]
     assert rates
     for alarm in rates:
         queries = alarm.inputs["metricQueries"]
@@ -183,7 +193,7 @@ def test_error_alarms_are_rates_over_invocations(simulate_stack: SimulateStack, 
 def test_prod_thresholds_come_from_the_endpoint_settings(simulate_stack: SimulateStack) -> None:
     simulation = simulate_stack("prod")
     (fraud,) = [w for w in watched_endpoints(simulation, settings_of("prod")) if w.settings.name == "fraud"]
-    alarms = fraud.alarms_of("champion")
+    alarms = static(fraud.alarms_of("champion"))
     assert one_alarm(alarms, ("AWS/SageMaker", "ModelLatency")).inputs["threshold"] == 250_000  # 250 ms in µs
     assert one_alarm(alarms, ("AWS/SageMaker", "ModelLatency")).inputs["extendedStatistic"] == "p99"
     assert one_alarm(alarms, ("AWS/SageMaker", "OverheadLatency")).inputs["threshold"] == 100_000
@@ -202,14 +212,14 @@ def test_staging_thresholds_follow_each_endpoints_own_settings(simulate_stack: S
     watched = {w.settings.name: w for w in watched_endpoints(simulate_stack("staging"), settings_of("staging"))}
     latency = ("AWS/SageMaker", "ModelLatency")
     for variant in ("champion", "challenger"):
-        assert one_alarm(watched["fraud"].alarms_of(variant), latency).inputs["threshold"] == 300_000
-    assert one_alarm(watched["churn"].alarms_of("current"), latency).inputs["threshold"] == 500_000
+        assert one_alarm(static(watched["fraud"].alarms_of(variant)), latency).inputs["threshold"] == 300_000
+    assert one_alarm(static(watched["churn"].alarms_of("current")), latency).inputs["threshold"] == 500_000
 
 
 def test_prod_alarms_when_a_production_variant_gets_no_traffic(simulate_stack: SimulateStack) -> None:
     for watched in watched_endpoints(simulate_stack("prod"), settings_of("prod")):
         for variant in watched.production_variants:
-            silence = one_alarm(watched.alarms_of(variant), INVOCATIONS).inputs
+            silence = one_alarm(static(watched.alarms_of(variant)), INVOCATIONS).inputs
             assert silence["comparisonOperator"] == "LessThanThreshold"
             assert silence["threshold"] == 1
             assert silence["statistic"] == "Sum"
@@ -219,19 +229,19 @@ def test_prod_alarms_when_a_production_variant_gets_no_traffic(simulate_stack: S
 
 @pytest.mark.parametrize("stack", ["dev", "staging"])
 def test_no_traffic_alarms_outside_prod(simulate_stack: SimulateStack, stack: str) -> None:
-    assert not [a for a in simulate_stack(stack).of_type(ALARM) if measured(a) == INVOCATIONS]
+    assert not [a for a in static(simulate_stack(stack).of_type(ALARM)) if measured(a) == INVOCATIONS]
 
 
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_only_the_no_traffic_alarm_treats_missing_data_as_breaching(simulate_stack: SimulateStack, stack: str) -> None:
-    for alarm in simulate_stack(stack).of_type(ALARM):
+    for alarm in static(simulate_stack(stack).of_type(ALARM)):
         expected = "breaching" if measured(alarm) == INVOCATIONS else "notBreaching"
         assert alarm.inputs["treatMissingData"] == expected, alarm.name
 
 
 def test_serverless_variants_get_the_metrics_serverless_publishes(simulate_stack: SimulateStack) -> None:
     (fraud,) = [w for w in watched_endpoints(simulate_stack("dev"), settings_of("dev")) if w.settings.name == "fraud"]
-    alarms = fraud.alarms_of("current")
+    alarms = static(fraud.alarms_of("current"))
     metrics = {measured(alarm)[1] for alarm in alarms}
     assert not metrics & (INSTANCE_METRICS | GPU_METRICS), "serverless has no instance metrics"
     assert {"Invocation5XXErrors", "Invocation4XXErrors", "ModelLatency", "OverheadLatency"} <= metrics
@@ -265,7 +275,7 @@ def test_shadow_is_watched_but_never_rolls_a_release_back(simulate_stack: Simula
     shadow_alarms = churn.alarms_of("candidate")
     assert shadow_alarms
     assert all(a.inputs["alarmDescription"].startswith("Shadow variant") for a in shadow_alarms)
-    assert INVOCATIONS not in map(measured, shadow_alarms), "a shadow only sees a copy of production traffic"
+    assert INVOCATIONS not in map(measured, static(shadow_alarms)), "a shadow only sees a copy of production traffic"
     rollback = set(simulation.outputs["endpoints"]["churn"]["rollback_alarm_names"])
     assert rollback
     assert not rollback & {a.inputs["name"] for a in shadow_alarms}

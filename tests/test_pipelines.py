@@ -6,9 +6,12 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 from ruamel.yaml import YAML
 
@@ -232,3 +235,250 @@ def test_gitlab_runs_the_ab_decision_on_demand_in_its_own_stage() -> None:
     assert "merge_request.create" in promote["script"][-1]
     for stack in DEPLOY_STACKS:
         assert "ab-decision" not in str(jobs[f"deploy-{stack}"]), "the deploy jobs are untouched"
+
+
+# --- Jenkins -------------------------------------------------------------------------------------
+
+JENKINSFILE = PROJECT_ROOT / "Jenkinsfile"
+GROOVY_LINT = PROJECT_ROOT / "tools" / "groovy-lint" / "node_modules" / ".bin" / "npm-groovy-lint"
+GROOVY_LINT_CONFIG = PROJECT_ROOT / "tools" / "groovy-lint" / ".groovylintrc.json"
+AWS_SESSION = PROJECT_ROOT / ".ci" / "pulumi-aws-session"
+_STRING = re.compile(r"'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"", re.S)
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+
+
+@dataclass(frozen=True)
+class JenkinsStage:
+    name: str
+    body: str
+    children: list[JenkinsStage]
+
+
+def _masked(source: str) -> str:
+    """`source` with comments blanked and string contents blanked (quotes kept): braces and calls in
+    them no longer count, and every offset still points into `source`."""
+    out = list(source)
+    position = 0
+    while position < len(source):
+        comment = _COMMENT.match(source, position)
+        string = _STRING.match(source, position)
+        if comment:
+            out[comment.start() : comment.end()] = " " * (comment.end() - comment.start())
+            position = comment.end()
+        elif string:
+            quote = 3 if string.group().startswith(("'''", '"""')) else 1
+            inner = range(string.start() + quote, string.end() - quote)
+            for index in inner:
+                out[index] = " " if source[index] != "\n" else "\n"
+            position = string.end()
+        else:
+            position += 1
+    return "".join(out)
+
+
+def jenkins_stages(source: str) -> list[JenkinsStage]:
+    """The `stage('...') { ... }` blocks of a declarative pipeline, nested as written."""
+    masked = _masked(source)
+    found: list[tuple[int, int, str]] = []
+    for call in re.finditer(r"\bstage\s*\(\s*(['\"])", masked):
+        name_end = source.index(call.group(1), call.end())
+        open_brace = masked.index("{", name_end)
+        depth, position = 0, open_brace
+        for position in range(open_brace, len(masked)):
+            depth += {"{": 1, "}": -1}.get(masked[position], 0)
+            if depth == 0:
+                break
+        found.append((open_brace, position, source[call.end() : name_end]))
+
+    def within(start: int, end: int) -> list[JenkinsStage]:
+        inside = [stage for stage in found if start < stage[0] and stage[1] < end]
+        direct = [s for s in inside if not any(o[0] < s[0] and s[1] < o[1] for o in inside if o is not s)]
+        return [JenkinsStage(name, source[b : e + 1], within(b, e)) for b, e, name in direct]
+
+    return within(-1, len(source))
+
+
+def jenkins_top_stages() -> dict[str, JenkinsStage]:
+    return {stage.name: stage for stage in jenkins_stages(JENKINSFILE.read_text(encoding="utf-8"))}
+
+
+def groovy_lint(path: Path) -> subprocess.CompletedProcess[str]:
+    """npm-groovy-lint's JSON report on `path`: CodeNarc's recommended Jenkinsfile rules, without a
+    background server, failing on any finding."""
+    assert GROOVY_LINT.exists(), "npm-groovy-lint is not installed: run `make tools`"
+    command = [str(GROOVY_LINT), "--noserver", "--config", str(GROOVY_LINT_CONFIG), "--failon", "info"]
+    return subprocess.run([*command, "--output", "json", str(path)], capture_output=True, text=True, check=False)
+
+
+def test_jenkinsfile_passes_npm_groovy_lint() -> None:
+    result = groovy_lint(JENKINSFILE)
+    report = json.loads(result.stdout)
+    findings = [(e["line"], e["rule"], e["msg"]) for f in report["files"].values() for e in f["errors"]]
+    assert report["summary"]["totalFilesLinted"] == 1
+    assert findings == [] and result.returncode == 0, findings or result.stderr
+
+
+def test_the_linter_catches_a_broken_jenkinsfile(tmp_path: Path) -> None:
+    broken = tmp_path / "Jenkinsfile"
+    broken.write_text(JENKINSFILE.read_text(encoding="utf-8").replace("stages {", "stages {{", 1), encoding="utf-8")
+    result = groovy_lint(broken)
+    assert result.returncode != 0
+    rules = {e["rule"] for f in json.loads(result.stdout)["files"].values() for e in f["errors"]}
+    assert "NglParseError" in rules
+
+
+def test_stage_parser_sees_nesting_and_ignores_strings_and_comments() -> None:
+    source = """
+    // stage('commented') { }
+    pipeline { stages {
+        stage('a') { steps { sh 'echo "stage(\\'fake\\') {"' } }
+        stage("b") { matrix { stages { stage('b1') { steps { sh '''}'''} } } } }
+    } }
+    """
+    stages = jenkins_stages(source)
+    assert [s.name for s in stages] == ["a", "b"]
+    assert [s.name for s in stages[1].children] == ["b1"] and stages[0].children == []
+
+
+def test_jenkins_stage_graph_matches_the_gitlab_and_github_pipelines() -> None:
+    stages = jenkins_top_stages()
+    assert list(stages) == load(GITLAB_CI)["stages"]
+    github = (
+        list(workflow("pull-request.yml")["jobs"])
+        + [f"deploy-{job}" for job in workflow("deploy.yml")["jobs"]]
+        + [name for name in ("drift",) if workflow("drift.yml")["jobs"]["detect"]]
+        + [name for name in ("ab-decision",) if workflow("ab-decision.yml")["jobs"]["promote"]]
+    )
+    assert list(stages) == github
+    for name in ("test", "plan", "preview"):
+        assert "when { changeRequest() }" in stages[name].body, name
+    assert "when { triggeredBy 'TimerTrigger' }" in stages["drift"].body
+    for name in ("preview", "drift"):
+        assert re.search(r"name 'STACK'\s+values 'dev', 'staging', 'prod'", stages[name].body), name
+        (cell,) = stages[name].children
+        assert 'lock(resource: "pulumi-${env.STACK}")' in cell.body
+        assert ". .ci/pulumi-aws-session" in cell.body
+    preview = stages["preview"].children[0].body
+    assert 'pulumi preview --stack "$STACK" --policy-pack policies' in preview
+    assert '--policy-pack-config "policies/config/$STACK.json"' in preview
+    assert "--refresh --expect-no-changes" in stages["drift"].children[0].body
+
+
+def test_jenkins_plan_archives_sarif_and_publishes_markdown() -> None:
+    plan = jenkins_top_stages()["plan"].body
+    assert "modelplane plan --all --sarif out/plan.sarif --markdown out/plan.md" in plan
+    assert "archiveArtifacts artifacts: 'out/plan.*'" in plan
+    assert "recordIssues tool: sarif(pattern: 'out/plan.sarif'" in plan
+    assert "publishChecks name: 'modelplane plan'" in plan and "readFile('out/plan.md')" in plan
+    assert jenkins_top_stages()["test"].body.count("sh 'make test'") == 1
+
+
+@pytest.mark.parametrize("stack", DEPLOY_STACKS)
+def test_jenkins_deploys_in_order_with_policy_pack_and_verify(stack: str) -> None:
+    stages = jenkins_top_stages()
+    names = list(stages)
+    body = stages[f"deploy-{stack}"].body
+    assert names.index(f"deploy-{stack}") == names.index("preview") + 1 + DEPLOY_STACKS.index(stack)
+    assert "branch 'main'" in body and "not { triggeredBy 'TimerTrigger' }" in body
+    assert f"STACK = '{stack}'" in body
+    assert f'MODELPLANE_ROLE_ARN = "${{env.AWS_DEPLOY_ROLE_ARN_{stack.upper()}}}"' in body
+    assert f"lock(resource: 'pulumi-{stack}')" in body
+    commands = [line.strip() for line in body.splitlines()]
+    up = next(i for i, line in enumerate(commands) if line.startswith("pulumi up --yes"))
+    assert commands.index(". .ci/pulumi-aws-session") < up
+    assert commands[up + 1] == '--policy-pack-config "policies/config/$STACK.json"'
+    assert "modelplane verify --stack" in commands[up + 3]
+    gated = "input {" in body
+    assert gated == (stack == "prod"), "only prod waits for a person"
+    if gated:
+        assert "beforeInput true" in body, "skip the gate on branches that would not deploy"
+        assert body.index("input {") < body.index("agent {"), "no agent is held while waiting"
+
+
+def test_jenkins_stores_no_aws_keys_and_pins_the_pulumi_cli() -> None:
+    source = JENKINSFILE.read_text(encoding="utf-8")
+    assert not re.search(r"AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|credentials\(|withAWS|aws\w*Credentials", source)
+    bindings = re.findall(r"withCredentials\(\[(\w+)\(", source)
+    assert bindings == ["gitUsernamePassword"], "the one stored credential pushes A/B decision branches"
+    assert "agent none" in source
+    (pinned,) = re.findall(r"PULUMI_VERSION = '([^']+)'", source)
+    lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    (sdk,) = [package["version"] for package in lock["package"] if package["name"] == "pulumi"]
+    assert pinned == sdk == "3.272.0"
+    assert '--version "$PULUMI_VERSION"' in AWS_SESSION.read_text(encoding="utf-8")
+
+
+def aws_session(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    """Source .ci/pulumi-aws-session in bash with a stand-in `pulumi` (already the pinned version)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "pulumi"
+    fake.write_text('#!/bin/sh\n[ "$1" = version ] && echo v3.272.0 || echo "pulumi $*" >> "$PULUMI_LOG"\n')
+    fake.chmod(0o755)
+    base = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "WORKSPACE_TMP": str(tmp_path),
+        "PULUMI_LOG": str(tmp_path / "pulumi.log"),
+        "STACK": "staging",
+        "MODELPLANE_ROLE_ARN": "arn:aws:iam::123456789012:role/modelplane-deploy-staging",
+        "AWS_REGION": "eu-west-1",
+        "PULUMI_VERSION": "3.272.0",
+        "PULUMI_BACKEND_URL": "s3://state-bucket",
+        "BUILD_NUMBER": "42",
+    }
+    script = f'. "{AWS_SESSION}" && env'
+    return subprocess.run(
+        ["bash", "-c", script], env={**base, **environment}, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("identity", "expected"),
+    [
+        ({}, {"credential_source": "Ec2InstanceMetadata"}),
+        (
+            {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials"},
+            {"credential_source": "EcsContainer"},
+        ),
+        (
+            {"AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/token", "AWS_ROLE_ARN": "arn:aws:iam::1:role/agent"},
+            {"web_identity_token_file": "/var/run/token"},
+        ),
+    ],
+)
+def test_aws_session_assumes_the_stage_role_through_the_agents_identity(
+    tmp_path: Path, identity: dict[str, str], expected: dict[str, str]
+) -> None:
+    result = aws_session(tmp_path, **identity)
+    assert result.returncode == 0, result.stderr
+    exported = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    assert exported["AWS_PROFILE"] == "modelplane-staging"
+    assert "AWS_ROLE_ARN" not in exported and "AWS_WEB_IDENTITY_TOKEN_FILE" not in exported
+    session = botocore.session.Session(profile="modelplane-staging")
+    session.set_config_variable("config_file", exported["AWS_CONFIG_FILE"])
+    profile = session.get_scoped_config()
+    assert profile["role_arn"] == "arn:aws:iam::123456789012:role/modelplane-deploy-staging"
+    assert profile["role_session_name"] == "modelplane-staging-42"
+    assert profile["region"] == "eu-west-1"
+    assert {key: profile[key] for key in expected} == expected
+    assert not {"aws_access_key_id", "aws_secret_access_key"} & set(profile)
+    assert (tmp_path / "pulumi.log").read_text(encoding="utf-8") == "pulumi login s3://state-bucket\n"
+
+
+def test_aws_session_refuses_static_keys(tmp_path: Path) -> None:
+    result = aws_session(tmp_path, AWS_ACCESS_KEY_ID="AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY="secret")
+    assert result.returncode != 0
+    assert "static AWS keys in the environment" in result.stderr
+    assert not (tmp_path / "pulumi.log").exists()
+
+
+def test_jenkins_runs_the_ab_decision_on_demand_and_deploys_nothing_then() -> None:
+    stages = jenkins_top_stages()
+    decision = stages["ab-decision"].body
+    assert "expression { params.AB_STACK && params.AB_ENDPOINT }" in decision
+    assert "modelplane compare" in decision and "--json compare.json" in decision
+    assert "--require-verdict compare.json" in decision
+    assert "git push origin" in decision and "refs/heads/main" not in decision
+    for stack in DEPLOY_STACKS:
+        assert "expression { !params.AB_ENDPOINT }" in stages[f"deploy-{stack}"].body, stack

@@ -175,7 +175,7 @@ def test_config_file_sets_an_explicit_level_for_every_policy(
 def test_production_makes_every_security_rule_mandatory(pack: RunningPack, info: analyzer_pb2.AnalyzerInfo) -> None:
     effective = configure(pack, info, "prod")
     advisory = {name for name, config in effective.items() if config["enforcementLevel"] != "mandatory"}
-    assert advisory == {"ecr-lifecycle-policy"}
+    assert advisory == {"ecr-lifecycle-policy", "sagemaker-anomaly-alarms"}
     assert effective["cloudwatch-log-retention"]["minRetentionDays"] == 365
 
 

@@ -257,6 +257,25 @@ def math_alarm(name: str = "fraud-prod-champion-5xx-rate") -> dict[str, Any]:
     }
 
 
+def anomaly_alarm(metric: str, endpoint_name: str = "fraud-prod") -> dict[str, Any]:
+    """A band alarm as the monitoring component makes it: the observed metric and the band over it."""
+    dimensions = {"EndpointName": endpoint_name, "VariantName": "champion"}
+    return {
+        "name": f"{endpoint_name}-champion-{metric}-anomaly",
+        "alarmActions": [TOPIC_ARN],
+        "comparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold",
+        "thresholdMetricId": "band",
+        "metricQueries": [
+            {
+                "id": "observed",
+                "returnData": True,
+                "metric": {"namespace": "AWS/SageMaker", "metricName": metric, "dimensions": dimensions},
+            },
+            {"id": "band", "expression": "ANOMALY_DETECTION_BAND(observed, 2)", "returnData": True},
+        ],
+    }
+
+
 def container() -> dict[str, Any]:
     probe = {"httpGet": {"path": "/healthz", "port": 8080}}
     return {
@@ -675,6 +694,55 @@ CASES: list[Case] = [
         [
             "endpoint: endpoint 'fraud-prod' is watched by 0 alarm(s) with its EndpointName and VariantName; at least 1 required."
         ],
+    ),
+    Case(
+        "sagemaker-anomaly-alarms",
+        "traffic-and-latency-banded",
+        [
+            Res(ENDPOINT, "endpoint", endpoint()),
+            Res(ALARM, "traffic", anomaly_alarm("Invocations")),
+            Res(ALARM, "latency", anomaly_alarm("ModelLatency")),
+        ],
+        [],
+    ),
+    Case(
+        "sagemaker-anomaly-alarms",
+        "static-alarms-only",
+        [Res(ENDPOINT, "endpoint", endpoint()), Res(ALARM, "alarm", math_alarm())],
+        [
+            "endpoint: endpoint 'fraud-prod' has no anomaly-detection alarm on Invocations or ModelLatency: a change in its usual traffic or latency goes unnoticed until a static threshold breaks."
+        ],
+    ),
+    Case(
+        "sagemaker-anomaly-alarms",
+        "band-not-the-threshold",
+        [
+            Res(ENDPOINT, "endpoint", endpoint()),
+            Res(ALARM, "traffic", anomaly_alarm("Invocations")),
+            Res(ALARM, "latency", patched(anomaly_alarm("ModelLatency"), "thresholdMetricId", "observed")),
+        ],
+        [
+            "endpoint: endpoint 'fraud-prod' has no anomaly-detection alarm on ModelLatency: a change in its usual traffic or latency goes unnoticed until a static threshold breaks."
+        ],
+    ),
+    Case(
+        "sagemaker-anomaly-alarms",
+        "bands-of-another-endpoint",
+        [
+            Res(ENDPOINT, "endpoint", endpoint()),
+            Res(ALARM, "traffic", anomaly_alarm("Invocations", endpoint_name="churn-prod")),
+            Res(ALARM, "latency", anomaly_alarm("ModelLatency")),
+        ],
+        [
+            "endpoint: endpoint 'fraud-prod' has no anomaly-detection alarm on Invocations: a change in its usual traffic or latency goes unnoticed until a static threshold breaks."
+        ],
+    ),
+    Case(
+        "sagemaker-anomaly-alarms",
+        "not-production",
+        [Res(ENDPOINT, "endpoint", endpoint())],
+        NOT_APPLICABLE,
+        config={"production": False},
     ),
     # --- Containers: images and environment -------------------------------------------------------
     one("trusted-image-registries", "ecr-image", MODEL, model(), []),

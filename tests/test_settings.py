@@ -89,12 +89,23 @@ def _serverless_fraud(config: Config) -> None:
     del variant["instance_type"], endpoint["autoscaling"], endpoint["deployment"]
     variant["serverless"] = {"memory_size_mb": 2048, "max_concurrency": 5}
     endpoint["data_capture"] = {"enabled": False}
+    endpoint.pop("drift")  # drift is judged on captured requests
 
 
 ENDPOINT = ("modelplane:endpoints", 0)
 VARIANT = (*ENDPOINT, "variants", 0)
 
+
+def _drift_without_capture(config: Config) -> None:
+    config["modelplane:endpoints"][0]["data_capture"] = {"capture": ["output"]}
+
+
 MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
+    (
+        "drift without captured input",
+        _drift_without_capture,
+        "modelplane:endpoints[0].drift.enabled: drift is judged on captured requests: capture input in data_capture",
+    ),
     ("zero weight", _add_variant, "modelplane:endpoints[0].variants[1].weight: must be greater than 0"),
     ("unknown top-level key", _set(("modelplane:colour",), "blue"), "modelplane:colour: unknown key"),
     ("unknown nested key", _set((*VARIANT, "wieght"), 2), "modelplane:endpoints[0].variants[0].wieght: unknown key"),

@@ -14,6 +14,7 @@ from modelplane.settings.deployment import (
     StepSize,
     Strategy,
 )
+from modelplane.settings.drift import DataDrift
 from modelplane.settings.endpoints import AsyncInference, Endpoint, SmokeTest
 from modelplane.settings.experiments import Better, BusinessMetric, Experiment, MetricKind
 from modelplane.settings.kubernetes import (
@@ -25,7 +26,13 @@ from modelplane.settings.kubernetes import (
     Resources,
     Toleration,
 )
-from modelplane.settings.monitoring import LOG_RETENTION_DAYS, AlarmThresholds, DataCapture, Monitoring
+from modelplane.settings.monitoring import (
+    LOG_RETENTION_DAYS,
+    AlarmThresholds,
+    AnomalyDetection,
+    DataCapture,
+    Monitoring,
+)
 from modelplane.settings.network import Network
 from modelplane.settings.registry import ImageRetention, ModelFamily, Registry
 from modelplane.settings.secrets import MAX_PROD_ROTATION_DAYS, Rotation, SecretSpec
@@ -41,11 +48,13 @@ __all__ = [
     "SERVICE_NAME_PATTERN",
     "AccountId",
     "AlarmThresholds",
+    "AnomalyDetection",
     "AsyncInference",
     "Autoscaling",
     "Better",
     "BusinessMetric",
     "DataCapture",
+    "DataDrift",
     "Deployment",
     "DnsLabel",
     "Endpoint",

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from modelplane import aws_limits
 from modelplane.settings.base import FieldProblems, Name, Platform, SettingsModel
 from modelplane.settings.deployment import Autoscaling, Deployment, Strategy
+from modelplane.settings.drift import DataDrift
 from modelplane.settings.experiments import Experiment
 from modelplane.settings.kubernetes import SERVICE_NAME_PATTERN, KubernetesServing
 from modelplane.settings.monitoring import AlarmThresholds, DataCapture
@@ -53,6 +54,8 @@ class Endpoint(SettingsModel):
     """Request/response capture."""
     alarms: AlarmThresholds = AlarmThresholds()
     """Alarm thresholds."""
+    drift: DataDrift = DataDrift()
+    """Input drift thresholds of `modelplane drift`, and drift alarms (SageMaker, with data capture)."""
     secrets: list[str] = []
     """Names (from `secrets`) the model may read; passed by ARN, never by value."""
     async_inference: AsyncInference | None = None
@@ -125,6 +128,8 @@ class Endpoint(SettingsModel):
             problems.append(
                 ("data_capture.enabled", "data capture is not available for serverless endpoints; set it to false")
             )
+        if self.drift.enabled and not (self.data_capture.enabled and "input" in self.data_capture.capture):
+            problems.append(("drift.enabled", "drift is judged on captured requests: capture input in data_capture"))
         problems += self._step_problems()
         if self.autoscaling is not None:
             low, high = self.autoscaling.min_capacity, self.autoscaling.max_capacity
@@ -185,6 +190,8 @@ class Endpoint(SettingsModel):
                 problems.append((f"variants[{index}].weight", "Gateway API route weights are whole numbers"))
         if self.async_inference is not None:
             problems.append(("async_inference", "asynchronous inference is SageMaker only"))
+        if self.drift.enabled:
+            problems.append(("drift.enabled", "drift alarms read SageMaker data capture; not available on Kubernetes"))
         if self.deployment.strategy is Strategy.LINEAR:
             problems.append(
                 (

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from modelplane.settings.base import FieldProblems, SettingsModel
+from modelplane.settings.base import Environment, FieldProblems, SettingsModel
+
+SECONDS_PER_DAY = 86_400
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -46,6 +49,78 @@ class DataCapture(SettingsModel):
     """What is captured."""
 
 
+class AnomalyDetection(SettingsModel):
+    """CloudWatch anomaly-detection alarms on each variant's Invocations and ModelLatency.
+
+    CloudWatch trains a model of each metric's daily and weekly shape and alarms when the metric
+    leaves the band around it. Unset fields take the environment's defaults (`ANOMALY_DEFAULTS`).
+    """
+
+    enabled: bool | None = None
+    """Default: on in staging and prod, off in dev and local (too little steady traffic to learn from)."""
+    band_width: float | None = Field(default=None, gt=0, le=10)
+    """Standard deviations between the expected value and the band's edges; default 2 in prod, 3 in staging."""
+    period_seconds: Literal[60, 300, 900, 3600] = 300
+    """Metric period the model is trained and judged on."""
+    evaluation_periods: int | None = Field(default=None, ge=1, le=24)
+    """Periods looked at; default 3 in prod (15 minutes), 6 in staging."""
+    datapoints_to_alarm: int | None = Field(default=None, ge=1, le=24)
+    """Periods outside the band, out of `evaluation_periods`, that raise the alarm; default (and at most) all of them."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AnomalyDetection:
+        problems = []
+        if (
+            self.datapoints_to_alarm is not None
+            and self.evaluation_periods is not None
+            and self.datapoints_to_alarm > self.evaluation_periods
+        ):
+            problems.append(("datapoints_to_alarm", "must not exceed evaluation_periods"))
+        if self.evaluation_periods is not None and self.evaluation_periods * self.period_seconds > SECONDS_PER_DAY:
+            problems.append(("evaluation_periods", "evaluation_periods x period_seconds must not exceed one day"))
+        if problems:
+            raise FieldProblems(problems)
+        return self
+
+    def resolved(self, environment: Environment) -> ResolvedAnomalyDetection:
+        """The stack file's values, else the environment's defaults."""
+        defaults = ANOMALY_DEFAULTS.get(environment, ANOMALY_DEFAULTS[Environment.DEV])
+        evaluation_periods = self.evaluation_periods or defaults.evaluation_periods
+        return ResolvedAnomalyDetection(
+            enabled=defaults.enabled if self.enabled is None else self.enabled,
+            band_width=self.band_width or defaults.band_width,
+            period_seconds=self.period_seconds,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=min(self.datapoints_to_alarm or evaluation_periods, evaluation_periods),
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedAnomalyDetection:
+    """Anomaly detection of one endpoint in one environment, every value decided."""
+
+    enabled: bool
+    band_width: float
+    period_seconds: int
+    evaluation_periods: int
+    datapoints_to_alarm: int
+
+
+# Staging traffic is mostly synthetic and bursty: a wider band, judged over a longer window. Dev
+# and local see too little steady traffic for CloudWatch to learn a shape from.
+ANOMALY_DEFAULTS = {
+    Environment.PROD: ResolvedAnomalyDetection(
+        True, band_width=2, period_seconds=300, evaluation_periods=3, datapoints_to_alarm=3
+    ),
+    Environment.STAGING: ResolvedAnomalyDetection(
+        True, band_width=3, period_seconds=300, evaluation_periods=6, datapoints_to_alarm=6
+    ),
+    Environment.DEV: ResolvedAnomalyDetection(
+        False, band_width=3, period_seconds=300, evaluation_periods=6, datapoints_to_alarm=6
+    ),
+}
+
+
 class AlarmThresholds(SettingsModel):
     """Thresholds of the alarms watching each variant."""
 
@@ -75,6 +150,8 @@ class AlarmThresholds(SettingsModel):
     """Periods looked at."""
     datapoints_to_alarm: int = Field(default=3, ge=1, le=60)
     """Breaching periods, out of `evaluation_periods`, that raise the alarm."""
+    anomaly_detection: AnomalyDetection = AnomalyDetection()
+    """Alarms on traffic and latency leaving their usual shape (CloudWatch anomaly detection)."""
 
     @model_validator(mode="after")
     def _datapoints_within_periods(self) -> AlarmThresholds:

@@ -2,7 +2,20 @@
 
 from pulumi_policy import Policy
 
-from . import ecr, iam, kms, kubernetes, lifecycle, monitoring, s3, sagemaker, secretsmanager, tagging, workloads
+from . import (
+    anomaly_detection,
+    ecr,
+    iam,
+    kms,
+    kubernetes,
+    lifecycle,
+    monitoring,
+    s3,
+    sagemaker,
+    secretsmanager,
+    tagging,
+    workloads,
+)
 
 POLICIES: list[Policy] = [
     *sagemaker.POLICIES,
@@ -14,6 +27,7 @@ POLICIES: list[Policy] = [
     *kms.POLICIES,
     *secretsmanager.POLICIES,
     *monitoring.POLICIES,
+    *anomaly_detection.POLICIES,
     *tagging.POLICIES,
     *lifecycle.POLICIES,
 ]

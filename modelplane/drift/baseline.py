@@ -1,0 +1,169 @@
+"""The drift baseline: what each input feature looked like in training, in a documented JSON format.
+
+Format (`format: modelplane-drift-baseline`, `version: 1`):
+
+- `columns`: every feature in the order a CSV request lists them (the training CSV's header, minus
+  dropped columns such as the label).
+- `features.<name>`: for `kind: numeric`, `bin_edges` (the training deciles' interior edges) and
+  `bin_shares` (the share of training rows in each bin, one more than the edges: below the first
+  edge, between edges, above the last), for the population stability index, and `sample` (up to
+  `SAMPLE_SIZE` training values drawn at random) for the Kolmogorov-Smirnov test; for
+  `kind: categorical`, `shares` (category -> share of training rows). Both carry `count` (rows with
+  a value) and `missing` (rows without).
+- `source`, `rows`, `created`: where it came from, for the report.
+
+`modelplane drift baseline --from train.csv` writes one; `modelplane drift --baseline train.csv`
+builds the same in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+FORMAT = "modelplane-drift-baseline"
+VERSION = 1
+SAMPLE_SIZE = 5000
+DECILES = np.linspace(0, 1, 11)[1:-1]
+
+
+class BaselineError(Exception):
+    """The baseline cannot be read or built (exit 2)."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NumericFeature(_Model):
+    kind: Literal["numeric"] = "numeric"
+    count: int = Field(ge=1)
+    missing: int = Field(ge=0)
+    bin_edges: list[float]
+    bin_shares: list[float]
+    sample: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bins(self) -> NumericFeature:
+        if len(self.bin_shares) != len(self.bin_edges) + 1:
+            raise ValueError("bin_shares needs one more entry than bin_edges")
+        if self.bin_edges != sorted(set(self.bin_edges)):
+            raise ValueError("bin_edges must increase strictly")
+        if abs(sum(self.bin_shares) - 1) > 1e-6:
+            raise ValueError("bin_shares must add up to 1")
+        return self
+
+
+class CategoricalFeature(_Model):
+    kind: Literal["categorical"] = "categorical"
+    count: int = Field(ge=1)
+    missing: int = Field(ge=0)
+    shares: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _total(self) -> CategoricalFeature:
+        if abs(sum(self.shares.values()) - 1) > 1e-6:
+            raise ValueError("shares must add up to 1")
+        return self
+
+
+Feature = Annotated[NumericFeature | CategoricalFeature, Field(discriminator="kind")]
+
+
+class Baseline(_Model):
+    format: Literal["modelplane-drift-baseline"] = FORMAT
+    version: Literal[1] = VERSION
+    source: str
+    created: datetime
+    rows: int = Field(ge=1)
+    columns: list[str] = Field(min_length=1)
+    features: dict[str, Feature]
+
+    @model_validator(mode="after")
+    def _described(self) -> Baseline:
+        if set(self.columns) != set(self.features):
+            raise ValueError("columns and features must name the same features")
+        return self
+
+
+def read_training_csv(path: Path, drop: Iterable[str] = ()) -> pd.DataFrame:
+    """The training data without `drop` (label, ids), or a BaselineError naming the file."""
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise BaselineError(f"{path}: no such file") from None
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise BaselineError(f"{path}: not a readable CSV file ({error})") from None
+    unknown = [column for column in drop if column not in frame.columns]
+    if unknown:
+        raise BaselineError(f"{path}: no column {', '.join(map(repr, unknown))} to drop")
+    frame = frame.drop(columns=list(drop))
+    if frame.empty or not len(frame.columns):
+        raise BaselineError(f"{path}: no rows or no columns to learn a baseline from")
+    return frame
+
+
+def baseline_from_frame(frame: pd.DataFrame, source: str, categorical: Iterable[str] = (), seed: int = 0) -> Baseline:
+    """Numeric columns (pandas' numeric dtypes) are numeric features unless named in `categorical`."""
+    forced = set(categorical)
+    if unknown := forced - set(frame.columns):
+        raise BaselineError(f"{source}: no column {', '.join(map(repr, sorted(unknown)))} to treat as categorical")
+    random = np.random.default_rng(seed)
+    features: dict[str, NumericFeature | CategoricalFeature] = {}
+    for column in frame.columns:
+        values = frame[column]
+        present = values.dropna()
+        if present.empty:
+            raise BaselineError(f"{source}: column {column!r} has no values")
+        missing = len(values) - len(present)
+        if pd.api.types.is_numeric_dtype(values) and column not in forced and not pd.api.types.is_bool_dtype(values):
+            numbers = present.to_numpy(dtype=float)
+            edges = np.unique(np.quantile(numbers, DECILES))
+            shares = np.bincount(np.searchsorted(edges, numbers, side="right"), minlength=len(edges) + 1)
+            sample = numbers if len(numbers) <= SAMPLE_SIZE else random.choice(numbers, SAMPLE_SIZE, replace=False)
+            features[str(column)] = NumericFeature(
+                count=len(numbers),
+                missing=missing,
+                bin_edges=edges.tolist(),
+                bin_shares=(shares / len(numbers)).tolist(),
+                sample=sample.tolist(),
+            )
+        else:
+            shares = present.astype(str).value_counts(normalize=True)
+            features[str(column)] = CategoricalFeature(
+                count=len(present), missing=missing, shares={str(k): float(v) for k, v in shares.items()}
+            )
+    return Baseline(
+        source=source,
+        created=datetime.now(UTC),
+        rows=len(frame),
+        columns=[str(column) for column in frame.columns],
+        features=features,
+    )
+
+
+def load_baseline(path: Path) -> Baseline:
+    """A baseline file (`.json`), or one built from a training CSV (any other suffix)."""
+    if path.suffix.lower() != ".json":
+        return baseline_from_frame(read_training_csv(path), source=path.name)
+    try:
+        return Baseline.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise BaselineError(f"{path}: no such file") from None
+    except OSError as error:
+        raise BaselineError(f"{path}: cannot read: {error.strerror}") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "(document)"
+        raise BaselineError(f"{path}: {where}: {first['msg']} (a {FORMAT} version {VERSION} file)") from None
+
+
+def write_baseline(baseline: Baseline, path: Path) -> None:
+    path.write_text(json.dumps(baseline.model_dump(mode="json"), indent=1) + "\n", encoding="utf-8")

@@ -1,0 +1,181 @@
+"""`modelplane drift`: is what an endpoint receives still what its model was trained on?
+
+Reads the endpoint's captured requests for a window from the artifact bucket (SageMaker data
+capture, no Model Monitor), compares each input feature with the training baseline, and exits
+0 (no drift), 1 (drift), 3 (too few captured rows to judge) or 2 (bad usage, unreadable input, an
+AWS error). `modelplane drift baseline --from train.csv` writes the baseline file.
+
+Only production variants are read: a shadow variant receives a copy of the same requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from modelplane import stackfiles
+from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoint_url_for, error_text
+from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from modelplane.drift.baseline import (
+    BaselineError,
+    baseline_from_frame,
+    load_baseline,
+    read_training_csv,
+    write_baseline,
+)
+from modelplane.drift.capture import CaptureError, read_window
+from modelplane.drift.report import Judged, plot, publish, render_json, render_markdown, render_text
+from modelplane.drift.statistics import Verdict, compare
+from modelplane.loader import SettingsError, load_stack_file
+from modelplane.settings import Platform
+from modelplane.stack_outputs import InputError, read_outputs
+from modelplane.timewindow import add_window_options, window_from
+
+EXIT_INCONCLUSIVE = 3
+DEFAULT_WINDOW = "24h"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "drift",
+        help="compare an endpoint's captured requests with its training baseline",
+        description="Read a SageMaker endpoint's data capture for a window and judge each input feature against "
+        "the training baseline: population stability index and Kolmogorov-Smirnov test for numeric features, "
+        "chi-squared and new or missing categories for categorical ones; thresholds from the endpoint's "
+        "`drift` settings. Exit 0 no drift, 1 drift, 3 too little data, 2 bad usage.",
+    )
+    parser.add_argument("--stack", help="stack name; settings from stacks/Pulumi.<stack>.yaml")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="settings file (stack name from --stack or it)")
+    parser.add_argument(
+        "--outputs", type=Path, metavar="FILE", help="`pulumi stack output --json` saved to a file (default: run it)"
+    )
+    parser.add_argument("--endpoint", metavar="NAME", help="endpoint name in the settings")
+    parser.add_argument(
+        "--baseline", type=Path, metavar="FILE", help="baseline JSON (`modelplane drift baseline`) or a training CSV"
+    )
+    add_window_options(parser, default=DEFAULT_WINDOW)
+    add_endpoint_url_option(parser)
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the report as Markdown")
+    parser.add_argument("--plot", type=Path, metavar="FILE", help="also draw baseline and window per feature (PNG)")
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="put the per-feature drift into CloudWatch (namespace modelplane/DataDrift)",
+    )
+    parser.set_defaults(handler=run)
+    baseline = parser.add_subparsers(dest="drift_command", metavar="baseline").add_parser(
+        "baseline",
+        help="write a baseline file from a training CSV",
+        description="Learn each column of a training CSV: decile bins and a sample for numeric columns, category "
+        "shares for the others. The columns left, in order, are the columns of a CSV request.",
+    )
+    baseline.add_argument("--from", dest="source", type=Path, required=True, metavar="CSV", help="training data")
+    baseline.add_argument(
+        "--out", type=Path, default=Path("baseline.json"), metavar="FILE", help="default baseline.json"
+    )
+    baseline.add_argument(
+        "--drop", action="append", default=[], metavar="COLUMN", help="a column requests do not carry (label, id)"
+    )
+    baseline.add_argument(
+        "--categorical", action="append", default=[], metavar="COLUMN", help="a numeric column holding categories"
+    )
+    baseline.set_defaults(handler=run_baseline)
+
+
+def run_baseline(args: argparse.Namespace) -> int:
+    try:
+        frame = read_training_csv(args.source, args.drop)
+        baseline = baseline_from_frame(frame, source=args.source.name, categorical=args.categorical)
+        write_baseline(baseline, args.out)
+    except BaselineError as error:
+        print(f"modelplane drift baseline: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"modelplane drift baseline: {args.out}: cannot write: {error.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    kinds = [feature.kind for feature in baseline.features.values()]
+    print(
+        f"{args.out}: {len(kinds)} features ({kinds.count('numeric')} numeric, {kinds.count('categorical')} "
+        f"categorical) from {baseline.rows} rows of {args.source}"
+    )
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        judged, rows = _judge(args)
+    except SettingsError as error:
+        print("\n".join(error.lines), file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, InputError, BaselineError, CaptureError) as error:
+        print(f"modelplane drift: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(render_text(judged))
+    try:
+        if args.json is not None:
+            args.json.write_text(json.dumps(render_json(judged), indent=2) + "\n", encoding="utf-8")
+        if args.markdown is not None:
+            args.markdown.write_text(render_markdown(judged), encoding="utf-8")
+        if args.plot is not None:
+            plot(judged, rows, args.plot)
+    except OSError as error:
+        print(f"modelplane drift: {error.filename}: cannot write: {error.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.publish:
+        aws = Aws.connect(args.region, args.resolved_endpoint_url)
+        try:
+            count = publish(aws.client("cloudwatch"), judged)
+        except AWS_ERRORS as error:
+            print(f"modelplane drift: publishing to CloudWatch: {error_text(error)}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"published {count} datapoints to CloudWatch")
+    return {Verdict.DRIFT: EXIT_FAILED, Verdict.NO_DRIFT: EXIT_OK, Verdict.INCONCLUSIVE: EXIT_INCONCLUSIVE}[
+        judged.report.verdict
+    ]
+
+
+def _judge(args: argparse.Namespace) -> tuple[Judged, list[dict[str, Any]]]:
+    if args.endpoint is None or args.baseline is None:
+        raise ValueError("give --endpoint NAME and --baseline FILE (or `modelplane drift baseline --from train.csv`)")
+    path, stack = stackfiles.resolve(args.stack, args.config)
+    settings = load_stack_file(path, stack)
+    endpoint = next((e for e in settings.endpoints if e.name == args.endpoint), None)
+    if endpoint is None:
+        known = ", ".join(e.name for e in settings.endpoints) or "none"
+        raise ValueError(f"{stackfiles.shown(path)}: no endpoint {args.endpoint!r} (endpoints: {known})")
+    if endpoint.platform is not Platform.SAGEMAKER:
+        raise ValueError(f"endpoint {endpoint.name!r} runs on {endpoint.platform}: drift reads SageMaker data capture")
+    outputs = read_outputs(args.outputs, stack)
+    deployed = (outputs.get("endpoints") or {}).get(endpoint.name)
+    bucket = (outputs.get("registry") or {}).get("bucket_name")
+    if not isinstance(deployed, dict) or not deployed.get("endpoint_name") or not bucket:
+        raise InputError(
+            f"the stack outputs lack registry.bucket_name or endpoints.{endpoint.name}.endpoint_name; run `pulumi up`"
+        )
+    baseline = load_baseline(args.baseline)
+    window = window_from(args, datetime.now(UTC))
+    args.region = settings.region
+    args.resolved_endpoint_url = endpoint_url_for(args.endpoint_url, settings)
+    s3 = Aws.connect(settings.region, args.resolved_endpoint_url).client("s3")
+    variants = [variant.name for variant in endpoint.variants]
+    captured = read_window(
+        s3, bucket, endpoint_name=deployed["endpoint_name"], variants=variants, window=window, columns=baseline.columns
+    )
+    report = compare(baseline, captured.rows, endpoint.drift)
+    judged = Judged(
+        endpoint.name,
+        deployed["endpoint_name"],
+        variants,
+        window.start,
+        window.end,
+        baseline,
+        captured,
+        endpoint.drift,
+        report,
+    )
+    return judged, captured.rows

@@ -1,0 +1,410 @@
+"""`modelplane drift` against a moto server holding capture files in SageMaker's own format.
+
+The bucket and endpoint names come from the prod program's recorded stack outputs, and the files lie
+where the recorded endpoint config tells SageMaker to write them, so the test also holds the
+contract between program and command. A steady window passes, a drifted one fails with the features
+that moved, too few captures are inconclusive, and bad input exits 2. The statistics are checked
+against scipy's own functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from modelplane.aws_api import EMULATOR_CREDENTIALS
+from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from modelplane.drift.baseline import Baseline, CategoricalFeature, NumericFeature, baseline_from_frame, load_baseline
+from modelplane.drift.capture import PayloadError, hour_prefix, payload_rows, variant_prefix
+from modelplane.drift.command import EXIT_INCONCLUSIVE
+from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES, FEATURE_PSI
+from modelplane.drift.statistics import Verdict, compare, population_stability_index
+from modelplane.settings import DataDrift
+from tests.conftest import SimulateStack, stack_config, write_stack
+from tests.servers import moto_server
+
+UNTIL = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+COLUMNS = ["amount", "merchant_risk", "country", "channel"]
+COUNTRIES = (["IE", "FR", "DE", "ES"], [0.4, 0.3, 0.2, 0.1])
+CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+
+
+def transactions(rows: int, seed: int, *, drifted: bool = False) -> pd.DataFrame:
+    """Synthetic card transactions; drifted ones are larger, riskier and partly from a new country."""
+    random = np.random.default_rng(seed)
+    countries, shares = COUNTRIES
+    if drifted:
+        countries, shares = [*countries, "BR"], [0.25, 0.25, 0.15, 0.1, 0.25]
+    return pd.DataFrame(
+        {
+            "amount": np.round(random.lognormal(4.0 + (0.5 if drifted else 0), 0.8, rows), 2),
+            "merchant_risk": np.round(random.normal(0.3 + (0.15 if drifted else 0), 0.1, rows), 4),
+            "country": random.choice(countries, rows, p=shares),
+            "channel": random.choice(["web", "app"], rows, p=[0.6, 0.4]),
+            "label": random.integers(0, 2, rows),
+        }
+    )
+
+
+def requests_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows a caller would send: every column but the label."""
+    return [
+        {str(key): value for key, value in row.items()}
+        for row in frame.drop(columns=["label"]).to_dict(orient="records")
+    ]
+
+
+def capture_line(row: dict[str, Any], when: datetime, style: str) -> str:
+    """One request as SageMaker captures it: CSV, JSON or base64-encoded CSV."""
+    values = [row[column] for column in COLUMNS]
+    if style == "json":
+        content_type, encoding, data = "application/json", "JSON", json.dumps({c: row[c] for c in COLUMNS})
+    else:
+        text = io.StringIO()
+        csv.writer(text, lineterminator="").writerow(values)
+        content_type, encoding, data = "text/csv", "CSV", text.getvalue()
+        if style == "base64":
+            encoding, data = "BASE64", base64.b64encode(data.encode()).decode()
+    return json.dumps(
+        {
+            "captureData": {
+                "endpointInput": {
+                    "observedContentType": content_type,
+                    "mode": "INPUT",
+                    "data": data,
+                    "encoding": encoding,
+                },
+                "endpointOutput": {
+                    "observedContentType": "application/json",
+                    "mode": "OUTPUT",
+                    "data": base64.b64encode(b'{"score": 0.12}').decode(),
+                    "encoding": "BASE64",
+                },
+            },
+            "eventMetadata": {
+                "eventId": str(uuid.uuid4()),
+                "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            },
+            "eventVersion": "0",
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def prod_outputs(simulate_stack: SimulateStack) -> dict[str, Any]:
+    return simulate_stack("prod").outputs
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def training(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("training") / "train.csv"
+    transactions(5000, seed=1).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def baseline_file(training: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("baseline") / "baseline.json"
+    assert main(["drift", "baseline", "--from", str(training), "--drop", "label", "--out", str(out)]) == EXIT_OK
+    return out
+
+
+class CaptureBucket:
+    """The prod artifact bucket in moto, emptied of captures for each test."""
+
+    def __init__(self, url: str, outputs: dict[str, Any]) -> None:
+        self.s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=url, **EMULATOR_CREDENTIALS)
+        self.bucket = outputs["registry"]["bucket_name"]
+        self.endpoint_name = outputs["endpoints"]["fraud"]["endpoint_name"]
+        existing = {b["Name"] for b in self.s3.list_buckets()["Buckets"]}
+        if self.bucket not in existing:
+            self.s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            for entry in page.get("Contents", []):
+                self.s3.delete_object(Bucket=self.bucket, Key=entry["Key"])
+
+    def write(self, frame: pd.DataFrame, *, end: datetime, span: timedelta, variant: str = "champion") -> None:
+        """Requests spread evenly over [end - span, end), one capture file per hour, mixed encodings."""
+        styles = ["csv", "json", "base64"]
+        step = span / len(frame)
+        files: dict[str, list[str]] = {}
+        for index, row in enumerate(frame.to_dict(orient="records")):
+            when = end - span + index * step
+            files.setdefault(hour_prefix(self.endpoint_name, variant, when), []).append(
+                capture_line(row, when, styles[index % 3])
+            )
+        for prefix, lines in files.items():
+            key = f"{prefix}{uuid.uuid4()}.jsonl"
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
+
+
+@pytest.fixture
+def bucket(server: str, prod_outputs: dict[str, Any]) -> CaptureBucket:
+    return CaptureBucket(server, prod_outputs)
+
+
+@pytest.fixture
+def outputs_file(prod_outputs: dict[str, Any], tmp_path: Path) -> Path:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(prod_outputs), encoding="utf-8")
+    return path
+
+
+RunDrift = Callable[..., int]
+
+
+@pytest.fixture
+def run_drift(server: str, outputs_file: Path, baseline_file: Path) -> RunDrift:
+    """`modelplane drift` on prod's fraud endpoint against the moto server, for a 6-hour window."""
+
+    def run(*extra: str, baseline: Path = baseline_file) -> int:
+        command = ["drift", "--stack", "prod", "--outputs", str(outputs_file), "--endpoint", "fraud"]
+        window = [
+            "--start",
+            (UNTIL - timedelta(hours=6)).isoformat(),
+            "--end",
+            UNTIL.isoformat(),
+            "--endpoint-url",
+            server,
+        ]
+        return main([*command, "--baseline", str(baseline), *window, *extra])
+
+    return run
+
+
+def test_capture_files_lie_where_the_program_tells_sagemaker_to_write(
+    simulate_stack: SimulateStack, prod_outputs: dict[str, Any]
+) -> None:
+    (config,) = simulate_stack("prod").of_type(CONFIG)
+    destination = config.inputs["dataCaptureConfig"]["destinationS3Uri"]
+    endpoint_name = prod_outputs["endpoints"]["fraud"]["endpoint_name"]
+    bucket = prod_outputs["registry"]["bucket_name"]
+    # SageMaker appends <endpoint-name>/<variant>/yyyy/mm/dd/hh/ to the destination.
+    assert f"s3://{bucket}/{variant_prefix(endpoint_name, 'champion')}" == f"{destination}/{endpoint_name}/champion/"
+
+
+def test_baseline_from_training_csv_is_the_documented_format(baseline_file: Path, training: Path) -> None:
+    document = json.loads(baseline_file.read_text(encoding="utf-8"))
+    assert (document["format"], document["version"]) == ("modelplane-drift-baseline", 1)
+    assert document["columns"] == COLUMNS, "the label is dropped, the order is the CSV request's"
+    amount = document["features"]["amount"]
+    assert amount["kind"] == "numeric" and len(amount["bin_shares"]) == len(amount["bin_edges"]) + 1 == 10
+    assert amount["bin_shares"] == pytest.approx([0.1] * 10, abs=0.002), "decile bins of the training data"
+    training_amounts = pd.read_csv(training)["amount"]
+    assert amount["bin_edges"] == pytest.approx(np.quantile(training_amounts, np.linspace(0, 1, 11)[1:-1]).tolist())
+    country = document["features"]["country"]
+    assert country["kind"] == "categorical"
+    assert country["shares"] == pytest.approx(dict(zip(*COUNTRIES, strict=True)), abs=0.03)
+    assert load_baseline(baseline_file) == Baseline.model_validate(document)
+
+
+def test_steady_window_is_no_drift(bucket: CaptureBucket, run_drift: RunDrift, tmp_path: Path, capsys: Any) -> None:
+    bucket.write(transactions(900, seed=2), end=UNTIL, span=timedelta(hours=5))
+    report = tmp_path / "report.json"
+    assert run_drift("--json", str(report)) == EXIT_OK
+    printed = capsys.readouterr().out
+    assert printed.rstrip().endswith("NO DRIFT: 4 features within their baseline")
+    document = json.loads(report.read_text(encoding="utf-8"))
+    assert (document["verdict"], document["requests"], document["rows"], document["skipped"]) == (
+        "no-drift",
+        900,
+        900,
+        {},
+    )
+    assert document["capture_files"] == 5
+    assert {feature["name"] for feature in document["features"]} == set(COLUMNS)
+
+
+def test_drifted_window_names_the_features_that_moved_and_publishes_them(
+    bucket: CaptureBucket, run_drift: RunDrift, server: str, tmp_path: Path, capsys: Any
+) -> None:
+    bucket.write(transactions(900, seed=3, drifted=True), end=UNTIL, span=timedelta(hours=5))
+    # Outside the window: steady data an hour before it must not dilute the verdict.
+    bucket.write(transactions(300, seed=4), end=UNTIL - timedelta(hours=6), span=timedelta(hours=1))
+    paths = {name: tmp_path / name for name in ("report.json", "report.md", "report.png")}
+    command = ["--json", str(paths["report.json"]), "--markdown", str(paths["report.md"])]
+    assert run_drift(*command, "--plot", str(paths["report.png"]), "--publish") == EXIT_FAILED
+    printed = capsys.readouterr().out
+    assert "DRIFT: 3 of 4 features drifted (amount, merchant_risk, country)" in printed
+    document = json.loads(paths["report.json"].read_text(encoding="utf-8"))
+    assert document["rows"] == 900
+    features = {feature["name"]: feature for feature in document["features"]}
+    assert not features["channel"]["drifted"]
+    assert features["country"]["new_categories"].keys() == {"BR"}
+    assert features["amount"]["psi"] >= 0.2 and features["amount"]["test"] == "ks"
+    assert "| `amount` | numeric |" in paths["report.md"].read_text(encoding="utf-8")
+    assert paths["report.png"].read_bytes().startswith(b"\x89PNG")
+    cloudwatch = boto3.client("cloudwatch", region_name="eu-west-1", endpoint_url=server, **EMULATOR_CREDENTIALS)
+    published = cloudwatch.get_metric_statistics(
+        Namespace=DRIFT_NAMESPACE,
+        MetricName=DRIFTED_FEATURES,
+        Dimensions=[{"Name": "EndpointName", "Value": bucket.endpoint_name}],
+        StartTime=UNTIL - timedelta(hours=1),
+        EndTime=UNTIL + timedelta(hours=1),
+        Period=3600,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    assert [point["Maximum"] for point in published] == [3]
+    per_feature = cloudwatch.list_metrics(Namespace=DRIFT_NAMESPACE, MetricName=FEATURE_PSI)["Metrics"]
+    assert {d["Value"] for m in per_feature for d in m["Dimensions"] if d["Name"] == "Feature"} == set(COLUMNS)
+
+
+def test_too_few_captures_is_inconclusive(bucket: CaptureBucket, run_drift: RunDrift, capsys: Any) -> None:
+    bucket.write(transactions(150, seed=5, drifted=True), end=UNTIL, span=timedelta(hours=2))
+    assert run_drift() == EXIT_INCONCLUSIVE
+    assert "INCONCLUSIVE: 150 captured rows in the window, 200 needed (drift.min_records)" in capsys.readouterr().out
+
+
+def test_threshold_comes_from_the_endpoint_settings(
+    server: str, bucket: CaptureBucket, outputs_file: Path, baseline_file: Path, tmp_path: Path
+) -> None:
+    bucket.write(transactions(150, seed=6), end=UNTIL, span=timedelta(hours=2))
+    config = stack_config("prod")
+    config["modelplane:endpoints"][0]["drift"]["min_records"] = 100
+    settings = write_stack(tmp_path, config, "prod")
+    command = ["drift", "--config", str(settings), "--outputs", str(outputs_file), "--endpoint", "fraud"]
+    window = [
+        "--baseline",
+        str(baseline_file),
+        "--start",
+        (UNTIL - timedelta(hours=24)).isoformat(),
+        "--end",
+        UNTIL.isoformat(),
+        "--endpoint-url",
+        server,
+    ]
+    assert main([*command, *window]) == EXIT_OK
+
+
+def test_a_training_csv_serves_as_baseline_directly(
+    bucket: CaptureBucket, run_drift: RunDrift, training: Path, capsys: Any
+) -> None:
+    bucket.write(transactions(600, seed=7), end=UNTIL, span=timedelta(hours=3))
+    # JSON requests name their features; the CSV's label column is never in a request and is not judged.
+    assert run_drift(baseline=training) == EXIT_OK
+    assert "label" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--endpoint", "churn"], "no endpoint 'churn' (endpoints: fraud, recommender)"),
+        (["--endpoint", "recommender"], "drift reads SageMaker data capture"),
+        (["--baseline", "missing.json"], "missing.json: no such file"),
+        (["--window", "3w"], "not a duration: '3w'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(run_drift: RunDrift, arguments: list[str], message: str, capsys: Any) -> None:
+    try:
+        code = run_drift(*arguments)  # argparse keeps the last of a repeated option
+    except SystemExit as exited:
+        code = exited.code
+    assert code == EXIT_USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_a_baseline_file_of_another_shape_is_refused(run_drift: RunDrift, tmp_path: Path, capsys: Any) -> None:
+    broken = tmp_path / "baseline.json"
+    broken.write_text(json.dumps({"format": "modelplane-drift-baseline", "version": 2}), encoding="utf-8")
+    assert run_drift(baseline=broken) == EXIT_USAGE
+    assert "baseline.json: version: " in capsys.readouterr().err
+
+
+# --- payloads and statistics -------------------------------------------------------------------
+
+
+def test_payloads_in_every_encoding_become_rows() -> None:
+    columns = ["a", "b"]
+
+    def captured(content_type: str, data: str, encoding: str) -> dict[str, str]:
+        return {"observedContentType": content_type, "mode": "INPUT", "data": data, "encoding": encoding}
+
+    assert payload_rows(captured("text/csv", "1,x\n2,y", "CSV"), columns) == [
+        {"a": "1", "b": "x"},
+        {"a": "2", "b": "y"},
+    ]
+    assert payload_rows(captured("text/csv; charset=utf-8", base64.b64encode(b"3,z").decode(), "BASE64"), columns) == [
+        {"a": "3", "b": "z"}
+    ]
+    assert payload_rows(captured("application/json", '[{"a": 1}, {"b": "w"}]', "JSON"), columns) == [
+        {"a": 1},
+        {"b": "w"},
+    ]
+    assert payload_rows(captured("application/json", '{"instances": [[1, "v"], [2, "w"]]}', "JSON"), columns) == [
+        {"a": 1, "b": "v"},
+        {"a": 2, "b": "w"},
+    ]
+    assert payload_rows(captured("application/jsonlines", '{"a": 1}\n{"a": 2}\n', "JSON"), columns) == [
+        {"a": 1},
+        {"a": 2},
+    ]
+    for bad, reason in [
+        (captured("text/csv", "1,2,3", "CSV"), "rows of 3 values where the baseline has 2 columns"),
+        (
+            captured("image/png", base64.b64encode(b"png").decode(), "BASE64"),
+            "content type image/png is not CSV or JSON",
+        ),
+        (captured("application/json", "{", "JSON"), "application/json data that is not JSON"),
+        ({"observedContentType": "text/csv", "mode": "INPUT", "encoding": "CSV"}, "no data"),
+    ]:
+        with pytest.raises(PayloadError, match=reason):
+            payload_rows(bad, columns)
+
+
+def test_population_stability_index_is_the_symmetrised_kullback_leibler_divergence() -> None:
+    expected, actual = [0.5, 0.3, 0.2], [0.25, 0.35, 0.4]
+    assert population_stability_index(expected, actual) == pytest.approx(
+        stats.entropy(actual, expected) + stats.entropy(expected, actual)
+    )
+    assert population_stability_index(expected, expected) == 0
+
+
+def test_reported_statistics_are_scipys() -> None:
+    baseline = baseline_from_frame(transactions(3000, seed=8).drop(columns=["label"]), source="train.csv")
+    window = transactions(800, seed=9, drifted=True)
+    rows = requests_of(window)
+    report = compare(baseline, rows, DataDrift())
+    features = {feature.name: feature for feature in report.features}
+    assert report.alpha == pytest.approx(0.01 / 4), "Bonferroni over the four judged features"
+    amount = baseline.features["amount"]
+    assert isinstance(amount, NumericFeature)
+    ks_statistic, ks_p = stats.ks_2samp(amount.sample, window["amount"].to_numpy())
+    assert (features["amount"].statistic, features["amount"].p_value) == pytest.approx((ks_statistic, ks_p))
+    country = baseline.features["country"]
+    assert isinstance(country, CategoricalFeature)
+    counts = Counter(window["country"])
+    known = sum(counts[c] for c in country.shares)
+    chi2, chi2_p = stats.chisquare(
+        [counts[c] for c in country.shares], [country.shares[c] * known for c in country.shares]
+    )
+    assert (features["country"].statistic, features["country"].p_value) == pytest.approx((chi2, chi2_p))
+    assert features["country"].new_categories["BR"] == pytest.approx((window["country"] == "BR").mean())
+    assert report.verdict is Verdict.DRIFT
+
+
+def test_steady_windows_rarely_raise_a_false_alarm() -> None:
+    baseline = baseline_from_frame(transactions(5000, seed=10).drop(columns=["label"]), source="train.csv")
+    verdicts = [
+        compare(baseline, requests_of(transactions(500, seed=seed)), DataDrift()).verdict for seed in range(11, 31)
+    ]
+    assert verdicts.count(Verdict.DRIFT) <= 1, verdicts
