@@ -7,6 +7,7 @@ that into an advisory "can't run during preview" diagnostic, so these helpers ne
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
@@ -30,6 +31,8 @@ PRODUCTION_SCHEMA = {
     "description": "Whether the stack serves production traffic; on other stacks the rule does not apply.",
 }
 NOT_PRODUCTION = "applies to production stacks only (config `production: false`)"
+# `alias/aws/<service>` (or its ARN) names the key AWS manages for a service in each account.
+AWS_MANAGED_KEY = re.compile(r"(^|:)alias/aws/")
 
 
 def aws_config_url(rule_name: str) -> str:
@@ -156,3 +159,16 @@ def refers_to(resource: PolicyResource, prop: str, target: PolicyResource, *targ
         return True
     value = resource.props.get(prop)
     return isinstance(value, str) and value != "" and value in {candidate for candidate in target_values if candidate}
+
+
+def aws_managed_key_problem(path: str, value: Any) -> str | None:
+    """Why a key reference is not a customer managed key, if it names an AWS managed one.
+
+    AWS writes the policy of its `alias/aws/...` keys: anyone in the account whom the service lets
+    read the data can decrypt it, and no grant can be revoked, so it is no customer key.
+    """
+    if isinstance(value, str) and AWS_MANAGED_KEY.search(value):
+        return (
+            f"{path} is {value!r}, an AWS managed key whose key policy you cannot restrict; use a customer managed key."
+        )
+    return None
