@@ -51,8 +51,8 @@ PACK = "modelplane-guard"
 ENV = {"PULUMI_PROJECT": "modelplane", "PULUMI_STACK": "prod", "PULUMI_DRY_RUN": "true"}
 
 
-def _remind(args: ResourceValidationArgs) -> dict[str, Any]:
-    return dict(args.props)
+def _leave_unchanged(args: ResourceValidationArgs) -> None:
+    """A remediation that changes nothing: the policy has no validation of its own."""
 
 
 async def _slow_check(args: ResourceValidationArgs, report: Any) -> None:
@@ -66,7 +66,7 @@ def _stack_count(args: StackValidationArgs, report: Any) -> None:
 
 
 EDGE_POLICIES: list[Policy] = [
-    ResourceValidationPolicy(name="remediation-only", description="Remediates only.", remediate=_remind),
+    ResourceValidationPolicy(name="remediation-only", description="Remediates only.", remediate=_leave_unchanged),
     ResourceValidationPolicy(name="asynchronous", description="Validates asynchronously.", validate=_slow_check),
     StackValidationPolicy(name="stack-shape", description="Counts the graph.", validate=_stack_count),
 ]
