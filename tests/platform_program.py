@@ -638,6 +638,14 @@ def network_and_buckets() -> None:
         ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="-1", from_port=0, to_port=0, ipv6_cidr_blocks=["::/0"])],
         tags=TAGS,
     )
+    aws.ec2.SecurityGroup(
+        case("sg-jupyter-open", ingress_rule),
+        vpc_id=VPC,
+        ingress=[
+            aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=8888, to_port=8888, cidr_blocks=["0.0.0.0/0"])
+        ],
+        tags=TAGS,
+    )
     aws.ec2.SecurityGroup(case("sg-scorer-alb", None), vpc_id=VPC, ingress=[https, vpn_ssh], tags=TAGS)
     aws.ec2.DefaultSecurityGroup(
         case("default-sg-open", ingress_rule),

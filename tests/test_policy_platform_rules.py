@@ -587,7 +587,22 @@ PLATFORM_CASES: list[Case] = [
             "toPort": 4000,
             "cidrBlocks": ["0.0.0.0/0"],
         },
-        ["rule opens port 3389 (RDP) to 0.0.0.0/0: anyone on the internet can connect."],
+        ["rule opens ports 3000-4000 with port 3389 (RDP) to 0.0.0.0/0: anyone on the internet can connect."],
+    ),
+    one(
+        "ec2-security-group-ingress-restricted",
+        "jupyter-from-anywhere",
+        SG,
+        {"vpcId": "vpc-0a1b2c3d", "ingress": [ingress(8888, "0.0.0.0/0")], "tags": TAGS},
+        ["ingress[0] opens port 8888 to 0.0.0.0/0: anyone on the internet can connect."],
+    ),
+    one(
+        "ec2-security-group-ingress-restricted",
+        "configured-public-port",
+        SG,
+        {"vpcId": "vpc-0a1b2c3d", "ingress": [ingress(8443, "0.0.0.0/0")], "tags": TAGS},
+        [],
+        config={"publicPorts": [443, 8443]},
     ),
     one(
         "ec2-security-group-ingress-restricted",

@@ -1,4 +1,4 @@
-"""Security groups: nothing reachable from the whole internet on all ports, SSH or RDP.
+"""Security groups: from the whole internet, only web ports (80 and 443 unless configured otherwise).
 
 pulumi-aws has four ways to declare an ingress rule, and the rule reads each: a `SecurityGroup`'s or
 `DefaultSecurityGroup`'s inline `ingress` list, an `ec2.SecurityGroupRule` of type `ingress`, and a
@@ -32,7 +32,7 @@ WORLD = ("0.0.0.0/0", "::/0")
 ALL_PROTOCOLS = ("-1", "all")
 # ICMP's "ports" are message types and codes.
 ICMP_PROTOCOLS = ("icmp", "icmpv6", "1", "58")
-ADMIN_PORTS = [22, 3389]
+PUBLIC_PORTS = [80, 443]
 PORT_NAMES = {22: "SSH", 3389: "RDP"}
 
 
@@ -60,37 +60,36 @@ def _ports(rule: Mapping[str, Any], protocol_key: str) -> dict[str, Any]:
     }
 
 
-def exposed(rule: Mapping[str, Any], admin_ports: list[int]) -> str | None:
-    """What a rule open to the world exposes: every port, or the admin ports in its range."""
+def exposed(rule: Mapping[str, Any], public_ports: list[float]) -> str | None:
+    """What a rule open to the world exposes beyond the public ports: every port, or its range."""
     protocol, low, high = rule["protocol"], rule["fromPort"], rule["toPort"]
     if protocol in ICMP_PROTOCOLS:
         return None
     if protocol in ALL_PROTOCOLS or (low is not None and high is not None and low <= 0 and high >= 65535):
         return "every port"
-    if low is None or high is None:
+    if low is None or high is None or (low == high and low in public_ports):
         return None
-    ports = [port for port in admin_ports if low <= port <= high]
-    return (
-        ", ".join(f"port {port}" + (f" ({PORT_NAMES[port]})" if port in PORT_NAMES else "") for port in ports) or None
-    )
+    named = [f"port {port} ({name})" for port, name in PORT_NAMES.items() if low <= port <= high]
+    span = f"port {low:g}" if low == high else f"ports {low:g}-{high:g}"
+    return ", ".join(named) if named and low == high else f"{span}{' with ' + ', '.join(named) if named else ''}"
 
 
 @for_types(SECURITY_GROUP, DEFAULT_SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE)
 def _ingress_restricted(args: ResourceValidationArgs, report: Report) -> None:
-    admin_ports = [int(port) for port in as_list(args.get_config().get("restrictedPorts", ADMIN_PORTS))]
+    public_ports = [float(port) for port in as_list(args.get_config().get("publicPorts", PUBLIC_PORTS))]
     for path, rule in ingress_rules(args):
         world = [source for source in rule["sources"] if str(source).strip() in WORLD]
-        what = exposed(rule, admin_ports) if world else None
+        what = exposed(rule, public_ports) if world else None
         if what:
             report(f"{path} opens {what} to {' and '.join(world)}: anyone on the internet can connect.")
 
 
 ingress_restricted = ResourceValidationPolicy(
     name="ec2-security-group-ingress-restricted",
-    description="Security group ingress never opens every port, SSH or RDP to the whole internet (0.0.0.0/0 or ::/0), whichever resource declares the rule.",
+    description="Security group ingress from the whole internet (0.0.0.0/0 or ::/0) reaches only public web ports, never every port, SSH, RDP or a service port, whichever resource declares the rule.",
     validate=_ingress_restricted,
     severity=Severity.HIGH,
-    remediation_steps="Allow only the CIDRs or security groups that need the port (a load balancer's group, a VPN range); reach instances through SSM Session Manager instead of SSH/RDP.",
+    remediation_steps="Allow only the CIDRs or security groups that need the port (a load balancer's group, a VPN range); reach instances through SSM Session Manager instead of SSH/RDP; publish services through a load balancer on 443.",
     tags=[
         "network",
         "public-exposure",
@@ -102,11 +101,11 @@ ingress_restricted = ResourceValidationPolicy(
     url=aws_config_url("restricted-ssh"),
     config_schema=config_schema(
         {
-            "restrictedPorts": {
+            "publicPorts": {
                 "type": "array",
                 "items": {"type": "number"},
-                "default": ADMIN_PORTS,
-                "description": "Ports never open to the internet, besides all ports at once (default SSH and RDP).",
+                "default": PUBLIC_PORTS,
+                "description": "Single ports that may be open to the whole internet (a public load balancer's listeners).",
             }
         }
     ),
