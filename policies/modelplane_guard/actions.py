@@ -64,20 +64,31 @@ class Grant:
             return None if matched else "NotAction"
         return matched
 
-    def whole_services(self) -> list[str]:
+    def whole_services(self) -> tuple[str, ...]:
         """Services every catalogued action of which the statement grants (`*` names them all)."""
-        services = catalogue().services
-        if not self.negated and any(_every_action(pattern) for pattern in self.patterns):
-            return ["*"]
-        whole = []
-        for prefix, actions in services.items():
-            if not any(_service_part_matches(pattern, prefix) for pattern in self.patterns):
-                # A service no pattern names: all of it is granted by a NotAction, none by an Action.
-                if self.negated:
-                    whole.append(prefix)
-            elif actions and all(self.granting(action) for action in actions):
-                whole.append(prefix)
-        return whole
+        return _whole_services(self)
+
+
+@functools.lru_cache(maxsize=1024)
+def _whole_services(grant: Grant) -> tuple[str, ...]:
+    """`Grant.whole_services`, remembered: the same few statements recur across a stack's roles."""
+    services = catalogue().services
+    if not grant.negated and any(_every_action(pattern) for pattern in grant.patterns):
+        return ("*",)
+    named = {prefix for pattern in grant.patterns for prefix in _services_named(pattern)}
+    # A service no pattern names: all of it is granted by a NotAction, none of it by an Action.
+    whole = [prefix for prefix in services if prefix not in named] if grant.negated else []
+    whole += [prefix for prefix in sorted(named) if all(grant.granting(action) for action in services[prefix])]
+    return tuple(sorted(whole))
+
+
+def _services_named(pattern: str) -> list[str]:
+    """The catalogued services whose prefix an action pattern's service part matches."""
+    service = pattern.strip().partition(":")[0].lower()
+    services = catalogue().services
+    if "*" not in service and "?" not in service:
+        return [service] if service in services else []
+    return [prefix for prefix in services if _compiled(service).fullmatch(prefix)]
 
 
 def _every_action(pattern: str) -> bool:
@@ -85,15 +96,11 @@ def _every_action(pattern: str) -> bool:
     return pattern.strip() == "*" or (set(service) <= {"*"} and set(action) <= {"*"} and bool(action))
 
 
-def _service_part_matches(pattern: str, prefix: str) -> bool:
-    service = pattern.strip().partition(":")[0]
-    return service == "*" or _compiled(service).fullmatch(prefix) is not None
-
-
-def escalations(grant: Grant) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=1024)
+def escalations(grant: Grant) -> tuple[tuple[str, str], ...]:
     """(action, how it is granted) for each privilege-escalation action the grant includes."""
     found = [(action, grant.granting(action)) for action in catalogue().escalation]
-    return [(action, how) for action, how in found if how]
+    return tuple((action, how) for action, how in found if how)
 
 
 def shown(pattern: str, action: str) -> str:

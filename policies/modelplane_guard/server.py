@@ -3,11 +3,16 @@
 pulumi-policy 1.21's servicer (`pulumi_policy.policy._PolicyAnalyzerServicer`) decodes a request's
 properties, and its provider's, inside its loop over the policies: an `Analyze` call decodes the
 resource once per resource policy, and an `AnalyzeStack` call decodes every resource once per stack
-policy. With this pack's size that decoding is most of the time the pack spends (profile in
-docs/performance.md). `GuardAnalyzer` is a subclass that overrides only those two methods: it decodes
-once per request, then runs the policies exactly as the SDK does (same enforcement levels, same
-diagnostics, same not-applicable and preview handling), which `tests/test_policy_server.py` checks by
-sending the same requests to both servicers.
+policy; it also looks up each policy's level and config, and builds its arguments, for every
+resource. With this pack's size that is most of the time the pack spends (profile in
+docs/performance.md). `GuardAnalyzer` is a subclass that overrides only `Analyze`, `AnalyzeStack`
+and, to prepare them, `Configure` and `ConfigureStack`:
+- it decodes each request once, and works out each policy's level and config once per Configure;
+- it calls a resource policy only for the resource types its `resource:` tags name (every rule
+  here returns at once for any other type, so the answer is the same);
+- otherwise it runs the policies exactly as the SDK does: same enforcement levels, same
+  diagnostics, same not-applicable and preview handling. `tests/test_policy_server.py` sends the
+  same requests to both servicers, in process and over gRPC, and requires identical answers.
 
 It also applies waivers (`waivers.py`): a violation that a valid waiver in the `policy-waivers`
 config covers is sent as advisory, with the waiver appended to its message. The engine decides
@@ -24,8 +29,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent import futures
+from dataclasses import dataclass
 from inspect import isawaitable
 from types import MappingProxyType
 from typing import Any
@@ -46,6 +52,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _POLICY_PACK_NAME_RE, _NotApplicableError, _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from .common import RESOURCE_TAG_PREFIX
 from .waivers import WAIVER_POLICY, WaiverBook, today
 
 # What the SDK reports as the pack's version; the CLI shows the one in PulumiPolicy.yaml instead.
@@ -61,8 +68,51 @@ def decoded(properties: Any) -> Any:
     return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(properties)))
 
 
+@dataclass(frozen=True)
+class ResourceTypes:
+    """The resource types a policy's `resource:` tags name: tokens, `<provider>:*`, or `*`."""
+
+    tokens: frozenset[str]
+    prefixes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, policy: Policy) -> ResourceTypes | None:
+        """None when the tags name no type or all of them: the policy must see every resource."""
+        named = [
+            tag.removeprefix(RESOURCE_TAG_PREFIX) for tag in policy.tags or [] if tag.startswith(RESOURCE_TAG_PREFIX)
+        ]
+        if not named or "*" in named:
+            return None
+        prefixes = tuple(token[:-1] for token in named if token.endswith("*"))
+        return cls(frozenset(token for token in named if not token.endswith("*")), prefixes)
+
+    def include(self, resource_type: str) -> bool:
+        return resource_type in self.tokens or resource_type.startswith(self.prefixes)
+
+
+@dataclass(frozen=True)
+class Enforced:
+    """A policy that runs, with what the SDK would look up for it on every call."""
+
+    policy: Policy
+    level: EnforcementLevel
+    """The level its violations carry: a remediate level reports mandatory, as the SDK reports it."""
+    config: Mapping[str, Any]
+    """Its configuration, read-only (the SDK hands each call a copy of the same values)."""
+    validates: bool
+    """False for a resource policy that only remediates, which the SDK reports not applicable."""
+    types: ResourceTypes | None
+    """The types it judges (its `resource:` tags), or None for every type."""
+
+    def judges(self, resource_type: str) -> bool:
+        return self.types is None or self.types.include(resource_type)
+
+
 class GuardAnalyzer(_PolicyAnalyzerServicer):
-    """The SDK's analyzer servicer with `Analyze` and `AnalyzeStack` decoding each request once."""
+    """The SDK's analyzer servicer with `Analyze` and `AnalyzeStack` decoding each request once.
+
+    Every policy sees the same decoded, read-only properties; this pack's policies only read them.
+    """
 
     def __init__(self, name: str, policies: Sequence[Policy], enforcement_level: EnforcementLevel, **details: Any):
         super().__init__(name, SDK_REPORTED_VERSION, list(policies), enforcement_level, **details)
@@ -71,6 +121,7 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
         self._stack_tags: MappingProxyType[str, str] = MappingProxyType({})
         self._waivers = WaiverBook.empty()
         self._runtime_configured = False
+        self._enforce()
 
     # --- configuration: the SDK's, remembering what the overridden methods need ---------------
 
@@ -82,11 +133,28 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
             else {}
         )
         self._waivers = WaiverBook.from_config(properties, self._policies, today())
+        self._enforce()
         return response
 
     def ConfigureStack(self, request: analyzer_pb2.AnalyzerStackConfigureRequest, context: Any) -> Any:  # noqa: N802
         self._stack_tags = MappingProxyType(dict(request.tags))
         return super().ConfigureStack(request, context)
+
+    def _enforce(self) -> None:
+        """Each enabled policy with its level and config, in pack order, as of the last Configure."""
+        enforced: list[Enforced] = []
+        for policy in self._policies:
+            level = self._get_enforcement_level(policy)
+            if level == EnforcementLevel.DISABLED:
+                continue
+            if level == EnforcementLevel.REMEDIATE:
+                # A remediation cannot run here, and a stack policy cannot remediate.
+                level = EnforcementLevel.MANDATORY
+            config = MappingProxyType(self._get_policy_config(policy.name) or {})
+            validates = not isinstance(policy, ResourceValidationPolicy) or policy.has_validation()
+            enforced.append(Enforced(policy, level, config, validates, ResourceTypes.of(policy)))
+        self._resource_policies = [entry for entry in enforced if isinstance(entry.policy, ResourceValidationPolicy)]
+        self._stack_policies = [entry for entry in enforced if isinstance(entry.policy, StackValidationPolicy)]
 
     def _configure_runtime_once(self) -> None:
         """The SDK sets Pulumi's runtime settings from the environment on every call; they cannot
@@ -103,30 +171,20 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
         props = decoded(request.properties)
         opts = self._get_resource_options(request)
         provider = self._get_provider_resource(request)
-        for policy in self._policies:
-            if not isinstance(policy, ResourceValidationPolicy):
+        for entry in self._resource_policies:
+            if entry.validates and not entry.judges(request.type):
                 continue
-            level = self._get_enforcement_level(policy)
-            if level == EnforcementLevel.DISABLED:
-                continue
-            if not policy.has_validation():
+            if not entry.validates:
                 response.not_applicable.append(
                     analyzer_pb2.PolicyNotApplicable(
-                        policy_name=policy.name, reason="Policy does not implement validate"
+                        policy_name=entry.policy.name, reason="Policy does not implement validate"
                     )
                 )
                 continue
             args = ResourceValidationArgs(
-                request.type,
-                props,
-                request.urn,
-                request.name,
-                opts,
-                provider,
-                self._get_policy_config(policy.name),
-                self._stack_tags,
+                request.type, props, request.urn, request.name, opts, provider, entry.config, self._stack_tags
             )
-            self._run(policy, args, level, response, request.urn)
+            self._run(entry, args, response, request.urn)
         return response
 
     def AnalyzeStack(  # noqa: N802
@@ -134,17 +192,9 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
     ) -> analyzer_pb2.AnalyzeResponse:
         self._configure_runtime_once()
         response = analyzer_pb2.AnalyzeResponse()
-        resources: list[PolicyResource] | None = None
-        for policy in self._policies:
-            if not isinstance(policy, StackValidationPolicy):
-                continue
-            level = self._get_enforcement_level(policy)
-            if level == EnforcementLevel.DISABLED:
-                continue
-            if resources is None:
-                resources = self._stack_resources(request)
-            args = StackValidationArgs(resources, self._get_policy_config(policy.name), self._stack_tags)
-            self._run(policy, args, level, response)
+        resources = self._stack_resources(request) if self._stack_policies else []
+        for entry in self._stack_policies:
+            self._run(entry, StackValidationArgs(resources, entry.config, self._stack_tags), response)
         return response
 
     def _stack_resources(self, request: analyzer_pb2.AnalyzeStackRequest) -> list[PolicyResource]:
@@ -174,9 +224,8 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
 
     def _run(
         self,
-        policy: Policy,
+        entry: Enforced,
         args: ResourceValidationArgs | StackValidationArgs,
-        level: EnforcementLevel,
         response: analyzer_pb2.AnalyzeResponse,
         resource_urn: str = "",
     ) -> None:
@@ -185,18 +234,17 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
         A violation on a resource (the analyzed one, or the URN a stack policy names) that a waiver
         covers is reported as advisory, with the waiver on the message's last line.
         """
-        # A remediation cannot run here, and a stack policy cannot remediate: the SDK reports mandatory.
-        reported_level = EnforcementLevel.MANDATORY if level == EnforcementLevel.REMEDIATE else level
+        policy, level = entry.policy, entry.level
 
         def report(message: str, urn: str | None = None) -> None:
             if message and not isinstance(message, str):
                 raise TypeError("Expected message to be a string")
             waiver = self._waivers.find(policy.name, urn or resource_urn)
             if waiver is not None:
-                note = waiver.note(reported_level.value)
+                note = waiver.note(level.value)
                 message = f"{message}\n{note}" if message else note
-            level_sent = reported_level if waiver is None else EnforcementLevel.ADVISORY
-            self._create_report_violation(response, policy.name, policy.description, level_sent, policy.severity)(
+            sent = level if waiver is None else EnforcementLevel.ADVISORY
+            self._create_report_violation(response, policy.name, policy.description, sent, policy.severity)(
                 message, urn
             )
 
