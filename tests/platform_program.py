@@ -85,6 +85,7 @@ def kubernetes() -> None:
 
     cluster_binding("crb-ml-engineers-admin", "cluster-admin", "kubernetes-rbac-no-cluster-admin-binding")
     cluster_binding("crb-ml-engineers-view", "view", None)
+    cluster_binding("crb-ml-engineers-edit", "edit", "kubernetes-rbac-no-cluster-wide-secret-reads")
     rbac.RoleBinding(
         case("rb-argo-cluster-admin", "kubernetes-rbac-no-cluster-admin-binding"),
         metadata=meta(name="argo-admin", namespace=NAMESPACE),

@@ -697,6 +697,29 @@ PLATFORM_CASES: list[Case] = [
         ["rules[0] lets its subjects get, list, watch secrets in every namespace."],
     ),
     one(
+        "kubernetes-rbac-no-cluster-wide-secret-reads",
+        "view-everywhere",
+        f"{RBAC}:ClusterRoleBinding",
+        binding("view"),
+        [],
+    ),
+    one(
+        "kubernetes-rbac-no-cluster-wide-secret-reads",
+        "edit-everywhere",
+        f"{RBAC}:ClusterRoleBinding",
+        binding("edit"),
+        [
+            "roleRef grants ClusterRole edit, which reads secrets, to Group ml-engineers, ServiceAccount ci/deployer in every namespace."
+        ],
+    ),
+    one(
+        "kubernetes-rbac-no-cluster-wide-secret-reads",
+        "edit-in-one-namespace",
+        f"{RBAC}:RoleBinding",
+        binding("edit", kind="RoleBinding"),
+        [],
+    ),
+    one(
         "kubernetes-rbac-no-escalation-verbs",
         "reader",
         f"{RBAC}:ClusterRole",
@@ -772,6 +795,24 @@ PLATFORM_CASES: list[Case] = [
         INGRESS,
         ingress_object([{"hosts": ["score.example.com", "admin.example.com"], "secretName": "scorer-tls"}]),
         [],
+    ),
+    one(
+        "kubernetes-ingress-tls",
+        "wildcard-certificate",
+        INGRESS,
+        ingress_object([{"hosts": ["*.example.com"], "secretName": "wildcard-tls"}]),
+        [],
+    ),
+    one(
+        "kubernetes-ingress-tls",
+        "wildcard-covers-one-label-only",
+        INGRESS,
+        patched(
+            ingress_object([{"hosts": ["*.example.com"], "secretName": "wildcard-tls"}]),
+            "spec.rules.1.host",
+            "eu.admin.example.com",
+        ),
+        ["spec.tls does not cover host(s) eu.admin.example.com, which are served over plain HTTP."],
     ),
     one(
         "kubernetes-ingress-tls",

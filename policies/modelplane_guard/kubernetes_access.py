@@ -140,6 +140,14 @@ no_wildcards = ResourceValidationPolicy(
 
 
 def _no_cluster_secret_reads(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type in BINDING_TYPES and _kind(args) == "ClusterRoleBinding":
+        readers = [str(name) for name in as_list(args.get_config().get("secretReadingClusterRoles"))]
+        role = as_mapping(args.props.get("roleRef"))
+        if role.get("kind") == "ClusterRole" and role.get("name") in readers:
+            report(
+                f"roleRef grants ClusterRole {role.get('name')}, which reads secrets, to {_subjects(args)} in every namespace."
+            )
+        return
     if args.resource_type not in ROLE_TYPES or _kind(args) != "ClusterRole":
         return
     for path, rbac_rule in _rules(args):
@@ -152,12 +160,22 @@ def _no_cluster_secret_reads(args: ResourceValidationArgs, report: Report) -> No
 
 no_cluster_secret_reads = ResourceValidationPolicy(
     name="kubernetes-rbac-no-cluster-wide-secret-reads",
-    description="No ClusterRole reads Secrets in every namespace (get, list or watch on secrets without resourceNames).",
+    description="Nothing reads Secrets in every namespace: no ClusterRole with get, list or watch on secrets (without resourceNames), no ClusterRoleBinding to a built-in role that reads them.",
     validate=rule(_no_cluster_secret_reads),
     severity=Severity.HIGH,
-    remediation_steps="Grant secret reads with a Role in the namespace that holds the secrets, limited by resourceNames.",
-    tags=["kubernetes", "rbac", "secrets", *sources("cis-k8s:5.1.2"), *applies_to(*ROLE_TYPES)],
+    remediation_steps="Grant secret reads with a Role in the namespace that holds the secrets, limited by resourceNames; bind edit or admin with a RoleBinding in one namespace.",
+    tags=["kubernetes", "rbac", "secrets", *sources("cis-k8s:5.1.2"), *applies_to(*ROLE_TYPES, *BINDING_TYPES)],
     url=RBAC_URL,
+    config_schema=config_schema(
+        {
+            "secretReadingClusterRoles": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["admin", "edit"],
+                "description": "ClusterRoles that read secrets and must not be bound cluster-wide (cluster-admin has its own rule).",
+            }
+        }
+    ),
 )
 
 
@@ -234,6 +252,16 @@ no_node_ports = ResourceValidationPolicy(
 )
 
 
+def certifies(tls_host: str, host: str) -> bool:
+    """Whether a TLS host entry covers a rule's host: equal, or a `*.` wildcard for one more label."""
+    if tls_host == host:
+        return True
+    if tls_host.startswith("*."):
+        name, _, parent = host.partition(".")
+        return bool(name) and parent == tls_host[2:]
+    return False
+
+
 def _ingress_tls(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type not in INGRESS_TYPES:
         return
@@ -248,9 +276,9 @@ def _ingress_tls(args: ResourceValidationArgs, report: Report) -> None:
         return
     if any(not as_list(entry.get("hosts")) for entry in tls):
         return
-    covered = {str(host) for entry in tls for host in as_list(entry.get("hosts"))}
+    covered = [str(host) for entry in tls for host in as_list(entry.get("hosts"))]
     hosts = [str(dig(item, "host")) for item in as_list(dig(args.props, "spec", "rules")) if dig(item, "host")]
-    uncovered = [host for host in hosts if host not in covered]
+    uncovered = [host for host in hosts if not any(certifies(name, host) for name in covered)]
     if uncovered:
         report(f"spec.tls does not cover host(s) {', '.join(uncovered)}, which are served over plain HTTP.")
 
