@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,12 @@ class Plan:
     @property
     def waived(self) -> tuple[Violation, ...]:
         return self.policy.waived
+
+    @property
+    def waivers(self) -> list[tuple[Violation, Waiver]]:
+        """Each waived violation with its waiver, by policy and resource."""
+        pairs = [(violation, violation.waiver) for violation in self.policy.violations if violation.waiver]
+        return sorted(pairs, key=lambda pair: (pair[0].policy, pair[0].urn))
 
     @property
     def unwaived(self) -> tuple[Violation, ...]:
@@ -260,29 +267,25 @@ def _policy_lines(plan: Plan, policy_name: str, found: list[Violation], *, style
 
 def _waived_lines(plan: Plan, *, style: _Style, width: int) -> list[str]:
     """Waived violations by policy, each with the waiver that accepted it: why, whose, until when."""
-    if not plan.waived:
+    if not plan.waivers:
         return []
-    lines = ["", style(f"Waived violations ({len(plan.waived)})", "bold")]
-    for by_policy in _grouped(plan.waived).values():
-        for policy_name, found in by_policy.items():
-            severity = f" [{found[0].severity}]" if found[0].severity else ""
-            lines.append(f"  {style(policy_name, 'bold')}{severity}: {_plural(len(found), 'resource')}")
-            for violation, waiver in ((violation, violation.waiver) for violation in found):
-                resource = f"{name_of(violation.urn)}  {violation.type}" if violation.urn else "(whole stack)"
-                lines.append(_fit(f"    {resource}", "", width).rstrip())
-                note = (
-                    ""
-                    if waiver is None
-                    else f"waived until {waiver.expires} by {waiver.owner} ({waiver.waiver}): {waiver.reason}"
+    lines = ["", style(f"Waived violations ({len(plan.waivers)})", "bold")]
+    for policy_name, group in groupby(plan.waivers, key=lambda pair: pair[0].policy):
+        found = list(group)
+        severity = f" [{found[0][0].severity}]" if found[0][0].severity else ""
+        lines.append(f"  {style(policy_name, 'bold')}{severity}: {_plural(len(found), 'resource')}")
+        for violation, waiver in found:
+            resource = f"{name_of(violation.urn)}  {violation.type}" if violation.urn else "(whole stack)"
+            lines.append(_fit(f"    {resource}", "", width).rstrip())
+            note = f"waived until {waiver.expires} by {waiver.owner} ({waiver.waiver}): {waiver.reason}"
+            for text in (violation.message, note):
+                lines += textwrap.wrap(
+                    plan.redact(text),
+                    width,
+                    initial_indent="      ",
+                    subsequent_indent="      ",
+                    break_on_hyphens=False,
                 )
-                for text in (violation.message, note):
-                    lines += textwrap.wrap(
-                        plan.redact(text),
-                        width,
-                        initial_indent="      ",
-                        subsequent_indent="      ",
-                        break_on_hyphens=False,
-                    )
     return lines
 
 
@@ -546,18 +549,16 @@ def render_markdown(plan: Plan) -> str:
 
 def _markdown_waived(plan: Plan) -> list[str]:
     """Waived violations in their own section, with the waiver's owner, expiry and reason."""
-    if not plan.waived:
+    if not plan.waivers:
         return []
     lines = [
         "",
-        f"#### Waived ({len(plan.waived)})",
+        f"#### Waived ({len(plan.waivers)})",
         "",
         "| policy | resource | owner | expires | reason | message |",
         "|---|---|---|---|---|---|",
     ]
-    for violation in sorted(plan.waived, key=lambda v: (v.policy, v.urn)):
-        waiver = violation.waiver
-        assert waiver is not None
+    for violation, waiver in plan.waivers:
         resource = f"`{name_of(violation.urn)}` ({violation.type})" if violation.urn else "whole stack"
         lines.append(
             f"| `{violation.policy}` | {_cell(resource)} | {_cell(waiver.owner)} | {waiver.expires} "
