@@ -96,6 +96,15 @@ with `--policy-pack-config` and `modelplane plan` reads (or takes with `--policy
   of `policy-waivers` itself.
 - The pack checks each waiver itself (the config schema accepts any list), so a malformed waiver
   is a violation naming it rather than a CLI error about the whole file.
+
+Why this holds under the Pulumi CLI: the CLI merges schema defaults, the pack's initial config and
+the `--policy-pack-config` file, validates the result against each policy's schema and sends every
+policy's entry in `Configure` (pulumi/pulumi `pkg/resource/analyzer/config.go`); the SDK hands a
+policy only its own entry, but the pack's server sees them all, so it reads `policy-waivers` there.
+The engine fails a resource on a diagnostic whose own level is mandatory
+(`pkg/resource/deploy/step_generator.go`), whatever level the policy was configured with, so an
+advisory waived diagnostic is reported and does not fail. Configuring exemptions in the pack is
+the approach Pulumi's maintainers suggest for per-resource exemptions (pulumi/pulumi-policy#225).
 """
 
 
