@@ -5,8 +5,8 @@ SageMaker endpoints and the platform team's program of `tests/platform_program.p
 as shipped (`GuardAnalyzer`, which decodes each request once) and for the same rules served by the
 SDK's own `PolicyPack` (decoding once per policy), measures:
 - start-up: launching `python -m pulumi.policy` until it answers GetAnalyzerInfo;
-- Analyze: one call per resource, in order, each waiting for its answer, as the CLI's step generator
-  sends them (the figure the budget of 1,000 resources/s applies to);
+- Analyze: one call per resource, as the CLI's step generator sends them, here one at a time, each
+  waiting for its answer (the slowest case; the budget of 1,000 resources/s applies to it);
 - AnalyzeStack: one call with every resource.
 Times are medians of N runs. Wall time depends on what else the machine runs (the two CPUs are
 shared with the client here), so the pack process's own CPU time for the Analyze calls is measured
