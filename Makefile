@@ -54,6 +54,7 @@ plan-all: sync
 generate: sync
 	$(RUN) python -m modelplane.schema
 	$(RUN) python -m modelplane.component_docs
+	$(RUN) python -m modelplane.iam_catalogue
 	$(RUN) python -m modelplane.policy_docs
 
 # moto's server on loopback only, in the background; `pulumi up -s local` and `modelplane verify` talk to it.

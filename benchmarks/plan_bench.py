@@ -8,8 +8,9 @@
 and the policy pass alone (`analyze`, pack start-up included) for (b) and (c).
 Wall times are medians of N runs; peak RSS is `ru_maxrss` of the largest process in the command's
 tree (`os.wait4` returns the child's usage including its reaped children, as `getrusage(RUSAGE_CHILDREN)`
-does for a whole process). Budget: (b) <= 2x (a); growth from 10 to 100 endpoints at most linear;
-policy pass >= 1,000 resources/s. Prints a Markdown table for docs/performance.md.
+does for a whole process). Budget: (b) <= 2x (a); growth from 10 to 100 endpoints at most linear.
+The policy pack's own budget (1,000 resources/s through Analyze) is measured by policy_bench.py.
+Prints a Markdown table for docs/performance.md.
 """
 
 from __future__ import annotations
@@ -204,8 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f"- policy pass at 100 endpoints: {passes[100].rate:,.0f} resources/s including pack start-up, "
-        f"{marginal:,.0f} resources/s marginal (budget >= 1,000): "
-        f"{'met' if passes[100].rate >= 1000 else 'MISSED'}"
+        f"{marginal:,.0f} resources/s marginal (its budget: benchmarks/policy_bench.py)"
     )
     return 0
 

@@ -64,6 +64,9 @@ SEVERITY_NAMES = {
 # the analyzer protocol that holds several values.
 SOURCE_TAG_PREFIX = "source:"
 RESOURCE_TAG_PREFIX = "resource:"
+# The pack sends a waived violation as advisory, with the waiver as JSON on its message's last line
+# after this prefix (policies/modelplane_guard/waivers.py).
+WAIVER_NOTE_PREFIX = "waived: "
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,22 @@ class PolicyInfo:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """The waiver in the environment's policy config that made a violation advisory."""
+
+    waiver: str
+    """Where it is configured, e.g. `policy-waivers.waivers[0]`."""
+    resource: str
+    """The logical-name or URN pattern it covers."""
+    reason: str
+    owner: str
+    expires: str
+    """Last day it applies, YYYY-MM-DD."""
+    level: str
+    """The level the violation would have had without the waiver."""
+
+
+@dataclass(frozen=True)
 class Violation:
     """One diagnostic of the pack."""
 
@@ -98,6 +117,8 @@ class Violation:
     """Type token of the offending resource; empty for a stack-wide finding."""
     message: str
     """What is wrong with this resource (the policy's description is in `PolicyInfo`)."""
+    waiver: Waiver | None = None
+    """The waiver that accepted this violation; a waived violation is reported, never mandatory."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +134,10 @@ class PolicyReport:
     @property
     def mandatory(self) -> tuple[Violation, ...]:
         return tuple(violation for violation in self.violations if violation.level == "mandatory")
+
+    @property
+    def waived(self) -> tuple[Violation, ...]:
+        return tuple(violation for violation in self.violations if violation.waiver is not None)
 
 
 class PolicyPackError(Exception):
@@ -479,6 +504,7 @@ def violations_of(
         message = diagnostic.message
         if message.startswith(diagnostic.description):
             message = message[len(diagnostic.description) :].lstrip("\n") or diagnostic.description
+        message, waiver = split_waiver(message)
         found.append(
             Violation(
                 policy=diagnostic.policyName,
@@ -487,9 +513,19 @@ def violations_of(
                 urn=urn,
                 type=types_by_urn.get(urn, ""),
                 message=message,
+                waiver=waiver,
             )
         )
     return found
+
+
+def split_waiver(message: str) -> tuple[str, Waiver | None]:
+    """A violation's own message and the waiver the pack appended to it, if any."""
+    body, _, last = message.rpartition("\n")
+    if not last.startswith(WAIVER_NOTE_PREFIX):
+        return message, None
+    note = json.loads(last.removeprefix(WAIVER_NOTE_PREFIX))
+    return body, Waiver(**{field: str(note.get(field, "")) for field in Waiver.__dataclass_fields__})
 
 
 def analyze(simulation: Simulation, config_file: Path | None = None, *, dry_run: bool = True) -> PolicyReport:

@@ -31,8 +31,14 @@ REPORT_FORMATS: dict[str, Callable[[Plan], str | dict[str, Any]]] = {
 }
 
 
-def plan_stack(stack_file: Path, stack: str | None = None, *, secret_values: Mapping[str, str] | None = None) -> Plan:
-    """Simulate one stack file and judge it with the environment's policy config.
+def plan_stack(
+    stack_file: Path,
+    stack: str | None = None,
+    *,
+    secret_values: Mapping[str, str] | None = None,
+    policy_config: Path | None = None,
+) -> Plan:
+    """Simulate one stack file and judge it with the environment's policy config (or `policy_config`).
 
     `secret_values` stand in for the stack's `secure:` values (there is no key to decrypt them
     offline); tests pass known values to prove that no report ever shows them.
@@ -43,7 +49,7 @@ def plan_stack(stack_file: Path, stack: str | None = None, *, secret_values: Map
         simulating = pool.submit(simulate_in_subprocess, stack_file, stack, secret_values)
         with start_pack(identity) as pack:
             simulation = simulating.result()
-            return Plan(simulation, judge(pack, identity, simulation))
+            return Plan(simulation, judge(pack, identity, simulation, policy_config))
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class Target:
     stack_file: Path
     stack: str
     reports: Mapping[str, Path]
+    policy_config: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", metavar="FILE", type=Path, help="write the plan as JSON (stable contract)")
     parser.add_argument("--sarif", metavar="FILE", type=Path, help="write violations as SARIF 2.1.0")
     parser.add_argument("--markdown", metavar="FILE", type=Path, help="write a pull-request comment")
+    parser.add_argument(
+        "--policy-config",
+        metavar="FILE",
+        type=Path,
+        help="policy pack config to judge with, as `pulumi preview --policy-pack-config FILE` takes it "
+        "(default: policies/config/<environment>.json, with the environment's waivers)",
+    )
     parser.set_defaults(handler=functools.partial(run, parser=parser))
 
 
@@ -119,19 +133,21 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _single_target(args: argparse.Namespace) -> Target:
     stack_file, stack = stackfiles.resolve(args.stack, args.config)
-    return Target(stackfiles.shown(stack_file), stack, _report_paths(args, None))
+    return Target(stackfiles.shown(stack_file), stack, _report_paths(args, None), args.policy_config)
 
 
 def _all_targets(args: argparse.Namespace) -> list[Target]:
     return [
-        Target(stackfiles.shown(path), stack_name_of(path), _report_paths(args, stack_name_of(path)))
+        Target(
+            stackfiles.shown(path), stack_name_of(path), _report_paths(args, stack_name_of(path)), args.policy_config
+        )
         for path in stackfiles.stack_files()
     ]
 
 
 def _plan_target(target: Target) -> Outcome:
     try:
-        plan = plan_stack(target.stack_file, target.stack)
+        plan = plan_stack(target.stack_file, target.stack, policy_config=target.policy_config)
     except SettingsError as error:
         return Outcome(target, EXIT_USAGE, error="\n".join(error.lines))
     except PolicyPackError as error:

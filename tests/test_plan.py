@@ -53,7 +53,7 @@ ANSI = re.compile(r"\x1b\[")
 CONTRACT_KEYS = {"project", "stack", "environment", "resources", "outputs", "policy", "summary"}
 RESOURCE_KEYS = {"urn", "type", "name", "parent", "custom", "provider", "inputs", "dependencies", "protect"}
 RESOURCE_KEYS |= {"retain_on_delete"}
-VIOLATION_KEYS = {"policy", "level", "severity", "urn", "type", "message"}
+VIOLATION_KEYS = {"policy", "level", "severity", "urn", "type", "message", "waiver"}
 
 
 def sarif_validator() -> jsonschema.Draft4Validator:
@@ -151,7 +151,7 @@ def test_json_follows_the_contract(verdict: Plan) -> None:
         "rotation-scheduled",
         "tags-complete",
     ]
-    assert document["summary"] == {"resources": len(simulation.resources), "mandatory": 2, "advisory": 1}
+    assert document["summary"] == {"resources": len(simulation.resources), "mandatory": 2, "advisory": 1, "waived": 0}
     assert document["outputs"]["environment"] == "prod"
     json.dumps(document)  # serialisable as is
 

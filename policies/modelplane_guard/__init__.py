@@ -1,4 +1,5 @@
-"""The rules of the `modelplane-guard` policy pack, grouped by service; `POLICIES` is the whole pack."""
+"""The rules of the `modelplane-guard` policy pack, grouped by service; `POLICIES` is the whole pack:
+the rules, and the policy that checks the waivers configured for them."""
 
 from pulumi_policy import Policy
 
@@ -8,26 +9,37 @@ from . import (
     iam,
     kms,
     kubernetes,
+    kubernetes_access,
     lifecycle,
     monitoring,
+    network,
+    notebooks,
     s3,
     sagemaker,
     secretsmanager,
+    sqs,
     tagging,
+    waivers,
     workloads,
 )
 
-POLICIES: list[Policy] = [
+RULES: list[Policy] = [
     *sagemaker.POLICIES,
+    *notebooks.POLICIES,
     *workloads.POLICIES,
     *kubernetes.POLICIES,
+    *kubernetes_access.POLICIES,
     *iam.POLICIES,
     *s3.POLICIES,
     *ecr.POLICIES,
     *kms.POLICIES,
     *secretsmanager.POLICIES,
+    *sqs.POLICIES,
+    *network.POLICIES,
     *monitoring.POLICIES,
     *anomaly_detection.POLICIES,
     *tagging.POLICIES,
     *lifecycle.POLICIES,
 ]
+
+POLICIES: list[Policy] = [*RULES, waivers.waiver_policy(RULES)]

@@ -7,6 +7,7 @@ that into an advisory "can't run during preview" diagnostic, so these helpers ne
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
@@ -30,6 +31,8 @@ PRODUCTION_SCHEMA = {
     "description": "Whether the stack serves production traffic; on other stacks the rule does not apply.",
 }
 NOT_PRODUCTION = "applies to production stacks only (config `production: false`)"
+# `alias/aws/<service>` (or its ARN) names the key AWS manages for a service in each account.
+AWS_MANAGED_KEY = re.compile(r"(^|:)alias/aws/")
 
 
 def aws_config_url(rule_name: str) -> str:
@@ -67,13 +70,12 @@ ArgsT = TypeVar("ArgsT", ResourceValidationArgs, StackValidationArgs)
 
 
 def rule(validate: Callable[[ArgsT, Report], None]) -> Callable[[ArgsT, ReportViolation], None]:
-    """A validation written against `Report`, in the shape the SDK's policies take."""
+    """A validation written against `Report`, in the shape the SDK's policies take.
 
-    def run(args: ArgsT, report: ReportViolation) -> None:
-        validate(args, cast(Report, report))
-
-    run.__doc__ = validate.__doc__
-    return run
+    The SDK's callback is a `Report` at run time, so the function itself serves: no wrapper on
+    the path every resource takes through every policy.
+    """
+    return cast(Callable[[ArgsT, ReportViolation], None], validate)
 
 
 def for_types(
@@ -82,12 +84,13 @@ def for_types(
     [Callable[[ResourceValidationArgs, Report], None]], Callable[[ResourceValidationArgs, ReportViolation], None]
 ]:
     """A resource validation that runs only for the given type tokens."""
+    judged = frozenset(types)
 
     def decorate(
         validate: Callable[[ResourceValidationArgs, Report], None],
     ) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
         def run(args: ResourceValidationArgs, report: Report) -> None:
-            if args.resource_type in types:
+            if args.resource_type in judged:
                 validate(args, report)
 
         run.__doc__ = validate.__doc__
@@ -156,3 +159,16 @@ def refers_to(resource: PolicyResource, prop: str, target: PolicyResource, *targ
         return True
     value = resource.props.get(prop)
     return isinstance(value, str) and value != "" and value in {candidate for candidate in target_values if candidate}
+
+
+def aws_managed_key_problem(path: str, value: Any) -> str | None:
+    """Why a key reference is not a customer managed key, if it names an AWS managed one.
+
+    AWS writes the policy of its `alias/aws/...` keys: anyone in the account whom the service lets
+    read the data can decrypt it, and no grant can be revoked, so it is no customer key.
+    """
+    if isinstance(value, str) and AWS_MANAGED_KEY.search(value):
+        return (
+            f"{path} is {value!r}, an AWS managed key whose key policy you cannot restrict; use a customer managed key."
+        )
+    return None

@@ -46,8 +46,11 @@ class Statement:
     actions: tuple[str, ...]
     not_actions: tuple[str, ...]
     resources: tuple[str, ...]
+    not_resources: tuple[str, ...]
     principals: Mapping[str, tuple[str, ...]]
     """Principal kind (`AWS`, `Service`, `Federated`, `CanonicalUser`, or `*`) to its values."""
+    not_principals: Mapping[str, tuple[str, ...]]
+    """The same for `NotPrincipal`: an Allow with it grants everyone else."""
     conditions: Mapping[str, Mapping[str, tuple[Any, ...]]]
     """Operator to condition key to values."""
 
@@ -68,7 +71,10 @@ class Statement:
 
     @property
     def wildcard_principal_unrestricted(self) -> bool:
-        return self.has_wildcard_principal and not (self.condition_keys() & RESTRICTING_CONDITION_KEYS)
+        """Everyone may use what the statement grants: `*` (or all but a `NotPrincipal`), with no
+        condition limiting callers to accounts, organisations or networks."""
+        everyone = self.has_wildcard_principal or bool(self.not_principals)
+        return everyone and not (self.condition_keys() & RESTRICTING_CONDITION_KEYS)
 
 
 def parse_document(value: Any) -> Mapping[str, Any]:
@@ -101,12 +107,14 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(item) for item in as_list(value))
 
 
+def _principals(principal: Any) -> Mapping[str, tuple[str, ...]]:
+    if principal == "*":
+        return {"*": ("*",)}
+    return {kind: _strings(value) for kind, value in as_mapping(principal).items()}
+
+
 def _statement(index: int, raw: Any) -> Statement:
     statement = as_mapping(raw)
-    principal = statement.get("Principal")
-    principals = (
-        {"*": ("*",)} if principal == "*" else {kind: _strings(value) for kind, value in as_mapping(principal).items()}
-    )
     conditions = {
         operator: {key: tuple(as_list(values)) for key, values in as_mapping(keys).items()}
         for operator, keys in as_mapping(statement.get("Condition")).items()
@@ -118,7 +126,9 @@ def _statement(index: int, raw: Any) -> Statement:
         actions=_strings(statement.get("Action")),
         not_actions=_strings(statement.get("NotAction")),
         resources=_strings(statement.get("Resource")),
-        principals=principals,
+        not_resources=_strings(statement.get("NotResource")),
+        principals=_principals(statement.get("Principal")),
+        not_principals=_principals(statement.get("NotPrincipal")),
         conditions=conditions,
     )
 

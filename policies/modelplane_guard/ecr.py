@@ -16,6 +16,7 @@ from .common import (
     as_list,
     as_mapping,
     aws_config_url,
+    aws_managed_key_problem,
     dig,
     for_types,
     is_true,
@@ -86,6 +87,8 @@ def _kms_encrypted(args: ResourceValidationArgs, report: Report) -> None:
         )
     elif not first.get("kmsKey"):
         report("encryptionConfigurations[0].kmsKey is not set: layers use the AWS managed key aws/ecr.")
+    elif problem := aws_managed_key_problem("encryptionConfigurations[0].kmsKey", first.get("kmsKey")):
+        report(problem)
 
 
 kms_encrypted = ResourceValidationPolicy(

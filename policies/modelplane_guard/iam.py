@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
 
+from .actions import Grant, escalations, is_every_iam_resource, is_every_resource, shown
 from .common import Report, applies_to, as_list, aws_config_url, config_schema, dig, for_types, rule, sources
 from .documents import Statement, checked_statements
+from .waivers import NON_WAIVABLE
 
 ROLE = "aws:iam/role:Role"
 # Identity policies and where each keeps its document.
@@ -33,6 +35,10 @@ ATTACHMENT_PROPERTIES = {
 # Resource-based policies and where each keeps its document.
 RESOURCE_POLICY_PROPERTIES = {
     "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
+    "aws:s3/bucket:Bucket": "policy",
+    "aws:sns/topic:Topic": "policy",
+    "aws:sqs/queue:Queue": "policy",
+    "aws:secretsmanager/secret:Secret": "policy",
     "aws:s3/bucketPolicy:BucketPolicy": "policy",
     "aws:sns/topicPolicy:TopicPolicy": "policy",
     "aws:sqs/queuePolicy:QueuePolicy": "policy",
@@ -40,7 +46,6 @@ RESOURCE_POLICY_PROPERTIES = {
     "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": "resourcePolicy",
 }
 BROAD_MANAGED_POLICIES = ["AdministratorAccess", "IAMFullAccess", "AmazonSageMakerFullAccess"]
-SERVICE_WILDCARD = re.compile(r"^[a-z0-9-]+:\*$")
 SOURCE_CONDITION_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths"})
 
 
@@ -57,11 +62,12 @@ def identity_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]
 
 def _grants_admin(statement: Statement) -> str | None:
     """Why an Allow statement amounts to administrator access on everything, if it does."""
-    if not statement.allows or "*" not in statement.resources:
+    if not statement.allows or not any(is_every_resource(resource) for resource in statement.resources):
         return None
     if statement.not_actions:
         return "allows every action except a few (NotAction) on Resource '*'"
-    broad = [action for action in statement.actions if action == "*" or SERVICE_WILDCARD.match(action.lower())]
+    # Actions compare case-insensitively, so `S3:*` or `*:*` grant a whole service as `s3:*` does.
+    broad = [action for action in statement.actions if Grant((action,), negated=False).whole_services()]
     return f"allows {', '.join(repr(action) for action in broad)} on Resource '*'" if broad else None
 
 
@@ -174,7 +180,10 @@ def _resource_policy_not_public(args: ResourceValidationArgs, report: Report) ->
     prop = RESOURCE_POLICY_PROPERTIES.get(args.resource_type)
     if prop is None:
         return
-    for statement in checked_statements(prop, args.props.get(prop), report):
+    document = args.props.get(prop)
+    if not document:  # an inline `policy` is optional on buckets, topics, queues and secrets
+        return
+    for statement in checked_statements(prop, document, report):
         if statement.allows and statement.wildcard_principal_unrestricted:
             report(
                 f"{prop} {statement.label} allows {', '.join(statement.actions) or 'actions'} to any principal without an account, organisation or source condition."
@@ -187,7 +196,149 @@ resource_policy_not_public = ResourceValidationPolicy(
     validate=rule(_resource_policy_not_public),
     severity=Severity.CRITICAL,
     remediation_steps="Name the account principals (modelplane: registry.pull_account_ids, cross_account_principals), or add an aws:PrincipalOrgID condition.",
-    tags=["access", "public-exposure", *sources("CKV_AWS_32", "CKV_AWS_70"), *applies_to(*RESOURCE_POLICY_PROPERTIES)],
+    tags=[
+        "access",
+        "public-exposure",
+        NON_WAIVABLE,
+        *sources("CKV_AWS_32", "CKV_AWS_70", "CKV_AWS_72"),
+        *applies_to(*RESOURCE_POLICY_PROPERTIES),
+    ],
 )
 
-POLICIES = [no_admin_statements, no_broad_managed_policies, trust_scoped, resource_policy_not_public]
+
+def _statement_scope(statement: Statement, broad: Callable[[str], bool]) -> str | None:
+    """How an Allow statement reaches every resource `broad` accepts, if it does."""
+    if statement.not_resources:
+        return f"every resource but {', '.join(repr(item) for item in statement.not_resources)} (NotResource)"
+    wide = [resource for resource in statement.resources if broad(resource)]
+    return f"Resource {wide[0]!r}" if wide else None
+
+
+def _named(found: list[str]) -> str:
+    return ", ".join(found) if len(found) <= 4 else f"{', '.join(found[:3])} and {len(found) - 3} more"
+
+
+@for_types(*IDENTITY_POLICY_PROPERTIES, ROLE)
+def _no_privilege_escalation(args: ResourceValidationArgs, report: Report) -> None:
+    for path, document in identity_documents(args):
+        for statement in checked_statements(path, document, report):
+            if not statement.allows:
+                continue
+            scope = _statement_scope(statement, is_every_iam_resource)
+            granted = escalations(Grant.of(statement.actions, statement.not_actions)) if scope else []
+            if granted:
+                actions = [shown(how, action) if how != "NotAction" else action for action, how in granted]
+                report(
+                    f"{path} {statement.label} allows {_named(actions)} on {scope}: whoever holds it can raise"
+                    " their own privileges (pass an admin role to a service, rewrite or attach policies, mint credentials)."
+                )
+
+
+no_privilege_escalation = ResourceValidationPolicy(
+    name="iam-no-privilege-escalation",
+    description="IAM policies never allow privilege-escalation actions (iam:PassRole, policy rewrites and attachments, credential creation) on every role, user or policy; actions compare case-insensitively and wildcards expand over AWS's action catalogue.",
+    validate=_no_privilege_escalation,
+    severity=Severity.CRITICAL,
+    remediation_steps="Name the roles iam:PassRole may pass (their ARNs, with an iam:PassedToService condition) and drop the other escalation actions, or scope them to the few principals an automation must manage.",
+    tags=[
+        "iam",
+        "privilege-escalation",
+        *sources("CKV_AWS_286", "CKV_AWS_287", "CKV_AWS_289", "CKV_AWS_355"),
+        *applies_to(*IDENTITY_POLICY_PROPERTIES, ROLE),
+    ],
+    url="https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html",
+)
+
+
+@for_types(*IDENTITY_POLICY_PROPERTIES, ROLE)
+def _no_negated_grants(args: ResourceValidationArgs, report: Report) -> None:
+    for path, document in identity_documents(args):
+        for statement in checked_statements(path, document, report):
+            if not statement.allows:
+                continue
+            if statement.not_actions:
+                report(
+                    f"{path} {statement.label} allows every action except {', '.join(repr(item) for item in statement.not_actions)}"
+                    " (NotAction): every action AWS adds later is granted too."
+                )
+            if statement.not_resources:
+                report(
+                    f"{path} {statement.label} allows {', '.join(repr(item) for item in statement.actions) or 'its actions'}"
+                    f" on every resource except {', '.join(repr(item) for item in statement.not_resources)} (NotResource)."
+                )
+
+
+no_negated_grants = ResourceValidationPolicy(
+    name="iam-no-allow-with-not-action",
+    description="IAM Allow statements list the actions and resources they grant, never everything but a NotAction or NotResource list.",
+    validate=_no_negated_grants,
+    severity=Severity.HIGH,
+    remediation_steps="Replace NotAction/NotResource in Allow statements with the actions and ARNs needed; keep NotAction for Deny statements.",
+    tags=[
+        "iam",
+        "least-privilege",
+        *sources("CKV_AWS_289", "CKV_AWS_355"),
+        *applies_to(*IDENTITY_POLICY_PROPERTIES, ROLE),
+    ],
+    url="https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html",
+)
+
+# A principal of one account: its id, an ARN in it, or an assumed-role session of it.
+ACCOUNT_PRINCIPAL = re.compile(r"^(?:(\d{12})|arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):.+)$")
+CROSS_ACCOUNT_CONDITION_KEYS = frozenset({"sts:externalid", "aws:principalorgid", "aws:principalorgpaths"})
+
+
+def own_accounts(args: ResourceValidationArgs) -> set[str]:
+    """Accounts trusted without conditions: the configured ones and the provider's allowedAccountIds."""
+    listed = [str(account) for account in as_list(args.get_config().get("trustedAccountIds"))]
+    if args.provider is not None:
+        listed += [str(account) for account in as_list(args.provider.props.get("allowedAccountIds"))]
+    return set(listed)
+
+
+@for_types(ROLE)
+def _cross_account_trust(args: ResourceValidationArgs, report: Report) -> None:
+    trusted = own_accounts(args)
+    found = checked_statements("assumeRolePolicy", args.props.get("assumeRolePolicy"), report)
+    for statement in (statement for statement in found if statement.allows):
+        if statement.condition_keys() & CROSS_ACCOUNT_CONDITION_KEYS:
+            continue
+        for principal in statement.principals.get("AWS", ()):
+            match = ACCOUNT_PRINCIPAL.match(principal.strip())
+            account = (match.group(1) or match.group(2)) if match else None
+            if account is not None and account not in trusted:
+                report(
+                    f"assumeRolePolicy {statement.label} trusts account {account} ({principal}) without an"
+                    " sts:ExternalId or aws:PrincipalOrgID condition: whoever that account lets call sts:AssumeRole can assume the role."
+                )
+
+
+cross_account_trust = ResourceValidationPolicy(
+    name="iam-cross-account-trust-conditions",
+    description="Roles trust another AWS account only with an sts:ExternalId or an organization (aws:PrincipalOrgID/aws:PrincipalOrgPaths) condition.",
+    validate=_cross_account_trust,
+    severity=Severity.HIGH,
+    remediation_steps="Add a StringEquals sts:ExternalId condition (third parties) or aws:PrincipalOrgID (your organization) to the trust statement, or list your own accounts in trustedAccountIds.",
+    tags=["iam", "confused-deputy", *sources("aws-iam:confused-deputy-prevention"), *applies_to(ROLE)],
+    url="https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html",
+    config_schema=config_schema(
+        {
+            "trustedAccountIds": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "Your own AWS account ids, trusted without conditions (the provider's allowedAccountIds count too).",
+            }
+        }
+    ),
+)
+
+POLICIES = [
+    no_admin_statements,
+    no_broad_managed_policies,
+    trust_scoped,
+    resource_policy_not_public,
+    no_privilege_escalation,
+    no_negated_grants,
+    cross_account_trust,
+]

@@ -17,8 +17,17 @@ from .common import (
     sources,
 )
 from .documents import checked_statements
+from .waivers import NON_WAIVABLE
 
 KEY = "aws:kms/key:Key"
+# Every resource that carries a key policy: keys of each kind, and a key's policy on its own.
+KEY_POLICY_TYPES = (
+    KEY,
+    "aws:kms/keyPolicy:KeyPolicy",
+    "aws:kms/replicaKey:ReplicaKey",
+    "aws:kms/externalKey:ExternalKey",
+    "aws:kms/replicaExternalKey:ReplicaExternalKey",
+)
 SYMMETRIC = "SYMMETRIC_DEFAULT"
 
 
@@ -58,7 +67,7 @@ rotation = ResourceValidationPolicy(
 )
 
 
-@for_types(KEY)
+@for_types(*KEY_POLICY_TYPES)
 def _key_policy(args: ResourceValidationArgs, report: Report) -> None:
     if is_true(args.props.get("bypassPolicyLockoutSafetyCheck")):
         report("bypassPolicyLockoutSafetyCheck is true: a policy that locks everyone out of the key would be accepted.")
@@ -72,11 +81,11 @@ def _key_policy(args: ResourceValidationArgs, report: Report) -> None:
 
 key_policy = ResourceValidationPolicy(
     name="kms-key-policy-restricted",
-    description="KMS key policies never allow everyone and keep the policy lockout safety check.",
+    description="KMS key policies never allow everyone and keep the policy lockout safety check, whichever resource carries the policy (a key, a replica or external key, or a KeyPolicy).",
     validate=_key_policy,
     severity=Severity.CRITICAL,
     remediation_steps="Name the account root or roles as principals (or add kms:CallerAccount / aws:PrincipalOrgID conditions) and drop bypass_policy_lockout_safety_check.",
-    tags=["kms", "access", *sources("CKV_AWS_33"), *applies_to(KEY)],
+    tags=["kms", "access", NON_WAIVABLE, *sources("CKV_AWS_33"), *applies_to(*KEY_POLICY_TYPES)],
 )
 
 

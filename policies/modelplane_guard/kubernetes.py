@@ -43,24 +43,55 @@ HPA_TYPES = (
     "kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler",
 )
 KEDA_SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
-# Where each workload kind keeps its pod spec.
+# Where each workload kind keeps its pod spec, in every API version pulumi-kubernetes 4 offers
+# (Patch kinds are partial objects and are left out).
+TEMPLATE_SPEC = ("spec", "template", "spec")
+CRON_JOB_SPEC = ("spec", "jobTemplate", "spec", "template", "spec")
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    DEPLOYMENT: ("spec", "template", "spec"),
-    STATEFUL_SET: ("spec", "template", "spec"),
-    "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
-    "kubernetes:apps/v1:ReplicaSet": ("spec", "template", "spec"),
-    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
-    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    DEPLOYMENT: TEMPLATE_SPEC,
+    STATEFUL_SET: TEMPLATE_SPEC,
+    "kubernetes:apps/v1:DaemonSet": TEMPLATE_SPEC,
+    "kubernetes:apps/v1:ReplicaSet": TEMPLATE_SPEC,
+    "kubernetes:apps/v1beta1:Deployment": TEMPLATE_SPEC,
+    "kubernetes:apps/v1beta1:StatefulSet": TEMPLATE_SPEC,
+    "kubernetes:apps/v1beta2:DaemonSet": TEMPLATE_SPEC,
+    "kubernetes:apps/v1beta2:Deployment": TEMPLATE_SPEC,
+    "kubernetes:apps/v1beta2:ReplicaSet": TEMPLATE_SPEC,
+    "kubernetes:apps/v1beta2:StatefulSet": TEMPLATE_SPEC,
+    "kubernetes:extensions/v1beta1:DaemonSet": TEMPLATE_SPEC,
+    "kubernetes:extensions/v1beta1:Deployment": TEMPLATE_SPEC,
+    "kubernetes:extensions/v1beta1:ReplicaSet": TEMPLATE_SPEC,
+    "kubernetes:batch/v1:Job": TEMPLATE_SPEC,
+    "kubernetes:batch/v1:CronJob": CRON_JOB_SPEC,
+    "kubernetes:batch/v1beta1:CronJob": CRON_JOB_SPEC,
+    "kubernetes:batch/v2alpha1:CronJob": CRON_JOB_SPEC,
     "kubernetes:core/v1:Pod": ("spec",),
+    "kubernetes:core/v1:PodTemplate": ("template", "spec"),
+    "kubernetes:core/v1:ReplicationController": TEMPLATE_SPEC,
 }
-# Long-running workloads: probes and disruption budgets make sense for these, not for batch jobs.
-SERVING_WORKLOADS = (
-    DEPLOYMENT,
-    STATEFUL_SET,
-    "kubernetes:apps/v1:DaemonSet",
-    "kubernetes:apps/v1:ReplicaSet",
-    "kubernetes:core/v1:Pod",
+# Long-running workloads: probes make sense for these, not for batch jobs or bare templates.
+SERVING_WORKLOADS = tuple(
+    token
+    for token in POD_SPEC_PATHS
+    if token.rsplit(":", 1)[-1]
+    in {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "ReplicationController"}
 )
+# Sysctls the baseline profile allows (Kubernetes 1.29+ list); any other can reach the node's kernel.
+SAFE_SYSCTLS = frozenset(
+    {
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
+        "net.ipv4.tcp_keepalive_probes",
+    }
+)
+SELINUX_TYPES = frozenset({"container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
 RESTRICTED_VOLUME_TYPES = frozenset(
     {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
 )
@@ -104,9 +135,13 @@ def pod_spec(resource_type: str, props: Mapping[str, Any]) -> tuple[str, Mapping
     return ".".join(path), as_mapping(dig(props, *path))
 
 
-def containers(spec_path: str, spec: Mapping[str, Any], *, init: bool = True) -> list[tuple[str, Mapping[str, Any]]]:
-    """Every container with a label naming it and its path; init and ephemeral ones too unless `init=False`."""
-    kinds = ("containers", "initContainers", "ephemeralContainers") if init else ("containers",)
+CONTAINER_KINDS = ("containers", "initContainers", "ephemeralContainers")
+
+
+def containers(
+    spec_path: str, spec: Mapping[str, Any], *, kinds: tuple[str, ...] = CONTAINER_KINDS
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every container of the given kinds (all, by default) with a label naming it and its path."""
     found = []
     for kind in kinds:
         for index, raw in enumerate(as_list(spec.get(kind))):
@@ -147,8 +182,17 @@ def _restricted_profile(args: ResourceValidationArgs, report: Report, path: str,
     pod_seccomp = dig(pod_context, "seccompProfile", "type")
     if as_number(pod_context.get("runAsUser")) == 0:
         report(f"{path}.securityContext.runAsUser is 0 (root).")
+    unsafe = [
+        str(dig(item, "name")) for item in as_list(pod_context.get("sysctls")) if dig(item, "name") not in SAFE_SYSCTLS
+    ]
+    if unsafe:
+        report(f"{path}.securityContext.sysctls sets {', '.join(unsafe)}, which the baseline profile does not allow.")
+    _baseline_context(f"{path}.securityContext", pod_context, report)
     for label, container in containers(path, spec):
         context = as_mapping(container.get("securityContext"))
+        _baseline_context(f"{label} securityContext", context, report)
+        if context.get("procMount") not in (None, "Default"):
+            report(f"{label} sets procMount {context.get('procMount')}: the node's /proc is unmasked.")
         if is_true(context.get("privileged")):
             report(f"{label} is privileged.")
         if not is_false(context.get("allowPrivilegeEscalation")):
@@ -171,6 +215,17 @@ def _restricted_profile(args: ResourceValidationArgs, report: Report, path: str,
             host_port = as_number(dig(port, "hostPort"))
             if host_port:
                 report(f"{label} ports[{port_index}] binds hostPort {number_text(host_port)}.")
+
+
+def _baseline_context(path: str, context: Mapping[str, Any], report: Report) -> None:
+    """The baseline profile's checks shared by pod and container security contexts."""
+    if is_true(dig(context, "windowsOptions", "hostProcess")):
+        report(f"{path}.windowsOptions.hostProcess is true: a Windows host process has the node's privileges.")
+    selinux = as_mapping(context.get("seLinuxOptions"))
+    if selinux.get("user") or selinux.get("role") or selinux.get("type") not in (None, "", *SELINUX_TYPES):
+        report(f"{path}.seLinuxOptions sets a custom SELinux user, role or type.")
+    if dig(context, "appArmorProfile", "type") == "Unconfined":
+        report(f"{path}.appArmorProfile is Unconfined.")
 
 
 pod_security_restricted = ResourceValidationPolicy(
@@ -230,7 +285,7 @@ container_hardening = ResourceValidationPolicy(
 def _probes(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
     if args.resource_type not in SERVING_WORKLOADS:
         return
-    for label, container in containers(path, spec, init=False):
+    for label, container in containers(path, spec, kinds=("containers",)):
         for probe in ("readinessProbe", "livenessProbe"):
             if container.get(probe) is None:
                 report(f"{label} has no {probe}.")
@@ -247,7 +302,8 @@ probes = ResourceValidationPolicy(
 
 
 def _resources(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
-    for label, container in containers(path, spec):
+    # The API refuses resources on ephemeral (debug) containers, which share the pod's.
+    for label, container in containers(path, spec, kinds=("containers", "initContainers")):
         resources = as_mapping(container.get("resources"))
         missing = [
             f"{kind}.{name}"
@@ -261,7 +317,7 @@ def _resources(args: ResourceValidationArgs, report: Report, path: str, spec: Ma
 
 resource_limits = ResourceValidationPolicy(
     name="kubernetes-resource-requests-and-limits",
-    description="Kubernetes containers request and limit CPU and memory, so one model cannot starve its neighbours.",
+    description="Kubernetes containers and init containers request and limit CPU and memory, so one model cannot starve its neighbours.",
     validate=workload_validation(_resources),
     severity=Severity.MEDIUM,
     remediation_steps="Set resources.requests and resources.limits for cpu and memory on every container.",
@@ -314,6 +370,7 @@ secrets_as_files = ResourceValidationPolicy(
 def _namespaced(args: ResourceValidationArgs, report: Report) -> None:
     package, _, module_and_kind = args.resource_type.partition(":")
     group, _, kind = module_and_kind.partition(":")
+    kind = kind.removesuffix("Patch")
     if package != "kubernetes" or group.split("/")[0] in NON_OBJECT_GROUPS or kind in CLUSTER_SCOPED_KINDS:
         return
     namespace = dig(args.props, "metadata", "namespace")

@@ -47,11 +47,12 @@ def _protected(args: ResourceValidationArgs, report: Report) -> None:
 
 protected = ResourceValidationPolicy(
     name="stateful-resources-protected",
-    description="Production keys, buckets, repositories, model package groups, secrets and endpoints are protected and never force-deleted.",
+    description="Production resources that hold state (statefulTypes: by default keys, buckets, repositories, model package groups, secrets and endpoints) are protected and never force-deleted.",
     validate=rule(_protected),
     severity=Severity.HIGH,
     remediation_steps="Deploy production stacks with environment prod (modelplane then sets protect and retain_on_delete); never set force_destroy, force_delete or recovery_window_in_days 0 there.",
-    tags=["lifecycle", "data-loss", *applies_to(*STATEFUL_TYPES)],
+    # Any type: the statefulTypes setting decides which ones the rule judges.
+    tags=["lifecycle", "data-loss", *applies_to("*")],
     config_schema=config_schema(
         {
             PRODUCTION_PROPERTY: PRODUCTION_SCHEMA,

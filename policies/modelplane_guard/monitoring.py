@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
 
-from .common import Report, applies_to, as_list, as_number, config_schema, for_types, is_false, number_text, sources
+from .common import (
+    AWS_MANAGED_KEY,
+    Report,
+    applies_to,
+    as_list,
+    as_number,
+    aws_managed_key_problem,
+    config_schema,
+    for_types,
+    is_false,
+    number_text,
+    sources,
+)
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-AWS_MANAGED_SNS_KEY = "alias/aws/sns"
 
 
 @for_types(LOG_GROUP)
@@ -46,8 +57,11 @@ log_retention = ResourceValidationPolicy(
 
 @for_types(LOG_GROUP)
 def _log_encryption(args: ResourceValidationArgs, report: Report) -> None:
-    if not args.props.get("kmsKeyId"):
+    key = args.props.get("kmsKeyId")
+    if not key:
         report("kmsKeyId is not set: model logs (which may echo request data) are not under the customer key.")
+    elif problem := aws_managed_key_problem("kmsKeyId", key):
+        report(problem)
 
 
 log_encryption = ResourceValidationPolicy(
@@ -65,10 +79,8 @@ def _topic_encryption(args: ResourceValidationArgs, report: Report) -> None:
     key = args.props.get("kmsMasterKeyId")
     if not key:
         report("kmsMasterKeyId is not set: messages are stored unencrypted.")
-    elif key == AWS_MANAGED_SNS_KEY:
-        report(
-            "kmsMasterKeyId is the AWS managed key alias/aws/sns, whose policy CloudWatch alarms cannot publish through."
-        )
+    elif isinstance(key, str) and AWS_MANAGED_KEY.search(key):
+        report(f"kmsMasterKeyId is the AWS managed key {key}, whose policy CloudWatch alarms cannot publish through.")
 
 
 topic_encryption = ResourceValidationPolicy(

@@ -24,6 +24,7 @@ from .common import (
     as_mapping,
     as_number,
     aws_config_url,
+    aws_managed_key_problem,
     config_schema,
     dig,
     for_types,
@@ -116,6 +117,9 @@ def _endpoint_config_encrypted(args: ResourceValidationArgs, report: Report) -> 
         report(
             "asyncInferenceConfig.outputConfig.kmsKeyId is not set: inference results would land in S3 without the customer key."
         )
+    for path in ("kmsKeyArn", "dataCaptureConfig.kmsKeyId", "asyncInferenceConfig.outputConfig.kmsKeyId"):
+        if problem := aws_managed_key_problem(path, dig(args.props, *path.split("."))):
+            report(problem)
 
 
 endpoint_config_encrypted = ResourceValidationPolicy(

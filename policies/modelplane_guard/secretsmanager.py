@@ -19,6 +19,7 @@ from .common import (
     applies_to,
     as_number,
     aws_config_url,
+    aws_managed_key_problem,
     config_schema,
     dig,
     for_types,
@@ -37,8 +38,11 @@ RATE_IN_DAYS = re.compile(r"^rate\(\s*(\d+)\s+days?\s*\)$")
 
 @for_types(SECRET)
 def _customer_key(args: ResourceValidationArgs, report: Report) -> None:
-    if not args.props.get("kmsKeyId"):
+    key = args.props.get("kmsKeyId")
+    if not key:
         report("kmsKeyId is not set: the secret is encrypted with the AWS managed key aws/secretsmanager.")
+    elif problem := aws_managed_key_problem("kmsKeyId", key):
+        report(problem)
 
 
 customer_key = ResourceValidationPolicy(

@@ -10,6 +10,7 @@ from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Seve
 from .common import Report, applies_to, as_list, as_mapping, config_schema, dig, rule, sources
 from .kubernetes import POD_SPEC_PATHS, containers, pod_spec
 from .sagemaker import MODEL, sagemaker_containers
+from .waivers import NON_WAIVABLE
 
 ECR_PRIVATE_REGISTRY = r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
 # Names that announce a secret; matched on the upper-cased name with `-` read as `_`.
@@ -156,7 +157,14 @@ no_secrets_in_environment = ResourceValidationPolicy(
     validate=rule(_no_secrets_in_environment),
     severity=Severity.CRITICAL,
     remediation_steps="Store the value in Secrets Manager (modelplane `secrets`) and pass its ARN; the model reads it with its role.",
-    tags=["secrets", "sagemaker", "kubernetes", *sources("CKV_AWS_45"), *applies_to(MODEL, *POD_SPEC_PATHS)],
+    tags=[
+        "secrets",
+        "sagemaker",
+        "kubernetes",
+        NON_WAIVABLE,
+        *sources("CKV_AWS_45"),
+        *applies_to(MODEL, *POD_SPEC_PATHS),
+    ],
     config_schema=config_schema(
         {
             "secretNamePattern": {

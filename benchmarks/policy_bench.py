@@ -1,0 +1,181 @@
+"""Benchmark of the policy pack on the path the Pulumi CLI drives (issue 16); a measurement, not a timed test.
+
+`python benchmarks/policy_bench.py [--repeat N]` simulates synthetic `dev` stacks of 10 and 100
+SageMaker endpoints and the platform team's program of `tests/platform_program.py`, then, for the pack
+as shipped (`GuardAnalyzer`, which decodes each request once) and for the same rules served by the
+SDK's own `PolicyPack` (decoding once per policy), measures:
+- start-up: launching `python -m pulumi.policy` until it answers GetAnalyzerInfo;
+- Analyze: one call per resource, as the CLI's step generator sends them, here one at a time, each
+  waiting for its answer (the slowest case; the budget of 1,000 resources/s applies to it);
+- AnalyzeStack: one call with every resource.
+Times are medians of N runs. Wall time depends on what else the machine runs (the two CPUs are
+shared with the client here), so the pack process's own CPU time for the Analyze calls is measured
+too (`/proc/<pid>/stat`): resources per CPU-second is what the pack can sustain when it has a core.
+Prints a Markdown table for docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.plan_bench import synthetic_stack
+from modelplane.analyzer import (
+    PACK_DIR,
+    StackIdentity,
+    analyze_request,
+    analyze_stack_request,
+    load_policy_pack_config,
+    policy_config_path,
+    reconcile_config,
+    start_pack,
+)
+from modelplane.simulate import RecordedResource, simulate_in_subprocess
+from modelplane.stackfiles import PROJECT_ROOT
+
+BUDGET = 1000
+ENDPOINT_COUNTS = (10, 100)
+SDK_ENTRY_POINT = """from modelplane_guard import POLICIES
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+PolicyPack("modelplane-guard", policies=POLICIES, enforcement_level=EnforcementLevel.ADVISORY)
+"""
+# The floor: the SDK's server with one policy that does nothing (one decode, one call per request).
+FLOOR_ENTRY_POINT = """from pulumi_policy import PolicyPack, ResourceValidationPolicy
+
+PolicyPack("floor", policies=[ResourceValidationPolicy("nothing", "Checks nothing.", lambda args, report: None)])
+"""
+
+
+@dataclass(frozen=True)
+class Timing:
+    startup: float
+    analyze: float
+    analyze_cpu: float
+    """CPU seconds the pack process spent on the Analyze calls."""
+    analyze_stack: float
+
+
+def pack_cpu_seconds() -> float:
+    """User and system CPU time of this process's `python -m pulumi.policy` child (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        # After the command name: state, ppid, ... utime is field 14 and stime 15 of the whole line.
+        if int(fields[1]) == os.getpid() and b"pulumi.policy" in cmdline:
+            return (int(fields[11]) + int(fields[12])) / ticks
+    raise RuntimeError("the policy pack process was not found")
+
+
+def pack_copy(directory: Path, name: str, entry_point: str) -> Path:
+    """A copy of the pack with another entry point (the SDK's `PolicyPack` with the same rules, the floor)."""
+    copy = directory / name
+    shutil.copytree(PACK_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "venv"))
+    (copy / "__main__.py").write_text(entry_point, encoding="utf-8")
+    return copy
+
+
+def platform_resources() -> list[RecordedResource]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.platform_program"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    return [RecordedResource(**record) for record in json.loads(completed.stdout)["resources"]]
+
+
+def judge_once(pack_dir: Path, resources: Sequence[RecordedResource]) -> Timing:
+    identity = StackIdentity("modelplane", "bench", {"modelplane:environment": "prod"})
+    by_urn = {resource.urn: resource for resource in resources}
+    requests = [analyze_request(resource, by_urn) for resource in resources]
+    stack_request = analyze_stack_request(resources)
+    started = time.perf_counter()
+    with start_pack(identity, pack_dir) as pack:
+        pack.handshake()
+        pack.configure_stack(identity)
+        info = pack.info()
+        startup = time.perf_counter() - started
+        pack.configure(reconcile_config(info, load_policy_pack_config(policy_config_path("prod"))))
+        cpu = pack_cpu_seconds()
+        started = time.perf_counter()
+        for request in requests:
+            pack.stub.Analyze(request)
+        analyze = time.perf_counter() - started
+        analyze_cpu = pack_cpu_seconds() - cpu
+        started = time.perf_counter()
+        pack.stub.AnalyzeStack(stack_request)
+        analyze_stack = time.perf_counter() - started
+    return Timing(startup, analyze, analyze_cpu, analyze_stack)
+
+
+def judge(pack_dir: Path, resources: Sequence[RecordedResource], repeat: int) -> Timing:
+    runs = [judge_once(pack_dir, resources) for _ in range(repeat)]
+    return Timing(
+        statistics.median(run.startup for run in runs),
+        statistics.median(run.analyze for run in runs),
+        statistics.median(run.analyze_cpu for run in runs),
+        statistics.median(run.analyze_stack for run in runs),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    args = parser.parse_args(argv)
+
+    workloads: dict[str, list[RecordedResource]] = {"platform program": platform_resources()}
+    with tempfile.TemporaryDirectory(prefix="policy-bench-") as directory:
+        for count in ENDPOINT_COUNTS:
+            stack_file = Path(directory) / f"Pulumi.bench{count}.yaml"
+            stack_file.write_text(json.dumps(synthetic_stack(count)), encoding="utf-8")
+            workloads[f"{count} endpoints"] = simulate_in_subprocess(stack_file).resources
+        packs = {
+            "shipped (GuardAnalyzer)": PACK_DIR,
+            "SDK PolicyPack, same rules": pack_copy(Path(directory), "sdk", SDK_ENTRY_POINT),
+            "SDK PolicyPack, one empty rule (floor)": pack_copy(Path(directory), "floor", FLOOR_ENTRY_POINT),
+        }
+        rows = [
+            (label, len(resources), {name: judge(path, resources, args.repeat) for name, path in packs.items()})
+            for label, resources in workloads.items()
+        ]
+
+    print(
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, median of {args.repeat} runs, load {os.getloadavg()[0]:.1f}"
+    )
+    print()
+    print("| resources | pack | start-up s | Analyze s | resources/s | pack CPU s | resources/CPU-s | AnalyzeStack s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for label, count, timings in rows:
+        for name, timing in timings.items():
+            print(
+                f"| {label} ({count}) | {name} | {timing.startup:.2f} | {timing.analyze:.2f} "
+                f"| {count / timing.analyze:,.0f} | {timing.analyze_cpu:.2f} "
+                f"| {count / max(timing.analyze_cpu, 0.01):,.0f} | {timing.analyze_stack:.2f} |"
+            )
+    print()
+    label, count, timings = max(rows, key=lambda row: row[1])
+    shipped, sdk, floor = timings.values()
+    rate = count / shipped.analyze
+    print(
+        f"- {label}: {rate:,.0f} resources/s through Analyze, {count / shipped.analyze_cpu:,.0f} per CPU-second of the "
+        f"pack (budget >= {BUDGET:,}): {'met' if rate >= BUDGET else 'MISSED'}; the SDK's PolicyPack: "
+        f"{count / sdk.analyze:,.0f} resources/s (x{sdk.analyze / shipped.analyze:.1f} the time); the server's floor: "
+        f"{count / floor.analyze:,.0f} resources/s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""The pack's server (`GuardAnalyzer`) answers exactly as pulumi-policy's own servicer does.
+
+`GuardAnalyzer` overrides the SDK servicer's `Analyze` and `AnalyzeStack` to decode each request
+once instead of once per policy. These tests send the same requests to both servicers (in process,
+and as two pack processes over gRPC) and require identical responses: diagnostics with their levels,
+messages and URNs, not-applicable reasons, preview (unknown value) handling, remediate and disabled
+levels, asynchronous validations, secrets and provider inputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import empty_pb2
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+from modelplane.analyzer import (
+    PACK_DIR,
+    StackIdentity,
+    analyze_request,
+    analyze_stack_request,
+    configure_request,
+    load_policy_pack_config,
+    policy_config_path,
+    reconcile_config,
+    start_pack,
+)
+from modelplane.simulate import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation
+from modelplane.stackfiles import PROJECT_ROOT
+from policies.modelplane_guard import POLICIES
+from policies.modelplane_guard.server import GuardAnalyzer, check_pack
+from tests.conftest import SimulateStack
+from tests.test_policy_contract import recorded
+
+PACK = "modelplane-guard"
+ENV = {"PULUMI_PROJECT": "modelplane", "PULUMI_STACK": "prod", "PULUMI_DRY_RUN": "true"}
+
+
+def _leave_unchanged(args: ResourceValidationArgs) -> None:
+    """A remediation that changes nothing: the policy has no validation of its own."""
+
+
+async def _slow_check(args: ResourceValidationArgs, report: Any) -> None:
+    await asyncio.sleep(0)
+    if args.resource_type.startswith("aws:sns"):
+        report("asynchronous finding")
+
+
+def _stack_count(args: StackValidationArgs, report: Any) -> None:
+    report(f"{len(args.resources)} resources, {sum(len(r.dependencies) for r in args.resources)} dependencies")
+
+
+EDGE_POLICIES: list[Policy] = [
+    ResourceValidationPolicy(name="remediation-only", description="Remediates only.", remediate=_leave_unchanged),
+    ResourceValidationPolicy(name="asynchronous", description="Validates asynchronously.", validate=_slow_check),
+    StackValidationPolicy(name="stack-shape", description="Counts the graph.", validate=_stack_count),
+]
+
+
+def servicers(policies: list[Policy]) -> tuple[_PolicyAnalyzerServicer, GuardAnalyzer]:
+    sdk = _PolicyAnalyzerServicer(PACK, "0.0.1", policies, EnforcementLevel.ADVISORY)
+    return sdk, GuardAnalyzer(PACK, policies, EnforcementLevel.ADVISORY)
+
+
+def configured(
+    policies: list[Policy], environment: str, **levels: str
+) -> tuple[_PolicyAnalyzerServicer, GuardAnalyzer]:
+    pair = servicers(policies)
+    info = pair[0].GetAnalyzerInfo(empty_pb2.Empty(), None)
+    effective = reconcile_config(info, load_policy_pack_config(policy_config_path(environment)))
+    for name, level in levels.items():
+        effective[name.replace("_", "-")]["enforcementLevel"] = level
+    stack = analyzer_pb2.AnalyzerStackConfigureRequest(stack="prod", project="modelplane", tags={"team": "ml"})
+    for servicer in pair:
+        servicer.ConfigureStack(stack, None)
+        servicer.Configure(configure_request(effective), None)
+    return pair
+
+
+@pytest.fixture(autouse=True)
+def pulumi_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(scope="module")
+def prod(simulate_stack: SimulateStack) -> Simulation:
+    """The prod graph with a platform team's resources next to it: every type the rules judge."""
+    simulation = simulate_stack("prod")
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.platform_program"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    platform = [RecordedResource(**record) for record in json.loads(completed.stdout)["resources"]]
+    return Simulation(simulation.project, "prod", "prod", simulation.stack_file, [*simulation.resources, *platform])
+
+
+def edge_resources() -> list[RecordedResource]:
+    """What the shipped stacks do not contain: unknowns, secrets, an explicit provider, odd shapes."""
+    provider = recorded(
+        "pulumi:providers:aws", "aws-prod", {"region": "eu-west-1", "defaultTags": {"tags": {"owner": "o"}}}
+    )
+    return [
+        provider,
+        recorded("aws:sagemaker/model:Model", "preview", {"vpcConfig": UNKNOWN_STRING_VALUE, "tags": {}}),
+        recorded(
+            "aws:sagemaker/model:Model",
+            "secret-env",
+            {
+                "primaryContainer": {
+                    "image": "x",
+                    "environment": {"API_TOKEN": {SECRET_SIG_KEY: SECRET_SIG, "value": "s3cr3t"}},
+                }
+            },
+        ),
+        recorded("aws:sns/topic:Topic", "topic", {"kmsMasterKeyId": "alias/aws/sns"}, provider=f"{provider.urn}::id"),
+        recorded("aws:kms/key:Key", "key", {"enableKeyRotation": False}),
+        recorded("aws:iam/policy:Policy", "unreadable", {"policy": "{not json"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("environment", "levels"),
+    [("prod", {}), ("dev", {}), ("prod", {"kms_key_rotation": "remediate", "required_tags": "disabled"})],
+    ids=["prod", "dev", "remediate-and-disabled"],
+)
+def test_analyze_answers_as_the_sdk(prod: Simulation, environment: str, levels: dict[str, str]) -> None:
+    policies = [*POLICIES, *EDGE_POLICIES]
+    sdk, guard = configured(policies, environment, **levels)
+    resources = [*prod.resources, *edge_resources()]
+    by_urn = {resource.urn: resource for resource in resources}
+    compared = 0
+    for resource in resources:
+        request = analyze_request(resource, by_urn)
+        expected = sdk.Analyze(request, None)
+        assert guard.Analyze(request, None) == expected, resource.urn
+        compared += len(expected.diagnostics) + len(expected.not_applicable)
+    assert compared > len(resources), "the corpus exercises diagnostics and not-applicable answers"
+
+
+@pytest.mark.parametrize("environment", ["prod", "dev"])
+def test_analyze_stack_answers_as_the_sdk(prod: Simulation, environment: str) -> None:
+    sdk, guard = configured([*POLICIES, *EDGE_POLICIES], environment)
+    request = analyze_stack_request([*prod.resources, *edge_resources()])
+    expected = sdk.AnalyzeStack(request, None)
+    assert guard.AnalyzeStack(request, None) == expected
+    assert any(diagnostic.policyName == "stack-shape" for diagnostic in expected.diagnostics)
+
+
+def test_metadata_and_remediation_are_the_sdks_own(prod: Simulation) -> None:
+    sdk, guard = configured([*POLICIES, *EDGE_POLICIES], "prod")
+    assert guard.GetAnalyzerInfo(empty_pb2.Empty(), None) == sdk.GetAnalyzerInfo(empty_pb2.Empty(), None)
+    request = analyzer_pb2.AnalyzeRequest(type="aws:sns/topic:Topic", urn="urn:x", name="x")
+    assert guard.Remediate(request, None) == sdk.Remediate(request, None)
+
+
+def test_pack_arguments_are_checked_like_the_sdks() -> None:
+    with pytest.raises(TypeError, match="Invalid policy pack name"):
+        check_pack("modelplane guard", POLICIES)
+    with pytest.raises(TypeError, match="non-empty list of policies"):
+        check_pack(PACK, [])
+    with pytest.raises(TypeError, match="unique: kms-key-rotation"):
+        check_pack(PACK, [*POLICIES, next(policy for policy in POLICIES if policy.name == "kms-key-rotation")])
+
+
+# --- over gRPC: the SDK's own PolicyPack and this pack's server, started as the CLI starts them ------
+
+
+@pytest.fixture(scope="module")
+def sdk_pack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the pack whose entry point is the SDK's `PolicyPack(...)`, for comparison."""
+    directory = tmp_path_factory.mktemp("sdk-pack") / "policies"
+    shutil.copytree(PACK_DIR, directory, ignore=shutil.ignore_patterns("__pycache__", "venv"))
+    (directory / "__main__.py").write_text(
+        "from modelplane_guard import POLICIES\n"
+        "from pulumi_policy import EnforcementLevel, PolicyPack\n"
+        f"PolicyPack({PACK!r}, policies=POLICIES, enforcement_level=EnforcementLevel.ADVISORY,\n"
+        "           description='Security and reliability guardrails for ML deployments on SageMaker and Kubernetes.')\n",
+        encoding="utf-8",
+    )
+    return directory
+
+
+def responses(pack_dir: Path, prod: Simulation) -> Iterator[Any]:
+    identity = StackIdentity("modelplane", "prod", {"modelplane:environment": "prod"})
+    with start_pack(identity, pack_dir) as pack:
+        pack.handshake()
+        pack.configure_stack(identity)
+        info = pack.info()
+        yield info
+        pack.configure(reconcile_config(info, load_policy_pack_config(policy_config_path("prod"))))
+        by_urn = {resource.urn: resource for resource in prod.resources}
+        for resource in [*prod.resources, *edge_resources()]:
+            yield pack.analyze(resource, by_urn)
+        yield pack.analyze_stack(prod.resources)
+
+
+def test_the_served_pack_answers_as_the_sdks_policy_pack(prod: Simulation, sdk_pack_dir: Path) -> None:
+    assert os.environ["PULUMI_STACK"] == "prod"
+    ours = list(responses(PACK_DIR, prod))
+    theirs = list(responses(sdk_pack_dir, prod))
+    assert len(ours) == len(theirs) == len(prod.resources) + len(edge_resources()) + 2
+    for index, (mine, expected) in enumerate(zip(ours, theirs, strict=True)):
+        assert mine == expected, f"response {index} differs"
