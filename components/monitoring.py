@@ -2,30 +2,34 @@
 
 The alarms watch the endpoint (dimension `EndpointName`) and the endpoint's automatic rollback
 watches the alarms (by name). Taking either name from the other resource's outputs would be a
-dependency cycle, so both are known strings: the endpoint's from `naming.endpoint_name`, the
-alarms' from `alarm_name` below. The alarms are created first; the endpoint lists
-`rollback_alarm_names` and depends on this component.
+dependency cycle, so both are known strings: the endpoint's is an argument here, the alarms' come
+from `alarm_name` below. The alarms are created first; the endpoint lists `rollback_alarm_names`
+and depends on this component.
+
+An alarm is a (variant, signal) pair: `variant_signals` decides which signals a variant gets, and
+`_WATCHES` says how each signal is measured and what the on-call person reads.
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from modelplane import aws_limits
-from modelplane.naming import endpoint_log_group
-from modelplane.settings import AlarmThresholds, Endpoint, Variant
+from . import aws_limits
+from ._common import Problem, Tags, at, check, component_options, known, type_token
+from .naming import endpoint_log_group
+
+FORMER_TOKEN = "modelplane:monitoring:EndpointMonitoring"
 
 INVOCATION_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 # SageMaker accepts 1 to 10 alarms in `auto_rollback_configuration`.
 MAX_ROLLBACK_ALARMS = 10
 RUNBOOK = "docs/alarms.md"
+DEFAULT_LOG_RETENTION_DAYS = 30
 
 
 class Signal(StrEnum):
@@ -55,7 +59,7 @@ class _Watch:
 
     metric: str
     statistic: str
-    threshold: Callable[[AlarmThresholds], float]
+    threshold: Callable[["Thresholds"], float]
     meaning: str
     action: str
     namespace: str = INVOCATION_NAMESPACE
@@ -166,12 +170,96 @@ _WATCHES: dict[Signal, _Watch] = {
 }
 
 
+class MonitoredVariantArgs(TypedDict):
+    """A variant the alarms watch."""
+
+    name: str
+    """Variant name, as the endpoint configuration names it."""
+    instance_type: NotRequired[str]
+    """Instance type (`ml.*`); leave out for a serverless variant, watched for its concurrency ceiling instead."""
+
+
+class AlarmThresholdsArgs(TypedDict):
+    """Thresholds of the alarms watching each variant; every field has a default."""
+
+    error_rate_percent: NotRequired[float]
+    """5XX errors as a share of invocations; default 1."""
+    client_error_rate_percent: NotRequired[float]
+    """4XX errors as a share of invocations; default 10."""
+    latency_p99_ms: NotRequired[float]
+    """p99 model latency in milliseconds; default 500."""
+    overhead_latency_p99_ms: NotRequired[float]
+    """p99 SageMaker overhead latency in milliseconds; default 100."""
+    cpu_percent: NotRequired[float]
+    """Average CPU utilisation (100 per vCPU); default 90."""
+    memory_percent: NotRequired[float]
+    """Average memory utilisation; default 85."""
+    disk_percent: NotRequired[float]
+    """Average disk utilisation; default 85."""
+    gpu_percent: NotRequired[float]
+    """Average GPU utilisation (100 per GPU, GPU instance types only); default 95."""
+    gpu_memory_percent: NotRequired[float]
+    """Average GPU memory utilisation (GPU instance types only); default 90."""
+    serverless_concurrency_percent: NotRequired[float]
+    """Peak concurrent executions as a share of `max_concurrency` (serverless variants only); default 90."""
+    period_seconds: NotRequired[int]
+    """Metric period: 10, 30 or a multiple of 60 (CloudWatch); default 60."""
+    evaluation_periods: NotRequired[int]
+    """Periods looked at; default 5."""
+    datapoints_to_alarm: NotRequired[int]
+    """Breaching periods, out of `evaluation_periods`, that raise the alarm; default 3."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """`AlarmThresholdsArgs` with the defaults filled in."""
+
+    error_rate_percent: float = 1.0
+    client_error_rate_percent: float = 10.0
+    latency_p99_ms: float = 500
+    overhead_latency_p99_ms: float = 100
+    cpu_percent: float = 90
+    memory_percent: float = 85
+    disk_percent: float = 85
+    gpu_percent: float = 95
+    gpu_memory_percent: float = 90
+    serverless_concurrency_percent: float = 90
+    period_seconds: int = 60
+    evaluation_periods: int = 5
+    datapoints_to_alarm: int = 3
+
+
+class EndpointMonitoringArgs(TypedDict):
+    """The endpoint and variants to watch, where alarms notify, and the log group's retention."""
+
+    endpoint_name: str
+    """Deployed endpoint name, known before the endpoint exists (the alarms' `EndpointName` dimension)."""
+    variants: Sequence[MonitoredVariantArgs]
+    """Production variants."""
+    shadow: NotRequired[MonitoredVariantArgs]
+    """The shadow variant: watched with the same signals, never part of the rollback alarms."""
+    alarm_topic_arn: pulumi.Input[str]
+    """Topic receiving ALARM and OK notifications."""
+    kms_key_arn: pulumi.Input[str]
+    """KMS key encrypting the endpoint's log group (its policy must let CloudWatch Logs use it)."""
+    log_retention_days: NotRequired[pulumi.Input[int]]
+    """Days CloudWatch Logs keeps the containers' logs (a value CloudWatch Logs accepts); default 30."""
+    alarm_on_no_traffic: NotRequired[bool]
+    """Also alarm when a production variant receives no invocations (for endpoints that always have traffic)."""
+    alarms: NotRequired[AlarmThresholdsArgs]
+    """Alarm thresholds."""
+    region: NotRequired[pulumi.Input[str]]
+    """Region of the metrics, for the dashboard; default the provider's region."""
+    tags: NotRequired[pulumi.Input[Tags]]
+    """Tags of the alarms and the log group."""
+
+
 def alarm_name(endpoint_name: str, variant_name: str, signal: Signal) -> str:
     """The one place alarm names are made: `<endpoint-name>-<variant>-<signal>`."""
     return f"{endpoint_name}-{variant_name}-{signal}"
 
 
-def variant_signals(variant: Variant, *, shadow: bool, prod: bool) -> list[Signal]:
+def variant_signals(variant: MonitoredVariantArgs, *, shadow: bool, alarm_on_no_traffic: bool) -> list[Signal]:
     """The signals a variant publishes and that are worth waking someone for.
 
     Serverless variants publish no instance metrics (CPU, disk, GPU); they are watched for their
@@ -179,101 +267,99 @@ def variant_signals(variant: Variant, *, shadow: bool, prod: bool) -> list[Signa
     The shadow gets no zero-traffic alarm: it only ever sees a copy of the production traffic.
     """
     signals = [Signal.SERVER_ERRORS, Signal.CLIENT_ERRORS, Signal.MODEL_LATENCY, Signal.OVERHEAD_LATENCY]
-    if prod and not shadow:
+    if alarm_on_no_traffic and not shadow:
         signals.append(Signal.NO_INVOCATIONS)
-    if variant.instance_type is None:
+    instance_type = variant.get("instance_type")
+    if instance_type is None:
         return [*signals, Signal.SERVERLESS_CONCURRENCY]
     signals += [Signal.CPU, Signal.MEMORY, Signal.DISK]
-    if aws_limits.is_gpu(variant.instance_type):
+    if aws_limits.is_gpu(instance_type):
         signals += [Signal.GPU, Signal.GPU_MEMORY]
     return signals
 
 
-def rollback_alarm_names(endpoint: Endpoint, endpoint_name: str) -> list[str]:
+def rollback_alarm_names(endpoint_name: str, variant_names: Sequence[str]) -> list[str]:
     """Alarms that roll a deployment back: errors, then latency, of the production variants; at most 10.
 
     The shadow is left out: it answers no caller, so its failures must not undo a production release.
     """
-    ranked = [alarm_name(endpoint_name, v.name, signal) for signal in ROLLBACK_SIGNALS for v in endpoint.variants]
+    ranked = [alarm_name(endpoint_name, variant, signal) for signal in ROLLBACK_SIGNALS for variant in variant_names]
     return ranked[:MAX_ROLLBACK_ALARMS]
-
-
-@dataclass(frozen=True)
-class EndpointMonitoringArgs:
-    endpoint: Endpoint
-    """The endpoint's settings: variants, shadow and alarm thresholds."""
-    endpoint_name: str
-    """Deployed endpoint name (`naming.endpoint_name`), known before the endpoint exists."""
-    topic_arn: pulumi.Input[str]
-    """Alarm topic receiving ALARM and OK notifications."""
-    kms_key_arn: pulumi.Input[str]
-    """Stack key encrypting the endpoint's log group."""
-    log_retention_days: int
-    """Days CloudWatch Logs keeps the endpoint's container logs."""
-    prod: bool
-    """Prod also alarms when a production variant receives no traffic."""
-    region: str
-    """Region of the metrics, for the dashboard widgets."""
-    tags: Mapping[str, str]
-    """Tags of the alarms and the log group."""
 
 
 class EndpointMonitoring(pulumi.ComponentResource):
     """Per-variant alarms, the rollback subset, an A/B dashboard and the pre-created log group."""
 
-    alarm_names: list[str]
-    """Every alarm of the endpoint, for `modelplane verify` and the stack output."""
-    rollback_alarm_names: list[str]
+    alarm_names: pulumi.Output[list[str]]
+    """Every alarm of the endpoint."""
+    rollback_alarm_names: pulumi.Output[list[str]]
     """The alarms (at most 10) the endpoint's deployments roll back on."""
-    dashboard_name: str
+    dashboard_name: pulumi.Output[str]
     """CloudWatch dashboard comparing the variants."""
-    log_group_name: str
+    log_group_name: pulumi.Output[str]
     """Log group SageMaker writes the containers' logs to, created here with retention and encryption."""
 
     def __init__(self, name: str, args: EndpointMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("modelplane:monitoring:EndpointMonitoring", name, None, opts)
+        check("EndpointMonitoring", name, problems(args))
+        super().__init__(type_token("EndpointMonitoring"), name, None, component_options(opts, FORMER_TOKEN))
         child = pulumi.ResourceOptions(parent=self)
-        endpoint = args.endpoint
+        endpoint_name = args["endpoint_name"]
+        thresholds = Thresholds(**args.get("alarms", {}))
+        watched = _watched_variants(args)
         planned = [
             (variant, shadow, signal)
-            for variant, shadow in _watched_variants(endpoint)
-            for signal in variant_signals(variant, shadow=shadow, prod=args.prod)
+            for variant, shadow in watched
+            for signal in variant_signals(
+                variant, shadow=shadow, alarm_on_no_traffic=args.get("alarm_on_no_traffic", False)
+            )
         ]
-        self.alarm_names = [alarm_name(args.endpoint_name, variant.name, signal) for variant, _, signal in planned]
+        names = [alarm_name(endpoint_name, variant["name"], signal) for variant, _, signal in planned]
+        topic = args["alarm_topic_arn"]
         alarms = [
             aws.cloudwatch.MetricAlarm(
-                f"{name}-{variant.name}-{signal}",
+                f"{name}-{variant['name']}-{signal}",
                 name=physical_name,
                 actions_enabled=True,
-                alarm_actions=[args.topic_arn],
-                ok_actions=[args.topic_arn],
-                tags=dict(args.tags),
+                alarm_actions=[topic],
+                ok_actions=[topic],
+                tags=args.get("tags"),
                 opts=child,
-                **_alarm_args(signal, args.endpoint_name, variant.name, endpoint.alarms, shadow=shadow),
+                **_alarm_args(signal, endpoint_name, variant["name"], thresholds, shadow=shadow),
             )
-            for physical_name, (variant, shadow, signal) in zip(self.alarm_names, planned, strict=True)
+            for physical_name, (variant, shadow, signal) in zip(names, planned, strict=True)
         ]
-        self.rollback_alarm_names = rollback_alarm_names(endpoint, args.endpoint_name)
 
-        self.log_group_name = endpoint_log_group(args.endpoint_name)
+        log_group = endpoint_log_group(endpoint_name)
         aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=self.log_group_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.kms_key_arn,
-            tags=dict(args.tags),
+            name=log_group,
+            retention_in_days=args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS),
+            kms_key_id=args["kms_key_arn"],
+            tags=args.get("tags"),
             opts=child,
         )
 
-        self.dashboard_name = args.endpoint_name
+        region = args.get("region") or aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=self.dashboard_name,
+            dashboard_name=endpoint_name,
             dashboard_body=pulumi.Output.json_dumps(
-                dashboard_body(endpoint, args.endpoint_name, args.region, [alarm.arn for alarm in alarms])
+                dashboard_body(
+                    [variant for variant, _ in watched],
+                    endpoint_name,
+                    region,
+                    thresholds.period_seconds,
+                    [alarm.arn for alarm in alarms],
+                )
             ),
             opts=child,
         )
+        self.alarm_names = pulumi.Output.from_input(names)
+        self.rollback_alarm_names = pulumi.Output.from_input(
+            rollback_alarm_names(endpoint_name, [variant["name"] for variant in args["variants"]])
+        )
+        self.dashboard_name = pulumi.Output.from_input(endpoint_name)
+        self.log_group_name = pulumi.Output.from_input(log_group)
         self.register_outputs(
             {
                 "alarm_names": self.alarm_names,
@@ -284,19 +370,61 @@ class EndpointMonitoring(pulumi.ComponentResource):
         )
 
 
-def _watched_variants(endpoint: Endpoint) -> list[tuple[Variant, bool]]:
+def threshold_problems(alarms: AlarmThresholdsArgs) -> list[Problem]:
+    """CloudWatch's rules for periods and datapoints."""
+    found: list[Problem] = []
+    resolved = Thresholds(**alarms)
+    period = resolved.period_seconds
+    if period not in (10, 30) and (period < 60 or period % 60):
+        found.append(("period_seconds", "must be 10, 30 or a multiple of 60 (CloudWatch PutMetricAlarm)"))
+    if resolved.evaluation_periods < 1:
+        found.append(("evaluation_periods", "must be at least 1 (CloudWatch EvaluationPeriods)"))
+    if not 1 <= resolved.datapoints_to_alarm <= resolved.evaluation_periods:
+        found.append(("datapoints_to_alarm", "must be between 1 and evaluation_periods (CloudWatch DatapointsToAlarm)"))
+    return found
+
+
+def problems(args: EndpointMonitoringArgs) -> list[Problem]:
+    found: list[Problem] = []
+    if why := aws_limits.name_problem("EndpointName", args["endpoint_name"]):
+        found.append(("endpoint_name", why))
+    if not args["variants"]:
+        found.append(("variants", "watch at least one production variant"))
+    for path, variant in _variant_paths(args):
+        if why := aws_limits.name_problem("VariantName", variant["name"]):
+            found.append((f"{path}.name", why))
+        instance_type = variant.get("instance_type")
+        if instance_type is not None and (why := aws_limits.instance_type_problem(instance_type)):
+            found.append((f"{path}.instance_type", why))
+    days = known(args.get("log_retention_days"))
+    if days is not None and days not in aws_limits.LOG_RETENTION_DAYS:
+        found.append(
+            (
+                "log_retention_days",
+                f"CloudWatch Logs accepts only {', '.join(map(str, aws_limits.LOG_RETENTION_DAYS))}",
+            )
+        )
+    return found + at("alarms", threshold_problems(args.get("alarms", {})))
+
+
+def _variant_paths(args: EndpointMonitoringArgs) -> list[tuple[str, MonitoredVariantArgs]]:
+    paths = [(f"variants[{index}]", variant) for index, variant in enumerate(args["variants"])]
+    if "shadow" in args:
+        paths.append(("shadow", args["shadow"]))
+    return paths
+
+
+def _watched_variants(args: EndpointMonitoringArgs) -> list[tuple[MonitoredVariantArgs, bool]]:
     """Every variant with whether it is the shadow.
 
     The shadow is watched too, with the same signals: its errors and latency under live traffic are
     what decides whether it may be promoted, and its descriptions say not to roll back for it.
     """
-    return [(variant, False) for variant in endpoint.variants] + (
-        [(endpoint.shadow, True)] if endpoint.shadow is not None else []
-    )
+    return [(variant, False) for variant in args["variants"]] + ([(args["shadow"], True)] if "shadow" in args else [])
 
 
 def _alarm_args(
-    signal: Signal, endpoint_name: str, variant_name: str, thresholds: AlarmThresholds, *, shadow: bool
+    signal: Signal, endpoint_name: str, variant_name: str, thresholds: Thresholds, *, shadow: bool
 ) -> dict[str, Any]:
     """Metric, threshold, missing-data handling and on-call description of one alarm."""
     watch = _WATCHES[signal]
@@ -368,14 +496,16 @@ def _rate_queries(
 
 
 def dashboard_body(
-    endpoint: Endpoint, endpoint_name: str, region: str, alarm_arns: list[pulumi.Output[str]]
+    variants: Sequence[MonitoredVariantArgs],
+    endpoint_name: str,
+    region: pulumi.Input[str],
+    period: int,
+    alarm_arns: list[pulumi.Output[str]],
 ) -> dict[str, Any]:
     """The A/B view: each graph draws every variant (shadow included) side by side, plus the alarm states."""
-    variants = endpoint.all_variants
-    period = endpoint.alarms.period_seconds
 
-    def line(namespace: str, metric: str, variant: Variant, **options: Any) -> list[Any]:
-        return [namespace, metric, "EndpointName", endpoint_name, "VariantName", variant.name, options]
+    def line(namespace: str, metric: str, variant: MonitoredVariantArgs, **options: Any) -> list[Any]:
+        return [namespace, metric, "EndpointName", endpoint_name, "VariantName", variant["name"], options]
 
     def error_rates(error_metric: str) -> list[list[Any]]:
         lines: list[list[Any]] = []
@@ -387,55 +517,56 @@ def dashboard_body(
                 [
                     {
                         "expression": f"IF({calls} > 0, 100 * {errors} / {calls}, 0)",
-                        "label": f"{variant.name} %",
+                        "label": f"{variant['name']} %",
                         "id": rate,
                     }
                 ],
             ]
         return lines
 
-    def utilisation(variant: Variant) -> list[list[Any]]:
-        if variant.instance_type is None:
+    def utilisation(variant: MonitoredVariantArgs) -> list[list[Any]]:
+        instance_type = variant.get("instance_type")
+        if instance_type is None:
             return [
                 line(
                     INVOCATION_NAMESPACE,
                     "ServerlessConcurrentExecutionsUtilization",
                     variant,
                     stat="Maximum",
-                    label=f"{variant.name} concurrency (fraction of max)",
+                    label=f"{variant['name']} concurrency (fraction of max)",
                     yAxis="right",
                 )
             ]
         signals = [Signal.CPU, Signal.MEMORY, Signal.DISK]
-        if aws_limits.is_gpu(variant.instance_type):
+        if aws_limits.is_gpu(instance_type):
             signals += [Signal.GPU, Signal.GPU_MEMORY]
         return [
-            line(INSTANCE_NAMESPACE, _WATCHES[s].metric, variant, stat="Average", label=f"{variant.name} {s}")
+            line(INSTANCE_NAMESPACE, _WATCHES[s].metric, variant, stat="Average", label=f"{variant['name']} {s}")
             for s in signals
         ]
 
     graphs: list[tuple[str, list[list[Any]]]] = [
         (
             "Invocations per variant",
-            [line(INVOCATION_NAMESPACE, "Invocations", v, stat="Sum", label=v.name) for v in variants],
+            [line(INVOCATION_NAMESPACE, "Invocations", v, stat="Sum", label=v["name"]) for v in variants],
         ),
         ("5XX errors, % of invocations", error_rates("Invocation5XXErrors")),
         ("4XX errors, % of invocations", error_rates("Invocation4XXErrors")),
         (
             "Model latency p50 / p99 (microseconds)",
             [
-                line(INVOCATION_NAMESPACE, "ModelLatency", v, stat=stat, label=f"{v.name} {stat}")
+                line(INVOCATION_NAMESPACE, "ModelLatency", v, stat=stat, label=f"{v['name']} {stat}")
                 for v in variants
                 for stat in ("p50", "p99")
             ],
         ),
         (
             "Overhead latency p99, serverless cold starts (microseconds)",
-            [line(INVOCATION_NAMESPACE, "OverheadLatency", v, stat="p99", label=v.name) for v in variants]
+            [line(INVOCATION_NAMESPACE, "OverheadLatency", v, stat="p99", label=v["name"]) for v in variants]
             + [
-                line(INVOCATION_NAMESPACE, "ModelSetupTime", v, stat="p99", label=f"{v.name} model setup")
+                line(INVOCATION_NAMESPACE, "ModelSetupTime", v, stat="p99", label=f"{v['name']} model setup")
                 for v in variants
-                if v.instance_type is None
+                if v.get("instance_type") is None
             ],
         ),
         ("Utilisation", [entry for v in variants for entry in utilisation(v)]),

@@ -25,12 +25,13 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from modelplane import naming, stackfiles
+from modelplane import stackfiles
 from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoint_url_for, error_text
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings, Variant
 from modelplane.stackfiles import shown
+from modelplane_components import naming
 
 APPROVED = "Approved"
 REJECTED = "Rejected"

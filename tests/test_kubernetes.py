@@ -13,20 +13,18 @@ from typing import Any
 
 import pytest
 
-from components.kubernetes_service import (
-    NAMESPACE_NAME_LABEL,
-    SECRETS_DIR,
-    TOKEN,
-    VARIANT_LABEL,
-    service_name,
-)
-from components.secrets import secret_arn_env_var
 from modelplane.loader import SettingsError, settings_from_config
-from modelplane.settings import Endpoint, KubernetesServing, Platform, Settings
+from modelplane.settings import Endpoint, KubernetesServing, Platform, Settings, Variant
 from modelplane.simulate import RecordedResource, Simulation, is_secret, reveal
+from modelplane_components import kubernetes_names
+from modelplane_components.kubernetes_network import NAMESPACE_NAME_LABEL
+from modelplane_components.kubernetes_pods import SECRETS_DIR
+from modelplane_components.kubernetes_service import VARIANT_LABEL
+from modelplane_components.naming import secret_arn_env_var
 from tests.conftest import SimulateStack, settings_of, stack_config, write_stack
 
 STACKS = ["dev", "staging", "prod"]
+TOKEN = "modelplane:index:KubernetesModelService"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -56,6 +54,14 @@ ALLOWED_VOLUME_TYPES = {
     "secret",
 }
 OUT_OF_BAND_SECRET = "ranking-api-key"
+
+
+def service_name(endpoint: Endpoint, variant: Variant) -> str:
+    return kubernetes_names.service_name(endpoint.name, variant.name)
+
+
+def image_reference(variant: Variant) -> str:
+    return f"@{variant.image_digest}" if variant.image_digest else f":{variant.image_tag}"
 
 
 def kubernetes_endpoint(settings: Settings) -> Endpoint:
@@ -165,7 +171,7 @@ def test_pods_follow_workload_hygiene(simulate_stack: SimulateStack, stack: str)
         assert deployment.inputs["metadata"]["namespace"] == serving.namespace not in {"default", "kube-system"}
         spec = pod_spec(deployment)
         (container,) = spec["containers"]
-        assert container["image"] == repository_url + variant.image_reference
+        assert container["image"] == repository_url + image_reference(variant)
         assert re.search(r"(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$", container["image"])
         assert not container["image"].endswith(":latest")
         probes = [container[f"{kind}Probe"] for kind in ("startup", "readiness", "liveness")]

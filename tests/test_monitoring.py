@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from components.monitoring import MAX_ROLLBACK_ALARMS, rollback_alarm_names
+from modelplane_components.monitoring import MAX_ROLLBACK_ALARMS, rollback_alarm_names
 from modelplane.settings import Endpoint, Platform, Settings
 from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation
 from modelplane.stackfiles import PROJECT_ROOT
 from tests.conftest import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 
-MONITORING = "modelplane:monitoring:EndpointMonitoring"
+MONITORING = "modelplane:index:EndpointMonitoring"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -292,11 +292,7 @@ def test_rollback_alarms_are_the_ones_the_endpoint_watches(simulate_stack: Simul
 
 
 def test_rollback_keeps_every_variants_errors_within_ten_alarms() -> None:
-    image = {"image_tag": "1.0.0", "instance_type": "ml.m5.large"}
-    many = Endpoint.model_validate(
-        {"name": "fraud", "family": "fraud-detector", "variants": [{"name": f"v{i}", **image} for i in range(7)]}
-    )
-    names = rollback_alarm_names(many, "fraud-prod")
+    names = rollback_alarm_names("fraud-prod", [f"v{i}" for i in range(7)])
     assert len(names) == MAX_ROLLBACK_ALARMS
     assert names[:7] == [f"fraud-prod-v{i}-5xx-rate" for i in range(7)]
     assert all(name.endswith("-model-latency-p99") for name in names[7:])

@@ -52,7 +52,7 @@ def bucket_child(simulation: Simulation, token: str) -> RecordedResource:
 
 
 def registry_resources(simulation: Simulation) -> list[RecordedResource]:
-    components = [simulation.one("modelplane:kms:EncryptionKey"), simulation.one("modelplane:registry:ModelRegistry")]
+    components = [simulation.one("modelplane:index:EncryptionKey"), simulation.one("modelplane:index:ModelRegistry")]
     return [r for component in components for r in simulation.descendants(component) if r.custom]
 
 
@@ -323,12 +323,13 @@ def test_cross_account_principals_may_read_and_deploy_but_not_change_a_family(cr
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_stateful_resources_are_protected_and_retained_only_in_prod(simulate_stack: SimulateStack, stack: str) -> None:
+def test_prod_protects_the_registry_and_retains_what_holds_data(simulate_stack: SimulateStack, stack: str) -> None:
+    """`protect` on the components reaches every child; `retain_on_delete` only the resources holding data."""
     resources = registry_resources(simulate_stack(stack))
     assert {r.type for r in resources} >= STATEFUL
     for resource in resources:
-        expected = stack == "prod" and resource.type in STATEFUL
-        assert (resource.protect, resource.retain_on_delete) == (expected, expected), resource.name
+        assert resource.protect == (stack == "prod"), resource.name
+        assert resource.retain_on_delete == (stack == "prod" and resource.type in STATEFUL), resource.name
 
 
 def accepts_tags(type_token: str) -> bool:

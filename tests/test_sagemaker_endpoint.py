@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from policy_sentry.querying.actions import get_action_data
 
-from modelplane.naming import endpoint_log_group, endpoint_name
+from modelplane_components.naming import endpoint_log_group, endpoint_name
 from modelplane.settings import Endpoint, Platform, Settings
 from modelplane.simulate import ACCOUNT_ID, PROJECT, RecordedResource, Simulation, reveal
 from tests.conftest import FIXTURES_DIR, SimulateStack, settings_of
 
-COMPONENT = "modelplane:sagemaker:SageMakerEndpoint"
-MONITORING = "modelplane:monitoring:EndpointMonitoring"
+COMPONENT = "modelplane:index:SageMakerEndpoint"
+MONITORING = "modelplane:index:EndpointMonitoring"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -56,7 +56,7 @@ class Deployed:
 
     @property
     def name(self) -> str:
-        return endpoint_name(self.endpoint, self.stack)
+        return endpoint_name(self.endpoint.name, self.stack)
 
     def child(self, type_token: str, name: str | None = None) -> RecordedResource:
         (found,) = self.children(type_token, name)

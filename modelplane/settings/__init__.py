@@ -6,14 +6,7 @@ live in one module per concern; this package exports them all.
 """
 
 from modelplane.settings.base import AccountId, Environment, FieldProblems, Name, Platform, SettingsModel, TagValue
-from modelplane.settings.deployment import (
-    MAX_DEPLOYMENT_WAIT_SECONDS,
-    PROVIDER_UPDATE_WAIT_SECONDS,
-    Autoscaling,
-    Deployment,
-    StepSize,
-    Strategy,
-)
+from modelplane.settings.deployment import Autoscaling, Deployment, StepSize, Strategy
 from modelplane.settings.endpoints import AsyncInference, Endpoint, SmokeTest
 from modelplane.settings.kubernetes import (
     SERVICE_NAME_PATTERN,
@@ -34,9 +27,7 @@ from modelplane.settings.variants import Serverless, Variant
 
 __all__ = [
     "LOG_RETENTION_DAYS",
-    "MAX_DEPLOYMENT_WAIT_SECONDS",
     "MAX_PROD_ROTATION_DAYS",
-    "PROVIDER_UPDATE_WAIT_SECONDS",
     "SERVICE_NAME_PATTERN",
     "AccountId",
     "AlarmThresholds",
