@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from modelplane_components.monitoring import MAX_ROLLBACK_ALARMS, rollback_alarm_names
 from modelplane.settings import Endpoint, Platform, Settings
 from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation
 from modelplane.stackfiles import PROJECT_ROOT
+from modelplane_components.monitoring import MAX_ROLLBACK_ALARMS, rollback_alarm_names
 from tests.conftest import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 
 MONITORING = "modelplane:index:EndpointMonitoring"
