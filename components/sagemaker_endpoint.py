@@ -79,22 +79,12 @@ class StepType(StrEnum):
     """Instances."""
 
 
-class CaptureMode(StrEnum):
-    """What data capture records."""
-
-    INPUT = "input"
-    """Requests."""
-    OUTPUT = "output"
-    """Responses."""
-
-
 TRAFFIC_ROUTING = {
     DeploymentStrategy.ALL_AT_ONCE: "ALL_AT_ONCE",
     DeploymentStrategy.CANARY: "CANARY",
     DeploymentStrategy.LINEAR: "LINEAR",
 }
 CAPACITY_TYPES = {StepType.CAPACITY_PERCENT: "CAPACITY_PERCENT", StepType.INSTANCE_COUNT: "INSTANCE_COUNT"}
-CAPTURE_MODES = {CaptureMode.INPUT: "Input", CaptureMode.OUTPUT: "Output"}
 
 
 class ServerlessArgs(TypedDict):
@@ -177,8 +167,10 @@ class DataCaptureArgs(TypedDict):
 
     sampling_percent: NotRequired[int]
     """Share of requests captured, 1-100; default 100."""
-    capture: NotRequired[Sequence[CaptureMode]]
-    """What is captured; default both input and output."""
+    capture_input: NotRequired[bool]
+    """Capture requests; default true."""
+    capture_output: NotRequired[bool]
+    """Capture responses; default true."""
 
 
 class AsyncInferenceArgs(TypedDict):
@@ -281,7 +273,6 @@ class Autoscaling:
 
 
 DEFAULT_SAMPLING_PERCENT = 100
-DEFAULT_CAPTURE = (CaptureMode.INPUT, CaptureMode.OUTPUT)
 DEFAULT_MAX_CONCURRENT_INVOCATIONS = 4
 
 
@@ -461,10 +452,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             ),
             kms_key_id=args["kms_key_arn"],
             capture_options=[
-                aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(
-                    capture_mode=CAPTURE_MODES[CaptureMode(mode)]
-                )
-                for mode in capture.get("capture", DEFAULT_CAPTURE)
+                aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode=mode)
+                for mode in captured_modes(capture)
             ],
         )
 
@@ -545,6 +534,15 @@ class _Account:
         return pulumi.Output.all(self.partition, self.region, self.account_id, ids).apply(
             lambda parts: [f"arn:{parts[0]}:{service}:{parts[1]}:{parts[2]}:{prefix}{id_}" for id_ in parts[3]]
         )
+
+
+def captured_modes(capture: DataCaptureArgs) -> list[str]:
+    """SageMaker's capture modes: `Input` and `Output`, in that order.
+
+    Two booleans rather than a list of modes: the component provider host mangles lists of enums.
+    """
+    wanted = (("Input", capture.get("capture_input", True)), ("Output", capture.get("capture_output", True)))
+    return [mode for mode, on in wanted if on]
 
 
 def all_variants(args: SageMakerEndpointArgs) -> list[VariantArgs]:
@@ -956,8 +954,8 @@ def serving_problems(args: SageMakerEndpointArgs) -> list[Problem]:
         sampling = capture.get("sampling_percent", DEFAULT_SAMPLING_PERCENT)
         if not 1 <= sampling <= 100:
             found.append(("data_capture.sampling_percent", "must be between 1 and 100"))
-        if not capture.get("capture", DEFAULT_CAPTURE):
-            found.append(("data_capture.capture", "capture input, output or both"))
+        if not captured_modes(capture):
+            found.append(("data_capture", "capture input, output or both"))
     asynchronous = args.get("async_inference")
     if asynchronous is not None:
         concurrency = asynchronous.get("max_concurrent_invocations_per_instance", DEFAULT_MAX_CONCURRENT_INVOCATIONS)

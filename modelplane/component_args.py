@@ -150,8 +150,13 @@ def sagemaker_shape(endpoint: Endpoint) -> SageMakerEndpointArgs:
                 "scale_out_cooldown_seconds",
             }
         )
-    if endpoint.data_capture.enabled:
-        shape["data_capture"] = endpoint.data_capture.model_dump(mode="json", exclude={"enabled"})
+    capture = endpoint.data_capture
+    if capture.enabled:
+        shape["data_capture"] = {
+            "sampling_percent": capture.sampling_percent,
+            "capture_input": "input" in capture.capture,
+            "capture_output": "output" in capture.capture,
+        }
     if endpoint.async_inference is not None:
         shape["async_inference"] = endpoint.async_inference.model_dump()
     return cast("SageMakerEndpointArgs", shape)
