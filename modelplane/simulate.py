@@ -329,8 +329,12 @@ def simulate(stack_file: Path, stack: str | None = None, secret_values: Mapping[
     stack = stack or stack_name_of(stack_file)
     settings = load_stack_file(stack_file, stack)
     strings, secret_keys = runtime_config(read_stack_file(stack_file), secret_values or {})
+
+    def run_program() -> None:
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+
     simulation = run_under_mocks(
-        lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
+        run_program,
         project=PROJECT,
         stack=stack,
         region=settings.region,
@@ -342,7 +346,7 @@ def simulate(stack_file: Path, stack: str | None = None, secret_values: Mapping[
 
 
 def run_under_mocks(
-    program: Callable[[], object],
+    program: Callable[[], None],
     *,
     project: str,
     stack: str,

@@ -43,10 +43,13 @@ def run_isolated(target: str, *, stack: str = "dev", config: Mapping[str, str] |
     return Simulation.from_json(json.loads(completed.stdout))
 
 
-def _program(target: str) -> Callable[[], object]:
+def _program(target: str) -> Callable[[], None]:
     if target.endswith(".py"):
-        path = PROJECT_ROOT / target
-        return lambda: runpy.run_path(str(path), run_name="__main__")
+
+        def run_file() -> None:
+            runpy.run_path(str(PROJECT_ROOT / target), run_name="__main__")
+
+        return run_file
     module, function = target.split(":")
     return getattr(importlib.import_module(module), function)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -19,6 +19,9 @@ from modelplane_components.model_secrets import ModelSecrets, ModelSecretsArgs
 from modelplane_components.naming import secret_arn_env_var
 from tests.conftest import SimulateStack, settings_of, stack_config
 from tests.harness import REGION, run_isolated
+
+if TYPE_CHECKING:
+    from modelplane_components.model_secrets import SecretArgs
 
 SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
@@ -200,7 +203,8 @@ def test_rotated_secret_keeps_its_value_until_the_first_schedule(component: Simu
 def test_component_refuses_what_secrets_manager_would(change: dict[str, Any], message: str) -> None:
     """Checked before anything is registered, so no mocks are needed."""
     with pytest.raises(ValueError, match="ModelSecrets 'bad'") as caught:
-        ModelSecrets("bad", {"secrets": {"token": {"description": "t", **change}}, "kms_key_arn": KEY_ARN})
+        secret = cast("SecretArgs", {"description": "t", **change})
+        ModelSecrets("bad", {"secrets": {"token": secret}, "kms_key_arn": KEY_ARN})
     assert message in str(caught.value)
 
 
