@@ -424,3 +424,138 @@ def test_every_alarm_description_links_an_existing_runbook_section(simulate_stac
         assert len(description) <= 1024, alarm.name
         (anchor,) = re.findall(r"Runbook: docs/alarms\.md#([\w-]+)", description)
         assert anchor in anchors, f"{alarm.name} links to a missing section #{anchor}"
+
+
+# --- The components on their own, from hand-made arguments -------------------------------------
+
+
+def monitoring_scenario() -> None:
+    """A GPU champion, a serverless challenger and a shadow, custom thresholds, no region given (the provider's)."""
+    import pulumi
+    import pulumi_aws as aws
+
+    from modelplane_components.alert_topic import AlertTopic
+    from modelplane_components.monitoring import EndpointMonitoring
+
+    opts = pulumi.ResourceOptions(provider=aws.Provider("aws", region="eu-west-1"))
+    topic = AlertTopic(
+        "team-alerts",
+        {
+            "kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k",
+            "https_endpoints": ["https://pager.example.com/hook"],
+        },
+        opts=opts,
+    )
+    watched = EndpointMonitoring(
+        "ranker-monitoring",
+        {
+            "endpoint_name": "ranker-team",
+            "variants": [{"name": "champion", "instance_type": "ml.g5.xlarge"}, {"name": "challenger"}],
+            "shadow": {"name": "candidate", "instance_type": "ml.m5.large"},
+            "alarm_topic_arn": topic.arn,
+            "kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k",
+            "alarms": {"latency_p99_ms": 123, "evaluation_periods": 4, "datapoints_to_alarm": 2},
+            "alarm_on_no_traffic": True,
+        },
+        opts=opts,
+    )
+    pulumi.export("rollback", watched.rollback_alarm_names)
+    pulumi.export("alarms", watched.alarm_names)
+
+
+@pytest.fixture(scope="module")
+def component() -> Simulation:
+    from tests.harness import run_isolated
+
+    return run_isolated("tests.test_monitoring:monitoring_scenario")
+
+
+def alarm_suffixes(simulation: Simulation, variant: str) -> set[str]:
+    prefix = f"ranker-team-{variant}-"
+    return {
+        alarm.inputs["name"].removeprefix(prefix)
+        for alarm in simulation.of_type(ALARM)
+        if alarm.inputs["name"].startswith(prefix)
+    }
+
+
+def test_each_variant_gets_the_signals_it_publishes(component: Simulation) -> None:
+    common = {"5xx-rate", "4xx-rate", "model-latency-p99", "overhead-latency-p99"}
+    assert alarm_suffixes(component, "champion") == common | {
+        "no-invocations",
+        "cpu",
+        "memory",
+        "disk",
+        "gpu",
+        "gpu-memory",
+    }
+    assert alarm_suffixes(component, "challenger") == common | {"no-invocations", "serverless-concurrency"}
+    assert alarm_suffixes(component, "candidate") == common | {"cpu", "memory", "disk"}, (
+        "no zero-traffic alarm for the shadow"
+    )
+
+
+def test_thresholds_and_defaults_come_from_the_arguments(component: Simulation) -> None:
+    (latency,) = [a for a in component.of_type(ALARM) if a.inputs["name"] == "ranker-team-champion-model-latency-p99"]
+    assert latency.inputs["threshold"] == 123000, "milliseconds become SageMaker's microseconds"
+    assert (latency.inputs["evaluationPeriods"], latency.inputs["datapointsToAlarm"]) == (4, 2)
+    assert component.one(LOG_GROUP).inputs["retentionInDays"] == 30
+    body = json.loads(component.one(DASHBOARD).inputs["dashboardBody"])
+    assert {w["properties"]["region"] for w in body["widgets"] if w["type"] == "metric"} == {"eu-west-1"}
+
+
+def test_rollback_alarms_leave_the_shadow_out(component: Simulation) -> None:
+    assert component.outputs["rollback"] == [
+        "ranker-team-champion-5xx-rate",
+        "ranker-team-challenger-5xx-rate",
+        "ranker-team-champion-model-latency-p99",
+        "ranker-team-challenger-model-latency-p99",
+    ]
+    assert set(component.outputs["alarms"]) == {alarm.inputs["name"] for alarm in component.of_type(ALARM)}
+
+
+def test_topic_subscribes_the_webhook_and_names_the_stack(component: Simulation) -> None:
+    (subscription,) = component.of_type(SUBSCRIPTION)
+    assert (subscription.inputs["protocol"], subscription.inputs["endpoint"]) == (
+        "https",
+        "https://pager.example.com/hook",
+    )
+    assert component.one(TOPIC).inputs["displayName"] == "modelplane dev alarms"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"alarms": {"evaluation_periods": 2, "datapoints_to_alarm": 3}},
+            "alarms.datapoints_to_alarm: must be between 1 and evaluation_periods",
+        ),
+        ({"alarms": {"period_seconds": 45}}, "alarms.period_seconds: must be 10, 30 or a multiple of 60"),
+        ({"log_retention_days": 42}, "log_retention_days: CloudWatch Logs accepts only 1, 3, 5"),
+        ({"variants": [{"name": "champion_1"}]}, "variants[0].name: must contain only letters, digits and hyphens"),
+        (
+            {"variants": [{"name": "a", "instance_type": "ml.x9.huge"}]},
+            "variants[0].instance_type: unknown SageMaker instance type",
+        ),
+    ],
+)
+def test_monitoring_refuses_what_cloudwatch_and_sagemaker_would(args: dict[str, Any], message: str) -> None:
+    from modelplane_components.monitoring import EndpointMonitoring, EndpointMonitoringArgs
+
+    base: EndpointMonitoringArgs = {
+        "endpoint_name": "e",
+        "variants": [{"name": "a"}],
+        "alarm_topic_arn": "t",
+        "kms_key_arn": "k",
+    }
+    with pytest.raises(ValueError, match=re.escape(message)):
+        EndpointMonitoring("bad", {**base, **args})  # type: ignore[typeddict-item]
+
+
+def test_topic_refuses_plain_http_webhooks() -> None:
+    from modelplane_components.alert_topic import AlertTopic
+
+    with pytest.raises(
+        ValueError, match=re.escape("https_endpoints[0]: 'http://pager.example.com' is not an https:// URL")
+    ):
+        AlertTopic("bad", {"kms_key_arn": "k", "https_endpoints": ["http://pager.example.com"]})
