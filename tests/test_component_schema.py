@@ -7,9 +7,11 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import json
 import pkgutil
+import subprocess
 import sys
-from typing import Any
+from pathlib import Path
 
 import pulumi
 import pytest
@@ -73,7 +75,7 @@ def test_schema_uses_index_tokens_and_no_dependency_it_cannot_resolve() -> None:
 
 
 @pytest.mark.parametrize("path", COMPONENT_SOURCES, ids=lambda path: path.name)
-def test_component_modules_stand_alone(path: Any) -> None:
+def test_component_modules_stand_alone(path: Path) -> None:
     """Real annotations for the analyzer; nothing of modelplane's settings, loader or program; no config."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
@@ -157,3 +159,30 @@ def test_the_provider_constructs_components_from_schema_inputs(constructed: Simu
 def test_constructed_components_carry_the_index_token(constructed: Simulation) -> None:
     tokens = {resource.type for resource in constructed.resources if not resource.custom}
     assert tokens == {f"{PACKAGE}:index:SageMakerEndpoint", f"{PACKAGE}:index:ModelSecrets"}
+
+
+def test_the_plugin_serves_the_committed_schema(tmp_path: Path) -> None:
+    """Run `components/` as Pulumi's Python language host runs a plugin (`python <folder> <engine>`), then
+    ask it for its schema over gRPC as `pulumi package get-schema` does."""
+    import grpc
+    from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+    plugin = subprocess.Popen(
+        [sys.executable, str(PROJECT_ROOT / "components"), "127.0.0.1:1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert plugin.stdout is not None
+        port = plugin.stdout.readline().strip()
+        assert port.isdigit(), plugin.stderr.read() if plugin.stderr else "no port"
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = provider_pb2_grpc.ResourceProviderStub(channel).GetSchema(
+                provider_pb2.GetSchemaRequest(version=0), timeout=60
+            )
+        assert json.loads(reply.schema) == load()
+    finally:
+        plugin.kill()
+        plugin.wait()
