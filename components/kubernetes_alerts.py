@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from .monitoring import Thresholds
+from .monitoring_args import Thresholds
 
 REQUESTS_METRIC = "http_requests_total"
 LATENCY_METRIC = "http_request_duration_seconds"

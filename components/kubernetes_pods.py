@@ -2,64 +2,20 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .kubernetes_service_args import PodAutoscalingArgs, PodResourcesArgs, TolerationArgs
+
 NON_ROOT_ID = 10001
+
 SECRETS_DIR = "/var/run/secrets/modelplane"
+
 PORT_NAME = "http"
+
 # The model server's metrics contract: Prometheus text on the serving port.
 METRICS_PATH = "/metrics"
-CPU_PATTERN = r"\d+(\.\d+)?m?"
-MEMORY_PATTERN = r"\d+(Ki|Mi|Gi|Ti)?"
-METRIC_NAME_PATTERN = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-
-
-class PodResourcesArgs(TypedDict):
-    """Container resources; CPU limit equals the request unless set apart, memory request equals the limit."""
-
-    cpu: NotRequired[str]
-    """CPU request (`500m`, `2`); default 1."""
-    memory: NotRequired[str]
-    """Memory request and limit (`2Gi`); default 2Gi."""
-    cpu_limit: NotRequired[str]
-    """CPU limit; default the request."""
-    gpus: NotRequired[int]
-    """`nvidia.com/gpu` devices per pod; default 0."""
-
-
-class TolerationArgs(TypedDict):
-    """A pod toleration (e.g. for a GPU node pool taint)."""
-
-    key: str
-    """Taint key."""
-    operator: NotRequired[str]
-    """`Equal` or `Exists`; default Equal."""
-    value: NotRequired[str]
-    """Taint value for Equal."""
-    effect: NotRequired[str]
-    """`NoSchedule`, `PreferNoSchedule` or `NoExecute`; default NoSchedule."""
-
-
-class PodAutoscalingArgs(TypedDict):
-    """A HorizontalPodAutoscaler per variant: CPU utilisation, or a per-pod custom metric."""
-
-    min_replicas: int
-    """Fewest pods per variant."""
-    max_replicas: int
-    """Most pods per variant."""
-    target_cpu_percent: NotRequired[int]
-    """Average CPU utilisation to hold when no custom metric is set; default 70."""
-    custom_metric: NotRequired[str]
-    """A per-pod metric served by the metrics adapter, used instead of CPU."""
-    custom_metric_target: NotRequired[float]
-    """Per-pod value of `custom_metric` to hold; default 100."""
-    scale_in_cooldown_seconds: NotRequired[int]
-    """Scale-down stabilisation window; default 300."""
-    scale_out_cooldown_seconds: NotRequired[int]
-    """Scale-up stabilisation window; default 60."""
 
 
 @dataclass(frozen=True)

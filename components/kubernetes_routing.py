@@ -1,22 +1,11 @@
 """Traffic of a Kubernetes model service: a Gateway API `HTTPRoute` with weighted backends and a mirrored shadow."""
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
-
-class GatewayRouteArgs(TypedDict):
-    """The Gateway (already running in the cluster) the route attaches to, and what the route matches."""
-
-    gateway_name: str
-    """Name of the Gateway."""
-    gateway_namespace: str
-    """Namespace of the Gateway, also the only namespace the NetworkPolicy lets in."""
-    hostnames: NotRequired[Sequence[str]]
-    """Host names matched by the route; default any."""
-    path_prefix: NotRequired[str]
-    """Path prefix matched by the route; default `/`."""
+from .kubernetes_service_args import GatewayRouteArgs
 
 
 def route_spec(

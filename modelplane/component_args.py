@@ -16,16 +16,16 @@ from modelplane_components import naming
 if TYPE_CHECKING:
     from modelplane.settings import AlarmThresholds, Endpoint, Rotation, Settings, Variant
     from modelplane_components.alert_topic import AlertTopicArgs
-    from modelplane_components.kubernetes_service import (
+    from modelplane_components.kubernetes_service_args import (
         KubernetesModelServiceArgs,
         KubernetesVariantArgs,
         ServedSecretArgs,
         WorkloadIdentityArgs,
     )
     from modelplane_components.model_secrets import ModelSecretsArgs, SecretArgs, SecretRotationArgs
-    from modelplane_components.monitoring import AlarmThresholdsArgs, EndpointMonitoringArgs, MonitoredVariantArgs
+    from modelplane_components.monitoring_args import AlarmThresholdsArgs, EndpointMonitoringArgs, MonitoredVariantArgs
     from modelplane_components.registry import ModelFamilyArgs, ModelRegistryArgs
-    from modelplane_components.sagemaker_endpoint import SageMakerEndpointArgs, VariantArgs
+    from modelplane_components.sagemaker_endpoint_args import SageMakerEndpointArgs, VariantArgs
 
 # Secrets Manager keeps a deleted production secret recoverable for the longest window, other stacks for the shortest.
 PROD_RECOVERY_WINDOW_DAYS = 30

@@ -11,9 +11,9 @@ from typing import Literal
 from pydantic import Field
 
 from modelplane.settings.base import SettingsModel
-from modelplane_components.sagemaker_endpoint import Autoscaling as ComponentAutoscaling
-from modelplane_components.sagemaker_endpoint import Deployment as ComponentDeployment
-from modelplane_components.sagemaker_endpoint import DeploymentStrategy as Strategy
+from modelplane_components.sagemaker_endpoint_args import Autoscaling as ComponentAutoscaling
+from modelplane_components.sagemaker_endpoint_args import Deployment as ComponentDeployment
+from modelplane_components.sagemaker_endpoint_args import DeploymentStrategy as Strategy
 
 __all__ = ["Autoscaling", "Deployment", "StepSize", "Strategy"]
 

@@ -12,7 +12,7 @@ from modelplane.settings.deployment import Autoscaling, Deployment, Strategy
 from modelplane.settings.kubernetes import KubernetesServing
 from modelplane.settings.monitoring import AlarmThresholds, DataCapture
 from modelplane.settings.variants import Variant
-from modelplane_components import aws_limits, monitoring, sagemaker_endpoint
+from modelplane_components import aws_limits, kubernetes_service_args, monitoring_args, sagemaker_endpoint_args
 
 # Where the Kubernetes component's argument paths live in a stack file's endpoint.
 KUBERNETES_PATHS = (
@@ -95,14 +95,16 @@ class Endpoint(SettingsModel):
         problems: list[tuple[str, str]] = []
         if self.kubernetes is not None:
             problems.append(("kubernetes", "only allowed with platform kubernetes"))
-        for path, message in sagemaker_endpoint.serving_problems(component_args.sagemaker_shape(self)):
+        for path, message in sagemaker_endpoint_args.serving_problems(component_args.sagemaker_shape(self)):
             if path == "data_capture":
                 # The component is given no capture when it is off; here capture is a switch.
                 problems.append(("data_capture.enabled", f"{message}; set it to false"))
             else:
                 problems.append((path, message))
         thresholds = component_args.alarm_thresholds(self.alarms)
-        return problems + [(f"alarms.{path}", message) for path, message in monitoring.threshold_problems(thresholds)]
+        return problems + [
+            (f"alarms.{path}", message) for path, message in monitoring_args.threshold_problems(thresholds)
+        ]
 
     def _kubernetes_problems(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
@@ -127,12 +129,9 @@ class Endpoint(SettingsModel):
                     "on Kubernetes, move weights step by step with config changes (canary or all-at-once)",
                 )
             )
-        # Imported here: only stacks with Kubernetes endpoints pay for the Kubernetes provider.
-        from modelplane_components.kubernetes_service import serving_problems
-
+        shape = component_args.kubernetes_shape(self)
         return problems + [
-            (_stack_file_path(path), message)
-            for path, message in serving_problems(component_args.kubernetes_shape(self))
+            (_stack_file_path(path), message) for path, message in kubernetes_service_args.serving_problems(shape)
         ]
 
     def variant_paths(self) -> list[tuple[str, Variant]]:

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from modelplane.settings.base import SettingsModel
 from modelplane_components.alert_topic import EMAIL_PATTERN, HTTPS_PATTERN
 from modelplane_components.aws_limits import LOG_RETENTION_DAYS
-from modelplane_components.monitoring import Thresholds
+from modelplane_components.monitoring_args import Thresholds
 
 
 class DataCapture(SettingsModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from modelplane.settings.base import FieldProblems, Name, SettingsModel
-from modelplane_components.sagemaker_endpoint import IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN
+from modelplane_components.sagemaker_endpoint_args import IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN
 
 
 class Serverless(SettingsModel):
