@@ -9,11 +9,8 @@ import pulumi_kubernetes as k8s
 from .kubernetes_service_args import PodAutoscalingArgs, PodResourcesArgs, TolerationArgs
 
 NON_ROOT_ID = 10001
-
 SECRETS_DIR = "/var/run/secrets/modelplane"
-
 PORT_NAME = "http"
-
 # The model server's metrics contract: Prometheus text on the serving port.
 METRICS_PATH = "/metrics"
 

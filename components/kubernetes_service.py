@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 FORMER_TOKEN = "modelplane:kubernetes:KubernetesModelService"
-
 # `enforce` pinned to a known profile version; `audit`/`warn` at latest to show what an upgrade would reject.
 POD_SECURITY_LABELS = {
     "pod-security.kubernetes.io/enforce": "restricted",
@@ -64,7 +63,6 @@ POD_SECURITY_LABELS = {
 }
 
 COMMON_LABELS = {"app.kubernetes.io/part-of": "modelplane", "app.kubernetes.io/managed-by": "pulumi"}
-
 VARIANT_LABEL = "modelplane.io/variant"
 
 

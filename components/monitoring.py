@@ -45,14 +45,8 @@ __all__ = [
 ]
 
 FORMER_TOKEN = "modelplane:monitoring:EndpointMonitoring"
-
-
 INVOCATION_NAMESPACE = "AWS/SageMaker"
-
-
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
-
-
 RUNBOOK = "docs/alarms.md"
 
 
@@ -93,8 +87,6 @@ class _Watch:
 
 # Settings give latencies in milliseconds; SageMaker publishes them in microseconds.
 MICROSECONDS_PER_MS = 1000
-
-
 _UTILISATION_ACTION = (
     "Scale out (raise autoscaling.max_capacity) or pick a larger instance type; compare with the other "
     "variants on the dashboard to see whether one model version needs more than the others."

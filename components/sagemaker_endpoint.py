@@ -65,14 +65,8 @@ __all__ = [
 ]
 
 FORMER_TOKEN = "modelplane:sagemaker:SageMakerEndpoint"
-
-
 SCALING_METRIC = "SageMakerVariantInvocationsPerInstance"
-
-
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
-
-
 # EC2 has no resource-level permissions for Describe* calls: these need `Resource: "*"`.
 VPC_DESCRIBE_ACTIONS = (
     "ec2:DescribeDhcpOptions",

@@ -19,24 +19,12 @@ from .monitoring_args import MAX_ROLLBACK_ALARMS
 
 # The provider waits at most 60 minutes for an endpoint update; bake and termination waits must end well before.
 PROVIDER_UPDATE_WAIT_SECONDS = 3600
-
-
 MAX_DEPLOYMENT_WAIT_SECONDS = 3000
-
-
 # AWS's bounds of a traffic step or rolling batch given as a share of capacity.
 PERCENT_STEP_BOUNDS = {"canary": (1, 50), "linear": (10, 50), "rolling": (5, 50)}
-
-
 IMAGE_TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-
-
 IMAGE_DIGEST_PATTERN = r"sha256:[0-9a-f]{64}"
-
-
 SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
-
-
 MAX_AUTOSCALING_CAPACITY = 100
 
 
@@ -248,8 +236,6 @@ class Autoscaling:
 
 
 DEFAULT_SAMPLING_PERCENT = 100
-
-
 DEFAULT_MAX_CONCURRENT_INVOCATIONS = 4
 
 
