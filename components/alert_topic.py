@@ -1,23 +1,21 @@
 """The stack's alarm topic: where every endpoint alarm sends its ALARM and OK notifications.
 
-One topic per stack, not per endpoint: the people to notify (`monitoring.emails`,
-`monitoring.https_endpoints`) are a stack setting, so one topic means one confirmation e-mail per
-person and one pager integration, and the alarm name in each message already names the endpoint
-and variant.
+One topic per stack, not per endpoint: the people to notify are the same for every endpoint, so one
+topic means one confirmation e-mail per person and one pager integration, and the alarm name in each
+message already names the endpoint and variant.
 """
 
-from __future__ import annotations
-
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+import re
+from collections.abc import Sequence
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from modelplane.settings import Monitoring
+from ._common import Problem, Tags, check, component_options, type_token
 
+FORMER_TOKEN = "modelplane:monitoring:AlertTopic"
 # What the account may do with the topic besides publishing (SNS's default owner rights minus Publish).
 OWNER_ACTIONS = (
     "SNS:AddPermission",
@@ -28,15 +26,22 @@ OWNER_ACTIONS = (
     "SNS:SetTopicAttributes",
     "SNS:Subscribe",
 )
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+HTTPS_PATTERN = r"https://\S+"
 
 
-@dataclass(frozen=True)
-class AlertTopicArgs:
-    monitoring: Monitoring
-    """Who is subscribed: e-mail addresses and HTTPS webhooks."""
+class AlertTopicArgs(TypedDict):
+    """Who is told, and the key the messages are encrypted with."""
+
     kms_key_arn: pulumi.Input[str]
-    """Stack key encrypting the messages at rest (its policy lets CloudWatch use it)."""
-    tags: Mapping[str, str]
+    """KMS key encrypting the messages at rest; its policy must let CloudWatch use it."""
+    emails: NotRequired[Sequence[str]]
+    """E-mail addresses subscribed (each confirms once)."""
+    https_endpoints: NotRequired[Sequence[str]]
+    """HTTPS webhooks subscribed (pager, chat)."""
+    display_name: NotRequired[pulumi.Input[str]]
+    """Sender name of e-mail notifications; default `modelplane <stack> alarms`."""
+    tags: NotRequired[pulumi.Input[Tags]]
     """Tags of the topic."""
 
 
@@ -47,13 +52,14 @@ class AlertTopic(pulumi.ComponentResource):
     """Topic ARN, the `alarm_actions` and `ok_actions` target of every endpoint alarm."""
 
     def __init__(self, name: str, args: AlertTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("modelplane:monitoring:AlertTopic", name, None, opts)
+        check("AlertTopic", name, problems(args))
+        super().__init__(type_token("AlertTopic"), name, None, component_options(opts, FORMER_TOKEN))
         child = pulumi.ResourceOptions(parent=self)
         topic = aws.sns.Topic(
             f"{name}-topic",
-            display_name=f"modelplane {pulumi.get_stack()} alarms",
-            kms_master_key_id=args.kms_key_arn,
-            tags=dict(args.tags),
+            display_name=args.get("display_name", f"modelplane {pulumi.get_stack()} alarms"),
+            kms_master_key_id=args["kms_key_arn"],
+            tags=args.get("tags"),
             opts=child,
         )
         aws.sns.TopicPolicy(
@@ -62,8 +68,8 @@ class AlertTopic(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(topic.arn.apply(topic_policy)),
             opts=child,
         )
-        subscribers = [("email", address) for address in args.monitoring.emails] + [
-            ("https", url) for url in args.monitoring.https_endpoints
+        subscribers = [("email", address) for address in args.get("emails", [])] + [
+            ("https", url) for url in args.get("https_endpoints", [])
         ]
         for protocol, endpoint in subscribers:
             aws.sns.TopicSubscription(
@@ -75,6 +81,21 @@ class AlertTopic(pulumi.ComponentResource):
             )
         self.arn = topic.arn
         self.register_outputs({"arn": self.arn})
+
+
+def problems(args: AlertTopicArgs) -> list[Problem]:
+    """SNS delivers e-mail to addresses and webhooks only over HTTPS (plain HTTP is refused here)."""
+    found: list[Problem] = []
+    for field, pattern, what in (
+        ("emails", EMAIL_PATTERN, "an e-mail address"),
+        ("https_endpoints", HTTPS_PATTERN, "an https:// URL"),
+    ):
+        found += [
+            (f"{field}[{index}]", f"{value!r} is not {what}")
+            for index, value in enumerate(args.get(field, []))
+            if not re.fullmatch(pattern, value)
+        ]
+    return found
 
 
 def topic_policy(topic_arn: str) -> dict[str, Any]:

@@ -1,38 +1,40 @@
 """The stack's artifact bucket: model archives, endpoint data capture and asynchronous inference results.
 
-Model archives live at the key given by a variant's `model_artifact` setting; SageMaker writes
-asynchronous results below the prefix named here, and captured data below
-`modelplane.naming.data_capture_prefix`.
+Model archives live at the key given by a variant's `model_artifact`; SageMaker writes below the
+prefixes of `naming` (`data-capture/<endpoint>/`, `async-output/<endpoint>/`).
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-ASYNC_OUTPUT_PREFIX = "async-output/"
+from ._common import Problem, Tags, check, child_options, component_options, known, type_token
+
+FORMER_TOKEN = "modelplane:registry:ArtifactBucket"
 # Parts of an interrupted multipart upload are billed until aborted.
 ABORT_INCOMPLETE_UPLOAD_DAYS = 7
+DEFAULT_NONCURRENT_VERSION_DAYS = 90
 
 
-@dataclass(frozen=True)
-class ArtifactBucketArgs:
-    key_arn: pulumi.Input[str]
-    """The stack key: default encryption, and the only KMS key a put may name."""
-    noncurrent_version_days: int
-    """Days an overwritten or deleted object version is kept before it expires."""
-    tags: Mapping[str, str]
+class ArtifactBucketArgs(TypedDict):
+    """The key the bucket encrypts with and how long old versions stay."""
+
+    kms_key_arn: pulumi.Input[str]
+    """KMS key: default encryption, and the only key a put may name."""
+    noncurrent_version_days: NotRequired[pulumi.Input[int]]
+    """Days an overwritten or deleted object version is kept before it expires; default 90."""
+    force_destroy: NotRequired[pulumi.Input[bool]]
+    """Let `pulumi destroy` empty the bucket before deleting it; default false, a bucket with objects stays."""
+    tags: NotRequired[pulumi.Input[Tags]]
     """Tags of the bucket."""
-    protect: bool
-    """Protect the bucket and keep it on delete (prod); otherwise `pulumi destroy` empties and removes it."""
 
 
 class ArtifactBucket(pulumi.ComponentResource):
-    """A private, versioned, SSE-KMS bucket that refuses plain HTTP and puts encrypted any other way."""
+    """A private, versioned, SSE-KMS bucket that refuses plain HTTP and puts encrypted any other way.
+
+    `protect` in the options protects the bucket and its configuration; `retain_on_delete` keeps the bucket.
+    """
 
     name: pulumi.Output[str]
     """Bucket name, for `s3://` URIs of model archives, captured data and asynchronous results."""
@@ -40,14 +42,16 @@ class ArtifactBucket(pulumi.ComponentResource):
     """Bucket ARN, for the execution roles' object permissions."""
 
     def __init__(self, name: str, args: ArtifactBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("modelplane:registry:ArtifactBucket", name, None, opts)
+        check("ArtifactBucket", name, problems(args))
+        super().__init__(type_token("ArtifactBucket"), name, None, component_options(opts, FORMER_TOKEN))
         child = pulumi.ResourceOptions(parent=self)
+        key_arn = args["kms_key_arn"]
 
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            force_destroy=not args.protect,
-            tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            force_destroy=args.get("force_destroy", False),
+            tags=args.get("tags"),
+            opts=child_options(self, opts),
         )
         versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
@@ -61,7 +65,7 @@ class ArtifactBucket(pulumi.ComponentResource):
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                     apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=args.key_arn
+                        sse_algorithm="aws:kms", kms_master_key_id=key_arn
                     ),
                     bucket_key_enabled=True,
                 )
@@ -87,7 +91,7 @@ class ArtifactBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(bucket_policy(bucket.arn, args.key_arn)),
+            policy=pulumi.Output.json_dumps(bucket_policy(bucket.arn, key_arn)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
         )
         aws.s3.BucketLifecycleConfiguration(
@@ -99,7 +103,7 @@ class ArtifactBucket(pulumi.ComponentResource):
                     status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
                     noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=args.noncurrent_version_days
+                        noncurrent_days=args.get("noncurrent_version_days", DEFAULT_NONCURRENT_VERSION_DAYS)
                     ),
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
                 ),
@@ -117,6 +121,14 @@ class ArtifactBucket(pulumi.ComponentResource):
         self.name = bucket.bucket
         self.arn = bucket.arn
         self.register_outputs({"name": self.name, "arn": self.arn})
+
+
+def problems(args: ArtifactBucketArgs) -> list[Problem]:
+    """S3 expires noncurrent versions after a positive number of days."""
+    days = known(args.get("noncurrent_version_days"))
+    if days is not None and days < 1:
+        return [("noncurrent_version_days", "must be at least 1 (S3 NoncurrentVersionExpiration)")]
+    return []
 
 
 def bucket_policy(bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[str]) -> dict[str, Any]:

@@ -1,15 +1,17 @@
 """The stack's customer-managed KMS key: everything the registry and the endpoints store is encrypted with it."""
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-DELETION_WINDOW_DAYS = 30
+from ._common import Problem, Tags, check, child_options, component_options, type_token
+from .aws_limits import name_problem
+
+FORMER_TOKEN = "modelplane:kms:EncryptionKey"
+# KMS waits 7 to 30 days before it deletes a key scheduled for deletion.
+MIN_DELETION_WINDOW_DAYS = 7
+MAX_DELETION_WINDOW_DAYS = 30
 # Services allowed to use the key on behalf of the account's principals (`kms:ViaService`).
 VIA_SERVICES = ("ecr", "s3", "sagemaker", "secretsmanager", "sns")
 # Key administration without the cryptographic operations: those are granted only through services.
@@ -41,28 +43,36 @@ USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDat
 GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
 
 
-@dataclass(frozen=True)
-class EncryptionKeyArgs:
-    stack: str
-    """Stack name; the alias is `alias/modelplane-<stack>`."""
-    tags: Mapping[str, str]
+class EncryptionKeyArgs(TypedDict):
+    """What the key is called and how long a scheduled deletion waits."""
+
+    alias_name: NotRequired[str]
+    """Alias for people and scripts, `alias/<name>`; default `alias/modelplane-<stack>`."""
+    description: NotRequired[pulumi.Input[str]]
+    """Key description; default names the stack and what the key encrypts."""
+    deletion_window_days: NotRequired[int]
+    """Days a scheduled deletion waits before the key is gone, 7-30 (KMS); default 30, the longest."""
+    tags: NotRequired[pulumi.Input[Tags]]
     """Tags of the key."""
-    protect: bool
-    """Protect the key and keep it on delete (prod): losing it loses every artifact encrypted with it."""
 
 
 class EncryptionKey(pulumi.ComponentResource):
-    """A symmetric key with yearly rotation whose policy lets the account use it only through named services."""
+    """A symmetric key with yearly rotation whose policy lets the account use it only through named services.
+
+    `protect` and `retain_on_delete` in the options keep the key (losing it loses every artifact encrypted with it).
+    """
 
     arn: pulumi.Output[str]
     """Key ARN, given to every resource it encrypts."""
     key_id: pulumi.Output[str]
     """Key id (the UUID), as the KMS console and CLI show it."""
     alias_name: pulumi.Output[str]
-    """`alias/modelplane-<stack>`, a stable name for people and scripts."""
+    """The key's alias, a stable name for people and scripts."""
 
     def __init__(self, name: str, args: EncryptionKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("modelplane:kms:EncryptionKey", name, None, opts)
+        check("EncryptionKey", name, problems(args))
+        super().__init__(type_token("EncryptionKey"), name, None, component_options(opts, FORMER_TOKEN))
+        stack = pulumi.get_stack()
         invoke_opts = pulumi.InvokeOutputOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=invoke_opts).account_id
         region = aws.get_region_output(opts=invoke_opts).region
@@ -70,16 +80,18 @@ class EncryptionKey(pulumi.ComponentResource):
 
         key = aws.kms.Key(
             f"{name}-key",
-            description=f"modelplane {args.stack}: model artifacts, images, logs, topics and secrets",
+            description=args.get(
+                "description", f"modelplane {stack}: model artifacts, images, logs, topics and secrets"
+            ),
             enable_key_rotation=True,
-            deletion_window_in_days=DELETION_WINDOW_DAYS,
+            deletion_window_in_days=args.get("deletion_window_days", MAX_DELETION_WINDOW_DAYS),
             policy=pulumi.Output.json_dumps(key_policy(account_id, region, partition.partition, partition.dns_suffix)),
-            tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            tags=args.get("tags"),
+            opts=child_options(self, opts),
         )
         alias = aws.kms.Alias(
             f"{name}-alias",
-            name=f"alias/modelplane-{args.stack}",
+            name=args.get("alias_name", f"alias/modelplane-{stack}"),
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -87,6 +99,28 @@ class EncryptionKey(pulumi.ComponentResource):
         self.key_id = key.key_id
         self.alias_name = alias.name
         self.register_outputs({"arn": self.arn, "key_id": self.key_id, "alias_name": self.alias_name})
+
+
+def problems(args: EncryptionKeyArgs) -> list[Problem]:
+    """KMS's rules for the alias and the deletion window."""
+    found: list[Problem] = []
+    alias = args.get("alias_name")
+    if alias is not None:
+        if not alias.startswith("alias/") or alias.startswith("alias/aws/"):
+            found.append(
+                ("alias_name", "must start with alias/ and not with alias/aws/ (reserved for AWS managed keys)")
+            )
+        elif why := name_problem("AliasNameType", alias, service="kms"):
+            found.append(("alias_name", why))
+    window = args.get("deletion_window_days")
+    if window is not None and not MIN_DELETION_WINDOW_DAYS <= window <= MAX_DELETION_WINDOW_DAYS:
+        found.append(
+            (
+                "deletion_window_days",
+                f"must be between {MIN_DELETION_WINDOW_DAYS} and {MAX_DELETION_WINDOW_DAYS} (KMS ScheduleKeyDeletion)",
+            )
+        )
+    return found
 
 
 def key_policy(

@@ -1,60 +1,72 @@
 """One model family's SageMaker model package group: the versioned registry its endpoints deploy from."""
 
-from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
+from ._common import Problem, Tags, check, child_options, component_options, known, type_token
+from .aws_limits import name_problem
+
+FORMER_TOKEN = "modelplane:registry:ModelPackageGroup"
 # Enough for another account to find a version and deploy it (CreateModel), not to change the registry.
 READ_PACKAGE_ACTIONS = ("sagemaker:CreateModel", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages")
 READ_GROUP_ACTIONS = ("sagemaker:DescribeModelPackageGroup",)
 
 
-@dataclass(frozen=True)
-class ModelPackageGroupArgs:
-    group_name: str
-    """Physical group name (SageMaker EntityName)."""
-    description: str
+class ModelPackageGroupArgs(TypedDict):
+    """The group's name and description, and who else may read it."""
+
+    group_name: pulumi.Input[str]
+    """Physical group name (SageMaker EntityName: letters, digits, hyphens, at most 63 characters)."""
+    description: NotRequired[pulumi.Input[str]]
     """What the family predicts."""
-    reader_principal_arns: Sequence[pulumi.Input[str]]
-    """Account root ARNs of other accounts that may read and deploy the family's versions; none: no policy."""
-    tags: Mapping[str, str]
+    reader_principal_arns: NotRequired[Sequence[pulumi.Input[str]]]
+    """Principals of other accounts (account roots) that may read and deploy the versions; none: no policy."""
+    tags: NotRequired[pulumi.Input[Tags]]
     """Tags of the group."""
-    protect: bool
-    """Protect the group and keep it on delete (prod): it holds the approved model versions."""
 
 
 class ModelPackageGroup(pulumi.ComponentResource):
-    """The group, and a resource policy only when other accounts read it."""
+    """The group, and a resource policy only when other accounts read it.
+
+    `protect` in the options protects the group (it holds the approved versions); `retain_on_delete` keeps it.
+    """
 
     name: pulumi.Output[str]
-    """Group name: the family's versions are registered here, and `model_package_version` picks one."""
+    """Group name: versions are registered here, and a variant's `model_package_version` picks one."""
     arn: pulumi.Output[str]
-    """Group ARN, listed in the `registry` stack output."""
+    """Group ARN."""
 
     def __init__(self, name: str, args: ModelPackageGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("modelplane:registry:ModelPackageGroup", name, None, opts)
+        check("ModelPackageGroup", name, problems(args))
+        super().__init__(type_token("ModelPackageGroup"), name, None, component_options(opts, FORMER_TOKEN))
         group = aws.sagemaker.ModelPackageGroup(
             f"{name}-group",
-            model_package_group_name=args.group_name,
-            model_package_group_description=args.description,
-            tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            model_package_group_name=args["group_name"],
+            model_package_group_description=args.get("description"),
+            tags=args.get("tags"),
+            opts=child_options(self, opts),
         )
-        if args.reader_principal_arns:
+        readers = args.get("reader_principal_arns") or []
+        if readers:
             aws.sagemaker.ModelPackageGroupPolicy(
                 f"{name}-policy",
                 model_package_group_name=group.model_package_group_name,
-                resource_policy=pulumi.Output.json_dumps(reader_policy(group.arn, args.reader_principal_arns)),
+                resource_policy=pulumi.Output.json_dumps(reader_policy(group.arn, readers)),
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.name = group.model_package_group_name
         self.arn = group.arn
         self.register_outputs({"name": self.name, "arn": self.arn})
+
+
+def problems(args: ModelPackageGroupArgs) -> list[Problem]:
+    name = known(args.get("group_name"))
+    if name is not None and (why := name_problem("EntityName", name)):
+        return [("group_name", why)]
+    return []
 
 
 def reader_policy(group_arn: pulumi.Output[str], principal_arns: Sequence[pulumi.Input[str]]) -> dict[str, Any]:

@@ -2,14 +2,19 @@
 
 The alarms watch the endpoint (dimension `EndpointName`) and the endpoint's automatic rollback
 watches the alarms (by name). Taking either name from the other resource's outputs would be a
-dependency cycle, so both are known strings: the endpoint's from `naming.endpoint_name`, the
-alarms' from `alarm_name` below. The alarms are created first; the endpoint lists
-`rollback_alarm_names` and depends on this component.
+dependency cycle, so both are known strings: the endpoint's is an argument here, the alarms' come
+from `alarm_name` below. The alarms are created first; the endpoint lists `rollback_alarm_names`
+and depends on this component.
+
+An alarm is a (variant, signal) pair: `variant_signals` decides which signals a variant gets, and
+`_WATCHES` says how each signal is measured and what the on-call person reads. Most signals have a
+static threshold; the anomaly signals compare a variant's traffic and latency with the band
+CloudWatch learns for that hour and weekday (`ANOMALY_DETECTION_BAND`, trained by CloudWatch from the
+metric's history). Besides the per-variant alarms, an endpoint may alarm on the input drift
+`modelplane drift --publish` reports.
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -17,23 +22,47 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.anomaly_detection import (
+from . import aws_limits
+from ._common import check, component_options, type_token
+from .monitoring_args import (
+    DEFAULT_LOG_RETENTION_DAYS,
+    MAX_ROLLBACK_ALARMS,
+    AlarmThresholdsArgs,
     AnomalyBand,
-    AnomalySignal,
-    anomaly_alarm_name,
-    anomaly_alarms,
-    anomaly_graphs,
+    AnomalyDetectionArgs,
+    EndpointMonitoringArgs,
+    MonitoredVariantArgs,
+    Thresholds,
+    problems,
 )
-from components.drift_alarm import drift_alarm, drift_alarm_name
-from modelplane import aws_limits
-from modelplane.naming import endpoint_log_group
-from modelplane.settings import AlarmThresholds, Endpoint, Variant
+from .naming import DRIFT_NAMESPACE, DRIFTED_FEATURES, ENDPOINT_DIMENSION, endpoint_log_group
 
+__all__ = [
+    "ANOMALY_SIGNALS",
+    "INSTANCE_NAMESPACE",
+    "MAX_ROLLBACK_ALARMS",
+    "AlarmThresholdsArgs",
+    "AnomalyDetectionArgs",
+    "EndpointMonitoring",
+    "EndpointMonitoringArgs",
+    "MonitoredVariantArgs",
+    "Signal",
+    "alarm_name",
+    "drift_alarm_name",
+    "rollback_alarm_names",
+    "variant_signals",
+]
+
+FORMER_TOKEN = "modelplane:monitoring:EndpointMonitoring"
 INVOCATION_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
-# SageMaker accepts 1 to 10 alarms in `auto_rollback_configuration`.
-MAX_ROLLBACK_ALARMS = 10
 RUNBOOK = "docs/alarms.md"
+# Query ids of an anomaly alarm's metric math: the observed metric and the band around it.
+OBSERVED_ID = "observed"
+BAND_ID = "band"
+DRIFT_SIGNAL = "input-drift"
+# `modelplane drift` runs on a schedule (CI or cron); its metric arrives once per run.
+DRIFT_PERIOD_SECONDS = 3600
 
 
 class Signal(StrEnum):
@@ -50,8 +79,12 @@ class Signal(StrEnum):
     GPU = "gpu"
     GPU_MEMORY = "gpu-memory"
     SERVERLESS_CONCURRENCY = "serverless-concurrency"
+    TRAFFIC_ANOMALY = "invocations-anomaly"
+    LATENCY_ANOMALY = "model-latency-anomaly"
 
 
+# Unusual is not broken: never rollback alarms, since a new model version legitimately changes the shape.
+ANOMALY_SIGNALS = (Signal.TRAFFIC_ANOMALY, Signal.LATENCY_ANOMALY)
 # What a bad model version changes, in the order the 10 rollback slots are filled: errors of every
 # variant before latency of any, so errors stay covered even with 10 variants.
 ROLLBACK_SIGNALS = (Signal.SERVER_ERRORS, Signal.MODEL_LATENCY)
@@ -63,12 +96,14 @@ class _Watch:
 
     metric: str
     statistic: str
-    threshold: Callable[[AlarmThresholds], float]
+    threshold: Callable[["Thresholds"], float]
     meaning: str
     action: str
     namespace: str = INVOCATION_NAMESPACE
     as_rate: bool = False
     """Alarm on `metric` as a percentage of `Invocations` (metric math) instead of on its value."""
+    band_comparison: str | None = None
+    """Compare `metric` with its anomaly band (this operator) instead of the threshold, which is the band width."""
 
 
 # Settings give latencies in milliseconds; SageMaker publishes them in microseconds.
@@ -77,6 +112,8 @@ _UTILISATION_ACTION = (
     "Scale out (raise autoscaling.max_capacity) or pick a larger instance type; compare with the other "
     "variants on the dashboard to see whether one model version needs more than the others."
 )
+
+
 _WATCHES: dict[Signal, _Watch] = {
     Signal.SERVER_ERRORS: _Watch(
         "Invocation5XXErrors",
@@ -171,6 +208,25 @@ _WATCHES: dict[Signal, _Watch] = {
         "Requests beyond max_concurrency are throttled: raise serverless.max_concurrency or "
         "provisioned_concurrency, or move the variant to instances.",
     ),
+    # Traffic may be unusual either way (a caller stopped, or a retry storm); latency only upwards.
+    Signal.TRAFFIC_ANOMALY: _Watch(
+        "Invocations",
+        "Sum",
+        lambda t: t.anomaly_band.width,
+        "invocations outside the expected band ({threshold:g} standard deviations)",
+        "Traffic left its usual shape for this hour and weekday: did a caller stop, change its retries, or "
+        "did the variant weights change?",
+        band_comparison="LessThanLowerOrGreaterThanUpperThreshold",
+    ),
+    Signal.LATENCY_ANOMALY: _Watch(
+        "ModelLatency",
+        "Average",
+        lambda t: t.anomaly_band.width,
+        "average model latency above the expected band ({threshold:g} standard deviations)",
+        "The model answers slower than usual for this time: compare with the other variants and the "
+        "utilisation graphs on the dashboard; after a release, decide whether the new shape is expected.",
+        band_comparison="GreaterThanUpperThreshold",
+    ),
 }
 
 
@@ -179,143 +235,146 @@ def alarm_name(endpoint_name: str, variant_name: str, signal: Signal) -> str:
     return f"{endpoint_name}-{variant_name}-{signal}"
 
 
-def variant_signals(variant: Variant, *, shadow: bool, prod: bool) -> list[Signal]:
+def variant_signals(
+    variant: MonitoredVariantArgs, *, shadow: bool, alarm_on_no_traffic: bool, anomaly_detection: bool = False
+) -> list[Signal]:
     """The signals a variant publishes and that are worth waking someone for.
 
     Serverless variants publish no instance metrics (CPU, disk, GPU); they are watched for their
     concurrency ceiling instead.
     The shadow gets no zero-traffic alarm: it only ever sees a copy of the production traffic.
+    With anomaly detection every variant, the shadow included, also gets the anomaly signals.
     """
     signals = [Signal.SERVER_ERRORS, Signal.CLIENT_ERRORS, Signal.MODEL_LATENCY, Signal.OVERHEAD_LATENCY]
-    if prod and not shadow:
+    if alarm_on_no_traffic and not shadow:
         signals.append(Signal.NO_INVOCATIONS)
-    if variant.instance_type is None:
-        return [*signals, Signal.SERVERLESS_CONCURRENCY]
-    signals += [Signal.CPU, Signal.MEMORY, Signal.DISK]
-    if aws_limits.is_gpu(variant.instance_type):
-        signals += [Signal.GPU, Signal.GPU_MEMORY]
+    instance_type = variant.get("instance_type")
+    if instance_type is None:
+        signals.append(Signal.SERVERLESS_CONCURRENCY)
+    else:
+        signals += [Signal.CPU, Signal.MEMORY, Signal.DISK]
+        if aws_limits.is_gpu(instance_type):
+            signals += [Signal.GPU, Signal.GPU_MEMORY]
+    if anomaly_detection:
+        signals += ANOMALY_SIGNALS
     return signals
 
 
-def rollback_alarm_names(endpoint: Endpoint, endpoint_name: str) -> list[str]:
+def rollback_alarm_names(endpoint_name: str, variant_names: Sequence[str]) -> list[str]:
     """Alarms that roll a deployment back: errors, then latency, of the production variants; at most 10.
 
     The shadow is left out: it answers no caller, so its failures must not undo a production release.
     """
-    ranked = [alarm_name(endpoint_name, v.name, signal) for signal in ROLLBACK_SIGNALS for v in endpoint.variants]
+    ranked = [alarm_name(endpoint_name, variant, signal) for signal in ROLLBACK_SIGNALS for variant in variant_names]
     return ranked[:MAX_ROLLBACK_ALARMS]
 
 
-@dataclass(frozen=True)
-class EndpointMonitoringArgs:
-    endpoint: Endpoint
-    """The endpoint's settings: variants, shadow and alarm thresholds."""
-    endpoint_name: str
-    """Deployed endpoint name (`naming.endpoint_name`), known before the endpoint exists."""
-    topic_arn: pulumi.Input[str]
-    """Alarm topic receiving ALARM and OK notifications."""
-    kms_key_arn: pulumi.Input[str]
-    """Stack key encrypting the endpoint's log group."""
-    log_retention_days: int
-    """Days CloudWatch Logs keeps the endpoint's container logs."""
-    prod: bool
-    """Prod also alarms when a production variant receives no traffic."""
-    region: str
-    """Region of the metrics, for the dashboard widgets."""
-    tags: Mapping[str, str]
-    """Tags of the alarms and the log group."""
-    anomaly_band: AnomalyBand | None = None
-    """Anomaly-detection alarms on every variant's traffic and latency, with this band; None for none."""
-    drift_alarm: bool = False
-    """Alarm on the input drift `modelplane drift --publish` reports for the endpoint."""
+def drift_alarm_name(endpoint_name: str) -> str:
+    return f"{endpoint_name}-{DRIFT_SIGNAL}"
 
 
 class EndpointMonitoring(pulumi.ComponentResource):
     """Per-variant alarms, the rollback subset, an A/B dashboard and the pre-created log group."""
 
-    alarm_names: list[str]
-    """Every alarm of the endpoint, for `modelplane verify` and the stack output."""
-    rollback_alarm_names: list[str]
+    alarm_names: pulumi.Output[list[str]]
+    """Every alarm of the endpoint."""
+    rollback_alarm_names: pulumi.Output[list[str]]
     """The alarms (at most 10) the endpoint's deployments roll back on."""
-    anomaly_alarm_names: list[str]
+    anomaly_alarm_names: pulumi.Output[list[str]]
     """Anomaly-detection and drift alarms: part of `alarm_names`, never of the rollback alarms."""
-    dashboard_name: str
+    dashboard_name: pulumi.Output[str]
     """CloudWatch dashboard comparing the variants."""
-    log_group_name: str
+    log_group_name: pulumi.Output[str]
     """Log group SageMaker writes the containers' logs to, created here with retention and encryption."""
 
     def __init__(self, name: str, args: EndpointMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("modelplane:monitoring:EndpointMonitoring", name, None, opts)
+        check("EndpointMonitoring", name, problems(args))
+        super().__init__(type_token("EndpointMonitoring"), name, None, component_options(opts, FORMER_TOKEN))
         child = pulumi.ResourceOptions(parent=self)
-        endpoint = args.endpoint
+        endpoint_name = args["endpoint_name"]
+        thresholds = Thresholds(**args.get("alarms", {}))
+        watched = _watched_variants(args)
         planned = [
             (variant, shadow, signal)
-            for variant, shadow in _watched_variants(endpoint)
-            for signal in variant_signals(variant, shadow=shadow, prod=args.prod)
+            for variant, shadow in watched
+            for signal in variant_signals(
+                variant,
+                shadow=shadow,
+                alarm_on_no_traffic=args.get("alarm_on_no_traffic", False),
+                anomaly_detection=thresholds.anomaly_detection is not None,
+            )
         ]
-        self.alarm_names = [alarm_name(args.endpoint_name, variant.name, signal) for variant, _, signal in planned]
+        # The static alarms of every variant first, then the anomaly alarms: the order of `alarm_names`
+        # and of the dashboard's alarm widget.
+        planned.sort(key=lambda plan: plan[2] in ANOMALY_SIGNALS)
+        names = [alarm_name(endpoint_name, variant["name"], signal) for variant, _, signal in planned]
+        topic = args["alarm_topic_arn"]
         alarms = [
             aws.cloudwatch.MetricAlarm(
-                f"{name}-{variant.name}-{signal}",
+                f"{name}-{variant['name']}-{signal}",
                 name=physical_name,
                 actions_enabled=True,
-                alarm_actions=[args.topic_arn],
-                ok_actions=[args.topic_arn],
-                tags=dict(args.tags),
+                alarm_actions=[topic],
+                ok_actions=[topic],
+                tags=args.get("tags"),
                 opts=child,
-                **_alarm_args(signal, args.endpoint_name, variant.name, endpoint.alarms, shadow=shadow),
+                **_alarm_args(signal, endpoint_name, variant["name"], thresholds, shadow=shadow),
             )
-            for physical_name, (variant, shadow, signal) in zip(self.alarm_names, planned, strict=True)
+            for physical_name, (variant, shadow, signal) in zip(names, planned, strict=True)
         ]
-        self.rollback_alarm_names = rollback_alarm_names(endpoint, args.endpoint_name)
-        unusual: list[aws.cloudwatch.MetricAlarm] = []
-        self.anomaly_alarm_names = []
-        if args.anomaly_band is not None:
-            for variant, shadow in _watched_variants(endpoint):
-                unusual += anomaly_alarms(
-                    name,
-                    endpoint_name=args.endpoint_name,
-                    variant_name=variant.name,
-                    band=args.anomaly_band,
-                    topic_arn=args.topic_arn,
-                    tags=args.tags,
-                    parent=self,
-                    shadow=shadow,
-                )
-                self.anomaly_alarm_names += [
-                    anomaly_alarm_name(args.endpoint_name, variant.name, signal) for signal in AnomalySignal
-                ]
-        if args.drift_alarm:
-            unusual.append(
-                drift_alarm(
-                    name, endpoint_name=args.endpoint_name, topic_arn=args.topic_arn, tags=args.tags, parent=self
+        unusual = [
+            physical_name for physical_name, plan in zip(names, planned, strict=True) if plan[2] in ANOMALY_SIGNALS
+        ]
+        if args.get("drift_alarm", False):
+            drift_name = drift_alarm_name(endpoint_name)
+            alarms.append(
+                aws.cloudwatch.MetricAlarm(
+                    f"{name}-{DRIFT_SIGNAL}",
+                    name=drift_name,
+                    actions_enabled=True,
+                    alarm_actions=[topic],
+                    ok_actions=[topic],
+                    tags=args.get("tags"),
+                    opts=child,
+                    **_drift_alarm_args(endpoint_name),
                 )
             )
-            self.anomaly_alarm_names.append(drift_alarm_name(args.endpoint_name))
-        self.alarm_names += self.anomaly_alarm_names
-        alarms += unusual
+            names.append(drift_name)
+            unusual.append(drift_name)
 
-        self.log_group_name = endpoint_log_group(args.endpoint_name)
+        log_group = endpoint_log_group(endpoint_name)
         aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=self.log_group_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.kms_key_arn,
-            tags=dict(args.tags),
+            name=log_group,
+            retention_in_days=args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS),
+            kms_key_id=args["kms_key_arn"],
+            tags=args.get("tags"),
             opts=child,
         )
 
-        self.dashboard_name = args.endpoint_name
+        region = args.get("region") or aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=self.dashboard_name,
+            dashboard_name=endpoint_name,
             dashboard_body=pulumi.Output.json_dumps(
                 dashboard_body(
-                    endpoint, args.endpoint_name, args.region, [alarm.arn for alarm in alarms], args.anomaly_band
+                    [variant for variant, _ in watched],
+                    endpoint_name,
+                    region,
+                    thresholds.period_seconds,
+                    [alarm.arn for alarm in alarms],
+                    anomaly_band=thresholds.anomaly_band if thresholds.anomaly_detection is not None else None,
                 )
             ),
             opts=child,
         )
+        self.alarm_names = pulumi.Output.from_input(names)
+        self.rollback_alarm_names = pulumi.Output.from_input(
+            rollback_alarm_names(endpoint_name, [variant["name"] for variant in args["variants"]])
+        )
+        self.anomaly_alarm_names = pulumi.Output.from_input(unusual)
+        self.dashboard_name = pulumi.Output.from_input(endpoint_name)
+        self.log_group_name = pulumi.Output.from_input(log_group)
         self.register_outputs(
             {
                 "alarm_names": self.alarm_names,
@@ -327,24 +386,24 @@ class EndpointMonitoring(pulumi.ComponentResource):
         )
 
 
-def _watched_variants(endpoint: Endpoint) -> list[tuple[Variant, bool]]:
+def _watched_variants(args: EndpointMonitoringArgs) -> list[tuple[MonitoredVariantArgs, bool]]:
     """Every variant with whether it is the shadow.
 
     The shadow is watched too, with the same signals: its errors and latency under live traffic are
     what decides whether it may be promoted, and its descriptions say not to roll back for it.
     """
-    return [(variant, False) for variant in endpoint.variants] + (
-        [(endpoint.shadow, True)] if endpoint.shadow is not None else []
-    )
+    return [(variant, False) for variant in args["variants"]] + ([(args["shadow"], True)] if "shadow" in args else [])
 
 
 def _alarm_args(
-    signal: Signal, endpoint_name: str, variant_name: str, thresholds: AlarmThresholds, *, shadow: bool
+    signal: Signal, endpoint_name: str, variant_name: str, thresholds: Thresholds, *, shadow: bool
 ) -> dict[str, Any]:
     """Metric, threshold, missing-data handling and on-call description of one alarm."""
     watch = _WATCHES[signal]
     threshold = watch.threshold(thresholds)
     dimensions = {"EndpointName": endpoint_name, "VariantName": variant_name}
+    if watch.band_comparison is not None:
+        return _band_alarm_args(signal, endpoint_name, dimensions, threshold, thresholds.anomaly_band, shadow=shadow)
     if watch.as_rate:
         measurement: dict[str, Any] = {
             "metric_queries": _rate_queries(watch.metric, dimensions, thresholds.period_seconds)
@@ -380,6 +439,76 @@ def _alarm_args(
     }
 
 
+def _band_alarm_args(
+    signal: Signal, endpoint_name: str, dimensions: Mapping[str, str], width: float, band: AnomalyBand, *, shadow: bool
+) -> dict[str, Any]:
+    """An anomaly alarm: the observed metric, its `ANOMALY_DETECTION_BAND` as the threshold (`ThresholdMetricId`).
+
+    Missing data does not breach: a quiet period publishes no datapoints, and silence of a prod
+    variant is the static `no-invocations` alarm's job.
+    """
+    watch = _WATCHES[signal]
+    role = "Shadow variant (answers no caller)" if shadow else "Variant"
+    return {
+        "metric_queries": [
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=OBSERVED_ID,
+                return_data=True,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace=watch.namespace,
+                    metric_name=watch.metric,
+                    dimensions=dict(dimensions),
+                    period=band.period_seconds,
+                    stat=watch.statistic,
+                ),
+            ),
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=BAND_ID,
+                expression=band_expression(OBSERVED_ID, width),
+                label=f"{watch.metric} (expected)",
+                return_data=True,
+            ),
+        ],
+        "threshold_metric_id": BAND_ID,
+        "comparison_operator": watch.band_comparison,
+        "evaluation_periods": band.evaluation_periods,
+        "datapoints_to_alarm": band.datapoints_to_alarm,
+        "treat_missing_data": "notBreaching",
+        "alarm_description": (
+            f"{role} {dimensions['VariantName']} of {endpoint_name}: {watch.meaning.format(threshold=width)} in "
+            f"{band.datapoints_to_alarm} of {band.evaluation_periods} periods of {band.period_seconds} s. "
+            f"{watch.action} Not a rollback alarm. Runbook: {RUNBOOK}#{signal}"
+        ),
+    }
+
+
+def band_expression(metric_id: str, width: float) -> str:
+    return f"ANOMALY_DETECTION_BAND({metric_id}, {width:g})"
+
+
+def _drift_alarm_args(endpoint_name: str) -> dict[str, Any]:
+    """ALARM while the latest drift report `modelplane drift --publish` wrote names at least one drifted feature.
+
+    Missing data keeps the alarm's state (`ignore`): a drifted report holds the alarm in ALARM until a
+    later run reports no drifted feature.
+    """
+    return {
+        "namespace": DRIFT_NAMESPACE,
+        "metric_name": DRIFTED_FEATURES,
+        "dimensions": {ENDPOINT_DIMENSION: endpoint_name},
+        "statistic": "Maximum",
+        "period": DRIFT_PERIOD_SECONDS,
+        "evaluation_periods": 1,
+        "threshold": 0,
+        "comparison_operator": "GreaterThanThreshold",
+        "treat_missing_data": "ignore",
+        "alarm_description": (
+            f"Inputs of {endpoint_name} drifted from the training baseline (modelplane drift --publish): "
+            f"run `modelplane drift` for the per-feature report. Runbook: {RUNBOOK}#{DRIFT_SIGNAL}"
+        ),
+    }
+
+
 def _rate_queries(
     error_metric: str, dimensions: Mapping[str, str], period: int
 ) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
@@ -411,19 +540,19 @@ def _rate_queries(
 
 
 def dashboard_body(
-    endpoint: Endpoint,
+    variants: Sequence[MonitoredVariantArgs],
     endpoint_name: str,
-    region: str,
+    region: pulumi.Input[str],
+    period: int,
     alarm_arns: list[pulumi.Output[str]],
+    *,
     anomaly_band: AnomalyBand | None = None,
 ) -> dict[str, Any]:
     """The A/B view: each graph draws every variant (shadow included) side by side, plus the alarm states
     and, with anomaly detection, each variant's traffic and latency within their expected bands."""
-    variants = endpoint.all_variants
-    period = endpoint.alarms.period_seconds
 
-    def line(namespace: str, metric: str, variant: Variant, **options: Any) -> list[Any]:
-        return [namespace, metric, "EndpointName", endpoint_name, "VariantName", variant.name, options]
+    def line(namespace: str, metric: str, variant: MonitoredVariantArgs, **options: Any) -> list[Any]:
+        return [namespace, metric, "EndpointName", endpoint_name, "VariantName", variant["name"], options]
 
     def error_rates(error_metric: str) -> list[list[Any]]:
         lines: list[list[Any]] = []
@@ -435,64 +564,85 @@ def dashboard_body(
                 [
                     {
                         "expression": f"IF({calls} > 0, 100 * {errors} / {calls}, 0)",
-                        "label": f"{variant.name} %",
+                        "label": f"{variant['name']} %",
                         "id": rate,
                     }
                 ],
             ]
         return lines
 
-    def utilisation(variant: Variant) -> list[list[Any]]:
-        if variant.instance_type is None:
+    def utilisation(variant: MonitoredVariantArgs) -> list[list[Any]]:
+        instance_type = variant.get("instance_type")
+        if instance_type is None:
             return [
                 line(
                     INVOCATION_NAMESPACE,
                     "ServerlessConcurrentExecutionsUtilization",
                     variant,
                     stat="Maximum",
-                    label=f"{variant.name} concurrency (fraction of max)",
+                    label=f"{variant['name']} concurrency (fraction of max)",
                     yAxis="right",
                 )
             ]
         signals = [Signal.CPU, Signal.MEMORY, Signal.DISK]
-        if aws_limits.is_gpu(variant.instance_type):
+        if aws_limits.is_gpu(instance_type):
             signals += [Signal.GPU, Signal.GPU_MEMORY]
         return [
-            line(INSTANCE_NAMESPACE, _WATCHES[s].metric, variant, stat="Average", label=f"{variant.name} {s}")
+            line(INSTANCE_NAMESPACE, _WATCHES[s].metric, variant, stat="Average", label=f"{variant['name']} {s}")
             for s in signals
         ]
 
     graphs: list[tuple[str, list[list[Any]]]] = [
         (
             "Invocations per variant",
-            [line(INVOCATION_NAMESPACE, "Invocations", v, stat="Sum", label=v.name) for v in variants],
+            [line(INVOCATION_NAMESPACE, "Invocations", v, stat="Sum", label=v["name"]) for v in variants],
         ),
         ("5XX errors, % of invocations", error_rates("Invocation5XXErrors")),
         ("4XX errors, % of invocations", error_rates("Invocation4XXErrors")),
         (
             "Model latency p50 / p99 (microseconds)",
             [
-                line(INVOCATION_NAMESPACE, "ModelLatency", v, stat=stat, label=f"{v.name} {stat}")
+                line(INVOCATION_NAMESPACE, "ModelLatency", v, stat=stat, label=f"{v['name']} {stat}")
                 for v in variants
                 for stat in ("p50", "p99")
             ],
         ),
         (
             "Overhead latency p99, serverless cold starts (microseconds)",
-            [line(INVOCATION_NAMESPACE, "OverheadLatency", v, stat="p99", label=v.name) for v in variants]
+            [line(INVOCATION_NAMESPACE, "OverheadLatency", v, stat="p99", label=v["name"]) for v in variants]
             + [
-                line(INVOCATION_NAMESPACE, "ModelSetupTime", v, stat="p99", label=f"{v.name} model setup")
+                line(INVOCATION_NAMESPACE, "ModelSetupTime", v, stat="p99", label=f"{v['name']} model setup")
                 for v in variants
-                if v.instance_type is None
+                if v.get("instance_type") is None
             ],
         ),
         ("Utilisation", [entry for v in variants for entry in utilisation(v)]),
     ]
+
+    def within_bands(signal: Signal, id_prefix: str, band: AnomalyBand) -> list[list[Any]]:
+        watch = _WATCHES[signal]
+        lines: list[list[Any]] = []
+        for index, variant in enumerate(variants):
+            metric_id = f"{id_prefix}{index}"
+            lines += [
+                line(watch.namespace, watch.metric, variant, id=metric_id, stat=watch.statistic, label=variant["name"]),
+                [{"expression": band_expression(metric_id, band.width), "label": f"{variant['name']} expected"}],
+            ]
+        return lines
+
     periodic = [(title, metrics, period) for title, metrics in graphs]
     if anomaly_band is not None:
         periodic += [
-            (title, metrics, anomaly_band.period_seconds)
-            for title, metrics in anomaly_graphs(endpoint_name, [v.name for v in variants], anomaly_band)
+            (
+                "Invocations and their expected band",
+                within_bands(Signal.TRAFFIC_ANOMALY, "traffic", anomaly_band),
+                anomaly_band.period_seconds,
+            ),
+            (
+                "Average model latency and its expected band (microseconds)",
+                within_bands(Signal.LATENCY_ANOMALY, "latency", anomaly_band),
+                anomaly_band.period_seconds,
+            ),
         ]
     widgets: list[dict[str, Any]] = [
         {

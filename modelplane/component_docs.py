@@ -1,174 +1,117 @@
-"""Generates docs/components.md from the components' own source: args with their field docstrings,
-outputs (the component's annotated attributes) with their types and docstrings, and the type token.
-A test keeps the committed file current.
+"""Generates docs/components.md from the committed component schema (`components/schema.json`).
 
-Field docstrings are not kept at run time, so the source is read with `ast` instead of imported.
+Every argument appears with its Python name (what a `TypedDict` takes) and its schema name (what
+YAML, TypeScript and the other generated SDKs use), whether it accepts another resource's output,
+and its docstring. A test keeps the committed file current.
 """
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass
+import re
+from typing import Any
 
+from modelplane.component_schema import load
 from modelplane.stackfiles import PROJECT_ROOT
 
-COMPONENTS_DIR = PROJECT_ROOT / "components"
 DOC_PATH = PROJECT_ROOT / "docs" / "components.md"
 GUIDES_DIR = PROJECT_ROOT / "docs" / "components"
+GUIDE = "use-the-components.md"
+TYPE_PREFIX = "#/types/"
+PRIMITIVES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
 
 
-@dataclass(frozen=True)
-class Field:
-    name: str
-    annotation: str
-    doc: str
-    default: str | None
+def python_name(schema_name: str) -> str:
+    """`kmsKeyArn` -> `kms_key_arn`: the analyzer camel-cases the Python attribute names."""
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", schema_name).lower()
 
 
-@dataclass(frozen=True)
-class ComponentDoc:
-    module: str
-    class_name: str
-    token: str
-    summary: str
-    args: tuple[Field, ...]
-    args_class: str
-    outputs: tuple[Field, ...]
+def _type_name(token: str) -> str:
+    return token.rsplit(":", 1)[-1]
 
 
-def _fields(node: ast.ClassDef) -> tuple[Field, ...]:
-    found: list[Field] = []
-    body = node.body
-    for index, statement in enumerate(body):
-        if not isinstance(statement, ast.AnnAssign) or not isinstance(statement.target, ast.Name):
-            continue
-        annotation = ast.unparse(statement.annotation)
-        following = body[index + 1] if index + 1 < len(body) else None
-        doc = ""
-        if (
-            isinstance(following, ast.Expr)
-            and isinstance(following.value, ast.Constant)
-            and isinstance(following.value.value, str)
-        ):
-            doc = " ".join(following.value.value.split())
-        default = ast.unparse(statement.value) if statement.value is not None else None
-        found.append(Field(statement.target.id, annotation, doc, default))
-    return tuple(found)
+def _type(spec: dict[str, Any]) -> str:
+    ref = spec.get("$ref", "")
+    if ref.startswith(TYPE_PREFIX):
+        name = _type_name(ref.removeprefix(TYPE_PREFIX))
+        return f"[{name}](#{name.lower()})"
+    kind = spec.get("type")
+    if kind == "array":
+        return f"list of {_type(spec['items'])}"
+    if kind == "object" and "additionalProperties" in spec:
+        return f"map of {_type(spec['additionalProperties'])}"
+    return PRIMITIVES.get(str(kind), str(kind))
 
 
-def _constants(tree: ast.Module) -> dict[str, str]:
-    """Module-level string constants, for tokens given by name (`TOKEN = "modelplane:..."`)."""
-    return {
-        target.id: statement.value.value
-        for statement in tree.body
-        if isinstance(statement, ast.Assign)
-        and isinstance(statement.value, ast.Constant)
-        and isinstance(statement.value.value, str)
-        for target in statement.targets
-        if isinstance(target, ast.Name)
-    }
+def _text(description: str | None) -> str:
+    return " ".join((description or "").split()).replace("|", "\\|")
 
 
-def _token(node: ast.ClassDef, constants: dict[str, str]) -> str | None:
-    for call in ast.walk(node):
-        if not (
-            isinstance(call, ast.Call)
-            and isinstance(call.func, ast.Attribute)
-            and call.func.attr == "__init__"
-            and call.args
-        ):
-            continue
-        first = call.args[0]
-        token = (
-            first.value
-            if isinstance(first, ast.Constant)
-            else constants.get(first.id)
-            if isinstance(first, ast.Name)
-            else None
-        )
-        if isinstance(token, str) and token.startswith("modelplane:"):
-            return token
-    return None
-
-
-def _args_class_name(node: ast.ClassDef) -> str | None:
-    init = next((item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == "__init__"), None)
-    if init is None:
-        return None
-    for argument in init.args.args:
-        if argument.arg == "args" and argument.annotation is not None:
-            return ast.unparse(argument.annotation).strip("'\"")
-    return None
-
-
-def collect() -> list[ComponentDoc]:
-    documented: list[ComponentDoc] = []
-    for path in sorted(COMPONENTS_DIR.glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-        constants = _constants(tree)
-        for node in classes.values():
-            token = _token(node, constants)
-            args_name = _args_class_name(node)
-            if token is None or args_name is None:
-                continue
-            args_node = classes.get(args_name)
-            documented.append(
-                ComponentDoc(
-                    module=f"components.{path.stem}",
-                    class_name=node.name,
-                    token=token,
-                    summary=" ".join((ast.get_docstring(node) or "").split()),
-                    args=_fields(args_node) if args_node is not None else (),
-                    args_class=args_name,
-                    outputs=_fields(node),
-                )
-            )
-    return documented
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+def _properties_table(properties: dict[str, Any], required: set[str], *, inputs: bool) -> list[str]:
+    if inputs:
+        lines = [
+            "| Python | YAML / other languages | type | required | takes outputs | meaning |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+    else:
+        lines = ["| Python | YAML / other languages | type | meaning |", "| --- | --- | --- | --- |"]
+    for name, spec in properties.items():
+        cells = [f"`{python_name(name)}`", f"`{name}`", _type(spec)]
+        if inputs:
+            cells += ["yes" if name in required else "no", "no" if spec.get("plain") else "yes"]
+        cells.append(_text(spec.get("description")))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def render() -> str:
+    from modelplane_components.provider import COMPONENTS
+
+    schema = load()
+    modules = {component.__name__: component.__module__ for component in COMPONENTS}
     lines = [
         "# Components reference",
         "",
-        "Generated from the components' source by `python -m modelplane.component_docs`; a test fails",
-        "when this file is out of date. Narrative guides with examples live in [components/](components/).",
+        "Generated from `components/schema.json` (the schema Pulumi infers from the components' type",
+        "annotations) by `python -m modelplane.component_docs`; a test fails when this file is out of date.",
+        f"How to use them from Python and YAML: [{GUIDE.removesuffix('.md')}](components/{GUIDE}).",
+        "",
+        "An argument that takes outputs accepts another resource's output (`pulumi.Input`); the others must be",
+        "known when the program runs (plain values), because they decide which resources exist.",
         "",
     ]
-    guides = sorted(path.name for path in GUIDES_DIR.glob("*.md")) if GUIDES_DIR.is_dir() else []
+    guides = sorted(path.name for path in GUIDES_DIR.glob("*.md") if path.name != GUIDE) if GUIDES_DIR.is_dir() else []
     if guides:
         lines += ["Guides: " + ", ".join(f"[{name.removesuffix('.md')}](components/{name})" for name in guides), ""]
-    for component in collect():
+    for token, resource in sorted(schema["resources"].items()):
+        name = _type_name(token)
         lines += [
-            f"## {component.class_name}",
+            f"## {name}",
             "",
-            f"`from {component.module} import {component.class_name}, {component.args_class}` — type token `{component.token}`.",
+            f"Python: `from {modules[name]} import {name}` · type token `{token}`",
+            "",
+            _text(resource.get("description")),
+            "",
+            "**Arguments**",
+            "",
+            *_properties_table(
+                resource.get("inputProperties", {}), set(resource.get("requiredInputs", [])), inputs=True
+            ),
+            "",
+            "**Outputs**",
+            "",
+            *_properties_table(resource.get("properties", {}), set(), inputs=False),
             "",
         ]
-        if component.summary:
-            lines += [component.summary, ""]
-        if component.args:
-            lines += [
-                f"**{component.args_class}**",
-                "",
-                "| argument | type | default | meaning |",
-                "| --- | --- | --- | --- |",
-            ]
-            lines += [
-                f"| `{field.name}` | `{_cell(field.annotation)}` | {f'`{_cell(field.default)}`' if field.default else 'required'} | {_cell(field.doc)} |"
-                for field in component.args
-            ]
-            lines.append("")
-        if component.outputs:
-            lines += ["**Outputs**", "", "| output | type | meaning |", "| --- | --- | --- |"]
-            lines += [
-                f"| `{field.name}` | `{_cell(field.annotation)}` | {_cell(field.doc)} |" for field in component.outputs
-            ]
-            lines.append("")
+    lines += ["## Argument types", ""]
+    for token, spec in sorted(schema["types"].items(), key=lambda item: _type_name(item[0])):
+        name = _type_name(token)
+        lines += [f"### {name}", "", _text(spec.get("description")), ""]
+        if "enum" in spec:
+            lines += ["| value | meaning |", "| --- | --- |"]
+            lines += [f"| `{member['value']}` | {_text(member.get('description'))} |" for member in spec["enum"]]
+        else:
+            lines += _properties_table(spec.get("properties", {}), set(spec.get("required", [])), inputs=True)
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -1,5 +1,8 @@
 """The program's build function: settings in, components and stack outputs out.
 
+Settings become component arguments in `modelplane.component_args`; this module creates the
+components in order and wires their outputs together.
+
 Stack outputs (a contract read by `modelplane verify` and the docs; add keys, never rename):
 - `environment`: the stack's environment.
 - `registry`: `key_arn`, `bucket_name`, `bucket_arn`, and `families.<family>` with
@@ -18,21 +21,27 @@ Stack outputs (a contract read by `modelplane verify` and the docs; add keys, ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components.alert_topic import AlertTopic, AlertTopicArgs
-from components.anomaly_detection import AnomalyBand
-from components.encryption_key import EncryptionKey, EncryptionKeyArgs
-from components.monitoring import EndpointMonitoring, EndpointMonitoringArgs
-from components.registry import ModelRegistry, ModelRegistryArgs
-from components.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
-from components.secrets import ModelSecrets, ModelSecretsArgs, secret_values_from_config
-from modelplane import naming
+from modelplane import component_args
+from modelplane.loader import NAMESPACE, SECRET_VALUES_KEY
 from modelplane.providers import aws_provider
 from modelplane.settings import Endpoint, Platform, Settings
+from modelplane_components.alert_topic import AlertTopic
+from modelplane_components.encryption_key import EncryptionKey
+from modelplane_components.model_secrets import ModelSecrets
+from modelplane_components.monitoring import EndpointMonitoring
+from modelplane_components.registry import ModelRegistry
+from modelplane_components.sagemaker_endpoint import SageMakerEndpoint
+from modelplane_components.secret_read_policy import SecretReadPolicy
+
+if TYPE_CHECKING:
+    from modelplane_components.kubernetes_service import ServedSecretArgs
+
+SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,9 @@ class _Stack:
     key: EncryptionKey
     registry: ModelRegistry
     secrets: ModelSecrets
+    secret_values: dict[str, pulumi.Output[Any]]
+    readers: dict[str, list[pulumi.Input[str]]] = field(default_factory=dict)
+    """Roles that read each secret, collected from its consumers for its `SecretReadPolicy`."""
 
     @property
     def aws_opts(self) -> pulumi.ResourceOptions:
@@ -57,35 +69,84 @@ def build(settings: Settings) -> dict[str, Any]:
     project, stack_name = pulumi.get_project(), pulumi.get_stack()
     tags = settings.base_tags(project, stack_name)
     aws = aws_provider(settings, stack_name)
-    aws_opts = pulumi.ResourceOptions(providers=[aws])
-    key = EncryptionKey("key", EncryptionKeyArgs(stack=stack_name, tags=tags, protect=settings.is_prod), opts=aws_opts)
-    registry = ModelRegistry(
-        "registry",
-        ModelRegistryArgs(
-            registry=settings.registry, stack=stack_name, key_arn=key.arn, tags=tags, protect=settings.is_prod
-        ),
-        opts=aws_opts,
-    )
+    prod = settings.is_prod
+    # In prod the key, bucket, repositories and model registry are protected (their children inherit it)
+    # and stay in AWS even if removed from the program.
+    stateful = pulumi.ResourceOptions(providers=[aws], protect=prod, retain_on_delete=prod)
+    key = EncryptionKey("key", {"tags": tags}, opts=stateful)
+    registry = ModelRegistry("registry", component_args.registry(settings, key.arn, tags), opts=stateful)
+    values = secret_values_from_config()
     secrets = ModelSecrets(
         "secrets",
-        ModelSecretsArgs(
-            secrets=settings.secrets,
-            values=secret_values_from_config(),
-            kms_key_arn=key.arn,
-            tags=tags,
-            prod=settings.is_prod,
-        ),
-        opts=aws_opts,
+        component_args.secrets(settings, values, key.arn, tags),
+        opts=pulumi.ResourceOptions(providers=[aws], protect=prod),
     )
-    stack = _Stack(settings, stack_name, tags, aws, key, registry, secrets)
+    stack = _Stack(settings, stack_name, tags, aws, key, registry, secrets, values)
+    for name, spec in settings.secrets.items():
+        stack.readers[name] = [spec.rotation.lambda_role_arn] if spec.rotation else []
     endpoint_outputs = {**_sagemaker_endpoints(stack), **_kubernetes_services(stack)}
-    # Last: every endpoint has called secrets.grant_read for its role by now.
-    secrets.seal()
+    # Last, once every consumer's role exists: one policy per secret, even one nobody reads.
+    for name, arn in secrets.arns.items():
+        SecretReadPolicy(
+            f"secrets-{name}",
+            {"secret_arn": arn, "reader_arns": stack.readers[name]},
+            opts=pulumi.ResourceOptions(providers=[aws], transformations=[_formerly_child_of(secrets)]),
+        )
     return {
         "environment": settings.environment.value,
-        "registry": registry.stack_output(),
+        "registry": _registry_output(key, registry),
         "secrets": secrets.arns,
         "endpoints": endpoint_outputs,
+    }
+
+
+def secret_values_from_config() -> dict[str, pulumi.Output[Any]]:
+    """The values set with `pulumi config set --secret --path 'modelplane:secret_values.<name>'`, by name.
+
+    Which names have a value decides which secrets get a version, and that must be known outside
+    `apply()`; so only the names are read in the clear, each value stays inside the secret Output.
+    """
+    config = pulumi.Config(NAMESPACE)
+    key = SECRET_VALUES_KEY.removeprefix(f"{NAMESPACE}:")
+    names = list(config.get_object(key) or {})
+    every_value = config.get_secret_object(key, {})
+    return {name: every_value[name] for name in names}
+
+
+def _formerly_child_of(parent: pulumi.Resource) -> pulumi.ResourceTransformation:
+    """Secret policies were children of `ModelSecrets` before `SecretReadPolicy`: alias them to their old URNs."""
+
+    def transformation(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if args.type_ != SECRET_POLICY:
+            return None
+        alias = pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=parent)])
+        return pulumi.ResourceTransformationResult(args.props, pulumi.ResourceOptions.merge(args.opts, alias))
+
+    return transformation
+
+
+def _registry_output(key: EncryptionKey, registry: ModelRegistry) -> dict[str, Any]:
+    return {
+        "key_arn": key.arn,
+        "bucket_name": registry.bucket_name,
+        "bucket_arn": registry.bucket_arn,
+        "families": {
+            family: {
+                "repository_url": registry.repository_urls[family],
+                "repository_arn": registry.repository_arns[family],
+                "model_package_group_name": registry.model_package_group_names[family],
+                "model_package_group_arn": registry.model_package_group_arns[family],
+            }
+            for family in registry.repository_urls
+        },
+    }
+
+
+def _variants_output(endpoint: Endpoint) -> dict[str, Any]:
+    shares = endpoint.traffic_shares()
+    return {
+        "variants": {v.name: {"weight": v.weight, "traffic_share": shares[v.name]} for v in endpoint.variants},
+        "shadow_variant": endpoint.shadow.name if endpoint.shadow else None,
     }
 
 
@@ -95,55 +156,58 @@ def _sagemaker_endpoints(stack: _Stack) -> dict[str, dict[str, Any]]:
     endpoints = [e for e in settings.endpoints if e.platform is Platform.SAGEMAKER]
     if not endpoints:
         return {}
-    alert_topic = AlertTopic(
-        "alerts",
-        AlertTopicArgs(monitoring=settings.monitoring, kms_key_arn=key.arn, tags=stack.tags),
-        opts=stack.aws_opts,
-    )
+    alert_topic = AlertTopic("alerts", component_args.alert_topic(settings, key.arn, stack.tags), opts=stack.aws_opts)
     outputs: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
-        endpoint_name = naming.endpoint_name(endpoint, stack.name)
+        endpoint_name = component_args.deployed_endpoint_name(endpoint, stack.name)
         # Before the endpoint: its rollback configuration names these alarms (known names, no cycle).
         monitoring = EndpointMonitoring(
             f"{endpoint.name}-monitoring",
-            EndpointMonitoringArgs(
-                endpoint=endpoint,
+            component_args.monitoring(
+                settings,
+                endpoint,
                 endpoint_name=endpoint_name,
                 topic_arn=alert_topic.arn,
                 kms_key_arn=key.arn,
-                log_retention_days=settings.log_retention_days(),
-                prod=settings.is_prod,
-                region=settings.region,
                 tags=stack.tags,
-                anomaly_band=_anomaly_band(settings, endpoint),
-                drift_alarm=endpoint.drift.enabled,
             ),
             opts=stack.aws_opts,
         )
-        family = registry.families[endpoint.family]
+        family = endpoint.family
         sagemaker_endpoint = SageMakerEndpoint(
             endpoint.name,
-            SageMakerEndpointArgs(
-                endpoint=endpoint,
+            component_args.sagemaker_endpoint(
+                settings,
+                endpoint,
                 endpoint_name=endpoint_name,
-                prod=settings.is_prod,
-                network=settings.network,
                 kms_key_arn=key.arn,
                 bucket_name=registry.bucket_name,
                 bucket_arn=registry.bucket_arn,
-                repository_url=family.repository_url,
-                repository_arn=family.repository_arn,
-                model_package_group_name=family.model_package_group_name,
+                repository_url=registry.repository_urls[family],
+                repository_arn=registry.repository_arns[family],
+                model_package_group_name=registry.model_package_group_names[family],
                 secret_arns={secret: secrets.arns[secret] for secret in endpoint.secrets},
                 rollback_alarm_names=monitoring.rollback_alarm_names,
                 tags=stack.tags,
             ),
-            opts=pulumi.ResourceOptions.merge(stack.aws_opts, pulumi.ResourceOptions(depends_on=[monitoring])),
+            opts=pulumi.ResourceOptions(providers=[stack.aws], protect=settings.is_prod, depends_on=[monitoring]),
         )
         for secret in endpoint.secrets:
-            secrets.grant_read(secret, sagemaker_endpoint.role_arn)
+            stack.readers[secret].append(sagemaker_endpoint.role_arn)
+        scaling = endpoint.autoscaling
+        bounds = {"min_capacity": scaling.min_capacity, "max_capacity": scaling.max_capacity} if scaling else {}
         outputs[endpoint.name] = {
-            **sagemaker_endpoint.stack_output(),
+            "platform": endpoint.platform.value,
+            "endpoint_name": sagemaker_endpoint.endpoint_name,
+            "endpoint_arn": sagemaker_endpoint.endpoint_arn,
+            "endpoint_config_name": sagemaker_endpoint.endpoint_config_name,
+            "role_arn": sagemaker_endpoint.role_arn,
+            **_variants_output(endpoint),
+            "autoscaling": {
+                variant: {"resource_id": resource_id, **bounds}
+                for variant, resource_id in sagemaker_endpoint.autoscaling_resource_ids.items()
+            },
+            "data_capture": endpoint.data_capture.enabled,
             "alarm_names": monitoring.alarm_names,
             "rollback_alarm_names": monitoring.rollback_alarm_names,
             "anomaly_alarm_names": monitoring.anomaly_alarm_names,
@@ -154,19 +218,6 @@ def _sagemaker_endpoints(stack: _Stack) -> dict[str, dict[str, Any]]:
     return outputs
 
 
-def _anomaly_band(settings: Settings, endpoint: Endpoint) -> AnomalyBand | None:
-    """The endpoint's anomaly detection with the environment's defaults filled in; None when off."""
-    anomaly = endpoint.alarms.anomaly_detection.resolved(settings.environment)
-    if not anomaly.enabled:
-        return None
-    return AnomalyBand(
-        width=anomaly.band_width,
-        period_seconds=anomaly.period_seconds,
-        evaluation_periods=anomaly.evaluation_periods,
-        datapoints_to_alarm=anomaly.datapoints_to_alarm,
-    )
-
-
 def _kubernetes_services(stack: _Stack) -> dict[str, dict[str, Any]]:
     """A Kubernetes service for every Kubernetes endpoint, through one explicit cluster provider."""
     settings, secrets = stack.settings, stack.secrets
@@ -174,44 +225,39 @@ def _kubernetes_services(stack: _Stack) -> dict[str, dict[str, Any]]:
     if not endpoints:
         return {}
     # Imported here: stacks without Kubernetes endpoints don't pay for pulumi_kubernetes.
-    from components.kubernetes_service import (
-        KubernetesModelService,
-        KubernetesModelServiceArgs,
-        ServedSecret,
-        WorkloadIdentity,
-    )
     from modelplane.providers import kubernetes_provider
+    from modelplane_components.kubernetes_service import KubernetesModelService, reads_at_run_time
 
-    kubeconfig = pulumi.Config("modelplane").get_secret("kubeconfig")
+    kubeconfig = pulumi.Config(NAMESPACE).get_secret("kubeconfig")
     cluster_opts = pulumi.ResourceOptions(providers=[stack.aws, kubernetes_provider(settings, stack.name, kubeconfig)])
-    oidc_provider_arn = settings.kubernetes.oidc_provider_arn
-    identity = (
-        WorkloadIdentity(oidc_provider_arn, secrets_key_arn=stack.key.arn, region=settings.region, tags=stack.tags)
-        if oidc_provider_arn
-        else None
-    )
     outputs: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
+        served: dict[str, ServedSecretArgs] = {}
+        for secret in endpoint.secrets:
+            served[secret] = {"arn": secrets.arns[secret], "rotates": settings.secrets[secret].rotation is not None}
+            if secret in stack.secret_values:
+                served[secret]["value"] = stack.secret_values[secret]
         service = KubernetesModelService(
             endpoint.name,
-            KubernetesModelServiceArgs(
-                endpoint=endpoint,
-                repository_url=stack.registry.families[endpoint.family].repository_url,
-                prod=settings.is_prod,
-                secrets={
-                    secret: ServedSecret(
-                        arn=secrets.arns[secret],
-                        value=secrets.values.get(secret),
-                        rotates=settings.secrets[secret].rotation is not None,
-                    )
-                    for secret in endpoint.secrets
-                },
-                workload_identity=identity,
-                anomaly_band=_anomaly_band(settings, endpoint),
+            component_args.kubernetes_service(
+                settings,
+                endpoint,
+                repository_url=stack.registry.repository_urls[endpoint.family],
+                secrets=served,
+                kms_key_arn=stack.key.arn,
+                tags=stack.tags,
             ),
             opts=cluster_opts,
         )
-        for secret, role_arn in service.secret_readers.items():
-            secrets.grant_read(secret, role_arn)
-        outputs[endpoint.name] = service.stack_output()
+        if service.workload_role_arn is not None:
+            for secret, spec in served.items():
+                if reads_at_run_time(spec):
+                    stack.readers[secret].append(service.workload_role_arn)
+        outputs[endpoint.name] = {
+            "platform": Platform.KUBERNETES.value,
+            "namespace": service.namespace,
+            "services": service.service_names,
+            "route_name": service.route_name,
+            **_variants_output(endpoint),
+        }
     return outputs

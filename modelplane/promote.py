@@ -31,7 +31,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from modelplane import naming, stackfiles
+from modelplane import stackfiles
 from modelplane.abtest.verdict_file import VerdictFile, read_verdict
 from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoint_url_for, error_text
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -39,6 +39,7 @@ from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings, Variant
 from modelplane.stack_outputs import InputError
 from modelplane.stackfiles import shown
+from modelplane_components import naming
 
 APPROVED = "Approved"
 DEFAULT_VERDICT_MAX_AGE_HOURS = 24.0

@@ -16,7 +16,7 @@ import runpy
 import subprocess
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,8 @@ class RecordedResource:
     delete_before_replace: bool
     ignore_changes: list[str]
     additional_secret_outputs: list[str]
+    aliases: list[dict[str, Any]] = field(default_factory=list)
+    """Former identities as sent to the engine: `{"spec": {name, type, parentUrn, noParent, ...}}` or `{"urn": ...}`."""
 
 
 @dataclass
@@ -250,6 +252,18 @@ class RealisticMocks(Mocks):
         return resource_id, outputs
 
 
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def engine_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """The URN the engine gives a resource: its parent's whole type chain, none for a child of the root stack."""
+    if parent:
+        parent_type = parent.split("::")[2]
+        if parent_type != ROOT_STACK_TYPE:
+            type_ = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+
 class RecordingMonitor(MockMonitor):
     """The mock engine, keeping each registration as the real engine would see it."""
 
@@ -257,9 +271,15 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.records: list[RecordedResource] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN; pulumi's mock keeps only the parent's own type, and the root stack's."""
+        from pulumi import get_project, get_stack
+
+        return engine_urn(get_stack(), get_project(), parent, type_, name)
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
+        if request.type != ROOT_STACK_TYPE:
             self.records.append(
                 RecordedResource(
                     urn=response.urn,
@@ -279,6 +299,7 @@ class RecordingMonitor(MockMonitor):
                     delete_before_replace=bool(request.deleteBeforeReplace),
                     ignore_changes=list(request.ignoreChanges),
                     additional_secret_outputs=list(request.additionalSecretOutputs),
+                    aliases=[json_format.MessageToDict(alias) for alias in request.aliases],
                 )
             )
         return response
@@ -305,6 +326,35 @@ def runtime_config(config: Mapping[str, Any], secret_values: Mapping[str, str]) 
 
 def simulate(stack_file: Path, stack: str | None = None, secret_values: Mapping[str, str] | None = None) -> Simulation:
     """Run the program for one stack file in this process (call once per process)."""
+    stack = stack or stack_name_of(stack_file)
+    settings = load_stack_file(stack_file, stack)
+    strings, secret_keys = runtime_config(read_stack_file(stack_file), secret_values or {})
+
+    def run_program() -> None:
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+
+    simulation = run_under_mocks(
+        run_program,
+        project=PROJECT,
+        stack=stack,
+        region=settings.region,
+        config=strings,
+        secret_keys=secret_keys,
+    )
+    simulation.environment, simulation.stack_file = settings.environment.value, str(stack_file)
+    return simulation
+
+
+def run_under_mocks(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    region: str,
+    config: Mapping[str, str] | None = None,
+    secret_keys: Sequence[str] = (),
+) -> Simulation:
+    """Run any Pulumi program under the recording mocks (once per process): every registration and the stack's exports."""
     import pulumi
     from pulumi.runtime.config import set_all_config
     from pulumi.runtime.mocks import set_mocks
@@ -312,17 +362,10 @@ def simulate(stack_file: Path, stack: str | None = None, secret_values: Mapping[
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    stack = stack or stack_name_of(stack_file)
-    settings = load_stack_file(stack_file, stack)
-    monitor = RecordingMonitor(RealisticMocks(settings.region))
-    set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    strings, secret_keys = runtime_config(read_stack_file(stack_file), secret_values or {})
-    set_all_config(strings, secret_keys)
-
-    def run_program() -> None:
-        runpy.run_path(str(PROGRAM), run_name="__main__")
-
-    _sync_await(run_pulumi_func(run_program))
+    monitor = RecordingMonitor(RealisticMocks(region))
+    set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    set_all_config(dict(config or {}), list(secret_keys))
+    _sync_await(run_pulumi_func(program))
 
     root = get_root_resource()
     exported: dict[str, Any] = getattr(root, "outputs", {})
@@ -331,7 +374,7 @@ def simulate(stack_file: Path, stack: str | None = None, secret_values: Mapping[
         output = pulumi.Output.from_input(value)
         resolved = _sync_await(output.future())
         outputs[name] = {SECRET_SIG_KEY: SECRET_SIG, "value": resolved} if _sync_await(output.is_secret()) else resolved
-    return Simulation(PROJECT, stack, settings.environment.value, str(stack_file), monitor.records, _jsonable(outputs))
+    return Simulation(project, stack, "", "", monitor.records, _jsonable(outputs))
 
 
 def _jsonable(value: Any) -> Any:

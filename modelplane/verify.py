@@ -25,11 +25,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from modelplane import stackfiles
 from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoint_url_for, error_text
-from modelplane.aws_limits import SCALABLE_DIMENSION
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings
 from modelplane.stack_outputs import InputError, read_outputs
+from modelplane_components.aws_limits import SCALABLE_DIMENSION
 
 SILENT_ROLLBACK_RUNBOOK = "docs/operations.md#silent-rollback"
 # Two traffic shares are equal when they differ by less than 0.05 percentage points.

@@ -23,10 +23,10 @@ import pytest
 from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 
-from components.anomaly_detection import AnomalySignal, anomaly_alarm_name
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES
 from modelplane.settings import Platform
 from modelplane.simulate import RecordedResource, Simulation
+from modelplane_components.monitoring import ANOMALY_SIGNALS, alarm_name
 from tests.conftest import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 from tests.servers import prometheus_binaries
 from tests.test_monitoring import ALARM, DASHBOARD, measured, topic_arn, watched_endpoints
@@ -287,7 +287,7 @@ def test_settings_choose_band_width_period_and_evaluation(simulate_stack: Simula
     simulation = simulate_stack(write_stack(tmp_path, config, "dev"))
     alarms = anomaly_alarms(simulation)
     assert {a.inputs["name"] for a in alarms} == {
-        anomaly_alarm_name("fraud-dev", "current", signal) for signal in AnomalySignal
+        alarm_name("fraud-dev", "current", signal) for signal in ANOMALY_SIGNALS
     }
     for alarm in alarms:
         observed, band = alarm.inputs["metricQueries"]

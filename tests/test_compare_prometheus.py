@@ -17,12 +17,12 @@ from pathlib import Path
 import boto3
 import pytest
 
-from components import kubernetes_service
 from modelplane.abtest import prometheus
 from modelplane.aws_api import EMULATOR_CREDENTIALS
 from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE, main
 from modelplane.loader import read_stack_file
 from modelplane.timewindow import iso
+from modelplane_components import kubernetes_alerts
 from tests.conftest import SimulateStack, stack_config, write_stack
 from tests.servers import free_port, load_openmetrics, prometheus_server
 
@@ -259,8 +259,8 @@ def test_a_window_beyond_prometheus_points_gets_coarser_periods(
 def test_the_series_are_the_ones_the_component_alerts_on(simulate_stack: SimulateStack) -> None:
     """compare reads what the ServiceMonitor scrapes and the PrometheusRule watches, by the same labels."""
     assert (prometheus.REQUESTS_METRIC, prometheus.LATENCY_METRIC) == (
-        kubernetes_service.REQUESTS_METRIC,
-        kubernetes_service.LATENCY_METRIC,
+        kubernetes_alerts.REQUESTS_METRIC,
+        kubernetes_alerts.LATENCY_METRIC,
     )
     rules = [
         resource

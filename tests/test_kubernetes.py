@@ -13,20 +13,18 @@ from typing import Any
 
 import pytest
 
-from components.kubernetes_service import (
-    NAMESPACE_NAME_LABEL,
-    SECRETS_DIR,
-    TOKEN,
-    VARIANT_LABEL,
-    service_name,
-)
-from components.secrets import secret_arn_env_var
 from modelplane.loader import SettingsError, settings_from_config
-from modelplane.settings import Endpoint, KubernetesServing, Platform, Settings
+from modelplane.settings import Endpoint, KubernetesServing, Platform, Settings, Variant
 from modelplane.simulate import RecordedResource, Simulation, is_secret, reveal
+from modelplane_components import kubernetes_names
+from modelplane_components.kubernetes_network import NAMESPACE_NAME_LABEL
+from modelplane_components.kubernetes_pods import SECRETS_DIR
+from modelplane_components.kubernetes_service import VARIANT_LABEL
+from modelplane_components.naming import secret_arn_env_var
 from tests.conftest import SimulateStack, settings_of, stack_config, write_stack
 
 STACKS = ["dev", "staging", "prod"]
+TOKEN = "modelplane:index:KubernetesModelService"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -56,6 +54,14 @@ ALLOWED_VOLUME_TYPES = {
     "secret",
 }
 OUT_OF_BAND_SECRET = "ranking-api-key"
+
+
+def service_name(endpoint: Endpoint, variant: Variant) -> str:
+    return kubernetes_names.service_name(endpoint.name, variant.name)
+
+
+def image_reference(variant: Variant) -> str:
+    return f"@{variant.image_digest}" if variant.image_digest else f":{variant.image_tag}"
 
 
 def kubernetes_endpoint(settings: Settings) -> Endpoint:
@@ -165,7 +171,7 @@ def test_pods_follow_workload_hygiene(simulate_stack: SimulateStack, stack: str)
         assert deployment.inputs["metadata"]["namespace"] == serving.namespace not in {"default", "kube-system"}
         spec = pod_spec(deployment)
         (container,) = spec["containers"]
-        assert container["image"] == repository_url + variant.image_reference
+        assert container["image"] == repository_url + image_reference(variant)
         assert re.search(r"(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$", container["image"])
         assert not container["image"].endswith(":latest")
         probes = [container[f"{kind}Probe"] for kind in ("startup", "readiness", "liveness")]
@@ -605,3 +611,173 @@ def test_prod_allows_two_replicas_without_autoscaling() -> None:
     recommender.pop("autoscaling")
     recommender["variants"][0]["instance_count"] = 2
     validated(config, "prod")
+
+
+# --- The component on its own, from hand-made arguments ----------------------------------------
+
+IRSA_PROVIDER = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/TEAM"
+MOUNTED_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:model-config-abc123"
+FETCHED_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-token-def456"
+
+
+def service_scenario() -> None:
+    """Two weighted variants and a shadow, a custom-metric autoscaler, one mounted and one fetched secret,
+    no ServiceMonitor: a team's own cluster and key."""
+    import pulumi
+    import pulumi_aws as aws
+    import pulumi_kubernetes as k8s
+
+    from modelplane_components.kubernetes_service import KubernetesModelService
+
+    KubernetesModelService(
+        "ranker",
+        {
+            "instance_name": "ranker",
+            "app_name": "ranking",
+            "namespace": "ranking",
+            "repository_url": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ranking",
+            "variants": [
+                {"name": "blue", "image_tag": "4.0.0", "weight": 3},
+                {"name": "green", "image_digest": "sha256:" + "c" * 64, "weight": 1},
+            ],
+            "shadow": {"name": "next", "image_tag": "5.0.0-rc1"},
+            "gateway": {"gateway_name": "edge", "gateway_namespace": "edge-system", "path_prefix": "/rank"},
+            "port": 9000,
+            "autoscaling": {
+                "min_replicas": 2,
+                "max_replicas": 5,
+                "custom_metric": "requests_per_second",
+                "custom_metric_target": 2.5,
+            },
+            "service_monitor": False,
+            "alerts": {
+                "error_rate_percent": 2.0,
+                "latency_p99_ms": 80.0,
+                "anomaly_detection": {"band_width": 2.5, "period_seconds": 600, "evaluation_periods": 4},
+            },
+            "critical_alerts": True,
+            "secrets": {
+                "model-config": {"arn": MOUNTED_ARN, "value": pulumi.Output.secret("config-value")},
+                "api-token": {"arn": FETCHED_ARN, "value": "token-value", "rotates": True},
+            },
+            "workload_identity": {
+                "oidc_provider_arn": IRSA_PROVIDER,
+                "secrets_kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/team",
+                "region": "eu-west-1",
+            },
+        },
+        opts=pulumi.ResourceOptions(
+            providers=[aws.Provider("aws", region="eu-west-1"), k8s.Provider("cluster", context="team")]
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def component() -> Simulation:
+    from tests.harness import run_isolated
+
+    return run_isolated("tests.test_kubernetes:service_scenario")
+
+
+def test_route_splits_by_the_given_weights_and_mirrors_to_the_shadow(component: Simulation) -> None:
+    (route,) = component.of_type(ROUTE)
+    (rule,) = route.inputs["spec"]["rules"]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/rank"}}]
+    assert [(ref["name"], ref["port"], ref["weight"]) for ref in rule["backendRefs"]] == [
+        ("ranker-blue", 9000, 3),
+        ("ranker-green", 9000, 1),
+    ]
+    assert rule["filters"][0]["requestMirror"]["backendRef"] == {"name": "ranker-next", "port": 9000}
+
+
+def test_only_the_gateway_gets_in_without_a_service_monitor(component: Simulation) -> None:
+    (serving,) = [p for p in component.of_type(NETWORK_POLICY) if p.inputs["metadata"]["name"] == "ranker-serving"]
+    sources = [
+        peer["namespaceSelector"]["matchLabels"][NAMESPACE_NAME_LABEL]
+        for rule in serving.inputs["spec"]["ingress"]
+        for peer in rule["from"]
+    ]
+    assert sources == ["edge-system"]
+    assert component.of_type(SERVICE_MONITOR) == []
+
+
+def test_a_rotating_secret_is_also_fetched_at_run_time(component: Simulation) -> None:
+    """Values given are mounted; a rotating one is also read by ARN, its mounted copy would go stale."""
+    (secret,) = component.of_type(K8S_SECRET)
+    assert reveal(secret.inputs["stringData"]) == {"api-token": "token-value", "model-config": "config-value"}
+    for deployment in component.of_type(DEPLOYMENT):
+        (container,) = pod_spec(deployment)["containers"]
+        assert {"name": secret_arn_env_var("api-token"), "value": FETCHED_ARN} in container["env"]
+    (role,) = component.of_type(ROLE)
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert (
+        trust["Condition"]["StringEquals"]["oidc.eks.eu-west-1.amazonaws.com/id/TEAM:sub"]
+        == "system:serviceaccount:ranking:ranker"
+    )
+    (permissions,) = component.of_type(ROLE_POLICY)
+    assert json.loads(permissions.inputs["policy"])["Statement"][0]["Resource"] == [FETCHED_ARN]
+
+
+def test_autoscaler_holds_the_custom_metric_in_milli_units(component: Simulation) -> None:
+    for autoscaler in component.of_type(HPA):
+        (metric,) = autoscaler.inputs["spec"]["metrics"]
+        assert metric["pods"]["target"] == {"type": "AverageValue", "averageValue": "2500m"}
+        assert (autoscaler.inputs["spec"]["minReplicas"], autoscaler.inputs["spec"]["maxReplicas"]) == (2, 5)
+
+
+def test_alerts_page_for_production_variants_only(component: Simulation) -> None:
+    (rule,) = component.of_type(PROMETHEUS_RULE)
+    rules = rule.inputs["spec"]["groups"][0]["rules"]
+    severities = {(r["labels"]["variant"], r["labels"]["severity"]) for r in rules if "Anomaly" not in r["alert"]}
+    assert severities == {("blue", "critical"), ("green", "critical"), ("next", "warning")}
+
+
+def test_anomaly_alerts_warn_for_every_variant_with_the_given_band(component: Simulation) -> None:
+    (rule,) = component.of_type(PROMETHEUS_RULE)
+    anomalies = [r for r in rule.inputs["spec"]["groups"][0]["rules"] if "Anomaly" in r["alert"]]
+    assert {(r["alert"], r["labels"]["variant"]) for r in anomalies} == {
+        (alert, variant)
+        for alert in ("ModelTrafficAnomaly", "ModelLatencyAnomaly")
+        for variant in ("blue", "green", "next")
+    }
+    for alert in anomalies:
+        assert alert["labels"]["severity"] == "warning", "unusual is not broken: never a page"
+        assert alert["expr"].endswith("> 2.5")
+        assert "offset 6d23h30m" in alert["expr"]
+        assert alert["for"] == "2400s", "every one of the 4 periods of 600 s"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"namespace": "kube-system"}, "namespace: 'kube-system' is a system namespace"),
+        (
+            {"variants": [{"name": "Blue", "image_tag": "1"}]},
+            "variants[0].name: Deployment and Service name ranker-Blue must be a lowercase DNS label",
+        ),
+        (
+            {"variants": [{"name": "blue", "image_tag": "1", "weight": 0.5}]},
+            "variants[0].weight: Gateway API route weights are whole numbers",
+        ),
+        ({"port": 80}, "port: must be between 1024 and 65535"),
+        ({"secrets": {"token": {"arn": FETCHED_ARN}}}, "workload_identity: required: the pods read secrets ['token']"),
+        ({"resources": {"memory": "2GB"}}, "resources.memory: must be a Kubernetes quantity"),
+        (
+            {"alerts": {"anomaly_detection": {"period_seconds": 45}}},
+            "alerts.anomaly_detection.period_seconds: must be 10, 30 or a multiple of 60",
+        ),
+    ],
+)
+def test_the_component_refuses_what_kubernetes_would(change: dict[str, Any], message: str) -> None:
+    from modelplane_components.kubernetes_service import KubernetesModelService
+
+    base = {
+        "instance_name": "ranker",
+        "app_name": "ranking",
+        "namespace": "ranking",
+        "repository_url": "r",
+        "variants": [{"name": "blue", "image_tag": "1"}],
+        "gateway": {"gateway_name": "edge", "gateway_namespace": "edge-system"},
+    }
+    with pytest.raises(ValueError, match=re.escape(message)):
+        KubernetesModelService("bad", {**base, **change})  # type: ignore[typeddict-item]

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from components.monitoring import MAX_ROLLBACK_ALARMS, rollback_alarm_names
-from modelplane.drift.metrics import DRIFT_NAMESPACE
+from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES
 from modelplane.settings import Endpoint, Platform, Settings
 from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation
 from modelplane.stackfiles import PROJECT_ROOT
+from modelplane_components.monitoring import MAX_ROLLBACK_ALARMS, rollback_alarm_names
 from tests.conftest import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 
-MONITORING = "modelplane:monitoring:EndpointMonitoring"
+MONITORING = "modelplane:index:EndpointMonitoring"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -302,11 +302,7 @@ def test_rollback_alarms_are_the_ones_the_endpoint_watches(simulate_stack: Simul
 
 
 def test_rollback_keeps_every_variants_errors_within_ten_alarms() -> None:
-    image = {"image_tag": "1.0.0", "instance_type": "ml.m5.large"}
-    many = Endpoint.model_validate(
-        {"name": "fraud", "family": "fraud-detector", "variants": [{"name": f"v{i}", **image} for i in range(7)]}
-    )
-    names = rollback_alarm_names(many, "fraud-prod")
+    names = rollback_alarm_names("fraud-prod", [f"v{i}" for i in range(7)])
     assert len(names) == MAX_ROLLBACK_ALARMS
     assert names[:7] == [f"fraud-prod-v{i}-5xx-rate" for i in range(7)]
     assert all(name.endswith("-model-latency-p99") for name in names[7:])
@@ -438,3 +434,201 @@ def test_every_alarm_description_links_an_existing_runbook_section(simulate_stac
         assert len(description) <= 1024, alarm.name
         (anchor,) = re.findall(r"Runbook: docs/alarms\.md#([\w-]+)", description)
         assert anchor in anchors, f"{alarm.name} links to a missing section #{anchor}"
+
+
+# --- The components on their own, from hand-made arguments -------------------------------------
+
+
+def monitoring_scenario() -> None:
+    """A GPU champion, a serverless challenger and a shadow, custom thresholds and anomaly band, a drift alarm,
+    no region given (the provider's)."""
+    import pulumi
+    import pulumi_aws as aws
+
+    from modelplane_components.alert_topic import AlertTopic
+    from modelplane_components.monitoring import EndpointMonitoring
+
+    opts = pulumi.ResourceOptions(provider=aws.Provider("aws", region="eu-west-1"))
+    topic = AlertTopic(
+        "team-alerts",
+        {
+            "kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k",
+            "https_endpoints": ["https://pager.example.com/hook"],
+        },
+        opts=opts,
+    )
+    watched = EndpointMonitoring(
+        "ranker-monitoring",
+        {
+            "endpoint_name": "ranker-team",
+            "variants": [{"name": "champion", "instance_type": "ml.g5.xlarge"}, {"name": "challenger"}],
+            "shadow": {"name": "candidate", "instance_type": "ml.m5.large"},
+            "alarm_topic_arn": topic.arn,
+            "kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k",
+            "alarms": {
+                "latency_p99_ms": 123,
+                "evaluation_periods": 4,
+                "datapoints_to_alarm": 2,
+                "anomaly_detection": {"band_width": 2.5, "period_seconds": 600, "evaluation_periods": 4},
+            },
+            "alarm_on_no_traffic": True,
+            "drift_alarm": True,
+        },
+        opts=opts,
+    )
+    pulumi.export("rollback", watched.rollback_alarm_names)
+    pulumi.export("alarms", watched.alarm_names)
+    pulumi.export("anomaly", watched.anomaly_alarm_names)
+
+
+@pytest.fixture(scope="module")
+def component() -> Simulation:
+    from tests.harness import run_isolated
+
+    return run_isolated("tests.test_monitoring:monitoring_scenario")
+
+
+def alarm_suffixes(simulation: Simulation, variant: str) -> set[str]:
+    prefix = f"ranker-team-{variant}-"
+    return {
+        alarm.inputs["name"].removeprefix(prefix)
+        for alarm in simulation.of_type(ALARM)
+        if alarm.inputs["name"].startswith(prefix)
+    }
+
+
+def test_each_variant_gets_the_signals_it_publishes(component: Simulation) -> None:
+    common = {
+        "5xx-rate",
+        "4xx-rate",
+        "model-latency-p99",
+        "overhead-latency-p99",
+        "invocations-anomaly",
+        "model-latency-anomaly",
+    }
+    assert alarm_suffixes(component, "champion") == common | {
+        "no-invocations",
+        "cpu",
+        "memory",
+        "disk",
+        "gpu",
+        "gpu-memory",
+    }
+    assert alarm_suffixes(component, "challenger") == common | {"no-invocations", "serverless-concurrency"}
+    assert alarm_suffixes(component, "candidate") == common | {"cpu", "memory", "disk"}, (
+        "no zero-traffic alarm for the shadow"
+    )
+
+
+def test_thresholds_and_defaults_come_from_the_arguments(component: Simulation) -> None:
+    (latency,) = [a for a in component.of_type(ALARM) if a.inputs["name"] == "ranker-team-champion-model-latency-p99"]
+    assert latency.inputs["threshold"] == 123000, "milliseconds become SageMaker's microseconds"
+    assert (latency.inputs["evaluationPeriods"], latency.inputs["datapointsToAlarm"]) == (4, 2)
+    assert component.one(LOG_GROUP).inputs["retentionInDays"] == 30
+    body = json.loads(component.one(DASHBOARD).inputs["dashboardBody"])
+    assert {w["properties"]["region"] for w in body["widgets"] if w["type"] == "metric"} == {"eu-west-1"}
+
+
+def test_rollback_alarms_leave_the_shadow_out(component: Simulation) -> None:
+    assert component.outputs["rollback"] == [
+        "ranker-team-champion-5xx-rate",
+        "ranker-team-challenger-5xx-rate",
+        "ranker-team-champion-model-latency-p99",
+        "ranker-team-challenger-model-latency-p99",
+    ]
+    assert set(component.outputs["alarms"]) == {alarm.inputs["name"] for alarm in component.of_type(ALARM)}
+
+
+def test_anomaly_and_drift_alarms_are_listed_apart_and_never_roll_back(component: Simulation) -> None:
+    anomaly = component.outputs["anomaly"]
+    assert anomaly == [
+        f"ranker-team-{variant}-{signal}"
+        for variant in ("champion", "challenger", "candidate")
+        for signal in ("invocations-anomaly", "model-latency-anomaly")
+    ] + ["ranker-team-input-drift"]
+    assert component.outputs["alarms"][-len(anomaly) :] == anomaly, "after the static alarms"
+    assert not set(anomaly) & set(component.outputs["rollback"])
+
+
+def test_anomaly_alarms_take_the_band_and_its_own_evaluation(component: Simulation) -> None:
+    (latency,) = [
+        a for a in component.of_type(ALARM) if a.inputs["name"] == "ranker-team-candidate-model-latency-anomaly"
+    ]
+    inputs = latency.inputs
+    observed, band = inputs["metricQueries"]
+    assert observed["metric"]["metricName"] == "ModelLatency"
+    assert (observed["metric"]["stat"], observed["metric"]["period"]) == ("Average", 600)
+    assert band["expression"] == "ANOMALY_DETECTION_BAND(observed, 2.5)"
+    assert (inputs["thresholdMetricId"], inputs["comparisonOperator"]) == ("band", "GreaterThanUpperThreshold")
+    assert "threshold" not in inputs
+    assert (inputs["evaluationPeriods"], inputs["datapointsToAlarm"]) == (4, 4), "all periods unless told otherwise"
+    assert inputs["alarmDescription"].startswith("Shadow variant (answers no caller) candidate of ranker-team")
+    body = json.loads(component.one(DASHBOARD).inputs["dashboardBody"])
+    banded = [w["properties"] for w in body["widgets"] if "expected band" in w["properties"].get("title", "")]
+    assert [graph["period"] for graph in banded] == [600, 600]
+
+
+def test_drift_alarm_reads_the_metric_drift_publishes(component: Simulation) -> None:
+    (drift,) = [a for a in component.of_type(ALARM) if a.inputs["name"] == "ranker-team-input-drift"]
+    assert (drift.inputs["namespace"], drift.inputs["metricName"]) == (DRIFT_NAMESPACE, DRIFTED_FEATURES)
+    assert drift.inputs["dimensions"] == {"EndpointName": "ranker-team"}
+    assert drift.inputs["treatMissingData"] == "ignore"
+
+
+def test_topic_subscribes_the_webhook_and_names_the_stack(component: Simulation) -> None:
+    (subscription,) = component.of_type(SUBSCRIPTION)
+    assert (subscription.inputs["protocol"], subscription.inputs["endpoint"]) == (
+        "https",
+        "https://pager.example.com/hook",
+    )
+    assert component.one(TOPIC).inputs["displayName"] == "modelplane dev alarms"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"alarms": {"evaluation_periods": 2, "datapoints_to_alarm": 3}},
+            "alarms.datapoints_to_alarm: must be between 1 and evaluation_periods",
+        ),
+        ({"alarms": {"period_seconds": 45}}, "alarms.period_seconds: must be 10, 30 or a multiple of 60"),
+        (
+            {"alarms": {"anomaly_detection": {"band_width": 0}}},
+            "alarms.anomaly_detection.band_width: must be above 0",
+        ),
+        (
+            {"alarms": {"anomaly_detection": {"period_seconds": 300, "evaluation_periods": 300}}},
+            "alarms.anomaly_detection.evaluation_periods: times period_seconds must not exceed 86400 seconds",
+        ),
+        (
+            {"alarms": {"anomaly_detection": {"evaluation_periods": 2, "datapoints_to_alarm": 3}}},
+            "alarms.anomaly_detection.datapoints_to_alarm: must be between 1 and evaluation_periods",
+        ),
+        ({"log_retention_days": 42}, "log_retention_days: CloudWatch Logs accepts only 1, 3, 5"),
+        ({"variants": [{"name": "champion_1"}]}, "variants[0].name: must contain only letters, digits and hyphens"),
+        (
+            {"variants": [{"name": "a", "instance_type": "ml.x9.huge"}]},
+            "variants[0].instance_type: unknown SageMaker instance type",
+        ),
+    ],
+)
+def test_monitoring_refuses_what_cloudwatch_and_sagemaker_would(args: dict[str, Any], message: str) -> None:
+    from modelplane_components.monitoring import EndpointMonitoring, EndpointMonitoringArgs
+
+    base: EndpointMonitoringArgs = {
+        "endpoint_name": "e",
+        "variants": [{"name": "a"}],
+        "alarm_topic_arn": "t",
+        "kms_key_arn": "k",
+    }
+    with pytest.raises(ValueError, match=re.escape(message)):
+        EndpointMonitoring("bad", {**base, **args})  # type: ignore[typeddict-item]
+
+
+def test_topic_refuses_plain_http_webhooks() -> None:
+    from modelplane_components.alert_topic import AlertTopic
+
+    with pytest.raises(
+        ValueError, match=re.escape("https_endpoints[0]: 'http://pager.example.com' is not an https:// URL")
+    ):
+        AlertTopic("bad", {"kms_key_arn": "k", "https_endpoints": ["http://pager.example.com"]})

@@ -12,7 +12,13 @@ import pytest
 
 from modelplane.loader import SettingsError, settings_from_config
 from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation
+from modelplane_components.artifact_bucket import ArtifactBucket
+from modelplane_components.container_repository import ContainerRepository
+from modelplane_components.encryption_key import EncryptionKey
+from modelplane_components.model_package_group import ModelPackageGroup
+from modelplane_components.registry import ModelRegistry
 from tests.conftest import SimulateStack, settings_of, stack_config, write_stack
+from tests.harness import run_isolated
 
 STACKS = ["dev", "staging", "prod"]
 REGION = "eu-west-1"
@@ -52,7 +58,7 @@ def bucket_child(simulation: Simulation, token: str) -> RecordedResource:
 
 
 def registry_resources(simulation: Simulation) -> list[RecordedResource]:
-    components = [simulation.one("modelplane:kms:EncryptionKey"), simulation.one("modelplane:registry:ModelRegistry")]
+    components = [simulation.one("modelplane:index:EncryptionKey"), simulation.one("modelplane:index:ModelRegistry")]
     return [r for component in components for r in simulation.descendants(component) if r.custom]
 
 
@@ -323,12 +329,13 @@ def test_cross_account_principals_may_read_and_deploy_but_not_change_a_family(cr
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_stateful_resources_are_protected_and_retained_only_in_prod(simulate_stack: SimulateStack, stack: str) -> None:
+def test_prod_protects_the_registry_and_retains_what_holds_data(simulate_stack: SimulateStack, stack: str) -> None:
+    """`protect` on the components reaches every child; `retain_on_delete` only the resources holding data."""
     resources = registry_resources(simulate_stack(stack))
     assert {r.type for r in resources} >= STATEFUL
     for resource in resources:
-        expected = stack == "prod" and resource.type in STATEFUL
-        assert (resource.protect, resource.retain_on_delete) == (expected, expected), resource.name
+        assert resource.protect == (stack == "prod"), resource.name
+        assert resource.retain_on_delete == (stack == "prod" and resource.type in STATEFUL), resource.name
 
 
 def accepts_tags(type_token: str) -> bool:
@@ -389,3 +396,114 @@ def test_loader_rejects_stacks_whose_family_names_ecr_or_sagemaker_would_refuse(
         settings_from_config(config, source="Pulumi.yaml", stack=stack)
     problems = dict(caught.value.problems)
     assert why in problems["modelplane:registry.families.fraud-detector"]
+
+
+# --- The components on their own, from hand-made arguments -------------------------------------
+
+TEAM_ACCOUNT = "210987654321"
+
+
+def registry_scenario() -> None:
+    """A team's key and registry with its own names, protected through options; a scratch bucket with defaults."""
+    import pulumi
+    import pulumi_aws as aws
+
+    provider = aws.Provider("aws", region=REGION)
+    key = EncryptionKey(
+        "team-key",
+        {"alias_name": "alias/team-models", "deletion_window_days": 14, "tags": {"team": "risk"}},
+        opts=pulumi.ResourceOptions(provider=provider, protect=True, retain_on_delete=True),
+    )
+    registry = ModelRegistry(
+        "models",
+        {
+            "families": {"churn": {"description": "Churn propensity.", "reader_account_ids": [TEAM_ACCOUNT]}},
+            "kms_key_arn": key.arn,
+            "name_suffix": "risk",
+            "pull_account_ids": [TEAM_ACCOUNT],
+            "image_retention": {"keep_tagged": 5},
+        },
+        opts=pulumi.ResourceOptions(provider=provider, protect=True),
+    )
+    ArtifactBucket(
+        "scratch", {"kms_key_arn": key.arn, "force_destroy": True}, opts=pulumi.ResourceOptions(provider=provider)
+    )
+    pulumi.export("repository_urls", registry.repository_urls)
+    pulumi.export("group_names", registry.model_package_group_names)
+
+
+@pytest.fixture(scope="module")
+def components() -> Simulation:
+    return run_isolated("tests.test_registry:registry_scenario")
+
+
+def test_key_takes_its_alias_and_window_and_keeps_only_the_key_on_delete(components: Simulation) -> None:
+    key, alias = components.one(KEY), components.one(ALIAS)
+    assert key.inputs["deletionWindowInDays"] == 14
+    assert key.inputs["tags"] == {"team": "risk"}
+    assert alias.inputs["name"] == "alias/team-models"
+    assert (key.protect, key.retain_on_delete) == (True, True)
+    assert (alias.protect, alias.retain_on_delete) == (True, False), "protect is inherited, retention only for the key"
+
+
+def test_registry_names_and_shares_each_family_as_told(components: Simulation) -> None:
+    registry = components.one("modelplane:index:ModelRegistry", "models")
+    resources = [r for r in components.descendants(registry) if r.custom]
+    (repository,) = [r for r in resources if r.type == REPOSITORY]
+    (group,) = [r for r in resources if r.type == GROUP]
+    assert repository.inputs["name"] == group.inputs["modelPackageGroupName"] == "churn-risk"
+    assert repository.inputs["forceDelete"] is False, "a repository with images stays unless asked"
+    (lifecycle,) = [r for r in resources if r.type == ECR_LIFECYCLE]
+    rules = {rule["selection"]["tagStatus"]: rule["selection"]["countNumber"] for rule in policy(lifecycle)["rules"]}
+    assert rules == {"tagged": 5, "untagged": 7}
+    (pull,) = [r for r in resources if r.type == REPOSITORY_POLICY]
+    assert set(policy(pull)["Statement"][0]["Principal"]["AWS"]) == {root(ACCOUNT_ID), root(TEAM_ACCOUNT)}
+    (reader,) = [r for r in resources if r.type == GROUP_POLICY]
+    assert {s["Principal"]["AWS"][0] for s in policy(reader, "resourcePolicy")["Statement"]} == {root(TEAM_ACCOUNT)}
+    assert all(r.protect for r in resources), "protect on the registry reaches every child"
+    assert not any(r.retain_on_delete for r in resources), "retention is asked for through the options, and was not"
+    assert components.outputs["group_names"] == {"churn": "churn-risk"}
+    assert components.outputs["repository_urls"]["churn"].endswith("/churn-risk")
+
+
+def test_a_bucket_on_its_own_takes_the_defaults(components: Simulation) -> None:
+    scratch = components.one("modelplane:index:ArtifactBucket", "scratch")
+    resources = {r.type: r for r in components.descendants(scratch)}
+    assert resources[BUCKET].inputs["forceDestroy"] is True
+    assert not resources[BUCKET].protect
+    (expiry, _) = resources["aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"].inputs["rules"]
+    assert expiry["noncurrentVersionExpiration"]["noncurrentDays"] == 90
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: EncryptionKey("k", {"alias_name": "team-models"}),
+            "EncryptionKey 'k': alias_name: must start with alias/",
+        ),
+        (lambda: EncryptionKey("k", {"deletion_window_days": 45}), "deletion_window_days: must be between 7 and 30"),
+        (
+            lambda: ModelRegistry("r", {"families": {"Churn": {}}, "kms_key_arn": "k", "name_suffix": "risk"}),
+            "ModelRegistry 'r': families.Churn: Churn-risk must be lowercase",
+        ),
+        (
+            lambda: ContainerRepository(
+                "c", {"repository_name": "team", "kms_key_arn": "k", "pull_principal_arns": []}
+            ),
+            "pull_principal_arns: name at least one principal",
+        ),
+        (
+            lambda: ModelPackageGroup("g", {"group_name": "churn_risk"}),
+            "group_name: must contain only letters, digits and hyphens",
+        ),
+        (
+            lambda: ArtifactBucket("b", {"kms_key_arn": "k", "noncurrent_version_days": 0}),
+            "noncurrent_version_days: must be at least 1",
+        ),
+    ],
+)
+def test_components_refuse_what_aws_would(build: Any, message: str) -> None:
+    """Checked before anything is registered: no mocks needed, the error names the argument."""
+    with pytest.raises(ValueError, match=message):
+        build()

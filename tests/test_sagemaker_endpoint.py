@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from policy_sentry.querying.actions import get_action_data
 
-from modelplane.naming import endpoint_log_group, endpoint_name
 from modelplane.settings import Endpoint, Platform, Settings
 from modelplane.simulate import ACCOUNT_ID, PROJECT, RecordedResource, Simulation, reveal
+from modelplane_components.naming import endpoint_log_group, endpoint_name
 from tests.conftest import FIXTURES_DIR, SimulateStack, settings_of
 
-COMPONENT = "modelplane:sagemaker:SageMakerEndpoint"
-MONITORING = "modelplane:monitoring:EndpointMonitoring"
+COMPONENT = "modelplane:index:SageMakerEndpoint"
+MONITORING = "modelplane:index:EndpointMonitoring"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -56,7 +56,7 @@ class Deployed:
 
     @property
     def name(self) -> str:
-        return endpoint_name(self.endpoint, self.stack)
+        return endpoint_name(self.endpoint.name, self.stack)
 
     def child(self, type_token: str, name: str | None = None) -> RecordedResource:
         (found,) = self.children(type_token, name)
@@ -772,3 +772,192 @@ def test_stack_output_describes_the_deployed_endpoint(simulate_stack: SimulateSt
         assert output["variants"] == {
             v.name: {"weight": v.weight, "traffic_share": shares[v.name]} for v in target.endpoint.variants
         }
+
+
+# --- The component on its own, from hand-made arguments ----------------------------------------
+
+TEAM_BUCKET = "team-models"
+
+
+def endpoint_scenario() -> None:
+    """A team's endpoint: subnets, security group and rollback alarms given as outputs, a registered model
+    version, asynchronous inference and a secret; protected and keeping superseded configurations."""
+    import pulumi
+    import pulumi_aws as aws
+
+    from modelplane_components.sagemaker_endpoint import DeploymentStrategy, SageMakerEndpoint, StepType
+
+    opts = pulumi.ResourceOptions(provider=aws.Provider("aws", region="eu-west-1"))
+    vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16", opts=opts)
+    subnet = aws.ec2.Subnet("private", vpc_id=vpc.id, cidr_block="10.0.1.0/24", opts=opts)
+    group = aws.ec2.SecurityGroup("models", vpc_id=vpc.id, opts=opts)
+    alarms = vpc.id.apply(lambda _: ["scorer-team-champion-5xx-rate"])
+    SageMakerEndpoint(
+        "scorer",
+        {
+            "endpoint_name": "scorer-team",
+            "variants": [
+                {
+                    "name": "champion",
+                    "image_digest": "sha256:" + "a" * 64,
+                    "model_package_version": 3,
+                    "instance_type": "ml.m5.xlarge",
+                    "instance_count": 2,
+                    "environment": {"MODE": "batch"},
+                }
+            ],
+            "repository_url": f"{ACCOUNT_ID}.dkr.ecr.eu-west-1.amazonaws.com/scorer",
+            "repository_arn": f"arn:aws:ecr:eu-west-1:{ACCOUNT_ID}:repository/scorer",
+            "bucket_name": TEAM_BUCKET,
+            "bucket_arn": f"arn:aws:s3:::{TEAM_BUCKET}",
+            "kms_key_arn": f"arn:aws:kms:eu-west-1:{ACCOUNT_ID}:key/team",
+            "model_package_group_name": "scorer-registry",
+            "registered_artifact_prefix": "registry/scorer/",
+            "network": {"subnet_ids": pulumi.Output.all(subnet.id), "security_group_ids": [group.id]},
+            "deployment": {
+                "strategy": DeploymentStrategy.ROLLING,
+                "step": {"type": StepType.INSTANCE_COUNT, "value": 1},
+            },
+            "async_inference": {"max_concurrent_invocations_per_instance": 2},
+            "secret_arns": {"api-token": f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT_ID}:secret:api-token-abc123"},
+            "rollback_alarm_names": alarms,
+            "retain_superseded_configurations": True,
+        },
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=True)),
+    )
+
+
+@pytest.fixture(scope="module")
+def component() -> Simulation:
+    from tests.harness import run_isolated
+
+    return run_isolated("tests.test_sagemaker_endpoint:endpoint_scenario")
+
+
+def statements_of(simulation: Simulation) -> dict[str, dict[str, Any]]:
+    document = json.loads(simulation.one(ROLE_POLICY).inputs["policy"])
+    return {statement["Sid"]: statement for statement in document["Statement"]}
+
+
+def test_network_outputs_reach_the_model_and_the_role(component: Simulation) -> None:
+    subnet = component.one("aws:ec2/subnet:Subnet").outputs["name"]
+    group = component.one("aws:ec2/securityGroup:SecurityGroup").outputs["name"]
+    model = component.one(MODEL)
+    assert model.inputs["vpcConfig"] == {"subnets": [subnet], "securityGroupIds": [group]}
+    assert model.inputs["enableNetworkIsolation"] is False, "a model reading secrets needs the network"
+    statements = statements_of(component)
+    assert (
+        f"arn:aws:ec2:eu-west-1:{ACCOUNT_ID}:subnet/{subnet}"
+        in statements["CreateInterfacesInModelSubnets"]["Resource"]
+    )
+    assert statements["ManageInterfacesInModelSubnets"]["Condition"]["ArnEquals"]["ec2:Subnet"] == [
+        f"arn:aws:ec2:eu-west-1:{ACCOUNT_ID}:subnet/{subnet}"
+    ]
+
+
+def test_a_registered_version_deploys_from_the_group_and_reads_below_its_prefix(component: Simulation) -> None:
+    container = component.one(MODEL).inputs["primaryContainer"]
+    version = f"arn:aws:sagemaker:eu-west-1:{ACCOUNT_ID}:model-package/scorer-registry/3"
+    assert container["modelPackageName"] == version
+    assert "image" not in container
+    assert container["environment"] == {
+        "MODE": "batch",
+        "API_TOKEN_SECRET_ARN": f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT_ID}:secret:api-token-abc123",
+    }
+    statements = statements_of(component)
+    assert statements["DescribeModelPackages"]["Resource"] == [version]
+    assert f"arn:aws:s3:::{TEAM_BUCKET}/registry/scorer/*" in statements["ReadModelArtifacts"]["Resource"]
+    assert f"arn:aws:s3:::{TEAM_BUCKET}/async-input/scorer-team/*" in statements["ReadModelArtifacts"]["Resource"]
+
+
+def test_rollback_alarms_given_as_an_output_reach_the_deployment_and_the_role(component: Simulation) -> None:
+    rolling = component.one(ENDPOINT).inputs["deploymentConfig"]
+    assert rolling["rollingUpdatePolicy"]["maximumBatchSize"] == {"type": "INSTANCE_COUNT", "value": 1}
+    assert rolling["autoRollbackConfiguration"]["alarms"] == [{"alarmName": "scorer-team-champion-5xx-rate"}]
+    assert statements_of(component)["ReadRollbackAlarms"]["Resource"] == [
+        f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT_ID}:alarm:scorer-team-champion-5xx-rate"
+    ]
+
+
+def test_asynchronous_results_land_below_the_endpoints_prefix(component: Simulation) -> None:
+    config = component.one(CONFIG).inputs["asyncInferenceConfig"]
+    assert config["outputConfig"]["s3OutputPath"] == f"s3://{TEAM_BUCKET}/async-output/scorer-team/results"
+    assert config["clientConfig"] == {"maxConcurrentInvocationsPerInstance": 2}
+    assert "dataCaptureConfig" not in component.one(CONFIG).inputs, "nothing is captured unless asked"
+
+
+def test_protect_reaches_the_endpoint_only_and_superseded_configurations_stay(component: Simulation) -> None:
+    assert component.one(ENDPOINT).protect
+    for token in (MODEL, CONFIG, ROLE, ROLE_POLICY):
+        assert not component.one(token).protect, f"{token} is replaced by new versions"
+    assert component.one(MODEL).retain_on_delete and component.one(CONFIG).retain_on_delete
+    assert not component.one(ENDPOINT).retain_on_delete
+
+
+SERVERLESS = {"name": "current", "image_tag": "1.0.0", "serverless": {"memory_size_mb": 2048, "max_concurrency": 5}}
+INSTANCES = {"name": "champion", "image_tag": "1.0.0", "instance_type": "ml.m5.large", "instance_count": 2}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"variants": [SERVERLESS], "deployment": {"strategy": "canary"}},
+            "deployment.strategy: canary is not available for serverless variants",
+        ),
+        (
+            {"variants": [SERVERLESS], "data_capture": {}},
+            "data_capture: data capture is not available for serverless endpoints",
+        ),
+        (
+            {"variants": [{**SERVERLESS, "serverless": {"memory_size_mb": 1000, "max_concurrency": 5}}]},
+            "variants[0].serverless.memory_size_mb: must be one of 1024",
+        ),
+        (
+            {"variants": [INSTANCES], "deployment": {"strategy": "linear", "step": {"value": 5}}},
+            "deployment.step.value: linear steps must be 10-50 percent of capacity",
+        ),
+        (
+            {"variants": [INSTANCES], "autoscaling": {"min_capacity": 3, "max_capacity": 5}},
+            "variants[0].instance_count: must lie within autoscaling's 3..5",
+        ),
+        (
+            {
+                "variants": [{**INSTANCES, "instance_type": "ml.t2.medium"}],
+                "autoscaling": {"min_capacity": 1, "max_capacity": 2},
+            },
+            "burstable ml.t* instances cannot autoscale",
+        ),
+        (
+            {"variants": [{**INSTANCES, "model_package_version": 2}]},
+            "model_package_group_name: required when a variant deploys a model_package_version",
+        ),
+        (
+            {"variants": [INSTANCES], "rollback_alarm_names": [f"a{i}" for i in range(11)]},
+            "rollback_alarm_names: SageMaker accepts at most 10 rollback alarms",
+        ),
+        ({"variants": [INSTANCES, {**INSTANCES}]}, "variants[1].name: duplicate variant name 'champion'"),
+        (
+            {"variants": [{**INSTANCES, "image_digest": "sha256:" + "b" * 64}]},
+            "variants[0].image_tag: set exactly one of image_tag or image_digest",
+        ),
+        (
+            {"variants": [INSTANCES], "deployment": {"bake_seconds": 2900, "termination_wait_seconds": 200}},
+            "deployment.bake_seconds: bake and termination waits add up to 3100s",
+        ),
+    ],
+)
+def test_the_component_refuses_what_sagemaker_would(args: dict[str, Any], message: str) -> None:
+    """Checked before anything is registered: no mocks needed, and the error names the argument."""
+    from modelplane_components.sagemaker_endpoint import SageMakerEndpoint
+
+    base = {
+        "endpoint_name": "e",
+        "repository_url": "r",
+        "repository_arn": "r",
+        "bucket_name": "b",
+        "bucket_arn": "b",
+        "kms_key_arn": "k",
+    }
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SageMakerEndpoint("bad", {**base, **args})  # type: ignore[typeddict-item]

@@ -1,124 +1,94 @@
-"""Secrets: values stay secret end to end, each secret is read only by the roles granted it.
+"""Secrets: values stay secret end to end, each secret is read only by the roles its policy names.
 
-Whole-program checks run the stacks under the mock runtime; grant and policy details are checked on
-`ModelSecrets` built directly (in a fresh process, `python -m tests.test_secrets`) with known roles.
+Whole-program checks run the stacks under the mock runtime; `ModelSecrets` and `SecretReadPolicy` are
+also built directly from hand-made arguments (in a fresh process) with known reader roles.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from modelplane.loader import SettingsError, settings_from_config
 from modelplane.settings import Platform
 from modelplane.simulate import ACCOUNT_ID, PROJECT, RecordedResource, Simulation, is_secret, reveal
-from modelplane.stackfiles import PROJECT_ROOT
+from modelplane_components.model_secrets import ModelSecrets, ModelSecretsArgs
+from modelplane_components.naming import secret_arn_env_var
 from tests.conftest import SimulateStack, settings_of, stack_config
+from tests.harness import REGION, run_isolated
+
+if TYPE_CHECKING:
+    from modelplane_components.model_secrets import SecretArgs
 
 SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
+READ_POLICY = "modelplane:index:SecretReadPolicy"
 KEY = "aws:kms/key:Key"
 MODEL = "aws:sagemaker/model:Model"
 ROLE = "aws:iam/role:Role"
-KUBERNETES_SERVICE = "modelplane:kubernetes:KubernetesModelService"
+KUBERNETES_SERVICE = "modelplane:index:KubernetesModelService"
 STACKS_WITH_SECRETS = ["dev", "staging", "prod"]
 FIXTURE_VALUE = "fixture-plaintext-XYZ"
-REGION = "eu-west-1"
 # The mocks' caller identity: the deploying principal, which must keep reading the versions it manages.
 DEPLOYER = f"arn:aws:iam::{ACCOUNT_ID}:user/modelplane"
 ROOT = f"arn:aws:iam::{ACCOUNT_ID}:root"
 SSO_ADMINS = f"arn:aws:iam::{ACCOUNT_ID}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_AdministratorAccess_*"
 ROTATION_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/token-rotation"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/scenario"
 
-# Component scenario: three secrets (configured, configured and rotated, set out of band), two reader roles.
-SCENARIO_SECRETS = {
-    "api-key": {"description": "Third-party API key."},
-    "feature-store-token": {
-        "description": "Feature store token.",
-        "rotation": {
-            "lambda_arn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:token-rotation",
-            "lambda_role_arn": ROTATION_ROLE,
-            "schedule_expression": "rate(30 days)",
+# Component scenario: three secrets (given a value, given a value and rotated, set out of band), two reader roles.
+SCENARIO: ModelSecretsArgs = {
+    "secrets": {
+        "api-key": {"description": "Third-party API key.", "value": "plain-api-key-value"},
+        "feature-store-token": {
+            "description": "Feature store token.",
+            "value": "plain-token-value",
+            "rotation": {
+                "lambda_arn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:token-rotation",
+                "schedule_expression": "rate(30 days)",
+            },
         },
+        "out-of-band": {"description": "Set by the vendor's onboarding script."},
     },
-    "out-of-band": {"description": "Set by the vendor's onboarding script."},
+    "kms_key_arn": KEY_ARN,
+    "recovery_window_days": 7,
+    "tags": {"owner": "team"},
 }
-SCENARIO_VALUES = {"api-key": "plain-api-key-value", "feature-store-token": "plain-token-value"}
-# role -> secrets it is granted, api-key granted twice to the scorer on purpose.
-SCENARIO_GRANTS = {"scorer": ["api-key", "api-key", "feature-store-token"], "ranker": ["api-key"]}
+# secret -> reader roles, api-key's scorer twice on purpose; the rotation function's role reads its secret.
+SCENARIO_READERS = {"api-key": ["scorer", "scorer", "ranker"], "feature-store-token": ["scorer", ROTATION_ROLE]}
 
 
-def record_component() -> Simulation:
-    """Build `ModelSecrets` with the scenario under the mocks and record what it registers (run in a fresh process)."""
+def secrets_scenario() -> None:
+    """`ModelSecrets` (protected), reader roles created after it, then one `SecretReadPolicy` per secret."""
     import pulumi
     import pulumi_aws as aws
-    from pulumi.runtime.mocks import set_mocks
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
 
-    from components.secrets import ModelSecrets, ModelSecretsArgs
-    from modelplane.settings import SecretSpec
-    from modelplane.simulate import RealisticMocks, RecordingMonitor
+    from modelplane_components.secret_read_policy import SecretReadPolicy
 
-    monitor = RecordingMonitor(RealisticMocks(REGION))
-    set_mocks(monitor.mocks, project=PROJECT, stack="dev", preview=False, monitor=monitor)
-    observed: dict[str, Any] = {"errors": {}}
-    component: list[ModelSecrets] = []
-
-    def program() -> None:
-        provider = aws.Provider("aws", region=REGION)
-        secrets = ModelSecrets(
-            "secrets",
-            ModelSecretsArgs(
-                secrets={name: SecretSpec.model_validate(spec) for name, spec in SCENARIO_SECRETS.items()},
-                values=SCENARIO_VALUES,
-                kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/scenario",
-                tags={"owner": "team"},
-                prod=False,
-            ),
-            opts=pulumi.ResourceOptions(providers=[provider]),
+    provider = aws.Provider("aws", region=REGION)
+    secrets = ModelSecrets("secrets", SCENARIO, opts=pulumi.ResourceOptions(provider=provider, protect=True))
+    roles = {
+        name: aws.iam.Role(name, assume_role_policy="{}", opts=pulumi.ResourceOptions(provider=provider)).arn
+        for name in ("scorer", "ranker")
+    }
+    for name, arn in secrets.arns.items():
+        readers = [roles.get(reader, reader) for reader in SCENARIO_READERS.get(name, [])]
+        SecretReadPolicy(
+            f"secrets-{name}",
+            {"secret_arn": arn, "reader_arns": readers},
+            opts=pulumi.ResourceOptions(provider=provider),
         )
-        component.append(secrets)
-        for role_name, secret_names in SCENARIO_GRANTS.items():
-            role = aws.iam.Role(
-                role_name,
-                assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": []}),
-                opts=pulumi.ResourceOptions(provider=provider),
-            )
-            for secret_name in secret_names:
-                secrets.grant_read(secret_name, role.arn)
-        secrets.seal()
-        for label, attempt in {
-            "unknown": lambda: secrets.grant_read("nope", ROTATION_ROLE),
-            "second_seal": secrets.seal,
-            "grant_after_seal": lambda: secrets.grant_read("api-key", ROTATION_ROLE),
-        }.items():
-            try:
-                attempt()
-            except (KeyError, RuntimeError) as error:
-                observed["errors"][label] = str(error)
-
-    _sync_await(run_pulumi_func(program))
-    secrets = component[0]
-    observed["values_secret"] = {name: _sync_await(value.is_secret()) for name, value in secrets.values.items()}
-    observed["arns"] = {name: _sync_await(arn.future()) for name, arn in secrets.arns.items()}
-    return Simulation(PROJECT, "dev", "dev", "", monitor.records, observed)
+    pulumi.export("arns", secrets.arns)
 
 
 @pytest.fixture(scope="module")
 def component() -> Simulation:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.test_secrets"], capture_output=True, text=True, cwd=PROJECT_ROOT, check=False
-    )
-    assert completed.returncode == 0, completed.stderr
-    return Simulation.from_json(json.loads(completed.stdout))
+    return run_isolated("tests.test_secrets:secrets_scenario")
 
 
 def secret_of(simulation: Simulation, name: str) -> RecordedResource:
@@ -160,7 +130,7 @@ def role_arn(simulation: Simulation, name: str) -> str:
     return simulation.one(ROLE, name).outputs["arn"]
 
 
-def test_component_policies_grant_exactly_the_granted_roles(component: Simulation) -> None:
+def test_component_policies_grant_exactly_the_named_readers(component: Simulation) -> None:
     scorer, ranker = role_arn(component, "scorer"), role_arn(component, "ranker")
     expected = {
         "api-key": {scorer, ranker},
@@ -175,39 +145,38 @@ def test_component_policies_grant_exactly_the_granted_roles(component: Simulatio
         assert patterns == {SSO_ADMINS}, name
 
 
-def test_policies_wait_for_the_granted_roles(component: Simulation) -> None:
+def test_policies_wait_for_their_readers(component: Simulation) -> None:
     (policy,) = attached_to(component, POLICY, secret_of(component, "api-key"), "secretArn")
     roles = {component.one(ROLE, name).urn for name in ("scorer", "ranker")}
     assert roles <= set(policy.dependencies)
 
 
-def test_policies_are_children_of_the_component(component: Simulation) -> None:
-    (parent,) = component.of_type("modelplane:secrets:ModelSecrets")
-    assert {resource.name for resource in component.of_type(POLICY)} == {
-        f"secrets-{name}-policy" for name in SCENARIO_SECRETS
-    }
-    assert all(resource.parent == parent.urn for resource in component.of_type(POLICY))
+def test_each_policy_is_the_child_of_its_read_policy_component(component: Simulation) -> None:
+    for name in SCENARIO["secrets"]:
+        parent = component.one(READ_POLICY, f"secrets-{name}")
+        (policy,) = component.children(parent)
+        assert (policy.type, policy.name) == (POLICY, f"secrets-{name}-policy")
 
 
-def test_grant_misuse_fails_clearly(component: Simulation) -> None:
-    errors = component.outputs["errors"]
-    assert "unknown secret 'nope'" in errors["unknown"]
-    assert "api-key, feature-store-token, out-of-band" in errors["unknown"]
-    assert "already" in errors["second_seal"]
-    assert "after seal()" in errors["grant_after_seal"]
+def test_protection_covers_secrets_and_rotation_but_not_versions(component: Simulation) -> None:
+    """`protect` on the component reaches its children; a version must stay replaceable for a new value."""
+    assert all(secret.protect for secret in component.of_type(SECRET))
+    assert all(rotation.protect for rotation in component.of_type(ROTATION))
+    assert not any(version.protect for version in component.of_type(VERSION))
+    assert all(secret.inputs["recoveryWindowInDays"] == 7 for secret in component.of_type(SECRET))
+    assert all(secret.inputs["kmsKeyId"] == KEY_ARN for secret in component.of_type(SECRET))
 
 
-def test_component_keeps_plain_inputs_secret(component: Simulation) -> None:
-    """Values handed over as plain strings still reach the engine and consumers as secrets."""
-    assert component.outputs["values_secret"] == {"api-key": True, "feature-store-token": True}
-    for name, value in SCENARIO_VALUES.items():
-        (version,) = attached_to(component, VERSION, secret_of(component, name), "secretId")
+def test_component_keeps_plain_values_secret(component: Simulation) -> None:
+    """Values handed over as plain strings reach the engine as secrets."""
+    for name, spec in SCENARIO["secrets"].items():
+        versions = attached_to(component, VERSION, secret_of(component, name), "secretId")
+        if "value" not in spec:
+            assert versions == [], "a secret set out of band gets no version"
+            continue
+        (version,) = versions
         assert is_secret(version.inputs["secretString"])
-        assert reveal(version.inputs["secretString"]) == value
-
-
-def test_secret_without_a_value_has_no_version(component: Simulation) -> None:
-    assert attached_to(component, VERSION, secret_of(component, "out-of-band"), "secretId") == []
+        assert reveal(version.inputs["secretString"]) == spec["value"]
     assert component.outputs["arns"]["out-of-band"] == secret_of(component, "out-of-band").outputs["arn"]
 
 
@@ -216,6 +185,32 @@ def test_rotated_secret_keeps_its_value_until_the_first_schedule(component: Simu
     assert rotation.inputs["rotationRules"] == {"scheduleExpression": "rate(30 days)"}
     assert rotation.inputs["rotateImmediately"] is False
     assert attached_to(component, ROTATION, secret_of(component, "api-key"), "secretId") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"rotation": {"lambda_arn": "arn:aws:lambda:eu-west-1:123456789012:function:f"}},
+            "secrets.token.rotation.automatically_after_days: set exactly one of automatically_after_days or schedule_expression",
+        ),
+        (
+            {"rotation": {"lambda_arn": "f", "automatically_after_days": 1001}},
+            "secrets.token.rotation.automatically_after_days: must be between 1 and 1000 (Secrets Manager AutomaticallyRotateAfterDaysType)",
+        ),
+    ],
+)
+def test_component_refuses_what_secrets_manager_would(change: dict[str, Any], message: str) -> None:
+    """Checked before anything is registered, so no mocks are needed."""
+    with pytest.raises(ValueError, match="ModelSecrets 'bad'") as caught:
+        secret = cast("SecretArgs", {"description": "t", **change})
+        ModelSecrets("bad", {"secrets": {"token": secret}, "kms_key_arn": KEY_ARN})
+    assert message in str(caught.value)
+
+
+def test_component_refuses_a_recovery_window_outside_7_to_30_days() -> None:
+    with pytest.raises(ValueError, match="recovery_window_days: must be between 7 and 30"):
+        ModelSecrets("bad", {"secrets": {}, "kms_key_arn": KEY_ARN, "recovery_window_days": 0})
 
 
 def outside_envelopes(value: Any) -> Iterator[str]:
@@ -299,7 +294,7 @@ def test_prod_rotates_every_secret_within_90_days(simulate_stack: SimulateStack)
 
 
 @pytest.mark.parametrize("stack", STACKS_WITH_SECRETS)
-def test_every_secret_is_sealed_and_exported_by_arn(simulate_stack: SimulateStack, stack: str) -> None:
+def test_every_secret_has_a_read_policy_and_is_exported_by_arn(simulate_stack: SimulateStack, stack: str) -> None:
     simulation = simulate_stack(stack)
     exported = simulation.outputs["secrets"]
     for secret in simulation.of_type(SECRET):
@@ -340,8 +335,6 @@ def test_only_consuming_endpoints_and_the_rotation_function_read(simulate_stack:
 
 @pytest.mark.parametrize("stack", STACKS_WITH_SECRETS)
 def test_sagemaker_models_get_secret_arns_not_values(simulate_stack: SimulateStack, stack: str) -> None:
-    from components.secrets import secret_arn_env_var
-
     simulation = simulate_stack(stack)
     settings = settings_of(stack)
     for endpoint in settings.endpoints:
@@ -359,8 +352,6 @@ def test_sagemaker_models_get_secret_arns_not_values(simulate_stack: SimulateSta
 
 
 def test_env_var_name_of_a_secret() -> None:
-    from components.secrets import secret_arn_env_var
-
     assert secret_arn_env_var("feature-store-token") == "FEATURE_STORE_TOKEN_SECRET_ARN"
 
 
@@ -412,7 +403,3 @@ def test_slow_rotation_is_allowed_outside_prod() -> None:
     settings = settings_from_config(config, source="stack", stack="staging")
     rotation = settings.secrets["feature-store-token"].rotation
     assert rotation is not None and rotation.automatically_after_days == 365
-
-
-if __name__ == "__main__":
-    json.dump(record_component().to_json(), sys.stdout)

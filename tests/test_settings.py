@@ -129,7 +129,7 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
     (
         "bad endpoint name",
         _set((*ENDPOINT, "name"), "fraud_v2"),
-        "modelplane:endpoints[0].name: must contain only letters, digits and single hyphens",
+        "modelplane:endpoints[0].name: must contain only letters, digits and hyphens, starting and ending with a letter or digit (SageMaker EndpointName",
     ),
     (
         "endpoint name too long",
@@ -149,7 +149,7 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
     (
         "shadow with two variants",
         _two_variants_and_shadow,
-        "modelplane:endpoints[0].shadow: a SageMaker shadow variant needs exactly one production variant, found 2",
+        "modelplane:endpoints[0].shadow: a shadow variant needs exactly one production variant, found 2",
     ),
     (
         "unknown family",
@@ -169,7 +169,7 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
     (
         "serverless and instances",
         _set((*VARIANT, "serverless"), {"memory_size_mb": 2048, "max_concurrency": 5}),
-        "modelplane:endpoints[0].variants[0].serverless: serverless and instance_type are mutually exclusive",
+        "modelplane:endpoints[0].variants[0].instance_type: set exactly one of instance_type or serverless",
     ),
     (
         "bake too long",
@@ -194,6 +194,11 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
     (
         "latest tag",
         _set((*VARIANT, "image_tag"), "latest"),
+        "modelplane:endpoints[0].variants[0].image_tag: 'latest' is mutable; pin an immutable tag or a digest",
+    ),
+    (
+        "tag and digest",
+        _set((*VARIANT, "image_tag"), "2.4.0"),
         "modelplane:endpoints[0].variants[0].image_tag: set exactly one of image_tag or image_digest",
     ),
     (

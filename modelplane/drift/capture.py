@@ -1,7 +1,8 @@
 """Reading SageMaker's data capture: the JSON Lines files an endpoint writes to the artifact bucket.
 
 Key layout: `<destination>/<endpoint-name>/<variant>/yyyy/mm/dd/hh/<file>.jsonl`, with the
-destination `s3://<bucket>/data-capture/<endpoint-name>` (`modelplane.naming.data_capture_prefix`).
+destination `s3://<bucket>/data-capture/<endpoint-name>` (`data_capture_prefix` of
+`modelplane_components.naming`).
 Each line is one captured request:
 
     {"captureData": {"endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
@@ -29,8 +30,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelplane.aws_api import AWS_ERRORS, error_text
-from modelplane.naming import data_capture_prefix
 from modelplane.timewindow import Window
+from modelplane_components.naming import data_capture_prefix
 
 Row = dict[str, Any]
 CSV_TYPES = {"text/csv", "application/csv"}

@@ -6,14 +6,7 @@ live in one module per concern; this package exports them all.
 """
 
 from modelplane.settings.base import AccountId, Environment, FieldProblems, Name, Platform, SettingsModel, TagValue
-from modelplane.settings.deployment import (
-    MAX_DEPLOYMENT_WAIT_SECONDS,
-    PROVIDER_UPDATE_WAIT_SECONDS,
-    Autoscaling,
-    Deployment,
-    StepSize,
-    Strategy,
-)
+from modelplane.settings.deployment import Autoscaling, Deployment, StepSize, Strategy
 from modelplane.settings.drift import DataDrift
 from modelplane.settings.endpoints import AsyncInference, Endpoint, SmokeTest
 from modelplane.settings.experiments import Better, BusinessMetric, Experiment, MetricKind
@@ -42,9 +35,7 @@ from modelplane.settings.variants import Serverless, Variant
 
 __all__ = [
     "LOG_RETENTION_DAYS",
-    "MAX_DEPLOYMENT_WAIT_SECONDS",
     "MAX_PROD_ROTATION_DAYS",
-    "PROVIDER_UPDATE_WAIT_SECONDS",
     "SERVICE_NAME_PATTERN",
     "AccountId",
     "AlarmThresholds",

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from modelplane import aws_limits
+from modelplane import component_args
 from modelplane.settings.base import FieldProblems, Name, Platform, SettingsModel
 from modelplane.settings.deployment import Autoscaling, Deployment, Strategy
 from modelplane.settings.drift import DataDrift
 from modelplane.settings.experiments import Experiment
-from modelplane.settings.kubernetes import SERVICE_NAME_PATTERN, KubernetesServing
+from modelplane.settings.kubernetes import KubernetesServing
 from modelplane.settings.monitoring import AlarmThresholds, DataCapture
 from modelplane.settings.variants import Variant
+from modelplane_components import aws_limits, kubernetes_service_args, monitoring_args, sagemaker_endpoint_args
+
+# Where the Kubernetes component's argument paths live in a stack file's endpoint.
+KUBERNETES_PATHS = (
+    ("namespace", "kubernetes.namespace"),
+    ("port", "kubernetes.port"),
+    ("health_path", "kubernetes.health_path"),
+    ("resources", "kubernetes.resources"),
+    ("gateway", "kubernetes.gateway"),
+    ("autoscaling.min_replicas", "autoscaling.min_capacity"),
+    ("alerts", "alarms"),
+)
 
 
 class AsyncInference(SettingsModel):
@@ -70,19 +81,14 @@ class Endpoint(SettingsModel):
     @field_validator("name")
     @classmethod
     def _sagemaker_endpoint_name(cls, name: str) -> str:
-        if (why := aws_limits.check_name("EndpointName", name)) is not None:
+        if (why := aws_limits.name_problem("EndpointName", name)) is not None:
             raise ValueError(why)
         return name
 
     @model_validator(mode="after")
     def _consistent(self) -> Endpoint:
+        """The platform's rules: the components' own checks, at this endpoint's field paths."""
         problems: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        for index, variant in enumerate(self.all_variants):
-            path = f"variants[{index}].name" if index < len(self.variants) else "shadow.name"
-            if variant.name in seen:
-                problems.append((path, f"duplicate variant name {variant.name!r}"))
-            seen.add(variant.name)
         if self.platform is Platform.SAGEMAKER:
             problems += self._sagemaker_problems()
         else:
@@ -95,95 +101,29 @@ class Endpoint(SettingsModel):
         problems: list[tuple[str, str]] = []
         if self.kubernetes is not None:
             problems.append(("kubernetes", "only allowed with platform kubernetes"))
-        if self.shadow is not None and len(self.variants) != 1:
-            problems.append(
-                (
-                    "shadow",
-                    f"a SageMaker shadow variant needs exactly one production variant, found {len(self.variants)}",
-                )
-            )
-        for path, variant in self.variant_paths():
-            if variant.serverless is None and variant.instance_type is None:
-                problems.append((f"{path}.instance_type", "set instance_type or serverless"))
-            if variant.instance_type and aws_limits.is_burstable(variant.instance_type) and self.autoscaling:
-                problems.append(
-                    (
-                        f"{path}.instance_type",
-                        "burstable ml.t* instances cannot autoscale; remove autoscaling or pick another type",
-                    )
-                )
-        serverless = [v for v in self.all_variants if v.serverless is not None]
-        strategy = self.deployment.strategy
-        if serverless and strategy in {Strategy.CANARY, Strategy.LINEAR, Strategy.ROLLING}:
-            problems.append(
-                ("deployment.strategy", f"{strategy} is not available for serverless variants; use all-at-once")
-            )
-        if serverless and self.async_inference is not None:
-            problems.append(("async_inference", "asynchronous inference needs instance-backed variants"))
-        if serverless and len(self.variants) > 1:
-            problems.append(("variants", "a serverless endpoint takes exactly one production variant"))
-        if serverless and self.shadow is not None:
-            problems.append(("shadow", "shadow variants need instance-backed variants"))
-        if serverless and self.data_capture.enabled:
-            problems.append(
-                ("data_capture.enabled", "data capture is not available for serverless endpoints; set it to false")
-            )
+        for path, message in sagemaker_endpoint_args.serving_problems(component_args.sagemaker_shape(self)):
+            if path == "data_capture":
+                # The component is given no capture when it is off; here capture is a switch.
+                problems.append(("data_capture.enabled", f"{message}; set it to false"))
+            else:
+                problems.append((path, message))
         if self.drift.enabled and not (self.data_capture.enabled and "input" in self.data_capture.capture):
             problems.append(("drift.enabled", "drift is judged on captured requests: capture input in data_capture"))
-        problems += self._step_problems()
-        if self.autoscaling is not None:
-            low, high = self.autoscaling.min_capacity, self.autoscaling.max_capacity
-            for path, variant in self.variant_paths():
-                if variant.serverless is None and not low <= variant.instance_count <= high:
-                    problems.append(
-                        (
-                            f"{path}.instance_count",
-                            f"must lie within autoscaling's {low}..{high}: each update resets capacity to it",
-                        )
-                    )
-        if strategy is Strategy.ROLLING and (len(self.variants) != 1 or self.shadow is not None):
-            problems.append(
-                ("deployment.strategy", "rolling updates need exactly one production variant and no shadow")
-            )
-        if strategy is Strategy.ROLLING and self.deployment.step.type == "instance-count":
-            count = self.variants[0].instance_count
-            if self.deployment.step.value > count:
-                problems.append(("deployment.step.value", f"batch size exceeds the variant's {count} instances"))
-        return problems
-
-    def _step_problems(self) -> list[tuple[str, str]]:
-        """AWS's bounds on a traffic step or batch given as a share of capacity."""
-        step = self.deployment.step
-        bounds = {Strategy.CANARY: (1, 50), Strategy.LINEAR: (10, 50), Strategy.ROLLING: (5, 50)}.get(
-            self.deployment.strategy
-        )
-        if bounds is None or step.type != "capacity-percent" or bounds[0] <= step.value <= bounds[1]:
-            return []
-        return [
-            (
-                "deployment.step.value",
-                f"{self.deployment.strategy} steps must be {bounds[0]}-{bounds[1]} percent of capacity",
-            )
+        thresholds = component_args.alarm_thresholds(self.alarms)
+        return problems + [
+            (f"alarms.{path}", message) for path, message in monitoring_args.threshold_problems(thresholds)
         ]
 
     def _kubernetes_problems(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         if self.kubernetes is None:
-            problems.append(("kubernetes", "required with platform kubernetes"))
+            return [("kubernetes", "required with platform kubernetes")]
         for path, variant in self.variant_paths():
             if variant.serverless is not None:
                 problems.append((f"{path}.serverless", "serverless is SageMaker only"))
             if variant.instance_type is not None:
                 problems.append(
                     (f"{path}.instance_type", "instance types are SageMaker only; size pods with kubernetes.resources")
-                )
-            object_name = f"{self.name}-{variant.name}"
-            if not re.fullmatch(SERVICE_NAME_PATTERN, object_name):
-                problems.append(
-                    (
-                        f"{path}.name",
-                        f"Deployment and Service name {object_name} must be a lowercase DNS label starting with a letter, at most 63 characters",
-                    )
                 )
         for index, variant in enumerate(self.variants):
             if not variant.weight.is_integer():
@@ -199,7 +139,10 @@ class Endpoint(SettingsModel):
                     "on Kubernetes, move weights step by step with config changes (canary or all-at-once)",
                 )
             )
-        return problems
+        shape = component_args.kubernetes_shape(self)
+        return problems + [
+            (_stack_file_path(path), message) for path, message in kubernetes_service_args.serving_problems(shape)
+        ]
 
     def variant_paths(self) -> list[tuple[str, Variant]]:
         paths = [(f"variants[{index}]", variant) for index, variant in enumerate(self.variants)]
@@ -215,3 +158,12 @@ class Endpoint(SettingsModel):
         """Each production variant's share of traffic, from the relative weights."""
         total = sum(variant.weight for variant in self.variants)
         return {variant.name: variant.weight / total for variant in self.variants}
+
+
+def _stack_file_path(path: str) -> str:
+    """A Kubernetes component argument path as the stack file names it."""
+    path = path.replace(".replicas", ".instance_count")
+    for argument, field in KUBERNETES_PATHS:
+        if path == argument or path.startswith(f"{argument}."):
+            return field + path.removeprefix(argument)
+    return path

@@ -7,6 +7,17 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from modelplane.settings.base import Name, SettingsModel
+from modelplane_components.kubernetes_names import NAMESPACE_PATTERN, SERVICE_NAME_PATTERN, namespace_problem
+
+__all__ = [
+    "SERVICE_NAME_PATTERN",
+    "DnsLabel",
+    "GatewayRoute",
+    "KubernetesCluster",
+    "KubernetesServing",
+    "Resources",
+    "Toleration",
+]
 
 
 class Resources(SettingsModel):
@@ -48,9 +59,7 @@ class GatewayRoute(SettingsModel):
     """Path prefix matched by the route."""
 
 
-DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
-# Service names are DNS-1035 labels: they start with a letter.
-SERVICE_NAME_PATTERN = r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
+DnsLabel = Annotated[str, Field(pattern=f"^{NAMESPACE_PATTERN}$")]
 
 
 class KubernetesServing(SettingsModel):
@@ -79,9 +88,9 @@ class KubernetesServing(SettingsModel):
 
     @field_validator("namespace")
     @classmethod
-    def _not_default(cls, namespace: str) -> str:
-        if namespace in {"default", "kube-system", "kube-public", "kube-node-lease"}:
-            raise ValueError(f"{namespace!r} is a system namespace; use one of your own")
+    def _own_namespace(cls, namespace: str) -> str:
+        if why := namespace_problem(namespace):
+            raise ValueError(why)
         return namespace
 
 

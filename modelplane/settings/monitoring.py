@@ -8,34 +8,11 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from modelplane.settings.base import Environment, FieldProblems, SettingsModel
+from modelplane_components.alert_topic import EMAIL_PATTERN, HTTPS_PATTERN
+from modelplane_components.aws_limits import LOG_RETENTION_DAYS
+from modelplane_components.monitoring_args import Thresholds
 
 SECONDS_PER_DAY = 86_400
-
-# CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
 
 
 class DataCapture(SettingsModel):
@@ -124,48 +101,42 @@ ANOMALY_DEFAULTS = {
 class AlarmThresholds(SettingsModel):
     """Thresholds of the alarms watching each variant."""
 
-    error_rate_percent: float = Field(default=1.0, gt=0, le=100)
+    error_rate_percent: float = Field(default=Thresholds.error_rate_percent, gt=0, le=100)
     """5XX errors as a share of invocations."""
-    client_error_rate_percent: float = Field(default=10.0, gt=0, le=100)
+    client_error_rate_percent: float = Field(default=Thresholds.client_error_rate_percent, gt=0, le=100)
     """4XX errors as a share of invocations."""
-    latency_p99_ms: float = Field(default=500, gt=0)
+    latency_p99_ms: float = Field(default=Thresholds.latency_p99_ms, gt=0)
     """p99 model latency."""
-    overhead_latency_p99_ms: float = Field(default=100, gt=0)
+    overhead_latency_p99_ms: float = Field(default=Thresholds.overhead_latency_p99_ms, gt=0)
     """p99 SageMaker overhead latency."""
-    cpu_percent: float = Field(default=90, gt=0)
+    cpu_percent: float = Field(default=Thresholds.cpu_percent, gt=0)
     """Average CPU utilisation (100 per vCPU)."""
-    memory_percent: float = Field(default=85, gt=0, le=100)
+    memory_percent: float = Field(default=Thresholds.memory_percent, gt=0, le=100)
     """Average memory utilisation."""
-    disk_percent: float = Field(default=85, gt=0, le=100)
+    disk_percent: float = Field(default=Thresholds.disk_percent, gt=0, le=100)
     """Average disk utilisation."""
-    gpu_percent: float = Field(default=95, gt=0)
+    gpu_percent: float = Field(default=Thresholds.gpu_percent, gt=0)
     """Average GPU utilisation (GPU instance types only)."""
-    gpu_memory_percent: float = Field(default=90, gt=0)
+    gpu_memory_percent: float = Field(default=Thresholds.gpu_memory_percent, gt=0)
     """Average GPU memory utilisation (GPU instance types only)."""
-    serverless_concurrency_percent: float = Field(default=90, gt=0, le=100)
+    serverless_concurrency_percent: float = Field(default=Thresholds.serverless_concurrency_percent, gt=0, le=100)
     """Peak concurrent executions as a share of `max_concurrency` (serverless variants only)."""
     period_seconds: Literal[60, 300] = 60
     """Metric period."""
-    evaluation_periods: int = Field(default=5, ge=1, le=60)
+    evaluation_periods: int = Field(default=Thresholds.evaluation_periods, ge=1, le=60)
     """Periods looked at."""
-    datapoints_to_alarm: int = Field(default=3, ge=1, le=60)
+    datapoints_to_alarm: int = Field(default=Thresholds.datapoints_to_alarm, ge=1, le=60)
     """Breaching periods, out of `evaluation_periods`, that raise the alarm."""
     anomaly_detection: AnomalyDetection = AnomalyDetection()
     """Alarms on traffic and latency leaving their usual shape (CloudWatch anomaly detection)."""
-
-    @model_validator(mode="after")
-    def _datapoints_within_periods(self) -> AlarmThresholds:
-        if self.datapoints_to_alarm > self.evaluation_periods:
-            raise FieldProblems([("datapoints_to_alarm", "must not exceed evaluation_periods")])
-        return self
 
 
 class Monitoring(SettingsModel):
     """Who is told, and how long logs are kept."""
 
-    emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+    emails: list[Annotated[str, Field(pattern=f"^{EMAIL_PATTERN}$")]] = []
     """E-mail addresses subscribed to the alarm topic."""
-    https_endpoints: list[Annotated[str, Field(pattern=r"^https://[^\s]+$")]] = []
+    https_endpoints: list[Annotated[str, Field(pattern=f"^{HTTPS_PATTERN}$")]] = []
     """HTTPS webhooks (pager, chat) subscribed to the alarm topic."""
     log_retention_days: int | None = None
     """Endpoint log retention; default 365 in prod, 30 in staging, 14 elsewhere."""

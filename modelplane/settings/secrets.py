@@ -6,7 +6,9 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from modelplane import component_args
 from modelplane.settings.base import FieldProblems, SettingsModel
+from modelplane_components.model_secrets import rotation_problems
 
 # Longest rotation interval allowed for prod secrets (CKV_AWS_304 asks for 90 days at most).
 MAX_PROD_ROTATION_DAYS = 90
@@ -28,10 +30,8 @@ class Rotation(SettingsModel):
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Rotation:
-        if (self.automatically_after_days is None) == (self.schedule_expression is None):
-            raise FieldProblems(
-                [("automatically_after_days", "set exactly one of automatically_after_days or schedule_expression")]
-            )
+        if problems := rotation_problems(component_args.rotation(self)):
+            raise FieldProblems(problems)
         return self
 
 

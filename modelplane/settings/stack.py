@@ -7,7 +7,6 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, model_validator
 
-from modelplane import aws_limits, naming
 from modelplane.settings.base import Environment, FieldProblems, Platform, SettingsModel
 from modelplane.settings.deployment import Strategy
 from modelplane.settings.endpoints import Endpoint
@@ -17,6 +16,8 @@ from modelplane.settings.network import Network
 from modelplane.settings.registry import Registry
 from modelplane.settings.secrets import MAX_PROD_ROTATION_DAYS, SecretSpec
 from modelplane.settings.tags import Tags
+from modelplane_components import aws_limits, naming
+from modelplane_components.registry import family_name_problems
 
 
 class LocalEmulator(SettingsModel):
@@ -61,8 +62,8 @@ class Settings(SettingsModel):
             if endpoint.name in names:
                 problems.append((f"{path}.name", f"duplicate endpoint name {endpoint.name!r}"))
             names.add(endpoint.name)
-            deployed_endpoint = naming.endpoint_name(endpoint, stack or "")
-            if stack and (why := aws_limits.check_name("EndpointName", deployed_endpoint)):
+            deployed_endpoint = naming.endpoint_name(endpoint.name, stack or "")
+            if stack and (why := aws_limits.name_problem("EndpointName", deployed_endpoint)):
                 problems.append((f"{path}.name", f"deployed name {deployed_endpoint} {why}"))
             if endpoint.family not in self.registry.families:
                 problems.append(
@@ -78,11 +79,11 @@ class Settings(SettingsModel):
             if endpoint.kubernetes is not None:
                 problems += self._cluster_problems(path, endpoint, endpoint.kubernetes, namespaces)
         for family in self.registry.families:
-            deployed = naming.family_resource_name(family, stack or "")
-            if stack and (why := aws_limits.check_name("EntityName", deployed)):
-                problems.append((f"registry.families.{family}", f"deployed name {deployed} {why}"))
-            elif stack and deployed != deployed.lower():
-                problems.append((f"registry.families.{family}", f"deployed name {deployed} must be lowercase (ECR)"))
+            if stack:
+                problems += [
+                    (f"registry.families.{family}", f"deployed name {why}")
+                    for why in family_name_problems(family, stack)
+                ]
         if self.environment is Environment.PROD and self.network is None:
             problems.append(("network", "required in prod: models run in private subnets"))
         if self.environment is Environment.PROD:

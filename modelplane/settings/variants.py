@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from modelplane import aws_limits
 from modelplane.settings.base import FieldProblems, Name, SettingsModel
+from modelplane_components.sagemaker_endpoint_args import IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN
 
 
 class Serverless(SettingsModel):
@@ -20,21 +20,15 @@ class Serverless(SettingsModel):
     provisioned_concurrency: int | None = Field(default=None, ge=1, le=200)
     """Warm capacity that avoids cold starts; must not exceed max_concurrency."""
 
-    @model_validator(mode="after")
-    def _provisioned_within_max(self) -> Serverless:
-        if self.provisioned_concurrency is not None and self.provisioned_concurrency > self.max_concurrency:
-            raise FieldProblems([("provisioned_concurrency", "must not exceed max_concurrency")])
-        return self
-
 
 class Variant(SettingsModel):
     """One model version serving traffic (or a copy of it, for the shadow)."""
 
     name: Name
     """Variant name; keep it stable across versions so blue/green updates apply."""
-    image_tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    image_tag: str | None = Field(default=None, pattern=f"^{IMAGE_TAG_PATTERN}$")
     """Immutable tag of the image in the family's repository."""
-    image_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
+    image_digest: str | None = Field(default=None, pattern=f"^{IMAGE_DIGEST_PATTERN}$")
     """Digest of the image in the family's repository (preferred: pins exact bytes)."""
     model_artifact: str | None = Field(default=None, pattern=r"^[A-Za-z0-9!_.*'()/-]+\.tar\.gz$")
     """Key of the model.tar.gz in the stack's artifact bucket."""
@@ -53,38 +47,9 @@ class Variant(SettingsModel):
     ] = {}
     """Container environment variables; never secret values (use `secrets`)."""
 
-    @field_validator("name")
-    @classmethod
-    def _sagemaker_variant_name(cls, name: str) -> str:
-        if (why := aws_limits.check_name("VariantName", name)) is not None:
-            raise ValueError(why)
-        return name
-
-    @field_validator("instance_type")
-    @classmethod
-    def _known_instance_type(cls, instance_type: str | None) -> str | None:
-        if instance_type is not None and instance_type not in aws_limits.instance_types():
-            raise ValueError(
-                f"unknown SageMaker instance type {instance_type!r} (botocore ProductionVariantInstanceType)"
-            )
-        return instance_type
-
     @model_validator(mode="after")
-    def _one_image_one_model(self) -> Variant:
-        problems = []
-        if (self.image_tag is None) == (self.image_digest is None):
-            problems.append(("image_tag", "set exactly one of image_tag or image_digest"))
+    def _pinned_image(self) -> Variant:
+        """Checked here for every platform; the components check the rest of a variant."""
         if self.image_tag == "latest":
-            problems.append(("image_tag", "'latest' is mutable; pin an immutable tag or a digest"))
-        if self.model_artifact is not None and self.model_package_version is not None:
-            problems.append(("model_package_version", "set at most one of model_artifact or model_package_version"))
-        if self.serverless is not None and self.instance_type is not None:
-            problems.append(("serverless", "serverless and instance_type are mutually exclusive"))
-        if problems:
-            raise FieldProblems(problems)
+            raise FieldProblems([("image_tag", "'latest' is mutable; pin an immutable tag or a digest")])
         return self
-
-    @property
-    def image_reference(self) -> str:
-        """`:tag` or `@sha256:...`, to append to the repository URL."""
-        return f"@{self.image_digest}" if self.image_digest else f":{self.image_tag}"

@@ -1,0 +1,56 @@
+"""What every component shares: its type token, the alias that keeps older stacks' URNs, argument checks."""
+
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import TypeVar
+
+import pulumi
+
+PACKAGE = "modelplane"
+"""Package name of the schema: resource tokens are `modelplane:index:<Class>` (the multi-language host serves only `index`)."""
+
+Tags = Mapping[str, pulumi.Input[str]]
+Problem = tuple[str, str]
+"""(argument path such as `variants[0].instance_type`, what is wrong there)."""
+
+T = TypeVar("T")
+
+
+def type_token(component: str) -> str:
+    return f"{PACKAGE}:index:{component}"
+
+
+def component_options(opts: pulumi.ResourceOptions | None, former_token: str) -> pulumi.ResourceOptions:
+    """The caller's options plus an alias to the token the component had before it joined the `index` module.
+
+    Every child's URN contains its parent's type, so the alias of the component carries the children's
+    URNs over as well: stacks deployed with the former tokens update in place.
+    """
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=former_token)]))
+
+
+def child_options(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None = None) -> pulumi.ResourceOptions:
+    """Options of a child: `parent`, plus the component's `retain_on_delete` for the child holding the data.
+
+    Components pass this to the resource whose deletion would lose data (a key, bucket, repository,
+    registry); `protect` needs no forwarding, children inherit it from their parent.
+    """
+    return pulumi.ResourceOptions(parent=parent, retain_on_delete=opts.retain_on_delete if opts else None)
+
+
+def known(value: pulumi.Input[T] | None) -> T | None:
+    """The value when it is plain (checkable now), None when it is an Output or awaitable resolved later."""
+    if isinstance(value, pulumi.Output | Awaitable):
+        return None
+    return value
+
+
+def check(component: str, name: str, problems: Sequence[Problem]) -> None:
+    """Raise one ValueError naming the component and each argument field that is wrong."""
+    if problems:
+        details = "; ".join(f"{path}: {message}" for path, message in problems)
+        raise ValueError(f"{component} {name!r}: {details}")
+
+
+def at(prefix: str, problems: Sequence[Problem]) -> list[Problem]:
+    """Problems of a nested argument, with their paths below `prefix`."""
+    return [(f"{prefix}.{path}" if path else prefix, message) for path, message in problems]

@@ -1,0 +1,189 @@
+"""The pods of a Kubernetes model service: restricted security context, probes, resources, spreading, autoscaling."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .kubernetes_service_args import PodAutoscalingArgs, PodResourcesArgs, TolerationArgs
+
+NON_ROOT_ID = 10001
+SECRETS_DIR = "/var/run/secrets/modelplane"
+PORT_NAME = "http"
+# The model server's metrics contract: Prometheus text on the serving port.
+METRICS_PATH = "/metrics"
+
+
+@dataclass(frozen=True)
+class PodInputs:
+    """What every variant's pods share."""
+
+    port: int
+    health_path: str
+    resources: PodResourcesArgs
+    node_selector: Mapping[str, str]
+    tolerations: Sequence[TolerationArgs]
+    repository_url: pulumi.Input[str]
+    service_account: pulumi.Input[str]
+    secret_object: pulumi.Input[str] | None
+    """Kubernetes Secret holding the mounted values, if any."""
+    mounted_secrets: Sequence[str]
+    environment: Sequence[k8s.core.v1.EnvVarArgs]
+    """Variables every variant gets (the ARNs of secrets read at run time)."""
+
+
+def pod_spec(
+    pod: PodInputs, image_reference: str, environment: Mapping[str, pulumi.Input[str]], selector: Mapping[str, str]
+) -> k8s.core.v1.PodSpecArgs:
+    """A pod the Pod Security "restricted" profile admits: non-root, no escalation, no capabilities."""
+    resources = pod.resources
+    cpu, memory = resources.get("cpu", "1"), resources.get("memory", "2Gi")
+    limits = {"cpu": resources.get("cpu_limit") or cpu, "memory": memory}
+    if gpus := resources.get("gpus", 0):
+        limits["nvidia.com/gpu"] = str(gpus)
+    volumes = [k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())]
+    mounts = [k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")]  # noqa: S108 - the pod's own emptyDir
+    if pod.secret_object is not None:
+        volumes.append(
+            k8s.core.v1.VolumeArgs(
+                name="secrets",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(
+                    secret_name=pod.secret_object,
+                    items=[k8s.core.v1.KeyToPathArgs(key=secret, path=secret) for secret in pod.mounted_secrets],
+                    default_mode=0o440,
+                ),
+            )
+        )
+        mounts.append(k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR, read_only=True))
+    container = k8s.core.v1.ContainerArgs(
+        name="model",
+        image=pulumi.Output.concat(pod.repository_url, image_reference),
+        image_pull_policy="IfNotPresent",
+        ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=pod.port, protocol="TCP")],
+        env=[
+            *(k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(environment.items())),
+            *pod.environment,
+        ]
+        or None,
+        resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": cpu, "memory": memory}, limits=limits),
+        # Startup waits for the model to load (up to 5 minutes); readiness takes a busy pod out of
+        # rotation quickly; liveness restarts only a pod that stays unhealthy for a minute.
+        startup_probe=_probe(pod.health_path, period_seconds=10, failure_threshold=30, timeout_seconds=5),
+        readiness_probe=_probe(pod.health_path, period_seconds=5, failure_threshold=3, timeout_seconds=2),
+        liveness_probe=_probe(pod.health_path, period_seconds=15, failure_threshold=4, timeout_seconds=5),
+        security_context=k8s.core.v1.SecurityContextArgs(
+            allow_privilege_escalation=False,
+            privileged=False,
+            read_only_root_filesystem=True,
+            run_as_non_root=True,
+            run_as_user=NON_ROOT_ID,
+            run_as_group=NON_ROOT_ID,
+            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        ),
+        volume_mounts=mounts,
+    )
+    spread = [
+        k8s.core.v1.TopologySpreadConstraintArgs(
+            max_skew=1,
+            topology_key=topology_key,
+            # Spread when capacity allows; a GPU pool in fewer zones must not leave pods pending.
+            when_unsatisfiable="ScheduleAnyway",
+            label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selector)),
+            match_label_keys=["pod-template-hash"],
+        )
+        for topology_key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+    return k8s.core.v1.PodSpecArgs(
+        service_account_name=pod.service_account,
+        automount_service_account_token=False,
+        enable_service_links=False,
+        security_context=k8s.core.v1.PodSecurityContextArgs(
+            run_as_non_root=True,
+            run_as_user=NON_ROOT_ID,
+            run_as_group=NON_ROOT_ID,
+            fs_group=NON_ROOT_ID,
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        ),
+        containers=[container],
+        volumes=volumes,
+        node_selector=dict(pod.node_selector) or None,
+        tolerations=[
+            k8s.core.v1.TolerationArgs(
+                key=toleration["key"],
+                operator=toleration.get("operator", "Equal"),
+                value=toleration.get("value"),
+                effect=toleration.get("effect", "NoSchedule"),
+            )
+            for toleration in pod.tolerations
+        ]
+        or None,
+        topology_spread_constraints=spread,
+    )
+
+
+def _probe(
+    health_path: str, *, period_seconds: int, failure_threshold: int, timeout_seconds: int
+) -> k8s.core.v1.ProbeArgs:
+    return k8s.core.v1.ProbeArgs(
+        http_get=k8s.core.v1.HTTPGetActionArgs(path=health_path, port=PORT_NAME),
+        period_seconds=period_seconds,
+        failure_threshold=failure_threshold,
+        timeout_seconds=timeout_seconds,
+    )
+
+
+def autoscaler_spec(
+    autoscaling: PodAutoscalingArgs, deployment_name: pulumi.Input[str]
+) -> k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs:
+    """CPU utilisation, or the per-pod custom metric when one is set; cooldowns become stabilisation windows."""
+    custom_metric = autoscaling.get("custom_metric")
+    if custom_metric is None:
+        metric = k8s.autoscaling.v2.MetricSpecArgs(
+            type="Resource",
+            resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                name="cpu",
+                target=k8s.autoscaling.v2.MetricTargetArgs(
+                    type="Utilization", average_utilization=autoscaling.get("target_cpu_percent", 70)
+                ),
+            ),
+        )
+    else:
+        metric = k8s.autoscaling.v2.MetricSpecArgs(
+            type="Pods",
+            pods=k8s.autoscaling.v2.PodsMetricSourceArgs(
+                metric=k8s.autoscaling.v2.MetricIdentifierArgs(name=custom_metric),
+                target=k8s.autoscaling.v2.MetricTargetArgs(
+                    type="AverageValue", average_value=quantity(autoscaling.get("custom_metric_target", 100.0))
+                ),
+            ),
+        )
+    return k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+        scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+            api_version="apps/v1", kind="Deployment", name=deployment_name
+        ),
+        min_replicas=autoscaling["min_replicas"],
+        max_replicas=autoscaling["max_replicas"],
+        metrics=[metric],
+        behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
+            scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(
+                stabilization_window_seconds=autoscaling.get("scale_in_cooldown_seconds", 300)
+            ),
+            scale_up=k8s.autoscaling.v2.HPAScalingRulesArgs(
+                stabilization_window_seconds=autoscaling.get("scale_out_cooldown_seconds", 60)
+            ),
+        ),
+    )
+
+
+def version_label(image_tag: str | None, image_digest: str | None) -> str:
+    """`app.kubernetes.io/version`: the tag, or `sha256-<12 hex>` (a label value has no `:`, at most 63 chars)."""
+    if image_digest:
+        return image_digest.replace(":", "-")[:19]
+    return (image_tag or "")[:63].strip("_.-")
+
+
+def quantity(value: float) -> str:
+    """A Kubernetes quantity for a metric target: whole numbers as is, fractions in milli-units."""
+    return str(int(value)) if float(value).is_integer() else f"{round(value * 1000)}m"

@@ -1,0 +1,56 @@
+"""Physical names that must be known before the resources exist.
+
+Endpoint and alarms reference each other (the alarms watch the endpoint, the endpoint's automatic
+rollback watches the alarms). Both names are therefore plain strings made here, not outputs, which
+breaks the cycle: alarms are created first with the endpoint's future name as their dimension, and
+the endpoint lists the alarms by name.
+"""
+
+
+def endpoint_name(endpoint: str, stack: str) -> str:
+    """modelplane's deployed SageMaker endpoint name, `<endpoint>-<stack>`: stacks may share an account."""
+    return f"{endpoint}-{stack}"
+
+
+def endpoint_log_group(deployed_endpoint_name: str) -> str:
+    """The log group SageMaker writes an endpoint's container logs to."""
+    return f"/aws/sagemaker/Endpoints/{deployed_endpoint_name}"
+
+
+def family_resource_name(family: str, stack: str) -> str:
+    """Physical name of a family's repository and model package group, e.g. `fraud-detector-prod`.
+
+    Stacks may share an account, so the stack is part of the name.
+    """
+    return f"{family}-{stack}"
+
+
+def secret_arn_env_var(secret_name: str) -> str:
+    """The environment variable carrying a secret's ARN to a container: `feature-store-token` -> `FEATURE_STORE_TOKEN_SECRET_ARN`."""
+    return f"{secret_name.upper().replace('-', '_')}_SECRET_ARN"
+
+
+def data_capture_prefix(endpoint_name: str) -> str:
+    """Where SageMaker writes an endpoint's captured requests and responses in the artifact bucket.
+
+    SageMaker appends `<endpoint-name>/<variant>/yyyy/mm/dd/hh/<file>.jsonl` to the destination;
+    `modelplane drift` reads them back from there.
+    """
+    return f"data-capture/{endpoint_name}/"
+
+
+def async_output_prefix(endpoint_name: str) -> str:
+    """Where SageMaker writes an asynchronous endpoint's results and failures."""
+    return f"async-output/{endpoint_name}/"
+
+
+def async_input_prefix(endpoint_name: str) -> str:
+    """Where callers of an asynchronous endpoint upload request payloads; SageMaker reads them as the endpoint."""
+    return f"async-input/{endpoint_name}/"
+
+
+# The drift metric `modelplane drift --publish` writes per endpoint and the endpoint's drift alarm reads:
+# how many features drifted in the judged window.
+DRIFT_NAMESPACE = "modelplane/DataDrift"
+DRIFTED_FEATURES = "DriftedFeatures"
+ENDPOINT_DIMENSION = "EndpointName"

@@ -1,0 +1,176 @@
+"""Which resources of a deployed stack a program takes over, as the Pulumi engine decides it through aliases.
+
+A refactor that changes a resource's URN (its name, type, or any parent's type) makes the engine create
+the new resource and delete the old one, unless an alias leads back to the old URN. This module
+replays the engine's matching (pkg/resource/deploy/step_generator.go: `generateAliases`,
+`collapseAliasToUrn`, `inheritedChildAlias`) over a simulated program and a stack's recorded state:
+each registration claims its own URN or the first alias found in the state, a child inherits the alias
+its parent matched, and a URN claimed twice is an error, as in a real `pulumi up`.
+
+`python -m modelplane.aliases state <simulation.json>` prints the state a simulation would leave
+(URN, type, inputs and options per resource), the form `match` compares a program against.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelplane.simulate import ROOT_STACK_TYPE, RecordedResource, Simulation, engine_urn
+
+
+@dataclass(frozen=True)
+class Urn:
+    """`urn:pulumi:<stack>::<project>::<parent types $ type>::<name>`."""
+
+    stack: str
+    project: str
+    qualified_type: str
+    name: str
+
+    @classmethod
+    def parse(cls, urn: str) -> Urn:
+        prefix, project, qualified_type, name = urn.split("::", 3)
+        return cls(prefix.removeprefix("urn:pulumi:"), project, qualified_type, name)
+
+    @property
+    def type(self) -> str:
+        return self.qualified_type.rsplit("$", 1)[-1]
+
+    def __str__(self) -> str:
+        return f"urn:pulumi:{self.stack}::{self.project}::{self.qualified_type}::{self.name}"
+
+
+@dataclass
+class Match:
+    """What the engine would do with a program against a stack's state."""
+
+    claimed: dict[str, str] = field(default_factory=dict)
+    """New URN -> the state URN it takes over (equal when the URN is unchanged)."""
+    created: list[str] = field(default_factory=list)
+    """New URNs with nothing in the state to take over: the engine creates them."""
+    deleted: list[str] = field(default_factory=list)
+    """State URNs no registration claims: the engine deletes them."""
+    errors: list[str] = field(default_factory=list)
+    """URNs claimed twice: the engine fails the update."""
+
+
+def match(state: Iterable[str], registrations: Iterable[RecordedResource]) -> Match:
+    """Replay the engine's step generator over `registrations` (in registration order) against `state`."""
+    olds = set(state)
+    result = Match()
+    matched_alias: dict[str, str] = {}
+    aliased: dict[str, str] = {}
+    seen: set[str] = set()
+    for resource in registrations:
+        urn = Urn.parse(resource.urn)
+        aliases = _aliases(resource, urn, matched_alias)
+        if resource.urn in aliased:
+            result.errors.append(f"{resource.urn} is claimed by {aliased[resource.urn]} through an alias")
+        seen.add(resource.urn)
+        for candidate in [resource.urn, *aliases]:
+            if candidate not in olds:
+                continue
+            if candidate != resource.urn:
+                if candidate in seen:
+                    result.errors.append(f"{resource.urn} aliases {candidate}, which the program also registers")
+                if candidate in aliased:
+                    result.errors.append(f"{resource.urn} and {aliased[candidate]} both alias {candidate}")
+                aliased[candidate] = resource.urn
+                matched_alias[resource.urn] = candidate
+            result.claimed[resource.urn] = candidate
+            break
+        else:
+            result.created.append(resource.urn)
+    result.deleted = sorted(olds - set(result.claimed.values()))
+    return result
+
+
+def _aliases(resource: RecordedResource, urn: Urn, matched_alias: Mapping[str, str]) -> list[str]:
+    """`generateAliases`: the resource's own aliases, then those inherited from the alias its parent matched."""
+    found: list[str] = []
+
+    def add(alias: str) -> None:
+        if alias not in found:
+            found.append(alias)
+
+    own = [_collapse(resource, urn, alias, matched_alias) for alias in resource.aliases]
+    for alias in own:
+        add(alias)
+    parent_alias = matched_alias.get(resource.parent)
+    if resource.parent and parent_alias is not None:
+        parent_name = Urn.parse(resource.parent).name
+        add(_inherited(urn, resource.type, resource.name, parent_name, parent_alias))
+        for alias in own:
+            former = Urn.parse(alias)
+            add(_inherited(urn, former.type, former.name, parent_name, parent_alias))
+    return found
+
+
+def _collapse(resource: RecordedResource, urn: Urn, alias: Mapping[str, Any], matched_alias: Mapping[str, str]) -> str:
+    """`collapseAliasToUrn`: an alias spec completed with the resource's own name, type, parent, project, stack."""
+    if "urn" in alias:
+        return str(alias["urn"])
+    spec = alias.get("spec", {})
+    # An explicit parent that itself matched an alias stands for that old parent.
+    parent = matched_alias.get(spec["parentUrn"], spec["parentUrn"]) if spec.get("parentUrn") else resource.parent
+    if spec.get("noParent") or (parent and Urn.parse(parent).qualified_type == ROOT_STACK_TYPE):
+        parent = ""
+    return engine_urn(
+        spec.get("stack") or urn.stack,
+        spec.get("project") or urn.project,
+        parent,
+        spec.get("type") or resource.type,
+        spec.get("name") or resource.name,
+    )
+
+
+def _inherited(urn: Urn, child_type: str, child_name: str, parent_name: str, parent_alias: str) -> str:
+    """`inheritedChildAlias`: the child under its parent's old URN, renamed when its name starts with the parent's."""
+    former_parent = Urn.parse(parent_alias)
+    name = (
+        former_parent.name + child_name.removeprefix(parent_name) if child_name.startswith(parent_name) else child_name
+    )
+    return str(Urn(urn.stack, urn.project, f"{former_parent.qualified_type}${child_type}", name))
+
+
+def state_of(simulation: Simulation) -> dict[str, dict[str, Any]]:
+    """The state a simulated update leaves, by URN: type, inputs and the options that protect data.
+
+    URNs are rebuilt from each registration's parent, type and name as the engine builds them, so a
+    simulation recorded with pulumi's plain mock monitor (parent type only) reads the same.
+    """
+    urns: dict[str, str] = {}
+    state: dict[str, dict[str, Any]] = {}
+    for resource in simulation.resources:
+        recorded = Urn.parse(resource.urn)
+        urn = engine_urn(recorded.stack, recorded.project, urns.get(resource.parent, ""), resource.type, resource.name)
+        urns[resource.urn] = urn
+        state[urn] = {
+            "type": resource.type,
+            "inputs": resource.inputs,
+            "protect": resource.protect,
+            "retain_on_delete": resource.retain_on_delete,
+        }
+    return state
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m modelplane.aliases", description=(__doc__ or "").split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    state = commands.add_parser("state", help="print the state a simulation (python -m modelplane.simulate) leaves")
+    state.add_argument("simulation", type=Path)
+    args = parser.parse_args(argv)
+    simulation = Simulation.from_json(json.loads(args.simulation.read_text(encoding="utf-8")))
+    json.dump(state_of(simulation), sys.stdout, indent=1, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

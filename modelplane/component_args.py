@@ -1,0 +1,304 @@
+"""Settings to component arguments: the one place modelplane's stack settings meet the components' args.
+
+The program builds every component from these; the settings' own validators use the `*_shape`
+functions to run the components' AWS and Kubernetes checks on a stack file, so each rule is written
+once (in the component) and reported at the stack file's field path.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+import pulumi
+
+from modelplane_components import naming
+
+if TYPE_CHECKING:
+    from modelplane.settings import AlarmThresholds, Endpoint, Rotation, Settings, Variant
+    from modelplane_components.alert_topic import AlertTopicArgs
+    from modelplane_components.kubernetes_service_args import (
+        KubernetesModelServiceArgs,
+        KubernetesVariantArgs,
+        ServedSecretArgs,
+        WorkloadIdentityArgs,
+    )
+    from modelplane_components.model_secrets import ModelSecretsArgs, SecretArgs, SecretRotationArgs
+    from modelplane_components.monitoring_args import (
+        AlarmThresholdsArgs,
+        AnomalyDetectionArgs,
+        EndpointMonitoringArgs,
+        MonitoredVariantArgs,
+    )
+    from modelplane_components.registry import ModelFamilyArgs, ModelRegistryArgs
+    from modelplane_components.sagemaker_endpoint_args import SageMakerEndpointArgs, VariantArgs
+
+# Secrets Manager keeps a deleted production secret recoverable for the longest window, other stacks for the shortest.
+PROD_RECOVERY_WINDOW_DAYS = 30
+RECOVERY_WINDOW_DAYS = 7
+
+
+def registry(settings: Settings, kms_key_arn: pulumi.Input[str], tags: dict[str, str]) -> ModelRegistryArgs:
+    spec = settings.registry
+    families: dict[str, ModelFamilyArgs] = {
+        family: {
+            "description": family_spec.description,
+            "reader_account_ids": list(family_spec.cross_account_principals),
+        }
+        for family, family_spec in spec.families.items()
+    }
+    return {
+        "families": families,
+        "kms_key_arn": kms_key_arn,
+        "image_retention": {
+            "keep_tagged": spec.image_retention.keep_tagged,
+            "untagged_days": spec.image_retention.untagged_days,
+        },
+        "pull_account_ids": list(spec.pull_account_ids),
+        "noncurrent_artifact_days": spec.noncurrent_artifact_days,
+        # Outside prod, `pulumi destroy` removes the bucket and repositories with their contents.
+        "force_destroy": not settings.is_prod,
+        "tags": tags,
+    }
+
+
+def secrets(
+    settings: Settings, values: dict[str, pulumi.Output[Any]], kms_key_arn: pulumi.Input[str], tags: dict[str, str]
+) -> ModelSecretsArgs:
+    """The declared secrets with the values set in secret config (a name without one is set out of band)."""
+    declared: dict[str, SecretArgs] = {}
+    for name, spec in settings.secrets.items():
+        secret: SecretArgs = {"description": spec.description}
+        if name in values:
+            secret["value"] = values[name]
+        if spec.rotation is not None:
+            secret["rotation"] = rotation(spec.rotation)
+        declared[name] = secret
+    return {
+        "secrets": declared,
+        "kms_key_arn": kms_key_arn,
+        "recovery_window_days": PROD_RECOVERY_WINDOW_DAYS if settings.is_prod else RECOVERY_WINDOW_DAYS,
+        "tags": tags,
+    }
+
+
+def rotation(spec: Rotation) -> SecretRotationArgs:
+    """A rotation's schedule; the rotation function's role reads the secret through its `SecretReadPolicy`."""
+    args: SecretRotationArgs = {"lambda_arn": spec.lambda_arn}
+    if spec.automatically_after_days is not None:
+        args["automatically_after_days"] = spec.automatically_after_days
+    if spec.schedule_expression is not None:
+        args["schedule_expression"] = spec.schedule_expression
+    return args
+
+
+def alert_topic(settings: Settings, kms_key_arn: pulumi.Input[str], tags: dict[str, str]) -> AlertTopicArgs:
+    return {
+        "kms_key_arn": kms_key_arn,
+        "emails": list(settings.monitoring.emails),
+        "https_endpoints": list(settings.monitoring.https_endpoints),
+        "tags": tags,
+    }
+
+
+def alarm_thresholds(alarms: AlarmThresholds) -> AlarmThresholdsArgs:
+    """The static thresholds; anomaly detection's defaults depend on the environment (`endpoint_alarms`)."""
+    return cast("AlarmThresholdsArgs", alarms.model_dump(exclude={"anomaly_detection"}))
+
+
+def endpoint_alarms(settings: Settings, endpoint: Endpoint) -> AlarmThresholdsArgs:
+    """The endpoint's thresholds, with anomaly detection when it is on in this environment."""
+    args = alarm_thresholds(endpoint.alarms)
+    anomaly = endpoint.alarms.anomaly_detection.resolved(settings.environment)
+    if anomaly.enabled:
+        band: AnomalyDetectionArgs = {
+            "band_width": anomaly.band_width,
+            "period_seconds": anomaly.period_seconds,
+            "evaluation_periods": anomaly.evaluation_periods,
+            "datapoints_to_alarm": anomaly.datapoints_to_alarm,
+        }
+        args["anomaly_detection"] = band
+    return args
+
+
+def monitoring(
+    settings: Settings,
+    endpoint: Endpoint,
+    *,
+    endpoint_name: str,
+    topic_arn: pulumi.Input[str],
+    kms_key_arn: pulumi.Input[str],
+    tags: dict[str, str],
+) -> EndpointMonitoringArgs:
+    def watched(variant: Variant) -> MonitoredVariantArgs:
+        args: MonitoredVariantArgs = {"name": variant.name}
+        if variant.instance_type is not None:
+            args["instance_type"] = variant.instance_type
+        return args
+
+    args: EndpointMonitoringArgs = {
+        "endpoint_name": endpoint_name,
+        "variants": [watched(variant) for variant in endpoint.variants],
+        "alarm_topic_arn": topic_arn,
+        "kms_key_arn": kms_key_arn,
+        "log_retention_days": settings.log_retention_days(),
+        # Production traffic never stops on its own: silence there is an outage.
+        "alarm_on_no_traffic": settings.is_prod,
+        "alarms": endpoint_alarms(settings, endpoint),
+        "drift_alarm": endpoint.drift.enabled,
+        "region": settings.region,
+        "tags": tags,
+    }
+    if endpoint.shadow is not None:
+        args["shadow"] = watched(endpoint.shadow)
+    return args
+
+
+def sagemaker_shape(endpoint: Endpoint) -> SageMakerEndpointArgs:
+    """What a SageMaker endpoint's settings say about its variants, deployment, scaling and capture."""
+    shape: dict[str, Any] = {
+        "endpoint_name": endpoint.name,
+        "variants": [_sagemaker_variant(variant) for variant in endpoint.variants],
+        "deployment": endpoint.deployment.model_dump(mode="json"),
+    }
+    if endpoint.shadow is not None:
+        shape["shadow"] = _sagemaker_variant(endpoint.shadow)
+    if endpoint.autoscaling is not None:
+        shape["autoscaling"] = endpoint.autoscaling.model_dump(
+            include={
+                "min_capacity",
+                "max_capacity",
+                "target_invocations_per_instance",
+                "scale_in_cooldown_seconds",
+                "scale_out_cooldown_seconds",
+            }
+        )
+    capture = endpoint.data_capture
+    if capture.enabled:
+        shape["data_capture"] = {
+            "sampling_percent": capture.sampling_percent,
+            "capture_input": "input" in capture.capture,
+            "capture_output": "output" in capture.capture,
+        }
+    if endpoint.async_inference is not None:
+        shape["async_inference"] = endpoint.async_inference.model_dump()
+    return cast("SageMakerEndpointArgs", shape)
+
+
+def sagemaker_endpoint(
+    settings: Settings,
+    endpoint: Endpoint,
+    *,
+    endpoint_name: str,
+    kms_key_arn: pulumi.Input[str],
+    bucket_name: pulumi.Input[str],
+    bucket_arn: pulumi.Input[str],
+    repository_url: pulumi.Input[str],
+    repository_arn: pulumi.Input[str],
+    model_package_group_name: pulumi.Input[str],
+    secret_arns: dict[str, pulumi.Input[str]],
+    rollback_alarm_names: pulumi.Input[list[str]],
+    tags: dict[str, str],
+) -> SageMakerEndpointArgs:
+    args = sagemaker_shape(endpoint)
+    args.update(
+        {
+            "endpoint_name": endpoint_name,
+            "repository_url": repository_url,
+            "repository_arn": repository_arn,
+            "bucket_name": bucket_name,
+            "bucket_arn": bucket_arn,
+            "kms_key_arn": kms_key_arn,
+            "model_package_group_name": model_package_group_name,
+            # A registered version's archive lives below its family's prefix in the artifact bucket.
+            "registered_artifact_prefix": f"{endpoint.family}/",
+            "rollback_alarm_names": rollback_alarm_names,
+            # Kept in prod: when SageMaker rolls back on its own, the configuration it returns to still exists.
+            "retain_superseded_configurations": settings.is_prod,
+            "tags": tags,
+        }
+    )
+    if settings.network is not None:
+        args["network"] = {
+            "subnet_ids": list(settings.network.subnet_ids),
+            "security_group_ids": list(settings.network.security_group_ids),
+        }
+    if secret_arns:
+        args["secret_arns"] = secret_arns
+    return args
+
+
+def kubernetes_shape(endpoint: Endpoint) -> KubernetesModelServiceArgs:
+    """What a Kubernetes endpoint's settings say about its pods, variants, scaling, routing and alerts."""
+    serving = endpoint.kubernetes
+    if serving is None:
+        raise ValueError(f"endpoint {endpoint.name!r} has no kubernetes settings")
+    shape: dict[str, Any] = {
+        "instance_name": endpoint.name,
+        "app_name": endpoint.family,
+        "variants": [_kubernetes_variant(variant) for variant in endpoint.variants],
+        "alerts": alarm_thresholds(endpoint.alarms),
+        **serving.model_dump(exclude_none=True),
+    }
+    if endpoint.shadow is not None:
+        shape["shadow"] = _kubernetes_variant(endpoint.shadow)
+    scaling = endpoint.autoscaling
+    if scaling is not None:
+        shape["autoscaling"] = {
+            "min_replicas": scaling.min_capacity,
+            "max_replicas": scaling.max_capacity,
+            "target_cpu_percent": scaling.target_cpu_percent,
+            "custom_metric_target": scaling.target_invocations_per_instance,
+            "scale_in_cooldown_seconds": scaling.scale_in_cooldown_seconds,
+            "scale_out_cooldown_seconds": scaling.scale_out_cooldown_seconds,
+            **({"custom_metric": scaling.custom_metric} if scaling.custom_metric else {}),
+        }
+    return cast("KubernetesModelServiceArgs", shape)
+
+
+def kubernetes_service(
+    settings: Settings,
+    endpoint: Endpoint,
+    *,
+    repository_url: pulumi.Input[str],
+    secrets: dict[str, ServedSecretArgs],
+    kms_key_arn: pulumi.Input[str],
+    tags: dict[str, str],
+) -> KubernetesModelServiceArgs:
+    args = kubernetes_shape(endpoint)
+    args["repository_url"] = repository_url
+    args["alerts"] = endpoint_alarms(settings, endpoint)
+    # Production alerts page; elsewhere they warn.
+    args["critical_alerts"] = settings.is_prod
+    if secrets:
+        args["secrets"] = secrets
+    oidc_provider_arn = settings.kubernetes.oidc_provider_arn
+    if oidc_provider_arn:
+        identity: WorkloadIdentityArgs = {
+            "oidc_provider_arn": oidc_provider_arn,
+            "secrets_kms_key_arn": kms_key_arn,
+            "region": settings.region,
+            "tags": tags,
+        }
+        args["workload_identity"] = identity
+    return args
+
+
+def deployed_endpoint_name(endpoint: Endpoint, stack: str) -> str:
+    return naming.endpoint_name(endpoint.name, stack)
+
+
+def _sagemaker_variant(variant: Variant) -> VariantArgs:
+    return cast("VariantArgs", variant.model_dump(exclude_none=True))
+
+
+def _kubernetes_variant(variant: Variant) -> KubernetesVariantArgs:
+    args: dict[str, Any] = {
+        "name": variant.name,
+        "replicas": variant.instance_count,
+        "weight": int(variant.weight),
+        "environment": dict(variant.environment),
+    }
+    for field in ("image_tag", "image_digest"):
+        if (value := getattr(variant, field)) is not None:
+            args[field] = value
+    return cast("KubernetesVariantArgs", args)

@@ -1,0 +1,39 @@
+"""The components' Pulumi package schema, inferred as `pulumi package get-schema components` infers it.
+
+`make generate` writes it to `components/schema.json`; a test fails while that file is stale, so
+every change to the public surface of the components shows up in review.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modelplane.stackfiles import PROJECT_ROOT
+
+SCHEMA_PATH = PROJECT_ROOT / "components" / "schema.json"
+
+
+def schema() -> dict[str, Any]:
+    """The schema the component provider host serves (same analyzer, same package name and version)."""
+    from pulumi.provider.experimental.component import ComponentProvider
+
+    from modelplane_components._common import PACKAGE
+    from modelplane_components.provider import COMPONENTS, package_version
+
+    provider = ComponentProvider(COMPONENTS, PACKAGE, None, package_version())
+    return json.loads(provider.schema or "{}")
+
+
+def render() -> str:
+    return json.dumps(schema(), indent=2) + "\n"
+
+
+def load() -> dict[str, Any]:
+    """The committed schema."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    SCHEMA_PATH.write_text(render(), encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")
