@@ -65,13 +65,13 @@ def alert_group(
         ]
         if thresholds.anomaly_detection is not None:
             # Unusual is not broken: these warn, never page.
-            rules += anomaly_rules(
+            rules += _anomaly_rules(
                 selector, thresholds.anomaly_band, {**labels, "severity": "warning"}, f"{instance}/{variant}"
             )
     return {"name": f"{instance}.modelplane", "rules": rules}
 
 
-def anomaly_rules(
+def _anomaly_rules(
     selector: str, band: AnomalyBand, labels: Mapping[str, str], summary_prefix: str
 ) -> list[dict[str, Any]]:
     """Alerts when a variant's request rate or mean latency is `band.width` standard deviations away from the

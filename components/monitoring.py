@@ -464,7 +464,7 @@ def _band_alarm_args(
             ),
             aws.cloudwatch.MetricAlarmMetricQueryArgs(
                 id=BAND_ID,
-                expression=band_expression(OBSERVED_ID, width),
+                expression=_band_expression(OBSERVED_ID, width),
                 label=f"{watch.metric} (expected)",
                 return_data=True,
             ),
@@ -482,7 +482,7 @@ def _band_alarm_args(
     }
 
 
-def band_expression(metric_id: str, width: float) -> str:
+def _band_expression(metric_id: str, width: float) -> str:
     return f"ANOMALY_DETECTION_BAND({metric_id}, {width:g})"
 
 
@@ -626,7 +626,7 @@ def dashboard_body(
             metric_id = f"{id_prefix}{index}"
             lines += [
                 line(watch.namespace, watch.metric, variant, id=metric_id, stat=watch.statistic, label=variant["name"]),
-                [{"expression": band_expression(metric_id, band.width), "label": f"{variant['name']} expected"}],
+                [{"expression": _band_expression(metric_id, band.width), "label": f"{variant['name']} expected"}],
             ]
         return lines
 
