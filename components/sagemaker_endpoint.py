@@ -25,7 +25,7 @@ from components.container_repository import PULL_ACTIONS
 from components.monitoring import INSTANCE_NAMESPACE, MAX_ROLLBACK_ALARMS
 from components.secrets import READ_ACTION, secret_arn_env_var
 from modelplane import aws_limits
-from modelplane.naming import endpoint_log_group
+from modelplane.naming import endpoint_log_group, model_resource_name
 from modelplane.settings import Autoscaling, Deployment, Endpoint, Network, Strategy, Variant
 
 # Callers of an asynchronous endpoint upload request payloads here; SageMaker reads them as the endpoint.
@@ -124,7 +124,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         model_opts = pulumi.ResourceOptions(parent=self, depends_on=[role_policy], retain_on_delete=args.prod)
         models = {
             variant.name: aws.sagemaker.Model(
-                f"{name}-{variant.name}-model",
+                model_resource_name(name, variant.name),
                 execution_role_arn=role.arn,
                 primary_container=self._container(variant, account),
                 enable_network_isolation=is_network_isolated(endpoint, variant),

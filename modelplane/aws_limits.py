@@ -8,6 +8,8 @@ from typing import Any
 
 import botocore.session
 
+from modelplane import autonaming
+
 # What Application Auto Scaling scales for a SageMaker variant; the endpoint component registers it,
 # `modelplane verify` looks it up.
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -46,6 +48,18 @@ def check_name(shape: str, value: str) -> str | None:
             f"letter or digit (SageMaker {shape} pattern {pattern.pattern})"
         )
     return None
+
+
+def check_auto_name(shape: str, logical_name: str) -> str | None:
+    """Why the name the engine would draw for `logical_name` is no valid SageMaker `shape`, or None."""
+    drawn = autonaming.example(logical_name)
+    _, max_length = _name_rule(shape)
+    if len(drawn) > max_length:
+        return (
+            f"auto-named '{autonaming.prefix(logical_name)}' plus {autonaming.RANDOM_CHARS} random chars, "
+            f"{len(drawn)} characters, over SageMaker's {shape} maximum of {max_length}"
+        )
+    return check_name(shape, drawn)
 
 
 # Families with local NVMe instance storage: SageMaker rejects a volume KMS key for them.

@@ -19,6 +19,11 @@ def endpoint_name(endpoint: Endpoint, stack: str) -> str:
     return f"{endpoint.name}-{stack}"
 
 
+def model_resource_name(endpoint: str, variant: str) -> str:
+    """Logical name of a variant's SageMaker model; the model itself is auto-named from it."""
+    return f"{endpoint}-{variant}-model"
+
+
 def endpoint_log_group(deployed_endpoint_name: str) -> str:
     """The log group SageMaker writes an endpoint's container logs to."""
     return f"/aws/sagemaker/Endpoints/{deployed_endpoint_name}"

@@ -1,8 +1,11 @@
 """`modelplane plan`: what a stack will create and whether it passes the policy pack, offline.
 
-The program runs under Pulumi's mock runtime in a fresh process (`simulate_in_subprocess`), then
-the real policy pack judges the recorded graph over its gRPC analyzer interface (`judge`), as
-`pulumi preview --policy-pack policies` would, with no cloud account and no Pulumi CLI.
+First the Pulumi CLI's own checks of `Pulumi.yaml` and the stack file (`prerun`). Then the program
+runs under Pulumi's mock runtime in a fresh process (`simulate_in_subprocess`), and the real policy
+pack judges the recorded graph over its gRPC analyzer interface (`judge`), as `pulumi preview
+--policy-pack policies` would, with no cloud account and no Pulumi CLI. Meanwhile the graph is
+checked for what the engine and AWS would refuse (default providers, the AWS API's constraints);
+with `--against <ref>` the stack is simulated at that git ref too and the two graphs are compared.
 """
 
 from __future__ import annotations
@@ -17,12 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelplane import stackfiles
+from modelplane import prerun, stackfiles
 from modelplane.analyzer import PolicyPackError, StackIdentity, judge, start_pack
+from modelplane.aws_calls import constraint_findings
+from modelplane.changes import AgainstError, diff, protected_findings, simulate_ref
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from modelplane.loader import PROJECT, SettingsError, stack_name_of
+from modelplane.findings import Finding
+from modelplane.loader import PROJECT, SettingsError, read_stack_file, stack_name_of
+from modelplane.providers_check import default_provider_findings, disabled_packages
 from modelplane.reports import Plan, render_json, render_markdown, render_sarif, render_text, write_report
-from modelplane.simulate import SimulationFailed, simulate_in_subprocess
+from modelplane.simulate import Simulation, SimulationFailed, simulate_in_subprocess
+from modelplane.stackfiles import PROJECT_ROOT
 
 REPORT_FORMATS: dict[str, Callable[[Plan], str | dict[str, Any]]] = {
     "json": render_json,
@@ -31,28 +39,54 @@ REPORT_FORMATS: dict[str, Callable[[Plan], str | dict[str, Any]]] = {
 }
 
 
-def plan_stack(stack_file: Path, stack: str | None = None, *, secret_values: Mapping[str, str] | None = None) -> Plan:
-    """Simulate one stack file and judge it with the environment's policy config.
+def plan_stack(
+    stack_file: Path,
+    stack: str | None = None,
+    *,
+    secret_values: Mapping[str, str] | None = None,
+    against: str | None = None,
+) -> Plan:
+    """Check, simulate and judge one stack file with its environment's policy config.
 
-    `secret_values` stand in for the stack's `secure:` values (there is no key to decrypt them
-    offline); tests pass known values to prove that no report ever shows them.
+    `secret_values` stand in for the stack's secret config (there is no key to decrypt `secure:`
+    values offline); tests pass known values to prove that no report ever shows them. `against`
+    is a git ref whose version of the stack the plan is compared with.
     """
-    identity = StackIdentity.for_stack_file(PROJECT, stack or stack_name_of(stack_file), stack_file)
-    # The pack's start-up (its own interpreter and imports) overlaps the program's simulation.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    stack = stack or stack_name_of(stack_file)
+    prerun.check_stack(prerun.check_project(), PROJECT_ROOT / stack_file, stack, source=str(stack_file))
+    identity = StackIdentity.for_stack_file(PROJECT, stack, stack_file)
+    # The pack's start-up (its own interpreter and imports) and the base revision's simulation overlap
+    # the program's simulation; the engine and AWS checks overlap the pack's judging.
+    with ThreadPoolExecutor(max_workers=3) as pool:
         simulating = pool.submit(simulate_in_subprocess, stack_file, stack, secret_values)
+        basing = pool.submit(simulate_ref, against, stack_file, stack, secret_values) if against else None
         with start_pack(identity) as pack:
             simulation = simulating.result()
-            return Plan(simulation, judge(pack, identity, simulation))
+            checking = pool.submit(engine_findings, simulation, stack_file)
+            report = judge(pack, identity, simulation)
+        findings = checking.result()
+        if basing is None:
+            return Plan(simulation, report, tuple(findings))
+        base, commit, lock_differs = basing.result()
+    assert against is not None
+    changes = diff(base, simulation, ref=against, commit=commit, lock_differs=lock_differs)
+    return Plan(simulation, report, tuple(findings + protected_findings(changes)), changes)
+
+
+def engine_findings(simulation: Simulation, stack_file: Path) -> list[Finding]:
+    """What the engine (default providers) and the AWS API (its constraints) would refuse in the graph."""
+    config = read_stack_file(PROJECT_ROOT / stack_file, str(stack_file))
+    return default_provider_findings(simulation, disabled_packages(config)) + constraint_findings(simulation)
 
 
 @dataclass(frozen=True)
 class Target:
-    """One stack to plan: its file, its name, and the report paths for it."""
+    """One stack to plan: its file, its name, the report paths for it and the ref to compare it with."""
 
     stack_file: Path
     stack: str
     reports: Mapping[str, Path]
+    against: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +121,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", metavar="FILE", type=Path, help="write the plan as JSON (stable contract)")
     parser.add_argument("--sarif", metavar="FILE", type=Path, help="write violations as SARIF 2.1.0")
     parser.add_argument("--markdown", metavar="FILE", type=Path, help="write a pull-request comment")
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        help="also simulate the stack at this git ref (its own code, in a temporary worktree) and report "
+        "which resources the change creates, deletes, renames and replaces; deleting a resource protected "
+        "there fails the plan",
+    )
     parser.set_defaults(handler=functools.partial(run, parser=parser))
 
 
@@ -119,22 +160,22 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _single_target(args: argparse.Namespace) -> Target:
     stack_file, stack = stackfiles.resolve(args.stack, args.config)
-    return Target(stackfiles.shown(stack_file), stack, _report_paths(args, None))
+    return Target(stackfiles.shown(stack_file), stack, _report_paths(args, None), args.against)
 
 
 def _all_targets(args: argparse.Namespace) -> list[Target]:
     return [
-        Target(stackfiles.shown(path), stack_name_of(path), _report_paths(args, stack_name_of(path)))
+        Target(stackfiles.shown(path), stack_name_of(path), _report_paths(args, stack_name_of(path)), args.against)
         for path in stackfiles.stack_files()
     ]
 
 
 def _plan_target(target: Target) -> Outcome:
     try:
-        plan = plan_stack(target.stack_file, target.stack)
+        plan = plan_stack(target.stack_file, target.stack, against=target.against)
     except SettingsError as error:
         return Outcome(target, EXIT_USAGE, error="\n".join(error.lines))
-    except PolicyPackError as error:
+    except (PolicyPackError, AgainstError) as error:
         return Outcome(target, EXIT_USAGE, error=f"modelplane plan: {target.stack}: {error}")
     except SimulationFailed as error:
         return Outcome(target, EXIT_FAILED, error=f"modelplane plan: {target.stack}: the program failed:\n{error}")

@@ -17,12 +17,13 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.settings import get_project, get_stack
 
 from modelplane.loader import (
     KUBECONFIG_KEY,
@@ -36,6 +37,7 @@ from modelplane.loader import (
 from modelplane.stackfiles import PROJECT_ROOT
 
 PROGRAM = PROJECT_ROOT / "__main__.py"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 ACCOUNT_ID = "123456789012"
 # Pulumi's wire marker for a secret value: {SECRET_SIG_KEY: SECRET_SIG, "value": ...}.
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -63,6 +65,18 @@ class RecordedResource:
     delete_before_replace: bool
     ignore_changes: list[str]
     additional_secret_outputs: list[str]
+    aliases: list[dict[str, Any]] = field(default_factory=list)
+    """As sent: `{"urn": ...}` or `{"spec": {"name", "type", "parentUrn" | "noParent", ...}}`."""
+    providers: dict[str, str] = field(default_factory=dict)
+    """Package -> provider reference, as a component passes them to its children."""
+
+
+@dataclass(frozen=True)
+class RecordedInvoke:
+    """One provider function call (`aws:index/getRegion:getRegion`) and the provider reference it named."""
+
+    token: str
+    provider: str
 
 
 @dataclass
@@ -73,14 +87,20 @@ class Simulation:
     stack_file: str
     resources: list[RecordedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    invokes: list[RecordedInvoke] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Simulation:
-        resources = [RecordedResource(**resource) for resource in data["resources"]]
-        return cls(**{**data, "resources": resources})
+        """Read a simulation, also one printed by another revision of this module (`plan --against`):
+        fields it lacks take their defaults, fields this one does not know are dropped."""
+        return cls(
+            **_known_fields(cls, data),
+            resources=[RecordedResource(**_known_fields(RecordedResource, r)) for r in data.get("resources", [])],
+            invokes=[RecordedInvoke(**_known_fields(RecordedInvoke, i)) for i in data.get("invokes", [])],
+        )
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [resource for resource in self.resources if resource.type == type_token]
@@ -98,6 +118,57 @@ class Simulation:
     def descendants(self, parent: RecordedResource) -> list[RecordedResource]:
         found = self.children(parent)
         return found + [grandchild for child in found for grandchild in self.descendants(child)]
+
+
+def _known_fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    nested = {"resources", "invokes"}
+    return {f.name: data[f.name] for f in fields(cls) if f.name in data and f.name not in nested}
+
+
+def engine_urn(stack: str, project: str, parent: str, type_token: str, name: str) -> str:
+    """The URN the engine gives a registration (`Deployment.generateURN` in pulumi/pulumi): the parent's whole
+    type chain joined by `$`, except the root stack's. Pulumi's mock monitor keeps only the parent's own type."""
+    parent_type = qualified_type(parent) if parent else ""
+    if parent_type == ROOT_STACK_TYPE:
+        parent_type = ""
+    return f"urn:pulumi:{stack}::{project}::{f'{parent_type}$' if parent_type else ''}{type_token}::{name}"
+
+
+def qualified_type(urn: str) -> str:
+    """`urn:pulumi:s::p::A$B::name` -> `A$B`."""
+    return urn.split("::", 3)[2]
+
+
+def with_engine_urns(simulation: Simulation) -> Simulation:
+    """The simulation with every URN as the engine computes it, whatever monitor recorded it (an older revision
+    of this module recorded the mock monitor's URNs): registrations come parents first, so one pass suffices."""
+    renamed: dict[str, str] = {}
+    for resource in simulation.resources:
+        parent = renamed.get(resource.parent, resource.parent)
+        renamed[resource.urn] = engine_urn(simulation.stack, simulation.project, parent, resource.type, resource.name)
+
+    def urn(value: str) -> str:
+        return renamed.get(value, value)
+
+    def reference(value: str) -> str:
+        """A provider reference `<urn>::<id>`."""
+        target, separator, resource_id = value.rpartition("::")
+        return f"{urn(target)}{separator}{resource_id}" if separator else value
+
+    resources = [
+        replace(
+            resource,
+            urn=urn(resource.urn),
+            parent=urn(resource.parent),
+            provider=reference(resource.provider),
+            providers={package: reference(ref) for package, ref in resource.providers.items()},
+            dependencies=[urn(d) for d in resource.dependencies],
+            property_dependencies={k: [urn(d) for d in v] for k, v in resource.property_dependencies.items()},
+        )
+        for resource in simulation.resources
+    ]
+    invokes = [replace(invoke, provider=reference(invoke.provider)) for invoke in simulation.invokes]
+    return replace(simulation, resources=resources, invokes=invokes)
 
 
 def is_secret(value: Any) -> bool:
@@ -256,10 +327,18 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
         self.records: list[RecordedResource] = []
+        self.invokes: list[RecordedInvoke] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        return engine_urn(get_stack(), get_project(), parent, type_, name)
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        self.invokes.append(RecordedInvoke(token=request.tok, provider=request.provider))
+        return super().Invoke(request)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
+        if request.type != ROOT_STACK_TYPE:
             self.records.append(
                 RecordedResource(
                     urn=response.urn,
@@ -279,6 +358,9 @@ class RecordingMonitor(MockMonitor):
                     delete_before_replace=bool(request.deleteBeforeReplace),
                     ignore_changes=list(request.ignoreChanges),
                     additional_secret_outputs=list(request.additionalSecretOutputs),
+                    aliases=[json_format.MessageToDict(alias) for alias in request.aliases]
+                    + [{"urn": urn} for urn in request.aliasURNs],
+                    providers=dict(request.providers),
                 )
             )
         return response
@@ -287,11 +369,14 @@ class RecordingMonitor(MockMonitor):
 def runtime_config(config: Mapping[str, Any], secret_values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """Stack-file config as the engine hands it to a program: strings, with `secure:` values decrypted.
 
-    There is no key to decrypt `secure:` values offline, so each gets a stand-in: the caller's
-    value when given (tests use this to prove values never leak), else a placeholder.
+    There is no key to decrypt `secure:` values offline, so each gets a stand-in: the caller's value
+    when given, else a placeholder. A caller's value for a key the file lacks is added as if set with
+    `pulumi config set --secret` (the shipped stack files hold no secret values): secret names go to
+    `modelplane:secret_values.<name>`, `kubeconfig` to `modelplane:kubeconfig`.
     """
     strings: dict[str, str] = {}
     secret_keys: list[str] = []
+    given_names = {name: value for name, value in secret_values.items() if name != "kubeconfig"}
     for key, value in config.items():
         if key == SECRET_VALUES_KEY and isinstance(value, dict):
             value = {name: secret_values.get(name, f"simulated-{name}") for name in value}
@@ -300,6 +385,13 @@ def runtime_config(config: Mapping[str, Any], secret_values: Mapping[str, str]) 
             value = secret_values.get("kubeconfig", "apiVersion: v1\nkind: Config\nclusters: []\n")
             secret_keys.append(key)
         strings[key] = value if isinstance(value, str) else json.dumps(value)
+    if given_names:
+        configured = json.loads(strings.get(SECRET_VALUES_KEY, "{}"))
+        strings[SECRET_VALUES_KEY] = json.dumps({**configured, **given_names})
+        secret_keys = [*dict.fromkeys([*secret_keys, SECRET_VALUES_KEY])]
+    if "kubeconfig" in secret_values and KUBECONFIG_KEY not in strings:
+        strings[KUBECONFIG_KEY] = secret_values["kubeconfig"]
+        secret_keys.append(KUBECONFIG_KEY)
     return strings, secret_keys
 
 
@@ -331,7 +423,15 @@ def simulate(stack_file: Path, stack: str | None = None, secret_values: Mapping[
         output = pulumi.Output.from_input(value)
         resolved = _sync_await(output.future())
         outputs[name] = {SECRET_SIG_KEY: SECRET_SIG, "value": resolved} if _sync_await(output.is_secret()) else resolved
-    return Simulation(PROJECT, stack, settings.environment.value, str(stack_file), monitor.records, _jsonable(outputs))
+    return Simulation(
+        PROJECT,
+        stack,
+        settings.environment.value,
+        str(stack_file),
+        monitor.records,
+        _jsonable(outputs),
+        monitor.invokes,
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -343,12 +443,21 @@ class SimulationFailed(Exception):
 
 
 def simulate_in_subprocess(
-    stack_file: Path, stack: str | None = None, secret_values: Mapping[str, str] | None = None
+    stack_file: Path,
+    stack: str | None = None,
+    secret_values: Mapping[str, str] | None = None,
+    *,
+    project_root: Path = PROJECT_ROOT,
 ) -> Simulation:
-    """Run `simulate` in a fresh interpreter; raise `SettingsError` for bad config, as in-process."""
+    """Run `simulate` in a fresh interpreter; raise `SettingsError` for bad config, as in-process.
+
+    `project_root` is a checkout whose own program and `modelplane` package are run (`plan --against`
+    simulates a git ref from its worktree); it is searched before this environment's copy.
+    """
     command = [sys.executable, "-m", "modelplane.simulate", str(stack_file)] + (["--stack", stack] if stack else [])
-    env = {**os.environ, SECRET_VALUES_ENV: json.dumps(dict(secret_values or {}))}
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, check=False)
+    python_path = os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, SECRET_VALUES_ENV: json.dumps(dict(secret_values or {})), "PYTHONPATH": python_path}
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=project_root, check=False)
     if completed.returncode == 2:
         report = json.loads(completed.stdout)["settings_error"]
         raise SettingsError(report["source"], [(path, message) for path, message in report["problems"]])

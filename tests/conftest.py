@@ -40,16 +40,28 @@ def write_stack(directory: Path, config: Mapping[str, Any], stack: str) -> Path:
     return path
 
 
+def stand_in_secret_values(path: Path) -> dict[str, str]:
+    """A value for every secret the stack file declares, as `pulumi config set --secret` would have set them
+    in a deployed stack (the shipped stack files hold no secret values)."""
+    declared = read_stack_file(path).get("modelplane:secrets") or {}
+    return {name: f"stand-in-value-of-{name}" for name in declared}
+
+
 @pytest.fixture(scope="session")
 def simulate_stack() -> SimulateStack:
-    """`simulate_stack("prod")` or `simulate_stack(path)`: the recorded graph, cached for the session."""
+    """`simulate_stack("prod")` or `simulate_stack(path)`: the recorded graph, cached for the session.
+
+    Without `secret_values`, every declared secret gets a stand-in value (`stand_in_secret_values`).
+    """
     cache: dict[tuple[str, str | None, str], Simulation] = {}
 
     def run(
         stack: str | Path, *, stack_name: str | None = None, secret_values: Mapping[str, str] | None = None
     ) -> Simulation:
         path = stack if isinstance(stack, Path) else stack_file(stack)
-        key = (str(path), stack_name, json.dumps(dict(secret_values or {}), sort_keys=True))
+        if secret_values is None:
+            secret_values = stand_in_secret_values(path)
+        key = (str(path), stack_name, json.dumps(dict(secret_values), sort_keys=True))
         if key not in cache:
             cache[key] = simulate_in_subprocess(path, stack_name, secret_values)
         return cache[key]

@@ -126,9 +126,12 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
         "modelplane:endpoints[0].name: must be at most 63 characters",
     ),
     (
-        "deployed name too long",
-        _set((*ENDPOINT, "name"), "f" * 60),
-        "modelplane:endpoints[0].name: deployed name " + "f" * 60 + "-prod must be at most 63 characters",
+        # Each model is auto-named from the endpoint and variant names: the tighter limit of the two names.
+        "model auto-name too long",
+        _set((*ENDPOINT, "name"), "f" * 50),
+        "modelplane:endpoints[0].name: the model of variant 'champion' would be auto-named '"
+        + "f" * 50
+        + "-champion-model-' plus 7 random chars, 73 characters, over SageMaker's ModelName maximum of 63",
     ),
     (
         "duplicate variant",
@@ -212,7 +215,7 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
     ),
     (
         "plaintext secret value",
-        _set(("modelplane:secret_values", "feature-store-token"), "hunter2"),
+        _set(("modelplane:secret_values",), {"feature-store-token": "hunter2"}),
         "modelplane:secret_values.feature-store-token: plain-text secret value; remove it and run: pulumi config set --secret --path 'modelplane:secret_values.feature-store-token' <value> --stack prod",
     ),
     (

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from modelplane import aws_limits
+from modelplane import aws_limits, naming
 from modelplane.settings.base import FieldProblems, Name, Platform, SettingsModel
 from modelplane.settings.deployment import Autoscaling, Deployment, Strategy
 from modelplane.settings.kubernetes import SERVICE_NAME_PATTERN, KubernetesServing
@@ -97,6 +97,9 @@ class Endpoint(SettingsModel):
                 )
             )
         for path, variant in self.variant_paths():
+            model = naming.model_resource_name(self.name, variant.name)
+            if (why := aws_limits.check_auto_name("ModelName", model)) is not None:
+                problems.append(("name", f"the model of variant {variant.name!r} would be {why}"))
             if variant.serverless is None and variant.instance_type is None:
                 problems.append((f"{path}.instance_type", "set instance_type or serverless"))
             if variant.instance_type and aws_limits.is_burstable(variant.instance_type) and self.autoscaling:
