@@ -113,6 +113,33 @@ def unmatched_inputs(simulation: Simulation) -> set[tuple[str, str]]:
     return unmatched
 
 
+def table_problems() -> list[str]:
+    """Rows of `aws-calls.yaml` naming a call, member or pattern botocore does not have or Python cannot compile."""
+    problems = []
+    for token, call in calls().items():
+        model = _service_model(call.service)
+        operations: Any = model.operation_names
+        if call.operation not in operations:
+            problems.append(f"{token}: {call.service} has no operation {call.operation}")
+            continue
+        checker, root = _Checker(call), model.operation_model(call.operation).input_shape
+        members = [call.name_member] if call.name_member else []
+        members += [member for path, member in call.inputs.items() if ":" in member or "." not in path]
+        for member in members:
+            try:
+                checker.member(root, member)
+            except KeyError:
+                problems.append(f"{token}: {call.operation} has no member {member}")
+        shape_names: Any = model.shape_names
+        for name in shape_names:
+            if pattern := model.shape_for(name).metadata.get("pattern"):
+                try:
+                    _pattern(pattern)
+                except regex.error as error:
+                    problems.append(f"{call.service} {name}: pattern {pattern} does not compile: {error}")
+    return problems
+
+
 class _Checker:
     """Walks one resource's inputs alongside the call's input shape."""
 
@@ -129,7 +156,7 @@ class _Checker:
             yield from self._auto_name(resource.name, root)
         for key, value in inputs.items():
             if key == call.name_input and call.name_member:
-                yield from self._value(value, self._member(root, call.name_member), key, key)
+                yield from self._value(value, self.member(root, call.name_member), key, key)
             else:
                 yield from self._member_value(root, key, value, key, key)
 
@@ -139,7 +166,7 @@ class _Checker:
         if refusal := autonaming.too_long(logical_name, call.autoname_max):
             yield call.name_input, refusal
             return
-        shape = self._member(root, call.name_member)
+        shape = self.member(root, call.name_member)
         drawn = autonaming.example(logical_name, lowercase=call.lowercase)
         auto_name = f"auto-name '{autonaming.prefix(logical_name)}' plus {autonaming.RANDOM_CHARS} random chars"
         maximum = shape.metadata.get("max")
@@ -152,7 +179,7 @@ class _Checker:
         for _, problem in self._scalar(drawn, shape, call.name_input, secret=False):
             yield call.name_input, f"{auto_name}, e.g. {problem}"
 
-    def _member(self, structure: Any, member_path: str) -> Any:
+    def member(self, structure: Any, member_path: str) -> Any:
         """The shape at `Member.Nested` below `structure`, or at `Operation:Member.Nested` in another call."""
         operation, _, member_path = member_path.rpartition(":")
         shape = self.model.operation_model(operation).input_shape if operation else structure
@@ -167,7 +194,7 @@ class _Checker:
         if member_path is None:
             self.unmatched.add(path)
             return
-        yield from self._value(value, self._member(structure, member_path), path, shown)
+        yield from self._value(value, self.member(structure, member_path), path, shown)
 
     def _value(self, value: Any, shape: Any, path: str, shown: str) -> Iterator[tuple[str, str]]:
         secret = isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG

@@ -171,7 +171,7 @@ def diff(base: Simulation | None, head: Simulation, *, ref: str, commit: str, lo
         if old_urn != resource.urn:
             used_aliases[resource.urn] = old_urn
         matched.append((olds.pop(old_urn), resource))
-    changes += _updates(matched)
+    changes += _updates(matched, _kept_identities(matched))
     changes += [
         Change("delete", old.urn, old.type, protected=old.protect, retained=old.retain_on_delete)
         for old in olds.values()
@@ -228,12 +228,38 @@ def _name(urn: str) -> str:
 # --- updates and replacements ----------------------------------------------------------------------
 
 
-def _updates(matched: Sequence[tuple[RecordedResource, RecordedResource]]) -> list[Change]:
+def _kept_identities(matched: Sequence[tuple[RecordedResource, RecordedResource]]) -> dict[str, str]:
+    """Output strings of renamed resources, new -> old. The engine carries an aliased resource's state over
+    (its id, ARN, auto-name), but the mocks invent those from the logical name: so what references a renamed
+    resource is compared with the values it really keeps."""
+    kept: dict[str, str] = {}
+    for old, new in matched:
+        if old.urn == new.urn:
+            continue
+        for key, value in reveal(new.outputs).items():
+            previous = reveal(old.outputs).get(key)
+            if isinstance(value, str) and isinstance(previous, str) and value != previous:
+                kept[value] = previous
+    return kept
+
+
+def _substituted(value: Any, kept: Mapping[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {key: _substituted(item, kept) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substituted(item, kept) for item in value]
+    if isinstance(value, str):
+        for new in sorted(kept, key=len, reverse=True):
+            value = value.replace(new, kept[new])
+    return value
+
+
+def _updates(matched: Sequence[tuple[RecordedResource, RecordedResource]], kept: Mapping[str, str]) -> list[Change]:
     """In registration order, so a replacement's new physical name reaches the resources that reference it."""
     renamed_physically: set[str] = set()
     changes: list[Change] = []
     for old, new in matched:
-        fields = _changed_paths(reveal(old.inputs), reveal(new.inputs))
+        fields = _changed_paths(reveal(old.inputs), _substituted(reveal(new.inputs), kept))
         fields += [
             f"{key} (new name of {_name(dependency)})"
             for key, dependencies in new.property_dependencies.items()
