@@ -38,6 +38,7 @@ generate: sync
 	$(RUN) python -m modelplane.schema
 	$(RUN) python -m modelplane.component_docs
 	$(RUN) python -m modelplane.policy_docs
+	$(RUN) python -m modelplane.pack_requirements
 
 # moto's server on loopback only, in the background; `pulumi up -s local` and `modelplane verify` talk to it.
 local-aws: sync

@@ -390,8 +390,14 @@ class RunningPack:
 
 
 @contextmanager
-def start_pack(identity: StackIdentity, pack_dir: Path = PACK_DIR) -> Iterator[RunningPack]:
-    """Start the pack as the CLI does, yield it connected, and stop it on exit."""
+def start_pack(
+    identity: StackIdentity, pack_dir: Path = PACK_DIR, python: str = sys.executable
+) -> Iterator[RunningPack]:
+    """Start the pack as the CLI does, yield it connected, and stop it on exit.
+
+    `python` is the interpreter running it: this environment's, or the pack's own virtualenv's, as the
+    CLI runs it (policies/requirements.txt pins the same versions).
+    """
     env = {
         **os.environ,
         "PULUMI_PROJECT": identity.project,
@@ -402,7 +408,7 @@ def start_pack(identity: StackIdentity, pack_dir: Path = PACK_DIR) -> Iterator[R
     }
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."],
+            [python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."],
             cwd=pack_dir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -492,10 +498,12 @@ def violations_of(
     return found
 
 
-def analyze(simulation: Simulation, config_file: Path | None = None, *, dry_run: bool = True) -> PolicyReport:
+def analyze(
+    simulation: Simulation, config_file: Path | None = None, *, dry_run: bool = True, python: str = sys.executable
+) -> PolicyReport:
     """Judge a simulated stack with the pack; `config_file` defaults to the stack environment's file."""
     identity = StackIdentity.of(simulation, dry_run=dry_run)
-    with start_pack(identity) as pack:
+    with start_pack(identity, python=python) as pack:
         return judge(pack, identity, simulation, config_file)
 
 
