@@ -38,7 +38,7 @@ SDK_PACKAGES = ("pulumi_aws", "pulumi_kubernetes")
 _LIST_SDK_MODULES = """
 import json, sys
 from pathlib import Path
-from modelplane.simulate import simulate
+from modelplane.mock_runtime import simulate
 simulate(Path(sys.argv[1]))
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {packages!r})))
 """

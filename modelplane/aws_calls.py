@@ -14,15 +14,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import botocore.session
-import regex
 from ruamel.yaml import YAML
 
 from modelplane import autonaming
 from modelplane.findings import AWS_CONSTRAINT, Finding
 from modelplane.simulate import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation
+
+if TYPE_CHECKING:
+    import regex
 
 CALLS_FILE = Path(__file__).resolve().parent / "data" / "aws-calls.yaml"
 # What the engine sends for a value not known during preview.
@@ -78,11 +79,16 @@ def _replace_on(declared: str | list[str] | None, name_input: str | None) -> tup
 
 @cache
 def _service_model(service: str) -> Any:
+    # Imported here: `plan` loads botocore only once the simulation runs, off its critical path.
+    import botocore.session
+
     return botocore.session.get_session().get_service_model(service)
 
 
 @cache
 def _pattern(java_pattern: str) -> regex.Pattern[str]:
+    import regex
+
     return regex.compile(_SURROGATE_RANGE.sub(r"\\U00010000-\\U0010FFFF", java_pattern))
 
 
@@ -115,6 +121,8 @@ def unmatched_inputs(simulation: Simulation) -> set[tuple[str, str]]:
 
 def table_problems() -> list[str]:
     """Rows of `aws-calls.yaml` naming a call, member or pattern botocore does not have or Python cannot compile."""
+    import regex
+
     problems = []
     for token, call in calls().items():
         model = _service_model(call.service)

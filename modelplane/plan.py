@@ -1,11 +1,14 @@
 """`modelplane plan`: what a stack will create and whether it passes the policy pack, offline.
 
-First the Pulumi CLI's own checks of `Pulumi.yaml` and the stack file (`prerun`). Then the program
-runs under Pulumi's mock runtime in a fresh process (`simulate_in_subprocess`), and the real policy
-pack judges the recorded graph over its gRPC analyzer interface (`judge`), as `pulumi preview
---policy-pack policies` would, with no cloud account and no Pulumi CLI. Meanwhile the graph is
-checked for what the engine and AWS would refuse (default providers, the AWS API's constraints);
-with `--against <ref>` the stack is simulated at that git ref too and the two graphs are compared.
+The Pulumi CLI's own checks of `Pulumi.yaml` and the stack file (`prerun`), then the program under
+Pulumi's mock runtime in a fresh process (`start_simulation`), then the real policy pack judging the
+recorded graph over its gRPC analyzer interface (`judge`), as `pulumi preview --policy-pack policies`
+would, with no cloud account and no Pulumi CLI. Meanwhile the graph is checked for what the engine
+and AWS would refuse (default providers, the AWS API's constraints); with `--against <ref>` the
+stack is simulated at that git ref too and the two graphs are compared.
+
+The simulation is the critical path, so it starts before this process imports anything heavy (the
+modules below are light; the SDK, gRPC, jsonschema and botocore are imported inside the functions).
 """
 
 from __future__ import annotations
@@ -14,29 +17,24 @@ import argparse
 import functools
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelplane import prerun, stackfiles
-from modelplane.analyzer import PolicyPackError, StackIdentity, judge, start_pack
-from modelplane.aws_calls import constraint_findings
-from modelplane.changes import AgainstError, diff, protected_findings, simulate_ref
+from modelplane import stackfiles
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from modelplane.findings import Finding
 from modelplane.loader import PROJECT, SettingsError, read_stack_file, stack_name_of
-from modelplane.providers_check import default_provider_findings, disabled_packages
-from modelplane.reports import Plan, render_json, render_markdown, render_sarif, render_text, write_report
-from modelplane.simulate import Simulation, SimulationFailed, simulate_in_subprocess
+from modelplane.simulate import Simulation, SimulationFailed, start_simulation
 from modelplane.stackfiles import PROJECT_ROOT
 
-REPORT_FORMATS: dict[str, Callable[[Plan], str | dict[str, Any]]] = {
-    "json": render_json,
-    "sarif": render_sarif,
-    "markdown": render_markdown,
-}
+if TYPE_CHECKING:
+    from modelplane.findings import Finding
+    from modelplane.reports import Plan
+
+# Report files by their command-line option; `reports.RENDERERS` writes each.
+REPORT_FORMATS = ("json", "sarif", "markdown")
 
 
 def plan_stack(
@@ -53,21 +51,32 @@ def plan_stack(
     is a git ref whose version of the stack the plan is compared with.
     """
     stack = stack or stack_name_of(stack_file)
-    prerun.check_stack(prerun.check_project(), PROJECT_ROOT / stack_file, stack, source=str(stack_file))
-    identity = StackIdentity.for_stack_file(PROJECT, stack, stack_file)
-    # The pack's start-up (its own interpreter and imports) and the base revision's simulation overlap
-    # the program's simulation; the engine and AWS checks overlap the pack's judging.
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        simulating = pool.submit(simulate_in_subprocess, stack_file, stack, secret_values)
-        basing = pool.submit(simulate_ref, against, stack_file, stack, secret_values) if against else None
-        with start_pack(identity) as pack:
-            simulation = simulating.result()
-            checking = pool.submit(engine_findings, simulation, stack_file)
-            report = judge(pack, identity, simulation)
-        findings = checking.result()
-        if basing is None:
-            return Plan(simulation, report, tuple(findings))
-        base, commit, lock_differs = basing.result()
+    # The CLI refuses a bad project or stack file before the program runs; here the program already
+    # runs meanwhile, and stops unused if the files are refused.
+    running = start_simulation(stack_file, stack, secret_values)
+    try:
+        from modelplane import prerun
+
+        prerun.check_stack(prerun.check_project(), PROJECT_ROOT / stack_file, stack, source=str(stack_file))
+        from modelplane.analyzer import StackIdentity, judge, start_pack
+        from modelplane.changes import diff, protected_findings, simulate_ref
+        from modelplane.reports import Plan
+
+        identity = StackIdentity.for_stack_file(PROJECT, stack, stack_file)
+        # The pack's start-up (its own interpreter and imports) and the base revision's simulation
+        # overlap the program's; the engine and AWS checks overlap the pack's judging.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            basing = pool.submit(simulate_ref, against, stack_file, stack, secret_values) if against else None
+            with start_pack(identity) as pack:
+                simulation = running.result()
+                checking = pool.submit(engine_findings, simulation, stack_file)
+                report = judge(pack, identity, simulation)
+            findings = checking.result()
+            if basing is None:
+                return Plan(simulation, report, tuple(findings))
+            base, commit, lock_differs = basing.result()
+    finally:
+        running.stop()
     assert against is not None
     changes = diff(base, simulation, ref=against, commit=commit, lock_differs=lock_differs)
     return Plan(simulation, report, tuple(findings + protected_findings(changes)), changes)
@@ -75,6 +84,9 @@ def plan_stack(
 
 def engine_findings(simulation: Simulation, stack_file: Path) -> list[Finding]:
     """What the engine (default providers) and the AWS API (its constraints) would refuse in the graph."""
+    from modelplane.aws_calls import constraint_findings
+    from modelplane.providers_check import default_provider_findings, disabled_packages
+
     config = read_stack_file(PROJECT_ROOT / stack_file, str(stack_file))
     return default_provider_findings(simulation, disabled_packages(config)) + constraint_findings(simulation)
 
@@ -144,6 +156,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # Each plan mostly waits on two child processes (program, policy pack): threads overlap them.
     with ThreadPoolExecutor(max_workers=min(len(targets), os.cpu_count() or 1)) as pool:
         outcomes = list(pool.map(_plan_target, targets))
+    from modelplane.reports import RENDERERS, render_text, write_report
+
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     for outcome in outcomes:
         if outcome.plan is None:
@@ -151,7 +165,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             continue
         sys.stdout.write(render_text(outcome.plan, color=color))
         for kind, path in outcome.target.reports.items():
-            write_report(path, REPORT_FORMATS[kind](outcome.plan))
+            write_report(path, RENDERERS[kind](outcome.plan))
     if len(outcomes) > 1:
         failed = [outcome.target.stack for outcome in outcomes if outcome.exit_code != EXIT_OK]
         print(f"\n{len(outcomes)} stacks planned: " + (f"failed {', '.join(failed)}" if failed else "all passed"))
@@ -175,10 +189,16 @@ def _plan_target(target: Target) -> Outcome:
         plan = plan_stack(target.stack_file, target.stack, against=target.against)
     except SettingsError as error:
         return Outcome(target, EXIT_USAGE, error="\n".join(error.lines))
-    except (PolicyPackError, AgainstError) as error:
-        return Outcome(target, EXIT_USAGE, error=f"modelplane plan: {target.stack}: {error}")
     except SimulationFailed as error:
         return Outcome(target, EXIT_FAILED, error=f"modelplane plan: {target.stack}: the program failed:\n{error}")
+    except Exception as error:
+        # Imported only now: the analyzer's module is heavy, and `plan_stack` loads it after the simulation starts.
+        from modelplane.analyzer import PolicyPackError
+        from modelplane.changes import AgainstError
+
+        if not isinstance(error, PolicyPackError | AgainstError):
+            raise
+        return Outcome(target, EXIT_USAGE, error=f"modelplane plan: {target.stack}: {error}")
     return Outcome(target, EXIT_OK if plan.passed else EXIT_FAILED, plan)
 
 

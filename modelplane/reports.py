@@ -11,7 +11,7 @@ import hashlib
 import json
 import textwrap
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -677,6 +677,14 @@ def _finding_result(
         },
         "properties": {"urn": urn, "resourceType": finding.type, "enforcementLevel": MANDATORY},
     }
+
+
+# The report files `plan` writes, by option name.
+RENDERERS: dict[str, Callable[[Plan], str | dict[str, Any]]] = {
+    "json": render_json,
+    "sarif": render_sarif,
+    "markdown": render_markdown,
+}
 
 
 def write_report(path: Path, content: str | dict[str, Any]) -> None:

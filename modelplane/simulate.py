@@ -1,39 +1,24 @@
-"""Runs `__main__.py` under Pulumi's mock runtime and records the whole resource graph.
+"""A simulation of the program: what it registers, recorded as the engine would see it.
 
-The mocks invent what AWS and Kubernetes would compute (ARNs, auto-names, repository URLs) so the
-program behaves as under `pulumi up`; the recording monitor sees each registration in full (parent,
-dependencies, provider, options), which `Mocks.new_resource` alone does not. Mock state is
-process-global, so each simulation runs in a fresh process: `simulate_in_subprocess`.
+`python -m modelplane.simulate <stack file>` runs `__main__.py` under Pulumi's mock runtime
+(`modelplane.mock_runtime`) and prints the recorded graph as JSON; `start_simulation` spawns that in
+a fresh process (mock state is process-global) and `Simulation` is what it gives back. This module
+imports nothing of Pulumi, so `plan` can start the simulation before it loads anything heavy.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import runpy
 import subprocess
 import sys
-import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import json_format
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
-from pulumi.runtime.settings import get_project, get_stack
-
-from modelplane.loader import (
-    KUBECONFIG_KEY,
-    PROJECT,
-    SECRET_VALUES_KEY,
-    SettingsError,
-    load_stack_file,
-    read_stack_file,
-    stack_name_of,
-)
+from modelplane.loader import KUBECONFIG_KEY, SECRET_VALUES_KEY, SettingsError
 from modelplane.stackfiles import PROJECT_ROOT
 
 PROGRAM = PROJECT_ROOT / "__main__.py"
@@ -186,186 +171,6 @@ def reveal(value: Any) -> Any:
     return value
 
 
-def _auto_name(logical_name: str, type_token: str) -> str:
-    """Pulumi's auto-naming, `<logical-name>-<7 hex>`, made deterministic so plans are stable."""
-    suffix = hashlib.sha256(f"{type_token}::{logical_name}".encode()).hexdigest()[:7]
-    return f"{logical_name}-{suffix}"
-
-
-def _fake_uuid(seed: str) -> str:
-    return str(uuid.UUID(hashlib.md5(seed.encode()).hexdigest()))  # noqa: S324 - identifier, not security
-
-
-class RealisticMocks(Mocks):
-    """Computed outputs shaped like AWS's and Kubernetes' real ones."""
-
-    def __init__(self, region: str, account_id: str = ACCOUNT_ID) -> None:
-        self.region = region
-        self.account_id = account_id
-
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        account, region = self.account_id, self.region
-        answers = {
-            "aws:index/getCallerIdentity:getCallerIdentity": {
-                "accountId": account,
-                "arn": f"arn:aws:iam::{account}:user/modelplane",
-                "userId": "AIDAMODELPLANE",
-                "id": account,
-            },
-            "aws:index/getRegion:getRegion": {
-                "name": region,
-                "region": region,
-                "id": region,
-                "endpoint": f"ec2.{region}.amazonaws.com",
-                "description": region,
-            },
-            "aws:index/getPartition:getPartition": {
-                "partition": "aws",
-                "dnsSuffix": "amazonaws.com",
-                "reverseDnsPrefix": "com.amazonaws",
-                "id": "aws",
-            },
-            # The caller above is an IAM user, for which AWS answers with the user itself as issuer.
-            "aws:iam/getSessionContext:getSessionContext": {
-                "arn": args.args.get("arn"),
-                "issuerArn": args.args.get("arn"),
-                "issuerId": "AIDAMODELPLANE",
-                "issuerName": "modelplane",
-                "sessionName": "",
-                "id": args.args.get("arn"),
-            },
-        }
-        # No check failures: an empty list, since pulumi's MockMonitor iterates it (None crashes invokes).
-        return answers.get(args.token, {}), []
-
-    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        outputs = dict(args.inputs)
-        token: str = args.typ
-        if token.startswith("pulumi:providers:"):
-            return _fake_uuid(args.name), outputs
-        if token.startswith("kubernetes:"):
-            return self._kubernetes(args.name, token, outputs)
-        return self._aws(args.name, token, outputs)
-
-    def _kubernetes(self, logical_name: str, token: str, outputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        metadata = dict(outputs.get("metadata") or {})
-        metadata.setdefault("name", _auto_name(logical_name, token))
-        if not token.endswith(":Namespace"):
-            metadata.setdefault("namespace", "default")
-        metadata["uid"] = _fake_uuid(f"{token}/{logical_name}")
-        outputs["metadata"] = metadata
-        namespace = metadata.get("namespace")
-        return (f"{namespace}/{metadata['name']}" if namespace else metadata["name"]), outputs
-
-    def _aws(self, logical_name: str, token: str, outputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        account, region = self.account_id, self.region
-        service = token.split(":")[1].split("/", maxsplit=1)[0]
-        kind = token.rsplit(":", 1)[1]
-        name_key = {"Bucket": "bucket", "Dashboard": "dashboardName", "ModelPackageGroup": "modelPackageGroupName"}.get(
-            kind, "name"
-        )
-        name = outputs.get(name_key) or _auto_name(logical_name, token)
-        if kind == "Bucket":
-            name = name.lower()
-        outputs[name_key] = name
-        arn = f"arn:aws:{service}:{region}:{account}:{kind[0].lower() + kind[1:]}/{name}"
-        resource_id = name
-        if token == "aws:kms/key:Key":
-            key_id = _fake_uuid(logical_name)
-            outputs.pop("name", None)
-            outputs["keyId"] = key_id
-            arn, resource_id = f"arn:aws:kms:{region}:{account}:key/{key_id}", key_id
-        elif token == "aws:kms/alias:Alias":
-            arn = f"arn:aws:kms:{region}:{account}:{name}"
-            outputs["targetKeyArn"] = outputs.get("targetKeyId")
-        elif kind == "Bucket":
-            arn = f"arn:aws:s3:::{name}"
-            outputs.update(
-                bucketDomainName=f"{name}.s3.amazonaws.com",
-                bucketRegionalDomainName=f"{name}.s3.{region}.amazonaws.com",
-            )
-        elif token == "aws:ecr/repository:Repository":
-            arn = f"arn:aws:ecr:{region}:{account}:repository/{name}"
-            outputs.update(registryId=account, repositoryUrl=f"{account}.dkr.ecr.{region}.amazonaws.com/{name}")
-        elif service == "sagemaker":
-            sagemaker_kinds = {
-                "Model": "model",
-                "EndpointConfiguration": "endpoint-config",
-                "Endpoint": "endpoint",
-                "ModelPackageGroup": "model-package-group",
-            }
-            arn = f"arn:aws:sagemaker:{region}:{account}:{sagemaker_kinds.get(kind, kind.lower())}/{name}"
-        elif service == "iam":
-            arn = f"arn:aws:iam::{account}:{kind[0].lower() + kind[1:]}/{name}"
-            outputs["uniqueId"] = "AROA" + hashlib.sha256(name.encode()).hexdigest()[:16].upper()
-        elif token == "aws:sns/topic:Topic":
-            arn = resource_id = f"arn:aws:sns:{region}:{account}:{name}"
-        elif token == "aws:sns/topicSubscription:TopicSubscription":
-            arn = resource_id = f"{outputs.get('topic')}:{_fake_uuid(logical_name)}"
-        elif token == "aws:cloudwatch/metricAlarm:MetricAlarm":
-            arn = f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
-        elif token == "aws:cloudwatch/logGroup:LogGroup":
-            arn = f"arn:aws:logs:{region}:{account}:log-group:{name}"
-        elif token == "aws:cloudwatch/dashboard:Dashboard":
-            outputs["dashboardArn"] = f"arn:aws:cloudwatch::{account}:dashboard/{name}"
-        elif token == "aws:secretsmanager/secret:Secret":
-            arn = resource_id = (
-                f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
-            )
-        elif service == "appautoscaling":
-            arn = f"arn:aws:application-autoscaling:{region}:{account}:scalable-target/{_fake_uuid(logical_name)}"
-            resource_id = outputs.get("resourceId") or name
-        outputs.setdefault("arn", arn)
-        if "tags" in outputs:
-            outputs["tagsAll"] = outputs["tags"]
-        return resource_id, outputs
-
-
-class RecordingMonitor(MockMonitor):
-    """The mock engine, keeping each registration as the real engine would see it."""
-
-    def __init__(self, mocks: Mocks) -> None:
-        super().__init__(mocks)
-        self.records: list[RecordedResource] = []
-        self.invokes: list[RecordedInvoke] = []
-
-    def make_urn(self, parent: str, type_: str, name: str) -> str:
-        return engine_urn(get_stack(), get_project(), parent, type_, name)
-
-    def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        self.invokes.append(RecordedInvoke(token=request.tok, provider=request.provider))
-        return super().Invoke(request)
-
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
-        if request.type != ROOT_STACK_TYPE:
-            self.records.append(
-                RecordedResource(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent,
-                    custom=bool(request.custom),
-                    provider=request.provider,
-                    inputs=json_format.MessageToDict(request.object),
-                    outputs=json_format.MessageToDict(response.object),
-                    dependencies=list(request.dependencies),
-                    property_dependencies={
-                        key: list(value.urns) for key, value in request.propertyDependencies.items()
-                    },
-                    protect=bool(request.protect),
-                    retain_on_delete=bool(request.retainOnDelete),
-                    delete_before_replace=bool(request.deleteBeforeReplace),
-                    ignore_changes=list(request.ignoreChanges),
-                    additional_secret_outputs=list(request.additionalSecretOutputs),
-                    aliases=[json_format.MessageToDict(alias) for alias in request.aliases]
-                    + [{"urn": urn} for urn in request.aliasURNs],
-                    providers=dict(request.providers),
-                )
-            )
-        return response
-
-
 def runtime_config(config: Mapping[str, Any], secret_values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """Stack-file config as the engine hands it to a program: strings, with `secure:` values decrypted.
 
@@ -395,51 +200,52 @@ def runtime_config(config: Mapping[str, Any], secret_values: Mapping[str, str]) 
     return strings, secret_keys
 
 
-def simulate(stack_file: Path, stack: str | None = None, secret_values: Mapping[str, str] | None = None) -> Simulation:
-    """Run the program for one stack file in this process (call once per process)."""
-    import pulumi
-    from pulumi.runtime.config import set_all_config
-    from pulumi.runtime.mocks import set_mocks
-    from pulumi.runtime.settings import get_root_resource
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
-
-    stack = stack or stack_name_of(stack_file)
-    settings = load_stack_file(stack_file, stack)
-    monitor = RecordingMonitor(RealisticMocks(settings.region))
-    set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    strings, secret_keys = runtime_config(read_stack_file(stack_file), secret_values or {})
-    set_all_config(strings, secret_keys)
-
-    def run_program() -> None:
-        runpy.run_path(str(PROGRAM), run_name="__main__")
-
-    _sync_await(run_pulumi_func(run_program))
-
-    root = get_root_resource()
-    exported: dict[str, Any] = getattr(root, "outputs", {})
-    outputs: dict[str, Any] = {}
-    for name, value in exported.items():
-        output = pulumi.Output.from_input(value)
-        resolved = _sync_await(output.future())
-        outputs[name] = {SECRET_SIG_KEY: SECRET_SIG, "value": resolved} if _sync_await(output.is_secret()) else resolved
-    return Simulation(
-        PROJECT,
-        stack,
-        settings.environment.value,
-        str(stack_file),
-        monitor.records,
-        _jsonable(outputs),
-        monitor.invokes,
-    )
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
 class SimulationFailed(Exception):
     """The program itself failed under the mock runtime."""
+
+
+class RunningSimulation:
+    """A simulation process started by `start_simulation`; `result()` waits for its graph."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+
+    def result(self) -> Simulation:
+        """The recorded graph; `SettingsError` for bad config, as in-process; `SimulationFailed` otherwise."""
+        stdout, stderr = self.process.communicate()
+        if self.process.returncode == 2:
+            report = json.loads(stdout)["settings_error"]
+            raise SettingsError(report["source"], [(path, message) for path, message in report["problems"]])
+        if self.process.returncode != 0:
+            raise SimulationFailed(stderr.strip() or f"simulation exited with {self.process.returncode}")
+        return Simulation.from_json(json.loads(stdout))
+
+    def stop(self) -> None:
+        """Give up on it, if it still runs (the plan failed before it needed the graph)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+def start_simulation(
+    stack_file: Path,
+    stack: str | None = None,
+    secret_values: Mapping[str, str] | None = None,
+    *,
+    project_root: Path = PROJECT_ROOT,
+) -> RunningSimulation:
+    """Start `python -m modelplane.simulate` for one stack file in a fresh interpreter, and return at once.
+
+    `project_root` is a checkout whose own program and `modelplane` package are run (`plan --against`
+    simulates a git ref from its worktree); it is searched before this environment's copy.
+    """
+    command = [sys.executable, "-m", "modelplane.simulate", str(stack_file)] + (["--stack", stack] if stack else [])
+    python_path = os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, SECRET_VALUES_ENV: json.dumps(dict(secret_values or {})), "PYTHONPATH": python_path}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=project_root
+    )
+    return RunningSimulation(process)
 
 
 def simulate_in_subprocess(
@@ -449,21 +255,8 @@ def simulate_in_subprocess(
     *,
     project_root: Path = PROJECT_ROOT,
 ) -> Simulation:
-    """Run `simulate` in a fresh interpreter; raise `SettingsError` for bad config, as in-process.
-
-    `project_root` is a checkout whose own program and `modelplane` package are run (`plan --against`
-    simulates a git ref from its worktree); it is searched before this environment's copy.
-    """
-    command = [sys.executable, "-m", "modelplane.simulate", str(stack_file)] + (["--stack", stack] if stack else [])
-    python_path = os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, SECRET_VALUES_ENV: json.dumps(dict(secret_values or {})), "PYTHONPATH": python_path}
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=project_root, check=False)
-    if completed.returncode == 2:
-        report = json.loads(completed.stdout)["settings_error"]
-        raise SettingsError(report["source"], [(path, message) for path, message in report["problems"]])
-    if completed.returncode != 0:
-        raise SimulationFailed(completed.stderr.strip() or f"simulation exited with {completed.returncode}")
-    return Simulation.from_json(json.loads(completed.stdout))
+    """Run a simulation in a fresh interpreter and wait for its graph (see `start_simulation`)."""
+    return start_simulation(stack_file, stack, secret_values, project_root=project_root).result()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -474,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack_file", type=Path)
     parser.add_argument("--stack")
     args = parser.parse_args(argv)
+    from modelplane.mock_runtime import simulate
+
     try:
         simulation = simulate(args.stack_file, args.stack, json.loads(os.environ.get(SECRET_VALUES_ENV) or "{}"))
     except SettingsError as error:

@@ -281,12 +281,19 @@ def test_text_report_fits_80_columns_and_groups_violations(verdict: Plan) -> Non
 def cached_simulations(monkeypatch: pytest.MonkeyPatch, simulate_stack: SimulateStack) -> None:
     """`plan` in this process, with its simulations taken from the session cache."""
 
-    def simulate(path: Path, stack: str | None = None, secret_values: Any = None) -> Simulation:
-        resolved = (PROJECT_ROOT / path).resolve()
-        name = None if stack in (None, stack_name_of(resolved)) else stack
-        return simulate_stack(resolved, stack_name=name, secret_values=secret_values)
+    class Cached:
+        def __init__(self, path: Path, stack: str | None = None, secret_values: Any = None) -> None:
+            resolved = (PROJECT_ROOT / path).resolve()
+            name = None if stack in (None, stack_name_of(resolved)) else stack
+            self.simulation = simulate_stack(resolved, stack_name=name, secret_values=secret_values)
 
-    monkeypatch.setattr(plan_command, "simulate_in_subprocess", simulate)
+        def result(self) -> Simulation:
+            return self.simulation
+
+        def stop(self) -> None:
+            """Nothing runs."""
+
+    monkeypatch.setattr(plan_command, "start_simulation", Cached)
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from policy_sentry.querying.actions import get_action_data
 
+from modelplane.loader import PROJECT
 from modelplane.naming import endpoint_log_group, endpoint_name
 from modelplane.settings import Endpoint, Platform, Settings
-from modelplane.simulate import ACCOUNT_ID, PROJECT, RecordedResource, Simulation, reveal
+from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation, reveal
 from tests.conftest import FIXTURES_DIR, SimulateStack, settings_of
 
 COMPONENT = "modelplane:sagemaker:SageMakerEndpoint"

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from modelplane.loader import SettingsError, settings_from_config
+from modelplane.loader import PROJECT, SettingsError, settings_from_config
 from modelplane.settings import Platform
-from modelplane.simulate import ACCOUNT_ID, PROJECT, RecordedResource, Simulation, is_secret, reveal
+from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation, is_secret, reveal
 from modelplane.stackfiles import PROJECT_ROOT
 from tests.conftest import SimulateStack, settings_of, stack_config
 
@@ -64,8 +64,8 @@ def record_component() -> Simulation:
     from pulumi.runtime.sync_await import _sync_await
 
     from components.secrets import ModelSecrets, ModelSecretsArgs
+    from modelplane.mock_runtime import RealisticMocks, RecordingMonitor
     from modelplane.settings import SecretSpec
-    from modelplane.simulate import RealisticMocks, RecordingMonitor
 
     monitor = RecordingMonitor(RealisticMocks(REGION))
     set_mocks(monitor.mocks, project=PROJECT, stack="dev", preview=False, monitor=monitor)

@@ -365,7 +365,7 @@ def test_bad_config_fails_pulumi_run_with_the_same_message(tmp_path: Path) -> No
         "from modelplane.loader import load_from_pulumi, read_stack_file\n"
         "from modelplane.simulate import runtime_config\n"
         "import pulumi.runtime\n"
-        "from modelplane.simulate import RealisticMocks\n"
+        "from modelplane.mock_runtime import RealisticMocks\n"
         "pulumi.runtime.set_mocks(RealisticMocks('eu-west-1'), project='modelplane', stack='prod')\n"
         "set_all_config(*runtime_config(read_stack_file(__import__('pathlib').Path(sys.argv[1])), {}))\n"
         "try:\n    load_from_pulumi()\nexcept RunError as error:\n    print(error)\n"
