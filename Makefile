@@ -14,6 +14,9 @@ LOCAL_AWS_LOG := .local-aws.log
 sync:
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
 	$(UV) sync --locked
+	@# The project's own modules as bytecode too, as uv compiles the dependencies (compile-bytecode):
+	@# where PYTHONDONTWRITEBYTECODE is set, every simulation would compile them again.
+	@$(RUN) python -m compileall -q modelplane components policies
 
 lint: sync
 	$(RUN) ruff check .

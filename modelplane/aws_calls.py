@@ -92,6 +92,12 @@ def _pattern(java_pattern: str) -> regex.Pattern[str]:
     return regex.compile(_SURROGATE_RANGE.sub(r"\\U00010000-\\U0010FFFF", java_pattern))
 
 
+def load_models() -> None:
+    """Parse botocore's model of every call in the table now (`plan` does it while the program runs)."""
+    for service in {call.service for call in calls().values()}:
+        _service_model(service)
+
+
 def constraint_findings(simulation: Simulation) -> list[Finding]:
     """Every input of every mapped AWS resource that its AWS call would refuse."""
     table = calls()

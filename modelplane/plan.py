@@ -55,7 +55,7 @@ def plan_stack(
     # runs meanwhile, and stops unused if the files are refused.
     running = start_simulation(stack_file, stack, secret_values)
     try:
-        from modelplane import prerun
+        from modelplane import aws_calls, prerun
 
         prerun.check_stack(prerun.check_project(), PROJECT_ROOT / stack_file, stack, source=str(stack_file))
         from modelplane.analyzer import StackIdentity, judge, start_pack
@@ -63,9 +63,10 @@ def plan_stack(
         from modelplane.reports import Plan
 
         identity = StackIdentity.for_stack_file(PROJECT, stack, stack_file)
-        # The pack's start-up (its own interpreter and imports) and the base revision's simulation
-        # overlap the program's; the engine and AWS checks overlap the pack's judging.
+        # The pack's start-up (its own interpreter and imports), botocore's models and the base
+        # revision's simulation overlap the program's; the engine and AWS checks, the pack's judging.
         with ThreadPoolExecutor(max_workers=2) as pool:
+            pool.submit(aws_calls.load_models)
             basing = pool.submit(simulate_ref, against, stack_file, stack, secret_values) if against else None
             with start_pack(identity) as pack:
                 simulation = running.result()
