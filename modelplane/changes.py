@@ -65,7 +65,8 @@ class Change:
     protected: bool = False
     """Protected in the base revision."""
     retained: bool = False
-    """`retain_on_delete` in the base revision: a delete leaves the cloud object in place."""
+    """`retain_on_delete` in the base revision: a delete (or a replacement's delete of the old resource)
+    leaves the cloud object in place."""
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,7 @@ def _updates(matched: Sequence[tuple[RecordedResource, RecordedResource]], kept:
                 expected=auto_named,
                 detail=detail,
                 protected=old.protect and new.protect,
+                retained=old.retain_on_delete,
                 old_urn=old_urn,
             )
         )

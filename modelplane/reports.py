@@ -548,9 +548,7 @@ def _change_json(change: Change) -> dict[str, Any]:
     if change.kind == "replace":
         entry.update(expected=change.expected, reason=change.detail)
     if change.kind in {"delete", "replace"}:
-        entry["protected"] = change.protected
-    if change.kind == "delete":
-        entry["retained"] = change.retained
+        entry.update(protected=change.protected, retained=change.retained)
     return entry
 
 
