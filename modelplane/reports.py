@@ -402,6 +402,7 @@ def render_sarif(plan: Plan) -> dict[str, Any]:
                     "project": simulation.project,
                     "stack": simulation.stack,
                     "environment": simulation.environment,
+                    **({"changes": changes_json(plan.changes)} if plan.changes is not None else {}),
                 },
             }
         ],

@@ -325,7 +325,10 @@ def test_a_rename_without_alias_deletes_protected_resources_and_fails_in_prod(re
     assert deleted["key-key"]["urn"] in {f["urn"] for f in protected}
     assert "Deleted (" in completed.stdout and "PROTECTED" in completed.stdout
     assert "#### Changes against HEAD" in (out / "pr.md").read_text()
-    sarif_validator().validate(json.loads((out / "plan.sarif").read_text()))
+    sarif = json.loads((out / "plan.sarif").read_text())
+    sarif_validator().validate(sarif)
+    assert sarif["runs"][0]["properties"]["changes"]["delete"] == changes_found["delete"]
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {PROTECTED_DELETE.id}
 
 
 def test_with_an_alias_the_rename_deletes_nothing(renamed: Path) -> None:

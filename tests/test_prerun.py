@@ -288,3 +288,18 @@ def test_the_stacks_before_this_check_would_not_have_passed(tmp_path: Path) -> N
     config = {**stack_config("dev"), "modelplane:secret_values": {"feature-store-token": SECURE}}
 
     assert "the Pulumi CLI cannot decrypt it" in stack_problems(tmp_path, {"config": config}, "dev")[0]
+
+
+def test_an_endpoint_whose_models_cannot_be_auto_named_exits_2_naming_the_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The engine auto-names each model `<endpoint>-<variant>-model-` plus 7 characters; SageMaker takes 63."""
+    config = stack_config("staging")
+    config["modelplane:endpoints"][0]["name"] = "f" * 50
+    path = write_stack(tmp_path, config, "staging")
+
+    assert main(["plan", "--config", str(path)]) == EXIT_USAGE
+
+    errors = capsys.readouterr().err
+    assert f"{path}: modelplane:endpoints[0].name: the model of variant 'champion' would be auto-named" in errors
+    assert "over SageMaker's ModelName maximum of 63" in errors and "Traceback" not in errors
