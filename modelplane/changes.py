@@ -239,7 +239,8 @@ def _kept_identities(matched: Sequence[tuple[RecordedResource, RecordedResource]
             continue
         for key, value in reveal(new.outputs).items():
             previous = reveal(old.outputs).get(key)
-            if isinstance(value, str) and isinstance(previous, str) and value != previous:
+            # Short values (a flag, a count as text) would also match inside unrelated strings.
+            if isinstance(value, str) and isinstance(previous, str) and value != previous and len(value) >= 8:
                 kept[value] = previous
     return kept
 
