@@ -20,6 +20,9 @@ LOCAL_AWS_LOG := .local-aws.log
 sync:
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
 	$(UV) sync --locked
+	@# The project's own modules as bytecode too, as uv compiles the dependencies (compile-bytecode):
+	@# where PYTHONDONTWRITEBYTECODE is set, every simulation would compile them again.
+	@$(RUN) python -m compileall -q modelplane components policies
 
 lint: sync
 	$(RUN) ruff check .
@@ -57,6 +60,7 @@ generate: sync
 	$(RUN) python -m modelplane.component_docs
 	$(RUN) python -m modelplane.iam_catalogue
 	$(RUN) python -m modelplane.policy_docs
+	$(RUN) python -m modelplane.pack_requirements
 
 # moto's server on loopback only, in the background; `pulumi up -s local` and `modelplane verify` talk to it.
 local-aws: sync

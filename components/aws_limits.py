@@ -8,7 +8,7 @@ import re
 from functools import cache
 from typing import Any
 
-import botocore.session
+from . import autonaming
 
 # What Application Auto Scaling scales for a SageMaker variant; the endpoint component registers it,
 # `modelplane verify` looks it up.
@@ -54,13 +54,15 @@ _SERVICE_NAMES = {
 
 
 @cache
-def _service_model(service: str) -> Any:
-    """botocore's model of one service: parsed once, they are large."""
+def service_model(service: str) -> Any:
+    """botocore's model of one service: parsed once, they are large (botocore itself loads on first use)."""
+    import botocore.session
+
     return botocore.session.get_session().get_service_model(service)
 
 
 def _shape(service: str, shape: str) -> Any:
-    return _service_model(service).shape_for(shape)
+    return service_model(service).shape_for(shape)
 
 
 @cache
@@ -78,6 +80,19 @@ def name_problem(shape: str, value: str, service: str = "sagemaker") -> str | No
     if not pattern.fullmatch(value):
         meaning = _PATTERN_MEANINGS.get(pattern.pattern, "must match the pattern")
         return f"{meaning} ({label} pattern {pattern.pattern})"
+    return None
+
+
+def auto_name_problem(shape: str, logical_name: str, service: str = "sagemaker") -> str | None:
+    """Why the name the engine draws for a resource without one (`autonaming`) is no valid `shape` name, or None."""
+    drawn = autonaming.example(logical_name)
+    auto_name = f"auto-named '{autonaming.prefix(logical_name)}' plus {autonaming.RANDOM_CHARS} random chars"
+    _, max_length = _name_rule(service, shape)
+    if len(drawn) > max_length:
+        label = f"{_SERVICE_NAMES[service]}'s {shape}"
+        return f"{auto_name}, {len(drawn)} characters, over {label} maximum of {max_length}"
+    if why := name_problem(shape, drawn, service):
+        return f"{auto_name}, which {why}"
     return None
 
 

@@ -12,6 +12,12 @@ def endpoint_name(endpoint: str, stack: str) -> str:
     return f"{endpoint}-{stack}"
 
 
+def model_resource_name(component: str, variant: str) -> str:
+    """Logical name of a variant's SageMaker model in the endpoint component `component`; the engine
+    auto-names the model from it (`autonaming`)."""
+    return f"{component}-{variant}-model"
+
+
 def endpoint_log_group(deployed_endpoint_name: str) -> str:
     """The log group SageMaker writes an endpoint's container logs to."""
     return f"/aws/sagemaker/Endpoints/{deployed_endpoint_name}"

@@ -24,7 +24,14 @@ from . import aws_limits
 from ._common import check, component_options, type_token
 from .container_repository import PULL_ACTIONS
 from .monitoring import INSTANCE_NAMESPACE
-from .naming import async_input_prefix, async_output_prefix, data_capture_prefix, endpoint_log_group, secret_arn_env_var
+from .naming import (
+    async_input_prefix,
+    async_output_prefix,
+    data_capture_prefix,
+    endpoint_log_group,
+    model_resource_name,
+    secret_arn_env_var,
+)
 from .sagemaker_endpoint_args import (
     DEFAULT_MAX_CONCURRENT_INVOCATIONS,
     DEFAULT_SAMPLING_PERCENT,
@@ -44,6 +51,7 @@ from .sagemaker_endpoint_args import (
     all_variants,
     captured_modes,
     image_reference,
+    model_name_problems,
     problems,
     variant_weight,
 )
@@ -109,7 +117,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     """Application Auto Scaling resource id per autoscaled variant: `endpoint/<name>/variant/<variant>`."""
 
     def __init__(self, name: str, args: SageMakerEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        check("SageMakerEndpoint", name, problems(args))
+        check("SageMakerEndpoint", name, problems(args) + model_name_problems(name, args))
         super().__init__(type_token("SageMakerEndpoint"), name, None, component_options(opts, FORMER_TOKEN))
         self._args = args
         invoke_opts = pulumi.InvokeOutputOptions(parent=self)
@@ -148,7 +156,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         )
         models = {
             variant["name"]: aws.sagemaker.Model(
-                f"{name}-{variant['name']}-model",
+                model_resource_name(name, variant["name"]),
                 execution_role_arn=role.arn,
                 primary_container=self._container(variant),
                 enable_network_isolation=is_network_isolated(args, variant),

@@ -13,7 +13,7 @@ from typing import NotRequired, TypedDict
 
 import pulumi
 
-from . import aws_limits
+from . import aws_limits, naming
 from ._common import Problem, Tags, at, known
 from .monitoring_args import MAX_ROLLBACK_ALARMS
 
@@ -390,6 +390,16 @@ def problems(args: SageMakerEndpointArgs) -> list[Problem]:
             if args.get(field) is None:
                 found.append((field, "required when a variant deploys a model_package_version"))
     return found
+
+
+def model_name_problems(name: str, args: SageMakerEndpointArgs) -> list[Problem]:
+    """SageMaker's ModelName rules for the name the engine draws for each variant's model, which comes from the
+    component's `name` (`naming.model_resource_name`): a long name passes here and fails in `pulumi up`."""
+    return [
+        ("name", f"the model of variant {variant['name']!r} would be {why}")
+        for variant in all_variants(args)
+        if (why := aws_limits.auto_name_problem("ModelName", naming.model_resource_name(name, variant["name"])))
+    ]
 
 
 def serving_problems(args: SageMakerEndpointArgs) -> list[Problem]:

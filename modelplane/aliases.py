@@ -21,29 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelplane.simulate import ROOT_STACK_TYPE, RecordedResource, Simulation, engine_urn
-
-
-@dataclass(frozen=True)
-class Urn:
-    """`urn:pulumi:<stack>::<project>::<parent types $ type>::<name>`."""
-
-    stack: str
-    project: str
-    qualified_type: str
-    name: str
-
-    @classmethod
-    def parse(cls, urn: str) -> Urn:
-        prefix, project, qualified_type, name = urn.split("::", 3)
-        return cls(prefix.removeprefix("urn:pulumi:"), project, qualified_type, name)
-
-    @property
-    def type(self) -> str:
-        return self.qualified_type.rsplit("$", 1)[-1]
-
-    def __str__(self) -> str:
-        return f"urn:pulumi:{self.stack}::{self.project}::{self.qualified_type}::{self.name}"
+from modelplane.simulate import RecordedResource, Simulation, with_engine_urns
+from modelplane.urns import ROOT_STACK_TYPE, Urn, engine_urn
 
 
 @dataclass
@@ -55,14 +34,14 @@ class Match:
     created: list[str] = field(default_factory=list)
     """New URNs with nothing in the state to take over: the engine creates them."""
     deleted: list[str] = field(default_factory=list)
-    """State URNs no registration claims: the engine deletes them."""
-    errors: list[str] = field(default_factory=list)
-    """URNs claimed twice: the engine fails the update."""
+    """State URNs no registration claims, in the state's order: the engine deletes them."""
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    """(new URN, why): state URNs claimed twice, for which the engine fails the update."""
 
 
 def match(state: Iterable[str], registrations: Iterable[RecordedResource]) -> Match:
     """Replay the engine's step generator over `registrations` (in registration order) against `state`."""
-    olds = set(state)
+    olds = dict.fromkeys(state)
     result = Match()
     matched_alias: dict[str, str] = {}
     aliased: dict[str, str] = {}
@@ -71,23 +50,24 @@ def match(state: Iterable[str], registrations: Iterable[RecordedResource]) -> Ma
         urn = Urn.parse(resource.urn)
         aliases = _aliases(resource, urn, matched_alias)
         if resource.urn in aliased:
-            result.errors.append(f"{resource.urn} is claimed by {aliased[resource.urn]} through an alias")
+            result.errors.append((resource.urn, f"it is claimed by {aliased[resource.urn]} through an alias"))
         seen.add(resource.urn)
         for candidate in [resource.urn, *aliases]:
             if candidate not in olds:
                 continue
             if candidate != resource.urn:
                 if candidate in seen:
-                    result.errors.append(f"{resource.urn} aliases {candidate}, which the program also registers")
+                    result.errors.append((resource.urn, f"it aliases {candidate}, which the program also registers"))
                 if candidate in aliased:
-                    result.errors.append(f"{resource.urn} and {aliased[candidate]} both alias {candidate}")
+                    result.errors.append((resource.urn, f"it and {aliased[candidate]} both alias {candidate}"))
                 aliased[candidate] = resource.urn
                 matched_alias[resource.urn] = candidate
             result.claimed[resource.urn] = candidate
             break
         else:
             result.created.append(resource.urn)
-    result.deleted = sorted(olds - set(result.claimed.values()))
+    taken = set(result.claimed.values())
+    result.deleted = [urn for urn in olds if urn not in taken]
     return result
 
 
@@ -142,22 +122,18 @@ def _inherited(urn: Urn, child_type: str, child_name: str, parent_name: str, par
 def state_of(simulation: Simulation) -> dict[str, dict[str, Any]]:
     """The state a simulated update leaves, by URN: type, inputs and the options that protect data.
 
-    URNs are rebuilt from each registration's parent, type and name as the engine builds them, so a
-    simulation recorded with pulumi's plain mock monitor (parent type only) reads the same.
+    URNs are the engine's (`with_engine_urns`), so a simulation recorded by an older revision with
+    pulumi's plain mock monitor (parent type only) reads the same.
     """
-    urns: dict[str, str] = {}
-    state: dict[str, dict[str, Any]] = {}
-    for resource in simulation.resources:
-        recorded = Urn.parse(resource.urn)
-        urn = engine_urn(recorded.stack, recorded.project, urns.get(resource.parent, ""), resource.type, resource.name)
-        urns[resource.urn] = urn
-        state[urn] = {
+    return {
+        resource.urn: {
             "type": resource.type,
             "inputs": resource.inputs,
             "protect": resource.protect,
             "retain_on_delete": resource.retain_on_delete,
         }
-    return state
+        for resource in with_engine_urns(simulation).resources
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -415,8 +415,14 @@ class RunningPack:
 
 
 @contextmanager
-def start_pack(identity: StackIdentity, pack_dir: Path = PACK_DIR) -> Iterator[RunningPack]:
-    """Start the pack as the CLI does, yield it connected, and stop it on exit."""
+def start_pack(
+    identity: StackIdentity, pack_dir: Path = PACK_DIR, python: str = sys.executable
+) -> Iterator[RunningPack]:
+    """Start the pack as the CLI does, yield it connected, and stop it on exit.
+
+    `python` is the interpreter running it: this environment's, or the pack's own virtualenv's, as the
+    CLI runs it (policies/requirements.txt pins the same versions).
+    """
     env = {
         **os.environ,
         "PULUMI_PROJECT": identity.project,
@@ -427,7 +433,7 @@ def start_pack(identity: StackIdentity, pack_dir: Path = PACK_DIR) -> Iterator[R
     }
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."],
+            [python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."],
             cwd=pack_dir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -528,10 +534,12 @@ def split_waiver(message: str) -> tuple[str, Waiver | None]:
     return body, Waiver(**{field: str(note.get(field, "")) for field in Waiver.__dataclass_fields__})
 
 
-def analyze(simulation: Simulation, config_file: Path | None = None, *, dry_run: bool = True) -> PolicyReport:
+def analyze(
+    simulation: Simulation, config_file: Path | None = None, *, dry_run: bool = True, python: str = sys.executable
+) -> PolicyReport:
     """Judge a simulated stack with the pack; `config_file` defaults to the stack environment's file."""
     identity = StackIdentity.of(simulation, dry_run=dry_run)
-    with start_pack(identity) as pack:
+    with start_pack(identity, python=python) as pack:
         return judge(pack, identity, simulation, config_file)
 
 

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML, YAMLError
 
 if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
     from modelplane.settings import Settings
 
 NAMESPACE = "modelplane"
@@ -59,6 +59,8 @@ def settings_from_config(
     """
     # Imported here: the offline tools read stack files (and report SettingsError) in processes
     # that never validate, and pydantic's model building is a large part of their start-up.
+    from pydantic import ValidationError
+
     from modelplane.settings import Settings
 
     problems: list[tuple[str, str]] = []

@@ -1,8 +1,14 @@
 """`modelplane plan`: what a stack will create and whether it passes the policy pack, offline.
 
-The program runs under Pulumi's mock runtime in a fresh process (`simulate_in_subprocess`), then
-the real policy pack judges the recorded graph over its gRPC analyzer interface (`judge`), as
-`pulumi preview --policy-pack policies` would, with no cloud account and no Pulumi CLI.
+The Pulumi CLI's own checks of `Pulumi.yaml` and the stack file (`prerun`), then the program under
+Pulumi's mock runtime in a fresh process (`start_simulation`), then the real policy pack judging the
+recorded graph over its gRPC analyzer interface (`judge`), as `pulumi preview --policy-pack policies`
+would, with no cloud account and no Pulumi CLI. Meanwhile the graph is checked for what the engine
+and AWS would refuse (default providers, the AWS API's constraints); with `--against <ref>` the
+stack is simulated at that git ref too and the two graphs are compared.
+
+The simulation is the critical path, so it starts before this process imports anything heavy (the
+modules below are light; the SDK, gRPC, jsonschema and botocore are imported inside the functions).
 """
 
 from __future__ import annotations
@@ -11,24 +17,24 @@ import argparse
 import functools
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelplane import stackfiles
-from modelplane.analyzer import PolicyPackError, StackIdentity, judge, start_pack
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from modelplane.loader import PROJECT, SettingsError, stack_name_of
-from modelplane.reports import Plan, render_json, render_markdown, render_sarif, render_text, write_report
-from modelplane.simulate import SimulationFailed, simulate_in_subprocess
+from modelplane.loader import PROJECT, SettingsError, read_stack_file, stack_name_of
+from modelplane.simulate import Simulation, SimulationFailed, stand_in_secret_values, start_simulation
+from modelplane.stackfiles import PROJECT_ROOT
 
-REPORT_FORMATS: dict[str, Callable[[Plan], str | dict[str, Any]]] = {
-    "json": render_json,
-    "sarif": render_sarif,
-    "markdown": render_markdown,
-}
+if TYPE_CHECKING:
+    from modelplane.findings import Finding
+    from modelplane.reports import Plan
+
+# Report files by their command-line option; `reports.RENDERERS` writes each.
+REPORT_FORMATS = ("json", "sarif", "markdown")
 
 
 def plan_stack(
@@ -37,29 +43,78 @@ def plan_stack(
     *,
     secret_values: Mapping[str, str] | None = None,
     policy_config: Path | None = None,
+    against: str | None = None,
+    stand_in_secrets: bool = False,
 ) -> Plan:
-    """Simulate one stack file and judge it with the environment's policy config (or `policy_config`).
+    """Check, simulate and judge one stack file with its environment's policy config (or `policy_config`).
 
-    `secret_values` stand in for the stack's `secure:` values (there is no key to decrypt them
-    offline); tests pass known values to prove that no report ever shows them.
+    `secret_values` stand in for the stack's secret config (there is no key to decrypt `secure:`
+    values offline); tests pass known values to prove that no report ever shows them. With
+    `stand_in_secrets`, every declared secret has a value, as in a deployed stack. `against` is a git
+    ref whose version of the stack the plan is compared with.
     """
-    identity = StackIdentity.for_stack_file(PROJECT, stack or stack_name_of(stack_file), stack_file)
-    # The pack's start-up (its own interpreter and imports) overlaps the program's simulation.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        simulating = pool.submit(simulate_in_subprocess, stack_file, stack, secret_values)
-        with start_pack(identity) as pack:
-            simulation = simulating.result()
-            return Plan(simulation, judge(pack, identity, simulation, policy_config))
+    stack = stack or stack_name_of(stack_file)
+    # The CLI refuses a bad project or stack file before the program runs; here the program already
+    # runs meanwhile, and stops unused if the files are refused.
+    running = start_simulation(stack_file, stack, _with_stand_ins(stack_file, secret_values, stand_in_secrets))
+    try:
+        from modelplane import aws_calls, prerun
+
+        prerun.check_stack(prerun.check_project(), PROJECT_ROOT / stack_file, stack, source=str(stack_file))
+        from modelplane.analyzer import StackIdentity, judge, start_pack
+        from modelplane.changes import change_findings, diff, simulate_ref
+        from modelplane.reports import Plan
+
+        identity = StackIdentity.for_stack_file(PROJECT, stack, stack_file)
+        # The pack's start-up (its own interpreter and imports), botocore's models and the base
+        # revision's simulation overlap the program's; the engine and AWS checks, the pack's judging.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            pool.submit(aws_calls.load_models)
+            basing = (
+                pool.submit(simulate_ref, against, stack_file, stack, secret_values, stand_in_secrets=stand_in_secrets)
+                if against
+                else None
+            )
+            with start_pack(identity) as pack:
+                simulation = running.result()
+                checking = pool.submit(engine_findings, simulation, stack_file)
+                report = judge(pack, identity, simulation, policy_config)
+            findings = checking.result()
+            if basing is None:
+                return Plan(simulation, report, tuple(findings))
+            base, commit, lock_differs = basing.result()
+    finally:
+        running.stop()
+    assert against is not None
+    changes = diff(base, simulation, ref=against, commit=commit, lock_differs=lock_differs)
+    return Plan(simulation, report, tuple(findings + change_findings(changes)), changes)
+
+
+def _with_stand_ins(stack_file: Path, secret_values: Mapping[str, str] | None, stand_in: bool) -> dict[str, str]:
+    """The caller's secret values, over a stand-in for each secret the stack file declares when asked for."""
+    declared = stand_in_secret_values(read_stack_file(PROJECT_ROOT / stack_file, str(stack_file))) if stand_in else {}
+    return {**declared, **(secret_values or {})}
+
+
+def engine_findings(simulation: Simulation, stack_file: Path) -> list[Finding]:
+    """What the engine (default providers) and the AWS API (its constraints) would refuse in the graph."""
+    from modelplane.aws_calls import constraint_findings
+    from modelplane.providers_check import default_provider_findings, disabled_packages
+
+    config = read_stack_file(PROJECT_ROOT / stack_file, str(stack_file))
+    return default_provider_findings(simulation, disabled_packages(config)) + constraint_findings(simulation)
 
 
 @dataclass(frozen=True)
 class Target:
-    """One stack to plan: its file, its name, and the report paths for it."""
+    """One stack to plan: its file, its name, the report paths for it, and how to plan it (`plan_stack`'s options)."""
 
     stack_file: Path
     stack: str
     reports: Mapping[str, Path]
     policy_config: Path | None = None
+    against: str | None = None
+    stand_in_secrets: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +156,19 @@ def register(subparsers: Any) -> None:
         help="policy pack config to judge with, as `pulumi preview --policy-pack-config FILE` takes it "
         "(default: policies/config/<environment>.json, with the environment's waivers)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        help="also simulate the stack at this git ref (its own code, in a temporary worktree) and report "
+        "which resources the change creates, deletes, renames and replaces; deleting a resource protected "
+        "there fails the plan",
+    )
+    parser.add_argument(
+        "--stand-in-secrets",
+        action="store_true",
+        help="simulate every secret the stack declares as set, as `pulumi config set --secret` sets it in a "
+        "deployed stack (the shipped stack files hold no secret values); with --against, at the ref too",
+    )
     parser.set_defaults(handler=functools.partial(run, parser=parser))
 
 
@@ -117,6 +185,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # Each plan mostly waits on two child processes (program, policy pack): threads overlap them.
     with ThreadPoolExecutor(max_workers=min(len(targets), os.cpu_count() or 1)) as pool:
         outcomes = list(pool.map(_plan_target, targets))
+    from modelplane.reports import RENDERERS, render_text, write_report
+
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     for outcome in outcomes:
         if outcome.plan is None:
@@ -124,7 +194,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             continue
         sys.stdout.write(render_text(outcome.plan, color=color))
         for kind, path in outcome.target.reports.items():
-            write_report(path, REPORT_FORMATS[kind](outcome.plan))
+            write_report(path, RENDERERS[kind](outcome.plan))
     if len(outcomes) > 1:
         failed = [outcome.target.stack for outcome in outcomes if outcome.exit_code != EXIT_OK]
         print(f"\n{len(outcomes)} stacks planned: " + (f"failed {', '.join(failed)}" if failed else "all passed"))
@@ -133,13 +203,25 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _single_target(args: argparse.Namespace) -> Target:
     stack_file, stack = stackfiles.resolve(args.stack, args.config)
-    return Target(stackfiles.shown(stack_file), stack, _report_paths(args, None), args.policy_config)
+    return Target(
+        stackfiles.shown(stack_file),
+        stack,
+        _report_paths(args, None),
+        args.policy_config,
+        args.against,
+        args.stand_in_secrets,
+    )
 
 
 def _all_targets(args: argparse.Namespace) -> list[Target]:
     return [
         Target(
-            stackfiles.shown(path), stack_name_of(path), _report_paths(args, stack_name_of(path)), args.policy_config
+            stackfiles.shown(path),
+            stack_name_of(path),
+            _report_paths(args, stack_name_of(path)),
+            args.policy_config,
+            args.against,
+            args.stand_in_secrets,
         )
         for path in stackfiles.stack_files()
     ]
@@ -147,13 +229,25 @@ def _all_targets(args: argparse.Namespace) -> list[Target]:
 
 def _plan_target(target: Target) -> Outcome:
     try:
-        plan = plan_stack(target.stack_file, target.stack, policy_config=target.policy_config)
+        plan = plan_stack(
+            target.stack_file,
+            target.stack,
+            policy_config=target.policy_config,
+            against=target.against,
+            stand_in_secrets=target.stand_in_secrets,
+        )
     except SettingsError as error:
         return Outcome(target, EXIT_USAGE, error="\n".join(error.lines))
-    except PolicyPackError as error:
-        return Outcome(target, EXIT_USAGE, error=f"modelplane plan: {target.stack}: {error}")
     except SimulationFailed as error:
         return Outcome(target, EXIT_FAILED, error=f"modelplane plan: {target.stack}: the program failed:\n{error}")
+    except Exception as error:
+        # Imported only now: the analyzer's module is heavy, and `plan_stack` loads it after the simulation starts.
+        from modelplane.analyzer import PolicyPackError
+        from modelplane.changes import AgainstError
+
+        if not isinstance(error, PolicyPackError | AgainstError):
+            raise
+        return Outcome(target, EXIT_USAGE, error=f"modelplane plan: {target.stack}: {error}")
     return Outcome(target, EXIT_OK if plan.passed else EXIT_FAILED, plan)
 
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 import textwrap
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import groupby
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from modelplane.analyzer import PolicyInfo, PolicyReport, Violation, Waiver
+from modelplane.changes import Change, ChangeSet
+from modelplane.findings import CHECKS, Check, Finding
 from modelplane.simulate import RecordedResource, Simulation, is_secret, reveal
 from modelplane.stackfiles import PROJECT_ROOT
 
@@ -34,10 +36,13 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 
 @dataclass(frozen=True)
 class Plan:
-    """One stack's recorded resource graph and the policy pack's verdict on it."""
+    """One stack's recorded resource graph, the policy pack's verdict on it, what `plan` itself found
+    (each finding is mandatory) and, with `--against`, what the change does to the deployed stack."""
 
     simulation: Simulation
     policy: PolicyReport
+    findings: tuple[Finding, ...] = ()
+    changes: ChangeSet | None = None
 
     @property
     def stack(self) -> str:
@@ -68,7 +73,7 @@ class Plan:
 
     @property
     def passed(self) -> bool:
-        return not self.mandatory
+        return not self.mandatory and not self.findings
 
     @property
     def stack_urn(self) -> str:
@@ -173,9 +178,10 @@ def _plural(count: int, noun: str) -> str:
 def summary_line(plan: Plan) -> str:
     verdict = "passed" if plan.passed else "FAILED"
     waived = f", {len(plan.waived)} waived" if plan.waived else ""
+    findings = f", {_plural(len(plan.findings), 'plan finding')}" if plan.findings else ""
     return (
         f"{plan.stack}: {_plural(len(plan.simulation.resources), 'resource')}, "
-        f"{len(plan.mandatory)} mandatory and {len(plan.advisory)} advisory violations{waived}: {verdict}"
+        f"{len(plan.mandatory)} mandatory and {len(plan.advisory)} advisory violations{waived}{findings}: {verdict}"
     )
 
 
@@ -222,6 +228,7 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 80) -> str:
         for policy_name, found in by_policy.items():
             lines += _policy_lines(plan, policy_name, found, style=style, width=width)
     lines += _waived_lines(plan, style=style, width=width)
+    lines += _findings_lines(plan, style=style, width=width) + _changes_lines(plan.changes, style=style, width=width)
     lines += ["", style(summary_line(plan), "bold", "green" if plan.passed else "red")]
     return plan.redact("\n".join(lines)) + "\n"
 
@@ -341,8 +348,12 @@ def render_json(plan: Plan) -> dict[str, Any]:
             "mandatory": len(plan.mandatory),
             "advisory": len(plan.advisory),
             "waived": len(plan.waived),
+            "findings": len(plan.findings),
         },
+        "findings": [_finding_json(finding) for finding in plan.findings],
     }
+    if plan.changes is not None:
+        document["changes"] = changes_json(plan.changes)
     return plan.redact(document)
 
 
@@ -428,8 +439,8 @@ def _suppressed(waiver: Waiver) -> dict[str, Any]:
 def render_sarif(plan: Plan) -> dict[str, Any]:
     """SARIF 2.1.0: one rule per policy, one result per violation at the stack file and resource URN."""
     simulation, report = plan.simulation, plan.policy
-    rules = [_rule(policy) for policy in report.policies]
-    rule_index = {policy.name: index for index, policy in enumerate(report.policies)}
+    rules = [_rule(policy) for policy in report.policies] + [_check_rule(check) for check in CHECKS]
+    rule_index = {rule["id"]: index for index, rule in enumerate(rules)}
     artifact = _artifact_location(simulation.stack_file)
     results = []
     for violation in report.violations:
@@ -456,6 +467,7 @@ def render_sarif(plan: Plan) -> dict[str, Any]:
         if violation.waiver is not None:
             result.update(_suppressed(violation.waiver))
         results.append(result)
+    results += [_finding_result(finding, plan, artifact, rule_index) for finding in plan.findings]
     document = {
         "$schema": SARIF_SCHEMA_URI,
         "version": "2.1.0",
@@ -470,6 +482,7 @@ def render_sarif(plan: Plan) -> dict[str, Any]:
                     "project": simulation.project,
                     "stack": simulation.stack,
                     "environment": simulation.environment,
+                    **({"changes": changes_json(plan.changes)} if plan.changes is not None else {}),
                 },
             }
         ],
@@ -491,10 +504,12 @@ def _mermaid_label(*parts: str) -> str:
 def render_markdown(plan: Plan) -> str:
     """A pull-request comment: summary, resources by type, violations, and a Mermaid graph of components."""
     simulation = plan.simulation
+    failures = [_plural(len(plan.mandatory), "mandatory violation")] * bool(plan.mandatory)
+    failures += [_plural(len(plan.findings), "plan finding")] * bool(plan.findings)
     heading = (
         f"### ✅ modelplane plan `{plan.stack}`: passed"
         if plan.passed
-        else f"### ❌ modelplane plan `{plan.stack}`: {_plural(len(plan.mandatory), 'mandatory violation')}"
+        else f"### ❌ modelplane plan `{plan.stack}`: {' and '.join(failures)}"
     )
     lines = [
         # A stable marker lets CI find and update its earlier comment for the same stack.
@@ -529,6 +544,7 @@ def render_markdown(plan: Plan) -> str:
     else:
         lines.append("None.")
     lines += _markdown_waived(plan)
+    lines += _findings_markdown(plan) + _changes_markdown(plan.changes)
     by_type = Counter(resource.type for resource in simulation.resources)
     lines += [
         "",
@@ -589,6 +605,186 @@ def _mermaid(plan: Plan) -> list[str]:
         lines.append(f"  class {','.join(sorted(ids[urn] for urn in failing))} violated")
     lines.append("```")
     return lines
+
+
+# --- plan findings and changes (every format) ----------------------------------------------------
+
+
+CHANGE_HEADINGS = {
+    "create": "Created",
+    "delete": "Deleted",
+    "rename": "Renamed through an alias",
+    "replace": "Replaced",
+    "update": "Updated in place",
+}
+
+
+def _finding_json(finding: Finding) -> dict[str, str]:
+    return {
+        "check": finding.check,
+        "level": MANDATORY,
+        "urn": finding.urn,
+        "type": finding.type,
+        "field": finding.field,
+        "message": finding.message,
+    }
+
+
+def changes_json(changes: ChangeSet) -> dict[str, Any]:
+    """The `changes` section of the JSON contract: one list per kind, each entry keyed by URN."""
+    return {
+        "against": changes.ref,
+        "commit": changes.commit,
+        "lock_differs": changes.lock_differs,
+        "stack_file_missing": changes.stack_file_missing,
+        **{kind: [_change_json(change) for change in changes.of(kind)] for kind in CHANGE_HEADINGS},
+    }
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    entry: dict[str, Any] = {"urn": change.urn, "type": change.type}
+    if change.old_urn:
+        entry["old_urn"] = change.old_urn
+    if change.fields:
+        entry["fields"] = list(change.fields)
+    if change.kind == "replace":
+        entry.update(expected=change.expected, reason=change.detail)
+    if change.kind in {"delete", "replace"}:
+        entry.update(protected=change.protected, retained=change.retained)
+    return entry
+
+
+def _change_note(change: Change) -> str:
+    """What a reviewer should know about one change, in a word or a sentence."""
+    if change.kind == "replace":
+        return (
+            ("expected; " if change.expected else "UNEXPECTED; ")
+            + change.detail
+            + ("; PROTECTED" if change.protected else "")
+        )
+    if change.kind == "delete":
+        notes = ["PROTECTED: the engine refuses this"] * change.protected
+        notes += ["retained in AWS, removed from state only"] * change.retained
+        return "; ".join(notes)
+    if change.kind == "rename":
+        return f"was {change.old_urn}"
+    if change.kind == "update":
+        return ", ".join(change.fields) + (f" (was {name_of(change.old_urn)})" if change.old_urn else "")
+    return ""
+
+
+def _against_line(changes: ChangeSet) -> str:
+    line = f"Changes against {changes.ref} ({changes.commit[:12]})"
+    if changes.stack_file_missing:
+        line += ": the stack file does not exist there"
+    return line
+
+
+def _lock_warning(changes: ChangeSet) -> list[str]:
+    if not changes.lock_differs:
+        return []
+    return [f"warning: {changes.ref}'s uv.lock differs from this checkout's; it was simulated with this environment"]
+
+
+def _findings_lines(plan: Plan, *, style: _Style, width: int) -> list[str]:
+    if not plan.findings:
+        return []
+    lines = ["", style(f"Plan findings ({len(plan.findings)}), mandatory", "bold", "red")]
+    for finding in plan.findings:
+        subject = f"{name_of(finding.urn)}  {finding.type}" if finding.urn else finding.type
+        lines.append(_fit(f"  {finding.check}: {subject}", "", width).rstrip())
+        text = f"{finding.field}: {finding.message}" if finding.field else finding.message
+        lines += textwrap.wrap(plan.redact(text), width, initial_indent="    ", subsequent_indent="    ")
+    return lines
+
+
+def _changes_lines(changes: ChangeSet | None, *, style: _Style, width: int) -> list[str]:
+    if changes is None:
+        return []
+    lines = ["", style(_against_line(changes), "bold"), *_lock_warning(changes)]
+    if not changes.changes:
+        return [*lines, "  no resource is created, deleted, renamed, replaced or updated"]
+    for kind, heading in CHANGE_HEADINGS.items():
+        found = changes.of(kind)
+        if not found:
+            continue
+        lines.append(f"  {heading} ({len(found)})")
+        for change in found:
+            lines.append(_fit(f"    {name_of(change.urn)}  {change.type}", "", width).rstrip())
+            if note := _change_note(change):
+                lines += textwrap.wrap(note, width, initial_indent="      ", subsequent_indent="      ")
+    return lines
+
+
+def _findings_markdown(plan: Plan) -> list[str]:
+    if not plan.findings:
+        return []
+    lines = ["", "#### Plan findings (mandatory)", "", "| check | resource | field | message |", "|---|---|---|---|"]
+    for finding in plan.findings:
+        subject = f"`{name_of(finding.urn)}` ({finding.type})" if finding.urn else f"`{finding.type}`"
+        lines.append(
+            f"| `{finding.check}` | {_cell(subject)} | {_cell(finding.field)} | {_cell(plan.redact(finding.message))} |"
+        )
+    return lines
+
+
+def _changes_markdown(changes: ChangeSet | None) -> list[str]:
+    if changes is None:
+        return []
+    lines = ["", f"#### {_against_line(changes)}", "", *(f"> {line}" for line in _lock_warning(changes))]
+    if not changes.changes:
+        return [*lines, "No resource is created, deleted, renamed, replaced or updated."]
+    lines += ["| change | resource | type | note |", "|---|---|---|---|"]
+    for kind, heading in CHANGE_HEADINGS.items():
+        for change in changes.of(kind):
+            lines.append(
+                f"| {heading.split()[0].lower()} | `{_cell(name_of(change.urn))}` | `{change.type}` "
+                f"| {_cell(_change_note(change))} |"
+            )
+    return lines
+
+
+def _check_rule(check: Check) -> dict[str, Any]:
+    return {
+        "id": check.id,
+        "name": check.id,
+        "shortDescription": {"text": check.description},
+        "fullDescription": {"text": check.description},
+        "help": {"text": check.remediation},
+        "defaultConfiguration": {"enabled": True, "level": "error"},
+        "properties": {"tags": ["modelplane-plan"], "enforcementLevel": MANDATORY},
+    }
+
+
+def _finding_result(
+    finding: Finding, plan: Plan, artifact: dict[str, str], rule_index: dict[str, int]
+) -> dict[str, Any]:
+    urn = finding.urn or plan.stack_urn
+    text = f"{finding.field}: {finding.message}" if finding.field else finding.message
+    return {
+        "ruleId": finding.check,
+        "ruleIndex": rule_index[finding.check],
+        "level": "error",
+        "message": {"text": text},
+        "locations": [
+            {
+                "physicalLocation": {"artifactLocation": {**artifact, "index": 0}, "region": {"startLine": 1}},
+                "logicalLocations": [{"fullyQualifiedName": urn, "name": name_of(urn), "kind": "resource"}],
+            }
+        ],
+        "partialFingerprints": {
+            "modelplaneViolation/v1": hashlib.sha256(f"{finding.check}\0{urn}\0{text}".encode()).hexdigest()
+        },
+        "properties": {"urn": urn, "resourceType": finding.type, "enforcementLevel": MANDATORY},
+    }
+
+
+# The report files `plan` writes, by option name.
+RENDERERS: dict[str, Callable[[Plan], str | dict[str, Any]]] = {
+    "json": render_json,
+    "sarif": render_sarif,
+    "markdown": render_markdown,
+}
 
 
 def write_report(path: Path, content: str | dict[str, Any]) -> None:

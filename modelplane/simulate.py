@@ -1,39 +1,26 @@
-"""Runs `__main__.py` under Pulumi's mock runtime and records the whole resource graph.
+"""A simulation of the program: what it registers, recorded as the engine would see it.
 
-The mocks invent what AWS and Kubernetes would compute (ARNs, auto-names, repository URLs) so the
-program behaves as under `pulumi up`; the recording monitor sees each registration in full (parent,
-dependencies, provider, options), which `Mocks.new_resource` alone does not. Mock state is
-process-global, so each simulation runs in a fresh process: `simulate_in_subprocess`.
+`python -m modelplane.simulate <stack file>` runs `__main__.py` under Pulumi's mock runtime
+(`modelplane.mock_runtime`) and prints the recorded graph as JSON; `start_simulation` spawns that in
+a fresh process (mock state is process-global) and `Simulation` is what it gives back. This module
+imports nothing of Pulumi, so `plan` can start the simulation before it loads anything heavy.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import runpy
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import json_format
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
-
-from modelplane.loader import (
-    KUBECONFIG_KEY,
-    PROJECT,
-    SECRET_VALUES_KEY,
-    SettingsError,
-    load_stack_file,
-    read_stack_file,
-    stack_name_of,
-)
+from modelplane.loader import KUBECONFIG_KEY, SECRET_VALUES_KEY, SettingsError, config_key
 from modelplane.stackfiles import PROJECT_ROOT
+from modelplane.urns import engine_urn
 
 PROGRAM = PROJECT_ROOT / "__main__.py"
 ACCOUNT_ID = "123456789012"
@@ -64,7 +51,17 @@ class RecordedResource:
     ignore_changes: list[str]
     additional_secret_outputs: list[str]
     aliases: list[dict[str, Any]] = field(default_factory=list)
-    """Former identities as sent to the engine: `{"spec": {name, type, parentUrn, noParent, ...}}` or `{"urn": ...}`."""
+    """As sent: `{"urn": ...}` or `{"spec": {"name", "type", "parentUrn" | "noParent", ...}}`."""
+    providers: dict[str, str] = field(default_factory=dict)
+    """Package -> provider reference, as a component passes them to its children."""
+
+
+@dataclass(frozen=True)
+class RecordedInvoke:
+    """One provider function call (`aws:index/getRegion:getRegion`) and the provider reference it named."""
+
+    token: str
+    provider: str
 
 
 @dataclass
@@ -75,14 +72,20 @@ class Simulation:
     stack_file: str
     resources: list[RecordedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    invokes: list[RecordedInvoke] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Simulation:
-        resources = [RecordedResource(**resource) for resource in data["resources"]]
-        return cls(**{**data, "resources": resources})
+        """Read a simulation, also one printed by another revision of this module (`plan --against`):
+        fields it lacks take their defaults, fields this one does not know are dropped."""
+        return cls(
+            **_known_fields(cls, data),
+            resources=[RecordedResource(**_known_fields(RecordedResource, r)) for r in data.get("resources", [])],
+            invokes=[RecordedInvoke(**_known_fields(RecordedInvoke, i)) for i in data.get("invokes", [])],
+        )
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [resource for resource in self.resources if resource.type == type_token]
@@ -102,6 +105,43 @@ class Simulation:
         return found + [grandchild for child in found for grandchild in self.descendants(child)]
 
 
+def _known_fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    nested = {"resources", "invokes"}
+    return {f.name: data[f.name] for f in fields(cls) if f.name in data and f.name not in nested}
+
+
+def with_engine_urns(simulation: Simulation) -> Simulation:
+    """The simulation with every URN as the engine computes it, whatever monitor recorded it (an older revision
+    of this module recorded the mock monitor's URNs): registrations come parents first, so one pass suffices."""
+    renamed: dict[str, str] = {}
+    for resource in simulation.resources:
+        parent = renamed.get(resource.parent, resource.parent)
+        renamed[resource.urn] = engine_urn(simulation.stack, simulation.project, parent, resource.type, resource.name)
+
+    def urn(value: str) -> str:
+        return renamed.get(value, value)
+
+    def reference(value: str) -> str:
+        """A provider reference `<urn>::<id>`."""
+        target, separator, resource_id = value.rpartition("::")
+        return f"{urn(target)}{separator}{resource_id}" if separator else value
+
+    resources = [
+        replace(
+            resource,
+            urn=urn(resource.urn),
+            parent=urn(resource.parent),
+            provider=reference(resource.provider),
+            providers={package: reference(ref) for package, ref in resource.providers.items()},
+            dependencies=[urn(d) for d in resource.dependencies],
+            property_dependencies={k: [urn(d) for d in v] for k, v in resource.property_dependencies.items()},
+        )
+        for resource in simulation.resources
+    ]
+    invokes = [replace(invoke, provider=reference(invoke.provider)) for invoke in simulation.invokes]
+    return replace(simulation, resources=resources, invokes=invokes)
+
+
 def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
 
@@ -117,287 +157,103 @@ def reveal(value: Any) -> Any:
     return value
 
 
-def _auto_name(logical_name: str, type_token: str) -> str:
-    """Pulumi's auto-naming, `<logical-name>-<7 hex>`, made deterministic so plans are stable."""
-    suffix = hashlib.sha256(f"{type_token}::{logical_name}".encode()).hexdigest()[:7]
-    return f"{logical_name}-{suffix}"
+def stand_in_secret_values(config: Mapping[str, Any]) -> dict[str, str]:
+    """A value for every secret the stack file declares, as `pulumi config set --secret` sets them in a
+    deployed stack (the shipped stack files hold none): the stand-in `runtime_config` gives a `secure:` value."""
+    declared = config.get(config_key("secrets"))
+    return {name: _stand_in(name) for name in declared} if isinstance(declared, dict) else {}
 
 
-def _fake_uuid(seed: str) -> str:
-    return str(uuid.UUID(hashlib.md5(seed.encode()).hexdigest()))  # noqa: S324 - identifier, not security
-
-
-class RealisticMocks(Mocks):
-    """Computed outputs shaped like AWS's and Kubernetes' real ones."""
-
-    def __init__(self, region: str, account_id: str = ACCOUNT_ID) -> None:
-        self.region = region
-        self.account_id = account_id
-
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        account, region = self.account_id, self.region
-        answers = {
-            "aws:index/getCallerIdentity:getCallerIdentity": {
-                "accountId": account,
-                "arn": f"arn:aws:iam::{account}:user/modelplane",
-                "userId": "AIDAMODELPLANE",
-                "id": account,
-            },
-            "aws:index/getRegion:getRegion": {
-                "name": region,
-                "region": region,
-                "id": region,
-                "endpoint": f"ec2.{region}.amazonaws.com",
-                "description": region,
-            },
-            "aws:index/getPartition:getPartition": {
-                "partition": "aws",
-                "dnsSuffix": "amazonaws.com",
-                "reverseDnsPrefix": "com.amazonaws",
-                "id": "aws",
-            },
-            # The caller above is an IAM user, for which AWS answers with the user itself as issuer.
-            "aws:iam/getSessionContext:getSessionContext": {
-                "arn": args.args.get("arn"),
-                "issuerArn": args.args.get("arn"),
-                "issuerId": "AIDAMODELPLANE",
-                "issuerName": "modelplane",
-                "sessionName": "",
-                "id": args.args.get("arn"),
-            },
-        }
-        # No check failures: an empty list, since pulumi's MockMonitor iterates it (None crashes invokes).
-        return answers.get(args.token, {}), []
-
-    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        outputs = dict(args.inputs)
-        token: str = args.typ
-        if token.startswith("pulumi:providers:"):
-            return _fake_uuid(args.name), outputs
-        if token.startswith("kubernetes:"):
-            return self._kubernetes(args.name, token, outputs)
-        return self._aws(args.name, token, outputs)
-
-    def _kubernetes(self, logical_name: str, token: str, outputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        metadata = dict(outputs.get("metadata") or {})
-        metadata.setdefault("name", _auto_name(logical_name, token))
-        if not token.endswith(":Namespace"):
-            metadata.setdefault("namespace", "default")
-        metadata["uid"] = _fake_uuid(f"{token}/{logical_name}")
-        outputs["metadata"] = metadata
-        namespace = metadata.get("namespace")
-        return (f"{namespace}/{metadata['name']}" if namespace else metadata["name"]), outputs
-
-    def _aws(self, logical_name: str, token: str, outputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        account, region = self.account_id, self.region
-        service = token.split(":")[1].split("/", maxsplit=1)[0]
-        kind = token.rsplit(":", 1)[1]
-        name_key = {"Bucket": "bucket", "Dashboard": "dashboardName", "ModelPackageGroup": "modelPackageGroupName"}.get(
-            kind, "name"
-        )
-        name = outputs.get(name_key) or _auto_name(logical_name, token)
-        if kind == "Bucket":
-            name = name.lower()
-        outputs[name_key] = name
-        arn = f"arn:aws:{service}:{region}:{account}:{kind[0].lower() + kind[1:]}/{name}"
-        resource_id = name
-        if token == "aws:kms/key:Key":
-            key_id = _fake_uuid(logical_name)
-            outputs.pop("name", None)
-            outputs["keyId"] = key_id
-            arn, resource_id = f"arn:aws:kms:{region}:{account}:key/{key_id}", key_id
-        elif token == "aws:kms/alias:Alias":
-            arn = f"arn:aws:kms:{region}:{account}:{name}"
-            outputs["targetKeyArn"] = outputs.get("targetKeyId")
-        elif kind == "Bucket":
-            arn = f"arn:aws:s3:::{name}"
-            outputs.update(
-                bucketDomainName=f"{name}.s3.amazonaws.com",
-                bucketRegionalDomainName=f"{name}.s3.{region}.amazonaws.com",
-            )
-        elif token == "aws:ecr/repository:Repository":
-            arn = f"arn:aws:ecr:{region}:{account}:repository/{name}"
-            outputs.update(registryId=account, repositoryUrl=f"{account}.dkr.ecr.{region}.amazonaws.com/{name}")
-        elif service == "sagemaker":
-            sagemaker_kinds = {
-                "Model": "model",
-                "EndpointConfiguration": "endpoint-config",
-                "Endpoint": "endpoint",
-                "ModelPackageGroup": "model-package-group",
-            }
-            arn = f"arn:aws:sagemaker:{region}:{account}:{sagemaker_kinds.get(kind, kind.lower())}/{name}"
-        elif service == "iam":
-            arn = f"arn:aws:iam::{account}:{kind[0].lower() + kind[1:]}/{name}"
-            outputs["uniqueId"] = "AROA" + hashlib.sha256(name.encode()).hexdigest()[:16].upper()
-        elif token == "aws:sns/topic:Topic":
-            arn = resource_id = f"arn:aws:sns:{region}:{account}:{name}"
-        elif token == "aws:sns/topicSubscription:TopicSubscription":
-            arn = resource_id = f"{outputs.get('topic')}:{_fake_uuid(logical_name)}"
-        elif token == "aws:cloudwatch/metricAlarm:MetricAlarm":
-            arn = f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
-        elif token == "aws:cloudwatch/logGroup:LogGroup":
-            arn = f"arn:aws:logs:{region}:{account}:log-group:{name}"
-        elif token == "aws:cloudwatch/dashboard:Dashboard":
-            outputs["dashboardArn"] = f"arn:aws:cloudwatch::{account}:dashboard/{name}"
-        elif token == "aws:secretsmanager/secret:Secret":
-            arn = resource_id = (
-                f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
-            )
-        elif service == "appautoscaling":
-            arn = f"arn:aws:application-autoscaling:{region}:{account}:scalable-target/{_fake_uuid(logical_name)}"
-            resource_id = outputs.get("resourceId") or name
-        outputs.setdefault("arn", arn)
-        if "tags" in outputs:
-            outputs["tagsAll"] = outputs["tags"]
-        return resource_id, outputs
-
-
-ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
-
-
-def engine_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
-    """The URN the engine gives a resource: its parent's whole type chain, none for a child of the root stack."""
-    if parent:
-        parent_type = parent.split("::")[2]
-        if parent_type != ROOT_STACK_TYPE:
-            type_ = f"{parent_type}${type_}"
-    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
-
-
-class RecordingMonitor(MockMonitor):
-    """The mock engine, keeping each registration as the real engine would see it."""
-
-    def __init__(self, mocks: Mocks) -> None:
-        super().__init__(mocks)
-        self.records: list[RecordedResource] = []
-
-    def make_urn(self, parent: str, type_: str, name: str) -> str:
-        """The engine's URN; pulumi's mock keeps only the parent's own type, and the root stack's."""
-        from pulumi import get_project, get_stack
-
-        return engine_urn(get_stack(), get_project(), parent, type_, name)
-
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
-        if request.type != ROOT_STACK_TYPE:
-            self.records.append(
-                RecordedResource(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent,
-                    custom=bool(request.custom),
-                    provider=request.provider,
-                    inputs=json_format.MessageToDict(request.object),
-                    outputs=json_format.MessageToDict(response.object),
-                    dependencies=list(request.dependencies),
-                    property_dependencies={
-                        key: list(value.urns) for key, value in request.propertyDependencies.items()
-                    },
-                    protect=bool(request.protect),
-                    retain_on_delete=bool(request.retainOnDelete),
-                    delete_before_replace=bool(request.deleteBeforeReplace),
-                    ignore_changes=list(request.ignoreChanges),
-                    additional_secret_outputs=list(request.additionalSecretOutputs),
-                    aliases=[json_format.MessageToDict(alias) for alias in request.aliases],
-                )
-            )
-        return response
+def _stand_in(secret_name: str) -> str:
+    return f"simulated-{secret_name}"
 
 
 def runtime_config(config: Mapping[str, Any], secret_values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """Stack-file config as the engine hands it to a program: strings, with `secure:` values decrypted.
 
-    There is no key to decrypt `secure:` values offline, so each gets a stand-in: the caller's
-    value when given (tests use this to prove values never leak), else a placeholder.
+    There is no key to decrypt `secure:` values offline, so each gets a stand-in: the caller's value
+    when given, else a placeholder. A caller's value for a key the file lacks is added as if set with
+    `pulumi config set --secret` (the shipped stack files hold no secret values): secret names go to
+    `modelplane:secret_values.<name>`, `kubeconfig` to `modelplane:kubeconfig`.
     """
     strings: dict[str, str] = {}
     secret_keys: list[str] = []
+    given_names = {name: value for name, value in secret_values.items() if name != "kubeconfig"}
     for key, value in config.items():
         if key == SECRET_VALUES_KEY and isinstance(value, dict):
-            value = {name: secret_values.get(name, f"simulated-{name}") for name in value}
+            value = {name: secret_values.get(name, _stand_in(name)) for name in value}
             secret_keys.append(key)
         elif key == KUBECONFIG_KEY:
             value = secret_values.get("kubeconfig", "apiVersion: v1\nkind: Config\nclusters: []\n")
             secret_keys.append(key)
         strings[key] = value if isinstance(value, str) else json.dumps(value)
+    if given_names:
+        configured = json.loads(strings.get(SECRET_VALUES_KEY, "{}"))
+        strings[SECRET_VALUES_KEY] = json.dumps({**configured, **given_names})
+        secret_keys = [*dict.fromkeys([*secret_keys, SECRET_VALUES_KEY])]
+    if "kubeconfig" in secret_values and KUBECONFIG_KEY not in strings:
+        strings[KUBECONFIG_KEY] = secret_values["kubeconfig"]
+        secret_keys.append(KUBECONFIG_KEY)
     return strings, secret_keys
-
-
-def simulate(stack_file: Path, stack: str | None = None, secret_values: Mapping[str, str] | None = None) -> Simulation:
-    """Run the program for one stack file in this process (call once per process)."""
-    stack = stack or stack_name_of(stack_file)
-    settings = load_stack_file(stack_file, stack)
-    strings, secret_keys = runtime_config(read_stack_file(stack_file), secret_values or {})
-
-    def run_program() -> None:
-        runpy.run_path(str(PROGRAM), run_name="__main__")
-
-    simulation = run_under_mocks(
-        run_program,
-        project=PROJECT,
-        stack=stack,
-        region=settings.region,
-        config=strings,
-        secret_keys=secret_keys,
-    )
-    simulation.environment, simulation.stack_file = settings.environment.value, str(stack_file)
-    return simulation
-
-
-def run_under_mocks(
-    program: Callable[[], None],
-    *,
-    project: str,
-    stack: str,
-    region: str,
-    config: Mapping[str, str] | None = None,
-    secret_keys: Sequence[str] = (),
-) -> Simulation:
-    """Run any Pulumi program under the recording mocks (once per process): every registration and the stack's exports."""
-    import pulumi
-    from pulumi.runtime.config import set_all_config
-    from pulumi.runtime.mocks import set_mocks
-    from pulumi.runtime.settings import get_root_resource
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
-
-    monitor = RecordingMonitor(RealisticMocks(region))
-    set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    set_all_config(dict(config or {}), list(secret_keys))
-    _sync_await(run_pulumi_func(program))
-
-    root = get_root_resource()
-    exported: dict[str, Any] = getattr(root, "outputs", {})
-    outputs: dict[str, Any] = {}
-    for name, value in exported.items():
-        output = pulumi.Output.from_input(value)
-        resolved = _sync_await(output.future())
-        outputs[name] = {SECRET_SIG_KEY: SECRET_SIG, "value": resolved} if _sync_await(output.is_secret()) else resolved
-    return Simulation(project, stack, "", "", monitor.records, _jsonable(outputs))
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 class SimulationFailed(Exception):
     """The program itself failed under the mock runtime."""
 
 
-def simulate_in_subprocess(
-    stack_file: Path, stack: str | None = None, secret_values: Mapping[str, str] | None = None
-) -> Simulation:
-    """Run `simulate` in a fresh interpreter; raise `SettingsError` for bad config, as in-process."""
+class RunningSimulation:
+    """A simulation process started by `start_simulation`; `result()` waits for its graph."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+
+    def result(self) -> Simulation:
+        """The recorded graph; `SettingsError` for bad config, as in-process; `SimulationFailed` otherwise."""
+        stdout, stderr = self.process.communicate()
+        if self.process.returncode == 2:
+            report = json.loads(stdout)["settings_error"]
+            raise SettingsError(report["source"], [(path, message) for path, message in report["problems"]])
+        if self.process.returncode != 0:
+            raise SimulationFailed(stderr.strip() or f"simulation exited with {self.process.returncode}")
+        return Simulation.from_json(json.loads(stdout))
+
+    def stop(self) -> None:
+        """Give up on it, if it still runs (the plan failed before it needed the graph)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+def start_simulation(
+    stack_file: Path,
+    stack: str | None = None,
+    secret_values: Mapping[str, str] | None = None,
+    *,
+    project_root: Path = PROJECT_ROOT,
+) -> RunningSimulation:
+    """Start `python -m modelplane.simulate` for one stack file in a fresh interpreter, and return at once.
+
+    `project_root` is a checkout whose own program and `modelplane` package are run (`plan --against`
+    simulates a git ref from its worktree); it is searched before this environment's copy.
+    """
     command = [sys.executable, "-m", "modelplane.simulate", str(stack_file)] + (["--stack", stack] if stack else [])
-    env = {**os.environ, SECRET_VALUES_ENV: json.dumps(dict(secret_values or {}))}
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, check=False)
-    if completed.returncode == 2:
-        report = json.loads(completed.stdout)["settings_error"]
-        raise SettingsError(report["source"], [(path, message) for path, message in report["problems"]])
-    if completed.returncode != 0:
-        raise SimulationFailed(completed.stderr.strip() or f"simulation exited with {completed.returncode}")
-    return Simulation.from_json(json.loads(completed.stdout))
+    python_path = os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, SECRET_VALUES_ENV: json.dumps(dict(secret_values or {})), "PYTHONPATH": python_path}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=project_root
+    )
+    return RunningSimulation(process)
+
+
+def simulate_in_subprocess(
+    stack_file: Path,
+    stack: str | None = None,
+    secret_values: Mapping[str, str] | None = None,
+    *,
+    project_root: Path = PROJECT_ROOT,
+) -> Simulation:
+    """Run a simulation in a fresh interpreter and wait for its graph (see `start_simulation`)."""
+    return start_simulation(stack_file, stack, secret_values, project_root=project_root).result()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -408,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack_file", type=Path)
     parser.add_argument("--stack")
     args = parser.parse_args(argv)
+    from modelplane.mock_runtime import simulate
+
     try:
         simulation = simulate(args.stack_file, args.stack, json.loads(os.environ.get(SECRET_VALUES_ENV) or "{}"))
     except SettingsError as error:

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from modelplane.loader import load_stack_file, read_stack_file, stack_name_of
 from modelplane.settings import Settings
-from modelplane.simulate import Simulation, simulate_in_subprocess
+from modelplane.simulate import Simulation, simulate_in_subprocess, stand_in_secret_values
 from modelplane.stackfiles import stack_file, stack_files
 from tests.servers import moto_server, reset_moto
 
@@ -43,14 +43,20 @@ def write_stack(directory: Path, config: Mapping[str, Any], stack: str) -> Path:
 
 @pytest.fixture(scope="session")
 def simulate_stack() -> SimulateStack:
-    """`simulate_stack("prod")` or `simulate_stack(path)`: the recorded graph, cached for the session."""
+    """`simulate_stack("prod")` or `simulate_stack(path)`: the recorded graph, cached for the session.
+
+    Without `secret_values`, every declared secret gets a stand-in value, as in a deployed stack
+    (`stand_in_secret_values`; the deployed states of `tests/fixtures/deployed/` hold the same).
+    """
     cache: dict[tuple[str, str | None, str], Simulation] = {}
 
     def run(
         stack: str | Path, *, stack_name: str | None = None, secret_values: Mapping[str, str] | None = None
     ) -> Simulation:
         path = stack if isinstance(stack, Path) else stack_file(stack)
-        key = (str(path), stack_name, json.dumps(dict(secret_values or {}), sort_keys=True))
+        if secret_values is None:
+            secret_values = stand_in_secret_values(read_stack_file(path))
+        key = (str(path), stack_name, json.dumps(dict(secret_values), sort_keys=True))
         if key not in cache:
             cache[key] = simulate_in_subprocess(path, stack_name, secret_values)
         return cache[key]

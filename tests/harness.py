@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 
 from ruamel.yaml import YAML
 
-from modelplane.simulate import Simulation, run_under_mocks
+from modelplane.mock_runtime import run_under_mocks
+from modelplane.simulate import Simulation
 from modelplane.stackfiles import PROJECT_ROOT
 
 REGION = "eu-west-1"

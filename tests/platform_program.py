@@ -748,7 +748,7 @@ def main() -> int:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from modelplane.simulate import RealisticMocks, RecordingMonitor
+    from modelplane.mock_runtime import RealisticMocks, RecordingMonitor
 
     class ProviderNormalizing(RealisticMocks):
         """The provider returns a policy document given as an object (TypeScript, YAML) as a JSON string."""

@@ -6,29 +6,16 @@ from typing import Any
 
 from modelplane.aliases import match
 from modelplane.simulate import RecordedResource
+from tests.test_policy_contract import recorded
 
 STACK = "urn:pulumi:dev::modelplane::pulumi:pulumi:Stack::modelplane-dev"
 
 
 def registered(urn: str, parent: str = STACK, aliases: list[dict[str, Any]] | None = None) -> RecordedResource:
     type_chain, name = urn.split("::")[2:]
-    return RecordedResource(
-        urn=urn,
-        type=type_chain.rsplit("$", 1)[-1],
-        name=name,
-        parent=parent,
-        custom=not type_chain.rsplit("$", 1)[-1].startswith("my:"),
-        provider="",
-        inputs={},
-        outputs={},
-        dependencies=[],
-        property_dependencies={},
-        protect=False,
-        retain_on_delete=False,
-        delete_before_replace=False,
-        ignore_changes=[],
-        additional_secret_outputs=[],
-        aliases=aliases or [],
+    type_token = type_chain.rsplit("$", 1)[-1]
+    return recorded(
+        type_token, name, {}, urn=urn, parent=parent, custom=not type_token.startswith("my:"), aliases=aliases or []
     )
 
 
@@ -57,7 +44,7 @@ def test_a_component_alias_carries_its_children_over() -> None:
 def test_without_an_alias_the_engine_replaces_the_whole_subtree() -> None:
     result = match([OLD_COMPONENT, OLD_CHILD], [registered(NEW_COMPONENT), registered(NEW_CHILD, parent=NEW_COMPONENT)])
     assert result.created == [NEW_COMPONENT, NEW_CHILD]
-    assert result.deleted == [OLD_CHILD, OLD_COMPONENT]
+    assert result.deleted == [OLD_COMPONENT, OLD_CHILD]
 
 
 def test_a_child_moved_to_a_new_parent_answers_to_its_old_parent() -> None:
@@ -86,4 +73,5 @@ def test_two_resources_claiming_one_old_urn_fail_the_update() -> None:
             registered(urn("aws:s3/bucket:Bucket", "data-b"), aliases=[{"urn": old}]),
         ],
     )
-    assert len(result.errors) == 1 and "both alias" in result.errors[0]
+    (error,) = result.errors
+    assert error[0] == urn("aws:s3/bucket:Bucket", "data-b") and "both alias" in error[1]

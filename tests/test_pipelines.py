@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,42 @@ WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
 GITLAB_CI = PROJECT_ROOT / ".gitlab-ci.yml"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 DEPLOY_STACKS = ["dev", "staging", "prod"]
+
+
+def pulumi_action_versions(path: Path) -> list[str | None]:
+    """The `pulumi-version` of every `pulumi/actions` step (None where a step lets the action pick the latest)."""
+    return [
+        step.get("with", {}).get("pulumi-version")
+        for job in load(path)["jobs"].values()
+        for step in steps_of(job)
+        if step.get("uses", "").startswith("pulumi/actions@")
+    ]
+
+
+def install_script_versions(path: Path) -> list[str | None]:
+    """The `--version` of every run of the Pulumi install script (None where it installs the latest)."""
+    text = path.read_text(encoding="utf-8")
+    return [match[1] for match in re.finditer(r"get\.pulumi\.com \| sh(?: -s -- --version (\S+))?", text)]
+
+
+def jenkins_versions(path: Path) -> list[str | None]:
+    """The Jenkinsfile's `PULUMI_VERSION`, which `.ci/pulumi-aws-session` installs (None if it installs another)."""
+    pins: list[str | None] = list(re.findall(r"PULUMI_VERSION = '([^']+)'", path.read_text(encoding="utf-8")))
+    installs_the_pin = '--version "$PULUMI_VERSION"' in AWS_SESSION.read_text(encoding="utf-8")
+    return pins if installs_the_pin else [None]
+
+
+# Every pipeline template and how it installs the Pulumi CLI: each must pin the one version.
+CLI_VERSION_PINS: dict[str, Callable[[Path], list[str | None]]] = {
+    ".github/workflows/*.yml": pulumi_action_versions,
+    ".gitlab-ci.yml": install_script_versions,
+    "Jenkinsfile": jenkins_versions,
+}
+
+
+def locked_pulumi_sdk() -> str:
+    lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    return next(package["version"] for package in lock["package"] if package["name"] == "pulumi")
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -401,11 +438,7 @@ def test_jenkins_stores_no_aws_keys_and_pins_the_pulumi_cli() -> None:
     bindings = re.findall(r"withCredentials\(\[(\w+)\(", source)
     assert bindings == ["gitUsernamePassword"], "the one stored credential pushes A/B decision branches"
     assert "agent none" in source
-    (pinned,) = re.findall(r"PULUMI_VERSION = '([^']+)'", source)
-    lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
-    (sdk,) = [package["version"] for package in lock["package"] if package["name"] == "pulumi"]
-    assert pinned == sdk == "3.272.0"
-    assert '--version "$PULUMI_VERSION"' in AWS_SESSION.read_text(encoding="utf-8")
+    assert jenkins_versions(JENKINSFILE) == [locked_pulumi_sdk()] == ["3.272.0"]
 
 
 def aws_session(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess[str]:
@@ -482,3 +515,22 @@ def test_jenkins_runs_the_ab_decision_on_demand_and_deploys_nothing_then() -> No
     assert "git push origin" in decision and "refs/heads/main" not in decision
     for stack in DEPLOY_STACKS:
         assert "expression { !params.AB_ENDPOINT }" in stages[f"deploy-{stack}"].body, stack
+
+
+@pytest.mark.parametrize("pattern", CLI_VERSION_PINS)
+def test_every_pipeline_pins_the_pulumi_cli_to_the_locked_sdk_version(pattern: str) -> None:
+    """One Pulumi CLI everywhere: the version of the `pulumi` SDK in uv.lock (3.272.0)."""
+    paths = sorted(PROJECT_ROOT.glob(pattern))
+    versions = {path.relative_to(PROJECT_ROOT).as_posix(): CLI_VERSION_PINS[pattern](path) for path in paths}
+
+    assert any(versions.values()), f"no Pulumi CLI installed by {pattern}"
+    for path, found in versions.items():
+        assert all(version == locked_pulumi_sdk() for version in found), f"{path}: {found}"
+
+
+def test_the_project_and_readme_state_the_same_minimum_cli() -> None:
+    project = load(PROJECT_ROOT / "Pulumi.yaml")
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+
+    assert project["requiredPulumiVersion"] == f">={locked_pulumi_sdk()}"
+    assert f"Pulumi CLI {locked_pulumi_sdk()} or newer" in readme

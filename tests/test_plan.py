@@ -25,6 +25,7 @@ from modelplane import plan as plan_command
 from modelplane import stackfiles
 from modelplane.analyzer import PolicyInfo, PolicyReport, Violation
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from modelplane.findings import CHECKS
 from modelplane.loader import SettingsError, load_stack_file, stack_name_of
 from modelplane.reports import (
     SECRET_PLACEHOLDER,
@@ -151,7 +152,14 @@ def test_json_follows_the_contract(verdict: Plan) -> None:
         "rotation-scheduled",
         "tags-complete",
     ]
-    assert document["summary"] == {"resources": len(simulation.resources), "mandatory": 2, "advisory": 1, "waived": 0}
+    assert document["summary"] == {
+        "resources": len(simulation.resources),
+        "mandatory": 2,
+        "advisory": 1,
+        "waived": 0,
+        "findings": 0,
+    }
+    assert document["findings"] == []
     assert document["outputs"]["environment"] == "prod"
     json.dumps(document)  # serialisable as is
 
@@ -208,7 +216,8 @@ def test_sarif_is_valid_2_1_0_with_one_rule_per_policy_and_one_result_per_violat
     sarif_validator().validate(document)
     run = document["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert [rule["id"] for rule in rules] == [p.name for p in verdict.policy.policies]
+    policies = [p.name for p in verdict.policy.policies]
+    assert [rule["id"] for rule in rules] == policies + [check.id for check in CHECKS], "the pack's, then plan's own"
     storage = rules[0]
     assert storage["shortDescription"]["text"] == "storage-encrypted holds."
     assert storage["help"]["text"] == "Make storage-encrypted hold."
@@ -278,12 +287,19 @@ def test_text_report_fits_80_columns_and_groups_violations(verdict: Plan) -> Non
 def cached_simulations(monkeypatch: pytest.MonkeyPatch, simulate_stack: SimulateStack) -> None:
     """`plan` in this process, with its simulations taken from the session cache."""
 
-    def simulate(path: Path, stack: str | None = None, secret_values: Any = None) -> Simulation:
-        resolved = (PROJECT_ROOT / path).resolve()
-        name = None if stack in (None, stack_name_of(resolved)) else stack
-        return simulate_stack(resolved, stack_name=name, secret_values=secret_values)
+    class Cached:
+        def __init__(self, path: Path, stack: str | None = None, secret_values: Any = None) -> None:
+            resolved = (PROJECT_ROOT / path).resolve()
+            name = None if stack in (None, stack_name_of(resolved)) else stack
+            self.simulation = simulate_stack(resolved, stack_name=name, secret_values=secret_values)
 
-    monkeypatch.setattr(plan_command, "simulate_in_subprocess", simulate)
+        def result(self) -> Simulation:
+            return self.simulation
+
+        def stop(self) -> None:
+            """Nothing runs."""
+
+    monkeypatch.setattr(plan_command, "start_simulation", Cached)
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -249,7 +249,13 @@ def test_plan_reports_waived_violations_in_every_format(tmp_path: Path, capsys: 
 
     document = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     assert document["policy"]["config_file"] == str(config)
-    assert document["summary"] | {"resources": 0} == {"resources": 0, "mandatory": 0, "advisory": 0, "waived": 2}
+    assert document["summary"] | {"resources": 0} == {
+        "resources": 0,
+        "mandatory": 0,
+        "advisory": 0,
+        "waived": 2,
+        "findings": 0,
+    }
     waived = {violation["policy"]: violation for violation in document["policy"]["violations"] if violation["waiver"]}
     assert set(waived) == set(DEV_MODEL_RULES)
     assert waived["sagemaker-model-in-vpc"]["level"] == "advisory"

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from policy_sentry.querying.actions import get_action_data
 
+from modelplane.loader import PROJECT
 from modelplane.settings import Endpoint, Platform, Settings
-from modelplane.simulate import ACCOUNT_ID, PROJECT, RecordedResource, Simulation, reveal
+from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation, reveal
 from modelplane_components.naming import endpoint_log_group, endpoint_name
 from tests.conftest import FIXTURES_DIR, SimulateStack, settings_of
 
@@ -894,6 +895,15 @@ def test_protect_reaches_the_endpoint_only_and_superseded_configurations_stay(co
     assert not component.one(ENDPOINT).retain_on_delete
 
 
+# What every SageMakerEndpoint needs besides its variants.
+REQUIRED_ARGS = {
+    "endpoint_name": "e",
+    "repository_url": "r",
+    "repository_arn": "r",
+    "bucket_name": "b",
+    "bucket_arn": "b",
+    "kms_key_arn": "k",
+}
 SERVERLESS = {"name": "current", "image_tag": "1.0.0", "serverless": {"memory_size_mb": 2048, "max_concurrency": 5}}
 INSTANCES = {"name": "champion", "image_tag": "1.0.0", "instance_type": "ml.m5.large", "instance_count": 2}
 
@@ -951,13 +961,23 @@ def test_the_component_refuses_what_sagemaker_would(args: dict[str, Any], messag
     """Checked before anything is registered: no mocks needed, and the error names the argument."""
     from modelplane_components.sagemaker_endpoint import SageMakerEndpoint
 
-    base = {
-        "endpoint_name": "e",
-        "repository_url": "r",
-        "repository_arn": "r",
-        "bucket_name": "b",
-        "bucket_arn": "b",
-        "kms_key_arn": "k",
-    }
     with pytest.raises(ValueError, match=re.escape(message)):
-        SageMakerEndpoint("bad", {**base, **args})  # type: ignore[typeddict-item]
+        SageMakerEndpoint("bad", {**REQUIRED_ARGS, **args})  # type: ignore[typeddict-item]
+
+
+def test_the_component_refuses_a_name_its_models_cannot_be_auto_named_from() -> None:
+    """Each model is auto-named `<component>-<variant>-model-` plus 7 random characters, which SageMaker's
+    63-character ModelName must hold: the endpoint name alone fits, `pulumi up` would fail."""
+    from modelplane_components.sagemaker_endpoint import SageMakerEndpoint
+
+    name = "f" * 45
+    shadow = {**INSTANCES, "name": "shadow"}
+    with pytest.raises(ValueError) as refused:
+        SageMakerEndpoint(name, {**REQUIRED_ARGS, "variants": [INSTANCES], "shadow": shadow})  # type: ignore[typeddict-item]
+
+    assert str(refused.value) == (
+        f"SageMakerEndpoint '{name}': name: the model of variant 'champion' would be auto-named "
+        f"'{name}-champion-model-' plus 7 random chars, 68 characters, over SageMaker's ModelName maximum of 63; "
+        f"name: the model of variant 'shadow' would be auto-named '{name}-shadow-model-' plus 7 random chars, "
+        "66 characters, over SageMaker's ModelName maximum of 63"
+    )

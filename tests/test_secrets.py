@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from modelplane.loader import SettingsError, settings_from_config
+from modelplane.loader import PROJECT, SettingsError, settings_from_config
 from modelplane.settings import Platform
-from modelplane.simulate import ACCOUNT_ID, PROJECT, RecordedResource, Simulation, is_secret, reveal
+from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation, is_secret, reveal
 from modelplane_components.model_secrets import ModelSecrets, ModelSecretsArgs
 from modelplane_components.naming import secret_arn_env_var
 from tests.conftest import SimulateStack, settings_of, stack_config

@@ -137,9 +137,12 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
         "modelplane:endpoints[0].name: must be at most 63 characters",
     ),
     (
-        "deployed name too long",
-        _set((*ENDPOINT, "name"), "f" * 60),
-        "modelplane:endpoints[0].name: deployed name " + "f" * 60 + "-prod must be at most 63 characters",
+        # Each model is auto-named from the endpoint and variant names: the tighter limit of the two names.
+        "model auto-name too long",
+        _set((*ENDPOINT, "name"), "f" * 50),
+        "modelplane:endpoints[0].name: the model of variant 'champion' would be auto-named '"
+        + "f" * 50
+        + "-champion-model-' plus 7 random chars, 73 characters, over SageMaker's ModelName maximum of 63",
     ),
     (
         "duplicate variant",
@@ -228,7 +231,7 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
     ),
     (
         "plaintext secret value",
-        _set(("modelplane:secret_values", "feature-store-token"), "hunter2"),
+        _set(("modelplane:secret_values",), {"feature-store-token": "hunter2"}),
         "modelplane:secret_values.feature-store-token: plain-text secret value; remove it and run: pulumi config set --secret --path 'modelplane:secret_values.feature-store-token' <value> --stack prod",
     ),
     (
@@ -378,7 +381,7 @@ def test_bad_config_fails_pulumi_run_with_the_same_message(tmp_path: Path) -> No
         "from modelplane.loader import load_from_pulumi, read_stack_file\n"
         "from modelplane.simulate import runtime_config\n"
         "import pulumi.runtime\n"
-        "from modelplane.simulate import RealisticMocks\n"
+        "from modelplane.mock_runtime import RealisticMocks\n"
         "pulumi.runtime.set_mocks(RealisticMocks('eu-west-1'), project='modelplane', stack='prod')\n"
         "set_all_config(*runtime_config(read_stack_file(__import__('pathlib').Path(sys.argv[1])), {}))\n"
         "try:\n    load_from_pulumi()\nexcept RunError as error:\n    print(error)\n"

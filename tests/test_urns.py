@@ -5,7 +5,8 @@ components used `modelplane:<module>:<Class>` tokens and `ModelSecrets` wrote th
 (commit b588f3e, main with issues 16-18 and their anomaly and drift alarms; captured with
 `python -m modelplane.aliases state` from that commit's simulation).
 The program must take every deployed resource over, through its URN or an alias, as `pulumi up`
-decides it (`modelplane.aliases` replays the engine's matching), and keep its inputs. When a change
+decides it (`modelplane.aliases` replays the engine's matching), and keep its inputs; `plan --against`
+compares the same way (`modelplane.changes`, checked here on the recorded state). When a change
 deliberately creates or deletes resources of a shipped stack, capture the fixture again from the
 deployed commit.
 """
@@ -17,9 +18,12 @@ from typing import Any
 
 import pytest
 
-from modelplane.aliases import Match, Urn, match, state_of
+from modelplane.aliases import Match, match, state_of
+from modelplane.changes import diff
 from modelplane.simulate import Simulation
+from modelplane.urns import Urn
 from tests.conftest import FIXTURES_DIR, SimulateStack, settings_of
+from tests.test_policy_contract import recorded
 
 STACKS = ["dev", "staging", "prod"]
 # New component resources: entries in the state only, nothing in the cloud.
@@ -65,3 +69,37 @@ def test_protection_is_only_ever_added(simulate_stack: SimulateStack, stack: str
             assert state[new][option] >= before[old][option], (old, option)
         if stack != "prod":
             assert state[new]["protect"] == before[old]["protect"], old
+
+
+def deployed_graph(stack: str) -> Simulation:
+    """The deployed state as the base revision's recorded graph, as `plan --against` compares one."""
+    resources = [
+        recorded(
+            entry["type"],
+            Urn.parse(urn).name,
+            entry["inputs"],
+            urn=urn,
+            custom=not entry["type"].startswith("modelplane:"),
+            outputs={},
+            protect=entry["protect"],
+            retain_on_delete=entry["retain_on_delete"],
+        )
+        for urn, entry in deployed(stack).items()
+    ]
+    return Simulation("modelplane", stack, stack, "", resources)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_plan_against_the_deployed_state_renames_everything_and_creates_only_the_read_policies(
+    simulate_stack: SimulateStack, stack: str
+) -> None:
+    """What `plan --against b588f3e --stand-in-secrets` reports, from the recorded state instead of the commit."""
+    head = simulate_stack(stack)
+    found = diff(deployed_graph(stack), head, ref="deployed", commit="0" * 40, lock_differs=False)
+
+    assert (found.of("delete"), found.of("update"), found.of("replace"), found.conflicts) == ((), (), (), ())
+    assert sorted((Urn.parse(change.urn).type, Urn.parse(change.urn).name) for change in found.of("create")) == sorted(
+        (NEW_COMPONENT, f"secrets-{name}") for name in settings_of(stack).secrets
+    )
+    moved = {urn for urn in deployed(stack) if urn not in {resource.urn for resource in head.resources}}
+    assert {change.old_urn for change in found.of("rename")} == moved

@@ -101,12 +101,15 @@ class Endpoint(SettingsModel):
         problems: list[tuple[str, str]] = []
         if self.kubernetes is not None:
             problems.append(("kubernetes", "only allowed with platform kubernetes"))
-        for path, message in sagemaker_endpoint_args.serving_problems(component_args.sagemaker_shape(self)):
+        shape = component_args.sagemaker_shape(self)
+        for path, message in sagemaker_endpoint_args.serving_problems(shape):
             if path == "data_capture":
                 # The component is given no capture when it is off; here capture is a switch.
                 problems.append(("data_capture.enabled", f"{message}; set it to false"))
             else:
                 problems.append((path, message))
+        # The program names the endpoint's component after the endpoint.
+        problems += sagemaker_endpoint_args.model_name_problems(self.name, shape)
         if self.drift.enabled and not (self.data_capture.enabled and "input" in self.data_capture.capture):
             problems.append(("drift.enabled", "drift is judged on captured requests: capture input in data_capture"))
         thresholds = component_args.alarm_thresholds(self.alarms)

@@ -1,0 +1,94 @@
+"""The policy pack as the Pulumi CLI installs it: in its own virtualenv, from `policies/requirements.txt`.
+
+The CLI does not run a Python pack in the project's environment: it creates the pack's virtualenv
+(`python -m venv`) and installs the pack's requirements there with pip. The pins must equal uv.lock's,
+so that virtualenv judges exactly as the tests' environment does; the last test builds it from PyPI and
+compares verdicts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from modelplane.analyzer import PolicyReport, analyze
+from modelplane.pack_requirements import LOCK_FILE, REQUIREMENTS, closure, render
+from tests.conftest import FIXTURES_DIR, SimulateStack
+
+PIN = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)==(?P<version>[^\s;#]+)$")
+
+
+def pins() -> dict[str, str]:
+    lines = [
+        line for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")
+    ]
+    found = {}
+    for line in lines:
+        match = PIN.match(line)
+        assert match, f"{REQUIREMENTS.name}: {line!r} is not an exact pin"
+        found[match["name"]] = match["version"]
+    return found
+
+
+def test_requirements_are_generated_from_the_lock_file() -> None:
+    assert REQUIREMENTS.read_text(encoding="utf-8") == render(), "stale: run `make generate`"
+
+
+def test_every_pin_is_exact_equals_uv_lock_and_nothing_the_pack_needs_is_missing() -> None:
+    lock = tomllib.loads(LOCK_FILE.read_text(encoding="utf-8"))
+    locked = {package["name"]: package for package in lock["package"]}
+    pinned = pins()
+
+    assert {"pulumi", "pulumi-policy"} <= set(pinned)
+    for name, version in pinned.items():
+        assert locked[name]["version"] == version, name
+        missing = {dependency["name"] for dependency in locked[name].get("dependencies", [])} - set(pinned)
+        assert not missing, f"{name} needs {missing}, which requirements.txt does not pin"
+    assert pinned == closure()
+
+
+@pytest.fixture(scope="module")
+def pack_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The pack's virtualenv, made as the CLI makes it: `python -m venv`, then pip from requirements.txt."""
+    venv = tmp_path_factory.mktemp("pack") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    completed = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return str(python)
+
+
+def verdicts(report: PolicyReport) -> list[tuple[str, str, str, str]]:
+    return sorted((v.policy, v.level, v.urn, v.message) for v in report.violations)
+
+
+@pytest.mark.parametrize("stack", ["prod", FIXTURES_DIR / "Pulumi.insecure-prod.yaml"], ids=["prod", "insecure-prod"])
+def test_the_pack_judges_identically_from_its_own_virtualenv(
+    simulate_stack: SimulateStack, pack_python: str, stack: str | Path
+) -> None:
+    simulation = simulate_stack(stack)
+    probe = "import importlib.util, sys; print(sys.prefix, importlib.util.find_spec('modelplane') is None)"
+    isolated = subprocess.run([pack_python, "-c", probe], capture_output=True, text=True, cwd="/", check=True)
+    assert isolated.stdout.split() == [str(Path(pack_python).parent.parent), "True"], "the pack's own environment"
+
+    own = analyze(simulation, python=pack_python)
+    project = analyze(simulation)
+
+    assert verdicts(own) == verdicts(project)
+    assert [(p.name, p.enforcement_level) for p in own.policies] == [
+        (p.name, p.enforcement_level) for p in project.policies
+    ]
+    assert (own.pack, own.version) == (project.pack, project.version)
