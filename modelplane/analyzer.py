@@ -19,7 +19,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -324,25 +324,25 @@ def analyze_request(
 def analyze_stack_request(resources: Sequence[RecordedResource]) -> analyzer_pb2.AnalyzeStackRequest:
     """The AnalyzeStack call: every resource with its outputs and its place in the graph."""
     by_urn = {resource.urn: resource for resource in resources}
-    return analyzer_pb2.AnalyzeStackRequest(
-        resources=[
-            analyzer_pb2.AnalyzerResource(
-                type=resource.type,
-                properties=_wire_struct(resource.outputs),
-                urn=resource.urn,
-                name=resource.name,
-                options=_options(resource),
-                provider=_provider(resource, by_urn),
-                parent=resource.parent,
-                dependencies=resource.dependencies,
-                propertyDependencies={
-                    key: analyzer_pb2.AnalyzerPropertyDependencies(urns=urns)
-                    for key, urns in resource.property_dependencies.items()
-                    if urns
-                },
-            )
-            for resource in resources
-        ]
+    return analyzer_pb2.AnalyzeStackRequest(resources=[stack_resource(resource, by_urn) for resource in resources])
+
+
+def stack_resource(resource: RecordedResource, by_urn: Mapping[str, RecordedResource]) -> analyzer_pb2.AnalyzerResource:
+    """One resource of the AnalyzeStack call; `by_urn` holds its provider."""
+    return analyzer_pb2.AnalyzerResource(
+        type=resource.type,
+        properties=_wire_struct(resource.outputs),
+        urn=resource.urn,
+        name=resource.name,
+        options=_options(resource),
+        provider=_provider(resource, by_urn),
+        parent=resource.parent,
+        dependencies=resource.dependencies,
+        propertyDependencies={
+            key: analyzer_pb2.AnalyzerPropertyDependencies(urns=urns)
+            for key, urns in resource.property_dependencies.items()
+            if urns
+        },
     )
 
 
@@ -410,8 +410,13 @@ class RunningPack:
     ) -> analyzer_pb2.AnalyzeResponse:
         return self.stub.Analyze(analyze_request(resource, by_urn))
 
-    def analyze_stack(self, resources: Sequence[RecordedResource]) -> analyzer_pb2.AnalyzeResponse:
-        return self.stub.AnalyzeStack(analyze_stack_request(resources))
+    def analyze_stack(
+        self, stack: Sequence[RecordedResource] | analyzer_pb2.AnalyzeStackRequest
+    ) -> analyzer_pb2.AnalyzeResponse:
+        """AnalyzeStack over these resources, or their request built as they registered (`stack_resource`)."""
+        if not isinstance(stack, analyzer_pb2.AnalyzeStackRequest):
+            stack = analyze_stack_request(stack)
+        return self.stub.AnalyzeStack(stack)
 
 
 @contextmanager
@@ -547,28 +552,59 @@ def judge(
     pack: RunningPack, identity: StackIdentity, simulation: Simulation, config_file: Path | None = None
 ) -> PolicyReport:
     """Drive a started pack through the CLI's sequence for one simulated stack."""
-    config_path = config_file if config_file is not None else policy_config_path(simulation.environment)
-    file_config = load_policy_pack_config(config_path) if config_path.exists() or config_file else None
-    by_urn = {resource.urn: resource for resource in simulation.resources}
-    types_by_urn = {urn: resource.type for urn, resource in by_urn.items()}
-    pack.handshake()
-    pack.configure_stack(identity)
-    info = pack.info()
-    effective = reconcile_config(info, file_config, str(config_path))
-    pack.configure(effective)
-    violations: list[Violation] = []
+    judging = Judging(pack, identity, simulation.environment, config_file)
     for resource in simulation.resources:
-        violations += violations_of(pack.analyze(resource, by_urn), resource, types_by_urn)
-    violations += violations_of(pack.analyze_stack(simulation.resources), None, types_by_urn)
-    policies = tuple(
-        _policy_info(policy, effective[policy.name]["enforcementLevel"])
-        for policy in sorted(info.policies, key=lambda policy: policy.name)
-    )
-    return PolicyReport(
-        pack=info.name,
-        version=pack_version() or info.version,
-        config_file=str(config_path) if file_config is not None else None,
-        config=effective,
-        policies=policies,
-        violations=tuple(violations),
-    )
+        judging.analyze(resource)
+    return judging.finish()
+
+
+class Judging:
+    """One stack judged in the CLI's sequence, step by step, as the engine drives a pack through an update.
+
+    Built once the stack's environment is known (Handshake, ConfigureStack, GetAnalyzerInfo, then
+    Configure with the reconciled config); `analyze` sends one `Analyze` per resource, called as each
+    registers; `finish` sends `AnalyzeStack` over every resource analyzed, with its outputs, and gives
+    the report. `config_file` defaults to the environment's policy config.
+    """
+
+    def __init__(
+        self, pack: RunningPack, identity: StackIdentity, environment: str, config_file: Path | None = None
+    ) -> None:
+        self.pack = pack
+        config_path = config_file if config_file is not None else policy_config_path(environment)
+        file_config = load_policy_pack_config(config_path) if config_path.exists() or config_file else None
+        pack.handshake()
+        pack.configure_stack(identity)
+        info = pack.info()
+        effective = reconcile_config(info, file_config, str(config_path))
+        pack.configure(effective)
+        self._report = PolicyReport(
+            pack=info.name,
+            version=pack_version() or info.version,
+            config_file=str(config_path) if file_config is not None else None,
+            config=effective,
+            policies=tuple(
+                _policy_info(policy, effective[policy.name]["enforcementLevel"])
+                for policy in sorted(info.policies, key=lambda policy: policy.name)
+            ),
+            violations=(),
+        )
+        self._by_urn: dict[str, RecordedResource] = {}
+        self._types_by_urn: dict[str, str] = {}
+        self._violations: list[Violation] = []
+        self._stack = analyzer_pb2.AnalyzeStackRequest()
+
+    def analyze(self, resource: RecordedResource) -> None:
+        """`Analyze` for one resource, as it registers (its provider registered before it); its entry in
+        `AnalyzeStack` is made now too, so that only the call itself is left once the program ends."""
+        self._by_urn[resource.urn] = resource
+        self._types_by_urn[resource.urn] = resource.type
+        response = self.pack.analyze(resource, self._by_urn)
+        self._violations += violations_of(response, resource, self._types_by_urn)
+        self._stack.resources.append(stack_resource(resource, self._by_urn))
+
+    def finish(self) -> PolicyReport:
+        """`AnalyzeStack` over every resource analyzed; the report of the whole judging."""
+        response = self.pack.analyze_stack(self._stack)
+        violations = [*self._violations, *violations_of(response, None, self._types_by_urn)]
+        return replace(self._report, violations=tuple(violations))

@@ -93,12 +93,17 @@ def load_models() -> None:
 
 def constraint_findings(simulation: Simulation) -> list[Finding]:
     """Every input of every mapped AWS resource that its AWS call would refuse."""
-    table = calls()
+    return [finding for resource in simulation.resources for finding in resource_constraint_findings(resource)]
+
+
+def resource_constraint_findings(resource: RecordedResource) -> list[Finding]:
+    """Every input of one resource that its AWS call would refuse (none when no call is mapped)."""
+    call = calls().get(resource.type)
+    if call is None or not resource.custom:
+        return []
     return [
         Finding(AWS_CONSTRAINT.id, resource.urn, resource.type, path, message)
-        for resource in simulation.resources
-        if resource.custom and resource.type in table
-        for path, message in _Checker(table[resource.type]).check(resource)
+        for path, message in _Checker(call).check(resource)
     ]
 
 

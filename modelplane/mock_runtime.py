@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import runpy
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -172,12 +174,18 @@ class RealisticMocks(Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    """The mock engine, keeping each registration as the real engine would see it."""
+    """The mock engine, keeping each registration as the real engine would see it.
 
-    def __init__(self, mocks: Mocks) -> None:
+    `registered` is told of each registration as it happens, in the order of `records` (the SDK
+    registers from several threads).
+    """
+
+    def __init__(self, mocks: Mocks, registered: Callable[[RecordedResource], None] | None = None) -> None:
         super().__init__(mocks)
         self.records: list[RecordedResource] = []
         self.invokes: list[RecordedInvoke] = []
+        self._registered = registered
+        self._order = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """The engine's URN, with the parent's whole type chain (the mock monitor keeps only its own type)."""
@@ -190,7 +198,7 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
         if request.type != ROOT_STACK_TYPE:
-            self.records.append(
+            self._record(
                 RecordedResource(
                     urn=response.urn,
                     type=request.type,
@@ -216,21 +224,46 @@ class RecordingMonitor(MockMonitor):
             )
         return response
 
+    def _record(self, resource: RecordedResource) -> None:
+        with self._order:
+            self.records.append(resource)
+            if self._registered is not None:
+                self._registered(resource)
 
-def simulate(stack_file: Path, stack: str | None = None, secret_values: Mapping[str, str] | None = None) -> Simulation:
-    """Run the program for one stack file in this process (call once per process)."""
+
+def simulate(
+    stack_file: Path,
+    stack: str | None = None,
+    secret_values: Mapping[str, str] | None = None,
+    *,
+    started: Callable[[Simulation], None] | None = None,
+    registered: Callable[[RecordedResource], None] | None = None,
+) -> Simulation:
+    """Run the program for one stack file in this process (call once per process).
+
+    `started` is given what is simulated (no resources yet) once the settings are valid, before the
+    program runs; `registered` each resource as the program registers it.
+    """
     stack = stack or stack_name_of(stack_file)
     settings = load_stack_file(stack_file, stack)
     strings, secret_keys = runtime_config(read_stack_file(stack_file), secret_values or {})
+    shell = Simulation(PROJECT, stack, settings.environment.value, str(stack_file))
+    if started is not None:
+        started(shell)
 
     def run_program() -> None:
         runpy.run_path(str(PROGRAM), run_name="__main__")
 
     simulation = run_under_mocks(
-        run_program, project=PROJECT, stack=stack, region=settings.region, config=strings, secret_keys=secret_keys
+        run_program,
+        project=PROJECT,
+        stack=stack,
+        region=settings.region,
+        config=strings,
+        secret_keys=secret_keys,
+        registered=registered,
     )
-    simulation.environment, simulation.stack_file = settings.environment.value, str(stack_file)
-    return simulation
+    return replace(simulation, environment=shell.environment, stack_file=shell.stack_file)
 
 
 def run_under_mocks(
@@ -241,8 +274,10 @@ def run_under_mocks(
     region: str,
     config: Mapping[str, str] | None = None,
     secret_keys: Sequence[str] = (),
+    registered: Callable[[RecordedResource], None] | None = None,
 ) -> Simulation:
-    """Run any Pulumi program under the recording mocks (once per process): every registration and the stack's exports."""
+    """Run any Pulumi program under the recording mocks (once per process): every registration and the
+    stack's exports; `registered` is told of each registration as it happens."""
     import pulumi
     from pulumi.runtime.config import set_all_config
     from pulumi.runtime.mocks import set_mocks
@@ -250,7 +285,7 @@ def run_under_mocks(
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    monitor = RecordingMonitor(RealisticMocks(region))
+    monitor = RecordingMonitor(RealisticMocks(region), registered)
     set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     set_all_config(dict(config or {}), list(secret_keys))
     _sync_await(run_pulumi_func(program))

@@ -1,9 +1,9 @@
 """`modelplane plan`: what a stack will create and whether it passes the policy pack, offline.
 
 The Pulumi CLI's own checks of `Pulumi.yaml` and the stack file (`prerun`), then the program under
-Pulumi's mock runtime in a fresh process (`start_simulation`), then the real policy pack judging the
-recorded graph over its gRPC analyzer interface (`judge`), as `pulumi preview --policy-pack policies`
-would, with no cloud account and no Pulumi CLI. Meanwhile the graph is checked for what the engine
+Pulumi's mock runtime in a fresh process (`start_simulation`), with the real policy pack judging each
+resource as the program registers it and then the whole graph, over its gRPC analyzer interface
+(`Judging`), as `pulumi preview --policy-pack policies` would, with no cloud account and no Pulumi CLI. Meanwhile the graph is checked for what the engine
 and AWS would refuse (default providers, the AWS API's constraints); with `--against <ref>` the
 stack is simulated at that git ref too and the two graphs are compared.
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from modelplane import stackfiles
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import PROJECT, SettingsError, read_stack_file, stack_name_of
-from modelplane.simulate import Simulation, SimulationFailed, stand_in_secret_values, start_simulation
+from modelplane.simulate import SimulationFailed, stand_in_secret_values, start_simulation
 from modelplane.stackfiles import PROJECT_ROOT
 
 if TYPE_CHECKING:
@@ -61,13 +61,17 @@ def plan_stack(
         from modelplane import aws_calls, prerun
 
         prerun.check_stack(prerun.check_project(), PROJECT_ROOT / stack_file, stack, source=str(stack_file))
-        from modelplane.analyzer import StackIdentity, judge, start_pack
+        from modelplane.analyzer import Judging, StackIdentity, start_pack
         from modelplane.changes import change_findings, diff, simulate_ref
+        from modelplane.providers_check import default_provider_findings, disabled_packages
         from modelplane.reports import Plan
 
         identity = StackIdentity.for_stack_file(PROJECT, stack, stack_file)
-        # The pack's start-up (its own interpreter and imports), botocore's models and the base
-        # revision's simulation overlap the program's; the engine and AWS checks, the pack's judging.
+        disabled = disabled_packages(read_stack_file(PROJECT_ROOT / stack_file, str(stack_file)))
+        # The pack's start-up (its own interpreter and imports), botocore's models and the base revision's
+        # simulation overlap the program's run; so do the pack's judging of each resource and the check of
+        # its inputs against AWS's constraints, as it registers. Left for the end: AnalyzeStack, and the
+        # engine's check of default providers, which needs the provider functions the program called.
         with ThreadPoolExecutor(max_workers=2) as pool:
             pool.submit(aws_calls.load_models)
             basing = (
@@ -75,11 +79,15 @@ def plan_stack(
                 if against
                 else None
             )
+            constraints: list[Finding] = []
             with start_pack(identity) as pack:
+                judging = Judging(pack, identity, running.started().environment, policy_config)
+                for resource in running.registrations():
+                    judging.analyze(resource)
+                    constraints += aws_calls.resource_constraint_findings(resource)
                 simulation = running.result()
-                checking = pool.submit(engine_findings, simulation, stack_file)
-                report = judge(pack, identity, simulation, policy_config)
-            findings = checking.result()
+                report = judging.finish()
+            findings = default_provider_findings(simulation, disabled) + constraints
             if basing is None:
                 return Plan(simulation, report, tuple(findings))
             base, commit, lock_differs = basing.result()
@@ -94,15 +102,6 @@ def _with_stand_ins(stack_file: Path, secret_values: Mapping[str, str] | None, s
     """The caller's secret values, over a stand-in for each secret the stack file declares when asked for."""
     declared = stand_in_secret_values(read_stack_file(PROJECT_ROOT / stack_file, str(stack_file))) if stand_in else {}
     return {**declared, **(secret_values or {})}
-
-
-def engine_findings(simulation: Simulation, stack_file: Path) -> list[Finding]:
-    """What the engine (default providers) and the AWS API (its constraints) would refuse in the graph."""
-    from modelplane.aws_calls import constraint_findings
-    from modelplane.providers_check import default_provider_findings, disabled_packages
-
-    config = read_stack_file(PROJECT_ROOT / stack_file, str(stack_file))
-    return default_provider_findings(simulation, disabled_packages(config)) + constraint_findings(simulation)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,15 @@
 """A simulation of the program: what it registers, recorded as the engine would see it.
 
 `python -m modelplane.simulate <stack file>` runs `__main__.py` under Pulumi's mock runtime
-(`modelplane.mock_runtime`) and prints the recorded graph as JSON; `start_simulation` spawns that in
-a fresh process (mock state is process-global) and `Simulation` is what it gives back. This module
-imports nothing of Pulumi, so `plan` can start the simulation before it loads anything heavy.
+(`modelplane.mock_runtime`) and prints the recorded graph as it grows, one JSON object per line:
+`{"stack": ...}` (project, stack, environment, stack file) once the settings are valid, then
+`{"resource": ...}` for each registration as the program makes it, then `{"end": ...}` (the stack's
+outputs, the provider functions called) when the program has finished; or `{"settings_error": ...}`
+alone, with exit code 2. `start_simulation` spawns that in a fresh process (mock state is
+process-global) and reads it as it comes (`RunningSimulation`), so `plan` judges each resource while
+the program still runs, as the engine sends `Analyze` at each registration. `Simulation` is the
+whole graph. This module imports nothing of Pulumi, so `plan` can start the simulation before it
+loads anything heavy.
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from modelplane.loader import KUBECONFIG_KEY, SECRET_VALUES_KEY, SettingsError, config_key
 from modelplane.stackfiles import PROJECT_ROOT
@@ -202,26 +211,105 @@ class SimulationFailed(Exception):
 
 
 class RunningSimulation:
-    """A simulation process started by `start_simulation`; `result()` waits for its graph."""
+    """A simulation process started by `start_simulation`, read while it runs.
 
-    def __init__(self, process: subprocess.Popen[str]) -> None:
+    `started()` gives what is simulated as soon as the settings are valid, `registrations()` each
+    resource as the program registers it, `result()` the whole graph once the program has finished.
+    A thread reads the process's output as it comes, so the program never waits on a full pipe.
+    """
+
+    def __init__(self, process: subprocess.Popen[str], stderr: IO[str]) -> None:
         self.process = process
+        self._stderr = stderr
+        self._errors = ""
+        self._shell: Simulation | None = None
+        self._resources: list[RecordedResource] = []
+        self._end: Mapping[str, Any] | None = None
+        self._settings_error: Mapping[str, Any] | None = None
+        self._started = threading.Event()
+        self._registrations: queue.SimpleQueue[RecordedResource | None] = queue.SimpleQueue()
+        self._reader = threading.Thread(target=self._read, name="simulation-output", daemon=True)
+        self._reader.start()
+
+    def started(self) -> Simulation:
+        """Project, stack, environment and stack file (no resources yet), once the settings are valid.
+
+        Raises as `result()` does when the simulation ends without getting there.
+        """
+        self._started.wait()
+        if self._shell is None:
+            raise self._failure()
+        return self._shell
+
+    def registrations(self) -> Iterator[RecordedResource]:
+        """Each resource as the program registers it, in the engine's order, until the program ends (read once)."""
+        while (resource := self._registrations.get()) is not None:
+            yield resource
 
     def result(self) -> Simulation:
         """The recorded graph; `SettingsError` for bad config, as in-process; `SimulationFailed` otherwise."""
-        stdout, stderr = self.process.communicate()
-        if self.process.returncode == 2:
-            report = json.loads(stdout)["settings_error"]
-            raise SettingsError(report["source"], [(path, message) for path, message in report["problems"]])
-        if self.process.returncode != 0:
-            raise SimulationFailed(stderr.strip() or f"simulation exited with {self.process.returncode}")
-        return Simulation.from_json(json.loads(stdout))
+        returncode = self._ended()
+        if returncode != 0 or self._shell is None or self._end is None:
+            raise self._failure()
+        invokes = [RecordedInvoke(**_known_fields(RecordedInvoke, i)) for i in self._end.get("invokes", [])]
+        return replace(self._shell, resources=list(self._resources), outputs=self._end["outputs"], invokes=invokes)
 
     def stop(self) -> None:
         """Give up on it, if it still runs (the plan failed before it needed the graph)."""
         if self.process.poll() is None:
             self.process.kill()
-            self.process.communicate()
+        self._ended()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        try:
+            for line in self.process.stdout:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue  # not a record: cut short by `stop()`, or printed by the program itself
+                if isinstance(record, dict):
+                    self._take(record)
+        finally:
+            self._started.set()
+            self._registrations.put(None)
+
+    def _take(self, record: Mapping[str, Any]) -> None:
+        if "resources" in record:
+            # The whole graph in one document, as revisions before this protocol print it (`plan --against`).
+            self._take({"stack": record})
+            for resource in record["resources"]:
+                self._take({"resource": resource})
+            self._take({"end": record})
+        elif "resource" in record:
+            resource = RecordedResource(**_known_fields(RecordedResource, record["resource"]))
+            self._resources.append(resource)
+            self._registrations.put(resource)
+        elif "stack" in record:
+            self._shell = Simulation(**_known_fields(Simulation, record["stack"]))
+            self._started.set()
+        elif "end" in record:
+            self._end = record["end"]
+        elif "settings_error" in record:
+            self._settings_error = record["settings_error"]
+
+    def _ended(self) -> int:
+        """Wait for the process to end; its exit code (what it wrote on stderr is kept)."""
+        self._reader.join()
+        returncode = self.process.wait()
+        if not self._stderr.closed:
+            self._stderr.seek(0)
+            self._errors = self._stderr.read().strip()
+            self._stderr.close()
+        return returncode
+
+    def _failure(self) -> Exception:
+        """Why the simulation ended without its graph: the settings are invalid, or the program failed."""
+        returncode = self._ended()
+        if returncode == 2 and self._settings_error is not None:
+            report = self._settings_error
+            return SettingsError(report["source"], [(path, message) for path, message in report["problems"]])
+        return SimulationFailed(self._errors or f"simulation exited with {returncode}")
 
 
 def start_simulation(
@@ -239,10 +327,19 @@ def start_simulation(
     command = [sys.executable, "-m", "modelplane.simulate", str(stack_file)] + (["--stack", stack] if stack else [])
     python_path = os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, SECRET_VALUES_ENV: json.dumps(dict(secret_values or {})), "PYTHONPATH": python_path}
+    # stderr goes to a file: nothing reads it before the end, and a full pipe would stop the program.
+    # RunningSimulation closes it once the process has ended.
+    stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=project_root
+        command,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        encoding="utf-8",
+        errors="replace",
+        env=env,
+        cwd=project_root,
     )
-    return RunningSimulation(process)
+    return RunningSimulation(process, stderr)
 
 
 def simulate_in_subprocess(
@@ -259,19 +356,35 @@ def simulate_in_subprocess(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m modelplane.simulate",
-        description="Run the program for one stack file under the mock runtime; print the recorded graph as JSON.",
+        description="Run the program for one stack file under the mock runtime; print the recorded graph "
+        "as JSON lines while it runs.",
     )
     parser.add_argument("stack_file", type=Path)
     parser.add_argument("--stack")
     args = parser.parse_args(argv)
+    return _simulate_and_print(args.stack_file, args.stack)
+
+
+def _simulate_and_print(stack_file: Path, stack: str | None) -> int:
     from modelplane.mock_runtime import simulate
 
+    def emit(kind: str, value: Any) -> None:
+        sys.stdout.write(json.dumps({kind: value}) + "\n")
+        sys.stdout.flush()
+
+    secret_values = json.loads(os.environ.get(SECRET_VALUES_ENV) or "{}")
     try:
-        simulation = simulate(args.stack_file, args.stack, json.loads(os.environ.get(SECRET_VALUES_ENV) or "{}"))
+        simulation = simulate(
+            stack_file,
+            stack,
+            secret_values,
+            started=lambda shell: emit("stack", asdict(shell)),
+            registered=lambda resource: emit("resource", asdict(resource)),
+        )
     except SettingsError as error:
-        json.dump({"settings_error": {"source": error.source, "problems": error.problems}}, sys.stdout)
+        emit("settings_error", {"source": error.source, "problems": error.problems})
         return 2
-    json.dump(simulation.to_json(), sys.stdout)
+    emit("end", {"outputs": simulation.outputs, "invokes": [asdict(invoke) for invoke in simulation.invokes]})
     return 0
 
 

@@ -7,9 +7,11 @@ policy pack. Simulations come from the session cache; two tests run the real ent
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -42,6 +44,7 @@ from modelplane.simulate import (
     Simulation,
     is_secret,
     reveal,
+    start_simulation,
 )
 from modelplane.stackfiles import PROJECT_ROOT
 from tests.conftest import FIXTURES_DIR, STACK_NAMES, SimulateStack, stack_file
@@ -293,6 +296,12 @@ def cached_simulations(monkeypatch: pytest.MonkeyPatch, simulate_stack: Simulate
             name = None if stack in (None, stack_name_of(resolved)) else stack
             self.simulation = simulate_stack(resolved, stack_name=name, secret_values=secret_values)
 
+        def started(self) -> Simulation:
+            return self.simulation
+
+        def registrations(self) -> Iterator[RecordedResource]:
+            return iter(self.simulation.resources)
+
         def result(self) -> Simulation:
             return self.simulation
 
@@ -403,3 +412,118 @@ def test_bad_usage_exits_2(args: list[str], capsys: pytest.CaptureFixture[str]) 
 
     assert exited.value.code == EXIT_USAGE
     assert "usage: modelplane plan" in capsys.readouterr().err
+
+
+# --- the simulation, read while the program runs ---------------------------------------------------
+
+# Registers a topic, then waits for the test's signal before it registers a second one: the first
+# registration can only reach the test while the program runs if the simulation streams it.
+WAITING_PROGRAM = """
+import time
+from pathlib import Path
+
+import pulumi_aws as aws
+
+
+def after_signal(arn: str) -> str:
+    deadline = time.monotonic() + 60
+    while not Path({signal!r}).exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError("no signal: the first registration never reached the reader")
+        time.sleep(0.05)
+    return arn.rsplit(":", 1)[-1] + "-second"
+
+
+first = aws.sns.Topic("first")
+aws.sns.Topic("second", name=first.arn.apply(after_signal))
+"""
+FAILING_PROGRAM = """
+from modelplane.loader import load_from_pulumi
+from modelplane.program import build
+
+build(load_from_pulumi())
+raise RuntimeError("the model registry is unreachable")
+"""
+
+
+def program_tree(directory: Path, program: str) -> Path:
+    """A checkout of this `modelplane` package and these stack files with its own program, which
+    `start_simulation(project_root=...)` runs as `plan --against` runs a git ref's checkout."""
+    tree = directory / "tree"
+    shutil.copytree(PROJECT_ROOT / "modelplane", tree / "modelplane", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PROJECT_ROOT / "stacks", tree / "stacks")
+    (tree / "__main__.py").write_text(program, encoding="utf-8")
+    return tree
+
+
+def test_each_registration_is_read_while_the_program_runs(tmp_path: Path) -> None:
+    signal = tmp_path / "signal"
+    tree = program_tree(tmp_path, WAITING_PROGRAM.format(signal=str(signal)))
+    running = start_simulation(Path("stacks/Pulumi.dev.yaml"), project_root=tree)
+    try:
+        assert running.started().environment == "dev"
+        registrations = running.registrations()
+        first = next(registrations)
+        signal.touch()
+        rest = list(registrations)
+        simulation = running.result()
+    finally:
+        running.stop()
+
+    assert first.name == "first", "read while the program waited for the signal"
+    assert [first, *rest] == simulation.resources
+    assert [resource.name for resource in simulation.resources] == ["first", "second"]
+    assert (simulation.project, simulation.stack, simulation.stack_file) == (
+        "modelplane",
+        "dev",
+        "stacks/Pulumi.dev.yaml",
+    )
+
+
+def test_a_graph_printed_in_one_document_reads_the_same(tmp_path: Path, prod_simulation: Simulation) -> None:
+    """As `python -m modelplane.simulate` printed it before it streamed: `plan --against` an older ref."""
+    document = tmp_path / "graph.json"
+    document.write_text(json.dumps(prod_simulation.to_json()), encoding="utf-8")
+    older = tmp_path / "older" / "modelplane"
+    older.mkdir(parents=True)
+    (older / "__init__.py").write_text("", encoding="utf-8")
+    (older / "simulate.py").write_text(
+        f"import sys\nsys.stdout.write(open({str(document)!r}).read())\n", encoding="utf-8"
+    )
+
+    running = start_simulation(Path("stacks/Pulumi.prod.yaml"), project_root=older.parent)
+
+    assert running.started().environment == "prod"
+    assert list(running.registrations()) == prod_simulation.resources
+    assert running.result() == prod_simulation
+
+
+@pytest.mark.parametrize("broken", ["program", "settings"])
+def test_a_failing_program_or_invalid_settings_leave_no_process_running(
+    broken: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started: dict[str, subprocess.Popen[Any]] = {}
+
+    class Recorded(subprocess.Popen[Any]):
+        def __init__(self, command: list[str], **kwargs: Any) -> None:
+            super().__init__(command, **kwargs)
+            started[command[command.index("-m") + 1]] = self
+
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    if broken == "program":
+        tree = program_tree(tmp_path, FAILING_PROGRAM)
+        monkeypatch.setattr(plan_command, "start_simulation", functools.partial(start_simulation, project_root=tree))
+        code = main(["plan", "--stack", "prod"])
+    else:
+        code = main(["plan", "--config", str(MALFORMED)])
+
+    error = capsys.readouterr().err
+    if broken == "program":
+        assert code == EXIT_FAILED
+        assert error.startswith("modelplane plan: prod: the program failed:\n")
+        assert error.rstrip().endswith("RuntimeError: the model registry is unreachable")
+    else:
+        assert code == EXIT_USAGE
+        assert f"{MALFORMED.relative_to(PROJECT_ROOT)}: modelplane:endpoints[0]" in error
+    assert list(started) == ["modelplane.simulate", "pulumi.policy"]
+    assert all(process.poll() is not None for process in started.values()), "the simulation and the pack are stopped"
