@@ -27,6 +27,7 @@ port on the first stdout line, stop on interrupt).
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -302,6 +303,9 @@ def serve(
     analyzer_pb2_grpc.add_AnalyzerServicer_to_server(servicer, server)
     port = server.add_insecure_port(address="127.0.0.1:0")
     server.start()
+    # What start-up built (the SDK, gRPC, the rules) lives as long as the process: frozen, it is left out of
+    # every garbage collection, the one at exit included, which makes stopping the pack ten times faster.
+    gc.freeze()
     sys.stdout.buffer.write(f"{port}\n".encode())
     sys.stdout.buffer.flush()
     try:
