@@ -55,10 +55,16 @@ _SERVICE_NAMES = {
 
 @cache
 def service_model(service: str) -> Any:
-    """botocore's model of one service: parsed once, they are large (botocore itself loads on first use)."""
+    """botocore's model of one service: parsed once, they are large."""
+    return _botocore_session().get_service_model(service)
+
+
+@cache
+def _botocore_session() -> Any:
+    """One session for every model (each new one registers botocore's handlers again); botocore loads on first use."""
     import botocore.session
 
-    return botocore.session.get_session().get_service_model(service)
+    return botocore.session.get_session()
 
 
 def _shape(service: str, shape: str) -> Any:
