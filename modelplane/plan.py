@@ -3,9 +3,10 @@
 The Pulumi CLI's own checks of `Pulumi.yaml` and the stack file (`prerun`), then the program under
 Pulumi's mock runtime in a fresh process (`start_simulation`), with the real policy pack judging each
 resource as the program registers it and then the whole graph, over its gRPC analyzer interface
-(`Judging`), as `pulumi preview --policy-pack policies` would, with no cloud account and no Pulumi CLI. Meanwhile the graph is checked for what the engine
-and AWS would refuse (default providers, the AWS API's constraints); with `--against <ref>` the
-stack is simulated at that git ref too and the two graphs are compared.
+(`Judging`), as `pulumi preview --policy-pack policies` would, with no cloud account and no Pulumi
+CLI. Meanwhile the graph is checked for what the engine and AWS would refuse (default providers, the
+AWS API's constraints); with `--against <ref>` the stack is simulated at that git ref too and the two
+graphs are compared.
 
 The simulation is the critical path, so it starts before this process imports anything heavy (the
 modules below are light; the SDK, gRPC, jsonschema and botocore are imported inside the functions).
