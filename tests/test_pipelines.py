@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -280,6 +281,7 @@ JENKINSFILE = PROJECT_ROOT / "Jenkinsfile"
 GROOVY_LINT = PROJECT_ROOT / "tools" / "groovy-lint" / "node_modules" / ".bin" / "npm-groovy-lint"
 GROOVY_LINT_CONFIG = PROJECT_ROOT / "tools" / "groovy-lint" / ".groovylintrc.json"
 AWS_SESSION = PROJECT_ROOT / ".ci" / "pulumi-aws-session"
+DEPLOY_STACK = PROJECT_ROOT / ".ci" / "deploy-stack"
 _STRING = re.compile(r"'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"", re.S)
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 
@@ -419,12 +421,8 @@ def test_jenkins_deploys_in_order_with_policy_pack_and_verify(stack: str) -> Non
     assert "branch 'main'" in body and "not { triggeredBy 'TimerTrigger' }" in body
     assert f"STACK = '{stack}'" in body
     assert f'MODELPLANE_ROLE_ARN = "${{env.AWS_DEPLOY_ROLE_ARN_{stack.upper()}}}"' in body
-    assert f"lock(resource: 'pulumi-{stack}')" in body
-    commands = [line.strip() for line in body.splitlines()]
-    up = next(i for i, line in enumerate(commands) if line.startswith("pulumi up --yes"))
-    assert commands.index(". .ci/pulumi-aws-session") < up
-    assert commands[up + 1] == '--policy-pack-config "policies/config/$STACK.json"'
-    assert "modelplane verify --stack" in commands[up + 3]
+    assert re.search(rf"lock\(resource: 'pulumi-{stack}'\) \{{\s+sh '.ci/deploy-stack'\s+\}}", body)
+    assert "archiveArtifacts artifacts: 'verify.json'" in body
     gated = "input {" in body
     assert gated == (stack == "prod"), "only prod waits for a person"
     if gated:
@@ -441,14 +439,31 @@ def test_jenkins_stores_no_aws_keys_and_pins_the_pulumi_cli() -> None:
     assert jenkins_versions(JENKINSFILE) == [locked_pulumi_sdk()] == ["3.272.0"]
 
 
-def aws_session(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess[str]:
-    """Source .ci/pulumi-aws-session in bash with a stand-in `pulumi` (already the pinned version)."""
-    bin_dir = tmp_path / "bin"
+def stand_in(bin_dir: Path, name: str, script: str) -> None:
+    """An executable `name` in `bin_dir` that runs the shell `script`."""
     bin_dir.mkdir(exist_ok=True)
-    fake = bin_dir / "pulumi"
-    fake.write_text('#!/bin/sh\n[ "$1" = version ] && echo v3.272.0 || echo "pulumi $*" >> "$PULUMI_LOG"\n')
-    fake.chmod(0o755)
-    base = {
+    path = bin_dir / name
+    path.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+    path.chmod(0o755)
+
+
+def ci_environment(tmp_path: Path, **environment: str) -> dict[str, str]:
+    """A Jenkins agent's environment for the .ci/ scripts, with stand-ins that log each command to
+    pulumi.log: `pulumi` (already the pinned version; `pulumi up` exits with $PULUMI_UP_STATUS),
+    `make` and `python3`."""
+    bin_dir = tmp_path / "bin"
+    stand_in(
+        bin_dir,
+        "pulumi",
+        '[ "$1" = version ] && exec echo v3.272.0\n'
+        'echo "pulumi $*" >> "$PULUMI_LOG"\n'
+        '[ "$1" = up ] && exit "${PULUMI_UP_STATUS:-0}"\n'
+        '[ "$1" = stack ] && echo \'{"endpoint_names": {}}\'\n'
+        "exit 0",
+    )
+    for command in ("make", "python3"):
+        stand_in(bin_dir, command, f'echo "{command} $*" >> "$PULUMI_LOG"')
+    return {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "HOME": str(tmp_path),
         "WORKSPACE_TMP": str(tmp_path),
@@ -459,11 +474,64 @@ def aws_session(tmp_path: Path, **environment: str) -> subprocess.CompletedProce
         "PULUMI_VERSION": "3.272.0",
         "PULUMI_BACKEND_URL": "s3://state-bucket",
         "BUILD_NUMBER": "42",
+        **environment,
     }
+
+
+def aws_session(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    """Source .ci/pulumi-aws-session in bash, then print the environment it leaves."""
     script = f'. "{AWS_SESSION}" && env'
     return subprocess.run(
-        ["bash", "-c", script], env={**base, **environment}, capture_output=True, text=True, check=False
+        ["bash", "-c", script], env=ci_environment(tmp_path, **environment), capture_output=True, text=True, check=False
     )
+
+
+def deploy_stack(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    """Run .ci/deploy-stack for staging from a checkout's root, as a Jenkins deploy stage does."""
+    checkout = tmp_path / "checkout"
+    (checkout / ".ci").mkdir(parents=True)
+    for script in (AWS_SESSION, DEPLOY_STACK):
+        shutil.copy2(script, checkout / ".ci" / script.name)
+    return subprocess.run(
+        [".ci/deploy-stack"],
+        cwd=checkout,
+        env=ci_environment(tmp_path, **environment),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def logged(tmp_path: Path) -> list[str]:
+    log = tmp_path / "pulumi.log"
+    return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+
+def test_deploy_stack_runs_up_with_the_policy_pack_then_verifies(tmp_path: Path) -> None:
+    result = deploy_stack(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert logged(tmp_path) == [
+        "make sync",
+        "pulumi login s3://state-bucket",
+        "pulumi up --yes --stack staging --policy-pack policies --policy-pack-config policies/config/staging.json",
+        "pulumi stack output --json --stack staging",
+        "python3 -m uv run --locked modelplane verify --stack staging --outputs stack-outputs.json --json verify.json",
+    ]
+    outputs = tmp_path / "checkout" / "stack-outputs.json"
+    assert json.loads(outputs.read_text(encoding="utf-8")) == {"endpoint_names": {}}
+
+
+def test_deploy_stack_verifies_nothing_when_pulumi_up_fails(tmp_path: Path) -> None:
+    result = deploy_stack(tmp_path, PULUMI_UP_STATUS="255")
+    assert result.returncode == 255
+    assert logged(tmp_path)[-1].startswith("pulumi up --yes")
+
+
+def test_deploy_stack_refuses_static_keys_before_pulumi_runs(tmp_path: Path) -> None:
+    result = deploy_stack(tmp_path, AWS_ACCESS_KEY_ID="AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY="secret")
+    assert result.returncode != 0
+    assert "static AWS keys in the environment" in result.stderr
+    assert logged(tmp_path) == ["make sync"]
 
 
 @pytest.mark.parametrize(
