@@ -32,7 +32,7 @@ from modelplane.aws_api import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings, Variant
-from modelplane.stack_outputs import InputError, read_outputs
+from modelplane.stack_outputs import InputError, add_deployed_stack_options, read_outputs
 from modelplane.stackfiles import shown
 from modelplane.timewindow import Window, add_window_options, window_from
 
@@ -64,11 +64,7 @@ def register(subparsers: Any) -> None:
         "(CloudWatch for SageMaker, Prometheus for Kubernetes; business metrics from CloudWatch) and give a "
         "verdict. Exit codes: 0 promote, 1 rollback, 3 inconclusive, 2 bad usage or a source error.",
     )
-    parser.add_argument("--stack", help="stack name; settings from stacks/Pulumi.<stack>.yaml")
-    parser.add_argument("--config", type=Path, metavar="FILE", help="settings file (stack name from --stack or it)")
-    parser.add_argument(
-        "--outputs", type=Path, metavar="FILE", help="`pulumi stack output --json` saved to a file (default: run it)"
-    )
+    add_deployed_stack_options(parser)
     parser.add_argument("--endpoint", required=True, help="endpoint name in the settings")
     parser.add_argument("--baseline", metavar="VARIANT", help="default: the production variant with the highest weight")
     parser.add_argument("--candidate", metavar="VARIANT", help="default: the other variant, or the shadow")

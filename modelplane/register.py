@@ -32,7 +32,7 @@ from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoin
 from modelplane.cli import EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Platform, Settings
-from modelplane.stack_outputs import InputError, read_outputs
+from modelplane.stack_outputs import InputError, add_outputs_option, read_outputs
 from modelplane.stackfiles import shown
 
 PENDING = "PendingManualApproval"
@@ -394,9 +394,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--metrics", type=Path, metavar="FILE", help="evaluation metrics (JSON) to attach")
     parser.add_argument("--description", help="model package description")
-    parser.add_argument(
-        "--outputs", type=Path, metavar="FILE", help="`pulumi stack output --json` saved to a file (default: run it)"
-    )
+    add_outputs_option(parser)
     add_endpoint_url_option(parser)
     parser.set_defaults(handler=run)
 

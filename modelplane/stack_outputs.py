@@ -5,6 +5,7 @@ The outputs are the contract between the program and the tools (see `modelplane/
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -14,6 +15,20 @@ from typing import Any
 
 class InputError(Exception):
     """The command cannot start: its input is missing or malformed (exit 2)."""
+
+
+def add_outputs_option(parser: argparse.ArgumentParser) -> None:
+    """`--outputs`, the same for every command that reads a deployed stack's outputs (`read_outputs`)."""
+    parser.add_argument(
+        "--outputs", type=Path, metavar="FILE", help="`pulumi stack output --json` saved to a file (default: run it)"
+    )
+
+
+def add_deployed_stack_options(parser: argparse.ArgumentParser) -> None:
+    """`--stack` or `--config` for the settings (`stackfiles.resolve`), and `--outputs` for what was deployed."""
+    parser.add_argument("--stack", help="stack name; settings from stacks/Pulumi.<stack>.yaml")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="settings file (stack name from --stack or it)")
+    add_outputs_option(parser)
 
 
 def read_outputs(path: Path | None, stack: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoin
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings
-from modelplane.stack_outputs import InputError, read_outputs
+from modelplane.stack_outputs import InputError, add_deployed_stack_options, read_outputs
 from modelplane_components.aws_limits import SCALABLE_DIMENSION
 
 SILENT_ROLLBACK_RUNBOOK = "docs/operations.md#silent-rollback"
@@ -444,11 +444,7 @@ def register(subparsers: Any) -> None:
         "status, endpoint config (silent rollback), variants, weights, shadow, instance counts, "
         "scalable targets, data capture, alarms; optionally a smoke request.",
     )
-    parser.add_argument("--stack", help="stack name; settings from stacks/Pulumi.<stack>.yaml")
-    parser.add_argument("--config", type=Path, metavar="FILE", help="settings file (stack name from --stack or it)")
-    parser.add_argument(
-        "--outputs", type=Path, metavar="FILE", help="`pulumi stack output --json` saved to a file (default: run it)"
-    )
+    add_deployed_stack_options(parser)
     add_endpoint_url_option(parser)
     parser.add_argument("--smoke", action="store_true", help="also send each endpoint its smoke_test request")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the checks as JSON")

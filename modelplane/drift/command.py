@@ -32,7 +32,7 @@ from modelplane.drift.report import Judged, plot, publish, render_json, render_m
 from modelplane.drift.statistics import Verdict, compare
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Platform
-from modelplane.stack_outputs import InputError, read_outputs
+from modelplane.stack_outputs import InputError, add_deployed_stack_options, read_outputs
 from modelplane.timewindow import add_window_options, window_from
 
 EXIT_INCONCLUSIVE = 3
@@ -48,11 +48,7 @@ def register(subparsers: Any) -> None:
         "chi-squared and new or missing categories for categorical ones; thresholds from the endpoint's "
         "`drift` settings. Exit 0 no drift, 1 drift, 3 too little data, 2 bad usage.",
     )
-    parser.add_argument("--stack", help="stack name; settings from stacks/Pulumi.<stack>.yaml")
-    parser.add_argument("--config", type=Path, metavar="FILE", help="settings file (stack name from --stack or it)")
-    parser.add_argument(
-        "--outputs", type=Path, metavar="FILE", help="`pulumi stack output --json` saved to a file (default: run it)"
-    )
+    add_deployed_stack_options(parser)
     parser.add_argument("--endpoint", metavar="NAME", help="endpoint name in the settings")
     parser.add_argument(
         "--baseline", type=Path, metavar="FILE", help="baseline JSON (`modelplane drift baseline`) or a training CSV"
