@@ -1122,6 +1122,13 @@ CASES: list[Case] = [
     ),
     one(
         "iam-no-admin-statements",
+        "service-newer-than-the-catalogue",
+        "aws:iam/policy:Policy",
+        {"policy": document(allow(["s3:GetObject", "newservice:*"]))},
+        ["policy statement 0 allows 'newservice:*' on Resource '*'."],
+    ),
+    one(
+        "iam-no-admin-statements",
         "role-inline-not-action",
         "aws:iam/role:Role",
         {
