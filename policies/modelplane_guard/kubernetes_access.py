@@ -15,6 +15,7 @@ from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Seve
 from .common import (
     PRODUCTION_PROPERTY,
     PRODUCTION_SCHEMA,
+    WORLD,
     Report,
     applies_to,
     as_list,
@@ -47,7 +48,6 @@ NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
 PRIVILEGED_ROLES = ["cluster-admin"]
 ESCALATION_VERBS = ("escalate", "bind", "impersonate")
 READ_VERBS = ("get", "list", "watch", "*")
-WORLD = ("0.0.0.0/0", "::/0")
 # Annotations that make a LoadBalancer Service internal, per cloud (value compared case-insensitively).
 INTERNAL_LOAD_BALANCER_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
