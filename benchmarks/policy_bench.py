@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ from modelplane.analyzer import (
     start_pack,
 )
 from modelplane.simulate import RecordedResource, simulate_in_subprocess
-from modelplane.stackfiles import PROJECT_ROOT
+from tests.platform_program import recorded_program
 
 BUDGET = 1000
 ENDPOINT_COUNTS = (10, 100)
@@ -89,13 +88,6 @@ def pack_copy(directory: Path, name: str, entry_point: str) -> Path:
     return copy
 
 
-def platform_resources() -> list[RecordedResource]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.platform_program"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-    )
-    return [RecordedResource(**record) for record in json.loads(completed.stdout)["resources"]]
-
-
 def judge_once(pack_dir: Path, resources: Sequence[RecordedResource]) -> Timing:
     identity = StackIdentity("modelplane", "bench", {"modelplane:environment": "prod"})
     by_urn = {resource.urn: resource for resource in resources}
@@ -135,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     args = parser.parse_args(argv)
 
-    workloads: dict[str, list[RecordedResource]] = {"platform program": platform_resources()}
+    workloads: dict[str, list[RecordedResource]] = {"platform program": recorded_program()[1]}
     with tempfile.TemporaryDirectory(prefix="policy-bench-") as directory:
         for count in ENDPOINT_COUNTS:
             stack_file = Path(directory) / f"Pulumi.bench{count}.yaml"

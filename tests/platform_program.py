@@ -5,15 +5,20 @@ team writes them, so its inputs reach the pack exactly as the SDK sends them (ca
 or objects). `EXPECTED` names, for each insecure resource, the policy that must stop it in
 production; compliant resources are listed with None and must draw no mandatory diagnostic.
 `python -m tests.platform_program` runs the program under the mock runtime and prints the recorded
-graph as JSON (`tests/test_policy_catch_rate.py` judges it through the pack's gRPC interface).
+graph as JSON; `recorded_program()` runs it so for the tests and benchmarks that judge it through the
+pack's gRPC interface (`tests/test_policy_catch_rate.py`).
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelplane.simulate import RecordedResource
 
 ACCOUNT = "123456789012"
 PARTNER = "210987654321"
@@ -769,6 +774,18 @@ def main() -> int:
     _sync_await(run_pulumi_func(declare))
     json.dump({"expected": EXPECTED, "resources": [asdict(record) for record in monitor.records]}, sys.stdout)
     return 0
+
+
+def recorded_program() -> tuple[dict[str, str | None], list[RecordedResource]]:
+    """`EXPECTED` and the recorded resources, from a run in its own interpreter (the mocks are process-wide)."""
+    from modelplane.simulate import RecordedResource
+    from modelplane.stackfiles import PROJECT_ROOT
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.platform_program"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    program = json.loads(completed.stdout)
+    return program["expected"], [RecordedResource(**record) for record in program["resources"]]
 
 
 if __name__ == "__main__":

@@ -71,6 +71,13 @@ def test_not_action_grants_every_other_service_whole() -> None:
     assert escalations(grant) == ()
 
 
+def test_a_service_wildcard_grants_a_service_the_catalogue_does_not_know() -> None:
+    """A service AWS launches after the catalogue was generated is still granted whole by `<service>:*`."""
+    assert "newservice" not in catalogue().services
+    assert Grant.of(["NewService:*", "s3:GetObject"], []).whole_services() == ("newservice",)
+    assert Grant.of(["newservice:Get*"], []).whole_services() == ()
+
+
 def test_escalations_name_how_each_action_is_granted() -> None:
     assert escalations(Grant.of(["IAM:Pass*", "iam:putrolepolicy"], [])) == (
         ("iam:PassRole", "IAM:Pass*"),

@@ -9,9 +9,6 @@ policies/config/prod.json`: Configure with the prod file, one Analyze per resour
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -26,8 +23,7 @@ from modelplane.analyzer import (
     start_pack,
     violations_of,
 )
-from modelplane.simulate import RecordedResource
-from modelplane.stackfiles import PROJECT_ROOT
+from tests.platform_program import recorded_program
 
 IDENTITY = StackIdentity(project="platform", stack="prod", config={"aws:region": "eu-west-1"})
 
@@ -43,15 +39,7 @@ class Verdict:
 
 @pytest.fixture(scope="module")
 def verdict() -> Verdict:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.platform_program"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    program = json.loads(completed.stdout)
-    resources = [RecordedResource(**record) for record in program["resources"]]
+    expected, resources = recorded_program()
     by_urn = {resource.urn: resource for resource in resources}
     path = policy_config_path("prod")
     violations: list[Violation] = []
@@ -66,7 +54,7 @@ def verdict() -> Verdict:
     for violation in violations:
         if violation.level == "mandatory":
             mandatory[violation.urn.rsplit("::", 1)[-1]].add(violation.policy)
-    return Verdict(program["expected"], dict(mandatory), len(resources))
+    return Verdict(expected, dict(mandatory), len(resources))
 
 
 def test_the_set_spans_the_themes(verdict: Verdict) -> None:

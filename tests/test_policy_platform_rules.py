@@ -750,6 +750,22 @@ PLATFORM_CASES: list[Case] = [
     ),
     one(
         "kubernetes-load-balancer-not-public",
+        "internal-legacy-annotation",
+        SERVICE,
+        service("LoadBalancer", {"service.beta.kubernetes.io/aws-load-balancer-internal": "0.0.0.0/0"}),
+        [],
+    ),
+    one(
+        "kubernetes-load-balancer-not-public",
+        "internal-annotation-false",
+        SERVICE,
+        service("LoadBalancer", {"service.beta.kubernetes.io/aws-load-balancer-internal": "false"}),
+        [
+            "spec.type is LoadBalancer without an internal-scheme annotation or loadBalancerSourceRanges: the whole internet can reach it."
+        ],
+    ),
+    one(
+        "kubernetes-load-balancer-not-public",
         "partner-ranges",
         SERVICE,
         service("LoadBalancer", loadBalancerSourceRanges=["203.0.113.0/24"]),

@@ -1122,6 +1122,13 @@ CASES: list[Case] = [
     ),
     one(
         "iam-no-admin-statements",
+        "service-newer-than-the-catalogue",
+        "aws:iam/policy:Policy",
+        {"policy": document(allow(["s3:GetObject", "newservice:*"]))},
+        ["policy statement 0 allows 'newservice:*' on Resource '*'."],
+    ),
+    one(
+        "iam-no-admin-statements",
         "role-inline-not-action",
         "aws:iam/role:Role",
         {
@@ -1191,6 +1198,48 @@ CASES: list[Case] = [
             )
         },
         [],
+    ),
+    one(
+        "iam-trust-policy-scoped",
+        "saml-federation",
+        "aws:iam/role:Role",
+        {
+            "assumeRolePolicy": document(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:saml-provider/Okta"},
+                    "Action": "sts:AssumeRoleWithSAML",
+                    "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+                }
+            )
+        },
+        [],
+    ),
+    one(
+        "iam-trust-policy-scoped",
+        "cognito-identity-pool",
+        "aws:iam/role:Role",
+        {
+            "assumeRolePolicy": document(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {"cognito-identity.amazonaws.com:aud": "eu-west-1:0f1e2d3c-4b5a-6978-8796"},
+                        "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"},
+                    },
+                },
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                },
+            )
+        },
+        [
+            "assumeRolePolicy statement 1 trusts cognito-identity.amazonaws.com without a ':aud' condition: any identity of that provider can assume the role."
+        ],
     ),
     one(
         "iam-trust-policy-scoped",

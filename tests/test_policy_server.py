@@ -10,11 +10,8 @@ levels, asynchronous validations, secrets and provider inputs.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,10 +42,10 @@ from modelplane.analyzer import (
     start_pack,
 )
 from modelplane.simulate import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation
-from modelplane.stackfiles import PROJECT_ROOT
 from policies.modelplane_guard import POLICIES
 from policies.modelplane_guard.server import GuardAnalyzer, check_pack
 from tests.conftest import SimulateStack
+from tests.platform_program import recorded_program
 from tests.test_policy_contract import recorded
 
 PACK = "modelplane-guard"
@@ -106,10 +103,7 @@ def pulumi_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def prod(simulate_stack: SimulateStack) -> Simulation:
     """The prod graph with a platform team's resources next to it: every type the rules judge."""
     simulation = simulate_stack("prod")
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.platform_program"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-    )
-    platform = [RecordedResource(**record) for record in json.loads(completed.stdout)["resources"]]
+    _, platform = recorded_program()
     return Simulation(simulation.project, "prod", "prod", simulation.stack_file, [*simulation.resources, *platform])
 
 

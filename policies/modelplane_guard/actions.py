@@ -79,7 +79,18 @@ def _whole_services(grant: Grant) -> tuple[str, ...]:
     # A service no pattern names: all of it is granted by a NotAction, none of it by an Action.
     whole = [prefix for prefix in services if prefix not in named] if grant.negated else []
     whole += [prefix for prefix in sorted(named) if all(grant.granting(action) for action in services[prefix])]
+    if not grant.negated:
+        # `<service>:*` grants all of a service the catalogue does not know yet (AWS launched it since).
+        whole += [service for pattern in grant.patterns if (service := _uncatalogued_whole_service(pattern))]
     return tuple(sorted(whole))
+
+
+def _uncatalogued_whole_service(pattern: str) -> str | None:
+    service, _, action = pattern.strip().partition(":")
+    service = service.lower()
+    if not service or "*" in service or "?" in service or service in catalogue().services:
+        return None
+    return service if action and set(action) <= {"*"} else None
 
 
 def _services_named(pattern: str) -> list[str]:

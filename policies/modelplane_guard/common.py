@@ -31,6 +31,8 @@ PRODUCTION_SCHEMA = {
     "description": "Whether the stack serves production traffic; on other stacks the rule does not apply.",
 }
 NOT_PRODUCTION = "applies to production stacks only (config `production: false`)"
+# Every IPv4 and every IPv6 address: a source range open to the whole internet.
+WORLD = ("0.0.0.0/0", "::/0")
 # `alias/aws/<service>` (or its ARN) names the key AWS manages for a service in each account.
 AWS_MANAGED_KEY = re.compile(r"(^|:)alias/aws/")
 

@@ -47,6 +47,7 @@ RESOURCE_POLICY_PROPERTIES = {
 }
 BROAD_MANAGED_POLICIES = ["AdministratorAccess", "IAMFullAccess", "AmazonSageMakerFullAccess"]
 SOURCE_CONDITION_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths"})
+COGNITO_IDENTITY = "cognito-identity.amazonaws.com"
 
 
 def identity_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
@@ -148,11 +149,24 @@ def _trust_scoped(args: ResourceValidationArgs, report: Report) -> None:
             report(
                 f"assumeRolePolicy {statement.label} trusts {', '.join(services)} without an aws:SourceAccount or aws:SourceArn condition (confused deputy)."
             )
-        federated = statement.principals.get("Federated", ())
-        if federated and not any(key.endswith(":sub") for key in statement.condition_keys()):
-            report(
-                f"assumeRolePolicy {statement.label} trusts {', '.join(federated)} without a ':sub' condition: any identity of that provider can assume the role."
-            )
+        for provider in statement.principals.get("Federated", ()):
+            scope = _federation_scope(provider)
+            if scope and not any(key.endswith(scope) for key in statement.condition_keys()):
+                report(
+                    f"assumeRolePolicy {statement.label} trusts {provider} without a '{scope}' condition: any identity of that provider can assume the role."
+                )
+
+
+def _federation_scope(provider: str) -> str | None:
+    """The condition key (its suffix) that limits which identities of a federated provider may assume the role.
+
+    A SAML provider needs none: the IdP's signed assertion names the roles each user may take. An
+    Amazon Cognito identity pool is named by `cognito-identity.amazonaws.com:aud`; for any other
+    OpenID Connect provider (EKS, GitHub) only `<issuer>:sub` tells its identities apart.
+    """
+    if ":saml-provider/" in provider:
+        return None
+    return ":aud" if provider == COGNITO_IDENTITY else ":sub"
 
 
 trust_scoped = ResourceValidationPolicy(
@@ -160,7 +174,7 @@ trust_scoped = ResourceValidationPolicy(
     description="Role trust policies name who may assume the role: service principals only on behalf of this account, OIDC identities only for one subject.",
     validate=_trust_scoped,
     severity=Severity.HIGH,
-    remediation_steps="Add an aws:SourceAccount (or aws:SourceArn) condition for service principals and a '<issuer>:sub' condition for OIDC providers; never trust '*'.",
+    remediation_steps="Add an aws:SourceAccount (or aws:SourceArn) condition for service principals and a '<issuer>:sub' condition for OIDC providers (cognito-identity.amazonaws.com:aud for a Cognito identity pool); never trust '*'.",
     tags=["iam", "confused-deputy", *sources("aws-iam:confused-deputy-prevention"), *applies_to(ROLE)],
     url="https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html",
     config_schema=config_schema(

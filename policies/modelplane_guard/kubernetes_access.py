@@ -15,6 +15,7 @@ from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Seve
 from .common import (
     PRODUCTION_PROPERTY,
     PRODUCTION_SCHEMA,
+    WORLD,
     Report,
     applies_to,
     as_list,
@@ -47,16 +48,17 @@ NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
 PRIVILEGED_ROLES = ["cluster-admin"]
 ESCALATION_VERBS = ("escalate", "bind", "impersonate")
 READ_VERBS = ("get", "list", "watch", "*")
-WORLD = ("0.0.0.0/0", "::/0")
 # Annotations that make a LoadBalancer Service internal, per cloud (value compared case-insensitively).
 INTERNAL_LOAD_BALANCER_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
-    "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
     "networking.gke.io/load-balancer-type": "internal",
     "cloud.google.com/load-balancer-type": "internal",
     "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
     "service.beta.kubernetes.io/oci-load-balancer-internal": "true",
 }
+# AWS's cloud provider makes the load balancer internal for any value of this one but "false"
+# (older manifests, and AWS's own examples, write "0.0.0.0/0").
+AWS_INTERNAL_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-internal"
 # Annotations by which an ingress controller terminates TLS with a certificate it holds itself.
 TLS_ANNOTATIONS = (
     "alb.ingress.kubernetes.io/certificate-arn",
@@ -204,6 +206,8 @@ no_escalation_verbs = ResourceValidationPolicy(
 
 def is_internal_load_balancer(metadata: Mapping[str, Any]) -> bool:
     annotations = {str(key): str(value).lower() for key, value in as_mapping(metadata.get("annotations")).items()}
+    if annotations.get(AWS_INTERNAL_ANNOTATION, "") not in ("", "false"):
+        return True
     return any(annotations.get(key) == value for key, value in INTERNAL_LOAD_BALANCER_ANNOTATIONS.items())
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
 
 from .common import (
+    WORLD,
     Report,
     applies_to,
     as_list,
@@ -28,7 +29,6 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-WORLD = ("0.0.0.0/0", "::/0")
 ALL_PROTOCOLS = ("-1", "all")
 # ICMP's "ports" are message types and codes.
 ICMP_PROTOCOLS = ("icmp", "icmpv6", "1", "58")

@@ -77,10 +77,15 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def read_waivers(
-    entries: Any, policies: Sequence[Policy], on: date, max_days: float = DEFAULT_MAX_DAYS
+def configured_waivers(
+    config: Mapping[str, Any], policies: Sequence[Policy], on: date
 ) -> tuple[list[Waiver], list[str]]:
-    """The valid waivers among `entries`, and a message for each that is not valid."""
+    """The valid waivers of the `policy-waivers` config, and a message for each that is not valid.
+
+    The server applies the first and the `policy-waivers` policy reports the second, from one reading.
+    """
+    entries = config.get("waivers")
+    max_days = as_number(config.get("maxDays")) or DEFAULT_MAX_DAYS
     by_name = {policy.name: policy for policy in policies}
     if entries is None:
         return [], []
@@ -158,8 +163,7 @@ class WaiverBook:
 
     @classmethod
     def from_config(cls, properties: Mapping[str, Any], policies: Sequence[Policy], on: date) -> WaiverBook:
-        max_days = as_number(properties.get("maxDays")) or DEFAULT_MAX_DAYS
-        valid, _ = read_waivers(properties.get("waivers"), policies, on, max_days)
+        valid, _ = configured_waivers(properties, policies, on)
         return cls(tuple(valid))
 
     def find(self, policy: str, urn: str) -> Waiver | None:
@@ -170,9 +174,7 @@ def waiver_policy(policies: Sequence[Policy]) -> StackValidationPolicy:
     """The policy checking the waivers of the config against the pack's `policies`."""
 
     def validate(args: StackValidationArgs, report: Report) -> None:
-        config = args.get_config()
-        max_days = as_number(config.get("maxDays")) or DEFAULT_MAX_DAYS
-        _, problems = read_waivers(config.get("waivers"), policies, today(), max_days)
+        _, problems = configured_waivers(args.get_config(), policies, today())
         for problem in problems:
             report(problem)
 
