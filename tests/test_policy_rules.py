@@ -1452,6 +1452,30 @@ CASES: list[Case] = [
     Case("s3-bucket-tls-only", "denies-plain-http", bucket_stack(), []),
     Case(
         "s3-bucket-tls-only",
+        "denies-plain-http-in-upper-case",
+        bucket_stack(
+            policy=Res(
+                "aws:s3/bucketPolicy:BucketPolicy",
+                "policy",
+                {
+                    "bucket": ARTIFACTS,
+                    "policy": document(
+                        {
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "S3:*",
+                            "Resource": [f"arn:aws:s3:::{ARTIFACTS}/*"],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ),
+                },
+                depends={"bucket": ["bucket"]},
+            )
+        ),
+        [],
+    ),
+    Case(
+        "s3-bucket-tls-only",
         "no-policy",
         bucket_stack(omit=("policy",)),
         [f"bucket: bucket '{ARTIFACTS}' does not deny requests without TLS (a Deny on aws:SecureTransport false)."],

@@ -134,10 +134,11 @@ def _statement(index: int, raw: Any) -> Statement:
 
 
 def denies_insecure_transport(statement: Statement) -> bool:
-    """A `Deny` of every principal's S3 calls when `aws:SecureTransport` is false."""
+    """A `Deny` of every principal's S3 calls when `aws:SecureTransport` is false (IAM reads actions
+    case-insensitively, so `S3:*` is the same deny)."""
     if statement.effect != "Deny" or not statement.has_wildcard_principal:
         return False
-    if not any(action in {"*", "s3:*"} for action in statement.actions):
+    if not any(action.lower() in {"*", "s3:*"} for action in statement.actions):
         return False
     bool_conditions = {key.lower(): values for key, values in statement.conditions.get("Bool", {}).items()}
     return any(is_false(value) for value in bool_conditions.get("aws:securetransport", ()))
