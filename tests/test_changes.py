@@ -182,6 +182,28 @@ def test_renaming_an_explicitly_named_resource_is_an_unexpected_replacement_and_
     assert f'unable to replace resource "{endpoint.urn}"' in finding.message
 
 
+def test_a_new_model_family_description_replaces_the_protected_model_package_group_and_is_refused(
+    prod: Simulation,
+) -> None:
+    """terraform-provider-aws's model_package_group_description is ForceNew: the engine would replace the group."""
+    group = next(r for r in prod.resources if r.type == "aws:sagemaker/modelPackageGroup:ModelPackageGroup")
+    assert group.protect, "precondition: prod model package groups are protected"
+    described = replace(group, inputs={**group.inputs, "modelPackageGroupDescription": "Scores card payments."})
+
+    found = changes(prod, replace(prod, resources=[described if r is group else r for r in prod.resources]))
+
+    (change,) = found.changes
+    assert (change.kind, change.fields, change.expected, change.protected) == (
+        "replace",
+        ("modelPackageGroupDescription",),
+        False,
+        True,
+    )
+    assert change.detail.startswith(f"named {group.inputs['modelPackageGroupName']!r}: replaced under the same name")
+    (finding,) = change_findings(found)
+    assert (finding.check, finding.urn) == (PROTECTED_DELETE.id, group.urn)
+
+
 def test_tags_update_in_place_even_on_resources_that_replace_on_everything_else(prod: Simulation) -> None:
     model = next(r for r in prod.resources if r.type == "aws:sagemaker/model:Model")
     tagged = replace(model, inputs={**model.inputs, "tags": {**model.inputs["tags"], "team": "fraud"}})
