@@ -141,9 +141,13 @@ def stack_name_of(path: Path) -> str:
 
 
 def load_stack_file(path: Path, stack: str | None = None) -> Settings:
-    config = read_stack_file(path)
+    return stack_file_settings(read_stack_file(path), source=str(path), stack=stack or stack_name_of(path))
+
+
+def stack_file_settings(config: Mapping[str, Any], *, source: str, stack: str) -> Settings:
+    """Settings from a stack file's `config:` block (`read_stack_file`), whose `secure:` values are the secrets."""
     secret_keys = frozenset(key for key, value in config.items() if _is_ciphertext(value))
-    return settings_from_config(config, source=str(path), stack=stack or stack_name_of(path), secret_keys=secret_keys)
+    return settings_from_config(config, source=source, stack=stack, secret_keys=secret_keys)
 
 
 def load_from_pulumi() -> Settings:
