@@ -291,9 +291,14 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def plan_against(repository: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def plan_against(
+    repository: Path, *args: str, git_dir: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`plan ... --json` in `repository`; `git_dir` is a GIT_DIR the caller's environment sets, as in a git hook."""
     out = repository / "out"
     env = {key: value for key, value in os.environ.items() if key not in {"GIT_DIR", "GIT_WORK_TREE", "PYTHONPATH"}}
+    if git_dir is not None:
+        env["GIT_DIR"] = str(git_dir)
     command = [sys.executable, "-m", "modelplane", "plan", *args, "--json", str(out / "plan.json")]
     completed = subprocess.run(command, cwd=repository, capture_output=True, text=True, env=env, check=False)
     document = json.loads((out / "plan.json").read_text()) if (out / "plan.json").exists() else {}
@@ -326,6 +331,18 @@ def test_against_head_on_an_unchanged_tree_lists_nothing(repository: Path) -> No
     assert "no resource is created, deleted, renamed, replaced or updated" in completed.stdout
     assert git(repository, "worktree", "list").count("\n") == 1, "the temporary worktree is removed"
     assert SECRET_VERSION not in {resource["type"] for resource in document["resources"]}, "no value in the file"
+
+
+def test_a_git_dir_of_another_repository_leaves_no_worktree_behind(repository: Path, tmp_path: Path) -> None:
+    """The worktree is added to and removed from the project's repository, whatever GIT_DIR says."""
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "--quiet")
+
+    completed, _ = plan_against(repository, "--stack", "dev", "--against", "HEAD", git_dir=other / ".git")
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert git(repository, "worktree", "list").count("\n") == 1, "the temporary worktree is removed"
 
 
 def test_stand_in_secrets_set_every_declared_secret_at_both_revisions(repository: Path) -> None:
