@@ -2,7 +2,8 @@
 
 The rules and messages are the CLI's own (pulumi/pulumi, see docs/engine-compat.md): `Pulumi.yaml`
 against the CLI's project schema and `Project.Validate` (sdk/go/common/workspace/project.go), the
-required keys of `mergeConfig` and the declared types and secrets of `validateStackConfigValues`
+stack file's keys (`ParseKey`, sdk/go/common/resource/config/key.go), the required keys of
+`mergeConfig` and the declared types and secrets of `validateStackConfigValues`
 (sdk/go/common/workspace/config.go), and the secrets provider state the CLI needs to decrypt any
 `secure:` value (pkg/cmd/pulumi/stack/secrets.go, `SecretsManagerLoader.GetSecretsManager`). Every
 violation is a `SettingsError` line `<file>: <key>: <problem>`, so `plan` exits 2 as for bad settings.
@@ -83,7 +84,8 @@ def check_stack(project: Project, stack_file: Path, stack: str, source: str | No
     source = source or str(stack_file)
     document = read_stack_document(stack_file, source)
     config = document.get("config", {})
-    problems = _missing_keys(project, config, stack, imports_environments="environment" in document)
+    problems = _unparsable_keys(config)
+    problems += _missing_keys(project, config, stack, imports_environments="environment" in document)
     problems += _undecryptable(document, config, stack)
     problems += _type_problems(project, config, stack)
     if problems:
@@ -208,6 +210,25 @@ def _full_key(project: str, key: str) -> str:
 
 
 # --- the stack file --------------------------------------------------------------------------------
+
+
+def _unparsable_keys(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`config.ParseKey`, which loading the stack file applies to every key: `<namespace>:<name>`, or the
+    old `<namespace>:config:<name>`. A key without a namespace is no shorthand here, as it is in Pulumi.yaml."""
+    return [
+        (
+            str(key),
+            f"could not parse {key} as a configuration key "
+            "(configuration keys should be of the form `<namespace>:<name>`)",
+        )
+        for key in config
+        if not _parses_as_key(str(key))
+    ]
+
+
+def _parses_as_key(key: str) -> bool:
+    parts = key.split(":")
+    return len(parts) == 2 or (len(parts) == 3 and parts[1] == "config")
 
 
 def _missing_keys(
