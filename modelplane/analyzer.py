@@ -358,14 +358,17 @@ class StackIdentity:
 
     @classmethod
     def of(cls, simulation: Simulation, *, dry_run: bool = True) -> StackIdentity:
-        return cls.for_stack_file(simulation.project, simulation.stack, Path(simulation.stack_file), dry_run=dry_run)
+        # A relative stack file is relative to the project, where simulations run.
+        stack_file = simulation.stack_file
+        config = read_stack_file(PROJECT_ROOT / stack_file, stack_file)
+        return cls.for_config(simulation.project, simulation.stack, config, dry_run=dry_run)
 
     @classmethod
-    def for_stack_file(cls, project: str, stack: str, stack_file: Path, *, dry_run: bool = True) -> StackIdentity:
-        """Known before the program runs, so the pack can start while the simulation does."""
-        # A relative stack file is relative to the project, where simulations run.
-        config, secret_keys = runtime_config(read_stack_file(PROJECT_ROOT / stack_file, str(stack_file)), {})
-        return cls(project, stack, config, secret_keys, dry_run)
+    def for_config(cls, project: str, stack: str, config: Mapping[str, Any], *, dry_run: bool = True) -> StackIdentity:
+        """From the stack file's `config:` block: known before the program runs, so the pack can start while
+        the simulation does."""
+        strings, secret_keys = runtime_config(config, {})
+        return cls(project, stack, strings, secret_keys, dry_run)
 
 
 class RunningPack:

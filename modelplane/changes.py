@@ -123,11 +123,9 @@ def _worktree(commit: str) -> Iterator[Path]:
         _git("worktree", "add", "--detach", "--quiet", str(tree), commit, failure=f"cannot check out {commit}")
         yield tree
     finally:
-        subprocess.run(
-            ["git", "worktree", "remove", "--force", str(tree)], cwd=PROJECT_ROOT, capture_output=True, check=False
-        )
+        _git_quietly("worktree", "remove", "--force", str(tree))
         shutil.rmtree(parent, ignore_errors=True)
-        subprocess.run(["git", "worktree", "prune"], cwd=PROJECT_ROOT, capture_output=True, check=False)
+        _git_quietly("worktree", "prune")
 
 
 def _git(*args: str, failure: str) -> str:
@@ -141,6 +139,11 @@ def _git(*args: str, failure: str) -> str:
         detail = completed.stderr.strip()
         raise AgainstError(f"{failure}{': ' + detail if detail else ''}")
     return completed.stdout.strip()
+
+
+def _git_quietly(*args: str) -> None:
+    """Clean-up: whatever it answers, the caller goes on."""
+    subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, check=False, env=_git_env())
 
 
 def _git_env() -> dict[str, str]:

@@ -101,11 +101,28 @@ def read_stack_file(path: Path, source: str | None = None) -> dict[str, Any]:
 
     `source` names the file in messages when `path` was made absolute for opening.
     """
+    return read_stack_document(path, source).get("config", {})
+
+
+def read_stack_document(path: Path, source: str | None = None) -> dict[str, Any]:
+    """A whole stack file: its `config:` mapping and the secrets provider's state beside it."""
     source = source or str(path)
+    document = read_yaml(path, source, "stack file")
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise SettingsError(source, [("", "a stack file is a mapping with a `config:` block")])
+    if not isinstance(document.get("config", {}), dict):
+        raise SettingsError(source, [("config", "must be a mapping of config keys")])
+    return document
+
+
+def read_yaml(path: Path, source: str, what: str = "file") -> Any:
+    """A YAML file's document; a missing, unreadable or malformed file is one `SettingsError` line."""
     try:
-        document = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SettingsError(source, [("", "no such stack file")]) from None
+        raise SettingsError(source, [("", f"no such {what}")]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise SettingsError(source, [("", f"cannot read: {error}")]) from None
     except YAMLError as error:
@@ -113,14 +130,6 @@ def read_stack_file(path: Path, source: str | None = None) -> dict[str, Any]:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
         raise SettingsError(source, [("", f"{where}invalid YAML: {problem}")]) from None
-    if document is None:
-        document = {}
-    if not isinstance(document, dict):
-        raise SettingsError(source, [("", "a stack file is a mapping with a `config:` block")])
-    config = document.get("config", {})
-    if not isinstance(config, dict):
-        raise SettingsError(source, [("config", "must be a mapping of config keys")])
-    return config
 
 
 def stack_name_of(path: Path) -> str:
@@ -132,9 +141,13 @@ def stack_name_of(path: Path) -> str:
 
 
 def load_stack_file(path: Path, stack: str | None = None) -> Settings:
-    config = read_stack_file(path)
+    return stack_file_settings(read_stack_file(path), source=str(path), stack=stack or stack_name_of(path))
+
+
+def stack_file_settings(config: Mapping[str, Any], *, source: str, stack: str) -> Settings:
+    """Settings from a stack file's `config:` block (`read_stack_file`), whose `secure:` values are the secrets."""
     secret_keys = frozenset(key for key, value in config.items() if _is_ciphertext(value))
-    return settings_from_config(config, source=str(path), stack=stack or stack_name_of(path), secret_keys=secret_keys)
+    return settings_from_config(config, source=source, stack=stack, secret_keys=secret_keys)
 
 
 def load_from_pulumi() -> Settings:

@@ -24,7 +24,7 @@ from google.protobuf import json_format
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.settings import get_project, get_stack
 
-from modelplane.loader import PROJECT, load_stack_file, read_stack_file, stack_name_of
+from modelplane.loader import PROJECT, read_stack_file, stack_file_settings, stack_name_of
 from modelplane.simulate import (
     ACCOUNT_ID,
     PROGRAM,
@@ -245,8 +245,9 @@ def simulate(
     program runs; `registered` each resource as the program registers it.
     """
     stack = stack or stack_name_of(stack_file)
-    settings = load_stack_file(stack_file, stack)
-    strings, secret_keys = runtime_config(read_stack_file(stack_file), secret_values or {})
+    config = read_stack_file(stack_file)
+    settings = stack_file_settings(config, source=str(stack_file), stack=stack)
+    strings, secret_keys = runtime_config(config, secret_values or {})
     shell = Simulation(PROJECT, stack, settings.environment.value, str(stack_file))
     if started is not None:
         started(shell)

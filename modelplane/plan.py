@@ -61,14 +61,14 @@ def plan_stack(
     try:
         from modelplane import aws_calls, prerun
 
-        prerun.check_stack(prerun.check_project(), PROJECT_ROOT / stack_file, stack, source=str(stack_file))
+        config = prerun.check_stack(prerun.check_project(), PROJECT_ROOT / stack_file, stack, source=str(stack_file))
         from modelplane.analyzer import Judging, StackIdentity, start_pack
         from modelplane.changes import change_findings, diff, simulate_ref
         from modelplane.providers_check import default_provider_findings, disabled_packages
         from modelplane.reports import Plan
 
-        identity = StackIdentity.for_stack_file(PROJECT, stack, stack_file)
-        disabled = disabled_packages(read_stack_file(PROJECT_ROOT / stack_file, str(stack_file)))
+        identity = StackIdentity.for_config(PROJECT, stack, config)
+        disabled = disabled_packages(config)
         # The pack's start-up (its own interpreter and imports), botocore's models and the base revision's
         # simulation overlap the program's run; so do the pack's judging of each resource and the check of
         # its inputs against AWS's constraints, as it registers. Left for the end: AnalyzeStack, and the

@@ -2,7 +2,8 @@
 
 The rules and messages are the CLI's own (pulumi/pulumi, see docs/engine-compat.md): `Pulumi.yaml`
 against the CLI's project schema and `Project.Validate` (sdk/go/common/workspace/project.go), the
-required keys of `mergeConfig` and the declared types and secrets of `validateStackConfigValues`
+stack file's keys (`ParseKey`, sdk/go/common/resource/config/key.go), the required keys of
+`mergeConfig` and the declared types and secrets of `validateStackConfigValues`
 (sdk/go/common/workspace/config.go), and the secrets provider state the CLI needs to decrypt any
 `secure:` value (pkg/cmd/pulumi/stack/secrets.go, `SecretsManagerLoader.GetSecretsManager`). Every
 violation is a `SettingsError` line `<file>: <key>: <problem>`, so `plan` exits 2 as for bad settings.
@@ -21,9 +22,8 @@ from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
-from ruamel.yaml import YAML, YAMLError
 
-from modelplane.loader import SettingsError
+from modelplane.loader import SettingsError, read_stack_document, read_yaml
 from modelplane.stackfiles import PROJECT_ROOT
 
 PROJECT_FILE = PROJECT_ROOT / "Pulumi.yaml"
@@ -60,7 +60,7 @@ class Project:
 
 def check_project(path: Path = PROJECT_FILE, source: str = "Pulumi.yaml") -> Project:
     """`Pulumi.yaml` as the CLI loads it (`ValidateProject`, then `Project.Validate`), or every reason it would not."""
-    document = _load_yaml(path, source)
+    document = read_yaml(path, source)
     if not isinstance(document, dict):
         raise SettingsError(source, [("", f"expected project to be an object, was '{type(document).__name__}'")])
     name = document.get("name")
@@ -79,38 +79,21 @@ def check_project(path: Path = PROJECT_FILE, source: str = "Pulumi.yaml") -> Pro
     return Project(name, declarations)
 
 
-def check_stack(project: Project, stack_file: Path, stack: str, source: str | None = None) -> None:
-    """The CLI's checks of one stack file against the project, before the program may run."""
+def check_stack(project: Project, stack_file: Path, stack: str, source: str | None = None) -> dict[str, Any]:
+    """The CLI's checks of one stack file against the project, before the program may run; its `config:` block."""
     source = source or str(stack_file)
-    document = _load_yaml(stack_file, source, "stack file") or {}
-    if not isinstance(document, dict):
-        raise SettingsError(source, [("", "a stack file is a mapping with a `config:` block")])
-    config = document.get("config") or {}
-    if not isinstance(config, dict):
-        raise SettingsError(source, [("config", "must be a mapping of config keys")])
-    problems = _missing_keys(project, config, stack, imports_environments="environment" in document)
+    document = read_stack_document(stack_file, source)
+    config = document.get("config", {})
+    problems = _unparsable_keys(config)
+    problems += _missing_keys(project, config, stack, imports_environments="environment" in document)
     problems += _undecryptable(document, config, stack)
     problems += _type_problems(project, config, stack)
     if problems:
         raise SettingsError(source, problems)
+    return config
 
 
 # --- Pulumi.yaml -----------------------------------------------------------------------------------
-
-
-def _load_yaml(path: Path, source: str, what: str = "file") -> Any:
-    try:
-        return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(source, [("", f"no such {what}")]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SettingsError(source, [("", f"cannot read: {error}")]) from None
-    except YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise SettingsError(
-            source, [("", f"{where}invalid YAML: {getattr(error, 'problem', None) or error}")]
-        ) from None
 
 
 @cache
@@ -227,6 +210,25 @@ def _full_key(project: str, key: str) -> str:
 
 
 # --- the stack file --------------------------------------------------------------------------------
+
+
+def _unparsable_keys(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`config.ParseKey`, which loading the stack file applies to every key: `<namespace>:<name>`, or the
+    old `<namespace>:config:<name>`. A key without a namespace is no shorthand here, as it is in Pulumi.yaml."""
+    return [
+        (
+            str(key),
+            f"could not parse {key} as a configuration key "
+            "(configuration keys should be of the form `<namespace>:<name>`)",
+        )
+        for key in config
+        if not _parses_as_key(str(key))
+    ]
+
+
+def _parses_as_key(key: str) -> bool:
+    parts = key.split(":")
+    return len(parts) == 2 or (len(parts) == 3 and parts[1] == "config")
 
 
 def _missing_keys(

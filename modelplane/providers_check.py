@@ -4,7 +4,9 @@ The engine resolves a custom resource's provider from its own `provider`, then i
 then the providers its parent component carries (`resmon.resolveProvider`, pkg/resource/deploy/
 source_eval.go); a component inherits its parent component's map. An invoke names its provider or
 gets the default (`resmon.getProviderFromSource`). With `pulumi:disable-default-providers` listing
-`*` or the package, the default is denied: `diag.GetDefaultProviderDenied`.
+`*` or the package, the default is denied: `diag.GetDefaultProviderDenied`; the engine's own package
+`pulumi` (providers themselves, stack references, `getResource`) is always let through
+(`defaultProviders.shouldDenyRequest`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from modelplane.findings import DEFAULT_PROVIDER, Finding
 from modelplane.simulate import RecordedResource, Simulation
 
 DISABLE_DEFAULT_PROVIDERS_KEY = "pulumi:disable-default-providers"
-PROVIDER_TYPE_PREFIX = "pulumi:providers:"
+# The engine serves this package itself and never denies it a default provider.
+ENGINE_PACKAGE = "pulumi"
 
 
 def disabled_packages(config: Mapping[str, Any]) -> frozenset[str]:
@@ -35,7 +38,7 @@ def default_provider_findings(simulation: Simulation, disabled: Collection[str])
     seen: set[str] = set()
     for invoke in simulation.invokes:
         package = _package(invoke.token)
-        if invoke.provider or package == "pulumi" or invoke.token in seen:
+        if invoke.provider or package == ENGINE_PACKAGE or invoke.token in seen:
             continue
         seen.add(invoke.token)
         findings.append(_finding("", invoke.token, package, disabled))
@@ -61,9 +64,9 @@ def _custom_resources_without_provider(resources: Iterable[RecordedResource]) ->
         if not resource.custom:
             inherited[resource.urn] = {**parent_providers, **resource.providers}
             continue
-        if resource.type.startswith(PROVIDER_TYPE_PREFIX):
-            continue
         package = _package(resource.type)
+        if package == ENGINE_PACKAGE:
+            continue
         if not (resource.provider or resource.providers.get(package) or parent_providers.get(package)):
             yield resource
 

@@ -182,6 +182,28 @@ def test_renaming_an_explicitly_named_resource_is_an_unexpected_replacement_and_
     assert f'unable to replace resource "{endpoint.urn}"' in finding.message
 
 
+def test_a_new_model_family_description_replaces_the_protected_model_package_group_and_is_refused(
+    prod: Simulation,
+) -> None:
+    """terraform-provider-aws's model_package_group_description is ForceNew: the engine would replace the group."""
+    group = next(r for r in prod.resources if r.type == "aws:sagemaker/modelPackageGroup:ModelPackageGroup")
+    assert group.protect, "precondition: prod model package groups are protected"
+    described = replace(group, inputs={**group.inputs, "modelPackageGroupDescription": "Scores card payments."})
+
+    found = changes(prod, replace(prod, resources=[described if r is group else r for r in prod.resources]))
+
+    (change,) = found.changes
+    assert (change.kind, change.fields, change.expected, change.protected) == (
+        "replace",
+        ("modelPackageGroupDescription",),
+        False,
+        True,
+    )
+    assert change.detail.startswith(f"named {group.inputs['modelPackageGroupName']!r}: replaced under the same name")
+    (finding,) = change_findings(found)
+    assert (finding.check, finding.urn) == (PROTECTED_DELETE.id, group.urn)
+
+
 def test_tags_update_in_place_even_on_resources_that_replace_on_everything_else(prod: Simulation) -> None:
     model = next(r for r in prod.resources if r.type == "aws:sagemaker/model:Model")
     tagged = replace(model, inputs={**model.inputs, "tags": {**model.inputs["tags"], "team": "fraud"}})
@@ -269,9 +291,14 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def plan_against(repository: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def plan_against(
+    repository: Path, *args: str, git_dir: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`plan ... --json` in `repository`; `git_dir` is a GIT_DIR the caller's environment sets, as in a git hook."""
     out = repository / "out"
     env = {key: value for key, value in os.environ.items() if key not in {"GIT_DIR", "GIT_WORK_TREE", "PYTHONPATH"}}
+    if git_dir is not None:
+        env["GIT_DIR"] = str(git_dir)
     command = [sys.executable, "-m", "modelplane", "plan", *args, "--json", str(out / "plan.json")]
     completed = subprocess.run(command, cwd=repository, capture_output=True, text=True, env=env, check=False)
     document = json.loads((out / "plan.json").read_text()) if (out / "plan.json").exists() else {}
@@ -304,6 +331,18 @@ def test_against_head_on_an_unchanged_tree_lists_nothing(repository: Path) -> No
     assert "no resource is created, deleted, renamed, replaced or updated" in completed.stdout
     assert git(repository, "worktree", "list").count("\n") == 1, "the temporary worktree is removed"
     assert SECRET_VERSION not in {resource["type"] for resource in document["resources"]}, "no value in the file"
+
+
+def test_a_git_dir_of_another_repository_leaves_no_worktree_behind(repository: Path, tmp_path: Path) -> None:
+    """The worktree is added to and removed from the project's repository, whatever GIT_DIR says."""
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "--quiet")
+
+    completed, _ = plan_against(repository, "--stack", "dev", "--against", "HEAD", git_dir=other / ".git")
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert git(repository, "worktree", "list").count("\n") == 1, "the temporary worktree is removed"
 
 
 def test_stand_in_secrets_set_every_declared_secret_at_both_revisions(repository: Path) -> None:

@@ -86,6 +86,16 @@ def test_an_invoke_without_a_provider_is_refused_once_per_function(staging: Simu
     ]
 
 
+def test_the_engines_own_resources_never_need_a_provider(staging: Simulation) -> None:
+    """`shouldDenyRequest` lets the `pulumi` package through: providers themselves and stack references."""
+    references = [
+        recorded("pulumi:pulumi:StackReference", "network", {"name": "acme/network/prod"}),
+        recorded("pulumi:providers:aws", "aws", {"region": "eu-west-1"}),
+    ]
+
+    assert default_provider_findings(only(staging, *references), {"*"}) == []
+
+
 def test_a_stack_that_keeps_default_providers_is_still_refused(staging: Simulation) -> None:
     findings = default_provider_findings(replace(staging, resources=[], invokes=[RecordedInvoke("aws:x:y", "")]), set())
 

@@ -154,6 +154,23 @@ def test_missing_required_keys_are_listed_in_the_clis_words(tmp_path: Path) -> N
     )
 
 
+@pytest.mark.parametrize("key", ["tags", "modelplane:tags:extra", "1"])
+def test_a_stack_file_key_must_parse_as_namespace_and_name(tmp_path: Path, key: str) -> None:
+    """The CLI cannot load a stack file whose key is not `<namespace>:<name>` (`config.ParseKey`)."""
+    config = {**stack_config("prod"), key: "x"}
+
+    assert stack_problems(tmp_path, {"config": config}) == [
+        f"{key}: could not parse {key} as a configuration key "
+        "(configuration keys should be of the form `<namespace>:<name>`)"
+    ]
+
+
+def test_the_old_config_module_form_of_a_key_still_parses(tmp_path: Path) -> None:
+    config = {**stack_config("prod"), "aws:config:profile": "deploy"}
+
+    check_stack(check_project(), write_stack(tmp_path, config, "prod"), "prod")
+
+
 def test_a_key_with_a_default_is_never_missing_and_foreign_keys_never_are(tmp_path: Path) -> None:
     project_file = tmp_path / "Pulumi.yaml"
     project_file.write_text(
