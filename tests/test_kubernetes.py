@@ -768,7 +768,7 @@ def test_anomaly_alerts_warn_for_every_variant_with_the_given_band(component: Si
         ({"resources": {"memory": "2GB"}}, "resources.memory: must be a Kubernetes quantity"),
         (
             {"alerts": {"anomaly_detection": {"period_seconds": 45}}},
-            "alerts.anomaly_detection.period_seconds: must be 10, 30 or a multiple of 60",
+            "alerts.anomaly_detection.period_seconds: must be 10, 20, 30 or a multiple of 60",
         ),
     ],
 )
