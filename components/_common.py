@@ -1,5 +1,6 @@
 """What every component shares: its type token, the alias that keeps older stacks' URNs, argument checks."""
 
+import re
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import TypeVar
 
@@ -13,6 +14,10 @@ Problem = tuple[str, str]
 """(argument path such as `variants[0].instance_type`, what is wrong there)."""
 
 T = TypeVar("T")
+
+# A variant's image in its repository: an immutable tag or a digest, in the forms a registry accepts (ECR's too).
+IMAGE_TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+IMAGE_DIGEST_PATTERN = r"sha256:[0-9a-f]{64}"
 
 
 def type_token(component: str) -> str:
@@ -54,3 +59,20 @@ def check(component: str, name: str, problems: Sequence[Problem]) -> None:
 def at(prefix: str, problems: Sequence[Problem]) -> list[Problem]:
     """Problems of a nested argument, with their paths below `prefix`."""
     return [(f"{prefix}.{path}" if path else prefix, message) for path, message in problems]
+
+
+def image_problems(tag: str | None, digest: str | None) -> list[Problem]:
+    """A variant's image is exactly one of a tag or a digest, each well formed (paths relative to the variant)."""
+    found: list[Problem] = []
+    if (tag is None) == (digest is None):
+        found.append(("image_tag", "set exactly one of image_tag or image_digest"))
+    if tag is not None and not re.fullmatch(IMAGE_TAG_PATTERN, tag):
+        found.append(("image_tag", f"must match the ECR image tag pattern {IMAGE_TAG_PATTERN}"))
+    if digest is not None and not re.fullmatch(IMAGE_DIGEST_PATTERN, digest):
+        found.append(("image_digest", f"must match {IMAGE_DIGEST_PATTERN}"))
+    return found
+
+
+def image_reference(tag: str | None, digest: str | None) -> str:
+    """`:tag` or `@sha256:...`, to append to the repository URL."""
+    return f"@{digest}" if digest else f":{tag}"

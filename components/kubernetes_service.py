@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from ._common import check, component_options, type_token
+from ._common import check, component_options, image_reference, type_token
 from .kubernetes_alerts import alert_group
 from .kubernetes_names import service_name
 from .kubernetes_network import network_policies
@@ -31,7 +31,6 @@ from .kubernetes_service_args import (
     TolerationArgs,
     WorkloadIdentityArgs,
     all_variants,
-    image_reference,
     problems,
     reads_at_run_time,
 )
@@ -238,9 +237,10 @@ class KubernetesModelService(pulumi.ComponentResource):
             "app.kubernetes.io/instance": args["instance_name"],
             VARIANT_LABEL: variant["name"],
         }
+        tag, digest = variant.get("image_tag"), variant.get("image_digest")
         labels = {
             **selector,
-            "app.kubernetes.io/version": version_label(variant.get("image_tag"), variant.get("image_digest")),
+            "app.kubernetes.io/version": version_label(tag, digest),
             "app.kubernetes.io/component": "model-server",
         }
         deployment = k8s.apps.v1.Deployment(
@@ -256,7 +256,7 @@ class KubernetesModelService(pulumi.ComponentResource):
                 ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels={**COMMON_LABELS, **labels}),
-                    spec=pod_spec(pod, image_reference(variant), variant.get("environment", {}), selector),
+                    spec=pod_spec(pod, image_reference(tag, digest), variant.get("environment", {}), selector),
                 ),
             ),
             opts=self._child,

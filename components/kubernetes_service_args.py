@@ -10,7 +10,7 @@ from typing import NotRequired, TypedDict
 
 import pulumi
 
-from ._common import Problem, Tags, at
+from ._common import Problem, Tags, at, image_problems
 from .kubernetes_names import NAMESPACE_PATTERN, namespace_problem, object_name_problem
 from .monitoring_args import AlarmThresholdsArgs, threshold_problems
 
@@ -175,12 +175,6 @@ def all_variants(args: KubernetesModelServiceArgs) -> list[KubernetesVariantArgs
     return [*args["variants"], *([shadow] if shadow is not None else [])]
 
 
-def image_reference(variant: KubernetesVariantArgs) -> str:
-    """`:tag` or `@sha256:...`, to append to the repository URL."""
-    digest = variant.get("image_digest")
-    return f"@{digest}" if digest else f":{variant.get('image_tag')}"
-
-
 def problems(args: KubernetesModelServiceArgs) -> list[Problem]:
     """Every rule for the arguments: how the service serves, and an identity when pods read secrets at run time."""
     found = serving_problems(args)
@@ -218,8 +212,7 @@ def serving_problems(args: KubernetesModelServiceArgs) -> list[Problem]:
         seen.add(variant["name"])
         if why := object_name_problem(args["instance_name"], variant["name"]):
             found.append((f"{path}.name", why))
-        if ("image_tag" in variant) == ("image_digest" in variant):
-            found.append((f"{path}.image_tag", "set exactly one of image_tag or image_digest"))
+        found += at(path, image_problems(variant.get("image_tag"), variant.get("image_digest")))
         if variant.get("replicas", 1) < 1:
             found.append((f"{path}.replicas", "must be at least 1"))
         weight = variant.get("weight", 1)

@@ -19,6 +19,8 @@ DEFAULT_LOG_RETENTION_DAYS = 30
 # CloudWatch PutMetricAlarm: periods x evaluation periods at most a week, or a day for periods under an hour.
 MAX_EVALUATION_SECONDS = 7 * 86_400
 MAX_SHORT_PERIOD_EVALUATION_SECONDS = 86_400
+# Periods under a minute PutMetricAlarm accepts (for high-resolution metrics); longer ones are whole minutes.
+HIGH_RESOLUTION_PERIODS = (10, 20, 30)
 
 
 class MonitoredVariantArgs(TypedDict):
@@ -41,7 +43,7 @@ class AnomalyDetectionArgs(TypedDict):
     band_width: NotRequired[float]
     """Standard deviations between the expected value and each edge of the band; default 2."""
     period_seconds: NotRequired[int]
-    """Metric period the model is trained and judged on: 10, 30 or a multiple of 60 (CloudWatch); default 300."""
+    """Metric period the model is trained and judged on: 10, 20, 30 or a multiple of 60 (CloudWatch); default 300."""
     evaluation_periods: NotRequired[int]
     """Periods looked at; default 3."""
     datapoints_to_alarm: NotRequired[int]
@@ -92,7 +94,7 @@ class AlarmThresholdsArgs(TypedDict):
     serverless_concurrency_percent: NotRequired[float]
     """Peak concurrent executions as a share of `max_concurrency` (serverless variants only); default 90."""
     period_seconds: NotRequired[int]
-    """Metric period: 10, 30 or a multiple of 60 (CloudWatch); default 60."""
+    """Metric period: 10, 20, 30 or a multiple of 60 (CloudWatch); default 60."""
     evaluation_periods: NotRequired[int]
     """Periods looked at; default 5."""
     datapoints_to_alarm: NotRequired[int]
@@ -168,8 +170,8 @@ def threshold_problems(alarms: AlarmThresholdsArgs) -> list[Problem]:
 
 def _evaluation_problems(period: int, evaluation_periods: int, datapoints_to_alarm: int) -> list[Problem]:
     found: list[Problem] = []
-    if period not in (10, 30) and (period < 60 or period % 60):
-        found.append(("period_seconds", "must be 10, 30 or a multiple of 60 (CloudWatch PutMetricAlarm)"))
+    if period not in HIGH_RESOLUTION_PERIODS and (period < 60 or period % 60):
+        found.append(("period_seconds", "must be 10, 20, 30 or a multiple of 60 (CloudWatch PutMetricAlarm)"))
     if evaluation_periods < 1:
         found.append(("evaluation_periods", "must be at least 1 (CloudWatch EvaluationPeriods)"))
     longest = MAX_EVALUATION_SECONDS if period >= 3600 else MAX_SHORT_PERIOD_EVALUATION_SECONDS

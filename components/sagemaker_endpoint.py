@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import aws_limits
-from ._common import check, component_options, type_token
+from ._common import check, component_options, image_reference, type_token
 from .container_repository import PULL_ACTIONS
 from .monitoring import INSTANCE_NAMESPACE
 from .naming import (
@@ -50,7 +50,6 @@ from .sagemaker_endpoint_args import (
     VariantArgs,
     all_variants,
     captured_modes,
-    image_reference,
     model_name_problems,
     problems,
     variant_weight,
@@ -235,7 +234,9 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             )
         artifact = variant.get("model_artifact")
         return aws.sagemaker.ModelPrimaryContainerArgs(
-            image=pulumi.Output.concat(args["repository_url"], image_reference(variant)),
+            image=pulumi.Output.concat(
+                args["repository_url"], image_reference(variant.get("image_tag"), variant.get("image_digest"))
+            ),
             model_data_url=pulumi.Output.concat("s3://", args["bucket_name"], "/", artifact) if artifact else None,
             environment=environment,
         )

@@ -5,7 +5,6 @@ settings run them on every stack file.
 """
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,7 +13,9 @@ from typing import NotRequired, TypedDict
 import pulumi
 
 from . import aws_limits, naming
-from ._common import Problem, Tags, at, known
+from ._common import IMAGE_DIGEST_PATTERN as IMAGE_DIGEST_PATTERN  # noqa: PLC0414 - the settings' too
+from ._common import IMAGE_TAG_PATTERN as IMAGE_TAG_PATTERN  # noqa: PLC0414 - the settings' too
+from ._common import Problem, Tags, at, image_problems, known
 from .monitoring_args import MAX_ROLLBACK_ALARMS
 
 # The provider waits at most 60 minutes for an endpoint update; bake and termination waits must end well before.
@@ -22,8 +23,6 @@ PROVIDER_UPDATE_WAIT_SECONDS = 3600
 MAX_DEPLOYMENT_WAIT_SECONDS = 3000
 # AWS's bounds of a traffic step or rolling batch given as a share of capacity.
 PERCENT_STEP_BOUNDS = {"canary": (1, 50), "linear": (10, 50), "rolling": (5, 50)}
-IMAGE_TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-IMAGE_DIGEST_PATTERN = r"sha256:[0-9a-f]{64}"
 SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 MAX_AUTOSCALING_CAPACITY = 100
 
@@ -258,12 +257,6 @@ def variant_weight(variant: VariantArgs) -> float:
     return variant.get("weight", 1.0)
 
 
-def image_reference(variant: VariantArgs) -> str:
-    """`:tag` or `@sha256:...`, to append to the repository URL."""
-    digest = variant.get("image_digest")
-    return f"@{digest}" if digest else f":{variant.get('image_tag')}"
-
-
 def is_serverless(args: SageMakerEndpointArgs) -> bool:
     return any("serverless" in variant for variant in all_variants(args))
 
@@ -273,13 +266,7 @@ def variant_problems(variant: VariantArgs) -> list[Problem]:
     found: list[Problem] = []
     if why := aws_limits.name_problem("VariantName", variant["name"]):
         found.append(("name", why))
-    tag, digest = variant.get("image_tag"), variant.get("image_digest")
-    if (tag is None) == (digest is None):
-        found.append(("image_tag", "set exactly one of image_tag or image_digest"))
-    if tag is not None and not re.fullmatch(IMAGE_TAG_PATTERN, tag):
-        found.append(("image_tag", f"must match the ECR image tag pattern {IMAGE_TAG_PATTERN}"))
-    if digest is not None and not re.fullmatch(IMAGE_DIGEST_PATTERN, digest):
-        found.append(("image_digest", f"must match {IMAGE_DIGEST_PATTERN}"))
+    found += image_problems(variant.get("image_tag"), variant.get("image_digest"))
     if variant.get("model_artifact") is not None and variant.get("model_package_version") is not None:
         found.append(("model_package_version", "set at most one of model_artifact or model_package_version"))
     instance_type, serverless = variant.get("instance_type"), variant.get("serverless")

@@ -22,7 +22,7 @@ from modelplane.component_schema import SCHEMA_PATH, load, render
 from modelplane.simulate import ACCOUNT_ID, Simulation
 from modelplane.stackfiles import PROJECT_ROOT
 from modelplane_components._common import PACKAGE
-from modelplane_components.provider import COMPONENTS
+from modelplane_components.provider import COMPONENTS, component_provider
 from tests.harness import REGION, run_isolated
 
 COMPONENT_SOURCES = sorted((PROJECT_ROOT / "components").glob("*.py"))
@@ -99,9 +99,8 @@ def test_component_modules_stand_alone(path: Path) -> None:
 def construct_scenario() -> None:
     """Construct components as a YAML or TypeScript program would: by token, with schema (camelCase) inputs."""
     import pulumi_aws as aws
-    from pulumi.provider.experimental.component import ComponentProvider
 
-    provider = ComponentProvider(COMPONENTS, PACKAGE, None, "0.0.0")
+    provider = component_provider()
     opts = pulumi.ResourceOptions(provider=aws.Provider("aws", region=REGION))
     provider.construct(
         "fraud",
@@ -159,6 +158,72 @@ def test_the_provider_constructs_components_from_schema_inputs(constructed: Simu
 def test_constructed_components_carry_the_index_token(constructed: Simulation) -> None:
     tokens = {resource.type for resource in constructed.resources if not resource.custom}
     assert tokens == {f"{PACKAGE}:index:SageMakerEndpoint", f"{PACKAGE}:index:ModelSecrets"}
+
+
+def whole_numbers_scenario() -> None:
+    """Integer inputs as YAML and the other languages send them: every number a float."""
+    import pulumi_aws as aws
+    import pulumi_kubernetes as k8s
+
+    provider = component_provider()
+    cloud = aws.Provider("aws", region=REGION)
+    provider.construct(
+        "team",
+        f"{PACKAGE}:index:ContainerRepository",
+        {
+            "repositoryName": "team-models",
+            "kmsKeyArn": KEY_ARN,
+            "pullPrincipalArns": [f"arn:aws:iam::{ACCOUNT_ID}:root"],
+            "keepTaggedImages": 5.0,
+        },
+        pulumi.ResourceOptions(provider=cloud),
+    )
+    provider.construct(
+        "fraud",
+        f"{PACKAGE}:index:SageMakerEndpoint",
+        {
+            "endpointName": "fraud-team",
+            "variants": [
+                {"name": "champion", "imageTag": "1.0.0", "modelPackageVersion": 7.0, "instanceType": "ml.m5.large"}
+            ],
+            "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/fraud",
+            "repositoryArn": f"arn:aws:ecr:{REGION}:{ACCOUNT_ID}:repository/fraud",
+            "bucketName": "team-models",
+            "bucketArn": "arn:aws:s3:::team-models",
+            "kmsKeyArn": KEY_ARN,
+            "modelPackageGroupName": "fraud-team",
+            "registeredArtifactPrefix": "fraud/",
+        },
+        pulumi.ResourceOptions(provider=cloud),
+    )
+    provider.construct(
+        "ranker",
+        f"{PACKAGE}:index:KubernetesModelService",
+        {
+            "instanceName": "ranker",
+            "appName": "ranking",
+            "namespace": "ranking",
+            "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/ranking",
+            "variants": [{"name": "blue", "imageTag": "4.0.0", "weight": 3.0}],
+            "gateway": {"gatewayName": "edge", "gatewayNamespace": "edge-system"},
+            "alerts": {"periodSeconds": 60.0, "evaluationPeriods": 5.0, "datapointsToAlarm": 3.0},
+        },
+        pulumi.ResourceOptions(providers=[cloud, k8s.Provider("cluster", context="team")]),
+    )
+
+
+def test_integer_inputs_reach_the_components_as_whole_numbers() -> None:
+    """A float in an ARN, an ECR lifecycle rule or a Prometheus duration is invalid; a whole weight is refused."""
+    constructed = run_isolated("tests.test_component_schema:whole_numbers_scenario")
+    lifecycle = json.loads(constructed.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])
+    (kept,) = [rule for rule in lifecycle["rules"] if rule["selection"]["tagStatus"] == "tagged"]
+    assert type(kept["selection"]["countNumber"]) is int
+    assert kept["description"] == "Keep the 5 most recent tagged images"
+    model = constructed.one("aws:sagemaker/model:Model")
+    assert model.inputs["primaryContainer"]["modelPackageName"].endswith(":model-package/fraud-team/7")
+    rules = constructed.one("kubernetes:monitoring.coreos.com/v1:PrometheusRule").inputs["spec"]["groups"][0]["rules"]
+    assert {rule["for"] for rule in rules} == {"180s"}
+    assert all("[300s]" in rule["expr"] for rule in rules)
 
 
 def test_the_plugin_serves_the_committed_schema(tmp_path: Path) -> None:

@@ -763,12 +763,17 @@ def test_anomaly_alerts_warn_for_every_variant_with_the_given_band(component: Si
             {"variants": [{"name": "blue", "image_tag": "1", "weight": 0.5}]},
             "variants[0].weight: Gateway API route weights are whole numbers",
         ),
+        (
+            {"variants": [{"name": "blue", "image_tag": "1.0 beta"}]},
+            "variants[0].image_tag: must match the ECR image tag pattern",
+        ),
+        ({"shadow": {"name": "next", "image_digest": "sha256:abc"}}, "shadow.image_digest: must match sha256:"),
         ({"port": 80}, "port: must be between 1024 and 65535"),
         ({"secrets": {"token": {"arn": FETCHED_ARN}}}, "workload_identity: required: the pods read secrets ['token']"),
         ({"resources": {"memory": "2GB"}}, "resources.memory: must be a Kubernetes quantity"),
         (
             {"alerts": {"anomaly_detection": {"period_seconds": 45}}},
-            "alerts.anomaly_detection.period_seconds: must be 10, 30 or a multiple of 60",
+            "alerts.anomaly_detection.period_seconds: must be 10, 20, 30 or a multiple of 60",
         ),
     ],
 )

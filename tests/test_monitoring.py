@@ -591,7 +591,7 @@ def test_topic_subscribes_the_webhook_and_names_the_stack(component: Simulation)
             {"alarms": {"evaluation_periods": 2, "datapoints_to_alarm": 3}},
             "alarms.datapoints_to_alarm: must be between 1 and evaluation_periods",
         ),
-        ({"alarms": {"period_seconds": 45}}, "alarms.period_seconds: must be 10, 30 or a multiple of 60"),
+        ({"alarms": {"period_seconds": 45}}, "alarms.period_seconds: must be 10, 20, 30 or a multiple of 60"),
         (
             {"alarms": {"anomaly_detection": {"band_width": 0}}},
             "alarms.anomaly_detection.band_width: must be above 0",
@@ -623,6 +623,14 @@ def test_monitoring_refuses_what_cloudwatch_and_sagemaker_would(args: dict[str, 
     }
     with pytest.raises(ValueError, match=re.escape(message)):
         EndpointMonitoring("bad", {**base, **args})  # type: ignore[typeddict-item]
+
+
+@pytest.mark.parametrize("period", [10, 20, 30, 60, 300, 3600])
+def test_monitoring_takes_every_period_cloudwatch_takes(period: int) -> None:
+    """PutMetricAlarm: 10, 20 or 30 seconds (high-resolution metrics), or whole minutes."""
+    from modelplane_components.monitoring_args import threshold_problems
+
+    assert threshold_problems({"period_seconds": period, "anomaly_detection": {"period_seconds": period}}) == []
 
 
 def test_topic_refuses_plain_http_webhooks() -> None:
