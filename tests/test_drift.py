@@ -27,10 +27,9 @@ import pytest
 from scipy import stats
 
 from modelplane.aws_api import EMULATOR_CREDENTIALS
-from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE, main
 from modelplane.drift.baseline import Baseline, CategoricalFeature, NumericFeature, baseline_from_frame, load_baseline
 from modelplane.drift.capture import PayloadError, hour_prefix, payload_rows, variant_prefix
-from modelplane.drift.command import EXIT_INCONCLUSIVE
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES, FEATURE_PSI
 from modelplane.drift.statistics import Verdict, compare, population_stability_index
 from modelplane.settings import DataDrift

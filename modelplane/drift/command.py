@@ -19,7 +19,7 @@ from typing import Any
 
 from modelplane import stackfiles
 from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoint_url_for, error_text
-from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
 from modelplane.drift.baseline import (
     BaselineError,
     baseline_from_frame,
@@ -35,7 +35,6 @@ from modelplane.settings import Platform
 from modelplane.stack_outputs import InputError, add_deployed_stack_options, read_outputs
 from modelplane.timewindow import add_window_options, window_from
 
-EXIT_INCONCLUSIVE = 3
 DEFAULT_WINDOW = "24h"
 
 
