@@ -103,7 +103,7 @@ def run_baseline(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        judged, rows = _judge(args)
+        judged, aws = _judge(args)
     except SettingsError as error:
         print("\n".join(error.lines), file=sys.stderr)
         return EXIT_USAGE
@@ -117,12 +117,11 @@ def run(args: argparse.Namespace) -> int:
         if args.markdown is not None:
             args.markdown.write_text(render_markdown(judged), encoding="utf-8")
         if args.plot is not None:
-            plot(judged, rows, args.plot)
+            plot(judged, args.plot)
     except OSError as error:
         print(f"modelplane drift: {error.filename}: cannot write: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
     if args.publish:
-        aws = Aws.connect(args.region, args.resolved_endpoint_url)
         try:
             count = publish(aws.client("cloudwatch"), judged)
         except AWS_ERRORS as error:
@@ -134,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     ]
 
 
-def _judge(args: argparse.Namespace) -> tuple[Judged, list[dict[str, Any]]]:
+def _judge(args: argparse.Namespace) -> tuple[Judged, Aws]:
+    """The judged window, and the AWS session it was read through (`--publish` writes through it too)."""
     if args.endpoint is None or args.baseline is None:
         raise ValueError("give --endpoint NAME and --baseline FILE (or `modelplane drift baseline --from train.csv`)")
     path, stack = stackfiles.resolve(args.stack, args.config)
@@ -154,9 +154,8 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, list[dict[str, Any]]]:
         )
     baseline = load_baseline(args.baseline)
     window = window_from(args, datetime.now(UTC))
-    args.region = settings.region
-    args.resolved_endpoint_url = endpoint_url_for(args.endpoint_url, settings)
-    s3 = Aws.connect(settings.region, args.resolved_endpoint_url).client("s3")
+    aws = Aws.connect(settings.region, endpoint_url_for(args.endpoint_url, settings))
+    s3 = aws.client("s3")
     variants = [variant.name for variant in endpoint.variants]
     captured = read_window(
         s3, bucket, endpoint_name=deployed["endpoint_name"], variants=variants, window=window, columns=baseline.columns
@@ -173,4 +172,4 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, list[dict[str, Any]]]:
         endpoint.drift,
         report,
     )
-    return judged, captured.rows
+    return judged, aws
