@@ -19,7 +19,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -28,7 +27,7 @@ from modelplane.abtest import cloudwatch, prometheus, variants
 from modelplane.abtest.decision import Assessment, Verdict, assess
 from modelplane.abtest.observations import Observations, SourceError
 from modelplane.abtest.report import Context, VariantIdentity, document, render_markdown, render_table
-from modelplane.aws_api import Aws, add_endpoint_url_option, endpoint_url_for
+from modelplane.aws_api import Aws, add_endpoint_url_option, endpoint_url_for, http_url
 from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings, Variant
@@ -71,7 +70,7 @@ def register(subparsers: Any) -> None:
     add_window_options(parser, default=DEFAULT_WINDOW)
     add_endpoint_url_option(parser)
     parser.add_argument(
-        "--prometheus-url", type=_http_url, metavar="URL", help="Prometheus of a Kubernetes endpoint's cluster"
+        "--prometheus-url", type=http_url, metavar="URL", help="Prometheus of a Kubernetes endpoint's cluster"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the verdict as JSON (promote reads it)")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="write a pull-request comment")
@@ -243,11 +242,3 @@ def _write_reports(
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-
-
-def _http_url(value: str) -> str:
-    """argparse type of `--prometheus-url`."""
-    parsed = urlparse(value)
-    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
-        raise argparse.ArgumentTypeError(f"not an http(s) URL: {value!r}")
-    return value
