@@ -412,6 +412,34 @@ def test_jenkins_plan_archives_sarif_and_publishes_markdown() -> None:
     assert jenkins_top_stages()["test"].body.count("sh 'make test'") == 1
 
 
+def _plan_scripts() -> dict[str, str]:
+    """How each pipeline gets its base branch and plans a change request."""
+    github = steps_of(workflow("pull-request.yml")["jobs"]["plan"])
+    checkout = next(step for step in github if step.get("uses", "").startswith("actions/checkout@"))
+    return {
+        "github": f"fetch-depth: {checkout['with'].get('fetch-depth')}\n"
+        + next(step["run"] for step in github if step.get("id") == "plan"),
+        "gitlab": "\n".join(_gitlab_jobs()["plan"]["script"]),
+        "jenkins": jenkins_top_stages()["plan"].body,
+    }
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "fetch", "base"),
+    [
+        ("github", "fetch-depth: 0", "$BASE_REF"),
+        ("gitlab", "git fetch", "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"),
+        ("jenkins", "git fetch", "$CHANGE_TARGET"),
+    ],
+)
+def test_every_pipeline_plans_a_change_against_its_base_branch(pipeline: str, fetch: str, base: str) -> None:
+    """The plan reports what the change creates, deletes and replaces, and fails on deleting a protected
+    resource, only when it simulates the base branch too: each pipeline fetches it and passes it."""
+    script = _plan_scripts()[pipeline]
+    assert f'--against "origin/{base}"' in script
+    assert script.index(fetch) < script.index("modelplane plan")
+
+
 @pytest.mark.parametrize("stack", DEPLOY_STACKS)
 def test_jenkins_deploys_in_order_with_policy_pack_and_verify(stack: str) -> None:
     stages = jenkins_top_stages()
