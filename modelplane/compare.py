@@ -134,19 +134,21 @@ def _endpoint(settings: Settings, path: Path, name: str) -> Endpoint:
 
 
 def _period(endpoint: Endpoint, requested: Window, now: datetime, notes: list[str]) -> int:
-    """The experiment's period, coarsened where the source cannot give it for this window: CloudWatch
-    keeps fine periods for a limited time, Prometheus answers a limited number of points."""
-    period = endpoint.experiment.period_seconds
-    if endpoint.platform is Platform.SAGEMAKER:
-        finest, why = cloudwatch.minimum_period(requested.start, now), "CloudWatch keeps finer data for less time"
-    else:
-        finest, why = (
-            prometheus.minimum_period(requested.duration),
-            f"Prometheus answers at most {prometheus.MAX_POINTS} points per series",
-        )
-    if finest > period:
-        notes.append(f"periods of {finest} s instead of {period} s: {why}")
-        return finest
+    """The experiment's period, coarsened where a source cannot give it for this window: Prometheus answers
+    a limited number of points; CloudWatch (SageMaker's metrics, and business metrics on both platforms)
+    answers an older window only in multiples of the resolution it still keeps."""
+    configured = period = endpoint.experiment.period_seconds
+    why = []
+    if endpoint.platform is Platform.KUBERNETES and (finest := prometheus.minimum_period(requested.duration)) > period:
+        period = finest
+        why.append(f"Prometheus answers at most {prometheus.MAX_POINTS} points per series")
+    if endpoint.platform is Platform.SAGEMAKER or endpoint.experiment.business_metrics:
+        resolution = cloudwatch.minimum_period(requested.start, now)
+        if period % resolution:
+            period = -(-period // resolution) * resolution
+            why.append(f"CloudWatch keeps data this old at {resolution} s resolution and answers only multiples of it")
+    if period != configured:
+        notes.append(f"periods of {period} s instead of {configured} s: {'; '.join(why)}")
     return period
 
 
