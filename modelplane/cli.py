@@ -2,7 +2,7 @@
 
 Exit codes shared by every subcommand: 0 success, 1 the checked thing failed (mandatory policy
 violations, a failed verification, a rollback verdict), 2 bad usage or invalid settings (one readable
-message, no traceback); `compare` adds 3 for an inconclusive verdict.
+message, no traceback); `compare` and `drift` add 3 for an inconclusive verdict.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ COMMANDS: dict[str, str] = {
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-# `compare`: the data do not decide yet (too little of it, or within neither bound).
+# `compare`, `drift`: the data do not decide yet (too little of it, or within neither bound).
 EXIT_INCONCLUSIVE = 3
 
 
