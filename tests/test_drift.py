@@ -28,7 +28,14 @@ from scipy import stats
 
 from modelplane.aws_api import EMULATOR_CREDENTIALS
 from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE, main
-from modelplane.drift.baseline import Baseline, CategoricalFeature, NumericFeature, baseline_from_frame, load_baseline
+from modelplane.drift.baseline import (
+    Baseline,
+    CategoricalFeature,
+    NumericFeature,
+    baseline_from_frame,
+    load_baseline,
+    read_training_csv,
+)
 from modelplane.drift.capture import PayloadError, hour_prefix, payload_rows, variant_prefix
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES, FEATURE_PSI
 from modelplane.drift.statistics import Verdict, compare, population_stability_index
@@ -399,6 +406,43 @@ def test_reported_statistics_are_scipys() -> None:
     assert (features["country"].statistic, features["country"].p_value) == pytest.approx((chi2, chi2_p))
     assert features["country"].new_categories["BR"] == pytest.approx((window["country"] == "BR").mean())
     assert report.verdict is Verdict.DRIFT
+
+
+def test_numeric_categories_match_however_the_training_csv_and_the_requests_spell_them(tmp_path: Path) -> None:
+    """pandas reads a numeric column with gaps as floats (5411.0); requests send 5411 as CSV text or a JSON
+    number. The same category must be the same category, or every request is a "new" one."""
+    random = np.random.default_rng(3)
+    codes = random.choice([5411, 5812, 7011], 2000, p=[0.5, 0.3, 0.2])
+    training = pd.DataFrame({"amount": random.lognormal(4.0, 0.8, 2000), "mcc": codes.astype(float)})
+    training.loc[::50, "mcc"] = np.nan
+    path = tmp_path / "train.csv"
+    training.to_csv(path, index=False)
+    baseline = baseline_from_frame(read_training_csv(path), source="train.csv", categorical=["mcc"])
+    mcc = baseline.features["mcc"]
+    assert isinstance(mcc, CategoricalFeature) and set(mcc.shares) == {"5411", "5812", "7011"}
+    requests = [
+        (float(amount), int(code)) for amount, code in zip(random.lognormal(4.0, 0.8, 600), codes, strict=False)
+    ]
+    csv_rows = [
+        payload_rows({"encoding": "CSV", "observedContentType": "text/csv", "data": f"{a},{c}"}, ["amount", "mcc"])[0]
+        for a, c in requests[:300]
+    ]
+    json_rows = [
+        payload_rows(
+            {
+                "encoding": "JSON",
+                "observedContentType": "application/json",
+                "data": json.dumps({"amount": a, "mcc": float(c)}),
+            },
+            ["amount", "mcc"],
+        )[0]
+        for a, c in requests[300:]
+    ]
+
+    report = compare(baseline, csv_rows + json_rows, DataDrift())
+
+    judged = {feature.name: feature for feature in report.features}["mcc"]
+    assert judged.new_categories == {} and not judged.drifted, judged.reasons
 
 
 def test_steady_windows_rarely_raise_a_false_alarm() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from modelplane.drift.baseline import Baseline, NumericFeature
+from modelplane.drift.baseline import Baseline, NumericFeature, category_text
 from modelplane.drift.capture import CapturedWindow
 from modelplane.drift.metrics import (
     CAPTURED_RECORDS,
@@ -147,7 +147,7 @@ def plot(judged: Judged, path: Path) -> None:
             expected = baseline.bin_shares
         else:
             labels = [*baseline.shares, *feature.new_categories]
-            seen = [str(value) for value in values if value not in (None, "")]
+            seen = [category_text(value) for value in values if value not in (None, "")]
             window = np.array([seen.count(label) / max(len(seen), 1) for label in labels])
             expected = [baseline.shares.get(label, 0.0) for label in labels]
         positions = np.arange(len(labels))
