@@ -15,7 +15,7 @@ import io
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,6 @@ from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES, FEATURE_
 from modelplane.drift.statistics import Verdict, compare, population_stability_index
 from modelplane.settings import DataDrift
 from tests.conftest import SimulateStack, stack_config, write_stack
-from tests.servers import moto_server
 
 UNTIL = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 COLUMNS = ["amount", "merchant_risk", "country", "channel"]
@@ -116,12 +115,6 @@ def prod_outputs(simulate_stack: SimulateStack) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def training(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("training") / "train.csv"
     transactions(5000, seed=1).to_csv(path, index=False)
@@ -136,18 +129,13 @@ def baseline_file(training: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 class CaptureBucket:
-    """The prod artifact bucket in moto, emptied of captures for each test."""
+    """The prod artifact bucket, in the session's moto server emptied for each test."""
 
     def __init__(self, url: str, outputs: dict[str, Any]) -> None:
         self.s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=url, **EMULATOR_CREDENTIALS)
         self.bucket = outputs["registry"]["bucket_name"]
         self.endpoint_name = outputs["endpoints"]["fraud"]["endpoint_name"]
-        existing = {b["Name"] for b in self.s3.list_buckets()["Buckets"]}
-        if self.bucket not in existing:
-            self.s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
-            for entry in page.get("Contents", []):
-                self.s3.delete_object(Bucket=self.bucket, Key=entry["Key"])
+        self.s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 
     def write(self, frame: pd.DataFrame, *, end: datetime, span: timedelta, variant: str = "champion") -> None:
         """Requests spread evenly over [end - span, end), one capture file per hour, mixed encodings."""
@@ -165,8 +153,8 @@ class CaptureBucket:
 
 
 @pytest.fixture
-def bucket(server: str, prod_outputs: dict[str, Any]) -> CaptureBucket:
-    return CaptureBucket(server, prod_outputs)
+def bucket(moto_server_url: str, prod_outputs: dict[str, Any]) -> CaptureBucket:
+    return CaptureBucket(moto_server_url, prod_outputs)
 
 
 @pytest.fixture
@@ -180,7 +168,7 @@ RunDrift = Callable[..., int]
 
 
 @pytest.fixture
-def run_drift(server: str, outputs_file: Path, baseline_file: Path) -> RunDrift:
+def run_drift(moto_server_url: str, outputs_file: Path, baseline_file: Path) -> RunDrift:
     """`modelplane drift` on prod's fraud endpoint against the moto server, for a 6-hour window."""
 
     def run(*extra: str, baseline: Path = baseline_file) -> int:
@@ -191,7 +179,7 @@ def run_drift(server: str, outputs_file: Path, baseline_file: Path) -> RunDrift:
             "--end",
             UNTIL.isoformat(),
             "--endpoint-url",
-            server,
+            moto_server_url,
         ]
         return main([*command, "--baseline", str(baseline), *window, *extra])
 
@@ -242,7 +230,7 @@ def test_steady_window_is_no_drift(bucket: CaptureBucket, run_drift: RunDrift, t
 
 
 def test_drifted_window_names_the_features_that_moved_and_publishes_them(
-    bucket: CaptureBucket, run_drift: RunDrift, server: str, tmp_path: Path, capsys: Any
+    bucket: CaptureBucket, run_drift: RunDrift, moto_server_url: str, tmp_path: Path, capsys: Any
 ) -> None:
     bucket.write(transactions(900, seed=3, drifted=True), end=UNTIL, span=timedelta(hours=5))
     # Outside the window: steady data an hour before it must not dilute the verdict.
@@ -260,7 +248,9 @@ def test_drifted_window_names_the_features_that_moved_and_publishes_them(
     assert features["amount"]["psi"] >= 0.2 and features["amount"]["test"] == "ks"
     assert "| `amount` | numeric |" in paths["report.md"].read_text(encoding="utf-8")
     assert paths["report.png"].read_bytes().startswith(b"\x89PNG")
-    cloudwatch = boto3.client("cloudwatch", region_name="eu-west-1", endpoint_url=server, **EMULATOR_CREDENTIALS)
+    cloudwatch = boto3.client(
+        "cloudwatch", region_name="eu-west-1", endpoint_url=moto_server_url, **EMULATOR_CREDENTIALS
+    )
     published = cloudwatch.get_metric_statistics(
         Namespace=DRIFT_NAMESPACE,
         MetricName=DRIFTED_FEATURES,
@@ -282,7 +272,7 @@ def test_too_few_captures_is_inconclusive(bucket: CaptureBucket, run_drift: RunD
 
 
 def test_threshold_comes_from_the_endpoint_settings(
-    server: str, bucket: CaptureBucket, outputs_file: Path, baseline_file: Path, tmp_path: Path
+    moto_server_url: str, bucket: CaptureBucket, outputs_file: Path, baseline_file: Path, tmp_path: Path
 ) -> None:
     bucket.write(transactions(150, seed=6), end=UNTIL, span=timedelta(hours=2))
     config = stack_config("prod")
@@ -297,7 +287,7 @@ def test_threshold_comes_from_the_endpoint_settings(
         "--end",
         UNTIL.isoformat(),
         "--endpoint-url",
-        server,
+        moto_server_url,
     ]
     assert main([*command, *window]) == EXIT_OK
 
