@@ -319,6 +319,21 @@ def test_bad_input_exits_2_with_one_line(run_drift: RunDrift, arguments: list[st
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("capture", [{"enabled": False}, {"capture": ["output"]}])
+def test_an_endpoint_that_captures_no_requests_exits_2_saying_so(
+    outputs_file: Path, baseline_file: Path, tmp_path: Path, capture: dict[str, Any], capsys: Any
+) -> None:
+    """Not "too little data, wait": there will never be any."""
+    config = stack_config("prod")
+    fraud = config["modelplane:endpoints"][0]
+    fraud["data_capture"], fraud["drift"] = capture, {"enabled": False}
+    settings = write_stack(tmp_path, config, "prod")
+    command = ["drift", "--config", str(settings), "--outputs", str(outputs_file), "--endpoint", "fraud"]
+
+    assert main([*command, "--baseline", str(baseline_file)]) == EXIT_USAGE
+    assert "endpoint 'fraud' does not capture its requests" in capsys.readouterr().err
+
+
 def test_a_baseline_file_of_another_shape_is_refused(run_drift: RunDrift, tmp_path: Path, capsys: Any) -> None:
     broken = tmp_path / "baseline.json"
     broken.write_text(json.dumps({"format": "modelplane-drift-baseline", "version": 2}), encoding="utf-8")

@@ -145,6 +145,11 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, Aws]:
         raise ValueError(f"{stackfiles.shown(path)}: no endpoint {args.endpoint!r} (endpoints: {known})")
     if endpoint.platform is not Platform.SAGEMAKER:
         raise ValueError(f"endpoint {endpoint.name!r} runs on {endpoint.platform}: drift reads SageMaker data capture")
+    if not (endpoint.data_capture.enabled and "input" in endpoint.data_capture.capture):
+        raise ValueError(
+            f"{stackfiles.shown(path)}: endpoint {endpoint.name!r} does not capture its requests: drift has nothing"
+            " to read (data_capture: enabled, with input in capture)"
+        )
     outputs = read_outputs(args.outputs, stack)
     deployed = (outputs.get("endpoints") or {}).get(endpoint.name)
     bucket = (outputs.get("registry") or {}).get("bucket_name")
