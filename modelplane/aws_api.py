@@ -66,7 +66,7 @@ def add_endpoint_url_option(parser: argparse.ArgumentParser) -> None:
     """`--endpoint-url`, the same for every command that talks to AWS."""
     parser.add_argument(
         "--endpoint-url",
-        type=_emulator_url,
+        type=http_url,
         metavar="URL",
         help="a local AWS emulator (default: the stack's local_emulator); fake credentials are used",
     )
@@ -78,8 +78,8 @@ def endpoint_url_for(requested: str | None, settings: Settings) -> str | None:
     return requested or (emulator.endpoint_url if emulator else None)
 
 
-def _emulator_url(value: str) -> str:
-    """argparse type of `--endpoint-url`."""
+def http_url(value: str) -> str:
+    """argparse type of an http(s) server option: `--endpoint-url`, compare's `--prometheus-url`."""
     parsed = urlparse(value)
     if parsed.scheme not in {"http", "https"} or not parsed.netloc:
         raise argparse.ArgumentTypeError(f"not an http(s) URL: {value!r}")

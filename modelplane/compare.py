@@ -19,7 +19,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -28,7 +27,7 @@ from modelplane.abtest import cloudwatch, prometheus, variants
 from modelplane.abtest.decision import Assessment, Verdict, assess
 from modelplane.abtest.observations import Observations, SourceError
 from modelplane.abtest.report import Context, VariantIdentity, document, render_markdown, render_table
-from modelplane.aws_api import Aws, add_endpoint_url_option, endpoint_url_for
+from modelplane.aws_api import Aws, add_endpoint_url_option, endpoint_url_for, http_url
 from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
 from modelplane.settings import Endpoint, Platform, Settings, Variant
@@ -71,7 +70,7 @@ def register(subparsers: Any) -> None:
     add_window_options(parser, default=DEFAULT_WINDOW)
     add_endpoint_url_option(parser)
     parser.add_argument(
-        "--prometheus-url", type=_http_url, metavar="URL", help="Prometheus of a Kubernetes endpoint's cluster"
+        "--prometheus-url", type=http_url, metavar="URL", help="Prometheus of a Kubernetes endpoint's cluster"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the verdict as JSON (promote reads it)")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="write a pull-request comment")
@@ -135,19 +134,21 @@ def _endpoint(settings: Settings, path: Path, name: str) -> Endpoint:
 
 
 def _period(endpoint: Endpoint, requested: Window, now: datetime, notes: list[str]) -> int:
-    """The experiment's period, coarsened where the source cannot give it for this window: CloudWatch
-    keeps fine periods for a limited time, Prometheus answers a limited number of points."""
-    period = endpoint.experiment.period_seconds
-    if endpoint.platform is Platform.SAGEMAKER:
-        finest, why = cloudwatch.minimum_period(requested.start, now), "CloudWatch keeps finer data for less time"
-    else:
-        finest, why = (
-            prometheus.minimum_period(requested.duration),
-            f"Prometheus answers at most {prometheus.MAX_POINTS} points per series",
-        )
-    if finest > period:
-        notes.append(f"periods of {finest} s instead of {period} s: {why}")
-        return finest
+    """The experiment's period, coarsened where a source cannot give it for this window: Prometheus answers
+    a limited number of points; CloudWatch (SageMaker's metrics, and business metrics on both platforms)
+    answers an older window only in multiples of the resolution it still keeps."""
+    configured = period = endpoint.experiment.period_seconds
+    why = []
+    if endpoint.platform is Platform.KUBERNETES and (finest := prometheus.minimum_period(requested.duration)) > period:
+        period = finest
+        why.append(f"Prometheus answers at most {prometheus.MAX_POINTS} points per series")
+    if endpoint.platform is Platform.SAGEMAKER or endpoint.experiment.business_metrics:
+        resolution = cloudwatch.minimum_period(requested.start, now)
+        if period % resolution:
+            period = -(-period // resolution) * resolution
+            why.append(f"CloudWatch keeps data this old at {resolution} s resolution and answers only multiples of it")
+    if period != configured:
+        notes.append(f"periods of {period} s instead of {configured} s: {'; '.join(why)}")
     return period
 
 
@@ -243,11 +244,3 @@ def _write_reports(
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-
-
-def _http_url(value: str) -> str:
-    """argparse type of `--prometheus-url`."""
-    parsed = urlparse(value)
-    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
-        raise argparse.ArgumentTypeError(f"not an http(s) URL: {value!r}")
-    return value

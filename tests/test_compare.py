@@ -332,6 +332,34 @@ def test_an_impossible_window_exits_2(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("configured", "used"), [(120, 300), (420, 600), (600, 600)])
+def test_an_old_window_is_read_in_periods_cloudwatch_still_answers(
+    moto_server_url: str, staging_outputs: dict[str, Any], tmp_path: Path, configured: int, used: int
+) -> None:
+    """Three weeks ago CloudWatch holds 5-minute data and answers only periods that are multiples of 300 s
+    (a 420 s period returns no datapoints at all): the period is rounded up to one."""
+    config = stack_config("staging")
+    config["modelplane:endpoints"][0]["experiment"] = {"period_seconds": configured}
+    outputs, report = tmp_path / "outputs.json", tmp_path / "compare.json"
+    outputs.write_text(json.dumps(staging_outputs), encoding="utf-8")
+    arguments = ["compare", "--config", str(write_stack(tmp_path, config, "staging")), "--outputs", str(outputs)]
+    window = ["--start", iso(NOW - timedelta(days=21)), "--end", iso(NOW - timedelta(days=20))]
+
+    main([*arguments, "--endpoint", "fraud", *window, "--endpoint-url", moto_server_url, "--json", str(report)])
+
+    document = json.loads(report.read_text(encoding="utf-8"))
+    assert document["window"]["period_seconds"] == used
+    coarsened = [note for note in document["notes"] if note.startswith("periods of")]
+    assert coarsened == (
+        []
+        if used == configured
+        else [
+            f"periods of {used} s instead of {configured} s: CloudWatch"
+            " keeps data this old at 300 s resolution and answers only multiples of it"
+        ]
+    )
+
+
 def test_a_malformed_duration_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["compare", "--stack", "staging", "--endpoint", "fraud", "--window", "2 hours"])

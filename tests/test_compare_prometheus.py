@@ -256,6 +256,41 @@ def test_a_window_beyond_prometheus_points_gets_coarser_periods(
     assert "periods of 120 s instead of 60 s: Prometheus answers at most 11000 points per series" in document["notes"]
 
 
+def test_business_metrics_of_an_old_kubernetes_window_take_cloudwatchs_periods(
+    kubernetes_stack: tuple[Path, Path], prometheus_url: str, moto_server_url: str, tmp_path: Path
+) -> None:
+    """Prometheus can step by a minute three weeks back; CloudWatch, which holds the business metrics, then
+    answers only multiples of 300 s."""
+    settings_file, outputs_file = kubernetes_stack
+    config = read_stack_file(settings_file)
+    config["modelplane:endpoints"][2]["experiment"] = {
+        "business_metrics": [
+            {
+                "name": "basket",
+                "namespace": "Shop/Recommendations",
+                "metric": "BasketSize",
+                "kind": "continuous",
+                "margin": 5,
+            }
+        ]
+    }
+    report = tmp_path / "compare.json"
+    command = ["compare", "--config", str(write_stack(tmp_path, config, "staging")), "--outputs", str(outputs_file)]
+    now = datetime.now(UTC)
+    window = ["--start", iso(now - timedelta(days=21)), "--end", iso(now - timedelta(days=20))]
+
+    main(
+        [
+            *command,
+            *("--endpoint", "recommender", *window, "--prometheus-url", prometheus_url),
+            *("--endpoint-url", moto_server_url, "--json", str(report)),
+        ]
+    )
+
+    document = json.loads(report.read_text(encoding="utf-8"))
+    assert document["window"]["period_seconds"] == 300
+
+
 def test_the_series_are_the_ones_the_component_alerts_on(simulate_stack: SimulateStack) -> None:
     """compare reads what the ServiceMonitor scrapes and the PrometheusRule watches, by the same labels."""
     assert (prometheus.REQUESTS_METRIC, prometheus.LATENCY_METRIC) == (

@@ -15,7 +15,7 @@ import io
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,15 +27,20 @@ import pytest
 from scipy import stats
 
 from modelplane.aws_api import EMULATOR_CREDENTIALS
-from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
-from modelplane.drift.baseline import Baseline, CategoricalFeature, NumericFeature, baseline_from_frame, load_baseline
+from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE, main
+from modelplane.drift.baseline import (
+    Baseline,
+    CategoricalFeature,
+    NumericFeature,
+    baseline_from_frame,
+    load_baseline,
+    read_training_csv,
+)
 from modelplane.drift.capture import PayloadError, hour_prefix, payload_rows, variant_prefix
-from modelplane.drift.command import EXIT_INCONCLUSIVE
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES, FEATURE_PSI
 from modelplane.drift.statistics import Verdict, compare, population_stability_index
 from modelplane.settings import DataDrift
 from tests.conftest import SimulateStack, stack_config, write_stack
-from tests.servers import moto_server
 
 UNTIL = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 COLUMNS = ["amount", "merchant_risk", "country", "channel"]
@@ -110,12 +115,6 @@ def prod_outputs(simulate_stack: SimulateStack) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def training(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("training") / "train.csv"
     transactions(5000, seed=1).to_csv(path, index=False)
@@ -130,18 +129,13 @@ def baseline_file(training: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 class CaptureBucket:
-    """The prod artifact bucket in moto, emptied of captures for each test."""
+    """The prod artifact bucket, in the session's moto server emptied for each test."""
 
     def __init__(self, url: str, outputs: dict[str, Any]) -> None:
         self.s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=url, **EMULATOR_CREDENTIALS)
         self.bucket = outputs["registry"]["bucket_name"]
         self.endpoint_name = outputs["endpoints"]["fraud"]["endpoint_name"]
-        existing = {b["Name"] for b in self.s3.list_buckets()["Buckets"]}
-        if self.bucket not in existing:
-            self.s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
-            for entry in page.get("Contents", []):
-                self.s3.delete_object(Bucket=self.bucket, Key=entry["Key"])
+        self.s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 
     def write(self, frame: pd.DataFrame, *, end: datetime, span: timedelta, variant: str = "champion") -> None:
         """Requests spread evenly over [end - span, end), one capture file per hour, mixed encodings."""
@@ -159,8 +153,8 @@ class CaptureBucket:
 
 
 @pytest.fixture
-def bucket(server: str, prod_outputs: dict[str, Any]) -> CaptureBucket:
-    return CaptureBucket(server, prod_outputs)
+def bucket(moto_server_url: str, prod_outputs: dict[str, Any]) -> CaptureBucket:
+    return CaptureBucket(moto_server_url, prod_outputs)
 
 
 @pytest.fixture
@@ -174,7 +168,7 @@ RunDrift = Callable[..., int]
 
 
 @pytest.fixture
-def run_drift(server: str, outputs_file: Path, baseline_file: Path) -> RunDrift:
+def run_drift(moto_server_url: str, outputs_file: Path, baseline_file: Path) -> RunDrift:
     """`modelplane drift` on prod's fraud endpoint against the moto server, for a 6-hour window."""
 
     def run(*extra: str, baseline: Path = baseline_file) -> int:
@@ -185,7 +179,7 @@ def run_drift(server: str, outputs_file: Path, baseline_file: Path) -> RunDrift:
             "--end",
             UNTIL.isoformat(),
             "--endpoint-url",
-            server,
+            moto_server_url,
         ]
         return main([*command, "--baseline", str(baseline), *window, *extra])
 
@@ -236,7 +230,7 @@ def test_steady_window_is_no_drift(bucket: CaptureBucket, run_drift: RunDrift, t
 
 
 def test_drifted_window_names_the_features_that_moved_and_publishes_them(
-    bucket: CaptureBucket, run_drift: RunDrift, server: str, tmp_path: Path, capsys: Any
+    bucket: CaptureBucket, run_drift: RunDrift, moto_server_url: str, tmp_path: Path, capsys: Any
 ) -> None:
     bucket.write(transactions(900, seed=3, drifted=True), end=UNTIL, span=timedelta(hours=5))
     # Outside the window: steady data an hour before it must not dilute the verdict.
@@ -254,7 +248,9 @@ def test_drifted_window_names_the_features_that_moved_and_publishes_them(
     assert features["amount"]["psi"] >= 0.2 and features["amount"]["test"] == "ks"
     assert "| `amount` | numeric |" in paths["report.md"].read_text(encoding="utf-8")
     assert paths["report.png"].read_bytes().startswith(b"\x89PNG")
-    cloudwatch = boto3.client("cloudwatch", region_name="eu-west-1", endpoint_url=server, **EMULATOR_CREDENTIALS)
+    cloudwatch = boto3.client(
+        "cloudwatch", region_name="eu-west-1", endpoint_url=moto_server_url, **EMULATOR_CREDENTIALS
+    )
     published = cloudwatch.get_metric_statistics(
         Namespace=DRIFT_NAMESPACE,
         MetricName=DRIFTED_FEATURES,
@@ -276,7 +272,7 @@ def test_too_few_captures_is_inconclusive(bucket: CaptureBucket, run_drift: RunD
 
 
 def test_threshold_comes_from_the_endpoint_settings(
-    server: str, bucket: CaptureBucket, outputs_file: Path, baseline_file: Path, tmp_path: Path
+    moto_server_url: str, bucket: CaptureBucket, outputs_file: Path, baseline_file: Path, tmp_path: Path
 ) -> None:
     bucket.write(transactions(150, seed=6), end=UNTIL, span=timedelta(hours=2))
     config = stack_config("prod")
@@ -291,7 +287,7 @@ def test_threshold_comes_from_the_endpoint_settings(
         "--end",
         UNTIL.isoformat(),
         "--endpoint-url",
-        server,
+        moto_server_url,
     ]
     assert main([*command, *window]) == EXIT_OK
 
@@ -321,6 +317,21 @@ def test_bad_input_exits_2_with_one_line(run_drift: RunDrift, arguments: list[st
         code = exited.code
     assert code == EXIT_USAGE
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("capture", [{"enabled": False}, {"capture": ["output"]}])
+def test_an_endpoint_that_captures_no_requests_exits_2_saying_so(
+    outputs_file: Path, baseline_file: Path, tmp_path: Path, capture: dict[str, Any], capsys: Any
+) -> None:
+    """Not "too little data, wait": there will never be any."""
+    config = stack_config("prod")
+    fraud = config["modelplane:endpoints"][0]
+    fraud["data_capture"], fraud["drift"] = capture, {"enabled": False}
+    settings = write_stack(tmp_path, config, "prod")
+    command = ["drift", "--config", str(settings), "--outputs", str(outputs_file), "--endpoint", "fraud"]
+
+    assert main([*command, "--baseline", str(baseline_file)]) == EXIT_USAGE
+    assert "endpoint 'fraud' does not capture its requests" in capsys.readouterr().err
 
 
 def test_a_baseline_file_of_another_shape_is_refused(run_drift: RunDrift, tmp_path: Path, capsys: Any) -> None:
@@ -400,6 +411,43 @@ def test_reported_statistics_are_scipys() -> None:
     assert (features["country"].statistic, features["country"].p_value) == pytest.approx((chi2, chi2_p))
     assert features["country"].new_categories["BR"] == pytest.approx((window["country"] == "BR").mean())
     assert report.verdict is Verdict.DRIFT
+
+
+def test_numeric_categories_match_however_the_training_csv_and_the_requests_spell_them(tmp_path: Path) -> None:
+    """pandas reads a numeric column with gaps as floats (5411.0); requests send 5411 as CSV text or a JSON
+    number. The same category must be the same category, or every request is a "new" one."""
+    random = np.random.default_rng(3)
+    codes = random.choice([5411, 5812, 7011], 2000, p=[0.5, 0.3, 0.2])
+    training = pd.DataFrame({"amount": random.lognormal(4.0, 0.8, 2000), "mcc": codes.astype(float)})
+    training.loc[::50, "mcc"] = np.nan
+    path = tmp_path / "train.csv"
+    training.to_csv(path, index=False)
+    baseline = baseline_from_frame(read_training_csv(path), source="train.csv", categorical=["mcc"])
+    mcc = baseline.features["mcc"]
+    assert isinstance(mcc, CategoricalFeature) and set(mcc.shares) == {"5411", "5812", "7011"}
+    requests = [
+        (float(amount), int(code)) for amount, code in zip(random.lognormal(4.0, 0.8, 600), codes, strict=False)
+    ]
+    csv_rows = [
+        payload_rows({"encoding": "CSV", "observedContentType": "text/csv", "data": f"{a},{c}"}, ["amount", "mcc"])[0]
+        for a, c in requests[:300]
+    ]
+    json_rows = [
+        payload_rows(
+            {
+                "encoding": "JSON",
+                "observedContentType": "application/json",
+                "data": json.dumps({"amount": a, "mcc": float(c)}),
+            },
+            ["amount", "mcc"],
+        )[0]
+        for a, c in requests[300:]
+    ]
+
+    report = compare(baseline, csv_rows + json_rows, DataDrift())
+
+    judged = {feature.name: feature for feature in report.features}["mcc"]
+    assert judged.new_categories == {} and not judged.drifted, judged.reasons
 
 
 def test_steady_windows_rarely_raise_a_false_alarm() -> None:

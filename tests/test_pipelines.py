@@ -412,6 +412,34 @@ def test_jenkins_plan_archives_sarif_and_publishes_markdown() -> None:
     assert jenkins_top_stages()["test"].body.count("sh 'make test'") == 1
 
 
+def _plan_scripts() -> dict[str, str]:
+    """How each pipeline gets its base branch and plans a change request."""
+    github = steps_of(workflow("pull-request.yml")["jobs"]["plan"])
+    checkout = next(step for step in github if step.get("uses", "").startswith("actions/checkout@"))
+    return {
+        "github": f"fetch-depth: {checkout['with'].get('fetch-depth')}\n"
+        + next(step["run"] for step in github if step.get("id") == "plan"),
+        "gitlab": "\n".join(_gitlab_jobs()["plan"]["script"]),
+        "jenkins": jenkins_top_stages()["plan"].body,
+    }
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "fetch", "base"),
+    [
+        ("github", "fetch-depth: 0", "$BASE_REF"),
+        ("gitlab", "git fetch", "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"),
+        ("jenkins", "git fetch", "$CHANGE_TARGET"),
+    ],
+)
+def test_every_pipeline_plans_a_change_against_its_base_branch(pipeline: str, fetch: str, base: str) -> None:
+    """The plan reports what the change creates, deletes and replaces, and fails on deleting a protected
+    resource, only when it simulates the base branch too: each pipeline fetches it and passes it."""
+    script = _plan_scripts()[pipeline]
+    assert f'--against "origin/{base}"' in script
+    assert script.index(fetch) < script.index("modelplane plan")
+
+
 @pytest.mark.parametrize("stack", DEPLOY_STACKS)
 def test_jenkins_deploys_in_order_with_policy_pack_and_verify(stack: str) -> None:
     stages = jenkins_top_stages()
@@ -441,7 +469,7 @@ def test_jenkins_stores_no_aws_keys_and_pins_the_pulumi_cli() -> None:
 
 def stand_in(bin_dir: Path, name: str, script: str) -> None:
     """An executable `name` in `bin_dir` that runs the shell `script`."""
-    bin_dir.mkdir(exist_ok=True)
+    bin_dir.mkdir(parents=True, exist_ok=True)
     path = bin_dir / name
     path.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
     path.chmod(0o755)
@@ -450,8 +478,11 @@ def stand_in(bin_dir: Path, name: str, script: str) -> None:
 def ci_environment(tmp_path: Path, **environment: str) -> dict[str, str]:
     """A Jenkins agent's environment for the .ci/ scripts, with stand-ins that log each command to
     pulumi.log: `pulumi` (already the pinned version; `pulumi up` exits with $PULUMI_UP_STATUS),
-    `make` and `python3`."""
+    `make`, and `uv` where `make sync` installs it (~/.local/bin, not on the agent's PATH); `python3`
+    has no `uv` module, as where the agent's uv is a standalone binary."""
     bin_dir = tmp_path / "bin"
+    stand_in(tmp_path / ".local" / "bin", "uv", 'echo "uv $*" >> "$PULUMI_LOG"')
+    stand_in(bin_dir, "python3", 'echo "python3 $*" >> "$PULUMI_LOG"\n[ "$1 $2" = "-m uv" ] && exit 1\nexit 0')
     stand_in(
         bin_dir,
         "pulumi",
@@ -461,8 +492,7 @@ def ci_environment(tmp_path: Path, **environment: str) -> dict[str, str]:
         '[ "$1" = stack ] && echo \'{"endpoint_names": {}}\'\n'
         "exit 0",
     )
-    for command in ("make", "python3"):
-        stand_in(bin_dir, command, f'echo "{command} $*" >> "$PULUMI_LOG"')
+    stand_in(bin_dir, "make", 'echo "make $*" >> "$PULUMI_LOG"')
     return {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "HOME": str(tmp_path),
@@ -515,7 +545,7 @@ def test_deploy_stack_runs_up_with_the_policy_pack_then_verifies(tmp_path: Path)
         "pulumi login s3://state-bucket",
         "pulumi up --yes --stack staging --policy-pack policies --policy-pack-config policies/config/staging.json",
         "pulumi stack output --json --stack staging",
-        "python3 -m uv run --locked modelplane verify --stack staging --outputs stack-outputs.json --json verify.json",
+        "uv run --locked modelplane verify --stack staging --outputs stack-outputs.json --json verify.json",
     ]
     outputs = tmp_path / "checkout" / "stack-outputs.json"
     assert json.loads(outputs.read_text(encoding="utf-8")) == {"endpoint_names": {}}
@@ -572,6 +602,24 @@ def test_aws_session_refuses_static_keys(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "static AWS keys in the environment" in result.stderr
     assert not (tmp_path / "pulumi.log").exists()
+
+
+def test_pipelines_run_uv_from_where_make_sync_installs_it() -> None:
+    """`make sync` installs uv where the machine has none with `pip install --user`: into ~/.local/bin,
+    which python:3.11-slim (GitLab) does not put on PATH; and where the machine has uv, as a standalone
+    binary, `python3 -m uv` finds no module (Jenkins)."""
+    local_bin = 'export PATH="$HOME/.local/bin:$PATH"'
+    document = load(GITLAB_CI)
+    for name, job in _gitlab_jobs().items():
+        if any("uv run" in line for line in job["script"]):
+            assert local_bin in job.get("before_script", document["default"]["before_script"]), name
+    assert "python3 -m uv" not in JENKINSFILE.read_text(encoding="utf-8") + DEPLOY_STACK.read_text(encoding="utf-8")
+    for name, stage in jenkins_top_stages().items():
+        body = stage.body
+        if "uv run" in body:
+            before = body[: body.index("uv run")]
+            assert local_bin in before or ". .ci/pulumi-aws-session" in before, name
+    assert 'PATH="$HOME/.pulumi/bin:$HOME/.local/bin:$PATH"' in AWS_SESSION.read_text(encoding="utf-8")
 
 
 def test_jenkins_runs_the_ab_decision_on_demand_and_deploys_nothing_then() -> None:

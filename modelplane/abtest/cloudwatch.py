@@ -23,7 +23,8 @@ from modelplane.timewindow import Window
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 MICROSECONDS_PER_MILLISECOND = 1000.0
-# How long CloudWatch keeps data at each period: an older window needs a coarser period.
+# How long CloudWatch keeps data at each resolution: an older window is answered only in periods that are
+# multiples of the resolution still kept, and a finer period returns no datapoints at all.
 RETENTION = ((timedelta(days=15), 60), (timedelta(days=63), 300), (timedelta(days=455), 3600))
 # The percentile call is optional: one retry, not the six a required call gets.
 OPTIONAL_CALL_ATTEMPTS = 2
@@ -31,7 +32,7 @@ PERCENTILE = "p99"
 
 
 def minimum_period(start: datetime, now: datetime) -> int:
-    """The finest period CloudWatch still holds for data from `start`."""
+    """The resolution CloudWatch still keeps for data from `start`: a period must be a multiple of it."""
     age = now - start
     return next((period for limit, period in RETENTION if age <= limit), RETENTION[-1][1])
 

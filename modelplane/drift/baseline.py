@@ -8,8 +8,8 @@ Format (`format: modelplane-drift-baseline`, `version: 1`):
   `bin_shares` (the share of training rows in each bin, one more than the edges: below the first
   edge, between edges, above the last), for the population stability index, and `sample` (up to
   `SAMPLE_SIZE` training values drawn at random) for the Kolmogorov-Smirnov test; for
-  `kind: categorical`, `shares` (category -> share of training rows). Both carry `count` (rows with
-  a value) and `missing` (rows without).
+  `kind: categorical`, `shares` (category as text, a whole number without `.0` -> share of training
+  rows). Both carry `count` (rows with a value) and `missing` (rows without).
 - `source`, `rows`, `created`: where it came from, for the report.
 
 `modelplane drift baseline --from train.csv` writes one; `modelplane drift --baseline train.csv`
@@ -93,6 +93,14 @@ class Baseline(_Model):
         return self
 
 
+def category_text(value: object) -> str:
+    """A category as the baseline writes it: a whole number without a fraction, so that 5411, 5411.0 (pandas
+    reads a numeric column with gaps as floats) and the CSV text "5411" are one category."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def read_training_csv(path: Path, drop: Iterable[str] = ()) -> pd.DataFrame:
     """The training data without `drop` (label, ids), or a BaselineError naming the file."""
     try:
@@ -136,7 +144,7 @@ def baseline_from_frame(frame: pd.DataFrame, source: str, categorical: Iterable[
                 sample=sample.tolist(),
             )
         else:
-            shares = present.astype(str).value_counts(normalize=True)
+            shares = present.map(category_text).value_counts(normalize=True)
             features[str(column)] = CategoricalFeature(
                 count=len(present), missing=missing, shares={str(k): float(v) for k, v in shares.items()}
             )

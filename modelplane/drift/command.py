@@ -19,7 +19,7 @@ from typing import Any
 
 from modelplane import stackfiles
 from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoint_url_for, error_text
-from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
 from modelplane.drift.baseline import (
     BaselineError,
     baseline_from_frame,
@@ -35,7 +35,6 @@ from modelplane.settings import Platform
 from modelplane.stack_outputs import InputError, add_deployed_stack_options, read_outputs
 from modelplane.timewindow import add_window_options, window_from
 
-EXIT_INCONCLUSIVE = 3
 DEFAULT_WINDOW = "24h"
 
 
@@ -104,7 +103,7 @@ def run_baseline(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        judged, rows = _judge(args)
+        judged, aws = _judge(args)
     except SettingsError as error:
         print("\n".join(error.lines), file=sys.stderr)
         return EXIT_USAGE
@@ -118,12 +117,11 @@ def run(args: argparse.Namespace) -> int:
         if args.markdown is not None:
             args.markdown.write_text(render_markdown(judged), encoding="utf-8")
         if args.plot is not None:
-            plot(judged, rows, args.plot)
+            plot(judged, args.plot)
     except OSError as error:
         print(f"modelplane drift: {error.filename}: cannot write: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
     if args.publish:
-        aws = Aws.connect(args.region, args.resolved_endpoint_url)
         try:
             count = publish(aws.client("cloudwatch"), judged)
         except AWS_ERRORS as error:
@@ -135,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     ]
 
 
-def _judge(args: argparse.Namespace) -> tuple[Judged, list[dict[str, Any]]]:
+def _judge(args: argparse.Namespace) -> tuple[Judged, Aws]:
+    """The judged window, and the AWS session it was read through (`--publish` writes through it too)."""
     if args.endpoint is None or args.baseline is None:
         raise ValueError("give --endpoint NAME and --baseline FILE (or `modelplane drift baseline --from train.csv`)")
     path, stack = stackfiles.resolve(args.stack, args.config)
@@ -146,6 +145,11 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, list[dict[str, Any]]]:
         raise ValueError(f"{stackfiles.shown(path)}: no endpoint {args.endpoint!r} (endpoints: {known})")
     if endpoint.platform is not Platform.SAGEMAKER:
         raise ValueError(f"endpoint {endpoint.name!r} runs on {endpoint.platform}: drift reads SageMaker data capture")
+    if not (endpoint.data_capture.enabled and "input" in endpoint.data_capture.capture):
+        raise ValueError(
+            f"{stackfiles.shown(path)}: endpoint {endpoint.name!r} does not capture its requests: drift has nothing"
+            " to read (data_capture: enabled, with input in capture)"
+        )
     outputs = read_outputs(args.outputs, stack)
     deployed = (outputs.get("endpoints") or {}).get(endpoint.name)
     bucket = (outputs.get("registry") or {}).get("bucket_name")
@@ -155,9 +159,8 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, list[dict[str, Any]]]:
         )
     baseline = load_baseline(args.baseline)
     window = window_from(args, datetime.now(UTC))
-    args.region = settings.region
-    args.resolved_endpoint_url = endpoint_url_for(args.endpoint_url, settings)
-    s3 = Aws.connect(settings.region, args.resolved_endpoint_url).client("s3")
+    aws = Aws.connect(settings.region, endpoint_url_for(args.endpoint_url, settings))
+    s3 = aws.client("s3")
     variants = [variant.name for variant in endpoint.variants]
     captured = read_window(
         s3, bucket, endpoint_name=deployed["endpoint_name"], variants=variants, window=window, columns=baseline.columns
@@ -174,4 +177,4 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, list[dict[str, Any]]]:
         endpoint.drift,
         report,
     )
-    return judged, captured.rows
+    return judged, aws

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from modelplane.drift.baseline import Baseline, NumericFeature
-from modelplane.drift.capture import CapturedWindow, Row
+from modelplane.drift.baseline import Baseline, NumericFeature, category_text
+from modelplane.drift.capture import CapturedWindow
 from modelplane.drift.metrics import (
     CAPTURED_RECORDS,
     DRIFT_NAMESPACE,
@@ -126,7 +126,7 @@ def render_markdown(judged: Judged) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(judged: Judged, rows: list[Row], path: Path) -> None:
+def plot(judged: Judged, path: Path) -> None:
     """Per feature, the baseline's shares next to the window's: decile bins or categories."""
     features = judged.report.features or []
     count = max(len(features), 1)
@@ -138,7 +138,7 @@ def plot(judged: Judged, rows: list[Row], path: Path) -> None:
         axis.set_visible(False)
     for axis, feature in zip(axes, features, strict=False):
         baseline = judged.baseline.features[feature.name]
-        values = [row.get(feature.name) for row in rows]
+        values = [row.get(feature.name) for row in judged.window.rows]
         if isinstance(baseline, NumericFeature):
             labels = [f"bin {index + 1}" for index in range(len(baseline.bin_shares))]
             numbers = np.array([v for v in (_float(value) for value in values) if v is not None])
@@ -147,7 +147,7 @@ def plot(judged: Judged, rows: list[Row], path: Path) -> None:
             expected = baseline.bin_shares
         else:
             labels = [*baseline.shares, *feature.new_categories]
-            seen = [str(value) for value in values if value not in (None, "")]
+            seen = [category_text(value) for value in values if value not in (None, "")]
             window = np.array([seen.count(label) / max(len(seen), 1) for label in labels])
             expected = [baseline.shares.get(label, 0.0) for label in labels]
         positions = np.arange(len(labels))

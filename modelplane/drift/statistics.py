@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from modelplane.drift.baseline import Baseline, CategoricalFeature, NumericFeature
+from modelplane.drift.baseline import Baseline, CategoricalFeature, NumericFeature, category_text
 from modelplane.drift.capture import Row
 from modelplane.settings import DataDrift
 
@@ -132,7 +132,7 @@ def _numeric(
 def _categorical(
     name: str, feature: CategoricalFeature, raw: Sequence[object], thresholds: DataDrift, alpha: float
 ) -> FeatureDrift:
-    counts = Counter(str(value) for value in raw if value is not None and value != "")
+    counts = Counter(category_text(value) for value in raw if value is not None and value != "")
     total = sum(counts.values())
     if not total:
         return FeatureDrift(name, "categorical", 0, len(raw), None, None, None, None)
