@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         path, stack = stackfiles.resolve(args.stack, args.config)
         settings = load_stack_file(path, stack)
-        endpoint = _endpoint(settings, path, args.endpoint)
+        endpoint = stackfiles.endpoint_named(settings, path, args.endpoint)
         try:
             pair = variants.choose(endpoint, args.baseline, args.candidate)
         except ValueError as error:
@@ -123,14 +123,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"modelplane compare: {error.filename}: cannot write: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_CODES[assessment.verdict]
-
-
-def _endpoint(settings: Settings, path: Path, name: str) -> Endpoint:
-    endpoint = next((e for e in settings.endpoints if e.name == name), None)
-    if endpoint is None:
-        known = ", ".join(e.name for e in settings.endpoints) or "none"
-        raise ValueError(f"{shown(path)}: no endpoint {name!r} (endpoints: {known})")
-    return endpoint
 
 
 def _period(endpoint: Endpoint, requested: Window, now: datetime, notes: list[str]) -> int:

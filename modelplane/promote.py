@@ -81,10 +81,10 @@ def load(stack: str) -> tuple[Path, Settings]:
 
 
 def _endpoint(settings: Settings, path: Path, name: str) -> Endpoint:
-    endpoint = next((e for e in settings.endpoints if e.name == name), None)
-    if endpoint is None:
-        known = ", ".join(e.name for e in settings.endpoints) or "none"
-        raise _usage(f"{shown(path)}: no endpoint {name!r} (endpoints: {known})")
+    try:
+        endpoint = stackfiles.endpoint_named(settings, path, name)
+    except ValueError as error:
+        raise _usage(str(error)) from None
     if endpoint.platform is not Platform.SAGEMAKER:
         raise _usage(
             f"{shown(path)}: endpoint {name!r} runs on {endpoint.platform}; model package versions are SageMaker's"

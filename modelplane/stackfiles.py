@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelplane.loader import stack_name_of
+
+if TYPE_CHECKING:
+    from modelplane.settings import Endpoint, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = PROJECT_ROOT / "stacks"
@@ -22,6 +26,15 @@ def stack_file(stack: str) -> Path:
 def stack_files() -> list[Path]:
     """Every stack file of the project, by name."""
     return sorted(STACKS_DIR.glob("Pulumi.*.yaml"))
+
+
+def endpoint_named(settings: Settings, path: Path, name: str) -> Endpoint:
+    """The endpoint `name` of the settings read from `path`; a ValueError naming those there are."""
+    endpoint = next((e for e in settings.endpoints if e.name == name), None)
+    if endpoint is None:
+        known = ", ".join(e.name for e in settings.endpoints) or "none"
+        raise ValueError(f"{shown(path)}: no endpoint {name!r} (endpoints: {known})")
+    return endpoint
 
 
 def resolve(stack: str | None, config: Path | None) -> tuple[Path, str]:

@@ -139,10 +139,7 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, Aws]:
         raise ValueError("give --endpoint NAME and --baseline FILE (or `modelplane drift baseline --from train.csv`)")
     path, stack = stackfiles.resolve(args.stack, args.config)
     settings = load_stack_file(path, stack)
-    endpoint = next((e for e in settings.endpoints if e.name == args.endpoint), None)
-    if endpoint is None:
-        known = ", ".join(e.name for e in settings.endpoints) or "none"
-        raise ValueError(f"{stackfiles.shown(path)}: no endpoint {args.endpoint!r} (endpoints: {known})")
+    endpoint = stackfiles.endpoint_named(settings, path, args.endpoint)
     if endpoint.platform is not Platform.SAGEMAKER:
         raise ValueError(f"endpoint {endpoint.name!r} runs on {endpoint.platform}: drift reads SageMaker data capture")
     if not (endpoint.data_capture.enabled and "input" in endpoint.data_capture.capture):
