@@ -15,14 +15,10 @@ SCHEMA_PATH = PROJECT_ROOT / "components" / "schema.json"
 
 
 def schema() -> dict[str, Any]:
-    """The schema the component provider host serves (same analyzer, same package name and version)."""
-    from pulumi.provider.experimental.component import ComponentProvider
+    """The schema the component provider host serves (the same provider object)."""
+    from modelplane_components.provider import component_provider
 
-    from modelplane_components._common import PACKAGE
-    from modelplane_components.provider import COMPONENTS, package_version
-
-    provider = ComponentProvider(COMPONENTS, PACKAGE, None, package_version())
-    return json.loads(provider.schema or "{}")
+    return json.loads(component_provider().schema or "{}")
 
 
 def render() -> str:

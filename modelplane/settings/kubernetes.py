@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from modelplane.settings.base import Name, SettingsModel
 from modelplane_components.kubernetes_names import NAMESPACE_PATTERN, SERVICE_NAME_PATTERN, namespace_problem
+from modelplane_components.kubernetes_service_args import CPU_PATTERN, MEMORY_PATTERN, OIDC_PROVIDER_PATTERN
 
 __all__ = [
     "SERVICE_NAME_PATTERN",
@@ -23,11 +24,11 @@ __all__ = [
 class Resources(SettingsModel):
     """Kubernetes container resources; requests equal limits for CPU and memory unless set apart."""
 
-    cpu: str = Field(default="1", pattern=r"^\d+(\.\d+)?m?$")
+    cpu: str = Field(default="1", pattern=f"^{CPU_PATTERN}$")
     """CPU request."""
-    memory: str = Field(default="2Gi", pattern=r"^\d+(Ki|Mi|Gi|Ti)?$")
+    memory: str = Field(default="2Gi", pattern=f"^{MEMORY_PATTERN}$")
     """Memory request and limit."""
-    cpu_limit: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?m?$")
+    cpu_limit: str | None = Field(default=None, pattern=f"^{CPU_PATTERN}$")
     """CPU limit; defaults to the request."""
     gpus: int = Field(default=0, ge=0, le=16)
     """`nvidia.com/gpu` devices per pod."""
@@ -101,5 +102,5 @@ class KubernetesCluster(SettingsModel):
     """kubeconfig context; the ambient one when unset."""
     render_yaml_to_directory: str | None = None
     """Write manifests to this directory instead of applying them (GitOps)."""
-    oidc_provider_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+$")
+    oidc_provider_arn: str | None = Field(default=None, pattern=f"^{OIDC_PROVIDER_PATTERN}$")
     """EKS OIDC provider, for IAM roles of service accounts (IRSA)."""
