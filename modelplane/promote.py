@@ -9,8 +9,12 @@ With `--require-verdict compare.json` it also refuses unless `modelplane compare
 this endpoint, for the version being pinned (the candidate's), in the stack the version comes from,
 over a window that ended recently.
 
+With `--from/--to` it copies version numbers, which are per model package group, so it also refuses
+a target version that is not the artifact the source version is: the image digest and archive sha256
+`modelplane register` records on each version must be the same in both groups.
+
 Exit codes: 0 promoted (or nothing to change); 1 the registry or the verdict refused (missing,
-unapproved or rejected version, AWS error; a verdict other than promote, for another endpoint or
+unapproved or rejected version, another artifact than the source stack's, AWS error; a verdict other than promote, for another endpoint or
 version, or too old); 2 bad usage (unknown stack, endpoint or variant, a variant not pinned to the
 registry, invalid settings, an unreadable verdict file).
 """
@@ -36,6 +40,7 @@ from modelplane.abtest.verdict_file import VerdictFile, read_verdict
 from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoint_url_for, error_text
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.loader import SettingsError, load_stack_file
+from modelplane.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY
 from modelplane.settings import Endpoint, Platform, Settings, Variant
 from modelplane.stack_outputs import InputError
 from modelplane.stackfiles import shown
@@ -109,17 +114,28 @@ def _pinned_version(path: Path, endpoint: Endpoint, variant: Variant) -> int:
     return variant.model_package_version
 
 
-def single_change(
-    stack: str, endpoint_name: str, variant_name: str, version: int
-) -> tuple[Path, Settings, list[Change]]:
+@dataclass(frozen=True)
+class Request:
+    """What the arguments ask: the stack whose file to edit, its settings and the changes; the stack the
+    versions come from (itself, or `--from`'s, with its settings)."""
+
+    stack: str
+    path: Path
+    settings: Settings
+    changes: list[Change]
+    source: str
+    source_settings: Settings | None = None
+
+
+def single_change(stack: str, endpoint_name: str, variant_name: str, version: int) -> Request:
     path, settings = load(stack)
     endpoint = _endpoint(settings, path, endpoint_name)
     variant = _variant(endpoint, path, variant_name)
     old = _pinned_version(path, endpoint, variant)
-    return path, settings, [Change(endpoint.name, variant.name, endpoint.family, old, version)]
+    return Request(stack, path, settings, [Change(endpoint.name, variant.name, endpoint.family, old, version)], stack)
 
 
-def copied_changes(source: str, target: str, only_endpoint: str | None) -> tuple[Path, Settings, list[Change]]:
+def copied_changes(source: str, target: str, only_endpoint: str | None) -> Request:
     """The versions `source` pins for the endpoints and variants `target` also pins to the same family's registry."""
     if source == target:
         raise _usage("--from and --to name the same stack")
@@ -147,7 +163,7 @@ def copied_changes(source: str, target: str, only_endpoint: str | None) -> tuple
         raise _usage(
             f"no variant pinned to the registry in {shown(source_path)} has a pinned counterpart in {shown(target_path)}"
         )
-    return target_path, target_settings, changes
+    return Request(target, target_path, target_settings, changes, source, source_settings)
 
 
 class ModelRegistry:
@@ -189,6 +205,40 @@ class ModelRegistry:
         except AWS_ERRORS as error:
             raise PromoteError(f"cannot approve {what}: {error_text(error)}", EXIT_FAILED) from None
         return f"{what}: {status} -> {APPROVED} (--approve)"
+
+    def artifact(self, family: str, version: int) -> tuple[str, str] | None:
+        """The image digest and archive sha256 `modelplane register` recorded on the version (None: none)."""
+        what = f"{naming.family_resource_name(family, self.stack)} version {version}"
+        try:
+            described = self.sagemaker.describe_model_package(ModelPackageName=self.package_arn(family, version))
+        except AWS_ERRORS as error:
+            raise PromoteError(f"cannot read {what}: {error_text(error)}", EXIT_FAILED) from None
+        recorded = described.get("CustomerMetadataProperties", {})
+        if IMAGE_DIGEST_KEY not in recorded or MODEL_SHA256_KEY not in recorded:
+            return None
+        return recorded[IMAGE_DIGEST_KEY], recorded[MODEL_SHA256_KEY]
+
+
+def same_artifact(source: ModelRegistry, target: ModelRegistry, change: Change) -> str:
+    """A note that `target`'s version is `source`'s artifact; `PromoteError` (exit 1) when it is another."""
+    theirs, ours = (
+        f"{naming.family_resource_name(change.family, registry.stack)} version {change.new}"
+        for registry in (source, target)
+    )
+    copied, pinned = source.artifact(change.family, change.new), target.artifact(change.family, change.new)
+    if copied is None or pinned is None:
+        return (
+            f"{ours}: no image digest and archive sha256 recorded in both groups (not `modelplane register`ed);"
+            f" check by hand that it is {theirs}"
+        )
+    if copied != pinned:
+        digest, sha256 = copied
+        raise PromoteError(
+            f"{ours} is not the artifact {theirs} is (image {digest}, model archive sha256 {sha256});"
+            f" register that artifact with `modelplane register --stack {target.stack}` and pin the version it prints",
+            EXIT_FAILED,
+        )
+    return f"{ours}: the same image and model archive as {theirs}"
 
 
 def require_verdict(
@@ -306,16 +356,25 @@ class Promotion:
 
 
 def promote(
-    path: Path, settings: Settings, stack: str, changes: list[Change], registry: ModelRegistry, *, approve: bool
+    path: Path,
+    settings: Settings,
+    stack: str,
+    changes: list[Change],
+    registry: ModelRegistry,
+    *,
+    approve: bool,
+    copied_from: ModelRegistry | None = None,
 ) -> Promotion:
-    """Confirm every new version in the registry, then edit the file."""
+    """Confirm every new version in the registry (and, copied from another stack's registry, that it is
+    the same artifact there), then edit the file."""
     original = path.read_bytes().decode("utf-8")
     edited = rewrite(original, changes)
-    notes = [
-        registry.confirm_approved(change.family, change.new, approve=approve)
-        for change in changes
-        if change.old != change.new
-    ]
+    notes = []
+    for change in changes:
+        if change.old != change.new:
+            notes.append(registry.confirm_approved(change.family, change.new, approve=approve))
+            if copied_from is not None:
+                notes.append(same_artifact(copied_from, registry, change))
     if edited == original:
         return Promotion(notes, "")
     write_checked(path, stack, edited, expected_settings(settings, changes))
@@ -351,8 +410,9 @@ def register(subparsers: Any) -> None:
         "promote",
         help="pin an approved model package version in a stack file (never deploys)",
         description="Pin a model package version for a variant (--stack/--endpoint/--variant/--version), "
-        "or copy the pinned versions of one stack to another (--from/--to). The registry must hold the "
-        "version as Approved. Only the version value in the stack file changes; the diff is printed.",
+        "or copy the pinned versions of one stack to another (--from/--to: each version must be the same "
+        "artifact in both registries). The registry must hold the version as Approved. Only the version value "
+        "in the stack file changes; the diff is printed.",
     )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--stack", help="stack whose file to edit")
@@ -379,47 +439,61 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def requested_changes(args: argparse.Namespace) -> tuple[str, Path, Settings, list[Change]]:
-    """The stack to edit, its file and settings, and the changes the arguments ask for."""
+def requested_changes(args: argparse.Namespace) -> Request:
+    """What the arguments ask for."""
     if args.stack is not None:
         required = {"--endpoint": args.endpoint, "--variant": args.variant, "--version": args.version}
         if missing := [flag for flag, value in required.items() if value is None]:
             raise _usage(f"--stack needs {', '.join(missing)}")
         if args.target is not None:
             raise _usage("--to goes with --from, not --stack")
-        return args.stack, *single_change(args.stack, args.endpoint, args.variant, args.version)
+        return single_change(args.stack, args.endpoint, args.variant, args.version)
     if args.target is None or args.variant is not None or args.version is not None:
         raise _usage("--from needs --to, and takes no --variant or --version")
-    return args.target, *copied_changes(args.source, args.target, args.endpoint)
+    return copied_changes(args.source, args.target, args.endpoint)
+
+
+def _registry(stack: str, settings: Settings, endpoint_url: str | None) -> ModelRegistry:
+    return ModelRegistry(Aws.connect(settings.region, endpoint_url_for(endpoint_url, settings)), stack)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        stack, path, settings, changes = requested_changes(args)
+        request = requested_changes(args)
         if args.require_verdict is not None:
             try:
                 verdict = read_verdict(args.require_verdict)
             except InputError as error:
                 raise _usage(str(error)) from None
-            source = args.stack if args.stack is not None else args.source
             require_verdict(
                 verdict,
                 args.require_verdict,
-                source,
-                changes,
+                request.source,
+                request.changes,
                 max_age_hours=args.verdict_max_age,
                 now=datetime.now(UTC),
             )
-        aws = Aws.connect(settings.region, endpoint_url_for(args.endpoint_url, settings))
-        promotion = promote(path, settings, stack, changes, ModelRegistry(aws, stack), approve=args.approve)
+        promotion = promote(
+            request.path,
+            request.settings,
+            request.stack,
+            request.changes,
+            _registry(request.stack, request.settings, args.endpoint_url),
+            approve=args.approve,
+            copied_from=(
+                _registry(request.source, request.source_settings, args.endpoint_url)
+                if request.source_settings is not None
+                else None
+            ),
+        )
     except PromoteError as error:
         print(f"modelplane promote: {error}", file=sys.stderr)
         return error.exit_code
     for note in promotion.registry_notes:
         print(note)
     if not promotion.diff:
-        print(f"{shown(path)} already pins these versions; nothing to change")
+        print(f"{shown(request.path)} already pins these versions; nothing to change")
         return EXIT_OK
     print(promotion.diff, end="")
-    print(f"Review and commit {shown(path)}; `pulumi up --stack {stack}` deploys it.")
+    print(f"Review and commit {shown(request.path)}; `pulumi up --stack {request.stack}` deploys it.")
     return EXIT_OK

@@ -3,6 +3,7 @@ version value changes, only for an approved version, and a refusal leaves the fi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import stat
@@ -18,6 +19,7 @@ from moto import mock_aws
 from modelplane import stackfiles
 from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from modelplane.loader import load_stack_file
+from modelplane.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY
 from modelplane.timewindow import iso
 
 REGION = "eu-west-1"  # staging's and prod's
@@ -38,10 +40,26 @@ def sagemaker() -> Iterator[Any]:
         yield boto3.client("sagemaker", region_name=REGION)
 
 
-def register_versions(sagemaker: Any, group: str, count: int, statuses: Mapping[int, str] | None = None) -> None:
-    """Versions 1..count of a model package group, Approved unless `statuses` says otherwise."""
+def register_versions(
+    sagemaker: Any,
+    group: str,
+    count: int,
+    statuses: Mapping[int, str] | None = None,
+    artifacts: Mapping[int, str] | None = None,
+) -> None:
+    """Versions 1..count of a model package group, Approved unless `statuses` says otherwise; `artifacts`
+    names the image and archive `modelplane register` would have recorded on a version (by a seed)."""
     sagemaker.create_model_package_group(ModelPackageGroupName=group)
     for version in range(1, count + 1):
+        recorded = {}
+        if artifacts and version in artifacts:
+            seed = artifacts[version]
+            recorded = {
+                "CustomerMetadataProperties": {
+                    IMAGE_DIGEST_KEY: "sha256:" + hashlib.sha256(f"image {seed}".encode()).hexdigest(),
+                    MODEL_SHA256_KEY: hashlib.sha256(f"model {seed}".encode()).hexdigest(),
+                }
+            }
         sagemaker.create_model_package(
             ModelPackageGroupName=group,
             ModelApprovalStatus=(statuses or {}).get(version, "Approved"),
@@ -50,6 +68,7 @@ def register_versions(sagemaker: Any, group: str, count: int, statuses: Mapping[
                 "SupportedContentTypes": ["application/json"],
                 "SupportedResponseMIMETypes": ["application/json"],
             },
+            **recorded,
         )
 
 
@@ -174,7 +193,8 @@ def test_from_to_copies_the_pinned_versions_of_matching_variants(
     staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
     # Staging has moved the fraud champion on to version 15 (its challenger and churn have no prod twin).
     staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
-    register_versions(sagemaker, "fraud-detector-prod", 15)
+    register_versions(sagemaker, "fraud-detector-staging", 15, artifacts={15: "fraud 2026-11"})
+    register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-11"})
     before = prod.read_bytes()
 
     assert promote("--from", "staging", "--to", "prod") == EXIT_OK
@@ -182,7 +202,63 @@ def test_from_to_copies_the_pinned_versions_of_matching_variants(
     assert changed_lines(before, prod.read_bytes()) == [
         (b"          model_package_version: 11\n", b"          model_package_version: 15\n")
     ]
-    assert "fraud-detector-prod version 15: Approved\n" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fraud-detector-prod version 15: Approved\n" in out
+    assert (
+        "fraud-detector-prod version 15: the same image and model archive as fraud-detector-staging version 15\n" in out
+    )
+
+
+def test_from_to_refuses_a_target_version_that_is_another_artifact(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Version numbers are per group: prod's 15 was registered from another model than staging's 15."""
+    staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
+    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    register_versions(sagemaker, "fraud-detector-staging", 15, artifacts={15: "fraud 2026-11"})
+    register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-10 hotfix"})
+    before = prod.read_bytes()
+
+    assert promote("--from", "staging", "--to", "prod") == EXIT_FAILED
+
+    assert prod.read_bytes() == before
+    image = "sha256:" + hashlib.sha256(b"image fraud 2026-11").hexdigest()
+    assert capsys.readouterr().err == (
+        "modelplane promote: fraud-detector-prod version 15 is not the artifact fraud-detector-staging version 15 is"
+        f" (image {image}, model archive sha256 {hashlib.sha256(b'model fraud 2026-11').hexdigest()});"
+        " register that artifact with `modelplane register --stack prod` and pin the version it prints\n"
+    )
+
+
+def test_from_to_says_when_the_registry_cannot_tell_the_artifacts_apart(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
+    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    register_versions(sagemaker, "fraud-detector-staging", 15)
+    register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-11"})
+
+    assert promote("--from", "staging", "--to", "prod") == EXIT_OK
+
+    assert load_stack_file(prod).endpoints[0].variants[0].model_package_version == 15
+    assert "not `modelplane register`ed); check by hand that it is fraud-detector-staging version 15" in (
+        capsys.readouterr().out
+    )
+
+
+def test_from_to_refuses_a_version_the_source_registry_lacks(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
+    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    register_versions(sagemaker, "fraud-detector-staging", 14)
+    register_versions(sagemaker, "fraud-detector-prod", 15)
+    before = prod.read_bytes()
+
+    assert promote("--from", "staging", "--to", "prod") == EXIT_FAILED
+
+    assert prod.read_bytes() == before
+    assert capsys.readouterr().err.startswith("modelplane promote: cannot read fraud-detector-staging version 15: ")
 
 
 def test_from_to_refuses_a_version_the_target_registry_has_not_approved(stacks: Path, sagemaker: Any) -> None:
@@ -356,7 +432,8 @@ def test_an_older_verdict_passes_with_a_longer_max_age(stacks: Path, sagemaker: 
 def test_from_to_takes_the_verdict_of_the_source_stack(stacks: Path, sagemaker: Any, tmp_path: Path) -> None:
     staging = stacks / "Pulumi.staging.yaml"
     staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
-    register_versions(sagemaker, "fraud-detector-prod", 15)
+    register_versions(sagemaker, "fraud-detector-staging", 15, artifacts={15: "fraud 2026-11"})
+    register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-11"})
 
     assert (
         promote("--from", "staging", "--to", "prod", "--require-verdict", str(write_verdict(tmp_path, version=15)))
