@@ -187,12 +187,18 @@ def test_rejected_or_missing_versions_are_refused_even_with_approve(
         assert approval(sagemaker, "fraud-detector-staging", 13) == "Rejected"
 
 
+def staging_champion_at_15(stacks: Path) -> Path:
+    """Staging's fraud champion moved from version 11 (prod's too) to 15; the prod stack file to copy it to."""
+    staging = stacks / "Pulumi.staging.yaml"
+    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    return stacks / "Pulumi.prod.yaml"
+
+
 def test_from_to_copies_the_pinned_versions_of_matching_variants(
     stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
     # Staging has moved the fraud champion on to version 15 (its challenger and churn have no prod twin).
-    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    prod = staging_champion_at_15(stacks)
     register_versions(sagemaker, "fraud-detector-staging", 15, artifacts={15: "fraud 2026-11"})
     register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-11"})
     before = prod.read_bytes()
@@ -213,8 +219,7 @@ def test_from_to_refuses_a_target_version_that_is_another_artifact(
     stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Version numbers are per group: prod's 15 was registered from another model than staging's 15."""
-    staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
-    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    prod = staging_champion_at_15(stacks)
     register_versions(sagemaker, "fraud-detector-staging", 15, artifacts={15: "fraud 2026-11"})
     register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-10 hotfix"})
     before = prod.read_bytes()
@@ -233,8 +238,7 @@ def test_from_to_refuses_a_target_version_that_is_another_artifact(
 def test_from_to_says_when_the_registry_cannot_tell_the_artifacts_apart(
     stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
-    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    prod = staging_champion_at_15(stacks)
     register_versions(sagemaker, "fraud-detector-staging", 15)
     register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-11"})
 
@@ -249,8 +253,7 @@ def test_from_to_says_when_the_registry_cannot_tell_the_artifacts_apart(
 def test_from_to_refuses_a_version_the_source_registry_lacks(
     stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
-    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    prod = staging_champion_at_15(stacks)
     register_versions(sagemaker, "fraud-detector-staging", 14)
     register_versions(sagemaker, "fraud-detector-prod", 15)
     before = prod.read_bytes()
@@ -262,8 +265,7 @@ def test_from_to_refuses_a_version_the_source_registry_lacks(
 
 
 def test_from_to_refuses_a_version_the_target_registry_has_not_approved(stacks: Path, sagemaker: Any) -> None:
-    staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
-    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    prod = staging_champion_at_15(stacks)
     register_versions(sagemaker, "fraud-detector-prod", 15, {15: "PendingManualApproval"})
     before = prod.read_bytes()
 
@@ -430,8 +432,7 @@ def test_an_older_verdict_passes_with_a_longer_max_age(stacks: Path, sagemaker: 
 
 
 def test_from_to_takes_the_verdict_of_the_source_stack(stacks: Path, sagemaker: Any, tmp_path: Path) -> None:
-    staging = stacks / "Pulumi.staging.yaml"
-    staging.write_text(staging.read_text().replace("model_package_version: 11", "model_package_version: 15", 1))
+    staging_champion_at_15(stacks)
     register_versions(sagemaker, "fraud-detector-staging", 15, artifacts={15: "fraud 2026-11"})
     register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-11"})
 
