@@ -349,6 +349,16 @@ def allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
 ARTIFACTS = "artifacts-1a2b3c4"
 
 
+def bucket_policy(*statements: dict[str, Any]) -> Res:
+    """The artifacts bucket's policy, linked to the bucket by property dependency as in `bucket_stack`."""
+    return Res(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "policy",
+        {"bucket": ARTIFACTS, "policy": document(*statements)},
+        depends={"bucket": ["bucket"]},
+    )
+
+
 def bucket_stack(*, omit: tuple[str, ...] = (), **replace: Res) -> list[Res]:
     """A bucket with all its settings (linked by property dependency), minus `omit`, with `replace`d ones."""
     link = {"bucket": ["bucket"]}
@@ -393,9 +403,7 @@ def bucket_stack(*, omit: tuple[str, ...] = (), **replace: Res) -> list[Res]:
             {"bucket": ARTIFACTS, "versioningConfiguration": {"status": "Enabled"}},
             depends=link,
         ),
-        "policy": Res(
-            "aws:s3/bucketPolicy:BucketPolicy", "policy", {"bucket": ARTIFACTS, "policy": document(tls)}, depends=link
-        ),
+        "policy": bucket_policy(tls),
     }
     settings.update(replace)
     bucket = Res(
@@ -1454,22 +1462,14 @@ CASES: list[Case] = [
         "s3-bucket-tls-only",
         "denies-plain-http-in-upper-case",
         bucket_stack(
-            policy=Res(
-                "aws:s3/bucketPolicy:BucketPolicy",
-                "policy",
+            policy=bucket_policy(
                 {
-                    "bucket": ARTIFACTS,
-                    "policy": document(
-                        {
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "S3:*",
-                            "Resource": [f"arn:aws:s3:::{ARTIFACTS}/*"],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ),
-                },
-                depends={"bucket": ["bucket"]},
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "S3:*",
+                    "Resource": [f"arn:aws:s3:::{ARTIFACTS}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
             )
         ),
         [],
@@ -1484,16 +1484,8 @@ CASES: list[Case] = [
         "s3-bucket-tls-only",
         "policy-without-tls-deny",
         bucket_stack(
-            policy=Res(
-                "aws:s3/bucketPolicy:BucketPolicy",
-                "policy",
-                {
-                    "bucket": ARTIFACTS,
-                    "policy": document(
-                        {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "s3:GetObject", "Resource": "*"}
-                    ),
-                },
-                depends={"bucket": ["bucket"]},
+            policy=bucket_policy(
+                {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "s3:GetObject", "Resource": "*"}
             )
         ),
         [f"bucket: bucket '{ARTIFACTS}' does not deny requests without TLS (a Deny on aws:SecureTransport false)."],
