@@ -55,12 +55,13 @@ plan-all: sync
 
 # Files generated from the code (tests fail while any is stale).
 generate: sync
-	$(RUN) python -m modelplane.schema
-	$(RUN) python -m modelplane.component_schema
-	$(RUN) python -m modelplane.component_docs
-	$(RUN) python -m modelplane.iam_catalogue
-	$(RUN) python -m modelplane.policy_docs
-	$(RUN) python -m modelplane.pack_requirements
+	$(RUN) python -m tools.generate.aws_limits
+	$(RUN) python -m tools.generate.settings_schema
+	$(RUN) python -m tools.generate.component_schema
+	$(RUN) python -m tools.generate.component_docs
+	$(RUN) python -m tools.generate.iam_catalogue
+	$(RUN) python -m tools.generate.policy_docs
+	$(RUN) python -m tools.generate.pack_requirements
 
 # moto's server on loopback only, in the background; `pulumi up -s local` and `modelplane verify` talk to it.
 local-aws: sync

@@ -2,8 +2,8 @@
 
 import pulumi
 
-from modelplane.loader import load_from_pulumi
-from modelplane.program import build
+from modelplane.config.loader import load_from_pulumi
+from modelplane.program.build import build
 
 for output_name, value in build(load_from_pulumi()).items():
     pulumi.export(output_name, value)

@@ -33,10 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelplane import stackfiles
-from modelplane.analyzer import analyze
-from modelplane.simulate import simulate_in_subprocess
-from modelplane.stackfiles import PROJECT_ROOT
+from modelplane.config import stackfiles
+from modelplane.offline.policy_client import analyze
+from modelplane.offline.simulation import simulate_in_subprocess
+
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 ENDPOINT_COUNTS = (1, 10, 50, 100)
 SDK_PACKAGES = ("pulumi_aws", "pulumi_kubernetes")
@@ -44,7 +45,7 @@ SDK_PACKAGES = ("pulumi_aws", "pulumi_kubernetes")
 _LIST_SDK_MODULES = """
 import json, sys
 from pathlib import Path
-from modelplane.mock_runtime import simulate
+from modelplane.offline.mocks import simulate
 simulate(Path(sys.argv[1]))
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {packages!r})))
 """
@@ -56,7 +57,7 @@ class Measurement:
     peak_rss_mb: float
 
 
-def run_once(command: Sequence[str], cwd: Path = PROJECT_ROOT) -> tuple[float, float]:
+def run_once(command: Sequence[str], cwd: Path = REPOSITORY) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one run of `command` from `cwd` (the project root)."""
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
@@ -80,7 +81,7 @@ def measure(
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, command in commands.items():
-            samples[name].append(run_once(command, (cwd or {}).get(name, PROJECT_ROOT)))
+            samples[name].append(run_once(command, (cwd or {}).get(name, REPOSITORY)))
     return {
         name: Measurement(statistics.median(wall for wall, _ in runs), max(peak for _, peak in runs))
         for name, runs in samples.items()
@@ -90,7 +91,7 @@ def measure(
 def sdk_modules(stack_file: Path) -> list[str]:
     script = _LIST_SDK_MODULES.format(packages=set(SDK_PACKAGES))
     completed = subprocess.run(
-        [sys.executable, "-c", script, str(stack_file)], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, str(stack_file)], cwd=REPOSITORY, capture_output=True, text=True, check=True
     )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -163,15 +164,15 @@ def repository_copy(directory: Path) -> Path:
     root = directory / "project"
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=PROJECT_ROOT,
+        cwd=REPOSITORY,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     for name in filter(None, listed.split("\0")):
-        if (PROJECT_ROOT / name).is_file():
+        if (REPOSITORY / name).is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(PROJECT_ROOT / name, root / name)
+            shutil.copy2(REPOSITORY / name, root / name)
     identity = ["-c", "user.name=bench", "-c", "user.email=bench@modelplane.invalid"]
     for git_args in (["init", "--quiet"], ["add", "--all"], [*identity, "commit", "--quiet", "-m", "base"]):
         subprocess.run(["git", *git_args], cwd=root, check=True, capture_output=True)

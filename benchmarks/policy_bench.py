@@ -29,18 +29,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.plan_bench import synthetic_stack
-from modelplane.analyzer import (
-    PACK_DIR,
+from modelplane.offline.graph import RecordedResource
+from modelplane.offline.policy_client import (
     StackIdentity,
     analyze_request,
     analyze_stack_request,
-    load_policy_pack_config,
-    policy_config_path,
     reconcile_config,
     start_pack,
 )
-from modelplane.simulate import RecordedResource, simulate_in_subprocess
+from modelplane.offline.policy_config import load_policy_pack_config, policy_config_path
+from modelplane.offline.simulation import simulate_in_subprocess
 from tests.platform_program import recorded_program
+
+PACK_DIR = Path(__file__).resolve().parent.parent / "policies"
 
 BUDGET = 1000
 ENDPOINT_COUNTS = (10, 100)

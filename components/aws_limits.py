@@ -1,14 +1,20 @@
-"""AWS's own constraints, read from botocore's service models so they track AWS, not our memory.
+"""AWS's own constraints, taken from botocore's service models so they track AWS, not our memory.
 
 Components check their arguments against these (so direct users get AWS's rules before a deploy),
-and modelplane's settings call the same checks to report them at stack-file field paths.
+and modelplane's settings call the same checks to report them at stack-file field paths. The shapes
+they need are copied from botocore into `aws_limits.json` (`tools/generate/aws_limits.py`, checked for
+staleness by the tests), so this package depends on Pulumi's packages only.
 """
 
+import json
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from . import autonaming
+
+LIMITS_FILE = Path(__file__).with_name("aws_limits.json")
 
 # What Application Auto Scaling scales for a SageMaker variant; the endpoint component registers it,
 # `modelplane verify` looks it up.
@@ -54,26 +60,18 @@ _SERVICE_NAMES = {
 
 
 @cache
-def service_model(service: str) -> Any:
-    """botocore's model of one service: parsed once, they are large."""
-    return _botocore_session().get_service_model(service)
+def _limits() -> dict[str, dict[str, dict[str, Any]]]:
+    return json.loads(LIMITS_FILE.read_text(encoding="utf-8"))["shapes"]
 
 
-@cache
-def _botocore_session() -> Any:
-    """One session for every model (each new one registers botocore's handlers again); botocore loads on first use."""
-    import botocore.session
-
-    return botocore.session.get_session()
-
-
-def _shape(service: str, shape: str) -> Any:
-    return service_model(service).shape_for(shape)
+def _shape(service: str, shape: str) -> dict[str, Any]:
+    """The shape's constraints (`pattern`, `min`, `max`, `enum`); a KeyError names a shape nobody generated."""
+    return _limits()[service][shape]
 
 
 @cache
 def _name_rule(service: str, shape: str) -> tuple[re.Pattern[str], int]:
-    meta = _shape(service, shape).metadata
+    meta = _shape(service, shape)
     return re.compile(meta["pattern"]), int(meta["max"])
 
 
@@ -104,7 +102,7 @@ def auto_name_problem(shape: str, logical_name: str, service: str = "sagemaker")
 
 def range_problem(shape: str, value: float, service: str = "sagemaker") -> str | None:
     """Why `value` lies outside the bounds of the numeric `shape` of `service`, or None when it is inside."""
-    meta = _shape(service, shape).metadata
+    meta = _shape(service, shape)
     low, high = meta.get("min"), meta.get("max")
     label = f"{_SERVICE_NAMES[service]} {shape}"
     if low is not None and high is not None and not low <= value <= high:
@@ -118,7 +116,7 @@ def range_problem(shape: str, value: float, service: str = "sagemaker") -> str |
 
 def length_problem(shape: str, count: int, service: str = "sagemaker") -> str | None:
     """Why a list of `count` items breaks the bounds of the list `shape`, or None."""
-    meta = _shape(service, shape).metadata
+    meta = _shape(service, shape)
     low, high = meta.get("min", 0), meta.get("max")
     if count < low or (high is not None and count > high):
         return f"takes {low} to {high} items ({_SERVICE_NAMES[service]} {shape}), got {count}"
@@ -128,7 +126,7 @@ def length_problem(shape: str, count: int, service: str = "sagemaker") -> str | 
 @cache
 def instance_types() -> frozenset[str]:
     """Every instance type a production variant accepts (`ProductionVariantInstanceType`)."""
-    return frozenset(_shape("sagemaker", "ProductionVariantInstanceType").enum)
+    return frozenset(_shape("sagemaker", "ProductionVariantInstanceType")["enum"])
 
 
 def instance_type_problem(instance_type: str) -> str | None:
@@ -144,7 +142,9 @@ _NVME_FAMILIES = frozenset(
 
 
 def _family(instance_type: str) -> str:
-    return instance_type.split(".")[1]
+    """`g5` of `ml.g5.xlarge`; empty for a value that is no instance type (refused by `instance_type_problem`)."""
+    parts = instance_type.split(".")
+    return parts[1] if len(parts) == 3 else ""
 
 
 def has_local_nvme(instance_type: str) -> bool:
@@ -155,7 +155,7 @@ def has_local_nvme(instance_type: str) -> bool:
 
 
 def is_gpu(instance_type: str) -> bool:
-    return _family(instance_type)[0] in {"g", "p"}
+    return _family(instance_type)[:1] in {"g", "p"}
 
 
 def is_burstable(instance_type: str) -> bool:

@@ -39,7 +39,7 @@ COMPONENTS = [
     SageMakerEndpoint,
     SecretReadPolicy,
 ]
-DISTRIBUTION = "modelplane"
+DISTRIBUTION = "modelplane-components"
 
 
 def package_version() -> str:

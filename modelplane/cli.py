@@ -1,8 +1,9 @@
-"""`modelplane` command line: one subcommand per tool, each in its own module.
+"""`modelplane`, the command line: parse, find the project, run one subcommand, report what it raised.
 
-Exit codes shared by every subcommand: 0 success, 1 the checked thing failed (mandatory policy
-violations, a failed verification, a rollback verdict), 2 bad usage or invalid settings (one readable
-message, no traceback); `compare` and `drift` add 3 for an inconclusive verdict.
+Exit codes (`modelplane.errors`): 0 success, 1 the checked thing failed, 2 bad usage, bad input or an
+error (AWS, the network, an unreadable file, a bug: one message, no traceback), 3 the data do not
+decide yet (`compare`, `drift`). What an exception means is decided in one place,
+`modelplane.commands.outcome_of`.
 """
 
 from __future__ import annotations
@@ -10,27 +11,16 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
-# Subcommand -> module. Each module exposes `register(subparsers)`, which adds its parser and sets
-# `handler` (args -> exit code). Only the module of the command being run is imported: `plan` should
-# not pay for boto3, nor `promote` for Pulumi.
-COMMANDS: dict[str, str] = {
-    "plan": "modelplane.plan",
-    "verify": "modelplane.verify",
-    "promote": "modelplane.promote",
-    "compare": "modelplane.compare",
-    "register": "modelplane.register",
-    "drift": "modelplane.drift.command",
-}
+from modelplane.commands import COMMANDS, TRACEBACK_ENV, outcome_of
+from modelplane.errors import BadInput, CheckFailed
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-# `compare`, `drift`: the data do not decide yet (too little of it, or within neither bound).
-EXIT_INCONCLUSIVE = 3
+EXIT_INTERRUPTED = 130
 
 
 def build_parser(commands: Sequence[str] = tuple(COMMANDS)) -> argparse.ArgumentParser:
@@ -38,17 +28,51 @@ def build_parser(commands: Sequence[str] = tuple(COMMANDS)) -> argparse.Argument
         prog="modelplane",
         description="Plan, verify, compare, register and promote modelplane deployments; watch their drift.",
     )
+    _add_cwd_option(parser, default=None)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in commands:
         importlib.import_module(COMMANDS[command]).register(subparsers)
+    for subparser in subparsers.choices.values():
+        # Also after the subcommand, as the Pulumi CLI takes it; there it overrides the one before.
+        _add_cwd_option(subparser, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_cwd_option(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument(
+        "-C",
+        "--cwd",
+        type=Path,
+        metavar="DIR",
+        default=default,
+        help="run as if started in DIR: the project is the nearest folder at or above it with Pulumi.yaml",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    wanted = arguments[:1] if arguments and arguments[0] in COMMANDS else tuple(COMMANDS)
-    args = build_parser(wanted).parse_args(arguments)
-    return args.handler(args)
+    wanted = next((argument for argument in arguments if argument in COMMANDS), None)
+    args = build_parser((wanted,) if wanted else tuple(COMMANDS)).parse_args(arguments)
+    try:
+        if args.cwd is not None:
+            _enter(args.cwd)
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print(f"modelplane {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        code, message = outcome_of(args.command, error)
+        print(message, file=sys.stderr)
+        if os.environ.get(TRACEBACK_ENV) and not isinstance(error, BadInput | CheckFailed):
+            raise
+        return code
+
+
+def _enter(folder: Path) -> None:
+    try:
+        os.chdir(folder)
+    except OSError as error:
+        raise BadInput(f"--cwd {folder}: {error.strerror}") from None
 
 
 def run() -> NoReturn:

@@ -11,8 +11,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from modelplane.errors import BadInput
+
 _DURATION = re.compile(r"(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+# Longer than any source keeps data (CloudWatch: 15 months); past it, a window is a typo, not a question.
+MAX_WINDOW = timedelta(days=3660)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -20,9 +24,14 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.fullmatch(text.strip())
     if not text.strip() or match is None:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (examples: 30m, 2h, 1h30m, 7d)")
-    duration = timedelta(**{_UNITS[unit]: int(value) for unit, value in match.groupdict().items() if value})
+    try:
+        duration = timedelta(**{_UNITS[unit]: int(value) for unit, value in match.groupdict().items() if value})
+    except OverflowError:
+        duration = MAX_WINDOW * 2
     if duration <= timedelta(0):
         raise argparse.ArgumentTypeError(f"a window must be longer than zero, not {text!r}")
+    if duration > MAX_WINDOW:
+        raise argparse.ArgumentTypeError(f"a window of at most {MAX_WINDOW.days}d, not {text!r}")
     return duration
 
 
@@ -30,9 +39,9 @@ def parse_time(text: str) -> datetime:
     """An ISO 8601 time (`2025-05-01T10:00:00Z`); argparse type of `--start` and `--end`."""
     try:
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r} (example: 2025-05-01T10:00:00Z)") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:
@@ -100,11 +109,13 @@ def add_window_options(parser: argparse.ArgumentParser, *, default: str) -> None
 
 
 def window_from(args: argparse.Namespace, now: datetime) -> Window:
-    """The window the arguments ask for; raises ValueError for an incomplete or reversed one."""
+    """The window the arguments ask for; refused when incomplete, reversed or too long."""
     if (args.start is None) != (args.end is None):
-        raise ValueError("--start and --end go together")
+        raise BadInput("--start and --end go together")
     if args.start is not None:
         if args.end <= args.start:
-            raise ValueError(f"--end {iso(args.end)} is not after --start {iso(args.start)}")
+            raise BadInput(f"--end {iso(args.end)} is not after --start {iso(args.start)}")
+        if args.end - args.start > MAX_WINDOW:
+            raise BadInput(f"--start {iso(args.start)} to --end {iso(args.end)}: longer than {MAX_WINDOW.days} days")
         return Window(args.start, args.end)
     return Window(now - (args.window or args.default_window), now)

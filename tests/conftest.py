@@ -1,44 +1,23 @@
-"""Shared harness: the program run under the mock runtime, once per stack per test session, and the
-stack files the tests read and derive variations from."""
+"""Fixtures shared by every test: the program simulated once per stack per session, and a moto server.
+
+Helpers that are not fixtures live in modules of their own (`tests/stacks.py`, `tests/servers.py`,
+`tests/harness.py`); test modules never import each other or this file.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
-from modelplane.loader import load_stack_file, read_stack_file, stack_name_of
-from modelplane.settings import Settings
-from modelplane.simulate import Simulation, simulate_in_subprocess, stand_in_secret_values
-from modelplane.stackfiles import stack_file, stack_files
+from modelplane.config.loader import read_stack_file
+from modelplane.offline.engine_config import stand_in_secret_values
+from modelplane.offline.graph import Simulation
+from modelplane.offline.simulation import simulate_in_subprocess
 from tests.servers import moto_server, reset_moto
-
-FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
-STACK_NAMES = [stack_name_of(path) for path in stack_files()]
-
-SimulateStack = Callable[..., Simulation]
-
-
-def settings_of(stack: str | Path) -> Settings:
-    """The settings of a shipped stack by name, or of any stack file."""
-    return load_stack_file(stack if isinstance(stack, Path) else stack_file(stack))
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    """A shipped stack's `config:` block, freshly read, so a test may change it."""
-    return read_stack_file(stack_file(stack))
-
-
-def write_stack(directory: Path, config: Mapping[str, Any], stack: str) -> Path:
-    """`config` as the stack file `Pulumi.<stack>.yaml` in `directory`, whose name gives the stack name."""
-    path = directory / f"Pulumi.{stack}.yaml"
-    with path.open("w", encoding="utf-8") as handle:
-        YAML().dump({"config": dict(config)}, handle)
-    return path
+from tests.stacks import REPOSITORY, SimulateStack, copy_project, stack_file
 
 
 @pytest.fixture(scope="session")
@@ -58,21 +37,29 @@ def simulate_stack() -> SimulateStack:
             secret_values = stand_in_secret_values(read_stack_file(path))
         key = (str(path), stack_name, json.dumps(dict(secret_values), sort_keys=True))
         if key not in cache:
-            cache[key] = simulate_in_subprocess(path, stack_name, secret_values)
+            cache[key] = simulate_in_subprocess(path, stack_name, secret_values, project_root=REPOSITORY)
         return cache[key]
 
     return run
 
 
+@pytest.fixture
+def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project with its stack files, made the working directory: commands find and edit it."""
+    root = copy_project(tmp_path / "project")
+    monkeypatch.chdir(root)
+    return root
+
+
 @pytest.fixture(scope="session")
 def running_moto_server() -> Iterator[str]:
-    """One moto server for the session (tests/servers.py)."""
+    """One moto server per test process (each pytest-xdist worker has its own), stopped at the end."""
     with moto_server() as url:
         yield url
 
 
 @pytest.fixture
 def moto_server_url(running_moto_server: str) -> str:
-    """The session's moto server, its state emptied for each test."""
+    """The process's moto server, its state emptied for each test."""
     reset_moto(running_moto_server)
     return running_moto_server

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 
 from ruamel.yaml import YAML
 
-from modelplane.mock_runtime import run_under_mocks
-from modelplane.simulate import Simulation
-from modelplane.stackfiles import PROJECT_ROOT
+from modelplane.offline.graph import Simulation
+from modelplane.offline.mocks import run_under_mocks
+from tests.stacks import REPOSITORY
 
 REGION = "eu-west-1"
 PROJECT = "scenario"
@@ -38,7 +38,7 @@ def run_isolated(target: str, *, stack: str = "dev", config: Mapping[str, str] |
         json.dumps(dict(config or {})),
     ]
     completed = subprocess.run(
-        command, capture_output=True, text=True, cwd=PROJECT_ROOT, env=dict(os.environ), check=False
+        command, capture_output=True, text=True, cwd=REPOSITORY, env=dict(os.environ), check=False
     )
     assert completed.returncode == 0, completed.stderr
     return Simulation.from_json(json.loads(completed.stdout))
@@ -48,7 +48,7 @@ def _program(target: str) -> Callable[[], None]:
     if target.endswith(".py"):
 
         def run_file() -> None:
-            runpy.run_path(str(PROJECT_ROOT / target), run_name="__main__")
+            runpy.run_path(str(REPOSITORY / target), run_name="__main__")
 
         return run_file
     module, function = target.split(":")
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     project = PROJECT
     if args.target.endswith(".py"):
-        project = YAML(typ="safe").load((PROJECT_ROOT / args.target).parent / "Pulumi.yaml")["name"]
+        project = YAML(typ="safe").load((REPOSITORY / args.target).parent / "Pulumi.yaml")["name"]
     simulation = run_under_mocks(
         _program(args.target), project=project, stack=args.stack, region=REGION, config=json.loads(args.config)
     )

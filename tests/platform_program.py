@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from modelplane.simulate import RecordedResource
+    from modelplane.offline.graph import RecordedResource
 
 ACCOUNT = "123456789012"
 PARTNER = "210987654321"
@@ -753,7 +753,7 @@ def main() -> int:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from modelplane.mock_runtime import RealisticMocks, RecordingMonitor
+    from modelplane.offline.mocks import RealisticMocks, RecordingMonitor
 
     class ProviderNormalizing(RealisticMocks):
         """The provider returns a policy document given as an object (TypeScript, YAML) as a JSON string."""
@@ -778,11 +778,11 @@ def main() -> int:
 
 def recorded_program() -> tuple[dict[str, str | None], list[RecordedResource]]:
     """`EXPECTED` and the recorded resources, from a run in its own interpreter (the mocks are process-wide)."""
-    from modelplane.simulate import RecordedResource
-    from modelplane.stackfiles import PROJECT_ROOT
+    from modelplane.offline.graph import RecordedResource
+    from tests.stacks import REPOSITORY
 
     completed = subprocess.run(
-        [sys.executable, "-m", "tests.platform_program"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "tests.platform_program"], cwd=REPOSITORY, capture_output=True, text=True, check=True
     )
     program = json.loads(completed.stdout)
     return program["expected"], [RecordedResource(**record) for record in program["resources"]]

@@ -1,11 +1,11 @@
-"""The replay of the engine's alias matching (`modelplane.aliases`) on small hand-made states."""
+"""The replay of the engine's alias matching (`modelplane.offline.aliases`) on small hand-made states."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from modelplane.aliases import match
-from modelplane.simulate import RecordedResource
+from modelplane.offline.aliases import match
+from modelplane.offline.graph import RecordedResource
 from tests.test_policy_contract import recorded
 
 STACK = "urn:pulumi:dev::modelplane::pulumi:pulumi:Stack::modelplane-dev"

@@ -22,13 +22,13 @@ import botocore.session
 import pytest
 from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
+from modelplane_components.monitoring import ANOMALY_SIGNALS, alarm_name
 
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES
+from modelplane.offline.graph import RecordedResource, Simulation
 from modelplane.settings import Platform
-from modelplane.simulate import RecordedResource, Simulation
-from modelplane_components.monitoring import ANOMALY_SIGNALS, alarm_name
-from tests.conftest import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 from tests.servers import prometheus_binaries
+from tests.stacks import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 from tests.test_monitoring import ALARM, DASHBOARD, measured, topic_arn, watched_endpoints
 
 BAND_OPERATORS = {"LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold"}

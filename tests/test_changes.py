@@ -19,13 +19,12 @@ from typing import Any
 
 import pytest
 
-from modelplane.changes import ChangeSet, change_findings, diff
-from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from modelplane.findings import ALIAS_CONFLICT, PROTECTED_DELETE
-from modelplane.simulate import RecordedResource, Simulation, with_engine_urns
-from modelplane.stackfiles import PROJECT_ROOT
-from modelplane.urns import engine_urn
-from tests.conftest import SimulateStack
+from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from modelplane.offline.changes import ChangeSet, change_findings, diff
+from modelplane.offline.findings import ALIAS_CONFLICT, PROTECTED_DELETE
+from modelplane.offline.graph import RecordedResource, Simulation, with_engine_urns
+from modelplane.offline.urns import engine_urn
+from tests.stacks import REPOSITORY, SimulateStack
 from tests.test_plan import sarif_validator
 from tests.test_policy_contract import recorded
 
@@ -279,9 +278,9 @@ def git(repository: Path, *args: str) -> str:
 def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git repository whose one commit is this checkout's working tree."""
     root = tmp_path_factory.mktemp("against") / "project"
-    listed = git(PROJECT_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
+    listed = git(REPOSITORY, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
     for name in filter(None, listed):
-        source = PROJECT_ROOT / name
+        source = REPOSITORY / name
         if source.is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, root / name)
@@ -315,7 +314,7 @@ def edit(path: Path, pattern: re.Pattern[str], replacement: str) -> None:
 @pytest.fixture
 def renamed(repository: Path) -> Any:
     """The working tree with the key component renamed; restored afterwards."""
-    program = repository / "modelplane" / "program.py"
+    program = repository / "modelplane" / "program" / "build.py"
     original = program.read_text(encoding="utf-8")
     edit(program, *RENAME)
     yield repository

@@ -20,10 +20,11 @@ import boto3
 import pytest
 
 from modelplane.abtest.verdict_file import read_verdict
-from modelplane.aws_api import EMULATOR_CREDENTIALS
-from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE, main
+from modelplane.cli import main
+from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
+from modelplane.live.aws import EMULATOR_CREDENTIALS
 from modelplane.timewindow import iso
-from tests.conftest import SimulateStack, stack_config, write_stack
+from tests.stacks import SimulateStack, stack_config, write_stack
 
 REGION = "eu-west-1"  # staging's
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -306,7 +307,7 @@ def test_an_endpoint_missing_from_the_outputs_exits_2(
     moto_server_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"endpoints": {}}), encoding="utf-8")
+    outputs.write_text(json.dumps({"stack": "staging", "endpoints": {}}), encoding="utf-8")
     arguments = ["compare", "--stack", "staging", "--outputs", str(outputs), "--endpoint", "fraud"]
 
     assert main([*arguments, "--endpoint-url", moto_server_url]) == EXIT_USAGE

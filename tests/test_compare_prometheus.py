@@ -16,15 +16,16 @@ from pathlib import Path
 
 import boto3
 import pytest
+from modelplane_components import kubernetes_alerts
 
 from modelplane.abtest import prometheus
-from modelplane.aws_api import EMULATOR_CREDENTIALS
-from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE, main
-from modelplane.loader import read_stack_file
+from modelplane.cli import main
+from modelplane.config.loader import read_stack_file
+from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
+from modelplane.live.aws import EMULATOR_CREDENTIALS
 from modelplane.timewindow import iso
-from modelplane_components import kubernetes_alerts
-from tests.conftest import SimulateStack, stack_config, write_stack
 from tests.servers import free_port, load_openmetrics, prometheus_server
+from tests.stacks import SimulateStack, stack_config, write_stack
 
 SCRAPE_SECONDS = 15
 CASE_MINUTES = 40

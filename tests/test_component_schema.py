@@ -13,19 +13,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import modelplane_components
 import pulumi
 import pytest
-from pulumi.provider.experimental.analyzer import Analyzer
-
-import modelplane_components
-from modelplane.component_schema import SCHEMA_PATH, load, render
-from modelplane.simulate import ACCOUNT_ID, Simulation
-from modelplane.stackfiles import PROJECT_ROOT
 from modelplane_components._common import PACKAGE
 from modelplane_components.provider import COMPONENTS, component_provider
-from tests.harness import REGION, run_isolated
+from pulumi.provider.experimental.analyzer import Analyzer
 
-COMPONENT_SOURCES = sorted((PROJECT_ROOT / "components").glob("*.py"))
+from modelplane.offline.graph import ACCOUNT_ID, Simulation
+from tests.harness import REGION, run_isolated
+from tests.stacks import REPOSITORY
+from tools.generate.component_schema import SCHEMA_PATH, load, render
+
+COMPONENT_SOURCES = sorted((REPOSITORY / "components").glob("*.py"))
 # What a component module may import: the standard library, the Pulumi SDKs, botocore, and its siblings.
 ALLOWED_IMPORTS = {"pulumi", "pulumi_aws", "pulumi_kubernetes", "botocore"}
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/scenario"
@@ -233,7 +233,7 @@ def test_the_plugin_serves_the_committed_schema(tmp_path: Path) -> None:
     from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
     plugin = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "components"), "127.0.0.1:1"],
+        [sys.executable, str(REPOSITORY / "components"), "127.0.0.1:1"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from modelplane import cli
-from modelplane.component_docs import DOC_PATH as COMPONENTS_DOC
-from modelplane.component_docs import render as render_components
-from modelplane.stackfiles import PROJECT_ROOT
+from tests.stacks import REPOSITORY
+from tools.generate.component_docs import DOC_PATH as COMPONENTS_DOC
+from tools.generate.component_docs import render as render_components
 
-README = PROJECT_ROOT / "README.md"
-MAKEFILE = PROJECT_ROOT / "Makefile"
-DOCS = sorted((PROJECT_ROOT / "docs").rglob("*.md"))
+README = REPOSITORY / "README.md"
+MAKEFILE = REPOSITORY / "Makefile"
+DOCS = sorted((REPOSITORY / "docs").rglob("*.md"))
 
 
 def shell_commands(markdown: str) -> list[str]:
@@ -77,7 +77,7 @@ def test_readme_command_resolves(command: str) -> None:
     assert parsed.command in cli.COMMANDS
 
 
-@pytest.mark.parametrize("document", [README, *DOCS], ids=lambda path: str(path.relative_to(PROJECT_ROOT)))
+@pytest.mark.parametrize("document", [README, *DOCS], ids=lambda path: str(path.relative_to(REPOSITORY)))
 def test_relative_links_resolve(document: Path) -> None:
     for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text(encoding="utf-8")):
         if "://" in target or target.startswith("mailto:"):

@@ -26,8 +26,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from modelplane.aws_api import EMULATOR_CREDENTIALS
-from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE, main
+from modelplane.cli import main
 from modelplane.drift.baseline import (
     Baseline,
     CategoricalFeature,
@@ -39,8 +38,10 @@ from modelplane.drift.baseline import (
 from modelplane.drift.capture import PayloadError, hour_prefix, payload_rows, variant_prefix
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES, FEATURE_PSI
 from modelplane.drift.statistics import Verdict, compare, population_stability_index
+from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
+from modelplane.live.aws import EMULATOR_CREDENTIALS
 from modelplane.settings import DataDrift
-from tests.conftest import SimulateStack, stack_config, write_stack
+from tests.stacks import SimulateStack, stack_config, write_stack
 
 UNTIL = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 COLUMNS = ["amount", "merchant_risk", "country", "channel"]
@@ -338,7 +339,9 @@ def test_a_baseline_file_of_another_shape_is_refused(run_drift: RunDrift, tmp_pa
     broken = tmp_path / "baseline.json"
     broken.write_text(json.dumps({"format": "modelplane-drift-baseline", "version": 2}), encoding="utf-8")
     assert run_drift(baseline=broken) == EXIT_USAGE
-    assert "baseline.json: version: " in capsys.readouterr().err
+    assert "baseline.json: not a modelplane-drift-baseline version 1 file: version: input should be 1" in (
+        capsys.readouterr().err
+    )
 
 
 # --- payloads and statistics -------------------------------------------------------------------

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from modelplane.component_schema import load
-from modelplane.simulate import RecordedResource, Simulation, is_secret, reveal
-from modelplane.stackfiles import PROJECT_ROOT
+from modelplane.offline.graph import RecordedResource, Simulation, is_secret, reveal
 from tests.harness import run_isolated
+from tests.stacks import REPOSITORY
+from tools.generate.component_schema import load
 
-EXAMPLES = PROJECT_ROOT / "examples"
+EXAMPLES = REPOSITORY / "examples"
 YAML_PROGRAM = EXAMPLES / "yaml" / "Pulumi.yaml"
 TOKEN = "fixture-scoring-token"
 TYPE_PREFIX = "#/types/"

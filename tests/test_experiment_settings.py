@@ -9,10 +9,10 @@ from typing import Any
 import botocore.session
 import pytest
 
-from modelplane.loader import SettingsError, load_stack_file
+from modelplane.config.loader import SettingsError, load_stack_file
 from modelplane.settings import Experiment
 from modelplane.settings import experiments as limits
-from tests.conftest import stack_config, write_stack
+from tests.stacks import stack_config, write_stack
 
 
 def problems_of(tmp_path: Path, experiment: dict[str, Any]) -> list[str]:

@@ -11,7 +11,6 @@ import pytest
 from policy_sentry.analysis.expand import expand
 from policy_sentry.querying.all import get_all_actions
 
-from modelplane.iam_catalogue import CATALOGUE_PATH, render
 from policies.modelplane_guard.actions import (
     Grant,
     catalogue,
@@ -20,6 +19,7 @@ from policies.modelplane_guard.actions import (
     is_every_resource,
     matches,
 )
+from tools.generate.iam_catalogue import CATALOGUE_PATH, render
 
 
 def expanded(pattern: str) -> set[str]:

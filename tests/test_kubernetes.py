@@ -12,16 +12,17 @@ import re
 from typing import Any
 
 import pytest
-
-from modelplane.loader import SettingsError, settings_from_config
-from modelplane.settings import Endpoint, KubernetesServing, Platform, Settings, Variant
-from modelplane.simulate import RecordedResource, Simulation, is_secret, reveal, stand_in_secret_values
 from modelplane_components import kubernetes_names
 from modelplane_components.kubernetes_network import NAMESPACE_NAME_LABEL
 from modelplane_components.kubernetes_pods import SECRETS_DIR
 from modelplane_components.kubernetes_service import VARIANT_LABEL
 from modelplane_components.naming import secret_arn_env_var
-from tests.conftest import SimulateStack, settings_of, stack_config, write_stack
+
+from modelplane.config.loader import SettingsError, settings_from_config
+from modelplane.offline.engine_config import stand_in_secret_values
+from modelplane.offline.graph import RecordedResource, Simulation, is_secret, reveal
+from modelplane.settings import Endpoint, KubernetesServing, Platform, Settings, Variant
+from tests.stacks import SimulateStack, settings_of, stack_config, write_stack
 
 STACKS = ["dev", "staging", "prod"]
 TOKEN = "modelplane:index:KubernetesModelService"
@@ -630,7 +631,6 @@ def service_scenario() -> None:
     import pulumi
     import pulumi_aws as aws
     import pulumi_kubernetes as k8s
-
     from modelplane_components.kubernetes_service import KubernetesModelService
 
     KubernetesModelService(

@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 import pulumi_aws as aws
 import pytest
 
-from modelplane.simulate import RecordedResource, Simulation, reveal
-from tests.conftest import SimulateStack, settings_of
+from modelplane.offline.graph import RecordedResource, Simulation, reveal
+from tests.stacks import SimulateStack, settings_of
 
 # The provider endpoint key serving each pulumi-aws module the program uses.
 ENDPOINT_KEY_BY_MODULE = {

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelplane_components.monitoring import MAX_ROLLBACK_ALARMS, rollback_alarm_names
 
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES
+from modelplane.offline.graph import ACCOUNT_ID, RecordedResource, Simulation
 from modelplane.settings import Endpoint, Platform, Settings
-from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation
-from modelplane.stackfiles import PROJECT_ROOT
-from modelplane_components.monitoring import MAX_ROLLBACK_ALARMS, rollback_alarm_names
-from tests.conftest import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
+from tests.stacks import REPOSITORY, STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 
 MONITORING = "modelplane:index:EndpointMonitoring"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -32,7 +31,7 @@ INVOCATIONS = ("AWS/SageMaker", "Invocations")
 INSTANCE_METRICS = {"CPUUtilization", "MemoryUtilization", "DiskUtilization"}
 GPU_METRICS = {"GPUUtilization", "GPUMemoryUtilization"}
 CONCURRENCY = ("AWS/SageMaker", "ServerlessConcurrentExecutionsUtilization")
-RUNBOOK = PROJECT_ROOT / "docs" / "alarms.md"
+RUNBOOK = REPOSITORY / "docs" / "alarms.md"
 
 
 @dataclass(frozen=True)
@@ -444,7 +443,6 @@ def monitoring_scenario() -> None:
     no region given (the provider's)."""
     import pulumi
     import pulumi_aws as aws
-
     from modelplane_components.alert_topic import AlertTopic
     from modelplane_components.monitoring import EndpointMonitoring
 

@@ -17,11 +17,11 @@ import botocore.session
 import pytest
 from ruamel.yaml import YAML
 
-from modelplane.stackfiles import PROJECT_ROOT
+from tests.stacks import REPOSITORY
 
-WORKFLOWS_DIR = PROJECT_ROOT / ".github" / "workflows"
+WORKFLOWS_DIR = REPOSITORY / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
-GITLAB_CI = PROJECT_ROOT / ".gitlab-ci.yml"
+GITLAB_CI = REPOSITORY / ".gitlab-ci.yml"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 DEPLOY_STACKS = ["dev", "staging", "prod"]
 
@@ -58,7 +58,7 @@ CLI_VERSION_PINS: dict[str, Callable[[Path], list[str | None]]] = {
 
 
 def locked_pulumi_sdk() -> str:
-    lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    lock = tomllib.loads((REPOSITORY / "uv.lock").read_text(encoding="utf-8"))
     return next(package["version"] for package in lock["package"] if package["name"] == "pulumi")
 
 
@@ -277,11 +277,11 @@ def test_gitlab_runs_the_ab_decision_on_demand_in_its_own_stage() -> None:
 
 # --- Jenkins -------------------------------------------------------------------------------------
 
-JENKINSFILE = PROJECT_ROOT / "Jenkinsfile"
-GROOVY_LINT = PROJECT_ROOT / "tools" / "groovy-lint" / "node_modules" / ".bin" / "npm-groovy-lint"
-GROOVY_LINT_CONFIG = PROJECT_ROOT / "tools" / "groovy-lint" / ".groovylintrc.json"
-AWS_SESSION = PROJECT_ROOT / ".ci" / "pulumi-aws-session"
-DEPLOY_STACK = PROJECT_ROOT / ".ci" / "deploy-stack"
+JENKINSFILE = REPOSITORY / "Jenkinsfile"
+GROOVY_LINT = REPOSITORY / "tools" / "groovy-lint" / "node_modules" / ".bin" / "npm-groovy-lint"
+GROOVY_LINT_CONFIG = REPOSITORY / "tools" / "groovy-lint" / ".groovylintrc.json"
+AWS_SESSION = REPOSITORY / ".ci" / "pulumi-aws-session"
+DEPLOY_STACK = REPOSITORY / ".ci" / "deploy-stack"
 _STRING = re.compile(r"'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"", re.S)
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 
@@ -636,8 +636,8 @@ def test_jenkins_runs_the_ab_decision_on_demand_and_deploys_nothing_then() -> No
 @pytest.mark.parametrize("pattern", CLI_VERSION_PINS)
 def test_every_pipeline_pins_the_pulumi_cli_to_the_locked_sdk_version(pattern: str) -> None:
     """One Pulumi CLI everywhere: the version of the `pulumi` SDK in uv.lock (3.272.0)."""
-    paths = sorted(PROJECT_ROOT.glob(pattern))
-    versions = {path.relative_to(PROJECT_ROOT).as_posix(): CLI_VERSION_PINS[pattern](path) for path in paths}
+    paths = sorted(REPOSITORY.glob(pattern))
+    versions = {path.relative_to(REPOSITORY).as_posix(): CLI_VERSION_PINS[pattern](path) for path in paths}
 
     assert any(versions.values()), f"no Pulumi CLI installed by {pattern}"
     for path, found in versions.items():
@@ -645,8 +645,8 @@ def test_every_pipeline_pins_the_pulumi_cli_to_the_locked_sdk_version(pattern: s
 
 
 def test_the_project_and_readme_state_the_same_minimum_cli() -> None:
-    project = load(PROJECT_ROOT / "Pulumi.yaml")
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    project = load(REPOSITORY / "Pulumi.yaml")
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
 
     assert project["requiredPulumiVersion"] == f">={locked_pulumi_sdk()}"
     assert f"Pulumi CLI {locked_pulumi_sdk()} or newer" in readme

@@ -23,31 +23,20 @@ from typing import Any
 import jsonschema
 import pytest
 
-from modelplane import plan as plan_command
-from modelplane import stackfiles
-from modelplane.analyzer import PolicyInfo, PolicyReport, Violation
-from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
-from modelplane.findings import CHECKS
-from modelplane.loader import SettingsError, load_stack_file, stack_name_of
-from modelplane.reports import (
-    SECRET_PLACEHOLDER,
-    Plan,
-    render_json,
-    render_markdown,
-    render_sarif,
-    render_text,
-)
-from modelplane.simulate import (
-    SECRET_SIG,
-    SECRET_SIG_KEY,
-    RecordedResource,
-    Simulation,
-    is_secret,
-    reveal,
-    start_simulation,
-)
-from modelplane.stackfiles import PROJECT_ROOT
-from tests.conftest import FIXTURES_DIR, STACK_NAMES, SimulateStack, stack_file
+from modelplane.cli import main
+from modelplane.config.loader import SettingsError, load_stack_file, stack_name_of
+from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from modelplane.offline import planning
+from modelplane.offline.findings import CHECKS
+from modelplane.offline.graph import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation, is_secret, reveal
+from modelplane.offline.policy_client import PolicyInfo, PolicyReport, Violation
+from modelplane.offline.simulation import start_simulation
+from modelplane.report.plan import SECRET_PLACEHOLDER, Plan
+from modelplane.report.plan_json import render_json
+from modelplane.report.plan_markdown import render_markdown
+from modelplane.report.plan_sarif import render_sarif
+from modelplane.report.plan_text import render_text
+from tests.stacks import FIXTURES_DIR, REPOSITORY, STACK_NAMES, SimulateStack, copy_project, stack_file
 
 UNDERSIZED_PROD = FIXTURES_DIR / "plan-undersized-prod.yaml"
 MALFORMED = FIXTURES_DIR / "plan-malformed.yaml"
@@ -292,7 +281,7 @@ def cached_simulations(monkeypatch: pytest.MonkeyPatch, simulate_stack: Simulate
 
     class Cached:
         def __init__(self, path: Path, stack: str | None = None, secret_values: Any = None) -> None:
-            resolved = (PROJECT_ROOT / path).resolve()
+            resolved = Path(path).resolve()  # relative to the project, the working directory
             name = None if stack in (None, stack_name_of(resolved)) else stack
             self.simulation = simulate_stack(resolved, stack_name=name, secret_values=secret_values)
 
@@ -308,13 +297,13 @@ def cached_simulations(monkeypatch: pytest.MonkeyPatch, simulate_stack: Simulate
         def stop(self) -> None:
             """Nothing runs."""
 
-    monkeypatch.setattr(plan_command, "start_simulation", Cached)
+    monkeypatch.setattr(planning, "start_simulation", Cached)
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
     command = [sys.executable, "-m", "modelplane", "plan", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, check=False)
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPOSITORY, env=env, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -351,7 +340,7 @@ def test_mandatory_violations_exit_1_with_every_report(undersized_run: tuple[Any
 def test_invalid_settings_exit_2_with_the_loader_lines() -> None:
     with pytest.raises(SettingsError) as expected:
         load_stack_file(MALFORMED)
-    relative = MALFORMED.relative_to(PROJECT_ROOT)
+    relative = MALFORMED.relative_to(REPOSITORY)
 
     completed = run_cli("--config", MALFORMED)
 
@@ -385,11 +374,10 @@ def test_all_plans_every_stack_cleanly(tmp_path: Path, capsys: pytest.CaptureFix
 def test_all_exits_with_the_worst_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stacks = tmp_path / "stacks"
-    stacks.mkdir()
-    (stacks / "Pulumi.dev.yaml").symlink_to(stack_file("dev"))
-    (stacks / "Pulumi.broken.yaml").write_text(MALFORMED.read_text())
-    monkeypatch.setattr(stackfiles, "STACKS_DIR", stacks)
+    project = copy_project(tmp_path / "project", with_stacks=False)
+    shutil.copy(stack_file("dev"), project / "stacks" / "Pulumi.dev.yaml")
+    (project / "stacks" / "Pulumi.broken.yaml").write_text(MALFORMED.read_text())
+    monkeypatch.chdir(project)
 
     code = main(["plan", "--all", "--sarif", str(tmp_path / "out" / "plan.sarif")])
 
@@ -438,8 +426,8 @@ first = aws.sns.Topic("first")
 aws.sns.Topic("second", name=first.arn.apply(after_signal))
 """
 FAILING_PROGRAM = """
-from modelplane.loader import load_from_pulumi
-from modelplane.program import build
+from modelplane.config.loader import load_from_pulumi
+from modelplane.program.build import build
 
 build(load_from_pulumi())
 raise RuntimeError("the model registry is unreachable")
@@ -450,8 +438,9 @@ def program_tree(directory: Path, program: str) -> Path:
     """A checkout of this `modelplane` package and these stack files with its own program, which
     `start_simulation(project_root=...)` runs as `plan --against` runs a git ref's checkout."""
     tree = directory / "tree"
-    shutil.copytree(PROJECT_ROOT / "modelplane", tree / "modelplane", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(PROJECT_ROOT / "stacks", tree / "stacks")
+    shutil.copytree(REPOSITORY / "modelplane", tree / "modelplane", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPOSITORY / "stacks", tree / "stacks")
+    shutil.copy(REPOSITORY / "Pulumi.yaml", tree / "Pulumi.yaml")
     (tree / "__main__.py").write_text(program, encoding="utf-8")
     return tree
 
@@ -481,7 +470,7 @@ def test_each_registration_is_read_while_the_program_runs(tmp_path: Path) -> Non
 
 
 def test_a_graph_printed_in_one_document_reads_the_same(tmp_path: Path, prod_simulation: Simulation) -> None:
-    """As `python -m modelplane.simulate` printed it before it streamed: `plan --against` an older ref."""
+    """As `python -m modelplane.offline.simulation` printed it before it streamed: `plan --against` an older ref."""
     document = tmp_path / "graph.json"
     document.write_text(json.dumps(prod_simulation.to_json()), encoding="utf-8")
     older = tmp_path / "older" / "modelplane"
@@ -512,7 +501,7 @@ def test_a_failing_program_or_invalid_settings_leave_no_process_running(
     monkeypatch.setattr(subprocess, "Popen", Recorded)
     if broken == "program":
         tree = program_tree(tmp_path, FAILING_PROGRAM)
-        monkeypatch.setattr(plan_command, "start_simulation", functools.partial(start_simulation, project_root=tree))
+        monkeypatch.setattr(planning, "start_simulation", functools.partial(start_simulation, project_root=tree))
         code = main(["plan", "--stack", "prod"])
     else:
         code = main(["plan", "--config", str(MALFORMED)])
@@ -524,6 +513,6 @@ def test_a_failing_program_or_invalid_settings_leave_no_process_running(
         assert error.rstrip().endswith("RuntimeError: the model registry is unreachable")
     else:
         assert code == EXIT_USAGE
-        assert f"{MALFORMED.relative_to(PROJECT_ROOT)}: modelplane:endpoints[0]" in error
-    assert list(started) == ["modelplane.simulate", "pulumi.policy"]
+        assert f"{MALFORMED.relative_to(REPOSITORY)}: modelplane:endpoints[0]" in error
+    assert list(started) == ["modelplane.offline.mocks", "pulumi.policy"]
     assert all(process.poll() is not None for process in started.values()), "the simulation and the pack are stopped"

@@ -9,17 +9,21 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-
-from modelplane import aws_calls
-from modelplane.analyzer import PolicyReport
-from modelplane.aws_calls import constraint_findings, unmatched_inputs
-from modelplane.findings import AWS_CONSTRAINT, DEFAULT_PROVIDER
-from modelplane.loader import read_stack_file
-from modelplane.providers_check import default_provider_findings, disabled_packages
-from modelplane.reports import Plan, render_json, render_markdown, render_sarif, render_text
-from modelplane.simulate import RecordedInvoke, RecordedResource, Simulation
 from modelplane_components import autonaming
-from tests.conftest import STACK_NAMES, SimulateStack, stack_file
+
+from modelplane.config.loader import read_stack_file
+from modelplane.offline import api_constraints as aws_calls
+from modelplane.offline.api_constraints import constraint_findings, unmatched_inputs
+from modelplane.offline.default_providers import default_provider_findings, disabled_packages
+from modelplane.offline.findings import AWS_CONSTRAINT, DEFAULT_PROVIDER
+from modelplane.offline.graph import RecordedInvoke, RecordedResource, Simulation
+from modelplane.offline.policy_client import PolicyReport
+from modelplane.report.plan import Plan
+from modelplane.report.plan_json import render_json
+from modelplane.report.plan_markdown import render_markdown
+from modelplane.report.plan_sarif import render_sarif
+from modelplane.report.plan_text import render_text
+from tests.stacks import STACK_NAMES, SimulateStack, stack_file
 from tests.test_plan import sarif_validator
 from tests.test_policy_contract import recorded
 

@@ -14,15 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from modelplane.analyzer import (
-    StackIdentity,
-    Violation,
-    load_policy_pack_config,
-    policy_config_path,
-    reconcile_config,
-    start_pack,
-    violations_of,
-)
+from modelplane.offline.policy_client import StackIdentity, Violation, reconcile_config, start_pack, violations_of
+from modelplane.offline.policy_config import load_policy_pack_config, policy_config_path
 from tests.platform_program import recorded_program
 
 IDENTITY = StackIdentity(project="platform", stack="prod", config={"aws:region": "eu-west-1"})

@@ -1,4 +1,4 @@
-"""The pack driven over gRPC exactly as the Pulumi CLI drives it (`modelplane.analyzer`).
+"""The pack driven over gRPC exactly as the Pulumi CLI drives it (`modelplane.offline.policy_client`).
 
 One pack process serves the module: started like the CLI starts it, then Handshake, ConfigureStack,
 GetAnalyzerInfo, and per test Configure with an environment's config file before Analyze or
@@ -18,21 +18,20 @@ import pytest
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import StackValidationPolicy
 
-from modelplane.analyzer import (
-    PACK_DIR,
+from modelplane.errors import BadInput
+from modelplane.offline.graph import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation
+from modelplane.offline.policy_client import (
     PolicyPackError,
     RunningPack,
     StackIdentity,
     analyze,
-    load_policy_pack_config,
-    parse_policy_pack_config,
-    policy_config_path,
     reconcile_config,
     start_pack,
     violations_of,
 )
-from modelplane.simulate import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation
+from modelplane.offline.policy_config import load_policy_pack_config, parse_policy_pack_config, policy_config_path
 from policies.modelplane_guard import POLICIES
+from tests.stacks import PACK_DIR
 
 IDENTITY = StackIdentity(project="modelplane", stack="prod", config={"modelplane:environment": "prod"})
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -342,7 +341,7 @@ def test_invalid_policy_config_is_refused(info: analyzer_pb2.AnalyzerInfo) -> No
 
 
 def test_invalid_enforcement_level_is_refused() -> None:
-    with pytest.raises(PolicyPackError, match="'strict' is not one of advisory, mandatory, remediate, disabled"):
+    with pytest.raises(BadInput, match="'strict' is not one of advisory, mandatory, remediate, disabled"):
         parse_policy_pack_config({"all": "strict"}, "prod.json")
 
 

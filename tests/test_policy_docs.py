@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from modelplane.policy_docs import DOC_PATH, render
 from policies.modelplane_guard import POLICIES
+from tools.generate.policy_docs import DOC_PATH, render
 
 
 def test_policy_docs_are_current() -> None:

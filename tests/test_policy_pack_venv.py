@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from modelplane.analyzer import PolicyReport, analyze
-from modelplane.pack_requirements import LOCK_FILE, REQUIREMENTS, closure, render
-from tests.conftest import FIXTURES_DIR, SimulateStack
+from modelplane.offline.policy_client import PolicyReport, analyze
+from tests.stacks import FIXTURES_DIR, SimulateStack
+from tools.generate.pack_requirements import LOCK_FILE, REQUIREMENTS, closure, render
 
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)==(?P<version>[^\s;#]+)$")
 

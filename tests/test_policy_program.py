@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from modelplane.analyzer import PolicyReport, Violation, analyze, policy_config_path
+from modelplane.offline.policy_client import PolicyReport, Violation, analyze
+from modelplane.offline.policy_config import policy_config_path
 from policies.modelplane_guard import POLICIES
-from tests.conftest import FIXTURES_DIR, STACK_NAMES, SimulateStack
+from tests.stacks import FIXTURES_DIR, STACK_NAMES, SimulateStack
 
 INSECURE_PROD = FIXTURES_DIR / "Pulumi.insecure-prod.yaml"
 

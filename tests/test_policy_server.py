@@ -30,22 +30,20 @@ from pulumi_policy import (
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from modelplane.analyzer import (
-    PACK_DIR,
+from modelplane.offline.graph import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation
+from modelplane.offline.policy_client import (
     StackIdentity,
     analyze_request,
     analyze_stack_request,
     configure_request,
-    load_policy_pack_config,
-    policy_config_path,
     reconcile_config,
     start_pack,
 )
-from modelplane.simulate import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation
+from modelplane.offline.policy_config import load_policy_pack_config, policy_config_path
 from policies.modelplane_guard import POLICIES
 from policies.modelplane_guard.server import GuardAnalyzer, check_pack
-from tests.conftest import SimulateStack
 from tests.platform_program import recorded_program
+from tests.stacks import PACK_DIR, SimulateStack
 from tests.test_policy_contract import recorded
 
 PACK = "modelplane-guard"

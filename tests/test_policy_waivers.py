@@ -18,18 +18,17 @@ from typing import Any
 import pytest
 from pulumi.runtime.proto import analyzer_pb2
 
-from modelplane.analyzer import (
+from modelplane.cli import main
+from modelplane.offline.graph import RecordedResource
+from modelplane.offline.policy_client import (
     RunningPack,
     StackIdentity,
     Violation,
-    load_policy_pack_config,
-    policy_config_path,
     reconcile_config,
     start_pack,
     violations_of,
 )
-from modelplane.cli import main
-from modelplane.simulate import RecordedResource
+from modelplane.offline.policy_config import load_policy_pack_config, policy_config_path
 from policies.modelplane_guard.waivers import today
 from tests.test_plan import sarif_validator
 from tests.test_policy_contract import recorded
@@ -314,4 +313,4 @@ def test_plan_fails_on_an_expired_waiver(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_plan_with_a_missing_policy_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--stack", "dev", "--policy-config", str(tmp_path / "missing.json")]) == 2
-    assert "missing.json: cannot read" in capsys.readouterr().err
+    assert "missing.json: no such file" in capsys.readouterr().err

@@ -16,10 +16,17 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from modelplane.cli import EXIT_USAGE, main
-from modelplane.loader import SettingsError
-from modelplane.prerun import PROJECT_FILE, PROJECT_SCHEMA, PROJECT_SCHEMA_SOURCE, Project, check_project, check_stack
-from tests.conftest import STACK_NAMES, stack_config, stack_file, write_stack
+from modelplane.cli import main
+from modelplane.config.loader import SettingsError
+from modelplane.errors import EXIT_USAGE
+from modelplane.offline.cli_checks import (
+    PROJECT_SCHEMA,
+    PROJECT_SCHEMA_SOURCE,
+    Project,
+    check_project,
+    check_stack,
+)
+from tests.stacks import REPOSITORY, STACK_NAMES, stack_config, stack_file, write_stack
 
 Config = dict[str, Any]
 SECURE = {"secure": "v1:3mFZ4kB6p0w2iXdO:Yc7q9aQkQ8wqk2oJmJ3X0r4w1s9QmvA="}
@@ -67,7 +74,7 @@ def test_the_project_schema_is_the_clis_own_data() -> None:
 
 
 def test_the_project_declares_only_required_keys_without_object_types() -> None:
-    document = YAML(typ="safe").load(PROJECT_FILE.read_text(encoding="utf-8"))
+    document = YAML(typ="safe").load((REPOSITORY / "Pulumi.yaml").read_text(encoding="utf-8"))
     declared = document["config"]
     assert all("default" not in entry and "value" not in entry for entry in declared.values())
     assert all(entry.get("type") in (None, "string", "integer", "boolean", "array") for entry in declared.values())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import stat
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -16,22 +15,19 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from modelplane import stackfiles
-from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
-from modelplane.loader import load_stack_file
-from modelplane.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY
+from modelplane.cli import main
+from modelplane.config.loader import load_stack_file
+from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from modelplane.live.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY
 from modelplane.timewindow import iso
 
 REGION = "eu-west-1"  # staging's and prod's
 
 
 @pytest.fixture
-def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Copies of the shipped stack files, which the command edits instead of the real ones."""
-    for path in stackfiles.stack_files():
-        shutil.copy(path, tmp_path / path.name)
-    monkeypatch.setattr(stackfiles, "STACKS_DIR", tmp_path)
-    return tmp_path
+def stacks(project_copy: Path) -> Path:
+    """The stack files of a copy of the project, which the command edits instead of the real ones."""
+    return project_copy / "stacks"
 
 
 @pytest.fixture
@@ -106,7 +102,7 @@ def test_an_approved_version_is_pinned_changing_only_its_line(
     assert [(v.name, v.model_package_version) for v in fraud.variants] == [("champion", 11), ("challenger", 13)]
     printed = capsys.readouterr().out
     assert "fraud-detector-staging version 13: Approved\n" in printed
-    assert f"--- {path}\n+++ {path}\n" in printed
+    assert "--- a/stacks/Pulumi.staging.yaml\n+++ b/stacks/Pulumi.staging.yaml\n" in printed
     assert "-          model_package_version: 12\n+          model_package_version: 13\n" in printed
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert sorted(p.name for p in stacks.iterdir() if p.name.startswith(".")) == [], "no temp file is left"
@@ -160,7 +156,11 @@ def test_approve_sets_the_registry_status_then_pins(
     ("statuses", "version", "message"),
     [
         ({13: "Rejected"}, "13", "fraud-detector-staging version 13 was Rejected; promote another version"),
-        ({}, "99", "cannot confirm fraud-detector-staging version 99: ValidationException: "),
+        (
+            {},
+            "99",
+            "fraud-detector-staging version 99 is not in the registry (DescribeModelPackage: ValidationException: ",
+        ),
     ],
 )
 def test_rejected_or_missing_versions_are_refused_even_with_approve(
@@ -261,28 +261,96 @@ def test_from_to_refuses_a_version_the_source_registry_lacks(
     assert promote("--from", "staging", "--to", "prod") == EXIT_FAILED
 
     assert prod.read_bytes() == before
-    assert capsys.readouterr().err.startswith("modelplane promote: cannot read fraud-detector-staging version 15: ")
+    assert capsys.readouterr().err.startswith(
+        "modelplane promote: fraud-detector-staging version 15 is not in the registry (DescribeModelPackage: "
+    )
 
 
-def test_from_to_refuses_a_version_the_target_registry_has_not_approved(stacks: Path, sagemaker: Any) -> None:
+def test_from_to_refuses_a_version_the_target_registry_has_not_approved(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The same artifact in both registries, approved in staging's: only prod's approval is missing.
     prod = staging_champion_at_15(stacks)
-    register_versions(sagemaker, "fraud-detector-prod", 15, {15: "PendingManualApproval"})
+    register_versions(sagemaker, "fraud-detector-staging", 15, artifacts={15: "fraud 2026-11"})
+    register_versions(
+        sagemaker, "fraud-detector-prod", 15, {15: "PendingManualApproval"}, artifacts={15: "fraud 2026-11"}
+    )
     before = prod.read_bytes()
 
     assert promote("--from", "staging", "--to", "prod") == EXIT_FAILED
+
     assert prod.read_bytes() == before
+    assert capsys.readouterr().err == (
+        "modelplane promote: fraud-detector-prod version 15 is PendingManualApproval;"
+        " approve it in the registry, or pass --approve\n"
+    )
 
 
-@pytest.mark.usefixtures("sagemaker")
-def test_from_to_with_equal_versions_changes_nothing_and_asks_no_registry(
-    stacks: Path, capsys: pytest.CaptureFixture[str]
+def test_from_to_with_equal_versions_changes_nothing_once_the_registry_confirms_them(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Staging and prod both pin the fraud champion at 11: nothing to copy, but prod's registry must still hold
+    # it approved, as the same artifact as staging's.
+    register_versions(sagemaker, "fraud-detector-staging", 11, artifacts={11: "fraud 2026-09"})
+    register_versions(sagemaker, "fraud-detector-prod", 11, artifacts={11: "fraud 2026-09"})
     before = (stacks / "Pulumi.prod.yaml").read_bytes()
 
     assert promote("--from", "staging", "--to", "prod") == EXIT_OK
 
     assert (stacks / "Pulumi.prod.yaml").read_bytes() == before
-    assert "already pins these versions; nothing to change" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "fraud-detector-prod version 11: Approved\n" in printed
+    assert (
+        "fraud-detector-prod version 11: the same image and model archive as fraud-detector-staging version 11"
+        in printed
+    )
+    assert "already pins these versions: confirmed above, nothing to change" in printed
+
+
+def test_an_already_pinned_version_is_still_refused_when_the_registry_has_not_approved_it(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Staging's challenger is pinned at 12 already; version 12 waits for approval in the registry.
+    register_versions(sagemaker, "fraud-detector-staging", 12, {12: "PendingManualApproval"})
+    path = stacks / "Pulumi.staging.yaml"
+    before = path.read_bytes()
+
+    exit_code = promote("--stack", "staging", "--endpoint", "fraud", "--variant", "challenger", "--version", "12")
+
+    assert exit_code == EXIT_FAILED
+    assert path.read_bytes() == before
+    assert capsys.readouterr().err == (
+        "modelplane promote: fraud-detector-staging version 12 is PendingManualApproval;"
+        " approve it in the registry, or pass --approve\n"
+    )
+
+
+def test_an_already_pinned_version_is_refused_when_the_registry_lacks_it(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register_versions(sagemaker, "fraud-detector-staging", 5)
+
+    exit_code = promote("--stack", "staging", "--endpoint", "fraud", "--variant", "challenger", "--version", "12")
+
+    assert exit_code == EXIT_FAILED
+    assert "fraud-detector-staging version 12 is not in the registry" in capsys.readouterr().err
+
+
+def test_approve_approves_an_already_pinned_version(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register_versions(sagemaker, "fraud-detector-staging", 12, {12: "PendingManualApproval"})
+    path = stacks / "Pulumi.staging.yaml"
+    before = path.read_bytes()
+
+    arguments = ("--stack", "staging", "--endpoint", "fraud", "--variant", "challenger", "--version", "12")
+    assert promote(*arguments, "--approve") == EXIT_OK
+
+    assert approval(sagemaker, "fraud-detector-staging", 12) == "Approved"
+    assert path.read_bytes() == before
+    printed = capsys.readouterr().out
+    assert "fraud-detector-staging version 12: PendingManualApproval -> Approved (--approve)" in printed
+    assert "already pins these versions: confirmed above, nothing to change" in printed
 
 
 @pytest.mark.parametrize(

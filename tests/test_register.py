@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,12 @@ from typing import Any
 import boto3
 import pytest
 
-from modelplane import stackfiles
-from modelplane.aws_api import EMULATOR_CREDENTIALS
-from modelplane.cli import EXIT_OK, EXIT_USAGE, main
-from modelplane.loader import load_stack_file
-from modelplane.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY
-from tests.conftest import SimulateStack
+from modelplane.cli import main
+from modelplane.config.loader import load_stack_file
+from modelplane.errors import EXIT_OK, EXIT_USAGE
+from modelplane.live.aws import EMULATOR_CREDENTIALS
+from modelplane.live.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY, PENDING, next_commands
+from tests.stacks import SimulateStack, settings_of
 
 REGION = "eu-west-1"  # staging's
 DIGEST = "sha256:" + "ab" * 32
@@ -32,14 +31,9 @@ GROUP = "fraud-detector-staging"
 
 
 @pytest.fixture
-def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Copies of the shipped stack files, which promote edits instead of the real ones."""
-    directory = tmp_path / "stacks"
-    directory.mkdir()
-    for path in stackfiles.stack_files():
-        shutil.copy(path, directory / path.name)
-    monkeypatch.setattr(stackfiles, "STACKS_DIR", directory)
-    return directory
+def stacks(project_copy: Path) -> Path:
+    """The stack files of a copy of the project, which promote edits instead of the real ones."""
+    return project_copy / "stacks"
 
 
 def client(url: str, service: str) -> Any:
@@ -137,7 +131,7 @@ def test_register_uploads_under_the_stack_key_and_creates_a_pending_version(
     printed = capsys.readouterr().out
     assert "Registered fraud-detector-staging version 1 (PendingManualApproval)\n" in printed
     assert printed.rstrip().endswith(
-        "uv run modelplane promote --stack staging --endpoint fraud --variant challenger --version 1 --approve"
+        "modelplane promote --stack staging --endpoint fraud --variant challenger --version 1 --approve"
     )
 
 
@@ -255,7 +249,7 @@ def test_an_object_outside_the_family_prefix_or_under_another_key_is_refused(
     assert versions(moto_server_url) == []
 
 
-def test_a_missing_model_package_group_asks_for_pulumi_up(
+def test_a_missing_model_package_group_asks_to_deploy_the_registry_first(
     register: Register, registry: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     registry["registry"]["families"]["fraud-detector"]["model_package_group_name"] = "fraud-detector-never-deployed"
@@ -264,7 +258,9 @@ def test_a_missing_model_package_group_asks_for_pulumi_up(
     assert register() == EXIT_USAGE
     error = capsys.readouterr().err
     assert error.startswith("modelplane register: model package group fraud-detector-never-deployed: ")
-    assert error.endswith("(run `pulumi up --stack staging` first?)\n")
+    assert error.endswith(
+        "; deploy the registry first (`modelplane plan --stack staging` prints the first-deploy order)\n"
+    )
 
 
 def test_promote_then_pins_the_registered_version(
@@ -274,9 +270,19 @@ def test_promote_then_pins_the_registered_version(
     printed = capsys.readouterr().out
     promote = printed.rstrip().splitlines()[-1].strip().split()
 
-    assert promote[:3] == ["uv", "run", "modelplane"]
-    assert main([*promote[3:], "--endpoint-url", moto_server_url]) == EXIT_OK
+    assert promote[0] == "modelplane"
+    assert main([*promote[1:], "--endpoint-url", moto_server_url]) == EXIT_OK
 
     fraud = load_stack_file(stacks / "Pulumi.staging.yaml").endpoints[0]
     assert [(v.name, v.model_package_version) for v in fraud.variants] == [("champion", 11), ("challenger", 1)]
     assert versions(moto_server_url)[0]["ModelApprovalStatus"] == "Approved"
+
+
+def test_for_a_stack_that_pins_no_variant_register_says_what_to_change_first() -> None:
+    # The local stack serves its fraud variant by image tag: no promote command could pin a version there.
+    commands = next_commands(settings_of("local"), "local", "fraud-detector", 3, PENDING)
+
+    assert commands == [
+        "# fraud pins no variant to the registry: in stacks/Pulumi.local.yaml, replace a variant's image_tag or"
+        " image_digest with `model_package_version: 3`, then run `modelplane plan --stack local`"
+    ]

@@ -9,16 +9,16 @@ import json
 from typing import Any
 
 import pytest
-
-from modelplane.loader import SettingsError, settings_from_config
-from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation
 from modelplane_components.artifact_bucket import ArtifactBucket
 from modelplane_components.container_repository import ContainerRepository
 from modelplane_components.encryption_key import EncryptionKey
 from modelplane_components.model_package_group import ModelPackageGroup
 from modelplane_components.registry import ModelRegistry
-from tests.conftest import SimulateStack, settings_of, stack_config, write_stack
+
+from modelplane.config.loader import SettingsError, settings_from_config
+from modelplane.offline.graph import ACCOUNT_ID, RecordedResource, Simulation
 from tests.harness import run_isolated
+from tests.stacks import SimulateStack, settings_of, stack_config, write_stack
 
 STACKS = ["dev", "staging", "prod"]
 REGION = "eu-west-1"

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelplane_components.naming import endpoint_log_group, endpoint_name
 from policy_sentry.querying.actions import get_action_data
 
-from modelplane.loader import PROJECT
+from modelplane.config.loader import PROJECT
+from modelplane.offline.graph import ACCOUNT_ID, RecordedResource, Simulation, reveal
 from modelplane.settings import Endpoint, Platform, Settings
-from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation, reveal
-from modelplane_components.naming import endpoint_log_group, endpoint_name
-from tests.conftest import FIXTURES_DIR, SimulateStack, settings_of
+from tests.stacks import FIXTURES_DIR, SimulateStack, settings_of
 
 COMPONENT = "modelplane:index:SageMakerEndpoint"
 MONITORING = "modelplane:index:EndpointMonitoring"
@@ -785,7 +785,6 @@ def endpoint_scenario() -> None:
     version, asynchronous inference and a secret; protected and keeping superseded configurations."""
     import pulumi
     import pulumi_aws as aws
-
     from modelplane_components.sagemaker_endpoint import DeploymentStrategy, SageMakerEndpoint, StepType
 
     opts = pulumi.ResourceOptions(provider=aws.Provider("aws", region="eu-west-1"))

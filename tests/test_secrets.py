@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-
-from modelplane.loader import PROJECT, SettingsError, settings_from_config
-from modelplane.settings import Platform
-from modelplane.simulate import ACCOUNT_ID, RecordedResource, Simulation, is_secret, reveal
 from modelplane_components.model_secrets import ModelSecrets, ModelSecretsArgs
 from modelplane_components.naming import secret_arn_env_var
-from tests.conftest import SimulateStack, settings_of, stack_config
+
+from modelplane.config.loader import PROJECT, SettingsError, settings_from_config
+from modelplane.offline.graph import ACCOUNT_ID, RecordedResource, Simulation, is_secret, reveal
+from modelplane.settings import Platform
 from tests.harness import REGION, run_isolated
+from tests.stacks import SimulateStack, settings_of, stack_config
 
 if TYPE_CHECKING:
     from modelplane_components.model_secrets import SecretArgs
@@ -67,7 +67,6 @@ def secrets_scenario() -> None:
     """`ModelSecrets` (protected), reader roles created after it, then one `SecretReadPolicy` per secret."""
     import pulumi
     import pulumi_aws as aws
-
     from modelplane_components.secret_read_policy import SecretReadPolicy
 
     provider = aws.Provider("aws", region=REGION)

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelplane.loader import SettingsError, load_stack_file, settings_from_config
-from modelplane.schema import SCHEMA_PATH, render
+from modelplane.config.loader import SettingsError, load_stack_file, settings_from_config
 from modelplane.settings import Environment, Settings, Strategy
-from tests.conftest import STACK_NAMES, settings_of, stack_config, stack_file, write_stack
+from tests.stacks import STACK_NAMES, settings_of, stack_config, stack_file, write_stack
+from tools.generate.settings_schema import SCHEMA_PATH, render
 
 Config = dict[str, Any]
 
@@ -378,10 +378,10 @@ def test_bad_config_fails_pulumi_run_with_the_same_message(tmp_path: Path) -> No
         "import json, sys\n"
         "from pulumi.runtime.config import set_all_config\n"
         "from pulumi import RunError\n"
-        "from modelplane.loader import load_from_pulumi, read_stack_file\n"
-        "from modelplane.simulate import runtime_config\n"
+        "from modelplane.config.loader import load_from_pulumi, read_stack_file\n"
+        "from modelplane.offline.engine_config import runtime_config\n"
         "import pulumi.runtime\n"
-        "from modelplane.mock_runtime import RealisticMocks\n"
+        "from modelplane.offline.mocks import RealisticMocks\n"
         "pulumi.runtime.set_mocks(RealisticMocks('eu-west-1'), project='modelplane', stack='prod')\n"
         "set_all_config(*runtime_config(read_stack_file(__import__('pathlib').Path(sys.argv[1])), {}))\n"
         "try:\n    load_from_pulumi()\nexcept RunError as error:\n    print(error)\n"

@@ -13,11 +13,10 @@ import typing
 import pytest
 
 from modelplane.settings import MAX_PROD_ROTATION_DAYS, Tags
-from modelplane.stackfiles import PROJECT_ROOT
 from policies.modelplane_guard import secretsmanager, tagging
-from tests.conftest import STACK_NAMES, settings_of
+from tests.stacks import REPOSITORY, STACK_NAMES, settings_of
 
-POLICY_CONFIGS = PROJECT_ROOT / "policies" / "config"
+POLICY_CONFIGS = REPOSITORY / "policies" / "config"
 
 
 def test_both_accept_the_same_data_classifications_in_the_same_order() -> None:

@@ -3,10 +3,10 @@
 `tests/fixtures/deployed/<stack>.json` is the state dev, staging and prod had before that change, when
 components used `modelplane:<module>:<Class>` tokens and `ModelSecrets` wrote the secret policies
 (commit b588f3e, main with issues 16-18 and their anomaly and drift alarms; captured with
-`python -m modelplane.aliases state` from that commit's simulation).
+`python -m modelplane.offline.aliases state` from that commit's simulation).
 The program must take every deployed resource over, through its URN or an alias, as `pulumi up`
-decides it (`modelplane.aliases` replays the engine's matching), and keep its inputs; `plan --against`
-compares the same way (`modelplane.changes`, checked here on the recorded state). When a change
+decides it (`modelplane.offline.aliases` replays the engine's matching), and keep its inputs; `plan --against`
+compares the same way (`modelplane.offline.changes`, checked here on the recorded state). When a change
 deliberately creates or deletes resources of a shipped stack, capture the fixture again from the
 deployed commit.
 """
@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from modelplane.aliases import Match, match, state_of
-from modelplane.changes import diff
-from modelplane.simulate import Simulation
-from modelplane.urns import Urn
-from tests.conftest import FIXTURES_DIR, SimulateStack, settings_of
+from modelplane.offline.aliases import Match, match, state_of
+from modelplane.offline.changes import diff
+from modelplane.offline.graph import Simulation
+from modelplane.offline.urns import Urn
+from tests.stacks import FIXTURES_DIR, SimulateStack, settings_of
 from tests.test_policy_contract import recorded
 
 STACKS = ["dev", "staging", "prod"]

@@ -26,13 +26,14 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
-from modelplane.aws_api import EMULATOR_CREDENTIALS, Aws
-from modelplane.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
-from modelplane.loader import load_stack_file
+from modelplane.cli import main
+from modelplane.config.loader import load_stack_file
+from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from modelplane.live.aws import EMULATOR_CREDENTIALS, Aws
+from modelplane.live.verify import SILENT_ROLLBACK_RUNBOOK, Check, EndpointOutputs, Result, render, verify_stack
 from modelplane.settings import Platform, Settings, Variant
-from modelplane.verify import SILENT_ROLLBACK_RUNBOOK, Check, EndpointOutputs, Result, render, verify_stack
-from tests.conftest import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 from tests.servers import free_port
+from tests.stacks import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/modelplane-endpoint"
 SAGEMAKER_CHECKS = [
@@ -339,7 +340,7 @@ def test_a_missing_shadow_capture_or_wrong_instance_count_fails(
     }
 
 
-def test_aws_errors_are_reported_per_check_with_their_code(
+def test_a_deleted_endpoint_fails_its_check_with_sagemakers_answer(
     staging: Settings, outputs: dict[str, Any], aws: Aws
 ) -> None:
     deploy(staging, outputs, aws)
@@ -349,7 +350,7 @@ def test_aws_errors_are_reported_per_check_with_their_code(
 
     assert list(churn) == ["endpoint", "autoscaling", "alarms"]
     assert churn["endpoint"].result is Result.FAIL
-    assert churn["endpoint"].detail.startswith("ValidationException: Could not find endpoint")
+    assert churn["endpoint"].detail.startswith("DescribeEndpoint: ValidationException: Could not find endpoint")
     assert churn["alarms"].result is Result.PASS
 
 
@@ -483,7 +484,7 @@ def test_cli_exit_codes_table_and_json_report(
     ]
 
 
-def test_unreachable_aws_fails_every_check_without_a_traceback(
+def test_an_unreachable_aws_stops_verify_with_exit_2_and_one_message_not_a_verdict(
     program_outputs: Callable[[str], dict[str, Any]], tmp_path: Path
 ) -> None:
     outputs_file = tmp_path / "outputs.json"
@@ -496,11 +497,11 @@ def test_unreachable_aws_fails_every_check_without_a_traceback(
 
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
 
-    assert completed.returncode == EXIT_FAILED, completed.stderr
-    assert "Traceback" not in completed.stderr
-    fail_lines = [line for line in completed.stdout.splitlines() if line.startswith("  FAIL")]
-    assert [line.split()[1] for line in fail_lines] == ["endpoint", "alarms"]
-    assert all("EndpointConnectionError" in line for line in fail_lines)
+    assert completed.returncode == EXIT_USAGE, completed.stderr
+    assert completed.stderr == (
+        f'modelplane verify: AWS: EndpointConnectionError: Could not connect to the endpoint URL: "http://127.0.0.1:{closed_port}/"\n'
+    )
+    assert "PASS" not in completed.stdout and "FAIL" not in completed.stdout
 
 
 @pytest.mark.parametrize(
@@ -508,28 +509,46 @@ def test_unreachable_aws_fails_every_check_without_a_traceback(
     [
         (["verify"], "give --stack NAME or --config FILE"),
         (["verify", "--stack", "nonexistent", "--outputs", "o.json"], "Pulumi.nonexistent.yaml: no such stack file"),
-        (["verify", "--stack", "staging", "--outputs", "missing.json"], "missing.json: cannot read"),
+        (["verify", "--stack", "staging", "--outputs", "missing.json"], "missing.json: no such file"),
         (["verify", "--stack", "staging"], "no pulumi CLI on PATH"),
         (
             ["verify", "--stack", "staging", "--outputs", "secret.json"],
             "output `endpoints` is '[secret]', not an object",
         ),
-        (["verify", "--stack", "staging", "--outputs", "list.json"], "list.json: expected the JSON object"),
-        (["verify", "--stack", "staging", "--outputs", "text.json"], "text.json: not JSON"),
+        (
+            ["verify", "--stack", "staging", "--outputs", "list.json"],
+            "list.json: not the JSON object `pulumi stack output --json` writes",
+        ),
+        (["verify", "--stack", "staging", "--outputs", "text.json"], "text.json: not JSON: line 1 column 1"),
+        (
+            ["verify", "--stack", "staging", "--outputs", "prod.json"],
+            "prod.json: the outputs of stack 'prod', not of stack 'staging'; save this stack's with "
+            "`pulumi stack output --json --stack staging > FILE`",
+        ),
+        (
+            ["verify", "--stack", "staging", "--outputs", "dev.json"],
+            "dev.json: the outputs of a stack in environment 'dev', not of stack 'staging' (environment 'staging')",
+        ),
     ],
 )
 def test_cli_bad_usage_exits_2_with_one_message(
     arguments: list[str],
     message: str,
-    tmp_path: Path,
+    project_copy: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("PATH", "")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "secret.json").write_text('{"endpoints": "[secret]"}', encoding="utf-8")
-    (tmp_path / "list.json").write_text("[]", encoding="utf-8")
-    (tmp_path / "text.json").write_text("endpoints:", encoding="utf-8")
+    files = {
+        "secret.json": '{"stack": "staging", "endpoints": "[secret]"}',
+        "list.json": "[]",
+        "text.json": "endpoints:",
+        "prod.json": '{"stack": "prod", "environment": "prod", "endpoints": {}}',
+        # Outputs of a program older than the `stack` output: told apart by their environment.
+        "dev.json": '{"environment": "dev", "endpoints": {}}',
+    }
+    for name, text in files.items():
+        (project_copy / name).write_text(text, encoding="utf-8")
 
     assert main(arguments) == EXIT_USAGE
     assert message in capsys.readouterr().err

@@ -1,5 +1,9 @@
-"""The wheel platform teams install: components under `modelplane_components` (never a bare `components`),
-working in a fresh virtualenv with nothing of this source tree on the path.
+"""The two distributions of this repository, built and installed alone in fresh virtualenvs.
+
+`modelplane-components` is what a platform team installs for the components: it must bring Pulumi's
+packages and nothing of the tool (no scipy, pandas, matplotlib, boto3). `modelplane` is the tool: it
+must run `modelplane plan` in a Pulumi project that holds no source of it, finding the project as the
+Pulumi CLI does.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from modelplane.stackfiles import PROJECT_ROOT
+from modelplane.errors import EXIT_OK, EXIT_USAGE
+from tests.stacks import REPOSITORY, copy_project
 
-# Constructs a component (with nested components, imported relatively) under pulumi's mocks.
-SCRIPT = """
-import importlib.resources, importlib.util, json
+# Constructs components (nested ones, imported relatively; one checking AWS's limits) under pulumi's mocks.
+COMPONENTS_SCRIPT = """
+import importlib.util, json
 import pulumi
 
 class Mocks(pulumi.runtime.Mocks):
@@ -37,6 +42,7 @@ mocks = Mocks()
 pulumi.runtime.set_mocks(mocks, project="team", stack="dev", preview=False, monitor=Monitor(mocks))
 
 from modelplane_components.registry import ModelRegistry
+from modelplane_components.sagemaker_endpoint_args import serving_problems
 
 def program():
     ModelRegistry("registry", {"families": {"fraud": {"description": "Fraud score."}}, "kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k"})
@@ -46,8 +52,8 @@ from pulumi.runtime.sync_await import _sync_await
 _sync_await(run_pulumi_func(program))
 print(json.dumps({
     "registered": sorted(set(registered)),
-    "bare_components": importlib.util.find_spec("components") is not None,
-    "schema": importlib.resources.files("modelplane_components").joinpath("schema.json").is_file(),
+    "importable": sorted(name for name in ("modelplane", "components", "scipy", "pandas", "matplotlib", "boto3", "botocore") if importlib.util.find_spec(name)),
+    "limits": serving_problems({"endpoint_name": "fraud", "variants": [{"name": "a", "instance_type": "ml.x9.huge"}]}),
 }))
 """
 
@@ -58,43 +64,61 @@ def uv() -> str:
     return found
 
 
-def run(command: list[str], cwd: Path) -> str:
+def run(command: list[str | Path], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     environment = {key: value for key, value in os.environ.items() if key not in {"PYTHONPATH", "VIRTUAL_ENV"}}
-    completed = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, check=False)
-    assert completed.returncode == 0, f"{' '.join(command)}\n{completed.stdout}\n{completed.stderr}"
-    return completed.stdout
+    completed = subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=environment, capture_output=True, text=True, check=False
+    )
+    if check:
+        assert completed.returncode == 0, f"{' '.join(map(str, command))}\n{completed.stdout}\n{completed.stderr}"
+    return completed
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every distribution of the workspace, by name."""
     out = tmp_path_factory.mktemp("dist")
-    run([uv(), "build", "--wheel", "--out-dir", str(out), str(PROJECT_ROOT)], PROJECT_ROOT)
-    (built,) = out.glob("modelplane-*.whl")
-    return built
+    run([uv(), "build", "--all-packages", "--wheel", "--out-dir", out], REPOSITORY)
+    return {path.name.split("-")[0].replace("_", "-"): path for path in out.glob("*.whl")}
 
 
-def test_the_wheel_ships_components_only_as_modelplane_components(wheel: Path) -> None:
-    names = zipfile.ZipFile(wheel).namelist()
-    top_level = {name.split("/", 1)[0] for name in names}
-    assert "components" not in top_level
-    assert {"modelplane", "modelplane_components"} <= top_level
-    for shipped in ("sagemaker_endpoint.py", "provider.py", "__main__.py", "schema.json", "PulumiPlugin.yaml"):
-        assert f"modelplane_components/{shipped}" in names
-
-
-def test_the_wheel_works_in_a_fresh_virtualenv(wheel: Path, tmp_path: Path) -> None:
-    # The locked versions of the dependencies, so the install comes from uv's cache when it can.
-    constraints = tmp_path / "constraints.txt"
-    exported = run([uv(), "export", "--locked", "--no-dev", "--no-emit-project", "--no-hashes"], PROJECT_ROOT)
-    constraints.write_text(exported, encoding="utf-8")
-    venv = tmp_path / "venv"
-    run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], tmp_path)
+def virtualenv(directory: Path, package: str, *wheels: Path) -> Path:
+    """A fresh virtualenv holding `wheels` and the locked versions of `package`'s dependencies; its python."""
+    constraints = directory / "constraints.txt"
+    exported = run(
+        [uv(), "export", "--locked", "--no-dev", "--no-emit-workspace", "--no-hashes", "--package", package],
+        REPOSITORY,
+    )
+    constraints.write_text(exported.stdout, encoding="utf-8")
+    venv = directory / "venv"
+    run([uv(), "venv", "--quiet", "--python", sys.executable, venv], directory)
     python = venv / "bin" / "python"
-    run([uv(), "pip", "install", "--quiet", "--python", str(python), "-c", str(constraints), str(wheel)], tmp_path)
-    (tmp_path / "check.py").write_text(SCRIPT, encoding="utf-8")
-    result = json.loads(run([str(python), "check.py"], tmp_path))
-    assert result["bare_components"] is False
-    assert result["schema"] is True
+    run([uv(), "pip", "install", "--quiet", "--python", python, "-c", constraints, *wheels], directory)
+    return python
+
+
+def test_each_distribution_ships_its_own_package_only(wheels: dict[str, Path]) -> None:
+    components = {name.split("/", 1)[0] for name in zipfile.ZipFile(wheels["modelplane-components"]).namelist()}
+    tool = zipfile.ZipFile(wheels["modelplane"]).namelist()
+
+    assert {name for name in components if not name.endswith(".dist-info")} == {"modelplane_components"}
+    assert {name.split("/", 1)[0] for name in tool if not name.split("/", 1)[0].endswith(".dist-info")} == {
+        "modelplane"
+    }
+    assert not [name for name in tool if name.startswith(("tools/", "modelplane/tools"))], "no generator ships"
+    shipped = zipfile.ZipFile(wheels["modelplane-components"]).namelist()
+    for name in ("sagemaker_endpoint.py", "provider.py", "__main__.py", "schema.json", "aws_limits.json"):
+        assert f"modelplane_components/{name}" in shipped
+    assert "modelplane/offline/data/aws-calls.yaml" in tool
+
+
+def test_the_components_wheel_works_alone_with_pulumis_packages_only(wheels: dict[str, Path], tmp_path: Path) -> None:
+    python = virtualenv(tmp_path, "modelplane-components", wheels["modelplane-components"])
+    (tmp_path / "check.py").write_text(COMPONENTS_SCRIPT, encoding="utf-8")
+
+    result = json.loads(run([python, "check.py"], tmp_path).stdout)
+
+    assert result["importable"] == [], "nothing of the tool, and no bare `components`, comes with the components"
     assert {
         "modelplane:index:ModelRegistry",
         "modelplane:index:ArtifactBucket",
@@ -103,3 +127,27 @@ def test_the_wheel_works_in_a_fresh_virtualenv(wheel: Path, tmp_path: Path) -> N
         "aws:s3/bucket:Bucket",
         "aws:ecr/repository:Repository",
     } <= set(result["registered"])
+    assert [
+        "variants[0].instance_type",
+        "unknown SageMaker instance type 'ml.x9.huge' (botocore ProductionVariantInstanceType)",
+    ] in result["limits"], "AWS's limits ship with the components"
+
+
+def test_the_tool_wheel_plans_a_project_that_holds_no_source_of_it(wheels: dict[str, Path], tmp_path: Path) -> None:
+    python = virtualenv(tmp_path, "modelplane", wheels["modelplane"], wheels["modelplane-components"])
+    modelplane = python.parent / "modelplane"
+    project = copy_project(tmp_path / "project")
+    nested = project / "stacks"
+
+    planned = run([modelplane, "plan", "--stack", "prod"], nested, check=False)
+    outside = run([modelplane, "plan", "--stack", "prod"], tmp_path, check=False)
+    elsewhere = run([modelplane, "--cwd", project, "plan", "--stack", "dev"], tmp_path, check=False)
+
+    assert planned.returncode == EXIT_OK, planned.stderr
+    assert "prod: " in planned.stdout and "0 mandatory" in planned.stdout
+    assert outside.returncode == EXIT_USAGE
+    assert outside.stderr == (
+        f"modelplane plan: no Pulumi.yaml in {tmp_path} or any folder above it: run modelplane inside a "
+        "Pulumi project, or name one with --cwd DIR\n"
+    )
+    assert elsewhere.returncode == EXIT_OK, elsewhere.stderr

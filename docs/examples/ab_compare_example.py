@@ -21,8 +21,8 @@ from moto.server import ThreadedMotoServer
 from ruamel.yaml import YAML
 
 from modelplane.cli import main
-from modelplane.loader import read_stack_file
-from modelplane.stackfiles import PROJECT_ROOT, stack_file
+from modelplane.config.loader import read_stack_file
+from modelplane.config.stackfiles import PROJECT_ROOT, stack_file
 from modelplane.timewindow import iso
 
 PORT = 5077

@@ -6,7 +6,6 @@ repository URL): the components accept `pulumi.Input` wherever a value only flow
 
 import pulumi
 import pulumi_aws as aws
-
 from modelplane_components.alert_topic import AlertTopic
 from modelplane_components.model_secrets import ModelSecrets
 from modelplane_components.monitoring import EndpointMonitoring

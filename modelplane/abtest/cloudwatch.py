@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modelplane.abtest.observations import BusinessSeries, Observations, Series, SourceError, VariantSeries
-from modelplane.aws_api import AWS_ERRORS, Aws, error_text
+from modelplane.live.aws import AWS_ERRORS, Aws, error_text
 from modelplane.settings import BusinessMetric, MetricKind
 from modelplane.settings.experiments import VARIANT_DIMENSION
 from modelplane.timewindow import Window
@@ -197,5 +197,5 @@ def _run(client: Any, queries: list[_Query], window: Window, period: int) -> dic
                     for timestamp, value in zip(result["Timestamps"], result["Values"], strict=True)
                 )
     except AWS_ERRORS as error:
-        raise SourceError(f"GetMetricData: {error_text(error)}") from None
+        raise SourceError(error_text(error)) from None
     return answers

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from modelplane.errors import BadInput
+
 # Period start (CloudWatch) or evaluation time (Prometheus) -> value; periods without data are absent.
 Series = dict[datetime, float]
 
 
-class SourceError(Exception):
+class SourceError(BadInput):
     """A metrics source failed or refused (exit 2); the message names the source and its error."""
 
 

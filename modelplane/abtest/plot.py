@@ -10,7 +10,7 @@ from pathlib import Path
 from modelplane.abtest.decision import Assessment, MetricResult
 from modelplane.abtest.observations import BusinessSeries, Observations, Series, VariantSeries
 from modelplane.abtest.report import Context
-from modelplane.plotting import BASELINE_STYLE, CANDIDATE_STYLE, LineStyle, new_figure, plot_series, save_png
+from modelplane.report.charts import BASELINE_STYLE, CANDIDATE_STYLE, LineStyle, new_figure, plot_series, save_png
 from modelplane.settings import BusinessMetric, MetricKind
 
 Extract = Callable[[VariantSeries], Series]

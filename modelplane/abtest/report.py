@@ -9,6 +9,7 @@ from typing import Any
 
 from modelplane.abtest.decision import Assessment, Decision, MetricResult, Verdict
 from modelplane.abtest.statistics import TestResult
+from modelplane.report.markdown import cell
 from modelplane.timewindow import Window, iso
 
 JSON_FORMAT_VERSION = 1
@@ -97,7 +98,10 @@ def render_markdown(context: Context, assessment: Assessment) -> str:
         "",
         "| metric | baseline | candidate | effect | margin | p (adj.) | decision |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
-        *(f"| {r.metric.label} | {' | '.join(_cells(r))} | {_decision(r.decision)} |" for r in assessment.metrics),
+        *(
+            f"| {cell(r.metric.label)} | {' | '.join(_cells(r))} | {cell(_decision(r.decision))} |"
+            for r in assessment.metrics
+        ),
     ]
     notes = _notes(context, assessment)
     if notes:

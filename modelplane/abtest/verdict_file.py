@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
-from modelplane.stack_outputs import InputError
+from modelplane.errors import BadInput
 
 
 class _Record(BaseModel):
@@ -42,18 +42,18 @@ class VerdictFile(_Record):
 
 
 def read_verdict(path: Path) -> VerdictFile:
-    """The verdict file, or InputError naming the file and what is wrong with it."""
+    """The verdict file, or BadInput naming the file and what is wrong with it."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror}") from None
+        raise BadInput(f"{path}: cannot read: {error.strerror}") from None
     try:
         verdict = VerdictFile.model_validate_json(text)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(map(str, detail['loc'])) or 'file'}: {detail['msg'].lower()}" for detail in error.errors()
         )
-        raise InputError(f"{path}: not a `modelplane compare --json` file: {problems}") from None
+        raise BadInput(f"{path}: not a `modelplane compare --json` file: {problems}") from None
     if verdict.tool != "modelplane compare":
-        raise InputError(f"{path}: written by {verdict.tool!r}, not `modelplane compare --json`")
+        raise BadInput(f"{path}: written by {verdict.tool!r}, not `modelplane compare --json`")
     return verdict

@@ -12,12 +12,14 @@ Format (`format: modelplane-drift-baseline`, `version: 1`):
   rows). Both carry `count` (rows with a value) and `missing` (rows without).
 - `source`, `rows`, `created`: where it came from, for the report.
 
-`modelplane drift baseline --from train.csv` writes one; `modelplane drift --baseline train.csv`
-builds the same in memory.
+`modelplane drift baseline --from train.csv --drop label` writes one; `modelplane drift --baseline train.csv
+--drop label` builds the same in memory.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -26,7 +28,10 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from modelplane.config import inputs
+from modelplane.errors import BadInput
 
 FORMAT = "modelplane-drift-baseline"
 VERSION = 1
@@ -34,7 +39,7 @@ SAMPLE_SIZE = 5000
 DECILES = np.linspace(0, 1, 11)[1:-1]
 
 
-class BaselineError(Exception):
+class BaselineError(BadInput):
     """The baseline cannot be read or built (exit 2)."""
 
 
@@ -102,13 +107,15 @@ def category_text(value: object) -> str:
 
 
 def read_training_csv(path: Path, drop: Iterable[str] = ()) -> pd.DataFrame:
-    """The training data without `drop` (label, ids), or a BaselineError naming the file."""
+    """The training data without `drop` (label, ids); refused, naming the file, when it is no usable table."""
+    text = inputs.read_text(path, max_bytes=inputs.TABLE_MAX_BYTES)
     try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise BaselineError(f"{path}: no such file") from None
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        raise BaselineError(f"{path}: not a readable CSV file ({error})") from None
+        frame = pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError) as error:
+        raise BaselineError(f"{path}: not a readable CSV file ({' '.join(str(error).split())})") from None
+    header = next(csv.reader(io.StringIO(text)), [])
+    if duplicated := sorted({name for name in header if header.count(name) > 1}):
+        raise BaselineError(f"{path}: column {', '.join(map(repr, duplicated))} appears more than once in the header")
     unknown = [column for column in drop if column not in frame.columns]
     if unknown:
         raise BaselineError(f"{path}: no column {', '.join(map(repr, unknown))} to drop")
@@ -116,6 +123,11 @@ def read_training_csv(path: Path, drop: Iterable[str] = ()) -> pd.DataFrame:
     if frame.empty or not len(frame.columns):
         raise BaselineError(f"{path}: no rows or no columns to learn a baseline from")
     return frame
+
+
+def baseline_from_training(path: Path, *, drop: Iterable[str] = (), categorical: Iterable[str] = ()) -> Baseline:
+    """The baseline of a training CSV, without the columns requests do not carry."""
+    return baseline_from_frame(read_training_csv(path, drop), source=path.name, categorical=categorical)
 
 
 def baseline_from_frame(frame: pd.DataFrame, source: str, categorical: Iterable[str] = (), seed: int = 0) -> Baseline:
@@ -157,20 +169,13 @@ def baseline_from_frame(frame: pd.DataFrame, source: str, categorical: Iterable[
     )
 
 
-def load_baseline(path: Path) -> Baseline:
-    """A baseline file (`.json`), or one built from a training CSV (any other suffix)."""
+def load_baseline(path: Path, *, drop: Iterable[str] = (), categorical: Iterable[str] = ()) -> Baseline:
+    """A baseline file (`.json`), or one built from a training CSV (any other suffix) as `drift baseline` would."""
     if path.suffix.lower() != ".json":
-        return baseline_from_frame(read_training_csv(path), source=path.name)
-    try:
-        return Baseline.model_validate_json(path.read_bytes())
-    except FileNotFoundError:
-        raise BaselineError(f"{path}: no such file") from None
-    except OSError as error:
-        raise BaselineError(f"{path}: cannot read: {error.strerror}") from None
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(map(str, first["loc"])) or "(document)"
-        raise BaselineError(f"{path}: {where}: {first['msg']} (a {FORMAT} version {VERSION} file)") from None
+        return baseline_from_training(path, drop=drop, categorical=categorical)
+    if list(drop) or list(categorical):
+        raise BaselineError(f"{path}: --drop and --categorical shape a training CSV; a baseline file is shaped already")
+    return inputs.validated(Baseline, inputs.read_json(path), str(path), f"a {FORMAT} version {VERSION} file")
 
 
 def write_baseline(baseline: Baseline, path: Path) -> None:

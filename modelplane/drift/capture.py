@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from modelplane.aws_api import AWS_ERRORS, error_text
-from modelplane.timewindow import Window
 from modelplane_components.naming import data_capture_prefix
+
+from modelplane.errors import BadInput
+from modelplane.live.aws import AWS_ERRORS, error_text
+from modelplane.timewindow import Window
 
 Row = dict[str, Any]
 CSV_TYPES = {"text/csv", "application/csv"}
@@ -39,7 +41,7 @@ JSON_TYPES = {"application/json", "text/json"}
 JSON_LINES_TYPES = {"application/jsonlines", "application/x-jsonlines", "application/jsonl"}
 
 
-class CaptureError(Exception):
+class CaptureError(BadInput):
     """The capture files cannot be listed or read (exit 2)."""
 
 

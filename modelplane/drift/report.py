@@ -22,7 +22,8 @@ from modelplane.drift.metrics import (
     FEATURE_PSI,
 )
 from modelplane.drift.statistics import DriftReport, FeatureDrift, Verdict
-from modelplane.plotting import new_figure, save_png
+from modelplane.report.charts import new_figure, save_png
+from modelplane.report.markdown import cell
 from modelplane.settings import DataDrift
 
 MAX_METRICS_PER_CALL = 1000
@@ -120,8 +121,8 @@ def render_markdown(judged: Judged) -> str:
         for feature in judged.report.features:
             why = f" ({'; '.join(feature.reasons)})" if feature.reasons else ""
             lines.append(
-                f"| `{feature.name}` | {feature.kind} | {feature.count} | {_number(feature.psi)} | "
-                f"{feature.test or '-'} | {_number(feature.p_value, 2)} | {_status(feature)}{why} |"
+                f"| `{cell(feature.name)}` | {feature.kind} | {feature.count} | {_number(feature.psi)} | "
+                f"{feature.test or '-'} | {_number(feature.p_value, 2)} | {cell(_status(feature) + why)} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
-
-from modelplane.settings.base import SettingsModel
 from modelplane_components.sagemaker_endpoint_args import Autoscaling as ComponentAutoscaling
 from modelplane_components.sagemaker_endpoint_args import Deployment as ComponentDeployment
 from modelplane_components.sagemaker_endpoint_args import DeploymentStrategy as Strategy
+from pydantic import Field
+
+from modelplane.settings.base import SettingsModel
 
 __all__ = ["Autoscaling", "Deployment", "StepSize", "Strategy"]
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
+from modelplane_components import aws_limits, kubernetes_service_args, monitoring_args, sagemaker_endpoint_args
 from pydantic import Field, field_validator, model_validator
 
-from modelplane import component_args
 from modelplane.settings.base import FieldProblems, Name, Platform, SettingsModel
 from modelplane.settings.deployment import Autoscaling, Deployment, Strategy
 from modelplane.settings.drift import DataDrift
@@ -14,7 +14,10 @@ from modelplane.settings.experiments import Experiment
 from modelplane.settings.kubernetes import KubernetesServing
 from modelplane.settings.monitoring import AlarmThresholds, DataCapture
 from modelplane.settings.variants import Variant
-from modelplane_components import aws_limits, kubernetes_service_args, monitoring_args, sagemaker_endpoint_args
+
+if TYPE_CHECKING:
+    from modelplane_components.kubernetes_service_args import KubernetesModelServiceArgs
+    from modelplane_components.sagemaker_endpoint_args import SageMakerEndpointArgs
 
 # Where the Kubernetes component's argument paths live in a stack file's endpoint.
 KUBERNETES_PATHS = (
@@ -101,7 +104,7 @@ class Endpoint(SettingsModel):
         problems: list[tuple[str, str]] = []
         if self.kubernetes is not None:
             problems.append(("kubernetes", "only allowed with platform kubernetes"))
-        shape = component_args.sagemaker_shape(self)
+        shape = self.sagemaker_shape()
         for path, message in sagemaker_endpoint_args.serving_problems(shape):
             if path == "data_capture":
                 # The component is given no capture when it is off; here capture is a switch.
@@ -112,7 +115,7 @@ class Endpoint(SettingsModel):
         problems += sagemaker_endpoint_args.model_name_problems(self.name, shape)
         if self.drift.enabled and not (self.data_capture.enabled and "input" in self.data_capture.capture):
             problems.append(("drift.enabled", "drift is judged on captured requests: capture input in data_capture"))
-        thresholds = component_args.alarm_thresholds(self.alarms)
+        thresholds = self.alarms.component_args()
         return problems + [
             (f"alarms.{path}", message) for path, message in monitoring_args.threshold_problems(thresholds)
         ]
@@ -142,7 +145,7 @@ class Endpoint(SettingsModel):
                     "on Kubernetes, move weights step by step with config changes (canary or all-at-once)",
                 )
             )
-        shape = component_args.kubernetes_shape(self)
+        shape = self.kubernetes_shape()
         return problems + [
             (_stack_file_path(path), message) for path, message in kubernetes_service_args.serving_problems(shape)
         ]
@@ -161,6 +164,64 @@ class Endpoint(SettingsModel):
         """Each production variant's share of traffic, from the relative weights."""
         total = sum(variant.weight for variant in self.variants)
         return {variant.name: variant.weight / total for variant in self.variants}
+
+    def sagemaker_shape(self) -> SageMakerEndpointArgs:
+        """What the settings say of a SageMaker endpoint's variants, deployment, scaling and capture; the program
+        adds what other components create, the validators run the component's checks on it."""
+        shape: dict[str, Any] = {
+            "endpoint_name": self.name,
+            "variants": [variant.sagemaker_args() for variant in self.variants],
+            "deployment": self.deployment.model_dump(mode="json"),
+        }
+        if self.shadow is not None:
+            shape["shadow"] = self.shadow.sagemaker_args()
+        if self.autoscaling is not None:
+            shape["autoscaling"] = self.autoscaling.model_dump(
+                include={
+                    "min_capacity",
+                    "max_capacity",
+                    "target_invocations_per_instance",
+                    "scale_in_cooldown_seconds",
+                    "scale_out_cooldown_seconds",
+                }
+            )
+        capture = self.data_capture
+        if capture.enabled:
+            shape["data_capture"] = {
+                "sampling_percent": capture.sampling_percent,
+                "capture_input": "input" in capture.capture,
+                "capture_output": "output" in capture.capture,
+            }
+        if self.async_inference is not None:
+            shape["async_inference"] = self.async_inference.model_dump()
+        return cast("SageMakerEndpointArgs", shape)
+
+    def kubernetes_shape(self) -> KubernetesModelServiceArgs:
+        """What the settings say of a Kubernetes endpoint's pods, variants, scaling, routing and alerts."""
+        serving = self.kubernetes
+        if serving is None:
+            raise ValueError(f"endpoint {self.name!r} has no kubernetes settings")
+        shape: dict[str, Any] = {
+            "instance_name": self.name,
+            "app_name": self.family,
+            "variants": [variant.kubernetes_args() for variant in self.variants],
+            "alerts": self.alarms.component_args(),
+            **serving.model_dump(exclude_none=True),
+        }
+        if self.shadow is not None:
+            shape["shadow"] = self.shadow.kubernetes_args()
+        scaling = self.autoscaling
+        if scaling is not None:
+            shape["autoscaling"] = {
+                "min_replicas": scaling.min_capacity,
+                "max_replicas": scaling.max_capacity,
+                "target_cpu_percent": scaling.target_cpu_percent,
+                "custom_metric_target": scaling.target_invocations_per_instance,
+                "scale_in_cooldown_seconds": scaling.scale_in_cooldown_seconds,
+                "scale_out_cooldown_seconds": scaling.scale_out_cooldown_seconds,
+                **({"custom_metric": scaling.custom_metric} if scaling.custom_metric else {}),
+            }
+        return cast("KubernetesModelServiceArgs", shape)
 
 
 def _stack_file_path(path: str) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from modelplane_components.kubernetes_names import NAMESPACE_PATTERN, SERVICE_NAME_PATTERN, namespace_problem
+from modelplane_components.kubernetes_service_args import CPU_PATTERN, MEMORY_PATTERN, OIDC_PROVIDER_PATTERN
 from pydantic import Field, field_validator
 
 from modelplane.settings.base import Name, SettingsModel
-from modelplane_components.kubernetes_names import NAMESPACE_PATTERN, SERVICE_NAME_PATTERN, namespace_problem
-from modelplane_components.kubernetes_service_args import CPU_PATTERN, MEMORY_PATTERN, OIDC_PROVIDER_PATTERN
 
 __all__ = [
     "SERVICE_NAME_PATTERN",

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
-from pydantic import Field, field_validator, model_validator
-
-from modelplane.settings.base import Environment, FieldProblems, SettingsModel
 from modelplane_components.alert_topic import EMAIL_PATTERN, HTTPS_PATTERN
 from modelplane_components.aws_limits import LOG_RETENTION_DAYS
 from modelplane_components.monitoring_args import Thresholds
+from pydantic import Field, field_validator, model_validator
+
+from modelplane.settings.base import Environment, FieldProblems, SettingsModel
+
+if TYPE_CHECKING:
+    from modelplane_components.monitoring_args import AlarmThresholdsArgs
 
 SECONDS_PER_DAY = 86_400
 
@@ -129,6 +132,10 @@ class AlarmThresholds(SettingsModel):
     """Breaching periods, out of `evaluation_periods`, that raise the alarm."""
     anomaly_detection: AnomalyDetection = AnomalyDetection()
     """Alarms on traffic and latency leaving their usual shape (CloudWatch anomaly detection)."""
+
+    def component_args(self) -> AlarmThresholdsArgs:
+        """The static thresholds; anomaly detection's defaults depend on the environment (the program adds them)."""
+        return cast("AlarmThresholdsArgs", self.model_dump(exclude={"anomaly_detection"}))
 
 
 class Monitoring(SettingsModel):

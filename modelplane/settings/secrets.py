@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+from modelplane_components.model_secrets import rotation_problems
 from pydantic import Field, model_validator
 
-from modelplane import component_args
 from modelplane.settings.base import FieldProblems, SettingsModel
-from modelplane_components.model_secrets import rotation_problems
+
+if TYPE_CHECKING:
+    from modelplane_components.model_secrets import SecretRotationArgs
 
 # Longest rotation interval allowed for prod secrets (CKV_AWS_304 asks for 90 days at most).
 MAX_PROD_ROTATION_DAYS = 90
@@ -30,9 +32,18 @@ class Rotation(SettingsModel):
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Rotation:
-        if problems := rotation_problems(component_args.rotation(self)):
+        if problems := rotation_problems(self.component_args()):
             raise FieldProblems(problems)
         return self
+
+    def component_args(self) -> SecretRotationArgs:
+        """The schedule; the rotation function's role reads the secret through its `SecretReadPolicy`."""
+        args: SecretRotationArgs = {"lambda_arn": self.lambda_arn}
+        if self.automatically_after_days is not None:
+            args["automatically_after_days"] = self.automatically_after_days
+        if self.schedule_expression is not None:
+            args["schedule_expression"] = self.schedule_expression
+        return args
 
 
 class SecretSpec(SettingsModel):

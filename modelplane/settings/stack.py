@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
+from modelplane_components import aws_limits, naming
+from modelplane_components.registry import family_name_problems
 from pydantic import Field, ValidationInfo, model_validator
 
 from modelplane.settings.base import Environment, FieldProblems, Platform, SettingsModel
@@ -16,8 +18,6 @@ from modelplane.settings.network import Network
 from modelplane.settings.registry import Registry
 from modelplane.settings.secrets import MAX_PROD_ROTATION_DAYS, SecretSpec
 from modelplane.settings.tags import Tags
-from modelplane_components import aws_limits, naming
-from modelplane_components.registry import family_name_problems
 
 
 class LocalEmulator(SettingsModel):

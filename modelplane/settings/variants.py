@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
+from modelplane_components.sagemaker_endpoint_args import IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN
 from pydantic import Field, model_validator
 
 from modelplane.settings.base import FieldProblems, Name, SettingsModel
-from modelplane_components.sagemaker_endpoint_args import IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN
+
+if TYPE_CHECKING:
+    from modelplane_components.kubernetes_service_args import KubernetesVariantArgs
+    from modelplane_components.sagemaker_endpoint_args import VariantArgs
 
 
 class Serverless(SettingsModel):
@@ -53,3 +57,20 @@ class Variant(SettingsModel):
         if self.image_tag == "latest":
             raise FieldProblems([("image_tag", "'latest' is mutable; pin an immutable tag or a digest")])
         return self
+
+    def sagemaker_args(self) -> VariantArgs:
+        """The variant as the SageMaker endpoint component takes it."""
+        return cast("VariantArgs", self.model_dump(exclude_none=True))
+
+    def kubernetes_args(self) -> KubernetesVariantArgs:
+        """The variant as the Kubernetes component takes it: replicas and a whole-number route weight."""
+        args: dict[str, Any] = {
+            "name": self.name,
+            "replicas": self.instance_count,
+            "weight": int(self.weight),
+            "environment": dict(self.environment),
+        }
+        for field in ("image_tag", "image_digest"):
+            if (value := getattr(self, field)) is not None:
+                args[field] = value
+        return cast("KubernetesVariantArgs", args)

@@ -1,0 +1,1 @@
+"""Development tools of the modelplane repository (not shipped in any distribution)."""
