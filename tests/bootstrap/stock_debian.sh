@@ -55,8 +55,11 @@ refuse command -v uv
 cd /root/modelplane
 make sync
 make plan STACK=prod
+set +x
 . .venv/bin/activate
+set -x
 modelplane --help >/dev/null
+test "$(command -v uv)" = /root/modelplane/.venv/bin/uv
 uv --version
 '
 
@@ -91,6 +94,8 @@ mkdir -p "$(dirname "$log")" "$APT_CACHE"
 # Next to the caches (/var/tmp is on the root file system, as /var/cache is), so that lending links.
 WORK="$(mktemp -d "${TMPDIR:-/var/tmp}/modelplane-bootstrap.XXXXXX")"
 trap 'rm -rf --one-file-system "$WORK"' EXIT
+# apt downloads as the _apt user, who must reach the root filesystem inside it.
+chmod 755 "$WORK"
 export UV_CACHE APT_CACHE WORK
 
 git -C "$project" archive --format=tar --prefix=modelplane/ HEAD >"$WORK/tree.tar"
