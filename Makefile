@@ -38,7 +38,7 @@ $(TOOLS_UV): uv.lock tools/uv_requirement.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 	  echo "make sync: $(PYTHON) is $$($(PYTHON) --version 2>&1); the project needs Python 3.11 or newer: make sync PYTHON=python3.12" >&2; exit 1; }
 	@mkdir -p .tools && $(PYTHON) tools/uv_requirement.py >.tools/uv-requirement.txt
-	@if ! cmp -s .tools/uv-requirement.txt .tools/uv/requirement.txt; then \
+	@if ! cmp -s .tools/uv-requirement.txt .tools/uv/requirement.txt || ! $@ --version >/dev/null 2>&1; then \
 	  if ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
 	    venv_package="$$($(PYTHON) -c 'import sys; print("python%d.%d-venv" % sys.version_info[:2])')"; \
 	    command -v apt-get >/dev/null 2>&1 || { echo "make sync: $(PYTHON) has no ensurepip (venv with pip); install $$venv_package or your distribution's equivalent" >&2; exit 1; }; \
