@@ -1,6 +1,13 @@
 # The commands a fresh machine needs: `make test`, then `make plan STACK=prod`.
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# The interpreter of the project's environment: the distribution's python3 (3.11 or newer) by default.
+PYTHON ?= python3
+# uv at the version uv.lock pins, installed by `make sync` into .tools/uv (a venv of $(PYTHON), from PyPI
+# with pip and the lock's hashes): nothing on PATH to change, no `pip install --user` (PEP 668 refuses it
+# on Debian 12 and Ubuntu 23.04+). The lock pins uv as a dev dependency, so `.venv/bin/uv` (what Pulumi's
+# `toolchain: uv` runs after `. .venv/bin/activate`) is the same version. `make UV=/path/to/uv` uses another.
+TOOLS_UV := .tools/uv/bin/uv
+UV ?= $(TOOLS_UV)
 STACK ?= dev
 # Every target that runs a tool depends on `sync`, so the run itself needs no second sync.
 RUN := $(UV) run --no-sync
@@ -15,14 +22,34 @@ LOCAL_AWS_PORT ?= 5000
 LOCAL_AWS_PID := .local-aws.pid
 LOCAL_AWS_LOG := .local-aws.log
 
-.PHONY: test lint typecheck unit plan plan-all generate local-aws local-aws-stop sync tools
+.PHONY: test lint typecheck unit bootstrap-test plan plan-all generate local-aws local-aws-stop sync tools
 
-sync:
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
-	$(UV) sync --locked
-	@# The project's own modules as bytecode too, as uv compiles the dependencies (compile-bytecode):
-	@# where PYTHONDONTWRITEBYTECODE is set, every simulation would compile them again.
+# Bytecode is compiled here, once per sync, and not by every `uv run` (uv compiles the whole environment
+# on each sync it does when `compile-bytecode` is set in pyproject.toml). The project's own modules too:
+# where PYTHONDONTWRITEBYTECODE is set, every simulation would compile them again.
+sync: $(filter $(TOOLS_UV),$(UV))
+	$(UV) sync --locked --python $(PYTHON) --compile-bytecode
 	@$(RUN) python -m compileall -q modelplane components policies
+
+# Reinstalled only when uv's pin in uv.lock changes (.tools/uv/requirement.txt records what is installed).
+# A distribution's python3 may lack ensurepip (Debian and Ubuntu ship it in python3.X-venv, for the
+# python3.X that python3 is): installed with apt-get then, as the tools of `make tools` are.
+$(TOOLS_UV): uv.lock tools/uv_requirement.py
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "make sync: $(PYTHON) is $$($(PYTHON) --version 2>&1); the project needs Python 3.11 or newer: make sync PYTHON=python3.12" >&2; exit 1; }
+	@mkdir -p .tools && $(PYTHON) tools/uv_requirement.py >.tools/uv-requirement.txt
+	@if ! cmp -s .tools/uv-requirement.txt .tools/uv/requirement.txt || ! $@ --version >/dev/null 2>&1; then \
+	  if ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
+	    venv_package="$$($(PYTHON) -c 'import sys; print("python%d.%d-venv" % sys.version_info[:2])')"; \
+	    command -v apt-get >/dev/null 2>&1 || { echo "make sync: $(PYTHON) has no ensurepip (venv with pip); install $$venv_package or your distribution's equivalent" >&2; exit 1; }; \
+	    $(APT_INSTALL) "$$venv_package" || exit 1; \
+	  fi; \
+	  rm -rf .tools/uv && $(PYTHON) -m venv .tools/uv && \
+	  .tools/uv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --only-binary :all: --no-deps \
+	    --requirement .tools/uv-requirement.txt && \
+	  cp .tools/uv-requirement.txt .tools/uv/requirement.txt || exit 1; \
+	fi
+	@touch $@
 
 lint: sync
 	$(RUN) ruff check .
@@ -45,7 +72,13 @@ $(GROOVY_LINT): tools/groovy-lint/package-lock.json
 unit: sync tools
 	$(RUN) pytest
 
-test: lint typecheck unit
+test: lint typecheck unit bootstrap-test
+
+# The README's two commands on a stock Debian 12 root filesystem (tests/bootstrap/stock_debian.sh), with
+# mmdebstrap from the Debian package; as root (sudo otherwise), lent this machine's apt and uv caches.
+bootstrap-test: sync
+	@command -v mmdebstrap >/dev/null 2>&1 || { $(APT_INSTALL) mmdebstrap; }
+	$(SUDO) tests/bootstrap/stock_debian.sh "$$($(UV) cache dir)"
 
 plan: sync
 	$(RUN) modelplane plan --stack $(STACK)

@@ -34,7 +34,9 @@ def make_targets() -> set[str]:
 
 
 README_COMMANDS = shell_commands(README.read_text(encoding="utf-8"))
-RUNNABLE_HERE = [command for command in README_COMMANDS if command.startswith(("make ", "uv run modelplane "))]
+RUNNABLE_HERE = [
+    command for command in README_COMMANDS if command.startswith(("make ", "modelplane ", "uv run modelplane "))
+]
 
 
 def test_component_reference_is_current() -> None:
@@ -68,7 +70,7 @@ def test_readme_command_resolves(command: str) -> None:
     if words[0] == "make":
         assert words[1] in make_targets(), f"no make target {words[1]!r}"
         return
-    arguments = [word for word in words[3:]]
+    arguments = words[words.index("modelplane") + 1 :]
     parser = cli.build_parser()
     try:
         parsed = parser.parse_args(arguments)

@@ -477,22 +477,32 @@ def stand_in(bin_dir: Path, name: str, script: str) -> None:
 
 def ci_environment(tmp_path: Path, **environment: str) -> dict[str, str]:
     """A Jenkins agent's environment for the .ci/ scripts, with stand-ins that log each command to
-    pulumi.log: `pulumi` (already the pinned version; `pulumi up` exits with $PULUMI_UP_STATUS),
-    `make`, and `uv` where `make sync` installs it (~/.local/bin, not on the agent's PATH); `python3`
-    has no `uv` module, as where the agent's uv is a standalone binary."""
+    pulumi.log: `pulumi` (already the pinned version; `pulumi up` needs `uv` on PATH, as its
+    `toolchain: uv` does, and exits with $PULUMI_UP_STATUS), and `make`, whose `make sync` leaves what the
+    real one does: .venv with `bin/activate`, `bin/uv` and `bin/modelplane`, none of them on PATH before
+    activation."""
     bin_dir = tmp_path / "bin"
-    stand_in(tmp_path / ".local" / "bin", "uv", 'echo "uv $*" >> "$PULUMI_LOG"')
-    stand_in(bin_dir, "python3", 'echo "python3 $*" >> "$PULUMI_LOG"\n[ "$1 $2" = "-m uv" ] && exit 1\nexit 0')
     stand_in(
         bin_dir,
         "pulumi",
         '[ "$1" = version ] && exec echo v3.272.0\n'
         'echo "pulumi $*" >> "$PULUMI_LOG"\n'
+        '[ "$1" = up ] && { command -v uv >/dev/null || { echo "Could not find uv executable" >&2; exit 1; }; }\n'
         '[ "$1" = up ] && exit "${PULUMI_UP_STATUS:-0}"\n'
         '[ "$1" = stack ] && echo \'{"endpoint_names": {}}\'\n'
         "exit 0",
     )
-    stand_in(bin_dir, "make", 'echo "make $*" >> "$PULUMI_LOG"')
+    stand_in(
+        bin_dir,
+        "make",
+        'echo "make $*" >> "$PULUMI_LOG"\n'
+        '[ "$1" = sync ] || exit 0\n'
+        "mkdir -p .venv/bin\n"
+        'echo "PATH=\\"$PWD/.venv/bin:\\$PATH\\"; export PATH" > .venv/bin/activate\n'
+        'printf \'#!/bin/sh\\necho "modelplane $*" >> "$PULUMI_LOG"\\n\' > .venv/bin/modelplane\n'
+        "printf '#!/bin/sh\\n' > .venv/bin/uv\n"
+        "chmod +x .venv/bin/modelplane .venv/bin/uv",
+    )
     return {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "HOME": str(tmp_path),
@@ -545,7 +555,7 @@ def test_deploy_stack_runs_up_with_the_policy_pack_then_verifies(tmp_path: Path)
         "pulumi login s3://state-bucket",
         "pulumi up --yes --stack staging --policy-pack policies --policy-pack-config policies/config/staging.json",
         "pulumi stack output --json --stack staging",
-        "uv run --locked modelplane verify --stack staging --outputs stack-outputs.json --json verify.json",
+        "modelplane verify --stack staging --outputs stack-outputs.json --json verify.json",
     ]
     outputs = tmp_path / "checkout" / "stack-outputs.json"
     assert json.loads(outputs.read_text(encoding="utf-8")) == {"endpoint_names": {}}
@@ -604,22 +614,41 @@ def test_aws_session_refuses_static_keys(tmp_path: Path) -> None:
     assert not (tmp_path / "pulumi.log").exists()
 
 
-def test_pipelines_run_uv_from_where_make_sync_installs_it() -> None:
-    """`make sync` installs uv where the machine has none with `pip install --user`: into ~/.local/bin,
-    which python:3.11-slim (GitLab) does not put on PATH; and where the machine has uv, as a standalone
-    binary, `python3 -m uv` finds no module (Jenkins)."""
-    local_bin = 'export PATH="$HOME/.local/bin:$PATH"'
-    document = load(GITLAB_CI)
+PIPELINE_FILES = [*WORKFLOWS, GITLAB_CI, JENKINSFILE, AWS_SESSION, DEPLOY_STACK]
+ACTIVATE = ". .venv/bin/activate"
+
+
+@pytest.mark.parametrize("path", PIPELINE_FILES, ids=lambda path: path.name)
+def test_pipelines_run_tools_from_the_project_environment(path: Path) -> None:
+    """`make sync` puts uv in .tools/uv and the project in .venv; nothing lands in ~/.local/bin, and
+    `uv run` would sync (and resolve) again."""
+    text = path.read_text(encoding="utf-8")
+    assert ".local/bin" not in text and "uv run" not in text
+
+
+def test_every_pipeline_activates_the_environment_make_sync_makes() -> None:
+    """Each job that runs `modelplane` or Pulumi (whose `toolchain: uv` looks for uv on PATH) activates
+    .venv right after `make sync`, as the README says."""
     for name, job in _gitlab_jobs().items():
-        if any("uv run" in line for line in job["script"]):
-            assert local_bin in job.get("before_script", document["default"]["before_script"]), name
-    assert "python3 -m uv" not in JENKINSFILE.read_text(encoding="utf-8") + DEPLOY_STACK.read_text(encoding="utf-8")
-    for name, stage in jenkins_top_stages().items():
-        body = stage.body
-        if "uv run" in body:
-            before = body[: body.index("uv run")]
-            assert local_bin in before or ". .ci/pulumi-aws-session" in before, name
-    assert 'PATH="$HOME/.pulumi/bin:$HOME/.local/bin:$PATH"' in AWS_SESSION.read_text(encoding="utf-8")
+        lines = [*job.get("before_script", load(GITLAB_CI)["default"]["before_script"]), *job["script"]]
+        if any("modelplane " in line or line.startswith("pulumi ") for line in job["script"]):
+            assert lines[lines.index("make sync") + 1] == ACTIVATE, name
+    for stage in [*jenkins_top_stages().values(), *(c for s in jenkins_top_stages().values() for c in s.children)]:
+        synced = [line.strip() for line in stage.body.splitlines()]
+        if "make sync" in synced:
+            assert synced[synced.index("make sync") + 1] == ACTIVATE, stage.name
+        elif "modelplane " in stage.body or "pulumi " in stage.body:
+            assert "sh '.ci/deploy-stack'" in stage.body, stage.name
+    assert "make sync\n. .venv/bin/activate\n" in DEPLOY_STACK.read_text(encoding="utf-8")
+    on_path = 'make sync && echo "$PWD/.venv/bin" >> "$GITHUB_PATH"'
+    for path in WORKFLOWS:
+        for job_name, job in load(path)["jobs"].items():
+            steps = steps_of(job)
+            uses = [i for i, step in enumerate(steps) if "modelplane " in step.get("run", "")]
+            uses += [i for i, step in enumerate(steps) if step.get("uses", "").startswith("pulumi/actions@")]
+            if uses:
+                synced = [i for i, step in enumerate(steps) if step.get("run") == on_path]
+                assert synced and synced[0] < min(uses), f"{path.name}:{job_name}"
 
 
 def test_jenkins_runs_the_ab_decision_on_demand_and_deploys_nothing_then() -> None:

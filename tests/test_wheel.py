@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -59,9 +58,10 @@ print(json.dumps({
 
 
 def uv() -> str:
-    found = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")
-    assert Path(found).exists(), "uv is installed by `make sync`"
-    return found
+    """The locked uv, a dev dependency: next to the environment's python."""
+    found = Path(sys.executable).with_name("uv")
+    assert found.exists(), "uv is a dev dependency: run `make sync`"
+    return str(found)
 
 
 def run(command: list[str | Path], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
