@@ -56,6 +56,7 @@ plan-all: sync
 # Files generated from the code (tests fail while any is stale).
 generate: sync
 	$(RUN) python -m modelplane.schema
+	$(RUN) python -m tools.generate.settings_docs
 	$(RUN) python -m modelplane.component_schema
 	$(RUN) python -m modelplane.component_docs
 	$(RUN) python -m modelplane.iam_catalogue
