@@ -79,7 +79,28 @@ def test_readme_command_resolves(command: str) -> None:
 
 @pytest.mark.parametrize("document", [README, *DOCS], ids=lambda path: str(path.relative_to(PROJECT_ROOT)))
 def test_relative_links_resolve(document: Path) -> None:
-    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text(encoding="utf-8")):
+    # Code (fenced blocks, inline spans) is not Markdown: a pattern such as `[a-z](-[a-z])` links nowhere.
+    text = re.sub(r"```.*?```|`[^`\n]*`", "", document.read_text(encoding="utf-8"), flags=re.DOTALL)
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
         if "://" in target or target.startswith("mailto:"):
             continue
         assert (document.parent / target).exists(), f"{document.name} links to missing {target}"
+
+
+def heading_anchors(document: Path) -> set[str]:
+    """The anchors GitHub gives a document's headings: lowercase, punctuation but - and _ dropped, spaces to -."""
+    text = re.sub(r"```.*?```", "", document.read_text(encoding="utf-8"), flags=re.DOTALL)
+    headings = re.findall(r"^#+ +(.+?) *$", text, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+@pytest.mark.parametrize("document", [README, *DOCS], ids=lambda path: str(path.relative_to(PROJECT_ROOT)))
+def test_anchors_resolve(document: Path) -> None:
+    text = re.sub(r"```.*?```|`[^`\n]*`", "", document.read_text(encoding="utf-8"), flags=re.DOTALL)
+    for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", text):
+        if "://" in target:
+            continue
+        linked = (document.parent / target) if target else document
+        assert anchor in heading_anchors(linked), (
+            f"{document.name} links to {target or document.name}#{anchor}, no such heading"
+        )
