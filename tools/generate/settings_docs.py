@@ -316,7 +316,8 @@ key, `[]` for each element of a list, `<name>` for a name of your own in a map.
 Rules that combine keys (an instance type or `serverless`, prod's private subnets, capacities within
 autoscaling, names within AWS's limits) are not listed here: `modelplane plan --stack <stack>` checks
 them all and names the key of each problem (`stacks/Pulumi.prod.yaml: modelplane:endpoints[0].variants[1].weight:
-must be greater than 0`).
+must be greater than 0`). The values to replace before a first deployment are listed in
+[getting started on AWS](getting-started-on-aws.md#replace-the-placeholders).
 """
 
 
