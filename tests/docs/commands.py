@@ -84,7 +84,7 @@ def _fenced(document: Path) -> list[Command]:
         if block.group(1) not in SHELL_LANGUAGES:
             continue
         first_line = text[: block.start(2)].count("\n") + 1
-        logical = ""
+        logical, start = "", first_line
         for offset, line in enumerate(block.group(2).splitlines()):
             if not logical:
                 start = first_line + offset

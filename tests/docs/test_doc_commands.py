@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import botocore.session
 import pytest
@@ -220,9 +221,14 @@ def _botocore() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
+def _service(service: str) -> Any:
+    """botocore's model of a service (its cached properties confuse the type checker, hence Any)."""
+    return _botocore().get_service_model(service)
+
+
 def _members(service: str, operation: str) -> set[str]:
-    model = _botocore().get_service_model(service).operation_model(operation)
-    members = model.input_shape.members if model.input_shape is not None else {}
+    shape = _service(service).operation_model(operation).input_shape
+    members = shape.members if shape is not None else {}
     return {f"--{xform_name(member, '-')}" for member in members}
 
 
@@ -242,7 +248,7 @@ def check_aws(arguments: list[str]) -> list[str]:
         operation = _botocore().get_waiter_model(service).get_waiter(waiters[rest[0]]).operation
         allowed, rest = _members(service, operation), rest[1:]
     else:
-        operations = {xform_name(name, "-"): name for name in _botocore().get_service_model(service).operation_names}
+        operations = {xform_name(name, "-"): name for name in _service(service).operation_names}
         if arguments[1] not in operations:
             return [f"botocore's {service} has no operation {arguments[1]!r}"]
         allowed = _members(service, operations[arguments[1]])
