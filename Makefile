@@ -90,6 +90,7 @@ plan-all: sync
 generate: sync
 	$(RUN) python -m tools.generate.aws_limits
 	$(RUN) python -m tools.generate.settings_schema
+	$(RUN) python -m tools.generate.settings_docs
 	$(RUN) python -m tools.generate.component_schema
 	$(RUN) python -m tools.generate.component_docs
 	$(RUN) python -m tools.generate.iam_catalogue

@@ -1,7 +1,7 @@
 """The worked example of docs/ab-testing.md, reproducible: synthetic CloudWatch metrics for the staging
 fraud endpoint in an in-thread moto server, then the real `modelplane compare` over them.
 
-    uv run python docs/examples/ab_compare_example.py
+    python docs/examples/ab_compare_example.py
 
 Writes docs/images/ab-compare-example.png and prints the table and the Markdown comment.
 """

@@ -24,7 +24,7 @@ class StepSize(SettingsModel):
     type: Literal["capacity-percent", "instance-count"] = "capacity-percent"
     """Whether `value` counts percent of capacity or instances."""
     value: int = Field(default=ComponentDeployment.step_value, ge=1)
-    """Size of the step."""
+    """Size of the step: percent of capacity or number of instances, as `type` says."""
 
 
 class Deployment(SettingsModel):

@@ -44,7 +44,7 @@ class SmokeTest(SettingsModel):
     content_type: str = "application/json"
     """Content-Type of the body."""
     body: Annotated[str, Field(min_length=1, max_length=65536)]
-    """Request body."""
+    """Request body, sent as it is written."""
 
 
 class Endpoint(SettingsModel):
@@ -55,7 +55,7 @@ class Endpoint(SettingsModel):
     family: str
     """Model family (from `registry.families`) whose repository and registry it uses."""
     platform: Platform = Platform.SAGEMAKER
-    """Where it runs."""
+    """`sagemaker`: a SageMaker endpoint; `kubernetes`: a Deployment per variant behind a Gateway API route."""
     variants: list[Variant] = Field(min_length=1, max_length=10)
     """Production variants sharing traffic by weight."""
     shadow: Variant | None = None
@@ -65,9 +65,9 @@ class Endpoint(SettingsModel):
     autoscaling: Autoscaling | None = None
     """Target tracking for every instance-backed variant."""
     data_capture: DataCapture = DataCapture()
-    """Request/response capture."""
+    """Capture of requests and responses to the artifact bucket (SageMaker; not available serverless)."""
     alarms: AlarmThresholds = AlarmThresholds()
-    """Alarm thresholds."""
+    """Thresholds of the alarms on each variant (SageMaker: CloudWatch alarms; Kubernetes: PrometheusRule alerts)."""
     drift: DataDrift = DataDrift()
     """Input drift thresholds of `modelplane drift`, and drift alarms (SageMaker, with data capture)."""
     secrets: list[str] = []

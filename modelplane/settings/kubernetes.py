@@ -25,9 +25,9 @@ class Resources(SettingsModel):
     """Kubernetes container resources; requests equal limits for CPU and memory unless set apart."""
 
     cpu: str = Field(default="1", pattern=f"^{CPU_PATTERN}$")
-    """CPU request."""
+    """CPU request (and limit, unless `cpu_limit`), a Kubernetes quantity such as `500m` or `2`."""
     memory: str = Field(default="2Gi", pattern=f"^{MEMORY_PATTERN}$")
-    """Memory request and limit."""
+    """Memory request and limit, a Kubernetes quantity such as `2Gi`."""
     cpu_limit: str | None = Field(default=None, pattern=f"^{CPU_PATTERN}$")
     """CPU limit; defaults to the request."""
     gpus: int = Field(default=0, ge=0, le=16)
@@ -99,7 +99,7 @@ class KubernetesCluster(SettingsModel):
     """How the Kubernetes provider reaches the cluster (the kubeconfig itself is secret config `modelplane:kubeconfig`)."""
 
     context: str | None = None
-    """kubeconfig context; the ambient one when unset."""
+    """Context to use in the kubeconfig (the secret `modelplane:kubeconfig`, else the ambient one); its current context when unset."""
     render_yaml_to_directory: str | None = None
     """Write manifests to this directory instead of applying them (GitOps)."""
     oidc_provider_arn: str | None = Field(default=None, pattern=f"^{OIDC_PROVIDER_PATTERN}$")

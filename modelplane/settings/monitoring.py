@@ -22,11 +22,11 @@ class DataCapture(SettingsModel):
     """Request/response capture to the artifact bucket's `data-capture/` prefix."""
 
     enabled: bool = True
-    """Capture is on unless turned off."""
+    """Capture requests and responses; serverless variants cannot (set it false), and the policy pack reports it off in prod."""
     sampling_percent: int = Field(default=100, ge=1, le=100)
     """Share of requests captured."""
     capture: list[Literal["input", "output"]] = Field(default=["input", "output"], min_length=1, max_length=2)
-    """What is captured."""
+    """Which payloads are captured: requests (`input`), responses (`output`) or both; `modelplane drift` reads `input`."""
 
 
 class AnomalyDetection(SettingsModel):
@@ -125,9 +125,9 @@ class AlarmThresholds(SettingsModel):
     serverless_concurrency_percent: float = Field(default=Thresholds.serverless_concurrency_percent, gt=0, le=100)
     """Peak concurrent executions as a share of `max_concurrency` (serverless variants only)."""
     period_seconds: Literal[60, 300] = 60
-    """Metric period."""
+    """Period of the static alarms' metrics, in seconds."""
     evaluation_periods: int = Field(default=Thresholds.evaluation_periods, ge=1, le=60)
-    """Periods looked at."""
+    """Periods each static alarm evaluates."""
     datapoints_to_alarm: int = Field(default=Thresholds.datapoints_to_alarm, ge=1, le=60)
     """Breaching periods, out of `evaluation_periods`, that raise the alarm."""
     anomaly_detection: AnomalyDetection = AnomalyDetection()
@@ -142,11 +142,11 @@ class Monitoring(SettingsModel):
     """Who is told, and how long logs are kept."""
 
     emails: list[Annotated[str, Field(pattern=f"^{EMAIL_PATTERN}$")]] = []
-    """E-mail addresses subscribed to the alarm topic."""
+    """E-mail addresses subscribed to the alarm topic; each must confirm the subscription from SNS's e-mail."""
     https_endpoints: list[Annotated[str, Field(pattern=f"^{HTTPS_PATTERN}$")]] = []
     """HTTPS webhooks (pager, chat) subscribed to the alarm topic."""
     log_retention_days: int | None = None
-    """Endpoint log retention; default 365 in prod, 30 in staging, 14 elsewhere."""
+    """Endpoint log retention in days, one CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653); default 365 in prod, 30 in staging, 14 elsewhere."""
 
     @field_validator("log_retention_days")
     @classmethod

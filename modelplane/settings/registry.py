@@ -32,7 +32,7 @@ class Registry(SettingsModel):
     """Artifact bucket, container repositories and model registry."""
 
     families: dict[Annotated[str, Field(max_length=50)], ModelFamily] = Field(min_length=1)
-    """Model families by name."""
+    """Model families by name; each gets an ECR repository and a SageMaker model package group named `<family>-<stack>`."""
     image_retention: ImageRetention = ImageRetention()
     """ECR lifecycle policy."""
     pull_account_ids: list[AccountId] = []

@@ -22,13 +22,13 @@ class Rotation(SettingsModel):
     lambda_arn: str = Field(
         pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$"
     )
-    """Rotation function."""
+    """ARN of the rotation Lambda function; its resource policy must let Secrets Manager invoke it."""
     lambda_role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")
     """Execution role of the rotation function; the secret's resource policy lets it read the value."""
     automatically_after_days: int | None = Field(default=None, ge=1, le=1000)
     """Rotate every N days (at most 90 in prod)."""
     schedule_expression: str | None = Field(default=None, pattern=r"^(rate|cron)\(.+\)$")
-    """Or a `rate(...)` / `cron(...)` schedule."""
+    """A `rate(...)` or `cron(...)` schedule, instead of `automatically_after_days`."""
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Rotation:
@@ -52,4 +52,4 @@ class SecretSpec(SettingsModel):
     description: Annotated[str, Field(min_length=1, max_length=2048)]
     """What the secret is for."""
     rotation: Rotation | None = None
-    """Automatic rotation."""
+    """Automatic rotation by a Lambda function; required in prod."""

@@ -33,21 +33,21 @@ class Settings(SettingsModel):
     environment: Environment
     """dev, staging, prod or local; decides protection, defaults and policy enforcement."""
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-    """AWS region (`aws:region`)."""
+    """AWS region of every resource: the AWS provider's own `aws:region` key, not a `modelplane:` one."""
     tags: Tags
     """Tags for every taggable resource."""
     network: Network | None = None
     """VPC placement of models (required in prod)."""
     registry: Registry
-    """Model families, artifact bucket and repositories."""
+    """Model families (an ECR repository and a model package group each) and the artifact bucket."""
     endpoints: list[Endpoint] = []
-    """Served models."""
+    """Served models: each a SageMaker endpoint or a Kubernetes service, named `<name>-<stack>` when deployed."""
     monitoring: Monitoring = Monitoring()
-    """Notifications and logs."""
+    """Who the alarms notify, and how long endpoint logs are kept."""
     secrets: dict[Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)], SecretSpec] = {}
     """Secrets by name; values via `pulumi config set --secret --path 'modelplane:secret_values.<name>'`."""
     kubernetes: KubernetesCluster = KubernetesCluster()
-    """Cluster access for platform kubernetes endpoints."""
+    """How the Kubernetes provider reaches the cluster of the endpoints with `platform: kubernetes`."""
     local_emulator: LocalEmulator | None = None
     """Point the AWS provider at a local emulator (environment local only)."""
 

@@ -39,7 +39,7 @@ class Variant(SettingsModel):
     model_package_version: int | None = Field(default=None, ge=1)
     """Version in the family's model package group (the registry), instead of an artifact."""
     instance_type: str | None = None
-    """SageMaker instance type (`ml.*`)."""
+    """SageMaker instance type (`ml.*`, one of botocore's `ProductionVariantInstanceType`); set it or `serverless` (SageMaker only)."""
     instance_count: int = Field(default=1, ge=1, le=100)
     """SageMaker instances, or pod replicas on Kubernetes."""
     serverless: Serverless | None = None

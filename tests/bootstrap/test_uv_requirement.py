@@ -8,7 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from modelplane.stackfiles import PROJECT_ROOT
+from tests.stacks import REPOSITORY
 
 
 def requirement_line(text: str) -> tuple[str, set[str]]:
@@ -20,18 +20,18 @@ def requirement_line(text: str) -> tuple[str, set[str]]:
 
 def test_the_bootstrap_pin_is_the_locked_uv_with_every_wheel_hash() -> None:
     printed = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "tools" / "uv_requirement.py")], capture_output=True, text=True, check=True
+        [sys.executable, str(REPOSITORY / "tools" / "uv_requirement.py")], capture_output=True, text=True, check=True
     ).stdout
     exported = subprocess.run(
         [str(Path(sys.executable).with_name("uv")), "export", "--locked", "--only-group", "dev", "--no-emit-project"],
-        cwd=PROJECT_ROOT,
+        cwd=REPOSITORY,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     pin, hashes = requirement_line(printed)
     exported_pin, exported_hashes = requirement_line(exported)
-    lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    lock = tomllib.loads((REPOSITORY / "uv.lock").read_text(encoding="utf-8"))
     (uv,) = (package for package in lock["package"] if package["name"] == "uv")
     assert pin == exported_pin == f"uv=={uv['version']}"
     # uv exports the sdist's hash as well; the bootstrap installs wheels only (--only-binary :all:).

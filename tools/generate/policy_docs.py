@@ -79,12 +79,16 @@ with `--policy-pack-config` and `modelplane plan` reads (or takes with `--policy
       "resource": "bastion-*",
       "reason": "On-call SSH bastion until SSM Session Manager replaces it (SEC-142).",
       "owner": "platform-security@example.com",
-      "expires": "2026-06-30"
+      "expires": "YYYY-MM-DD"
     }
   ]
 }
 ```
 
+- `expires` is the last day the waiver holds (UTC), at most `maxDays` (365 unless the config says
+  otherwise) from today: write a real date, such as the one `date -u -d '+90 days' +%F` prints. (The
+  example has no date on purpose: any fixed date in this generated page would expire, or lie further
+  ahead than `maxDays`, and copying it would fail.)
 - `resource` is a glob over the resource's logical name, or over its URN when it starts with
   `urn:` (`urn:pulumi:prod::modelplane::aws:ec2/securityGroup:SecurityGroup::bastion-*`).
 - A waived violation is still reported, as advisory, with the waiver on the message's last line
