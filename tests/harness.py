@@ -1,6 +1,6 @@
 """Component scenarios and example programs, run under the recording mocks in a fresh process each.
 
-Mock state is process-global, so `run_isolated("tests.test_x:scenario")` runs the function `scenario`
+Mock state is process-global, so `run_isolated("tests.components.test_x:scenario")` runs the function `scenario`
 of a test module (or `run_isolated("examples/python/__main__.py")` a program file) in its own
 interpreter and returns every registration and the stack's exports.
 """

@@ -31,6 +31,7 @@ from modelplane.offline.policy_client import (
 )
 from modelplane.offline.policy_config import load_policy_pack_config, parse_policy_pack_config, policy_config_path
 from policies.modelplane_guard import POLICIES
+from tests.graphs import recorded
 from tests.stacks import PACK_DIR
 
 IDENTITY = StackIdentity(project="modelplane", stack="prod", config={"modelplane:environment": "prod"})
@@ -58,27 +59,6 @@ def configure(pack: RunningPack, info: analyzer_pb2.AnalyzerInfo, environment: s
     effective = reconcile_config(info, load_policy_pack_config(path), str(path))
     pack.configure(effective)
     return effective
-
-
-def recorded(type_token: str, name: str, inputs: dict[str, Any], **extra: Any) -> RecordedResource:
-    fields: dict[str, Any] = {
-        "urn": f"urn:pulumi:prod::modelplane::{type_token}::{name}",
-        "type": type_token,
-        "name": name,
-        "parent": "",
-        "custom": True,
-        "provider": "",
-        "inputs": inputs,
-        "outputs": inputs,
-        "dependencies": [],
-        "property_dependencies": {},
-        "protect": False,
-        "retain_on_delete": False,
-        "delete_before_replace": False,
-        "ignore_changes": [],
-        "additional_secret_outputs": [],
-    }
-    return RecordedResource(**{**fields, **extra})
 
 
 def diagnostics(response: analyzer_pb2.AnalyzeResponse) -> dict[str, tuple[str, str]]:

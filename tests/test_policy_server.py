@@ -42,9 +42,9 @@ from modelplane.offline.policy_client import (
 from modelplane.offline.policy_config import load_policy_pack_config, policy_config_path
 from policies.modelplane_guard import POLICIES
 from policies.modelplane_guard.server import GuardAnalyzer, check_pack
+from tests.graphs import recorded
 from tests.platform_program import recorded_program
 from tests.stacks import PACK_DIR, SimulateStack
-from tests.test_policy_contract import recorded
 
 PACK = "modelplane-guard"
 ENV = {"PULUMI_PROJECT": "modelplane", "PULUMI_STACK": "prod", "PULUMI_DRY_RUN": "true"}

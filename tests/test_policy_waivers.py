@@ -30,8 +30,8 @@ from modelplane.offline.policy_client import (
 )
 from modelplane.offline.policy_config import load_policy_pack_config, policy_config_path
 from policies.modelplane_guard.waivers import today
-from tests.test_plan import sarif_validator
-from tests.test_policy_contract import recorded
+from tests.graphs import recorded
+from tests.sarif import sarif_validator
 
 IDENTITY = StackIdentity(project="modelplane", stack="prod", config={"modelplane:environment": "prod"})
 TAGS = {"owner": "o", "cost-center": "c", "data-classification": "internal", "environment": "prod"}

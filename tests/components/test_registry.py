@@ -434,7 +434,7 @@ def registry_scenario() -> None:
 
 @pytest.fixture(scope="module")
 def components() -> Simulation:
-    return run_isolated("tests.test_registry:registry_scenario")
+    return run_isolated("tests.components.test_registry:registry_scenario")
 
 
 def test_key_takes_its_alias_and_window_and_keeps_only_the_key_on_delete(components: Simulation) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,74 +13,29 @@ from modelplane_components.monitoring import MAX_ROLLBACK_ALARMS, rollback_alarm
 
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES
 from modelplane.offline.graph import ACCOUNT_ID, RecordedResource, Simulation
-from modelplane.settings import Endpoint, Platform, Settings
+from modelplane.settings import Platform
+from tests.alarms import (
+    ALARM,
+    DASHBOARD,
+    MONITORING,
+    TOPIC,
+    dimensions,
+    measured,
+    topic_arn,
+    waits_for,
+    watched_endpoints,
+)
 from tests.stacks import REPOSITORY, STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 
-MONITORING = "modelplane:index:EndpointMonitoring"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-TOPIC = "aws:sns/topic:Topic"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 KEY = "aws:kms/key:Key"
 INVOCATIONS = ("AWS/SageMaker", "Invocations")
 INSTANCE_METRICS = {"CPUUtilization", "MemoryUtilization", "DiskUtilization"}
 GPU_METRICS = {"GPUUtilization", "GPUMemoryUtilization"}
 CONCURRENCY = ("AWS/SageMaker", "ServerlessConcurrentExecutionsUtilization")
 RUNBOOK = REPOSITORY / "docs" / "alarms.md"
-
-
-@dataclass(frozen=True)
-class Watched:
-    """One monitoring component with the recorded endpoint and endpoint config its alarms watch."""
-
-    settings: Endpoint
-    monitoring: RecordedResource
-    alarms: list[RecordedResource]
-    endpoint: RecordedResource
-    production_variants: list[str]
-    shadow_variants: list[str]
-
-    @property
-    def endpoint_name(self) -> str:
-        return self.endpoint.outputs["name"]
-
-    def alarms_of(self, variant: str) -> list[RecordedResource]:
-        return [alarm for alarm in self.alarms if {d.get("VariantName") for d in dimensions(alarm)} == {variant}]
-
-
-def watched_endpoints(simulation: Simulation, settings: Settings) -> list[Watched]:
-    """Pairs each monitoring component with the endpoint that depends on its alarms (`depends_on`)."""
-    watched = []
-    for monitoring in simulation.of_type(MONITORING):
-        alarms = [r for r in simulation.descendants(monitoring) if r.type == ALARM]
-        alarm_urns = {alarm.urn for alarm in alarms}
-        (endpoint,) = [e for e in simulation.of_type(ENDPOINT) if alarm_urns <= waits_for(simulation, e)]
-        (config,) = [
-            c for c in simulation.of_type(CONFIG) if c.outputs["name"] == endpoint.inputs["endpointConfigName"]
-        ]
-        (endpoint_settings,) = [e for e in settings.endpoints if monitoring.name == f"{e.name}-monitoring"]
-        watched.append(
-            Watched(
-                endpoint_settings,
-                monitoring,
-                alarms,
-                endpoint,
-                [v["variantName"] for v in config.inputs["productionVariants"]],
-                [v["variantName"] for v in config.inputs.get("shadowProductionVariants", [])],
-            )
-        )
-    assert len(watched) == sum(e.platform is Platform.SAGEMAKER for e in settings.endpoints)
-    return watched
-
-
-def waits_for(simulation: Simulation, resource: RecordedResource) -> set[str]:
-    """URNs a resource is created after: its own dependencies and those of its ancestor components."""
-    parents = [r for r in simulation.resources if r.urn == resource.parent]  # none above the stack's own
-    return set(resource.dependencies).union(*(waits_for(simulation, parent) for parent in parents))
 
 
 def is_static(alarm: RecordedResource) -> bool:
@@ -93,31 +47,9 @@ def static(alarms: list[RecordedResource]) -> list[RecordedResource]:
     return [alarm for alarm in alarms if is_static(alarm)]
 
 
-def dimensions(alarm: RecordedResource) -> list[dict[str, str]]:
-    """The dimensions of every metric the alarm reads, single metric or metric math."""
-    inputs = alarm.inputs
-    if "metricQueries" in inputs:
-        return [query["metric"]["dimensions"] for query in inputs["metricQueries"] if "metric" in query]
-    return [inputs["dimensions"]]
-
-
-def measured(alarm: RecordedResource) -> tuple[str, str]:
-    """(namespace, metric) an alarm judges; for a rate, the numerator."""
-    inputs = alarm.inputs
-    if "metricQueries" in inputs:
-        metrics = [query["metric"] for query in inputs["metricQueries"] if "metric" in query]
-        (numerator,) = [m for m in metrics if m["metricName"] != "Invocations"] if len(metrics) > 1 else metrics
-        return numerator["namespace"], numerator["metricName"]
-    return inputs["namespace"], inputs["metricName"]
-
-
 def one_alarm(alarms: list[RecordedResource], metric: tuple[str, str]) -> RecordedResource:
     (alarm,) = [alarm for alarm in alarms if measured(alarm) == metric]
     return alarm
-
-
-def topic_arn(simulation: Simulation) -> str:
-    return simulation.one(TOPIC).outputs["arn"]
 
 
 def key_arn(simulation: Simulation) -> str:
@@ -483,7 +415,7 @@ def monitoring_scenario() -> None:
 def component() -> Simulation:
     from tests.harness import run_isolated
 
-    return run_isolated("tests.test_monitoring:monitoring_scenario")
+    return run_isolated("tests.components.test_monitoring:monitoring_scenario")
 
 
 def alarm_suffixes(simulation: Simulation, variant: str) -> set[str]:

@@ -27,9 +27,9 @@ from modelplane_components.monitoring import ANOMALY_SIGNALS, alarm_name
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES
 from modelplane.offline.graph import RecordedResource, Simulation
 from modelplane.settings import Platform
+from tests.alarms import ALARM, DASHBOARD, measured, topic_arn, watched_endpoints
 from tests.servers import prometheus_binaries
 from tests.stacks import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
-from tests.test_monitoring import ALARM, DASHBOARD, measured, topic_arn, watched_endpoints
 
 BAND_OPERATORS = {"LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold"}
 METRIC_ID = re.compile(r"^[a-z][A-Za-z0-9_]*$")

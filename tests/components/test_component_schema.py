@@ -137,7 +137,7 @@ def construct_scenario() -> None:
 
 @pytest.fixture(scope="module")
 def constructed() -> Simulation:
-    return run_isolated("tests.test_component_schema:construct_scenario")
+    return run_isolated("tests.components.test_component_schema:construct_scenario")
 
 
 def test_the_provider_constructs_components_from_schema_inputs(constructed: Simulation) -> None:
@@ -214,7 +214,7 @@ def whole_numbers_scenario() -> None:
 
 def test_integer_inputs_reach_the_components_as_whole_numbers() -> None:
     """A float in an ARN, an ECR lifecycle rule or a Prometheus duration is invalid; a whole weight is refused."""
-    constructed = run_isolated("tests.test_component_schema:whole_numbers_scenario")
+    constructed = run_isolated("tests.components.test_component_schema:whole_numbers_scenario")
     lifecycle = json.loads(constructed.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])
     (kept,) = [rule for rule in lifecycle["rules"] if rule["selection"]["tagStatus"] == "tagged"]
     assert type(kept["selection"]["countNumber"]) is int

@@ -831,7 +831,7 @@ def endpoint_scenario() -> None:
 def component() -> Simulation:
     from tests.harness import run_isolated
 
-    return run_isolated("tests.test_sagemaker_endpoint:endpoint_scenario")
+    return run_isolated("tests.components.test_sagemaker_endpoint:endpoint_scenario")
 
 
 def statements_of(simulation: Simulation) -> dict[str, dict[str, Any]]:

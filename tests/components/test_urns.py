@@ -22,8 +22,8 @@ from modelplane.offline.aliases import Match, match, state_of
 from modelplane.offline.changes import diff
 from modelplane.offline.graph import Simulation
 from modelplane.offline.urns import Urn
+from tests.graphs import recorded
 from tests.stacks import FIXTURES_DIR, SimulateStack, settings_of
-from tests.test_policy_contract import recorded
 
 STACKS = ["dev", "staging", "prod"]
 # New component resources: entries in the state only, nothing in the cloud.

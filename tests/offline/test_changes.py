@@ -24,9 +24,9 @@ from modelplane.offline.changes import ChangeSet, change_findings, diff
 from modelplane.offline.findings import ALIAS_CONFLICT, PROTECTED_DELETE
 from modelplane.offline.graph import RecordedResource, Simulation, with_engine_urns
 from modelplane.offline.urns import engine_urn
+from tests.graphs import recorded
+from tests.sarif import sarif_validator
 from tests.stacks import REPOSITORY, SimulateStack
-from tests.test_plan import sarif_validator
-from tests.test_policy_contract import recorded
 
 STACK_URN = "urn:pulumi:prod::modelplane::pulumi:pulumi:Stack::modelplane-prod"
 KEY_COMPONENT = "modelplane:index:EncryptionKey"

@@ -680,7 +680,7 @@ def service_scenario() -> None:
 def component() -> Simulation:
     from tests.harness import run_isolated
 
-    return run_isolated("tests.test_kubernetes:service_scenario")
+    return run_isolated("tests.components.test_kubernetes:service_scenario")
 
 
 def test_route_splits_by_the_given_weights_and_mirrors_to_the_shadow(component: Simulation) -> None:

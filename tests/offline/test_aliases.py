@@ -6,7 +6,7 @@ from typing import Any
 
 from modelplane.offline.aliases import match
 from modelplane.offline.graph import RecordedResource
-from tests.test_policy_contract import recorded
+from tests.graphs import recorded
 
 STACK = "urn:pulumi:dev::modelplane::pulumi:pulumi:Stack::modelplane-dev"
 

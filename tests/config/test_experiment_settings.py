@@ -12,7 +12,7 @@ import pytest
 from modelplane.config.loader import SettingsError, load_stack_file
 from modelplane.settings import Experiment
 from modelplane.settings import experiments as limits
-from tests.stacks import stack_config, write_stack
+from tests.stacks import REPOSITORY, stack_config, write_stack
 
 
 def problems_of(tmp_path: Path, experiment: dict[str, Any]) -> list[str]:
@@ -28,7 +28,7 @@ def test_the_defaults_are_the_documented_ones() -> None:
     experiment = Experiment()
     assert (experiment.alpha, experiment.min_invocations, experiment.min_periods) == (0.05, 1000, 10)
     assert (experiment.error_rate_margin, experiment.latency_margin, experiment.period_seconds) == (0.2, 10.0, 60)
-    documented = (Path(__file__).parent.parent / "docs" / "ab-testing.md").read_text(encoding="utf-8")
+    documented = (REPOSITORY / "docs" / "ab-testing.md").read_text(encoding="utf-8")
     for line in [
         "| `alpha` | 0.05 |",
         "| `min_invocations` | 1000 |",
