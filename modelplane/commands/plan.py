@@ -39,6 +39,7 @@ class Target:
     policy_config: Path | None = None
     against: str | None = None
     stand_in_secrets: bool = False
+    first_deploy: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,13 @@ def register(subparsers: Any) -> None:
         help="simulate every secret the stack declares as set, as `pulumi config set --secret` sets it in a "
         "deployed stack (the shipped stack files hold no secret values); with --against, at the ref too",
     )
+    parser.add_argument(
+        "--first-deploy",
+        action="store_true",
+        help="print the order of the stack's first deploy: the registry with a targeted `pulumi up` (its exact "
+        "command), then an image and a registered version, then the endpoints (shown unasked when --against "
+        "finds the registry created)",
+    )
     parser.set_defaults(handler=functools.partial(run, parser=parser))
 
 
@@ -134,6 +142,7 @@ def _single_target(args: argparse.Namespace) -> Target:
         args.policy_config,
         args.against,
         args.stand_in_secrets,
+        args.first_deploy,
     )
 
 
@@ -146,6 +155,7 @@ def _all_targets(args: argparse.Namespace) -> list[Target]:
             args.policy_config,
             args.against,
             args.stand_in_secrets,
+            args.first_deploy,
         )
         for path in stackfiles.stack_files()
     ]
@@ -159,6 +169,7 @@ def _plan_target(target: Target) -> Outcome:
             policy_config=target.policy_config,
             against=target.against,
             stand_in_secrets=target.stand_in_secrets,
+            first_deploy=target.first_deploy,
         )
     except Exception as error:
         code, message = outcome_of(f"plan: {target.stack}", error)

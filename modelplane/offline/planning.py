@@ -38,13 +38,15 @@ def plan_stack(
     policy_config: Path | None = None,
     against: str | None = None,
     stand_in_secrets: bool = False,
+    first_deploy: bool = False,
 ) -> Plan:
     """Check, simulate and judge one stack file with its environment's policy config (or `policy_config`).
 
     `secret_values` stand in for the stack's secret config (there is no key to decrypt `secure:`
     values offline); tests pass known values to prove that no report ever shows them. With
     `stand_in_secrets`, every declared secret has a value, as in a deployed stack. `against` is a git
-    ref whose version of the stack the plan is compared with.
+    ref whose version of the stack the plan is compared with. The order of a first deploy is part of the
+    plan when asked for (`first_deploy`) or when the change against the ref creates the registry.
     """
     stack = stack or stack_name_of(stack_file)
     current = project.current()
@@ -60,6 +62,7 @@ def plan_stack(
         )
         from modelplane.offline.changes import change_findings, diff, simulate_ref
         from modelplane.offline.default_providers import default_provider_findings, disabled_packages
+        from modelplane.offline.first_deploy import first_deploy as registry_first
         from modelplane.offline.policy_client import Judging, StackIdentity, start_pack
         from modelplane.report.plan import Plan
 
@@ -85,14 +88,23 @@ def plan_stack(
                 simulation = running.result()
                 report = judging.finish()
             findings = default_provider_findings(simulation, disabled) + constraints
+            phases = registry_first(simulation)
             if basing is None:
-                return Plan(simulation, report, tuple(findings))
+                return Plan(simulation, report, tuple(findings), first_deploy=phases, first_deploy_due=first_deploy)
             base, commit, lock_differs = basing.result()
     finally:
         running.stop()
     assert against is not None
     changes = diff(base, simulation, ref=against, commit=commit, lock_differs=lock_differs)
-    return Plan(simulation, report, tuple(findings + change_findings(changes)), changes)
+    creates_registry = phases is not None and phases.targets[0] in {change.urn for change in changes.of("create")}
+    return Plan(
+        simulation,
+        report,
+        tuple(findings + change_findings(changes)),
+        changes,
+        first_deploy=phases,
+        first_deploy_due=first_deploy or creates_registry,
+    )
 
 
 def _with_stand_ins(stack_file: Path, secret_values: Mapping[str, str] | None, stand_in: bool) -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from modelplane.offline.changes import Change, ChangeSet
 from modelplane.offline.findings import Finding
+from modelplane.offline.first_deploy import FirstDeploy
 from modelplane.offline.graph import RecordedResource, Simulation, is_secret, reveal
 from modelplane.offline.policy_client import PolicyReport, Violation, Waiver
 
@@ -41,6 +42,10 @@ class Plan:
     policy: PolicyReport
     findings: tuple[Finding, ...] = ()
     changes: ChangeSet | None = None
+    first_deploy: FirstDeploy | None = None
+    """The registry phase a first deploy of this stack needs (None: the stack has no endpoint needing it)."""
+    first_deploy_due: bool = False
+    """Show the first deploy's order in full: asked for, or the change creates the registry."""
 
     @property
     def stack(self) -> str:

@@ -65,6 +65,12 @@ def render_json(plan: Plan) -> dict[str, Any]:
     }
     if plan.changes is not None:
         document["changes"] = changes_json(plan.changes)
+    if plan.first_deploy is not None and plan.first_deploy_due:
+        document["first_deploy"] = {
+            "targets": list(plan.first_deploy.targets),
+            "command": plan.first_deploy.up_command(),
+            "steps": plan.first_deploy.steps(),
+        }
     return plan.redact(document)
 
 

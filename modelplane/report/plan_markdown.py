@@ -65,7 +65,7 @@ def render_markdown(plan: Plan) -> str:
     else:
         lines.append("None.")
     lines += _markdown_waived(plan)
-    lines += _findings_markdown(plan) + _changes_markdown(plan.changes)
+    lines += _findings_markdown(plan) + _changes_markdown(plan.changes) + _first_deploy_markdown(plan)
     by_type = Counter(resource.type for resource in simulation.resources)
     lines += [
         "",
@@ -153,4 +153,18 @@ def _changes_markdown(changes: ChangeSet | None) -> list[str]:
                 f"| {heading.split()[0].lower()} | `{cell(name_of(change.urn))}` | `{change.type}` "
                 f"| {cell(change_note(change))} |"
             )
+    return lines
+
+
+def _first_deploy_markdown(plan: Plan) -> list[str]:
+    """The first deploy's order, when the change creates the registry (or it was asked for)."""
+    phases = plan.first_deploy
+    if phases is None or not plan.first_deploy_due:
+        return []
+    lines = ["", "#### First deploy: the registry first", ""]
+    for step in phases.steps():
+        first, *rest = step.split("\n")
+        lines.append(first)
+        if rest:
+            lines += ["", "```sh", *rest, "```", ""]
     return lines

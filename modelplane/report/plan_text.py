@@ -62,6 +62,7 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 80) -> str:
             lines += _policy_lines(plan, policy_name, found, style=style, width=width)
     lines += _waived_lines(plan, style=style, width=width)
     lines += _findings_lines(plan, style=style, width=width) + _changes_lines(plan.changes, style=style, width=width)
+    lines += _first_deploy_lines(plan, style=style, width=width)
     lines += ["", style(summary_line(plan), "bold", "green" if plan.passed else "red")]
     return plan.redact("\n".join(lines)) + "\n"
 
@@ -156,4 +157,23 @@ def _changes_lines(changes: ChangeSet | None, *, style: _Style, width: int) -> l
             lines.append(_fit(f"    {name_of(change.urn)}  {change.type}", "", width).rstrip())
             if note := change_note(change):
                 lines += textwrap.wrap(note, width, initial_indent="      ", subsequent_indent="      ")
+    return lines
+
+
+def _first_deploy_lines(plan: Plan, *, style: _Style, width: int) -> list[str]:
+    """The order a first deploy needs, in full when due; else one line saying where to find it."""
+    phases = plan.first_deploy
+    if phases is None:
+        return []
+    if not plan.first_deploy_due:
+        hint = (
+            f"First deploy of {plan.stack}? Its endpoints need an image and a model version in the registry it "
+            f"creates: `modelplane plan --stack {plan.stack} --first-deploy` gives the order."
+        )
+        return ["", *textwrap.wrap(hint, width)]
+    lines = ["", style("First deploy: the registry first, the endpoints once it holds an image and a version", "bold")]
+    for step in phases.steps():
+        first, *rest = step.split("\n")
+        lines += textwrap.wrap(first, width, initial_indent="  ", subsequent_indent="     ")
+        lines += [f"     {line}" for line in rest]
     return lines

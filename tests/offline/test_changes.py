@@ -332,6 +332,23 @@ def test_against_head_on_an_unchanged_tree_lists_nothing(repository: Path) -> No
     assert SECRET_VERSION not in {resource["type"] for resource in document["resources"]}, "no value in the file"
 
 
+def test_a_new_stack_against_a_ref_without_it_gets_the_first_deploy_order(repository: Path) -> None:
+    """The change creates the registry and the endpoints at once: plan names it and gives the targeted `up`."""
+    new_stack = repository / "stacks" / "Pulumi.qa.yaml"
+    new_stack.write_text((repository / "stacks" / "Pulumi.dev.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    try:
+        completed, document = plan_against(repository, "--stack", "qa", "--against", "HEAD")
+    finally:
+        new_stack.unlink()
+
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert document["changes"]["stack_file_missing"] is True
+    first = document["first_deploy"]
+    assert first["command"].startswith("pulumi up --stack qa --policy-pack policies")
+    assert "urn:pulumi:qa::modelplane::modelplane:index:ModelRegistry::registry" in first["targets"]
+    assert "First deploy: the registry first" in completed.stdout
+
+
 def test_a_git_dir_of_another_repository_leaves_no_worktree_behind(repository: Path, tmp_path: Path) -> None:
     """The worktree is added to and removed from the project's repository, whatever GIT_DIR says."""
     other = tmp_path / "other"
