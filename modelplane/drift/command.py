@@ -1,9 +1,11 @@
 """`modelplane drift`: is what an endpoint receives still what its model was trained on?
 
-Reads the endpoint's captured requests for a window from the artifact bucket (SageMaker data
-capture, no Model Monitor), compares each input feature with the training baseline, and exits
-0 (no drift), 1 (drift), 3 (too few captured rows to judge) or 2 (bad usage, unreadable input, an
-AWS error). `modelplane drift baseline --from train.csv` writes the baseline file.
+Aggregates the endpoint's captured requests of a window (SageMaker data capture in the artifact
+bucket, no Model Monitor) with one SQL query, compares each input feature with the training baseline,
+and exits 0 (no drift), 1 (drift), 3 (too few captured rows to judge) or 2 (bad usage, unreadable input,
+an AWS error). The query runs in this process on DuckDB (`--engine duckdb`, the default) or on Athena
+over the Glue table the stack declares (`--engine athena`). `modelplane drift baseline --from
+train.csv` writes the baseline file.
 
 Only production variants are read: a shadow variant receives a copy of the same requests.
 """
@@ -20,6 +22,7 @@ from typing import Any
 from modelplane import stackfiles
 from modelplane.aws_api import AWS_ERRORS, Aws, add_endpoint_url_option, endpoint_url_for, error_text
 from modelplane.cli import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
+from modelplane.drift import athena, embedded
 from modelplane.drift.baseline import (
     BaselineError,
     baseline_from_frame,
@@ -27,7 +30,8 @@ from modelplane.drift.baseline import (
     read_training_csv,
     write_baseline,
 )
-from modelplane.drift.capture import CaptureError, read_window
+from modelplane.drift.capture import CaptureError
+from modelplane.drift.query import WindowAggregates
 from modelplane.drift.report import Judged, plot, publish, render_json, render_markdown, render_text
 from modelplane.drift.statistics import Verdict, compare
 from modelplane.loader import SettingsError, load_stack_file
@@ -36,6 +40,7 @@ from modelplane.stack_outputs import InputError, add_deployed_stack_options, rea
 from modelplane.timewindow import add_window_options, window_from
 
 DEFAULT_WINDOW = "24h"
+ENGINES = ("duckdb", "athena")
 
 
 def register(subparsers: Any) -> None:
@@ -53,6 +58,13 @@ def register(subparsers: Any) -> None:
         "--baseline", type=Path, metavar="FILE", help="baseline JSON (`modelplane drift baseline`) or a training CSV"
     )
     add_window_options(parser, default=DEFAULT_WINDOW)
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="where the drift query runs: duckdb in this process over the capture files (default), or athena "
+        "over the stack's Glue table and workgroup (stack output endpoints.<name>.capture_table)",
+    )
     add_endpoint_url_option(parser)
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the report as Markdown")
@@ -107,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print("\n".join(error.lines), file=sys.stderr)
         return EXIT_USAGE
-    except (ValueError, InputError, BaselineError, CaptureError) as error:
+    except (ValueError, InputError, BaselineError, CaptureError, athena.AthenaError) as error:
         print(f"modelplane drift: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(render_text(judged))
@@ -154,15 +166,27 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, Aws]:
         raise InputError(
             f"the stack outputs lack registry.bucket_name or endpoints.{endpoint.name}.endpoint_name; run `pulumi up`"
         )
+    table = _capture_table(deployed, endpoint.name) if args.engine == "athena" else None
     baseline = load_baseline(args.baseline)
     window = window_from(args, datetime.now(UTC))
     aws = Aws.connect(settings.region, endpoint_url_for(args.endpoint_url, settings))
-    s3 = aws.client("s3")
     variants = [variant.name for variant in endpoint.variants]
-    captured = read_window(
-        s3, bucket, endpoint_name=deployed["endpoint_name"], variants=variants, window=window, columns=baseline.columns
-    )
-    report = compare(baseline, captured.rows, endpoint.drift)
+    details = ""
+    aggregates: WindowAggregates
+    if table is None:
+        aggregates = embedded.judge_bucket(
+            aws.client("s3"),
+            bucket,
+            endpoint_name=deployed["endpoint_name"],
+            variants=variants,
+            window=window,
+            baseline=baseline,
+        )
+    else:
+        run = athena.judge(aws.client("athena"), table, variants=variants, window=window, baseline=baseline)
+        aggregates = run.aggregates
+        details = f"query {run.query_execution_id}, {run.scanned_bytes / 1e6:.1f} MB scanned in {table.workgroup}"
+    report = compare(baseline, aggregates, endpoint.drift)
     judged = Judged(
         endpoint.name,
         deployed["endpoint_name"],
@@ -170,8 +194,21 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, Aws]:
         window.start,
         window.end,
         baseline,
-        captured,
+        aggregates,
         endpoint.drift,
         report,
+        args.engine,
+        details,
     )
     return judged, aws
+
+
+def _capture_table(deployed: dict[str, Any], endpoint: str) -> athena.CaptureTable:
+    """The Glue table and workgroup the stack declared for the endpoint's capture."""
+    declared = deployed.get("capture_table")
+    if not isinstance(declared, dict) or not all(declared.get(key) for key in ("database", "table", "workgroup")):
+        raise InputError(
+            f"the stack outputs lack endpoints.{endpoint}.capture_table (database, table, workgroup): deploy the "
+            "stack with this version of modelplane (`pulumi up`), or use --engine duckdb"
+        )
+    return athena.CaptureTable(str(declared["database"]), str(declared["table"]), str(declared["workgroup"]))
