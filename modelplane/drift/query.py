@@ -214,7 +214,7 @@ def trino_sql(baseline: Baseline, window: Window, source: str) -> str:
         measures += [f"count(kind_{index}) AS rows_{index}", f"count(bucket_{index}) AS values_{index}"]
         if isinstance(feature, NumericFeature):
             key = f"IF(number_{index} IS NULL, NULL, h)"
-            bins = ", ".join(f"count_if(bucket_{index} = {bin_})" for bin_ in range(len(feature.bin_shares)))
+            bins = ", ".join(f"count(IF(bucket_{index} = {bin_}, 1))" for bin_ in range(len(feature.bin_shares)))
             measures += [
                 _as_json(f"ARRAY[{bins}]", f"buckets_{index}"),
                 _as_json(f"min_by(number_{index}, {key}, {KS_SAMPLE_SIZE})", f"sample_{index}"),

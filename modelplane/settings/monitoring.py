@@ -140,6 +140,8 @@ class Monitoring(SettingsModel):
     """HTTPS webhooks (pager, chat) subscribed to the alarm topic."""
     log_retention_days: int | None = None
     """Endpoint log retention; default 365 in prod, 30 in staging, 14 elsewhere."""
+    drift_query_scan_limit_gb: float = Field(default=100, ge=0.01, le=1_000_000)
+    """GB a query in the drift workgroup (Athena) may scan before Athena cancels it."""
 
     @field_validator("log_retention_days")
     @classmethod

@@ -23,9 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelplane.drift import embedded
+from modelplane.drift.athena import CaptureTable
 from modelplane.drift.baseline import Baseline, NumericFeature, category_text
 from modelplane.drift.capture import PayloadError, Row, payload_rows
-from modelplane.drift.query import NOT_A_RECORD, FeatureAggregate, WindowAggregates
+from modelplane.drift.query import NOT_A_RECORD, FeatureAggregate, WindowAggregates, duckdb_sql
 from modelplane.timewindow import Window
 
 COLUMNS = ["amount", "merchant_risk", "country", "channel"]
@@ -189,3 +191,46 @@ def comparable(aggregates: WindowAggregates) -> dict[str, Any]:
             for name, feature in aggregates.features.items()
         },
     }
+
+
+# --- Athena's view of the capture ---------------------------------------------------------------
+
+
+def glue_shaped_table(connection: Any, table: CaptureTable, files: dict[str, list[Path]]) -> None:
+    """A DuckDB table shaped as Athena sees the Glue table: OpenX's lower-case struct fields, the
+    projected partitions `variant` and `hour`, and the hidden `$path`."""
+    connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{table.database}"')
+    parts = []
+    for variant, paths in files.items():
+        for path in paths:
+            hour = path.parent.name.replace("-", "/")
+            parts.append(
+                f"""SELECT
+                  {{'endpointinput': {{'observedcontenttype': captureData.endpointInput.observedContentType,
+                                      'encoding': captureData.endpointInput.encoding,
+                                      'data': captureData.endpointInput.data}}}} AS capturedata,
+                  {{'eventid': eventMetadata.eventId, 'inferencetime': eventMetadata.inferenceTime}} AS eventmetadata,
+                  's3://bucket/{path.name}' AS "$path", '{variant}' AS variant, '{hour}' AS hour
+                FROM read_json('{path}', format = 'newline_delimited', ignore_errors = true, columns = {{
+                  'captureData': 'STRUCT(endpointInput STRUCT(observedContentType VARCHAR, encoding VARCHAR, data VARCHAR))',
+                  'eventMetadata': 'STRUCT(eventId VARCHAR, inferenceTime VARCHAR)'}})"""  # noqa: S608
+            )
+    connection.execute(f'CREATE TABLE "{table.database}"."{table.table}" AS ' + " UNION ALL ".join(parts))
+
+
+def hourly_capture(directory: Path, lines: list[str]) -> dict[str, list[Path]]:
+    """Lines in capture files below `<yyyy-mm-dd-hh>/` by their inference time, as SageMaker lays them out."""
+    by_hour: dict[str, list[str]] = {}
+    for text in lines:
+        when = datetime.fromisoformat(json.loads(text)["eventMetadata"]["inferenceTime"])
+        by_hour.setdefault(when.strftime("%Y-%m-%d-%H"), []).append(text)
+    return {hour: write_capture(directory / hour, texts) for hour, texts in by_hour.items()}
+
+
+def athena_answer(table: CaptureTable, files: dict[str, list[Path]], text: str) -> tuple[Any, ...]:
+    """The row the Athena text answers over a Glue-shaped table of `files` (by variant), on DuckDB."""
+    with embedded.connect() as connection:
+        glue_shaped_table(connection, table, files)
+        row = connection.execute(duckdb_sql(text)).fetchone()
+    assert row is not None
+    return row

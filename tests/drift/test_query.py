@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,19 +17,22 @@ import pandas as pd
 import pytest
 import sqlglot
 from scipy import stats
+from sqlglot import exp
 
 from modelplane.drift import embedded
 from modelplane.drift.athena import CaptureTable, query_text
 from modelplane.drift.baseline import Baseline, CategoricalFeature, NumericFeature, baseline_from_frame
 from modelplane.drift.capture import hour_prefix
-from modelplane.drift.query import DUCKDB_MACROS, KS_SAMPLE_SIZE, WindowAggregates, aggregates_from, duckdb_sql
+from modelplane.drift.query import KS_SAMPLE_SIZE, WindowAggregates, aggregates_from
 from modelplane.drift.statistics import Verdict, compare
 from modelplane.settings import DataDrift
 from modelplane.timewindow import Window
 from tests.drift.harness import (
+    athena_answer,
     capture_line,
     capture_record,
     comparable,
+    hourly_capture,
     payload,
     reference_aggregates,
     requests_of,
@@ -191,10 +195,10 @@ def test_statistics_are_scipys_on_the_window(baseline: Baseline, judge: Judge) -
     )
     country = baseline.features["country"]
     assert isinstance(country, CategoricalFeature)
-    counts = frame["country"].value_counts()
-    known = sum(counts.get(c, 0) for c in country.shares)
+    counts = Counter(frame["country"])
+    known = sum(counts[c] for c in country.shares)
     assert (features["country"].statistic, features["country"].p_value) == pytest.approx(
-        stats.chisquare([counts.get(c, 0) for c in country.shares], [country.shares[c] * known for c in country.shares])
+        stats.chisquare([counts[c] for c in country.shares], [country.shares[c] * known for c in country.shares])
     )
     assert features["country"].new_categories["BR"] == pytest.approx((frame["country"] == "BR").mean())
 
@@ -246,55 +250,25 @@ def test_the_sample_is_the_same_on_every_run_and_spread_over_the_window(baseline
 TABLE = CaptureTable(database="modelplane_prod", table="fraud_prod_capture", workgroup="modelplane-prod-drift")
 
 
-def glue_shaped_table(connection: Any, table: CaptureTable, files: dict[str, list[Path]]) -> None:
-    """A DuckDB table shaped as Athena sees the Glue table: OpenX's lower-case struct fields, the
-    projected partitions `variant` and `hour`, and the hidden `$path`."""
-    connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{table.database}"')
-    parts = []
-    for variant, paths in files.items():
-        for path in paths:
-            hour = path.parent.name.replace("-", "/")
-            parts.append(
-                f"""SELECT
-                  {{'endpointinput': {{'observedcontenttype': captureData.endpointInput.observedContentType,
-                                      'encoding': captureData.endpointInput.encoding,
-                                      'data': captureData.endpointInput.data}}}} AS capturedata,
-                  {{'eventid': eventMetadata.eventId, 'inferencetime': eventMetadata.inferenceTime}} AS eventmetadata,
-                  's3://bucket/{path.name}' AS "$path", '{variant}' AS variant, '{hour}' AS hour
-                FROM read_json('{path}', format = 'newline_delimited', ignore_errors = true, columns = {{
-                  'captureData': 'STRUCT(endpointInput STRUCT(observedContentType VARCHAR, encoding VARCHAR, data VARCHAR))',
-                  'eventMetadata': 'STRUCT(eventId VARCHAR, inferenceTime VARCHAR)'}})"""  # noqa: S608
-            )
-    connection.execute(f'CREATE TABLE "{table.database}"."{table.table}" AS ' + " UNION ALL ".join(parts))
-
-
 def test_the_athena_query_parses_as_trino_and_transpiled_runs_on_duckdb_to_the_same_answer(
     baseline: Baseline, tmp_path: Path
 ) -> None:
     lines = window_lines(transactions(900, seed=3, drifted=True))
     stale = window_lines(transactions(300, seed=4))
-    by_hour: dict[str, list[str]] = {}
-    for text in lines:
-        when = datetime.fromisoformat(json.loads(text)["eventMetadata"]["inferenceTime"])
-        by_hour.setdefault(when.strftime("%Y-%m-%d-%H"), []).append(text)
+    by_hour = hourly_capture(tmp_path / "champion", lines)
     files = {
-        "champion": [path for hour, texts in by_hour.items() for path in write_capture(tmp_path / hour, texts)],
-        # Another variant, and an hour before the window: the partition filter leaves both out.
+        "champion": [path for paths in by_hour.values() for path in paths]
+        # An hour before the window: the partition filter leaves it out, though its records' times are inside.
+        + write_capture(tmp_path / "before" / "2026-11-02-05", stale),
+        # Another variant: left out too.
         "shadow": write_capture(tmp_path / "shadow" / "2026-11-02-10", stale),
     }
-    files["champion"] += write_capture(tmp_path / "before" / "2026-11-02-05", stale)
     athena_text = query_text(TABLE, ["champion"], WINDOW, baseline)
 
-    parsed = sqlglot.parse_one(athena_text, read="trino", error_level=sqlglot.ErrorLevel.RAISE)
-    assert parsed.sql(dialect="trino")
-    with embedded.connect() as connection:
-        for macro in DUCKDB_MACROS:
-            connection.execute(macro)
-        glue_shaped_table(connection, TABLE, files)
-        row = connection.execute(duckdb_sql(athena_text)).fetchone()
-    assert row is not None
-    on_athena_text = aggregates_from(row, baseline)
-    in_window = [path for hour in by_hour for path in (tmp_path / hour).iterdir()]
+    assert sqlglot.parse_one(athena_text, read="trino", error_level=sqlglot.ErrorLevel.RAISE)
+    on_athena_text = aggregates_from(athena_answer(TABLE, files, athena_text), baseline)
+
+    in_window = [path for paths in by_hour.values() for path in paths]
     embedded_answer = embedded.judge_files(in_window, baseline, WINDOW)
     assert comparable(on_athena_text) == comparable(embedded_answer)
     assert on_athena_text.requests == 900 and on_athena_text.files == len(in_window)
@@ -307,7 +281,7 @@ def test_the_athena_query_reads_only_the_partitions_of_the_window_and_variants(b
         "/fraud-prod/champion/2026/11/02/07/"
     )
     text = query_text(TABLE, ["champion", "challenger"], WINDOW, baseline)
-    where = sqlglot.parse_one(text, read="trino").find(sqlglot.exp.Where)
+    where = sqlglot.parse_one(text, read="trino").find(exp.Where)
     assert where is not None
     assert where.sql(dialect="trino") == (
         "WHERE variant IN ('champion', 'challenger') AND hour BETWEEN '2026/11/02/06' AND '2026/11/02/11'"
