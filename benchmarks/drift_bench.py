@@ -114,10 +114,12 @@ def measure(directory: Path, files: int, judge: str) -> tuple[float, str]:
         [sys.executable, "-c", _RUN.format(judge=judge), str(directory), str(files)],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         cwd=PROJECT_ROOT,
     )
-    return time.perf_counter() - started, completed.stdout.strip()
+    if completed.returncode:
+        raise SystemExit(f"the measured process failed:\n{completed.stderr}")
+    return time.perf_counter() - started, completed.stdout.strip().splitlines()[-1]
 
 
 def main() -> int:

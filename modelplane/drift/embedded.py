@@ -71,6 +71,8 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session in UTC (times without a zone are UTC, as in SageMaker's capture)."""
     connection = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False})
     connection.execute("SET TimeZone = 'UTC'")
+    # DuckDB draws a progress bar on standard output for a long query; the command's output is the report.
+    connection.execute("SET enable_progress_bar = false")
     if threads is not None:
         connection.execute(f"SET threads = {int(threads)}")
     for macro in DUCKDB_MACROS:
@@ -78,7 +80,7 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def batches(items: Sequence[T], size_of: Callable[[T], int], limit: int = BATCH_BYTES) -> Iterator[list[T]]:
+def batches(items: Sequence[T], size_of: Callable[[T], int], limit: int) -> Iterator[list[T]]:
     """Consecutive items, at most `limit` bytes a batch (a larger item is a batch of its own)."""
     batch: list[T] = []
     size = 0
@@ -100,7 +102,7 @@ def judge_files(
     query = duckdb_sql(trino_sql(baseline, window, SOURCE))
     total = WindowAggregates()
     with connect(threads) as connection:
-        for batch in batches(files, lambda path: path.stat().st_size):
+        for batch in batches(files, lambda path: path.stat().st_size, BATCH_BYTES):
             total.merge(_run(connection, query, batch, baseline))
     return total
 
@@ -167,7 +169,7 @@ def judge_bucket(
                     return None
                 return [pool.submit(_fetch, s3, bucket, item.key, directory) for item in batch]
 
-            remaining = batches(objects, lambda item: item.size)
+            remaining = batches(objects, lambda item: item.size, BATCH_BYTES)
             current = download(next(remaining, None))
             while current is not None:
                 files = [future.result() for future in current]

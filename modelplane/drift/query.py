@@ -1,24 +1,24 @@
 """The drift query: one SQL aggregation over a window of captured requests, written once in Trino's dialect.
 
 Athena (engine version 3, which is Trino) runs the text as written; the embedded engine runs what
-`sqlglot` transpiles it to for DuckDB. Both read the same relation `capture(line, file)`: one row per
-line of SageMaker's capture files, the JSON record as text, and the file it came from. The query parses
-each record and its payload by the rules of `modelplane.drift.capture.payload_rows` (CSV rows in the
-baseline's column order; a JSON object, a list of objects or rows, `{"instances": [...]}`, or JSON
-Lines; base64 decoded first) and returns only aggregates, one row per group:
+`sqlglot` transpiles it to for DuckDB (`duckdb_sql`). Each engine provides the relation the query reads
+(`trino_sql`'s `source`): one row per capture line with the record's fields, nulls for a line that is no
+JSON object. The query parses each record and its payload by the rules of
+`modelplane.drift.capture.payload_rows` (CSV rows in the baseline's column order; a JSON object, a list
+of objects or rows, `{"instances": [...]}`, or JSON Lines; base64 decoded first) and answers one row of
+aggregates:
 
-- `fact = -1`: the lines, by `problem` (null for a captured request in the window, `outside` for one
-  outside it, else why the request was skipped, in `payload_rows`' words);
-- `fact = 0`: the feature rows of the requests judged;
-- `fact = i >= 1`: the baseline's i-th feature, over the rows that carry it: how many, how many hold a
-  usable value, the values by bucket (the baseline's bin for a numeric feature, the category as the
-  baseline writes it for a categorical one) and, for numeric features, the `KS_SAMPLE_SIZE` values with
-  the smallest hash of their row (a uniform sample, the same on every run) with those hashes;
-- the grand total (`fact` null): how many capture files held the lines.
+- `lines`: the lines by what became of them: `""` a request judged, `outside` a request outside the
+  window, else why the request was skipped, in `payload_rows`' words;
+- `feature_rows`: the feature rows of the requests judged; `files`: the capture files that held lines;
+- per baseline feature: the rows that carry it, how many hold a usable value, the values per bucket
+  (the baseline's bin for a numeric feature, the category as the baseline writes it for a categorical
+  one) and, for a numeric feature, the `KS_SAMPLE_SIZE` values whose row hashes smallest (a uniform
+  sample, the same on every run) with those hashes.
 
-The embedded engine runs the query over batches of files and adds the partial results up
-(`WindowAggregates.merge`): counts add, and the smallest hashes of the union are the smallest of the
-batches' smallest.
+Array and map results are JSON text: Athena answers text. The embedded engine runs the query over
+batches of files and adds the partial results up (`WindowAggregates.merge`): counts add, and the
+smallest hashes of the union are the smallest of the batches' smallest.
 """
 
 from __future__ import annotations
@@ -39,8 +39,6 @@ from modelplane.timewindow import Window
 
 # Trino's min_by(x, y, n) takes n up to 10,000; the window's sample for the Kolmogorov-Smirnov test.
 KS_SAMPLE_SIZE = 10_000
-LINE_FACT = -1
-ROW_FACT = 0
 OUTSIDE_WINDOW = "outside"
 NOT_A_RECORD = "not a SageMaker capture record"
 # DuckDB lacks two Trino functions the query uses; macros of the same names stand in for them.
