@@ -7,7 +7,9 @@ then measures, each in a fresh process, the embedded engine (DuckDB, 2 threads) 
 former pure-Python reader (`tests/drift/harness.py`: json.loads per line, a dict per row) over the first R
 requests (default 200,000), extrapolated linearly to N, as it would need several GB of memory for all of
 them (what a run over no file costs, the interpreter and imports, is not scaled). Wall time is the whole
-process (interpreter, imports, query, statistics); peak RSS is the process's `ru_maxrss`. Budget: N = 10 million in about 1,000 files in <= 60 s with peak RSS <= 1 GiB on 2 cores.
+process (interpreter, imports, query, statistics); CPU time is its user and system time over all threads
+(on a machine shared with other work, what the process needed rather than what it waited); peak RSS is
+the process's `ru_maxrss`. Budget: N = 10 million in about 1,000 files in <= 60 s with peak RSS <= 1 GiB on 2 cores.
 """
 
 from __future__ import annotations
@@ -108,18 +110,26 @@ def generate(directory: Path, requests: int, files: int) -> None:
         (directory / f"{number:05d}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def measure(directory: Path, files: int, judge: str) -> tuple[float, str]:
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-c", _RUN.format(judge=judge), str(directory), str(files)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=PROJECT_ROOT,
-    )
-    if completed.returncode:
-        raise SystemExit(f"the measured process failed:\n{completed.stderr}")
-    return time.perf_counter() - started, completed.stdout.strip().splitlines()[-1]
+def measure(directory: Path, files: int, judge: str) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user and system, all threads) of a fresh process running `judge`, and its last line."""
+    with tempfile.TemporaryFile("w+") as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-c", _RUN.format(judge=judge), str(directory), str(files)],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            cwd=PROJECT_ROOT,
+        )
+        assert process.stdout is not None
+        out = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode:
+            errors.seek(0)
+            raise SystemExit(f"the measured process failed:\n{errors.read()}")
+    return elapsed, usage.ru_utime + usage.ru_stime, out.strip().splitlines()[-1]
 
 
 def main() -> int:
@@ -143,29 +153,33 @@ def main() -> int:
             f"generated {args.requests:,} requests in {args.files} files, {size / 1e9:.2f} GB, in "
             f"{time.perf_counter() - started:.0f} s"
         )
-        embedded_seconds, embedded_out = measure(directory, args.files, EMBEDDED)
+        embedded_seconds, embedded_cpu, embedded_out = measure(directory, args.files, EMBEDDED)
         reference_files = max(1, args.files * args.reference_requests // args.requests)
-        reference_seconds, reference_out = measure(directory, reference_files, REFERENCE)
-        floor_seconds, floor_out = measure(directory, 0, REFERENCE)
+        reference_seconds, reference_cpu, reference_out = measure(directory, reference_files, REFERENCE)
+        floor_seconds, floor_cpu, floor_out = measure(directory, 0, REFERENCE)
     scale = args.files / reference_files
     requests, _, verdict, rss = embedded_out.split()
     reference_requests, _, reference_verdict, reference_rss = reference_out.split()
     floor_rss = int(floor_out.split()[-1])
     # What grows with the data grows linearly; the interpreter and its imports (a run over no file) do not.
     extrapolated_seconds = floor_seconds + (reference_seconds - floor_seconds) * scale
+    extrapolated_cpu = floor_cpu + (reference_cpu - floor_cpu) * scale
     extrapolated_rss = floor_rss + (int(reference_rss) - floor_rss) * scale
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     print()
-    print("| engine | requests | wall s | peak RSS MB | verdict |")
-    print("|---|---:|---:|---:|---|")
-    print(f"| embedded (DuckDB, 2 threads) | {int(requests):,} | {embedded_seconds:.1f} | {rss} | {verdict} |")
+    print("| engine | requests | wall s | CPU s | peak RSS MB | verdict |")
+    print("|---|---:|---:|---:|---:|---|")
+    print(
+        f"| embedded (DuckDB, 2 threads) | {int(requests):,} | {embedded_seconds:.1f} | {embedded_cpu:.1f} | "
+        f"{rss} | {verdict} |"
+    )
     print(
         f"| former Python reader, measured | {int(reference_requests):,} | {reference_seconds:.1f} | "
-        f"{reference_rss} | {reference_verdict} |"
+        f"{reference_cpu:.1f} | {reference_rss} | {reference_verdict} |"
     )
     print(
         f"| former Python reader, extrapolated x{scale:g} | {int(reference_requests) * scale:,.0f} | "
-        f"{extrapolated_seconds:.0f} | {extrapolated_rss:,.0f} | |"
+        f"{extrapolated_seconds:.0f} | {extrapolated_cpu:.0f} | {extrapolated_rss:,.0f} | |"
     )
     within = embedded_seconds <= BUDGET_SECONDS and int(rss) <= BUDGET_RSS_MB
     print()
