@@ -45,6 +45,35 @@ def data_capture_prefix(endpoint_name: str) -> str:
     return f"data-capture/{endpoint_name}/"
 
 
+# The hour part of a capture key (`yyyy/mm/dd/hh`, UTC), for `strftime` and as Athena's projection format.
+CAPTURE_HOUR_FORMAT = "%Y/%m/%d/%H"
+CAPTURE_HOUR_PROJECTION_FORMAT = "yyyy/MM/dd/HH"
+
+
+def _sql_name(text: str) -> str:
+    """Athena's names for databases and tables: lower case letters, digits and underscores."""
+    return text.lower().replace("-", "_")
+
+
+def capture_database_name(stack: str) -> str:
+    """The Glue database holding a stack's capture tables, e.g. `modelplane_prod`: stacks may share an account."""
+    return _sql_name(f"modelplane_{stack}")
+
+
+def capture_table_name(deployed_endpoint_name: str) -> str:
+    """The Glue table over one endpoint's capture, e.g. `fraud_prod_capture`."""
+    return _sql_name(f"{deployed_endpoint_name}_capture")
+
+
+def drift_workgroup_name(stack: str) -> str:
+    """The Athena workgroup `modelplane drift --engine athena` runs in, e.g. `modelplane-prod-drift`."""
+    return f"modelplane-{stack}-drift"
+
+
+# Where the drift workgroup's query results land in the artifact bucket.
+QUERY_RESULTS_PREFIX = "athena-results/"
+
+
 def async_output_prefix(endpoint_name: str) -> str:
     """Where SageMaker writes an asynchronous endpoint's results and failures."""
     return f"async-output/{endpoint_name}/"

@@ -16,6 +16,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 from ._common import PACKAGE
 from .alert_topic import AlertTopic
 from .artifact_bucket import ArtifactBucket
+from .capture_queries import CaptureQueries
 from .container_repository import ContainerRepository
 from .encryption_key import EncryptionKey
 from .kubernetes_service import KubernetesModelService
@@ -29,6 +30,7 @@ from .secret_read_policy import SecretReadPolicy
 COMPONENTS = [
     AlertTopic,
     ArtifactBucket,
+    CaptureQueries,
     ContainerRepository,
     EncryptionKey,
     EndpointMonitoring,

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "compare": "modelplane.commands.compare",
     "register": "modelplane.commands.register",
     "drift": "modelplane.commands.drift",
+    "capacity": "modelplane.commands.capacity",
 }
 
 

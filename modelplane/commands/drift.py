@@ -1,9 +1,11 @@
 """`modelplane drift`: is what an endpoint receives still what its model was trained on?
 
-Reads the endpoint's captured requests for a window from the artifact bucket (SageMaker data
-capture, no Model Monitor), compares each input feature with the training baseline, and exits
-0 (no drift), 1 (drift), 3 (too few captured rows to judge) or 2 (bad usage, unreadable input, an
-AWS error). `modelplane drift baseline --from train.csv` writes the baseline file.
+Aggregates the endpoint's captured requests of a window (SageMaker data capture in the artifact
+bucket, no Model Monitor) with one SQL query, compares each input feature with the training baseline,
+and exits 0 (no drift), 1 (drift), 3 (too few captured rows to judge) or 2 (bad usage, unreadable input,
+an AWS error). The query runs in this process on DuckDB (`--engine duckdb`, the default) or on Athena
+over the Glue table the stack declares (`--engine athena`). `modelplane drift baseline --from
+train.csv` writes the baseline file.
 
 Only production variants are read: a shadow variant receives a copy of the same requests.
 """
@@ -19,8 +21,9 @@ from typing import Any
 from modelplane.config import stackfiles
 from modelplane.config.loader import load_stack_file
 from modelplane.config.outputs import add_deployed_stack_options, read_outputs
+from modelplane.drift import athena, embedded
 from modelplane.drift.baseline import baseline_from_training, load_baseline, write_baseline
-from modelplane.drift.capture import read_window
+from modelplane.drift.query import WindowAggregates
 from modelplane.drift.report import Judged, plot, publish, render_json, render_markdown, render_text
 from modelplane.drift.statistics import Verdict, compare
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, BadInput
@@ -29,6 +32,7 @@ from modelplane.settings import Platform
 from modelplane.timewindow import add_window_options, window_from
 
 DEFAULT_WINDOW = "24h"
+ENGINES = ("duckdb", "athena")
 
 
 def register(subparsers: Any) -> None:
@@ -47,6 +51,13 @@ def register(subparsers: Any) -> None:
     )
     _add_training_options(parser, "with a training CSV as --baseline: ")
     add_window_options(parser, default=DEFAULT_WINDOW)
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="where the drift query runs: duckdb in this process over the capture files (default), or athena "
+        "over the stack's Glue table and workgroup (stack output endpoints.<name>.capture_table)",
+    )
     add_endpoint_url_option(parser)
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the report as Markdown")
@@ -140,13 +151,25 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, Aws]:
         raise BadInput(
             f"the stack outputs lack registry.bucket_name or endpoints.{endpoint.name}.endpoint_name; run `pulumi up`"
         )
+    table = _capture_table(deployed, endpoint.name) if args.engine == "athena" else None
     aws = Aws.connect(settings.region, endpoint_url_for(args.endpoint_url, settings))
-    s3 = aws.client("s3")
     variants = [variant.name for variant in endpoint.variants]
-    captured = read_window(
-        s3, bucket, endpoint_name=deployed["endpoint_name"], variants=variants, window=window, columns=baseline.columns
-    )
-    report = compare(baseline, captured.rows, endpoint.drift)
+    details = ""
+    aggregates: WindowAggregates
+    if table is None:
+        aggregates = embedded.judge_bucket(
+            aws.client("s3"),
+            bucket,
+            endpoint_name=deployed["endpoint_name"],
+            variants=variants,
+            window=window,
+            baseline=baseline,
+        )
+    else:
+        run = athena.judge(aws.client("athena"), table, variants=variants, window=window, baseline=baseline)
+        aggregates = run.aggregates
+        details = f"query {run.query_execution_id}, {run.scanned_bytes / 1e6:.1f} MB scanned in {table.workgroup}"
+    report = compare(baseline, aggregates, endpoint.drift)
     judged = Judged(
         endpoint.name,
         deployed["endpoint_name"],
@@ -154,8 +177,21 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, Aws]:
         window.start,
         window.end,
         baseline,
-        captured,
+        aggregates,
         endpoint.drift,
         report,
+        args.engine,
+        details,
     )
     return judged, aws
+
+
+def _capture_table(deployed: dict[str, Any], endpoint: str) -> athena.CaptureTable:
+    """The Glue table and workgroup the stack declared for the endpoint's capture."""
+    declared = deployed.get("capture_table")
+    if not isinstance(declared, dict) or not all(declared.get(key) for key in ("database", "table", "workgroup")):
+        raise BadInput(
+            f"the stack outputs lack endpoints.{endpoint}.capture_table (database, table, workgroup): deploy the "
+            "stack with this version of modelplane (`pulumi up`), or use --engine duckdb"
+        )
+    return athena.CaptureTable(str(declared["database"]), str(declared["table"]), str(declared["workgroup"]))

@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from modelplane.drift.baseline import Baseline, NumericFeature, category_text
-from modelplane.drift.capture import CapturedWindow
+from modelplane.drift.baseline import Baseline, NumericFeature
 from modelplane.drift.metrics import (
     CAPTURED_RECORDS,
     DRIFT_NAMESPACE,
@@ -21,6 +20,7 @@ from modelplane.drift.metrics import (
     FEATURE_DRIFTED,
     FEATURE_PSI,
 )
+from modelplane.drift.query import WindowAggregates
 from modelplane.drift.statistics import DriftReport, FeatureDrift, Verdict
 from modelplane.report.charts import new_figure, save_png
 from modelplane.report.markdown import cell
@@ -40,9 +40,13 @@ class Judged:
     start: datetime
     end: datetime
     baseline: Baseline
-    window: CapturedWindow
+    window: WindowAggregates
     thresholds: DataDrift
     report: DriftReport
+    engine: str
+    """`duckdb` or `athena`: where the drift query ran."""
+    details: str = ""
+    """What the engine adds to the report: Athena's query id and scanned bytes."""
 
 
 def _number(value: float | None, digits: int = 3) -> str:
@@ -74,7 +78,8 @@ def render_text(judged: Judged) -> str:
         f"modelplane drift: {judged.endpoint} ({judged.endpoint_name}), variants {', '.join(judged.variants)}",
         f"window {judged.start:%Y-%m-%d %H:%M} to {judged.end:%Y-%m-%d %H:%M} UTC: {window.requests} requests, "
         f"{judged.report.rows} rows from {window.files} capture files",
-        f"baseline {judged.baseline.source} ({judged.baseline.rows} rows)",
+        f"baseline {judged.baseline.source} ({judged.baseline.rows} rows); drift query on {judged.engine}"
+        + (f" ({judged.details})" if judged.details else ""),
     ]
     lines += [f"skipped {count} requests: {reason}" for reason, count in sorted(window.skipped.items())]
     if judged.report.features:
@@ -101,6 +106,7 @@ def render_json(judged: Judged) -> dict[str, Any]:
         "rows": judged.report.rows,
         "capture_files": judged.window.files,
         "skipped": dict(judged.window.skipped),
+        "engine": judged.engine,
         "thresholds": judged.thresholds.model_dump(exclude={"enabled"}),
         "alpha": judged.report.alpha,
         "verdict": judged.report.verdict.value,
@@ -139,18 +145,15 @@ def plot(judged: Judged, path: Path) -> None:
         axis.set_visible(False)
     for axis, feature in zip(axes, features, strict=False):
         baseline = judged.baseline.features[feature.name]
-        values = [row.get(feature.name) for row in judged.window.rows]
+        seen = judged.window.features[feature.name]
         if isinstance(baseline, NumericFeature):
             labels = [f"bin {index + 1}" for index in range(len(baseline.bin_shares))]
-            numbers = np.array([v for v in (_float(value) for value in values) if v is not None])
-            bins = np.searchsorted(baseline.bin_edges, numbers, side="right")
-            window = np.bincount(bins, minlength=len(labels)) / max(len(numbers), 1)
+            keys = [str(index) for index in range(len(labels))]
             expected = baseline.bin_shares
         else:
-            labels = [*baseline.shares, *feature.new_categories]
-            seen = [category_text(value) for value in values if value not in (None, "")]
-            window = np.array([seen.count(label) / max(len(seen), 1) for label in labels])
+            labels = keys = [*baseline.shares, *feature.new_categories]
             expected = [baseline.shares.get(label, 0.0) for label in labels]
+        window = np.array([seen.buckets.get(key, 0) for key in keys]) / max(seen.values, 1)
         positions = np.arange(len(labels))
         axis.bar(positions - 0.2, expected, width=0.4, label="baseline")
         axis.bar(
@@ -162,13 +165,6 @@ def plot(judged: Judged, path: Path) -> None:
         axis.legend(fontsize=7)
     figure.suptitle(f"{judged.endpoint_name}: {_headline(judged)}", fontsize=10)
     save_png(figure, path)
-
-
-def _float(value: object) -> float | None:
-    try:
-        return float(value)  # pyright: ignore[reportArgumentType]
-    except (TypeError, ValueError):
-        return None
 
 
 def metric_data(judged: Judged) -> list[dict[str, Any]]:

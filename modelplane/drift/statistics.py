@@ -1,8 +1,9 @@
-"""Each feature of a window compared with its baseline.
+"""Each feature of a window compared with its baseline, from the drift query's aggregates.
 
 Numeric features: the population stability index over the baseline's decile bins (an effect size:
-how far the shape moved) and scipy's two-sample Kolmogorov-Smirnov test against the baseline's
-sample (whether the move is more than chance). Categorical features: the stability index over the
+how far the shape moved) and scipy's two-sample Kolmogorov-Smirnov test of the window's values against
+the baseline's sample (whether the move is more than chance); a window of more than `KS_SAMPLE_SIZE`
+values is tested through a uniform sample of that many. Categorical features: the stability index over the
 categories, scipy's chi-squared goodness-of-fit test of the known categories against the baseline's
 shares, and the categories the baseline never saw (new) or that no longer appear (missing).
 
@@ -12,9 +13,6 @@ features does not raise the odds of a false alarm.
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import cast
@@ -23,8 +21,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from modelplane.drift.baseline import Baseline, CategoricalFeature, NumericFeature, category_text
-from modelplane.drift.capture import Row
+from modelplane.drift.baseline import Baseline, CategoricalFeature, NumericFeature
+from modelplane.drift.query import FeatureAggregate, WindowAggregates
 from modelplane.settings import DataDrift
 
 # Shares are floored before the logarithm of the stability index: a bin empty on one side would
@@ -81,33 +79,31 @@ def population_stability_index(expected: ArrayLike, actual: ArrayLike) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def compare(baseline: Baseline, rows: list[Row], thresholds: DataDrift) -> DriftReport:
+def compare(baseline: Baseline, window: WindowAggregates, thresholds: DataDrift) -> DriftReport:
     """Every baseline feature the window's rows carry, judged; fewer rows than `min_records` is inconclusive."""
-    present = [name for name in baseline.columns if any(name in row for row in rows)]
+    present = [name for name in baseline.columns if name in window.features]
     alpha = thresholds.p_value / max(len(present), 1)
-    if len(rows) < thresholds.min_records:
-        return DriftReport(Verdict.INCONCLUSIVE, len(rows), [], alpha)
+    if window.rows < thresholds.min_records:
+        return DriftReport(Verdict.INCONCLUSIVE, window.rows, [], alpha)
     features = []
     for name in present:
-        feature = baseline.features[name]
-        values = [row.get(name) for row in rows]
+        feature, seen = baseline.features[name], window.features[name]
         if isinstance(feature, NumericFeature):
-            features.append(_numeric(name, feature, values, thresholds, alpha))
+            features.append(_numeric(name, feature, seen, rows=window.rows, thresholds=thresholds, alpha=alpha))
         else:
-            features.append(_categorical(name, feature, values, thresholds, alpha))
+            features.append(_categorical(name, feature, seen, rows=window.rows, thresholds=thresholds, alpha=alpha))
     verdict = Verdict.DRIFT if any(feature.drifted for feature in features) else Verdict.NO_DRIFT
-    return DriftReport(verdict, len(rows), features, alpha)
+    return DriftReport(verdict, window.rows, features, alpha)
 
 
 def _numeric(
-    name: str, feature: NumericFeature, raw: Sequence[object], thresholds: DataDrift, alpha: float
+    name: str, feature: NumericFeature, seen: FeatureAggregate, *, rows: int, thresholds: DataDrift, alpha: float
 ) -> FeatureDrift:
-    numbers = np.array([number for value in raw if (number := _as_number(value)) is not None], dtype=float)
-    if not len(numbers):
-        return FeatureDrift(name, "numeric", 0, len(raw), None, None, None, None)
-    bins = np.bincount(np.searchsorted(feature.bin_edges, numbers, side="right"), minlength=len(feature.bin_shares))
-    psi = population_stability_index(feature.bin_shares, bins / len(numbers))
-    statistic, p_value = map(float, cast(tuple[float, float], stats.ks_2samp(feature.sample, numbers)))
+    if not seen.values:
+        return FeatureDrift(name, "numeric", 0, rows, None, None, None, None)
+    bins = np.array([seen.buckets.get(str(index), 0) for index in range(len(feature.bin_shares))])
+    psi = population_stability_index(feature.bin_shares, bins / seen.values)
+    statistic, p_value = map(float, cast(tuple[float, float], stats.ks_2samp(feature.sample, seen.sample_values)))
     reasons = []
     if psi >= thresholds.psi_threshold:
         reasons.append(f"PSI {psi:.3f} >= {thresholds.psi_threshold:g}")
@@ -116,8 +112,8 @@ def _numeric(
     return FeatureDrift(
         name,
         "numeric",
-        len(numbers),
-        len(raw) - len(numbers),
+        seen.values,
+        rows - seen.values,
         psi,
         "ks",
         statistic,
@@ -130,12 +126,11 @@ def _numeric(
 
 
 def _categorical(
-    name: str, feature: CategoricalFeature, raw: Sequence[object], thresholds: DataDrift, alpha: float
+    name: str, feature: CategoricalFeature, seen: FeatureAggregate, *, rows: int, thresholds: DataDrift, alpha: float
 ) -> FeatureDrift:
-    counts = Counter(category_text(value) for value in raw if value is not None and value != "")
-    total = sum(counts.values())
+    counts, total = seen.buckets, seen.values
     if not total:
-        return FeatureDrift(name, "categorical", 0, len(raw), None, None, None, None)
+        return FeatureDrift(name, "categorical", 0, rows, None, None, None, None)
     categories = list(feature.shares)
     new = {category: count / total for category, count in counts.items() if category not in feature.shares}
     union = categories + sorted(new)
@@ -162,7 +157,7 @@ def _categorical(
         name,
         "categorical",
         total,
-        len(raw) - total,
+        rows - total,
         psi,
         "chi-squared" if known else None,
         statistic,
@@ -172,13 +167,3 @@ def _categorical(
         bool(reasons),
         reasons,
     )
-
-
-def _as_number(value: object) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)  # pyright: ignore[reportArgumentType]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None

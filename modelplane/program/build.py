@@ -14,7 +14,10 @@ Stack outputs (a contract read by `modelplane verify` and the docs; add keys, ne
   `traffic_share`), `shadow_variant` (name or null), `autoscaling.<variant>` (`resource_id`,
   `min_capacity`, `max_capacity`), `data_capture` (bool), `alarm_names`, `rollback_alarm_names`,
   `anomaly_alarm_names` (anomaly-detection and drift alarms, also in `alarm_names`), `dashboard_name`,
-  `log_group_name`, `alarm_topic_arn`.
+  `log_group_name`, `alarm_topic_arn`, and with data capture `capture_table` (`database`, `table`,
+  `workgroup`: where `modelplane drift --engine athena` queries the capture).
+- `capture_queries`, when an endpoint captures: `database`, `workgroup`, `results_location`,
+  `runner_policy_arn` (the managed policy a drift runner needs).
 - `endpoints.<settings endpoint name>`, for `platform: kubernetes`: `platform`, `namespace`,
   `services.<variant>`, `route_name`, `variants.<variant>` (`weight`, `traffic_share`),
   `shadow_variant`.
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 from modelplane_components.alert_topic import AlertTopic
+from modelplane_components.capture_queries import CaptureQueries
 from modelplane_components.encryption_key import EncryptionKey
 from modelplane_components.model_secrets import ModelSecrets
 from modelplane_components.monitoring import EndpointMonitoring
@@ -86,6 +90,7 @@ def build(settings: Settings) -> dict[str, Any]:
     for name, spec in settings.secrets.items():
         stack.readers[name] = [spec.rotation.lambda_role_arn] if spec.rotation else []
     endpoint_outputs = {**_sagemaker_endpoints(stack), **_kubernetes_services(stack)}
+    capture_outputs = _capture_queries(stack, endpoint_outputs)
     # Last, once every consumer's role exists: one policy per secret, even one nobody reads.
     for name, arn in secrets.arns.items():
         SecretReadPolicy(
@@ -99,6 +104,39 @@ def build(settings: Settings) -> dict[str, Any]:
         "registry": _registry_output(key, registry),
         "secrets": secrets.arns,
         "endpoints": endpoint_outputs,
+        **capture_outputs,
+    }
+
+
+def _capture_queries(stack: _Stack, endpoint_outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The Glue tables and Athena workgroup over the endpoints' capture; each endpoint's output names its table."""
+    registry = stack.registry
+    args = component_args.capture_queries(
+        stack.settings,
+        stack.name,
+        bucket_name=registry.bucket_name,
+        bucket_arn=registry.bucket_arn,
+        kms_key_arn=stack.key.arn,
+        tags=stack.tags,
+    )
+    if args is None:
+        return {}
+    queries = CaptureQueries("capture-queries", args, opts=stack.aws_opts)
+    for endpoint in stack.settings.endpoints:
+        deployed = component_args.deployed_endpoint_name(endpoint, stack.name)
+        if any(captured["endpoint_name"] == deployed for captured in args["endpoints"]):
+            endpoint_outputs[endpoint.name]["capture_table"] = {
+                "database": queries.database_name,
+                "table": queries.table_names.apply(lambda tables, name=deployed: tables[name]),
+                "workgroup": queries.workgroup_name,
+            }
+    return {
+        "capture_queries": {
+            "database": queries.database_name,
+            "workgroup": queries.workgroup_name,
+            "results_location": queries.results_location,
+            "runner_policy_arn": queries.runner_policy_arn,
+        }
     }
 
 

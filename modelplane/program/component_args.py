@@ -14,6 +14,7 @@ from modelplane_components import naming
 
 if TYPE_CHECKING:
     from modelplane_components.alert_topic import AlertTopicArgs
+    from modelplane_components.capture_queries import CaptureQueriesArgs
     from modelplane_components.kubernetes_service_args import (
         KubernetesModelServiceArgs,
         ServedSecretArgs,
@@ -206,6 +207,37 @@ def kubernetes_service(
         }
         args["workload_identity"] = identity
     return args
+
+
+def capture_queries(
+    settings: Settings,
+    stack: str,
+    *,
+    bucket_name: pulumi.Input[str],
+    bucket_arn: pulumi.Input[str],
+    kms_key_arn: pulumi.Input[str],
+    tags: dict[str, str],
+) -> CaptureQueriesArgs | None:
+    """A table for every SageMaker endpoint that captures; None when none does."""
+    captured = [e for e in settings.endpoints if e.platform.value == "sagemaker" and e.data_capture.enabled]
+    if not captured:
+        return None
+    return {
+        "database_name": naming.capture_database_name(stack),
+        "workgroup_name": naming.drift_workgroup_name(stack),
+        "endpoints": [
+            {
+                "endpoint_name": deployed_endpoint_name(endpoint, stack),
+                "variants": [variant.name for variant in endpoint.all_variants],
+            }
+            for endpoint in captured
+        ],
+        "bucket_name": bucket_name,
+        "bucket_arn": bucket_arn,
+        "kms_key_arn": kms_key_arn,
+        "scan_limit_bytes": round(settings.monitoring.drift_query_scan_limit_gb * 1000**3),
+        "tags": tags,
+    }
 
 
 def deployed_endpoint_name(endpoint: Endpoint, stack: str) -> str:

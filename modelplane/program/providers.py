@@ -21,8 +21,10 @@ def aws_provider(settings: Settings, stack: str) -> aws.Provider:
     url = emulator.endpoint_url.rstrip("/")
     services = (
         "applicationautoscaling",
+        "athena",
         "cloudwatch",
         "ecr",
+        "glue",
         "iam",
         "kms",
         "logs",

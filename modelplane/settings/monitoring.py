@@ -147,6 +147,8 @@ class Monitoring(SettingsModel):
     """HTTPS webhooks (pager, chat) subscribed to the alarm topic."""
     log_retention_days: int | None = None
     """Endpoint log retention in days, one CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653); default 365 in prod, 30 in staging, 14 elsewhere."""
+    drift_query_scan_limit_gb: float = Field(default=100, ge=0.01, le=1_000_000)
+    """GB a query in the drift workgroup (Athena) may scan before Athena cancels it."""
 
     @field_validator("log_retention_days")
     @classmethod

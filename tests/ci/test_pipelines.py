@@ -175,6 +175,10 @@ def test_each_deploy_uses_oidc_one_lock_per_stack_its_environment_and_verifies()
     up = uses.index("pulumi/actions")
     assert steps_of(job)[up]["with"]["command"] == "up"
     assert "modelplane verify" in steps_of(job)[up + 1]["run"]
+    assert steps_of(job)[up - 1]["run"] == 'modelplane capacity --stack "$STACK"', (
+        "the quota check runs right before `pulumi up`, with the stack's credentials"
+    )
+    assert uses.index("aws-actions/configure-aws-credentials") < up - 1
 
 
 def test_drift_detection_previews_with_refresh_and_opens_an_issue() -> None:
@@ -237,8 +241,9 @@ def test_gitlab_stage_graph_matches_the_github_pipeline() -> None:
         assert deploy["variables"] == {"STACK": stack}
         assert deploy["resource_group"] == "pulumi-$STACK"
         script = deploy["script"]
-        assert script[0].startswith("pulumi up") and "--policy-pack-config" in script[0]
-        assert any("modelplane verify" in line for line in script[1:])
+        assert script[0] == 'modelplane capacity --stack "$STACK"'
+        assert script[1].startswith("pulumi up") and "--policy-pack-config" in script[1]
+        assert any("modelplane verify" in line for line in script[2:])
         assert jobs[f"preview-{stack}"]["variables"] == {"STACK": stack}
         assert "--expect-no-changes" in jobs[f"drift-{stack}"]["script"][0]
 
@@ -480,7 +485,7 @@ def ci_environment(tmp_path: Path, **environment: str) -> dict[str, str]:
     pulumi.log: `pulumi` (already the pinned version; `pulumi up` needs `uv` on PATH, as its
     `toolchain: uv` does, and exits with $PULUMI_UP_STATUS), and `make`, whose `make sync` leaves what the
     real one does: .venv with `bin/activate`, `bin/uv` and `bin/modelplane`, none of them on PATH before
-    activation."""
+    activation; `modelplane capacity` exits with $CAPACITY_STATUS."""
     bin_dir = tmp_path / "bin"
     stand_in(
         bin_dir,
@@ -499,7 +504,7 @@ def ci_environment(tmp_path: Path, **environment: str) -> dict[str, str]:
         '[ "$1" = sync ] || exit 0\n'
         "mkdir -p .venv/bin\n"
         'echo "PATH=\\"$PWD/.venv/bin:\\$PATH\\"; export PATH" > .venv/bin/activate\n'
-        'printf \'#!/bin/sh\\necho "modelplane $*" >> "$PULUMI_LOG"\\n\' > .venv/bin/modelplane\n'
+        'printf \'#!/bin/sh\\necho "modelplane $*" >> "$PULUMI_LOG"\\n[ "$1" = capacity ] && exit "${CAPACITY_STATUS:-0}"\\nexit 0\\n\' > .venv/bin/modelplane\n'
         "printf '#!/bin/sh\\n' > .venv/bin/uv\n"
         "chmod +x .venv/bin/modelplane .venv/bin/uv",
     )
@@ -553,12 +558,20 @@ def test_deploy_stack_runs_up_with_the_policy_pack_then_verifies(tmp_path: Path)
     assert logged(tmp_path) == [
         "make sync",
         "pulumi login s3://state-bucket",
+        "modelplane capacity --stack staging",
         "pulumi up --yes --stack staging --policy-pack policies --policy-pack-config policies/config/staging.json",
         "pulumi stack output --json --stack staging",
         "modelplane verify --stack staging --outputs stack-outputs.json --json verify.json",
     ]
     outputs = tmp_path / "checkout" / "stack-outputs.json"
     assert json.loads(outputs.read_text(encoding="utf-8")) == {"endpoint_names": {}}
+
+
+def test_deploy_stack_changes_nothing_when_the_account_lacks_quota(tmp_path: Path) -> None:
+    result = deploy_stack(tmp_path, CAPACITY_STATUS="1")
+    assert result.returncode == 1
+    assert logged(tmp_path)[-1] == "modelplane capacity --stack staging"
+    assert not any(line.startswith("pulumi up") for line in logged(tmp_path))
 
 
 def test_deploy_stack_verifies_nothing_when_pulumi_up_fails(tmp_path: Path) -> None:

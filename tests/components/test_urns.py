@@ -28,6 +28,16 @@ from tests.stacks import FIXTURES_DIR, SimulateStack, settings_of
 STACKS = ["dev", "staging", "prod"]
 # New component resources: entries in the state only, nothing in the cloud.
 NEW_COMPONENT = "modelplane:index:SecretReadPolicy"
+# New since that state (issue 27): the Glue tables, Athena workgroup and runner policy over the capture.
+CAPTURE_QUERIES = "modelplane:index:CaptureQueries"
+
+
+def new_resources(simulation: Simulation, stack: str) -> list[tuple[str, str]]:
+    """(type, name) of what the program creates beside the deployed state: each secret's read policy, and
+    the capture queries with their children."""
+    policies = [(NEW_COMPONENT, f"secrets-{name}") for name in settings_of(stack).secrets]
+    capture = [(r.type, r.name) for r in simulation.resources if CAPTURE_QUERIES in Urn.parse(r.urn).qualified_type]
+    return sorted(policies + capture)
 
 
 def deployed(stack: str) -> dict[str, dict[str, Any]]:
@@ -40,13 +50,13 @@ def matched(simulation: Simulation, stack: str) -> Match:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_engine_takes_every_deployed_resource_over(simulate_stack: SimulateStack, stack: str) -> None:
-    result = matched(simulate_stack(stack), stack)
+    simulation = simulate_stack(stack)
+    result = matched(simulation, stack)
     assert result.errors == []
     assert result.deleted == [], "these would be deleted (and recreated under a new URN)"
-    assert sorted(Urn.parse(urn).name for urn in result.created) == sorted(
-        f"secrets-{name}" for name in settings_of(stack).secrets
+    assert sorted((Urn.parse(urn).type, Urn.parse(urn).name) for urn in result.created) == new_resources(
+        simulation, stack
     )
-    assert {Urn.parse(urn).type for urn in result.created} == {NEW_COMPONENT}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -90,7 +100,7 @@ def deployed_graph(stack: str) -> Simulation:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_plan_against_the_deployed_state_renames_everything_and_creates_only_the_read_policies(
+def test_plan_against_the_deployed_state_renames_everything_and_creates_only_the_new_resources(
     simulate_stack: SimulateStack, stack: str
 ) -> None:
     """What `plan --against b588f3e --stand-in-secrets` reports, from the recorded state instead of the commit."""
@@ -98,8 +108,8 @@ def test_plan_against_the_deployed_state_renames_everything_and_creates_only_the
     found = diff(deployed_graph(stack), head, ref="deployed", commit="0" * 40, lock_differs=False)
 
     assert (found.of("delete"), found.of("update"), found.of("replace"), found.conflicts) == ((), (), (), ())
-    assert sorted((Urn.parse(change.urn).type, Urn.parse(change.urn).name) for change in found.of("create")) == sorted(
-        (NEW_COMPONENT, f"secrets-{name}") for name in settings_of(stack).secrets
-    )
+    assert sorted(
+        (Urn.parse(change.urn).type, Urn.parse(change.urn).name) for change in found.of("create")
+    ) == new_resources(head, stack)
     moved = {urn for urn in deployed(stack) if urn not in {resource.urn for resource in head.resources}}
     assert {change.old_urn for change in found.of("rename")} == moved

@@ -515,7 +515,7 @@ def test_from_to_takes_the_verdict_of_the_source_stack(stacks: Path, sagemaker: 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "compare.json: cannot read"),
+        (None, "compare.json: no such file"),
         ("{}", "compare.json: not a `modelplane compare --json` file: tool: field required"),
         (
             '{"tool": "modelplane verify", "stack": "s", "endpoint": "e", "verdict": "promote",'

@@ -1,5 +1,5 @@
 """What `plan` finds besides the policy pack: default providers the engine would deny, and inputs the
-AWS API would refuse (botocore's model of the call pulumi-aws makes, `modelplane/data/aws-calls.yaml`)."""
+AWS API would refuse (botocore's model of the call pulumi-aws makes, `modelplane/offline/data/aws-calls.yaml`)."""
 
 from __future__ import annotations
 

@@ -19,8 +19,10 @@ from tests.stacks import SimulateStack, settings_of
 # The provider endpoint key serving each pulumi-aws module the program uses.
 ENDPOINT_KEY_BY_MODULE = {
     "appautoscaling": "applicationautoscaling",
+    "athena": "athena",
     "cloudwatch": "cloudwatch",
     "ecr": "ecr",
+    "glue": "glue",
     "iam": "iam",
     "kms": "kms",
     "s3": "s3",

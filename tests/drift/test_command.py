@@ -10,11 +10,8 @@ against scipy's own functions.
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import json
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,10 +24,10 @@ import pytest
 from scipy import stats
 
 from modelplane.cli import main
+from modelplane.drift import embedded
 from modelplane.drift.baseline import (
     Baseline,
     CategoricalFeature,
-    NumericFeature,
     baseline_from_frame,
     load_baseline,
     read_training_csv,
@@ -41,78 +38,26 @@ from modelplane.drift.statistics import Verdict, compare, population_stability_i
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
 from modelplane.live.aws import EMULATOR_CREDENTIALS
 from modelplane.settings import DataDrift
+from modelplane.timewindow import Window
+from tests.drift.harness import (
+    COLUMNS,
+    COUNTRIES,
+    capture_line,
+    capture_record,
+    payload,
+    requests_of,
+    transactions,
+    write_capture,
+)
 from tests.stacks import SimulateStack, stack_config, write_stack
 
 UNTIL = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-COLUMNS = ["amount", "merchant_risk", "country", "channel"]
-COUNTRIES = (["IE", "FR", "DE", "ES"], [0.4, 0.3, 0.2, 0.1])
 CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+WINDOW = Window(UNTIL - timedelta(hours=6), UNTIL)
 
 
-def transactions(rows: int, seed: int, *, drifted: bool = False) -> pd.DataFrame:
-    """Synthetic card transactions; drifted ones are larger, riskier and partly from a new country."""
-    random = np.random.default_rng(seed)
-    countries, shares = COUNTRIES
-    if drifted:
-        countries, shares = [*countries, "BR"], [0.25, 0.25, 0.15, 0.1, 0.25]
-    return pd.DataFrame(
-        {
-            "amount": np.round(random.lognormal(4.0 + (0.5 if drifted else 0), 0.8, rows), 2),
-            "merchant_risk": np.round(random.normal(0.3 + (0.15 if drifted else 0), 0.1, rows), 4),
-            "country": random.choice(countries, rows, p=shares),
-            "channel": random.choice(["web", "app"], rows, p=[0.6, 0.4]),
-            "label": random.integers(0, 2, rows),
-        }
-    )
-
-
-def requests_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows a caller would send: every column but the label."""
-    return [
-        {str(key): value for key, value in row.items()}
-        for row in frame.drop(columns=["label"]).to_dict(orient="records")
-    ]
-
-
-def capture_line(row: dict[str, Any], when: datetime, style: str) -> str:
-    """One request as SageMaker captures it: CSV, JSON or base64-encoded CSV."""
-    values = [row[column] for column in COLUMNS]
-    if style == "json":
-        content_type, encoding, data = "application/json", "JSON", json.dumps({c: row[c] for c in COLUMNS})
-    else:
-        text = io.StringIO()
-        csv.writer(text, lineterminator="").writerow(values)
-        content_type, encoding, data = "text/csv", "CSV", text.getvalue()
-        if style == "base64":
-            encoding, data = "BASE64", base64.b64encode(data.encode()).decode()
-    return json.dumps(
-        {
-            "captureData": {
-                "endpointInput": {
-                    "observedContentType": content_type,
-                    "mode": "INPUT",
-                    "data": data,
-                    "encoding": encoding,
-                },
-                "endpointOutput": {
-                    "observedContentType": "application/json",
-                    "mode": "OUTPUT",
-                    "data": base64.b64encode(b'{"score": 0.12}').decode(),
-                    "encoding": "BASE64",
-                },
-            },
-            "eventMetadata": {
-                "eventId": str(uuid.uuid4()),
-                "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            },
-            "eventVersion": "0",
-        }
-    )
-
-
-@pytest.fixture(scope="module")
-def prod_outputs(simulate_stack: SimulateStack) -> dict[str, Any]:
-    return simulate_stack("prod").outputs
+def line(endpoint_input: dict[str, Any], when: datetime) -> str:
+    return json.dumps(capture_record(endpoint_input, when))
 
 
 @pytest.fixture(scope="module")
@@ -393,29 +338,6 @@ def test_population_stability_index_is_the_symmetrised_kullback_leibler_divergen
     assert population_stability_index(expected, expected) == 0
 
 
-def test_reported_statistics_are_scipys() -> None:
-    baseline = baseline_from_frame(transactions(3000, seed=8).drop(columns=["label"]), source="train.csv")
-    window = transactions(800, seed=9, drifted=True)
-    rows = requests_of(window)
-    report = compare(baseline, rows, DataDrift())
-    features = {feature.name: feature for feature in report.features}
-    assert report.alpha == pytest.approx(0.01 / 4), "Bonferroni over the four judged features"
-    amount = baseline.features["amount"]
-    assert isinstance(amount, NumericFeature)
-    ks_statistic, ks_p = stats.ks_2samp(amount.sample, window["amount"].to_numpy())
-    assert (features["amount"].statistic, features["amount"].p_value) == pytest.approx((ks_statistic, ks_p))
-    country = baseline.features["country"]
-    assert isinstance(country, CategoricalFeature)
-    counts = Counter(window["country"])
-    known = sum(counts[c] for c in country.shares)
-    chi2, chi2_p = stats.chisquare(
-        [counts[c] for c in country.shares], [country.shares[c] * known for c in country.shares]
-    )
-    assert (features["country"].statistic, features["country"].p_value) == pytest.approx((chi2, chi2_p))
-    assert features["country"].new_categories["BR"] == pytest.approx((window["country"] == "BR").mean())
-    assert report.verdict is Verdict.DRIFT
-
-
 def test_numeric_categories_match_however_the_training_csv_and_the_requests_spell_them(tmp_path: Path) -> None:
     """pandas reads a numeric column with gaps as floats (5411.0); requests send 5411 as CSV text or a JSON
     number. The same category must be the same category, or every request is a "new" one."""
@@ -431,31 +353,29 @@ def test_numeric_categories_match_however_the_training_csv_and_the_requests_spel
     requests = [
         (float(amount), int(code)) for amount, code in zip(random.lognormal(4.0, 0.8, 600), codes, strict=False)
     ]
-    csv_rows = [
-        payload_rows({"encoding": "CSV", "observedContentType": "text/csv", "data": f"{a},{c}"}, ["amount", "mcc"])[0]
-        for a, c in requests[:300]
-    ]
-    json_rows = [
-        payload_rows(
-            {
-                "encoding": "JSON",
-                "observedContentType": "application/json",
-                "data": json.dumps({"amount": a, "mcc": float(c)}),
-            },
-            ["amount", "mcc"],
-        )[0]
+    when = UNTIL - timedelta(hours=1)
+    csv_lines = [line(payload("text/csv", f"{a},{c}", "CSV"), when) for a, c in requests[:300]]
+    json_lines = [
+        line(payload("application/json", json.dumps({"amount": a, "mcc": float(c)}), "JSON"), when)
         for a, c in requests[300:]
     ]
 
-    report = compare(baseline, csv_rows + json_rows, DataDrift())
+    report = compare(
+        baseline,
+        embedded.judge_files(write_capture(tmp_path / "capture", csv_lines + json_lines), baseline, WINDOW),
+        DataDrift(),
+    )
 
     judged = {feature.name: feature for feature in report.features}["mcc"]
     assert judged.new_categories == {} and not judged.drifted, judged.reasons
 
 
-def test_steady_windows_rarely_raise_a_false_alarm() -> None:
+def test_steady_windows_rarely_raise_a_false_alarm(tmp_path: Path) -> None:
     baseline = baseline_from_frame(transactions(5000, seed=10).drop(columns=["label"]), source="train.csv")
-    verdicts = [
-        compare(baseline, requests_of(transactions(500, seed=seed)), DataDrift()).verdict for seed in range(11, 31)
-    ]
+    when = UNTIL - timedelta(hours=1)
+    verdicts = []
+    for seed in range(11, 31):
+        lines = [capture_line(row, when, "csv") for row in requests_of(transactions(500, seed=seed))]
+        files = write_capture(tmp_path / str(seed), lines)
+        verdicts.append(compare(baseline, embedded.judge_files(files, baseline, WINDOW), DataDrift()).verdict)
     assert verdicts.count(Verdict.DRIFT) <= 1, verdicts

@@ -1,0 +1,401 @@
+"""The drift query: one SQL aggregation over a window of captured requests, written once in Trino's dialect.
+
+Athena (engine version 3, which is Trino) runs the text as written; the embedded engine runs what
+`sqlglot` transpiles it to for DuckDB (`duckdb_sql`). Each engine provides the relation the query reads
+(`trino_sql`'s `source`): one row per capture line with the record's fields, nulls for a line that is no
+JSON object. The query parses each record and its payload by the rules of
+`modelplane.drift.capture.payload_rows` (CSV rows in the baseline's column order; a JSON object, a list
+of objects or rows, `{"instances": [...]}`, or JSON Lines; base64 decoded first) and answers one row of
+aggregates:
+
+- `lines`: the lines by what became of them: `""` a request judged, `outside` a request outside the
+  window, else why the request was skipped, in `payload_rows`' words;
+- `feature_rows`: the feature rows of the requests judged; `files`: the capture files that held lines;
+- per baseline feature: the rows that carry it, how many hold a usable value, the values per bucket
+  (the baseline's bin for a numeric feature, the category as the baseline writes it for a categorical
+  one) and, for a numeric feature, the `KS_SAMPLE_SIZE` values whose row hashes smallest (a uniform
+  sample, the same on every run) with those hashes.
+
+Array and map results are JSON text: Athena answers text. The embedded engine runs the query over
+batches of files and adds the partial results up (`WindowAggregates.merge`): counts add, and the
+smallest hashes of the union are the smallest of the batches' smallest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from modelplane.drift.baseline import Baseline, NumericFeature
+from modelplane.drift.capture import CSV_TYPES, JSON_LINES_TYPES, JSON_TYPES
+from modelplane.timewindow import Window
+
+# Trino's min_by(x, y, n) takes n up to 10,000; the window's sample for the Kolmogorov-Smirnov test.
+KS_SAMPLE_SIZE = 10_000
+OUTSIDE_WINDOW = "outside"
+NOT_A_RECORD = "not a SageMaker capture record"
+# DuckDB lacks two Trino functions the query uses; macros of the same names stand in for them.
+DUCKDB_MACROS = (
+    "CREATE OR REPLACE TEMP MACRO xxhash64(b) AS hash(b)",
+    "CREATE OR REPLACE TEMP MACRO from_big_endian_64(x) AS CAST(x >> 1 AS BIGINT)",
+)
+# Line breaks the way Python's csv module and str.splitlines() see them in a payload.
+_LINE_BREAK = r"\r\n|\r|\n"
+_MAX_DOUBLE = "1.7976931348623157E308"
+
+
+@dataclass
+class FeatureAggregate:
+    """What the window says about one baseline feature."""
+
+    rows: int = 0
+    """Feature rows that carry the feature (a JSON object may leave it out)."""
+    values: int = 0
+    """Rows with a usable value: a finite number for a numeric feature, a non-empty category otherwise."""
+    buckets: Counter[str] = field(default_factory=Counter)
+    """Values per baseline bin (`"0"` below the first edge) or per category."""
+    sample: list[tuple[int, float]] = field(default_factory=list)
+    """(hash of the row, value) of the numeric values with the smallest hashes, at most `KS_SAMPLE_SIZE`."""
+
+    def merge(self, other: FeatureAggregate) -> None:
+        self.rows += other.rows
+        self.values += other.values
+        self.buckets.update(other.buckets)
+        self.sample = sorted(self.sample + other.sample)[:KS_SAMPLE_SIZE]
+
+    @property
+    def sample_values(self) -> list[float]:
+        return [value for _, value in self.sample]
+
+
+@dataclass
+class WindowAggregates:
+    """The drift query's answer: everything the statistics need, nothing row by row."""
+
+    requests: int = 0
+    """Captured requests in the window (a request may hold several rows)."""
+    rows: int = 0
+    """Feature rows of the requests that could be read."""
+    files: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Requests left out, by reason."""
+    features: dict[str, FeatureAggregate] = field(default_factory=dict)
+
+    def merge(self, other: WindowAggregates) -> None:
+        self.requests += other.requests
+        self.rows += other.rows
+        self.files += other.files
+        self.skipped.update(other.skipped)
+        for name, aggregate in other.features.items():
+            self.features.setdefault(name, FeatureAggregate()).merge(aggregate)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _timestamp(moment: datetime) -> str:
+    return f"from_iso8601_timestamp({_literal(moment.astimezone(UTC).isoformat().replace('+00:00', 'Z'))})"
+
+
+def _in(column: str, values: set[str]) -> str:
+    return f"{column} IN ({', '.join(map(_literal, sorted(values)))})"
+
+
+def _json_path(name: str) -> str:
+    return "$[" + json.dumps(name) + "]"
+
+
+def _is_object(json_value: str) -> str:
+    return f"substr(json_format({json_value}), 1, 1) = '{{'"
+
+
+def _is_array(json_value: str) -> str:
+    # Not json_array_length(...) IS NOT NULL: DuckDB's is 0, not null, for an object.
+    return f"substr(json_format({json_value}), 1, 1) = '['"
+
+
+def _bin(feature: NumericFeature, number: str) -> str:
+    """numpy's searchsorted(edges, x, side='right'): how many edges are at or below x."""
+    if not feature.bin_edges:
+        return "0"
+    # 17 significant digits in scientific notation: a DOUBLE literal in both dialects, the same float back.
+    return " + ".join(f"IF({number} >= {edge:.16e}, 1, 0)" for edge in feature.bin_edges)
+
+
+def _as_json(aggregate: str, name: str) -> str:
+    """An array or map result as JSON text: Athena's results are text, and its own rendering of them is ambiguous."""
+    return f"json_format(CAST({aggregate} AS JSON)) AS {name}"
+
+
+def _cell(json_value: str) -> str:
+    """A JSON value as a cell: its kind (the first character of its JSON text) and its text."""
+    return (
+        f"IF({json_value} IS NULL, NULL, concat(substr(json_format({json_value}), 1, 1), "
+        f"coalesce(json_extract_scalar({json_value}, '$'), json_format({json_value}))))"
+    )
+
+
+def _number(index: int) -> str:
+    """Python's float() of a string or a JSON number, when finite (Python's `_as_number`)."""
+    parsed = f"try_cast(trim(text_{index}) AS double)"
+    return (
+        f"IF(kind_{index} IN ('\"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9') "
+        f"AND {parsed} BETWEEN -{_MAX_DOUBLE} AND {_MAX_DOUBLE}, {parsed}) AS number_{index}"
+    )
+
+
+def _category(index: int) -> str:
+    """`category_text` of the value: a whole JSON number without its fraction, True/False for a boolean."""
+    kind, text = f"kind_{index}", f"text_{index}"
+    number = f"try_cast({text} AS double)"
+    return f"""CASE {kind}
+      WHEN '"' THEN nullif({text}, '')
+      WHEN 't' THEN 'True'
+      WHEN 'f' THEN 'False'
+      WHEN 'n' THEN NULL
+      WHEN '{{' THEN {text}
+      WHEN '[' THEN {text}
+      ELSE IF(floor({number}) = {number} AND abs({number}) < 1E18, CAST(CAST({number} AS bigint) AS varchar), {text})
+    END AS bucket_{index}"""
+
+
+def trino_sql(baseline: Baseline, window: Window, source: str) -> str:
+    """The drift query in Trino's dialect over `source`, a query (in Trino's dialect too) the engine provides
+    with one row per capture line: `file`, `event_id`, `inference_time`, `has_input` (the record has an
+    `endpointInput`), `content_type`, `encoding` and `data`, all null for a line that is no JSON object."""
+    columns = baseline.columns
+    width = len(columns)
+    indices = range(1, width + 1)
+    csv_fields = (
+        "IF(strpos(l, '\"') = 0, split(l, ','), transform("
+        'regexp_extract_all(concat(\',\', l), \',("(?:[^"]|"")*"|[^,]*)\', 1), '
+        "f -> IF(substr(f, 1, 1) = '\"', replace(substr(f, 2, length(f) - 2), '\"\"', '\"'), f)))"
+    )
+    instances = "json_extract(p, '$.instances')"
+    unwrapped = f"IF({_is_object('p')} AND {_is_array(instances)}, {instances}, p)"
+    rows_of = (
+        f"CASE WHEN {_is_object('q')} THEN ARRAY[q] "
+        f"WHEN NOT {_is_array('q')} OR json_array_length(q) = 0 THEN NULL "
+        f"WHEN cardinality(filter(CAST(q AS ARRAY(JSON)), e -> NOT ({_is_object('e')}))) = 0 "
+        f"OR cardinality(filter(CAST(q AS ARRAY(JSON)), e -> NOT ({_is_array('e')}))) = 0 "
+        "THEN CAST(q AS ARRAY(JSON)) ELSE ARRAY[q] END"
+    )
+    by_name = ", ".join(_cell(f"json_extract(r, {_literal(_json_path(name))})") for name in columns)
+    cells = ",\n    ".join(
+        f"IF(csv AND row IS NOT NULL, '\"', substr(element_at(row, {i}), 1, 1)) AS kind_{i}, "
+        f"IF(csv, element_at(row, {i}), substr(element_at(row, {i}), 2)) AS text_{i}"
+        for i in indices
+    )
+    numeric = {
+        index: feature
+        for index, name in enumerate(columns, start=1)
+        if isinstance(feature := baseline.features[name], NumericFeature)
+    }
+    numbers = [_number(index) for index in numeric]
+    buckets = [
+        f"IF(number_{index} IS NULL, NULL, {_bin(numeric[index], f'number_{index}')}) AS bucket_{index}"
+        if index in numeric
+        else _category(index)
+        for index in indices
+    ]
+    measures: list[str] = []
+    for index, name in enumerate(columns, start=1):
+        feature = baseline.features[name]
+        measures += [f"count(kind_{index}) AS rows_{index}", f"count(bucket_{index}) AS values_{index}"]
+        if isinstance(feature, NumericFeature):
+            key = f"IF(number_{index} IS NULL, NULL, h)"
+            bins = ", ".join(f"count(IF(bucket_{index} = {bin_}, 1))" for bin_ in range(len(feature.bin_shares)))
+            measures += [
+                _as_json(f"ARRAY[{bins}]", f"buckets_{index}"),
+                _as_json(f"min_by(number_{index}, {key}, {KS_SAMPLE_SIZE})", f"sample_{index}"),
+                _as_json(f"min_by({key}, {key}, {KS_SAMPLE_SIZE})", f"keys_{index}"),
+            ]
+        else:
+            measures += [
+                _as_json(f"histogram(bucket_{index})", f"buckets_{index}"),
+                f"NULL AS sample_{index}",
+                f"NULL AS keys_{index}",
+            ]
+    known_types = CSV_TYPES | JSON_TYPES | JSON_LINES_TYPES
+    newline = "strpos(text, chr(10)) + strpos(text, chr(13)) = 0"
+    # Every text put into the query is a quoted literal (`_literal`) or a number.
+    return f"""
+WITH capture AS (
+{source}
+),
+requests AS (
+  SELECT
+    file,
+    event_id,
+    has_input,
+    try(from_iso8601_timestamp(inference_time)) AS inferred,
+    upper(coalesce(encoding, '')) AS encoding,
+    lower(trim(split_part(coalesce(content_type, ''), ';', 1))) AS content_type,
+    data
+  FROM capture
+),
+decoded AS (
+  SELECT
+    *,
+    {_in("content_type", CSV_TYPES)} AS csv,
+    CASE encoding
+      WHEN 'BASE64' THEN try(IF(
+        to_utf8(from_utf8(from_base64(data))) = from_base64(data), from_utf8(from_base64(data))))
+      WHEN 'CSV' THEN data
+      WHEN 'JSON' THEN data
+    END AS text
+  FROM requests
+),
+documents AS (
+  SELECT
+    *,
+    IF({newline}, IF(text = '', ARRAY[], ARRAY[text]), regexp_split(text, '{_LINE_BREAK}')) AS lines
+  FROM decoded
+),
+parsed AS (
+  SELECT
+    *,
+    CASE
+      WHEN csv THEN NULL
+      WHEN {_in("content_type", JSON_TYPES)} THEN ARRAY[try(json_parse(text))]
+      ELSE transform(filter(lines, d -> trim(d) <> ''), d -> try(json_parse(d)))
+    END AS documents
+  FROM documents
+),
+shaped AS (
+  SELECT
+    *,
+    transform(transform(documents, p -> {unwrapped}), q -> {rows_of}) AS row_sets
+  FROM parsed
+),
+payloads AS (
+  SELECT
+    *,
+    IF(csv,
+      transform(filter(lines, l -> l <> ''), l -> {csv_fields}),
+      transform(flatten(row_sets), r -> IF({_is_array("r")},
+        transform(CAST(r AS ARRAY(JSON)), e -> {_cell("e")}),
+        ARRAY[{by_name}]))) AS rows,
+    IF(csv, NULL,
+      json_array_length(element_at(filter(flatten(row_sets), r -> {_is_array("r")} AND json_array_length(r) <> {width}), 1)))
+      AS json_width
+  FROM shaped
+),
+judged AS (
+  SELECT
+    file,
+    from_big_endian_64(xxhash64(to_utf8(coalesce(event_id, data, '')))) AS request_hash,
+    csv,
+    rows,
+    CASE
+      WHEN inferred IS NULL OR NOT coalesce(has_input, FALSE) THEN {_literal(NOT_A_RECORD)}
+      WHEN inferred < {_timestamp(window.start)} OR inferred >= {_timestamp(window.end)} THEN {_literal(OUTSIDE_WINDOW)}
+      WHEN data IS NULL THEN 'no data (was only the output captured?)'
+      WHEN encoding = 'BASE64' AND text IS NULL THEN 'BASE64 data that is not UTF-8 text'
+      WHEN encoding NOT IN ('BASE64', 'CSV', 'JSON')
+        THEN concat('unknown encoding ', IF(encoding = '', '(none)', encoding))
+      WHEN NOT {_in("content_type", known_types)}
+        THEN concat('content type ', IF(content_type = '', '(none)', content_type), ' is not CSV or JSON')
+      WHEN cardinality(filter(documents, p -> p IS NULL)) > 0 THEN concat(content_type, ' data that is not JSON')
+      WHEN cardinality(filter(row_sets, r -> r IS NULL)) > 0
+        THEN 'JSON that is neither an object, a row, nor a list of them'
+      WHEN coalesce(json_width, element_at(filter(transform(rows, r -> cardinality(r)), n -> n <> {width}), 1)) IS NOT NULL
+        THEN concat(
+          'rows of ',
+          CAST(coalesce(json_width, element_at(filter(transform(rows, r -> cardinality(r)), n -> n <> {width}), 1))
+            AS varchar),
+          ' values where the baseline has {width} columns')
+    END AS problem
+  FROM payloads
+),
+feature_rows AS (
+  SELECT
+    file,
+    problem,
+    csv,
+    row,
+    k,
+    bitwise_xor(request_hash, k) AS h
+  FROM judged
+  CROSS JOIN UNNEST(IF(problem IS NULL AND cardinality(rows) > 0, rows, ARRAY[CAST(NULL AS ARRAY(VARCHAR))]))
+    WITH ORDINALITY AS t (row, k)
+),
+cells AS (
+  SELECT
+    *,
+    {cells}
+  FROM feature_rows
+),
+numbers AS (
+  SELECT
+    *,
+    {("," + chr(10) + "    ").join(numbers or ["NULL AS no_numbers"])}
+  FROM cells
+),
+bucketed AS (
+  SELECT
+    *,
+    {("," + chr(10) + "    ").join(buckets)}
+  FROM numbers
+)
+SELECT
+  {_as_json("histogram(IF(k = 1, coalesce(problem, '')))", "lines")},
+  count(row) AS feature_rows,
+  count(DISTINCT file) AS files,
+  {("," + chr(10) + "  ").join(measures)}
+FROM bucketed
+"""  # noqa: S608
+
+
+def duckdb_sql(trino: str) -> str:
+    """The Trino text as DuckDB runs it (run `DUCKDB_MACROS` in the session first).
+
+    One rewrite besides sqlglot's: `json_format` of a JSON value becomes a cast to text. sqlglot writes
+    `CAST(TO_JSON(x) AS TEXT)`, which serialises the value again; DuckDB's JSON already is its text.
+    """
+    tree = sqlglot.parse_one(trino, read="trino")
+    tree = tree.transform(
+        lambda node: exp.cast(node.this, exp.DataType.Type.VARCHAR) if isinstance(node, exp.JSONFormat) else node
+    )
+    return tree.sql(dialect="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE)
+
+
+def aggregates_from(row: tuple[Any, ...], baseline: Baseline) -> WindowAggregates:
+    """The query's one result row (the columns it selects, in order) as `WindowAggregates`."""
+    lines, feature_rows, files, *measures = row
+    result = WindowAggregates(rows=int(feature_rows), files=int(files))
+    for problem, count in (_json(lines) or {}).items():
+        if problem == "":
+            result.requests += int(count)
+        elif problem != OUTSIDE_WINDOW:
+            result.skipped[problem] += int(count)
+            if problem != NOT_A_RECORD:
+                result.requests += int(count)
+    for index, name in enumerate(baseline.columns):
+        count, valued, buckets, sample, keys = measures[5 * index : 5 * index + 5]
+        if not int(count):
+            continue
+        aggregate = result.features[name] = FeatureAggregate(rows=int(count), values=int(valued))
+        buckets = _json(buckets)
+        if isinstance(buckets, list):
+            aggregate.buckets.update({str(bin_): int(n) for bin_, n in enumerate(buckets) if int(n)})
+        else:
+            aggregate.buckets.update({str(category): int(n) for category, n in (buckets or {}).items()})
+        values = _json(sample) or []
+        aggregate.sample = [(int(key), float(value)) for key, value in zip(_json(keys) or [], values, strict=True)]
+    return result
+
+
+def _json(text: Any) -> Any:
+    if text is None:
+        return None
+    document = json.loads(text) if isinstance(text, str) else text
+    return None if isinstance(document, float) and math.isnan(document) else document
