@@ -1,0 +1,1 @@
+"""Developer tools that are not shipped: generators of committed files (`make generate`)."""
