@@ -16,6 +16,7 @@ from pulumi_policy import (
     PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
+    ResourceValidationPolicy,
     StackValidationArgs,
 )
 
@@ -24,6 +25,8 @@ from pulumi_policy import (
 SOURCE_TAG_PREFIX = "source:"
 # The resource types a policy judges travel the same way, for documentation and reports.
 RESOURCE_TAG_PREFIX = "resource:"
+# A rule that judges a concern on every type whose inputs express it (see property_map.py) says which.
+CONCERN_TAG_PREFIX = "concern:"
 PRODUCTION_PROPERTY = "production"
 PRODUCTION_SCHEMA = {
     "type": "boolean",
@@ -45,6 +48,11 @@ def aws_config_url(rule_name: str) -> str:
 def sources(*ids: str) -> list[str]:
     """Tags naming the scanner controls a policy corresponds to, e.g. `CKV_AWS_98`, `aws-config:<rule>`."""
     return [f"{SOURCE_TAG_PREFIX}{source_id}" for source_id in ids]
+
+
+def concern_tag(concern: str) -> str:
+    """The tag naming the concern of the property index a rule judges (its types come from the index)."""
+    return f"{CONCERN_TAG_PREFIX}{concern}"
 
 
 def applies_to(*types: str) -> list[str]:
@@ -99,6 +107,17 @@ def for_types(
         return rule(run)
 
     return decorate
+
+
+class ReachingPolicy(ResourceValidationPolicy):
+    """A resource policy that tells which resource types it judges, where a list in its tags cannot:
+    the types the property index lists for a concern, or custom resources found by shape. The pack's
+    server asks `reaches` instead of reading the tags; the rule returns at once for any other type, so
+    the SDK's own server, which calls every rule, answers the same."""
+
+    def __init__(self, reaches: Callable[[str], bool], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.reaches = reaches
 
 
 def is_sequence(value: Any) -> bool:
