@@ -1,7 +1,7 @@
 """Benchmark of the policy pack on the path the Pulumi CLI drives (issue 16); a measurement, not a timed test.
 
 `python benchmarks/policy_bench.py [--repeat N]` simulates synthetic `dev` stacks of 10 and 100
-SageMaker endpoints and the platform team's program of `tests/platform_program.py`, then, for the pack
+SageMaker endpoints and the platform team's program of `tests/policies/platform_program.py`, then, for the pack
 as shipped (`GuardAnalyzer`, which decodes each request once) and for the same rules served by the
 SDK's own `PolicyPack` (decoding once per policy), measures:
 - start-up: launching `python -m pulumi.policy` until it answers GetAnalyzerInfo;
@@ -40,7 +40,7 @@ from modelplane.analyzer import (
     start_pack,
 )
 from modelplane.simulate import RecordedResource, simulate_in_subprocess
-from tests.platform_program import recorded_program
+from tests.policies.platform_program import recorded_program
 
 BUDGET = 1000
 ENDPOINT_COUNTS = (10, 100)

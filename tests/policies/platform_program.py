@@ -4,9 +4,9 @@ Each resource is declared by hand with the pulumi-aws 7 and pulumi-kubernetes 4 
 team writes them, so its inputs reach the pack exactly as the SDK sends them (camelCase, strings
 or objects). `EXPECTED` names, for each insecure resource, the policy that must stop it in
 production; compliant resources are listed with None and must draw no mandatory diagnostic.
-`python -m tests.platform_program` runs the program under the mock runtime and prints the recorded
+`python -m tests.policies.platform_program` runs the program under the mock runtime and prints the recorded
 graph as JSON; `recorded_program()` runs it so for the tests and benchmarks that judge it through the
-pack's gRPC interface (`tests/test_policy_catch_rate.py`).
+pack's gRPC interface (`tests/policies/test_catch_rate.py`).
 """
 
 from __future__ import annotations
@@ -576,6 +576,10 @@ def keys_queues_notebooks() -> None:
             "direct_internet_access": "Disabled",
             "root_access": "Disabled",
             "kms_key_id": KEY,
+            # SageMaker still answers IMDSv1 unless asked not to (CreateNotebookInstance's default).
+            "instance_metadata_service_configuration": aws.sagemaker.NotebookInstanceInstanceMetadataServiceConfigurationArgs(
+                minimum_instance_metadata_service_version="2"
+            ),
             "tags": TAGS,
             **changes,
         }
@@ -782,7 +786,11 @@ def recorded_program() -> tuple[dict[str, str | None], list[RecordedResource]]:
     from modelplane.stackfiles import PROJECT_ROOT
 
     completed = subprocess.run(
-        [sys.executable, "-m", "tests.platform_program"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "tests.policies.platform_program"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     program = json.loads(completed.stdout)
     return program["expected"], [RecordedResource(**record) for record in program["resources"]]

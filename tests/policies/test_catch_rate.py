@@ -1,6 +1,6 @@
 """A platform team's program judged as the CLI judges it: every insecure resource stopped, no false alarm.
 
-`tests/platform_program.py` declares resources across the themes of issue 16 (cluster RBAC and
+`tests/policies/platform_program.py` declares resources across the themes of issue 16 (cluster RBAC and
 exposure, every workload kind, IAM escalation and cross-account trust, keys, queues, notebooks and
 Studio, security groups, S3 settings of a shared bucket) with the real SDKs, under the mock runtime.
 The pack then gets them exactly as from `pulumi preview --policy-pack policies --policy-pack-config
@@ -23,7 +23,7 @@ from modelplane.analyzer import (
     start_pack,
     violations_of,
 )
-from tests.platform_program import recorded_program
+from tests.policies.platform_program import recorded_program
 
 IDENTITY = StackIdentity(project="platform", stack="prod", config={"aws:region": "eu-west-1"})
 

@@ -33,6 +33,7 @@ from modelplane.analyzer import (
 )
 from modelplane.simulate import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation
 from policies.modelplane_guard import POLICIES
+from tests.harness import recorded
 
 IDENTITY = StackIdentity(project="modelplane", stack="prod", config={"modelplane:environment": "prod"})
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -59,27 +60,6 @@ def configure(pack: RunningPack, info: analyzer_pb2.AnalyzerInfo, environment: s
     effective = reconcile_config(info, load_policy_pack_config(path), str(path))
     pack.configure(effective)
     return effective
-
-
-def recorded(type_token: str, name: str, inputs: dict[str, Any], **extra: Any) -> RecordedResource:
-    fields: dict[str, Any] = {
-        "urn": f"urn:pulumi:prod::modelplane::{type_token}::{name}",
-        "type": type_token,
-        "name": name,
-        "parent": "",
-        "custom": True,
-        "provider": "",
-        "inputs": inputs,
-        "outputs": inputs,
-        "dependencies": [],
-        "property_dependencies": {},
-        "protect": False,
-        "retain_on_delete": False,
-        "delete_before_replace": False,
-        "ignore_changes": [],
-        "additional_secret_outputs": [],
-    }
-    return RecordedResource(**{**fields, **extra})
 
 
 def diagnostics(response: analyzer_pb2.AnalyzeResponse) -> dict[str, tuple[str, str]]:

@@ -45,8 +45,8 @@ from modelplane.simulate import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Si
 from policies.modelplane_guard import POLICIES
 from policies.modelplane_guard.server import GuardAnalyzer, check_pack
 from tests.conftest import SimulateStack
-from tests.platform_program import recorded_program
-from tests.test_policy_contract import recorded
+from tests.harness import recorded
+from tests.policies.platform_program import recorded_program
 
 PACK = "modelplane-guard"
 ENV = {"PULUMI_PROJECT": "modelplane", "PULUMI_STACK": "prod", "PULUMI_DRY_RUN": "true"}
