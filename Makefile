@@ -59,6 +59,7 @@ generate: sync
 	$(RUN) python -m modelplane.component_schema
 	$(RUN) python -m modelplane.component_docs
 	$(RUN) python -m modelplane.iam_catalogue
+	$(RUN) python -m tools.generate.property_index
 	$(RUN) python -m modelplane.policy_docs
 	$(RUN) python -m modelplane.pack_requirements
 

@@ -23,7 +23,6 @@ from .common import (
     for_types,
     is_false,
     is_true,
-    number_text,
     sources,
 )
 
@@ -50,8 +49,12 @@ def _guardrails(args: ResourceValidationArgs, report: Report) -> None:
         report("configuration.bytesScannedCutoffPerQuery is not set: a single query may scan (and bill) without limit.")
     elif cutoff > maximum:
         report(
-            f"configuration.bytesScannedCutoffPerQuery is {number_text(cutoff)} bytes; cap each query at {number_text(maximum)} bytes or less."
+            f"configuration.bytesScannedCutoffPerQuery is {_gib(cutoff)}; cap each query at {_gib(maximum)} or less."
         )
+
+
+def _gib(size: float) -> str:
+    return f"{size / 1024**3:,.0f} GiB"
 
 
 workgroup_guardrails = ResourceValidationPolicy(

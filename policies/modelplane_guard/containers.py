@@ -15,7 +15,18 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from .common import ReachingPolicy, Report, applies_to, as_list, as_mapping, aws_config_url, concern_tag, rule, sources
+from .common import (
+    ReachingPolicy,
+    Report,
+    applies_to,
+    as_list,
+    as_mapping,
+    aws_config_url,
+    concern_tag,
+    is_sequence,
+    rule,
+    sources,
+)
 from .properties import entries_of, resolve
 from .property_map import CONTAINERS
 
@@ -39,7 +50,7 @@ def container_definitions(args: ResourceValidationArgs) -> Iterator[tuple[str, M
             for number, raw in enumerate(as_list(value)):
                 container = as_mapping(raw)
                 name = container.get("name")
-                where = f"{found.path}[{number}]" if isinstance(value, list) else found.path
+                where = f"{found.path}[{number}]" if is_sequence(value) else found.path
                 yield (f"container {name!r} ({where})" if name else where), container
 
 

@@ -151,7 +151,9 @@ def is_custom_resource(resource_type: str) -> bool:
     package, _, module_and_kind = resource_type.partition(":")
     group = module_and_kind.partition(":")[0].split("/")[0]
     return (
-        package == "kubernetes" and group not in NON_OBJECT_GROUPS and resource_type not in property_index().builtin_kubernetes
+        package == "kubernetes"
+        and group not in NON_OBJECT_GROUPS
+        and resource_type not in property_index().builtin_kubernetes
     )
 
 
@@ -213,7 +215,11 @@ def containers(
     """Every container of the given kinds (all, by default) with a label naming it and its path."""
     found = []
     for kind in kinds:
-        for index, raw in enumerate(as_list(spec.get(kind))):
+        value = spec.get(kind)
+        if isinstance(value, Mapping):  # a workflow step's single `container` or `script`
+            found.append((f"container {value.get('name', '?')!r} ({spec_path}.{kind})", value))
+            continue
+        for index, raw in enumerate(as_list(value)):
             container = as_mapping(raw)
             found.append((f"container {container.get('name', '?')!r} ({spec_path}.{kind}[{index}])", container))
     return found

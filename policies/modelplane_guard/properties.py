@@ -23,7 +23,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .common import WORLD, as_list, as_mapping, as_number, aws_managed_key_problem, is_false, is_true, number_text
+from .common import (
+    WORLD,
+    as_list,
+    as_mapping,
+    as_number,
+    aws_managed_key_problem,
+    is_false,
+    is_sequence,
+    is_true,
+    number_text,
+)
 from .network import exposed
 from .property_map import BY_ID, Absent, Kind, Signal
 
@@ -61,7 +71,8 @@ class Index:
     """Every built-in Kubernetes type token; any other is a custom resource."""
 
 
-def _steps(path: str) -> tuple[Step, ...]:
+def path_steps(path: str) -> tuple[Step, ...]:
+    """The steps of an index path: `blockDeviceMappings[].ebs.encrypted`."""
     steps = []
     for part in path.split("."):
         name = part.rstrip("[]{}")
@@ -71,9 +82,14 @@ def _steps(path: str) -> tuple[Step, ...]:
 
 @functools.cache
 def property_index() -> Index:
-    document = json.loads(INDEX_FILE.read_text(encoding="utf-8"))
+    """The index shipped with the pack, read once."""
+    return index_of(json.loads(INDEX_FILE.read_text(encoding="utf-8")))
+
+
+def index_of(document: Mapping[str, Any]) -> Index:
+    """An index from its JSON document (`property_index.json`'s shape)."""
     aws: dict[str, tuple[Entry, ...]] = {
-        token: tuple(Entry(path, _steps(path), BY_ID[signal], default) for path, signal, default in entries)
+        token: tuple(Entry(path, path_steps(path), BY_ID[signal], default) for path, signal, default in entries)
         for token, entries in document["aws"].items()
     }
     by_concern: dict[str, dict[str, tuple[Entry, ...]]] = {}
@@ -156,17 +172,21 @@ class Options:
     public_ports: tuple[float, ...] = (80, 443)
 
 
-def judge(props: Mapping[str, Any], entries: tuple[Entry, ...], options: Options) -> Iterator[str]:
-    """A message for each place where the resource's inputs fail an entry's signal."""
+def judge(props: Mapping[str, Any], entries: tuple[Entry, ...], options: Options) -> list[str]:
+    """A message for each place where the resource's inputs fail an entry's signal (once, where two
+    signals name the same property)."""
+    problems: dict[str, None] = {}
     for entry in entries:
         for found in resolve(props, entry.steps):
             problem = _problem(entry, found, options)
             if problem:
-                yield problem
+                problems[problem] = None
+    return list(problems)
 
 
 def _absent(value: Any) -> bool:
-    return value is None or (isinstance(value, list | tuple | Mapping) and not value) or value == ""
+    """Left out, or set to nothing (an empty string, list or block)."""
+    return value is None or value == "" or ((is_sequence(value) or isinstance(value, Mapping)) and len(value) == 0)
 
 
 def _problem(entry: Entry, found: Found, options: Options) -> str | None:

@@ -101,8 +101,6 @@ class Signal:
     (an OPTIONS method, a read replica)."""
     only_stateful: bool = False
     """Apply only to types that hold data: they carry an at-rest encryption or backup property too."""
-    skip_when_parent_has: str | None = None
-    """For blocks: leave the block out when it holds a property of this name (an `enabled` switch judges it)."""
     why: str = ""
     """What the finding means, for the violation message."""
     exclude: tuple[str, ...] = ()
@@ -136,11 +134,25 @@ SIGNALS: tuple[Signal, ...] = (
         why="the data is stored unencrypted",
         exclude=(
             TRANSIT_PATH,
+            # A cache's encryption, judged below only while caching is on.
+            r".*::(.*\.)?cacheDataEncrypted",
             # A hint for the Glue API's response, not how the data is stored.
             r".*::.*returnConnectionPasswordEncrypted",
             # Describes an existing snapshot being registered or copied; the copy's own flag is judged.
             r"aws:ec2/(ami|amiFromInstance):.*::ebsBlockDevices\[\]\.encrypted",
         ),
+    ),
+    Signal(
+        id="cache-encrypted",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        names="cacheDataEncrypted",
+        schema=("boolean",),
+        secure=True,
+        absent=Absent.DEFAULT_OR_INSECURE,
+        # An API stage's cache holds nothing while caching is off.
+        exempt={"cachingEnabled": "|false"},
+        why="cached responses are stored unencrypted",
     ),
     Signal(
         id="at-rest-block-switch",
@@ -182,6 +194,17 @@ SIGNALS: tuple[Signal, ...] = (
             # MACsec on a Direct Connect link and HLS segment encryption: not storage.
             r"aws:(directconnect|medialive)/.*",
         ),
+    ),
+    Signal(
+        id="security-configuration",
+        concern=AT_REST,
+        kind=Kind.BLOCK,
+        # EMR clusters and Glue jobs, crawlers and endpoints encrypt only through a named security configuration.
+        names="securityConfiguration",
+        within="",
+        schema=("string",),
+        absent=Absent.INSECURE,
+        why="no security configuration encrypts its data, logs and traffic",
     ),
     # --- customer managed keys ---------------------------------------------------------------------
     Signal(
@@ -236,8 +259,8 @@ SIGNALS: tuple[Signal, ...] = (
         id="customer-key-named",
         concern=CUSTOMER_KEY,
         kind=Kind.KEY,
-        # Any other key reference (`performanceInsightsKmsKeyId`, `s3KmsKeyId`...): judged when set.
-        names=r"[a-z][A-Za-z0-9]*(KmsKey|KmsMasterKey)(Id|Arn|Identifier)?|[a-z][A-Za-z0-9]*EncryptionKey(Id|Arn)?",
+        # Any key reference (`performanceInsightsKmsKeyId`, a feature store's `securityConfig.kmsKeyId`...): judged when set.
+        names=r"[a-z][A-Za-z0-9]*(KmsKey|KmsMasterKey)(Id|Arn|Identifier)?|[a-z][A-Za-z0-9]*EncryptionKey(Id|Arn)?|kms(Key|MasterKey)(Id|Arn|Identifier)?",
         schema=("string",),
         absent=Absent.IGNORE,
         why="",
@@ -349,6 +372,17 @@ SIGNALS: tuple[Signal, ...] = (
         why="clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS",
     ),
     Signal(
+        id="plaintext-protocol",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        # File transfer endpoints: FTP sends credentials and files in clear text (SFTP and FTPS do not).
+        names="protocols",
+        types=r"aws:transfer/.*",
+        schema=("string",),
+        insecure="ftp",
+        why="FTP sends credentials and files unencrypted",
+    ),
+    Signal(
         id="minimum-tls",
         concern=IN_TRANSIT,
         kind=Kind.CHOICE,
@@ -431,6 +465,40 @@ SIGNALS: tuple[Signal, ...] = (
         why="it has an endpoint on the internet",
     ),
     Signal(
+        id="outside-vpc",
+        concern=PUBLIC,
+        kind=Kind.BLOCK,
+        # A search domain or pipeline without VPC options gets an endpoint on the internet.
+        names="vpcOptions",
+        within="",
+        types=r"aws:(opensearch|elasticsearch|opensearchingest)/[a-z]+:(Domain|Pipeline)",
+        schema=("object",),
+        absent=Absent.INSECURE,
+        why="without vpcOptions its endpoint is on the internet, guarded only by its access policy",
+    ),
+    Signal(
+        id="public-web-server",
+        concern=PUBLIC,
+        kind=Kind.CHOICE,
+        names="webserverAccessMode",
+        schema=("string",),
+        insecure="public_only",
+        why="its web server is reachable from the internet",
+    ),
+    Signal(
+        id="node-ssh-open",
+        concern=PUBLIC,
+        kind=Kind.CHOICE,
+        # Remote access without source security groups opens SSH to the nodes from 0.0.0.0/0.
+        names="sourceSecurityGroupIds",
+        within="remoteAccess",
+        schema=("string",),
+        accepted=".+",
+        absent=Absent.INSECURE,
+        needs_parent=True,
+        why="SSH to the nodes is open to the whole internet; name the security groups that may connect",
+    ),
+    Signal(
         id="unauthenticated-entry-point",
         concern=PUBLIC,
         kind=Kind.CHOICE,
@@ -509,7 +577,6 @@ SIGNALS: tuple[Signal, ...] = (
         within="",
         schema=("object", "string"),
         absent=Absent.INSECURE,
-        skip_when_parent_has="enabled",
         why="no access or audit log is kept",
         exclude=(
             # Lambda functions log to CloudWatch Logs without this block; it only tunes the format.

@@ -3,6 +3,7 @@ inputs, with the exact messages each rule reports."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -497,6 +498,75 @@ CASES: list[Case] = [
             ),
         },
         ["policy statement 0 allows sqs:* to any principal without an account, organisation or source condition."],
+    ),
+    # --- policy documents in any other resource's inputs (the property index) -----------------------------
+    one(
+        "resource-policies-not-public",
+        "search-domain-open-to-everyone",
+        "aws:opensearch/domain:Domain",
+        {
+            "accessPolicies": document(
+                {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "es:ESHttp*", "Resource": "*"}
+            )
+        },
+        [
+            "accessPolicies statement 0 allows es:ESHttp* to any principal without an account, organisation or source condition."
+        ],
+    ),
+    one(
+        "resource-policies-not-public",
+        "search-domain-for-the-organization",
+        "aws:opensearch/domain:Domain",
+        {
+            "accessPolicies": document(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": "es:ESHttp*",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+                }
+            )
+        },
+        [],
+    ),
+    one(
+        "resource-policies-not-public",
+        "endpoint-policies-are-left-to-the-vpc",
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        {"policy": document({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"})},
+        [],
+    ),
+    one(
+        "resource-policies-not-public",
+        "a-policy-input-that-is-no-document",
+        "aws:sqs/redrivePolicy:RedrivePolicy",
+        {
+            "redrivePolicy": json.dumps(
+                {"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:123456789012:dlq", "maxReceiveCount": 4}
+            )
+        },
+        [],
+    ),
+    one(
+        "iam-no-admin-statements",
+        "permission-set-inline-policy",
+        "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy",
+        {
+            "inlinePolicy": document(allow("*")),
+            "instanceArn": "arn:aws:sso:::instance/ssoins-1",
+            "permissionSetArn": "arn:ps",
+        },
+        ["inlinePolicy statement 0 allows '*' on Resource '*'."],
+    ),
+    one(
+        "iam-no-privilege-escalation",
+        "pod-identity-session-policy",
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+        {"policy": document(allow("iam:PassRole"))},
+        [
+            "policy statement 0 allows 'iam:PassRole' on Resource '*': whoever holds it can raise their own privileges (pass an admin role to a service, rewrite or attach policies, mint credentials)."
+        ],
     ),
 ]
 

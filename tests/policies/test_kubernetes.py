@@ -65,6 +65,22 @@ PRIVILEGED_INIT = {
 }
 
 
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
+WORKFLOW = "kubernetes:argoproj.io/v1alpha1:Workflow"
+INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+
+
+def custom(spec: dict[str, Any]) -> dict[str, Any]:
+    """A custom resource as a manifest writes it; the pack knows nothing of its kind."""
+    return {"metadata": {"name": "ranker", "namespace": "ml-serving"}, "spec": spec}
+
+
+def step(**changes: Any) -> dict[str, Any]:
+    """A workflow step's container, hardened as the restricted profile asks."""
+    context = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}, **RESTRICTIVE["securityContext"]}
+    return {**container(), "securityContext": {**container()["securityContext"], **context}, **changes}
+
+
 CASES: list[Case] = [
     one("kubernetes-pod-security-restricted", "restricted", DEPLOYMENT, deployment(), []),
     one(
@@ -452,6 +468,110 @@ CASES: list[Case] = [
         f"{RBAC}:ClusterRolePatch",
         {"metadata": {"name": "view"}, "rules": []},
         [],
+    ),
+    # --- custom resources, searched for pods by shape -----------------------------------------------------
+    one(
+        "kubernetes-pod-security-restricted",
+        "rollout-compliant",
+        ROLLOUT,
+        custom({"replicas": 3, "template": {"spec": pod_spec()}}),
+        [],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "rollout-privileged",
+        ROLLOUT,
+        custom(
+            {
+                "template": {
+                    "spec": pod_spec(
+                        containers=[{**container(), "securityContext": PRIVILEGED_INIT["securityContext"]}]
+                    )
+                }
+            }
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) is privileged.",
+            "container 'model' (spec.template.spec.containers[0]) does not set securityContext.allowPrivilegeEscalation to false.",
+        ],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "workflow-step-as-root",
+        WORKFLOW,
+        custom({"templates": [{"name": "train", "container": step(securityContext={"runAsUser": 0})}]}),
+        [
+            "container 'model' (spec.templates[0].container) does not set securityContext.allowPrivilegeEscalation to false.",
+            "container 'model' (spec.templates[0].container) may run as root: set runAsNonRoot true on the pod or the container.",
+            "container 'model' (spec.templates[0].container) sets runAsUser 0 (root).",
+            "container 'model' (spec.templates[0].container) does not drop ALL capabilities.",
+            "container 'model' (spec.templates[0].container) has no RuntimeDefault or Localhost seccompProfile (pod or container).",
+        ],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "workflow-host-path",
+        WORKFLOW,
+        custom(
+            {
+                "templates": [
+                    {"name": "train", "container": step(), "volumes": [{"name": "d", "hostPath": {"path": "/mnt"}}]}
+                ]
+            }
+        ),
+        ["volume 'd' (spec.templates[0].volumes[0]) uses hostPath, not allowed by the restricted profile."],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "a-resource-without-containers",
+        "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+        custom({"endpoints": [{"port": "metrics"}]}),
+        [],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "built-in-kinds-are-not-searched",
+        "kubernetes:core/v1:ConfigMap",
+        {"metadata": {"name": "pods", "namespace": "ml"}, "data": {"pod": "containers: [{image: x}]"}},
+        [],
+    ),
+    one(
+        "kubernetes-no-service-account-token",
+        "inference-service-predictor",
+        INFERENCE_SERVICE,
+        custom({"predictor": {"containers": [container()]}}),
+        ["spec.predictor.automountServiceAccountToken is not false: every container can call the Kubernetes API."],
+    ),
+    one(
+        "kubernetes-no-service-account-token",
+        "a-workflow-step-is-no-pod-spec",
+        WORKFLOW,
+        custom({"templates": [{"name": "train", "container": step()}]}),
+        [],
+    ),
+    one(
+        "kubernetes-resource-requests-and-limits",
+        "tekton-step",
+        "kubernetes:tekton.dev/v1:Task",
+        custom({"steps": [{"name": "build", "image": IMAGE, "script": "make image"}]}),
+        [
+            "container 'build' (spec.steps[0]) does not set resources requests.cpu, requests.memory, limits.cpu, limits.memory."
+        ],
+    ),
+    one(
+        "kubernetes-secrets-as-files",
+        "spark-driver",
+        "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication",
+        custom(
+            {
+                "driver": {
+                    **container(),
+                    "name": "driver",
+                    "env": [{"name": "DB", "valueFrom": {"secretKeyRef": {"name": "db", "key": "url"}}}],
+                }
+            }
+        ),
+        ["container 'driver' (spec.driver) reads secret 'db' into environment variable 'DB'."],
     ),
 ]
 

@@ -3,6 +3,8 @@ inputs, with the exact messages each rule reports."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from policies.modelplane_guard import workloads
@@ -13,6 +15,7 @@ from tests.policies.harness import (
     SECRET_ARN,
     Case,
     case_id,
+    container,
     deployment,
     model,
     one,
@@ -133,6 +136,91 @@ CASES: list[Case] = [
             {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "tokens", "key": "api"}}},
         ),
         [],
+    ),
+    # --- anywhere AWS takes variables, and in custom resources ----------------------------------------------
+    one(
+        "no-secrets-in-container-environment",
+        "function-variables",
+        "aws:lambda/function:Function",
+        {"environment": {"variables": {"STRIPE_API_KEY": "sk_live_51Hx", "LOG_LEVEL": "INFO"}}},
+        [
+            "environment.variables environment variable 'STRIPE_API_KEY' is named like a secret and holds a literal value."
+        ],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "build-variables-by-reference-and-inline",
+        "aws:codebuild/project:Project",
+        {
+            "environment": {
+                "environmentVariables": [
+                    {"name": "NPM_TOKEN", "value": "/ci/npm-token", "type": "PARAMETER_STORE"},
+                    {"name": "GH_TOKEN", "value": "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB", "type": "PLAINTEXT"},
+                ]
+            }
+        },
+        ["environment.environmentVariables environment variable 'GH_TOKEN' holds what looks like a GitHub token."],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "task-definition",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        {
+            "family": "scorer",
+            "containerDefinitions": json.dumps(
+                [
+                    {
+                        "name": "app",
+                        "image": IMAGE,
+                        "environment": [{"name": "DB_PASSWORD", "value": "hunter2!"}],
+                        "secrets": [{"name": "API_KEY", "valueFrom": SECRET_ARN}],
+                    }
+                ]
+            ),
+        },
+        [
+            "container 'app' (containerDefinitions[0]) environment variable 'DB_PASSWORD' is named like a secret and holds a literal value."
+        ],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "task-definition-by-reference",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        {
+            "family": "scorer",
+            "containerDefinitions": json.dumps(
+                [{"name": "app", "image": IMAGE, "secrets": [{"name": "API_KEY", "valueFrom": SECRET_ARN}]}]
+            ),
+        },
+        [],
+    ),
+    one(
+        "container-images-pinned",
+        "inference-service-latest",
+        "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+        {
+            "metadata": {"name": "fraud", "namespace": "ml"},
+            "spec": {"predictor": {"containers": [{**container(), "image": f"{IMAGE.rsplit(':', 1)[0]}:latest"}]}},
+        },
+        [
+            f"container 'model' (spec.predictor.containers[0]) image '{IMAGE.rsplit(':', 1)[0]}:latest' is not pinned: name an immutable tag or a digest, never latest."
+        ],
+    ),
+    one(
+        "trusted-image-registries",
+        "ray-worker-from-docker-hub",
+        "kubernetes:ray.io/v1:RayCluster",
+        {
+            "metadata": {"name": "tuning", "namespace": "ml"},
+            "spec": {
+                "workerGroupSpecs": [
+                    {"template": {"spec": {"containers": [{**container(), "image": "rayproject/ray:2.34.0"}]}}}
+                ]
+            },
+        },
+        [
+            "container 'model' (spec.workerGroupSpecs[0].template.spec.containers[0]) image 'rayproject/ray:2.34.0' is not from an allowed registry."
+        ],
     ),
 ]
 

@@ -180,23 +180,15 @@ def matches(signal: Signal, token: str, prop: SchemaProperty) -> bool:
 
 def type_entries(token: str, properties: list[SchemaProperty]) -> list[tuple[str, str, str | None]]:
     """(path, signal id, documented default) for each signal that names a property of the type."""
-    defaults = {prop.path: prop.default for prop in properties}
     entries = [
         (prop, signal)
         for prop in properties
         if not prop.deprecated
         for signal in SIGNALS
-        if matches(signal, token, prop) and not _judged_inside(signal, prop, defaults)
+        if matches(signal, token, prop)
     ]
     stateful = any(signal.id in STATEFUL_SIGNALS for _, signal in entries)
     return [(prop.path, signal.id, prop.default) for prop, signal in entries if stateful or not signal.only_stateful]
-
-
-def _judged_inside(signal: Signal, prop: SchemaProperty, defaults: Mapping[str, str | None]) -> bool:
-    """A block whose own switch (`accessLogs.enabled`, off by default) already judges it, absent or not."""
-    if signal.skip_when_parent_has is None or prop.path.endswith(("[]", "{}")):
-        return False
-    return defaults.get(f"{prop.path}.{signal.skip_when_parent_has}", "absent") == "false"
 
 
 def aws_index() -> dict[str, list[tuple[str, str, str | None]]]:
