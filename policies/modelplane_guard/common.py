@@ -120,8 +120,26 @@ class ReachingPolicy(ResourceValidationPolicy):
         self.reaches = reaches
 
 
+# Whether values of a type are sequences (not strings) or mappings, learned once per type: the SDK's
+# read-only proxies are ABC subclasses, whose isinstance checks are slow on the path of every resource.
+_SEQUENCE_TYPES: dict[type, bool] = {}
+_MAPPING_TYPES: dict[type, bool] = {}
+
+
 def is_sequence(value: Any) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+    kind = type(value)
+    known = _SEQUENCE_TYPES.get(kind)
+    if known is None:
+        known = _SEQUENCE_TYPES[kind] = isinstance(value, Sequence) and not isinstance(value, str | bytes)
+    return known
+
+
+def is_mapping(value: Any) -> bool:
+    kind = type(value)
+    known = _MAPPING_TYPES.get(kind)
+    if known is None:
+        known = _MAPPING_TYPES[kind] = isinstance(value, Mapping)
+    return known
 
 
 def as_list(value: Any) -> list[Any]:
@@ -132,13 +150,13 @@ def as_list(value: Any) -> list[Any]:
 
 
 def as_mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if is_mapping(value) else {}
 
 
 def dig(value: Any, *path: str) -> Any:
     """A nested property, or None where any step is missing."""
     for key in path:
-        if not isinstance(value, Mapping):
+        if not is_mapping(value):
             return None
         value = value.get(key)
     return value

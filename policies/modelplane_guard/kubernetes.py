@@ -29,6 +29,7 @@ from .common import (
     config_schema,
     dig,
     is_false,
+    is_mapping,
     is_sequence,
     is_true,
     number_text,
@@ -188,13 +189,13 @@ def _cached_shapes(props: Mapping[str, Any]) -> list[PodSpec]:
 
 
 def _is_container(value: Any) -> bool:
-    return isinstance(value, Mapping) and isinstance(value.get("image"), str) and bool(CONTAINER_KEYS & set(value))
+    return is_mapping(value) and isinstance(value.get("image"), str) and bool(CONTAINER_KEYS & set(value))
 
 
 def _shapes(node: Any, path: str, depth: int) -> Iterator[PodSpec]:
     if depth > MAX_DEPTH:
         return
-    if isinstance(node, Mapping):
+    if is_mapping(node):
         lists = [kind for kind in RUNNING_KINDS if any(_is_container(item) for item in as_list(node.get(kind)))]
         lone = tuple(
             (str(key), value) for key, value in node.items() if key not in CONTAINER_KINDS and _is_container(value)
@@ -216,7 +217,7 @@ def containers(
     found = []
     for kind in kinds:
         value = spec.get(kind)
-        if isinstance(value, Mapping):  # a workflow step's single `container` or `script`
+        if is_mapping(value):  # a workflow step's single `container` or `script`
             found.append((f"container {value.get('name', '?')!r} ({spec_path}.{kind})", value))
             continue
         for index, raw in enumerate(as_list(value)):

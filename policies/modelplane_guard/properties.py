@@ -30,6 +30,7 @@ from .common import (
     as_number,
     aws_managed_key_problem,
     is_false,
+    is_mapping,
     is_sequence,
     is_true,
     number_text,
@@ -151,13 +152,13 @@ def resolve(props: Mapping[str, Any], steps: tuple[Step, ...]) -> Iterator[Found
             return
         if step.many == "[]":
             for number, item in enumerate(as_list(value)):
-                if isinstance(item, Mapping):
+                if is_mapping(item):
                     yield from walk(item, position + 1, f"{path}[{number}].", True)
         elif step.many == "{}":
             for key, item in as_mapping(value).items():
-                if isinstance(item, Mapping):
+                if is_mapping(item):
                     yield from walk(item, position + 1, f"{path}.{key}.", True)
-        elif isinstance(value, Mapping):
+        elif is_mapping(value):
             yield from walk(value, position + 1, f"{path}.", in_element)
 
     yield from walk(props, 0, "", False)
@@ -186,7 +187,7 @@ def judge(props: Mapping[str, Any], entries: tuple[Entry, ...], options: Options
 
 def _absent(value: Any) -> bool:
     """Left out, or set to nothing (an empty string, list or block)."""
-    return value is None or value == "" or ((is_sequence(value) or isinstance(value, Mapping)) and len(value) == 0)
+    return value is None or value == "" or ((is_sequence(value) or is_mapping(value)) and len(value) == 0)
 
 
 def _problem(entry: Entry, found: Found, options: Options) -> str | None:

@@ -465,6 +465,42 @@ SIGNALS: tuple[Signal, ...] = (
         why="it has an endpoint on the internet",
     ),
     Signal(
+        id="public-access-block",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        # S3 account and access point blocks, EMR's account block: each flag left off lets public access through.
+        names=_words(
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+            "blockPublicSecurityGroupRules",
+        ),
+        schema=("boolean",),
+        secure=True,
+        why="this public access block lets public access through",
+    ),
+    Signal(
+        id="no-password",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        names="noPasswordRequired",
+        schema=("boolean",),
+        secure=False,
+        absent=Absent.IGNORE,
+        why="anyone who reaches the cache connects without a password",
+    ),
+    Signal(
+        id="shared-outside-organization",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        names="allowExternalPrincipals",
+        schema=("boolean",),
+        secure=False,
+        absent=Absent.IGNORE,
+        why="it can be shared with accounts outside your organization",
+    ),
+    Signal(
         id="outside-vpc",
         concern=PUBLIC,
         kind=Kind.BLOCK,
@@ -739,7 +775,9 @@ SIGNALS: tuple[Signal, ...] = (
         id="environment-variables",
         concern=ENVIRONMENT,
         kind=Kind.VARIABLES,
-        names=_words("variables", "environment", "environmentVariables", "runtimeEnvironmentVariables"),
+        names=_words(
+            "variables", "environment", "environmentVariables", "runtimeEnvironmentVariables", "connectionProperties"
+        ),
         schema=("string", "object"),
         path=r"(\{\}|\[\])$",
     ),
