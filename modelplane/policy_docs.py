@@ -151,6 +151,22 @@ Kubernetes: built-in kinds keep their pod spec where their schema puts it (gener
 other kind (a custom resource: Argo Rollouts and Workflows, KServe, Knative, Ray, Kubeflow, Seldon,
 Tekton, Spark...) is searched for mappings that hold containers, so the pod rules (`concern:pod-specs`)
 judge its pods.
+
+What the schema cannot tell, and is judged otherwise or not at all:
+- a default the provider does not document, or documents as depending on another input (ElastiCache's
+  at-rest encryption, on for Valkey and off for Redis): an opt-in switch left out counts as off, any
+  other such property is judged only when set;
+- meaning carried by values rather than names: database parameter groups (`rds.force_ssl`,
+  `require_secure_transport`) are not judged; JSON strings the schema types as plain strings (ECS and
+  Batch container definitions) have a reader of their own (`aws-containers-unprivileged`), and policy
+  documents are recognised by name and confirmed by content;
+- relations between resources: a bucket and its settings resources, a VPC and its flow log, a web ACL
+  and its logging configuration are stack rules with named types;
+- intent: a front door (an internet-facing load balancer, a distribution) is public by design, so only
+  its transport, authentication and logging are judged; deletion protection applies to types that
+  hold data, recognised by their storage-encryption or backup inputs;
+- a cost guard: an Athena workgroup's scan cutoff, and its results left unencrypted when it sets no
+  encryption configuration (no documented default), need the named rule `athena-workgroup-guardrails`.
 """
 
 

@@ -158,6 +158,13 @@ CASES: list[Case] = [
         [f"encryptionType is 'NONE': {STORED_UNENCRYPTED}"],
     ),
     one("encryption-at-rest", "a-type-without-the-property", "aws:sns/topicSubscription:TopicSubscription", {}, []),
+    one(
+        "encryption-at-rest",
+        "cluster-without-security-configuration",
+        "aws:emr/cluster:Cluster",
+        {"releaseLabel": "emr-7.1.0", "serviceRole": ROLE, "tags": TAGS},
+        ["securityConfiguration is not set: no security configuration encrypts its data, logs and traffic."],
+    ),
     # --- customer managed keys ------------------------------------------------------------------------
     one("encryption-customer-managed-key", "compliant", DYNAMODB, table(), []),
     one(
@@ -297,6 +304,24 @@ CASES: list[Case] = [
         NACL,
         {"vpcId": "vpc-1", "ingress": [{**ACL_RULE, "action": "deny", "fromPort": 0, "toPort": 65535}], "tags": TAGS},
         [],
+    ),
+    one(
+        "public-exposure",
+        "search-domain-outside-the-vpc",
+        SEARCH,
+        search(vpcOptions=None),
+        [
+            "vpcOptions is not set: without vpcOptions its endpoint is on the internet, guarded only by its access policy."
+        ],
+    ),
+    one(
+        "public-exposure",
+        "account-public-access-block-left-open",
+        "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
+        {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True},
+        [
+            "restrictPublicBuckets is not set, so it is false (the default): this public access block lets public access through."
+        ],
     ),
     one(
         "public-exposure",
