@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeGuard, TypeVar, cast
 
 from pulumi_policy import (
     PolicyConfigSchema,
@@ -134,7 +134,7 @@ def is_sequence(value: Any) -> bool:
     return known
 
 
-def is_mapping(value: Any) -> bool:
+def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
     kind = type(value)
     known = _MAPPING_TYPES.get(kind)
     if known is None:

@@ -1,4 +1,11 @@
-"""IAM and resource policies: no administrator grants, no broad managed policies, scoped trust, nothing public."""
+"""IAM and resource policies: no administrator grants, no broad managed policies, scoped trust, nothing public.
+
+The document rules read the IAM and resource policy inputs they name, and every other input the
+property index lists as document-shaped (`policy-document` signal: a search domain's access policy,
+a vault's, a permission set's inline policy); a value there counts only if it is a JSON policy
+document. Statements that name principals are judged as resource policies, the others as identity
+policies.
+"""
 
 from __future__ import annotations
 

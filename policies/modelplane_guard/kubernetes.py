@@ -1,4 +1,10 @@
-"""Kubernetes workloads: Pod Security Standards (restricted), workload hygiene, disruption budgets and autoscaling."""
+"""Kubernetes workloads: Pod Security Standards (restricted), workload hygiene, disruption budgets and autoscaling.
+
+The pod rules judge every pod spec: where each built-in workload kind keeps it (the paths come from
+pulumi-kubernetes' schema, in the property index), and wherever a custom resource holds containers
+(Argo Rollouts and Workflows, KServe, Knative, Ray, Kubeflow, Seldon, Tekton, Spark...), found by
+shape since no schema describes those kinds.
+"""
 
 from __future__ import annotations
 

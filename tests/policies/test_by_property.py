@@ -1,7 +1,7 @@
-"""Rules of `policies/modelplane_guard/by_property.py` (one concern each, on every AWS type whose inputs
-express it): compliant and non-compliant inputs of types no rule names, with the exact messages; and,
-per concern, a real type that reaches its rule only through the provider's schema, as a type a later
-provider release adds would."""
+"""Rules of `policies/modelplane_guard/by_property.py` (one concern each, on every AWS type whose inputs express
+it): compliant and non-compliant inputs of types no rule names, with the exact messages; and, per concern, a
+real type that reaches its rule only through the provider's schema, as a type a later provider release adds
+would."""
 
 from __future__ import annotations
 

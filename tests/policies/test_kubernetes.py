@@ -1,5 +1,6 @@
-"""Rules of `policies/modelplane_guard/kubernetes.py` (Kubernetes workloads: Pod Security Standards, hardening, probes, resources, disruption budgets, autoscaling): compliant and non-compliant
-inputs, with the exact messages each rule reports."""
+"""Rules of `policies/modelplane_guard/kubernetes.py` (Kubernetes workloads: Pod Security Standards, hardening,
+probes, resources, disruption budgets, autoscaling): compliant and non-compliant inputs, with the exact
+messages each rule reports."""
 
 from __future__ import annotations
 

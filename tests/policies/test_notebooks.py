@@ -1,5 +1,5 @@
-"""Rules of `policies/modelplane_guard/notebooks.py` (SageMaker notebook instances and Studio domains): compliant and non-compliant
-inputs, with the exact messages each rule reports."""
+"""Rules of `policies/modelplane_guard/notebooks.py` (SageMaker notebook instances and Studio domains): compliant
+and non-compliant inputs, with the exact messages each rule reports."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Rules of `policies/modelplane_guard/workloads.py` (what runs in a container: trusted pinned images, no secrets in the environment): compliant and non-compliant
-inputs, with the exact messages each rule reports."""
+"""Rules of `policies/modelplane_guard/workloads.py` (what runs in a container: trusted pinned images, no secrets
+in the environment): compliant and non-compliant inputs, with the exact messages each rule reports."""
 
 from __future__ import annotations
 
