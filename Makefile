@@ -94,6 +94,7 @@ generate: sync
 	$(RUN) python -m tools.generate.component_schema
 	$(RUN) python -m tools.generate.component_docs
 	$(RUN) python -m tools.generate.iam_catalogue
+	$(RUN) python -m tools.generate.property_index
 	$(RUN) python -m tools.generate.policy_docs
 	$(RUN) python -m tools.generate.pack_requirements
 

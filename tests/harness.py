@@ -1,4 +1,5 @@
-"""Component scenarios and example programs, run under the recording mocks in a fresh process each.
+"""Shared test helpers: component scenarios and example programs run under the recording mocks in a
+fresh process each, resources recorded by hand, and the SARIF schema reports are checked against.
 
 Mock state is process-global, so `run_isolated("tests.components.test_x:scenario")` runs the function `scenario`
 of a test module (or `run_isolated("examples/python/__main__.py")` a program file) in its own

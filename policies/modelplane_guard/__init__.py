@@ -5,6 +5,9 @@ from pulumi_policy import Policy
 
 from . import (
     anomaly_detection,
+    athena,
+    by_property,
+    containers,
     ecr,
     iam,
     kms,
@@ -40,6 +43,9 @@ RULES: list[Policy] = [
     *anomaly_detection.POLICIES,
     *tagging.POLICIES,
     *lifecycle.POLICIES,
+    *by_property.POLICIES,
+    *containers.POLICIES,
+    *athena.POLICIES,
 ]
 
 POLICIES: list[Policy] = [*RULES, waivers.waiver_policy(RULES)]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeGuard, TypeVar, cast
 
 from pulumi_policy import (
     PolicyConfigSchema,
     PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
+    ResourceValidationPolicy,
     StackValidationArgs,
 )
 
@@ -24,6 +25,8 @@ from pulumi_policy import (
 SOURCE_TAG_PREFIX = "source:"
 # The resource types a policy judges travel the same way, for documentation and reports.
 RESOURCE_TAG_PREFIX = "resource:"
+# A rule that judges a concern on every type whose inputs express it (see property_map.py) says which.
+CONCERN_TAG_PREFIX = "concern:"
 PRODUCTION_PROPERTY = "production"
 PRODUCTION_SCHEMA = {
     "type": "boolean",
@@ -45,6 +48,11 @@ def aws_config_url(rule_name: str) -> str:
 def sources(*ids: str) -> list[str]:
     """Tags naming the scanner controls a policy corresponds to, e.g. `CKV_AWS_98`, `aws-config:<rule>`."""
     return [f"{SOURCE_TAG_PREFIX}{source_id}" for source_id in ids]
+
+
+def concern_tag(concern: str) -> str:
+    """The tag naming the concern of the property index a rule judges (its types come from the index)."""
+    return f"{CONCERN_TAG_PREFIX}{concern}"
 
 
 def applies_to(*types: str) -> list[str]:
@@ -101,8 +109,37 @@ def for_types(
     return decorate
 
 
+class ReachingPolicy(ResourceValidationPolicy):
+    """A resource policy that tells which resource types it judges, where a list in its tags cannot:
+    the types the property index lists for a concern, or custom resources found by shape. The pack's
+    server asks `reaches` instead of reading the tags; the rule returns at once for any other type, so
+    the SDK's own server, which calls every rule, answers the same."""
+
+    def __init__(self, reaches: Callable[[str], bool], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.reaches = reaches
+
+
+# Whether values of a type are sequences (not strings) or mappings, learned once per type: the SDK's
+# read-only proxies are ABC subclasses, whose isinstance checks are slow on the path of every resource.
+_SEQUENCE_TYPES: dict[type, bool] = {}
+_MAPPING_TYPES: dict[type, bool] = {}
+
+
 def is_sequence(value: Any) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+    kind = type(value)
+    known = _SEQUENCE_TYPES.get(kind)
+    if known is None:
+        known = _SEQUENCE_TYPES[kind] = isinstance(value, Sequence) and not isinstance(value, str | bytes)
+    return known
+
+
+def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    kind = type(value)
+    known = _MAPPING_TYPES.get(kind)
+    if known is None:
+        known = _MAPPING_TYPES[kind] = isinstance(value, Mapping)
+    return known
 
 
 def as_list(value: Any) -> list[Any]:
@@ -113,13 +150,13 @@ def as_list(value: Any) -> list[Any]:
 
 
 def as_mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if is_mapping(value) else {}
 
 
 def dig(value: Any, *path: str) -> Any:
     """A nested property, or None where any step is missing."""
     for key in path:
-        if not isinstance(value, Mapping):
+        if not is_mapping(value):
             return None
         value = value.get(key)
     return value

@@ -66,6 +66,11 @@ class Statement:
         return {key.lower() for keys in self.conditions.values() for key in keys}
 
     @property
+    def names_principals(self) -> bool:
+        """A resource-based (or trust) policy statement names who it applies to; an identity policy's does not."""
+        return bool(self.principals) or bool(self.not_principals)
+
+    @property
     def has_wildcard_principal(self) -> bool:
         return "*" in self.principals.get("*", ()) or "*" in self.principals.get("AWS", ())
 
@@ -91,6 +96,22 @@ def parse_document(value: Any) -> Mapping[str, Any]:
 
 def statements(value: Any) -> list[Statement]:
     document = parse_document(value)
+    return [_statement(index, raw) for index, raw in enumerate(as_list(document.get("Statement")))]
+
+
+def document_statements(value: Any) -> list[Statement] | None:
+    """The statements of a value that is a JSON policy document (an object with `Statement`), else None.
+
+    For inputs that may or may not hold a policy document (a `policy` property of any resource
+    type): anything else is left alone rather than reported as unreadable."""
+    if isinstance(value, str) and not value.lstrip().startswith("{"):
+        return None
+    try:
+        document = parse_document(value)
+    except UnreadableDocument:
+        return None
+    if "Statement" not in document:
+        return None
     return [_statement(index, raw) for index, raw in enumerate(as_list(document.get("Statement")))]
 
 

@@ -1,4 +1,11 @@
-"""IAM and resource policies: no administrator grants, no broad managed policies, scoped trust, nothing public."""
+"""IAM and resource policies: no administrator grants, no broad managed policies, scoped trust, nothing public.
+
+The document rules read the IAM and resource policy inputs they name, and every other input the
+property index lists as document-shaped (`policy-document` signal: a search domain's access policy,
+a vault's, a permission set's inline policy); a value there counts only if it is a JSON policy
+document. Statements that name principals are judged as resource policies, the others as identity
+policies.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,23 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
 
 from .actions import Grant, escalations, is_every_iam_resource, is_every_resource, shown
-from .common import Report, applies_to, as_list, aws_config_url, config_schema, dig, for_types, rule, sources
-from .documents import Statement, checked_statements
+from .common import (
+    ReachingPolicy,
+    Report,
+    applies_to,
+    as_list,
+    aws_config_url,
+    concern_tag,
+    config_schema,
+    dig,
+    for_types,
+    rule,
+    sources,
+)
+from .documents import Statement, checked_statements, document_statements
+from .kms import KEY_POLICY_TYPES
+from .properties import entries_of, resolve
+from .property_map import IAM_DOCUMENTS
 from .waivers import NON_WAIVABLE
 
 ROLE = "aws:iam/role:Role"
@@ -45,6 +67,9 @@ RESOURCE_POLICY_PROPERTIES = {
     "aws:secretsmanager/secretPolicy:SecretPolicy": "policy",
     "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": "resourcePolicy",
 }
+# Types whose documents the lists above (and the key policy rule) read by name; any other type's
+# document-shaped inputs come from the property index (`policy-document` signal).
+NAMED_DOCUMENT_TYPES = frozenset({*IDENTITY_POLICY_PROPERTIES, ROLE, *RESOURCE_POLICY_PROPERTIES, *KEY_POLICY_TYPES})
 BROAD_MANAGED_POLICIES = ["AdministratorAccess", "IAMFullAccess", "AmazonSageMakerFullAccess"]
 SOURCE_CONDITION_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths"})
 COGNITO_IDENTITY = "cognito-identity.amazonaws.com"
@@ -61,6 +86,36 @@ def identity_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]
                 yield f"inlinePolicies[{index}] ({dig(inline, 'name') or '?'})", dig(inline, "policy")
 
 
+def indexed_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, list[Statement]]]:
+    """(path, statements) of each policy document in the inputs of any other type: a search domain's
+    `accessPolicies`, a vault's `accessPolicy`, an SSO permission set's `inlinePolicy`..."""
+    for entry in entries_of(IAM_DOCUMENTS, args.resource_type, NAMED_DOCUMENT_TYPES):
+        for found in resolve(args.props, entry.steps):
+            statements = document_statements(found.value)
+            if statements:
+                yield found.path, statements
+
+
+def identity_statements(args: ResourceValidationArgs, report: Report) -> Iterator[tuple[str, Statement]]:
+    """(path, statement) for each statement that grants its holder permissions: those of identity
+    policies, and those naming no principal in a document of any other type (a session or IoT policy)."""
+    for path, document in identity_documents(args):
+        for statement in checked_statements(path, document, report):
+            yield path, statement
+    for path, statements in indexed_documents(args):
+        for statement in statements:
+            if not statement.names_principals:
+                yield path, statement
+
+
+def judges_documents(*named: str) -> Callable[[str], bool]:
+    """The types a document rule reaches: those it names, and any type with a document-shaped input."""
+    listed = frozenset(named)
+    return lambda resource_type: (
+        resource_type in listed or bool(entries_of(IAM_DOCUMENTS, resource_type, NAMED_DOCUMENT_TYPES))
+    )
+
+
 def _grants_admin(statement: Statement) -> str | None:
     """Why an Allow statement amounts to administrator access on everything, if it does."""
     if not statement.allows or not any(is_every_resource(resource) for resource in statement.resources):
@@ -73,16 +128,16 @@ def _grants_admin(statement: Statement) -> str | None:
 
 
 def _no_admin_statements(args: ResourceValidationArgs, report: Report) -> None:
-    for path, document in identity_documents(args):
-        for statement in checked_statements(path, document, report):
-            why = _grants_admin(statement)
-            if why:
-                report(f"{path} {statement.label} {why}.")
+    for path, statement in identity_statements(args, report):
+        why = _grants_admin(statement)
+        if why:
+            report(f"{path} {statement.label} {why}.")
 
 
-no_admin_statements = ResourceValidationPolicy(
+no_admin_statements = ReachingPolicy(
+    judges_documents(*IDENTITY_POLICY_PROPERTIES, ROLE),
     name="iam-no-admin-statements",
-    description="IAM policies never allow all actions, or all actions of a service, on every resource.",
+    description="IAM policies, and policy documents in any resource's inputs, never allow all actions, or all actions of a service, on every resource.",
     validate=rule(_no_admin_statements),
     severity=Severity.CRITICAL,
     remediation_steps="List the actions the role needs and the ARNs it needs them on.",
@@ -100,6 +155,7 @@ no_admin_statements = ResourceValidationPolicy(
             "CKV_AWS_355",
             "aws-config:iam-policy-no-statements-with-admin-access",
         ),
+        concern_tag(IAM_DOCUMENTS),
         *applies_to(*IDENTITY_POLICY_PROPERTIES, ROLE),
     ],
     url=aws_config_url("iam-policy-no-statements-with-admin-access"),
@@ -190,23 +246,32 @@ trust_scoped = ResourceValidationPolicy(
 )
 
 
-def _resource_policy_not_public(args: ResourceValidationArgs, report: Report) -> None:
+def _resource_statements(args: ResourceValidationArgs, report: Report) -> Iterator[tuple[str, Statement]]:
+    """(path, statement) for each statement of a resource-based policy: the named ones, and statements
+    naming principals in a document of any other type."""
     prop = RESOURCE_POLICY_PROPERTIES.get(args.resource_type)
-    if prop is None:
-        return
-    document = args.props.get(prop)
-    if not document:  # an inline `policy` is optional on buckets, topics, queues and secrets
-        return
-    for statement in checked_statements(prop, document, report):
+    document = args.props.get(prop) if prop else None
+    if prop and document:  # an inline `policy` is optional on buckets, topics, queues and secrets
+        for statement in checked_statements(prop, document, report):
+            yield prop, statement
+    for path, statements in indexed_documents(args):
+        for statement in statements:
+            if statement.names_principals:
+                yield path, statement
+
+
+def _resource_policy_not_public(args: ResourceValidationArgs, report: Report) -> None:
+    for path, statement in _resource_statements(args, report):
         if statement.allows and statement.wildcard_principal_unrestricted:
             report(
-                f"{prop} {statement.label} allows {', '.join(statement.actions) or 'actions'} to any principal without an account, organisation or source condition."
+                f"{path} {statement.label} allows {', '.join(statement.actions) or 'actions'} to any principal without an account, organisation or source condition."
             )
 
 
-resource_policy_not_public = ResourceValidationPolicy(
+resource_policy_not_public = ReachingPolicy(
+    judges_documents(*RESOURCE_POLICY_PROPERTIES),
     name="resource-policies-not-public",
-    description="Resource policies (repositories, buckets, topics, queues, secrets, model package groups) never grant access to everyone.",
+    description="Resource policies (repositories, buckets, topics, queues, secrets, model package groups, and any policy document in a resource's inputs: search domains, file systems, event buses, vaults) never grant access to everyone.",
     validate=rule(_resource_policy_not_public),
     severity=Severity.CRITICAL,
     remediation_steps="Name the account principals (modelplane: registry.pull_account_ids, cross_account_principals), or add an aws:PrincipalOrgID condition.",
@@ -215,6 +280,7 @@ resource_policy_not_public = ResourceValidationPolicy(
         "public-exposure",
         NON_WAIVABLE,
         *sources("CKV_AWS_32", "CKV_AWS_70", "CKV_AWS_72"),
+        concern_tag(IAM_DOCUMENTS),
         *applies_to(*RESOURCE_POLICY_PROPERTIES),
     ],
 )
@@ -232,66 +298,66 @@ def _named(found: list[str]) -> str:
     return ", ".join(found) if len(found) <= 4 else f"{', '.join(found[:3])} and {len(found) - 3} more"
 
 
-@for_types(*IDENTITY_POLICY_PROPERTIES, ROLE)
 def _no_privilege_escalation(args: ResourceValidationArgs, report: Report) -> None:
-    for path, document in identity_documents(args):
-        for statement in checked_statements(path, document, report):
-            if not statement.allows:
-                continue
-            scope = _statement_scope(statement, is_every_iam_resource)
-            granted = escalations(Grant.of(statement.actions, statement.not_actions)) if scope else []
-            if granted:
-                actions = [shown(how, action) if how != "NotAction" else action for action, how in granted]
-                report(
-                    f"{path} {statement.label} allows {_named(actions)} on {scope}: whoever holds it can raise"
-                    " their own privileges (pass an admin role to a service, rewrite or attach policies, mint credentials)."
-                )
+    for path, statement in identity_statements(args, report):
+        if not statement.allows:
+            continue
+        scope = _statement_scope(statement, is_every_iam_resource)
+        granted = escalations(Grant.of(statement.actions, statement.not_actions)) if scope else []
+        if granted:
+            actions = [shown(how, action) if how != "NotAction" else action for action, how in granted]
+            report(
+                f"{path} {statement.label} allows {_named(actions)} on {scope}: whoever holds it can raise"
+                " their own privileges (pass an admin role to a service, rewrite or attach policies, mint credentials)."
+            )
 
 
-no_privilege_escalation = ResourceValidationPolicy(
+no_privilege_escalation = ReachingPolicy(
+    judges_documents(*IDENTITY_POLICY_PROPERTIES, ROLE),
     name="iam-no-privilege-escalation",
     description="IAM policies never allow privilege-escalation actions (iam:PassRole, policy rewrites and attachments, credential creation) on every role, user or policy; actions compare case-insensitively and wildcards expand over AWS's action catalogue.",
-    validate=_no_privilege_escalation,
+    validate=rule(_no_privilege_escalation),
     severity=Severity.CRITICAL,
     remediation_steps="Name the roles iam:PassRole may pass (their ARNs, with an iam:PassedToService condition) and drop the other escalation actions, or scope them to the few principals an automation must manage.",
     tags=[
         "iam",
         "privilege-escalation",
         *sources("CKV_AWS_286", "CKV_AWS_287", "CKV_AWS_289", "CKV_AWS_355"),
+        concern_tag(IAM_DOCUMENTS),
         *applies_to(*IDENTITY_POLICY_PROPERTIES, ROLE),
     ],
     url="https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html",
 )
 
 
-@for_types(*IDENTITY_POLICY_PROPERTIES, ROLE)
 def _no_negated_grants(args: ResourceValidationArgs, report: Report) -> None:
-    for path, document in identity_documents(args):
-        for statement in checked_statements(path, document, report):
-            if not statement.allows:
-                continue
-            if statement.not_actions:
-                report(
-                    f"{path} {statement.label} allows every action except {', '.join(repr(item) for item in statement.not_actions)}"
-                    " (NotAction): every action AWS adds later is granted too."
-                )
-            if statement.not_resources:
-                report(
-                    f"{path} {statement.label} allows {', '.join(repr(item) for item in statement.actions) or 'its actions'}"
-                    f" on every resource except {', '.join(repr(item) for item in statement.not_resources)} (NotResource)."
-                )
+    for path, statement in identity_statements(args, report):
+        if not statement.allows:
+            continue
+        if statement.not_actions:
+            report(
+                f"{path} {statement.label} allows every action except {', '.join(repr(item) for item in statement.not_actions)}"
+                " (NotAction): every action AWS adds later is granted too."
+            )
+        if statement.not_resources:
+            report(
+                f"{path} {statement.label} allows {', '.join(repr(item) for item in statement.actions) or 'its actions'}"
+                f" on every resource except {', '.join(repr(item) for item in statement.not_resources)} (NotResource)."
+            )
 
 
-no_negated_grants = ResourceValidationPolicy(
+no_negated_grants = ReachingPolicy(
+    judges_documents(*IDENTITY_POLICY_PROPERTIES, ROLE),
     name="iam-no-allow-with-not-action",
     description="IAM Allow statements list the actions and resources they grant, never everything but a NotAction or NotResource list.",
-    validate=_no_negated_grants,
+    validate=rule(_no_negated_grants),
     severity=Severity.HIGH,
     remediation_steps="Replace NotAction/NotResource in Allow statements with the actions and ARNs needed; keep NotAction for Deny statements.",
     tags=[
         "iam",
         "least-privilege",
         *sources("CKV_AWS_289", "CKV_AWS_355"),
+        concern_tag(IAM_DOCUMENTS),
         *applies_to(*IDENTITY_POLICY_PROPERTIES, ROLE),
     ],
     url="https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html",

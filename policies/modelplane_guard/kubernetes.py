@@ -1,8 +1,15 @@
-"""Kubernetes workloads: Pod Security Standards (restricted), workload hygiene, disruption budgets and autoscaling."""
+"""Kubernetes workloads: Pod Security Standards (restricted), workload hygiene, disruption budgets and autoscaling.
+
+The pod rules judge every pod spec: where each built-in workload kind keeps it (the paths come from
+pulumi-kubernetes' schema, in the property index), and wherever a custom resource holds containers
+(Argo Rollouts and Workflows, KServe, Knative, Ray, Kubeflow, Seldon, Tekton, Spark...), found by
+shape since no schema describes those kinds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
@@ -18,14 +25,18 @@ from pulumi_policy import (
 from .common import (
     PRODUCTION_PROPERTY,
     PRODUCTION_SCHEMA,
+    ReachingPolicy,
     Report,
     applies_to,
     as_list,
     as_mapping,
     as_number,
+    concern_tag,
     config_schema,
     dig,
     is_false,
+    is_mapping,
+    is_sequence,
     is_true,
     number_text,
     of_type,
@@ -33,6 +44,8 @@ from .common import (
     rule,
     sources,
 )
+from .properties import property_index
+from .property_map import PODS
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
@@ -43,32 +56,9 @@ HPA_TYPES = (
     "kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler",
 )
 KEDA_SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
-# Where each workload kind keeps its pod spec, in every API version pulumi-kubernetes 4 offers
-# (Patch kinds are partial objects and are left out).
-TEMPLATE_SPEC = ("spec", "template", "spec")
-CRON_JOB_SPEC = ("spec", "jobTemplate", "spec", "template", "spec")
-POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    DEPLOYMENT: TEMPLATE_SPEC,
-    STATEFUL_SET: TEMPLATE_SPEC,
-    "kubernetes:apps/v1:DaemonSet": TEMPLATE_SPEC,
-    "kubernetes:apps/v1:ReplicaSet": TEMPLATE_SPEC,
-    "kubernetes:apps/v1beta1:Deployment": TEMPLATE_SPEC,
-    "kubernetes:apps/v1beta1:StatefulSet": TEMPLATE_SPEC,
-    "kubernetes:apps/v1beta2:DaemonSet": TEMPLATE_SPEC,
-    "kubernetes:apps/v1beta2:Deployment": TEMPLATE_SPEC,
-    "kubernetes:apps/v1beta2:ReplicaSet": TEMPLATE_SPEC,
-    "kubernetes:apps/v1beta2:StatefulSet": TEMPLATE_SPEC,
-    "kubernetes:extensions/v1beta1:DaemonSet": TEMPLATE_SPEC,
-    "kubernetes:extensions/v1beta1:Deployment": TEMPLATE_SPEC,
-    "kubernetes:extensions/v1beta1:ReplicaSet": TEMPLATE_SPEC,
-    "kubernetes:batch/v1:Job": TEMPLATE_SPEC,
-    "kubernetes:batch/v1:CronJob": CRON_JOB_SPEC,
-    "kubernetes:batch/v1beta1:CronJob": CRON_JOB_SPEC,
-    "kubernetes:batch/v2alpha1:CronJob": CRON_JOB_SPEC,
-    "kubernetes:core/v1:Pod": ("spec",),
-    "kubernetes:core/v1:PodTemplate": ("template", "spec"),
-    "kubernetes:core/v1:ReplicationController": TEMPLATE_SPEC,
-}
+# Where each built-in workload kind keeps its pod spec, in every API version pulumi-kubernetes offers:
+# derived from its schema (a path to `core.v1.PodSpec`) by `make generate` (Patch and List kinds left out).
+POD_SPEC_PATHS: Mapping[str, tuple[str, ...]] = property_index().pod_spec_paths
 # Long-running workloads: probes make sense for these, not for batch jobs or bare templates.
 SERVING_WORKLOADS = tuple(
     token
@@ -127,15 +117,103 @@ CLUSTER_SCOPED_KINDS = frozenset(
 )
 
 
-def pod_spec(resource_type: str, props: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
-    """The pod spec of a workload and its path, or None for other resources."""
+# Where a pod spec keeps containers: the pod's lists, and the single containers (Argo's `container`
+# and `script`) and step lists (Tekton's `steps`, Argo's `sidecars`) of workflow custom resources.
+RUNNING_KINDS = ("containers", "initContainers", "container", "script", "sidecars", "steps")
+CONTAINER_KINDS = (*RUNNING_KINDS, "ephemeralContainers")
+# Keys of a container that a mapping with an `image` must have one of to be read as a container.
+CONTAINER_KEYS = frozenset(
+    {"command", "args", "env", "envFrom", "securityContext", "resources", "ports", "volumeMounts", "name"}
+)
+# Parts of an object that never hold a pod spec.
+NOT_SPEC = frozenset({"metadata", "status", "apiVersion", "kind", "data", "binaryData", "stringData"})
+MAX_DEPTH = 12
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    """A pod spec of a workload, or a mapping of a custom resource that holds containers."""
+
+    path: str
+    spec: Mapping[str, Any]
+    complete: bool
+    """A whole pod spec (a built-in kind's, or one holding a `containers` list), where pod-level fields
+    such as `automountServiceAccountToken` live; a workflow step's single container is not."""
+    lone: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    """Containers a custom resource keeps under a key of their own (a Spark driver, a KServe model)."""
+
+    def containers(self, kinds: tuple[str, ...] = CONTAINER_KINDS) -> list[tuple[str, Mapping[str, Any]]]:
+        """Its containers of the given kinds, each with a label naming it and its path; lone ones count as `containers`."""
+        found = containers(self.path, self.spec, kinds=kinds)
+        if "containers" in kinds:
+            found += [
+                (f"container {container.get('name', key)!r} ({self.path}.{key})", container)
+                for key, container in self.lone
+            ]
+        return found
+
+
+def is_custom_resource(resource_type: str) -> bool:
+    """A Kubernetes kind pulumi-kubernetes does not know: a custom resource, searched for pods by shape."""
+    package, _, module_and_kind = resource_type.partition(":")
+    group = module_and_kind.partition(":")[0].split("/")[0]
+    return (
+        package == "kubernetes"
+        and group not in NON_OBJECT_GROUPS
+        and resource_type not in property_index().builtin_kubernetes
+    )
+
+
+def holds_pods(resource_type: str) -> bool:
+    """Whether a resource type may embed a pod spec: a built-in workload kind or any custom resource."""
+    return resource_type in POD_SPEC_PATHS or is_custom_resource(resource_type)
+
+
+def pod_specs(resource_type: str, props: Mapping[str, Any]) -> list[PodSpec]:
+    """Every pod spec of a resource: at its kind's path, or, for a custom resource, wherever its
+    inputs hold containers (an InferenceService's predictor, a Rollout's template, a Ray cluster's
+    worker groups, an Argo workflow's templates)."""
     path = POD_SPEC_PATHS.get(resource_type)
-    if path is None:
-        return None
-    return ".".join(path), as_mapping(dig(props, *path))
+    if path is not None:
+        return [PodSpec(".".join(path), as_mapping(dig(props, *path)), True)]
+    if not is_custom_resource(resource_type):
+        return []
+    return _cached_shapes(props)
 
 
-CONTAINER_KINDS = ("containers", "initContainers", "ephemeralContainers")
+# The rules of one resource ask in turn; its inputs are one object, so the last search is reused.
+_last_search: tuple[Any, list[PodSpec]] = (None, [])
+
+
+def _cached_shapes(props: Mapping[str, Any]) -> list[PodSpec]:
+    global _last_search  # noqa: PLW0603 - a one-entry cache; a race only recomputes
+    searched, found = _last_search
+    if searched is not props:
+        found = list(_shapes(props, "", 0))
+        _last_search = (props, found)
+    return found
+
+
+def _is_container(value: Any) -> bool:
+    return is_mapping(value) and isinstance(value.get("image"), str) and bool(CONTAINER_KEYS & set(value))
+
+
+def _shapes(node: Any, path: str, depth: int) -> Iterator[PodSpec]:
+    if depth > MAX_DEPTH:
+        return
+    if is_mapping(node):
+        lists = [kind for kind in RUNNING_KINDS if any(_is_container(item) for item in as_list(node.get(kind)))]
+        lone = tuple(
+            (str(key), value) for key, value in node.items() if key not in CONTAINER_KINDS and _is_container(value)
+        )
+        if lists or lone:
+            yield PodSpec(path.rstrip(".") or "(inputs)", node, "containers" in lists, lone)
+        for key, value in node.items():
+            if key not in NOT_SPEC and key not in CONTAINER_KINDS and not _is_container(value):
+                yield from _shapes(value, f"{path}{key}.", depth + 1)
+    elif is_sequence(node):
+        for number, item in enumerate(node):
+            yield from _shapes(item, f"{path.rstrip('.')}[{number}].", depth + 1)
 
 
 def containers(
@@ -144,28 +222,41 @@ def containers(
     """Every container of the given kinds (all, by default) with a label naming it and its path."""
     found = []
     for kind in kinds:
-        for index, raw in enumerate(as_list(spec.get(kind))):
+        value = spec.get(kind)
+        if is_mapping(value):  # a workflow step's single `container` or `script`
+            found.append((f"container {value.get('name', '?')!r} ({spec_path}.{kind})", value))
+            continue
+        for index, raw in enumerate(as_list(value)):
             container = as_mapping(raw)
             found.append((f"container {container.get('name', '?')!r} ({spec_path}.{kind}[{index}])", container))
     return found
 
 
-PodSpecValidation = Callable[[ResourceValidationArgs, Report, str, Mapping[str, Any]], None]
+PodSpecValidation = Callable[[ResourceValidationArgs, Report, PodSpec], None]
 
 
-def workload_validation(validate: PodSpecValidation) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
-    """Run a pod-spec check for every workload kind, passing the spec path and the spec."""
+def workload_validation(
+    validate: PodSpecValidation, *, complete_only: bool = False
+) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    """Run a pod-spec check on every pod spec of a resource (with `complete_only`, on whole pod
+    specs only: checks of pod-level settings)."""
 
     def run(args: ResourceValidationArgs, report: Report) -> None:
-        found = pod_spec(args.resource_type, args.props)
-        if found is not None:
-            validate(args, report, *found)
+        for pod in pod_specs(args.resource_type, args.props):
+            if pod.complete or not complete_only:
+                validate(args, report, pod)
 
     run.__doc__ = validate.__doc__
     return rule(run)
 
 
-def _restricted_profile(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
+def pod_policy(**kwargs: Any) -> ReachingPolicy:
+    """A rule of every pod spec: built-in workload kinds, and custom resources found by shape."""
+    return ReachingPolicy(holds_pods, **kwargs)
+
+
+def _restricted_profile(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
+    path, spec = pod.path, pod.spec
     for field in ("hostNetwork", "hostPID", "hostIPC"):
         if is_true(spec.get(field)):
             report(f"{path}.{field} is true: the pod shares the node's namespaces.")
@@ -188,7 +279,7 @@ def _restricted_profile(args: ResourceValidationArgs, report: Report, path: str,
     if unsafe:
         report(f"{path}.securityContext.sysctls sets {', '.join(unsafe)}, which the baseline profile does not allow.")
     _baseline_context(f"{path}.securityContext", pod_context, report)
-    for label, container in containers(path, spec):
+    for label, container in pod.containers():
         context = as_mapping(container.get("securityContext"))
         _baseline_context(f"{label} securityContext", context, report)
         if context.get("procMount") not in (None, "Default"):
@@ -228,7 +319,7 @@ def _baseline_context(path: str, context: Mapping[str, Any], report: Report) -> 
         report(f"{path}.appArmorProfile is Unconfined.")
 
 
-pod_security_restricted = ResourceValidationPolicy(
+pod_security_restricted = pod_policy(
     name="kubernetes-pod-security-restricted",
     description="Kubernetes workloads meet the Pod Security Standards restricted profile.",
     validate=workload_validation(_restricted_profile),
@@ -239,15 +330,16 @@ pod_security_restricted = ResourceValidationPolicy(
         "pod-security",
         *sources("pod-security:restricted", "CKV_K8S_20", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_31", "CKV_K8S_37"),
         *applies_to(*POD_SPEC_PATHS),
+        concern_tag(PODS),
     ],
     url=PSS_URL,
 )
 
 
-def _hardening(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
+def _hardening(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
     minimum_uid = as_number(args.get_config().get("minRunAsUser")) or 10000
-    pod_user = as_number(dig(spec, "securityContext", "runAsUser"))
-    for label, container in containers(path, spec):
+    pod_user = as_number(dig(pod.spec, "securityContext", "runAsUser"))
+    for label, container in pod.containers():
         context = as_mapping(container.get("securityContext"))
         if not is_true(context.get("readOnlyRootFilesystem")):
             report(
@@ -262,13 +354,19 @@ def _hardening(args: ResourceValidationArgs, report: Report, path: str, spec: Ma
             )
 
 
-container_hardening = ResourceValidationPolicy(
+container_hardening = pod_policy(
     name="kubernetes-container-hardening",
     description="Kubernetes containers use a read-only root filesystem and a high, non-host user id.",
     validate=workload_validation(_hardening),
     severity=Severity.MEDIUM,
     remediation_steps="Set securityContext.readOnlyRootFilesystem true with emptyDir mounts for scratch space, and runAsUser to a UID of at least 10000.",
-    tags=["kubernetes", "hardening", *sources("CKV_K8S_22", "CKV_K8S_40"), *applies_to(*POD_SPEC_PATHS)],
+    tags=[
+        "kubernetes",
+        "hardening",
+        *sources("CKV_K8S_22", "CKV_K8S_40"),
+        *applies_to(*POD_SPEC_PATHS),
+        concern_tag(PODS),
+    ],
     config_schema=config_schema(
         {
             "minRunAsUser": {
@@ -282,10 +380,10 @@ container_hardening = ResourceValidationPolicy(
 )
 
 
-def _probes(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
+def _probes(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
     if args.resource_type not in SERVING_WORKLOADS:
         return
-    for label, container in containers(path, spec, kinds=("containers",)):
+    for label, container in pod.containers(kinds=("containers",)):
         for probe in ("readinessProbe", "livenessProbe"):
             if container.get(probe) is None:
                 report(f"{label} has no {probe}.")
@@ -301,9 +399,9 @@ probes = ResourceValidationPolicy(
 )
 
 
-def _resources(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
+def _resources(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
     # The API refuses resources on ephemeral (debug) containers, which share the pod's.
-    for label, container in containers(path, spec, kinds=("containers", "initContainers")):
+    for label, container in pod.containers(kinds=RUNNING_KINDS):
         resources = as_mapping(container.get("resources"))
         missing = [
             f"{kind}.{name}"
@@ -315,7 +413,7 @@ def _resources(args: ResourceValidationArgs, report: Report, path: str, spec: Ma
             report(f"{label} does not set resources {', '.join(missing)}.")
 
 
-resource_limits = ResourceValidationPolicy(
+resource_limits = pod_policy(
     name="kubernetes-resource-requests-and-limits",
     description="Kubernetes containers and init containers request and limit CPU and memory, so one model cannot starve its neighbours.",
     validate=workload_validation(_resources),
@@ -326,27 +424,28 @@ resource_limits = ResourceValidationPolicy(
         "availability",
         *sources("CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13"),
         *applies_to(*POD_SPEC_PATHS),
+        concern_tag(PODS),
     ],
 )
 
 
-def _service_account_token(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
-    if not is_false(spec.get("automountServiceAccountToken")):
-        report(f"{path}.automountServiceAccountToken is not false: every container can call the Kubernetes API.")
+def _service_account_token(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
+    if not is_false(pod.spec.get("automountServiceAccountToken")):
+        report(f"{pod.path}.automountServiceAccountToken is not false: every container can call the Kubernetes API.")
 
 
-service_account_token = ResourceValidationPolicy(
+service_account_token = pod_policy(
     name="kubernetes-no-service-account-token",
     description="Kubernetes pods do not mount a Kubernetes API token they do not need (IRSA tokens are projected separately).",
-    validate=workload_validation(_service_account_token),
+    validate=workload_validation(_service_account_token, complete_only=True),
     severity=Severity.MEDIUM,
     remediation_steps="Set automountServiceAccountToken false on the pod spec.",
-    tags=["kubernetes", "access", *sources("CKV_K8S_38"), *applies_to(*POD_SPEC_PATHS)],
+    tags=["kubernetes", "access", *sources("CKV_K8S_38"), *applies_to(*POD_SPEC_PATHS), concern_tag(PODS)],
 )
 
 
-def _secrets_as_files(args: ResourceValidationArgs, report: Report, path: str, spec: Mapping[str, Any]) -> None:
-    for label, container in containers(path, spec):
+def _secrets_as_files(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
+    for label, container in pod.containers():
         for env in as_list(container.get("env")):
             if dig(env, "valueFrom", "secretKeyRef") is not None:
                 report(
@@ -357,13 +456,13 @@ def _secrets_as_files(args: ResourceValidationArgs, report: Report, path: str, s
                 report(f"{label} loads secret {dig(source, 'secretRef', 'name')!r} into its environment.")
 
 
-secrets_as_files = ResourceValidationPolicy(
+secrets_as_files = pod_policy(
     name="kubernetes-secrets-as-files",
     description="Kubernetes containers read secrets from mounted files, not environment variables (which leak into logs, crash dumps and child processes).",
     validate=workload_validation(_secrets_as_files),
     severity=Severity.MEDIUM,
     remediation_steps="Mount the secret as a volume (secret or CSI secrets-store) and read it from the file.",
-    tags=["kubernetes", "secrets", *sources("CKV_K8S_35"), *applies_to(*POD_SPEC_PATHS)],
+    tags=["kubernetes", "secrets", *sources("CKV_K8S_35"), *applies_to(*POD_SPEC_PATHS), concern_tag(PODS)],
 )
 
 

@@ -8,10 +8,12 @@ resource. With this pack's size that is most of the time the pack spends (profil
 docs/performance.md). `GuardAnalyzer` is a subclass that overrides only `Analyze`, `AnalyzeStack`
 and, to prepare them, `Configure` and `ConfigureStack`:
 - it decodes each request once, and works out each policy's level and config once per Configure;
-- it calls a resource policy only for the resource types its `resource:` tags name (every rule
-  here returns at once for any other type, so the answer is the same);
+- it calls a resource policy only for the resource types it judges: those its `resource:` tags name,
+  or, for a rule by property or by shape (`ReachingPolicy`), those its `reaches` accepts (every rule
+  here returns at once for any other type, so the answer is the same); which policies judge a type is
+  worked out once per type and Configure;
 - otherwise it runs the policies exactly as the SDK does: same enforcement levels, same
-  diagnostics, same not-applicable and preview handling. `tests/test_policy_server.py` sends the
+  diagnostics, same not-applicable and preview handling. `tests/policies/test_server.py` sends the
   same requests to both servicers, in process and over gRPC, and requires identical answers.
 
 It also applies waivers (`waivers.py`): a violation that a valid waiver in the `policy-waivers`
@@ -53,7 +55,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _POLICY_PACK_NAME_RE, _NotApplicableError, _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from .common import RESOURCE_TAG_PREFIX
+from .common import RESOURCE_TAG_PREFIX, ReachingPolicy
 from .waivers import WAIVER_POLICY, WaiverBook, today
 
 # What the SDK reports as the pack's version; the CLI shows the one in PulumiPolicy.yaml instead.
@@ -106,6 +108,8 @@ class Enforced:
     """The types it judges (its `resource:` tags), or None for every type."""
 
     def judges(self, resource_type: str) -> bool:
+        if isinstance(self.policy, ReachingPolicy):
+            return self.policy.reaches(resource_type)
         return self.types is None or self.types.include(resource_type)
 
 
@@ -156,6 +160,17 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
             enforced.append(Enforced(policy, level, config, validates, ResourceTypes.of(policy)))
         self._resource_policies = [entry for entry in enforced if isinstance(entry.policy, ResourceValidationPolicy)]
         self._stack_policies = [entry for entry in enforced if isinstance(entry.policy, StackValidationPolicy)]
+        self._by_type: dict[str, list[Enforced]] = {}
+
+    def _judging(self, resource_type: str) -> list[Enforced]:
+        """The resource policies that run for a type (and those that only remediate), found once per type.
+
+        Concurrent calls may both fill the entry; they compute the same list."""
+        found = self._by_type.get(resource_type)
+        if found is None:
+            found = [entry for entry in self._resource_policies if not entry.validates or entry.judges(resource_type)]
+            self._by_type[resource_type] = found
+        return found
 
     def _configure_runtime_once(self) -> None:
         """The SDK sets Pulumi's runtime settings from the environment on every call; they cannot
@@ -172,9 +187,7 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
         props = decoded(request.properties)
         opts = self._get_resource_options(request)
         provider = self._get_provider_resource(request)
-        for entry in self._resource_policies:
-            if entry.validates and not entry.judges(request.type):
-                continue
+        for entry in self._judging(request.type):
             if not entry.validates:
                 response.not_applicable.append(
                     analyzer_pb2.PolicyNotApplicable(

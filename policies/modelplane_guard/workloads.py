@@ -1,14 +1,30 @@
-"""What runs in a model container, on SageMaker or Kubernetes: trusted pinned images, no secrets in the environment."""
+"""What runs in a container, on SageMaker, Kubernetes (built-in workloads and custom resources found by
+shape) or anywhere AWS takes environment variables: trusted pinned images, no secrets in the environment."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
+from pulumi_policy import ResourceValidationArgs, Severity
 
-from .common import Report, applies_to, as_list, as_mapping, config_schema, dig, rule, sources
-from .kubernetes import POD_SPEC_PATHS, containers, pod_spec
+from .common import (
+    ReachingPolicy,
+    Report,
+    applies_to,
+    as_list,
+    concern_tag,
+    config_schema,
+    dig,
+    rule,
+    sources,
+)
+from .containers import container_definitions
+from .containers import reaches as defines_containers
+from .kubernetes import POD_SPEC_PATHS, holds_pods, pod_specs
+from .properties import entries_of, resolve
+from .property_map import CONTAINERS, ENVIRONMENT, PODS
 from .sagemaker import MODEL, sagemaker_containers
 from .waivers import NON_WAIVABLE
 
@@ -36,10 +52,16 @@ def images(args: ResourceValidationArgs) -> list[tuple[str, str]]:
             for label, container in sagemaker_containers(args.props)
             if container.get("image") is not None
         ]
-    found = pod_spec(args.resource_type, args.props)
-    if found is None:
-        return []
-    return [(label, str(container["image"])) for label, container in containers(*found) if container.get("image")]
+    return [
+        (label, str(container["image"]))
+        for pod in pod_specs(args.resource_type, args.props)
+        for label, container in pod.containers()
+        if container.get("image")
+    ]
+
+
+def runs_images(resource_type: str) -> bool:
+    return resource_type == MODEL or holds_pods(resource_type)
 
 
 def _trusted_registries(args: ResourceValidationArgs, report: Report) -> None:
@@ -49,13 +71,14 @@ def _trusted_registries(args: ResourceValidationArgs, report: Report) -> None:
             report(f"{label} image {image!r} is not from an allowed registry.")
 
 
-trusted_registries = ResourceValidationPolicy(
+trusted_registries = ReachingPolicy(
+    runs_images,
     name="trusted-image-registries",
     description="Model containers (SageMaker models and Kubernetes workloads) pull images only from the allowed registries.",
     validate=rule(_trusted_registries),
     severity=Severity.CRITICAL,
     remediation_steps="Push the image to the model family's ECR repository and reference it there (modelplane does this from image_tag or image_digest).",
-    tags=["supply-chain", "sagemaker", "kubernetes", *applies_to(MODEL, *POD_SPEC_PATHS)],
+    tags=["supply-chain", "sagemaker", "kubernetes", concern_tag(PODS), *applies_to(MODEL, *POD_SPEC_PATHS)],
     config_schema=config_schema(
         {
             "allowedRegistries": {
@@ -87,7 +110,8 @@ def _pinned_images(args: ResourceValidationArgs, report: Report) -> None:
             report(f"{label} image {image!r} is pinned by tag only; a digest is required here.")
 
 
-pinned_images = ResourceValidationPolicy(
+pinned_images = ReachingPolicy(
+    runs_images,
     name="container-images-pinned",
     description="Model container images are pinned to an immutable tag or a digest, never `latest`.",
     validate=rule(_pinned_images),
@@ -98,6 +122,7 @@ pinned_images = ResourceValidationPolicy(
         "sagemaker",
         "kubernetes",
         *sources("CKV_K8S_14", "CKV_K8S_43"),
+        concern_tag(PODS),
         *applies_to(MODEL, *POD_SPEC_PATHS),
     ],
     config_schema=config_schema(
@@ -112,27 +137,52 @@ pinned_images = ResourceValidationPolicy(
 )
 
 
+# Environment entries that name where a value is kept, not the value (CodeBuild's variable types).
+REFERENCE_TYPES = ("PARAMETER_STORE", "SECRETS_MANAGER")
+
+
+def variables(value: Any) -> list[tuple[str, Any]]:
+    """Literal (name, value) pairs of an environment: a name -> value map, or a list of {name, value}."""
+    if isinstance(value, Mapping):
+        return [(str(name), item) for name, item in value.items()]
+    return [
+        (str(dig(item, "name")), dig(item, "value"))
+        for item in as_list(value)
+        if dig(item, "value") is not None and dig(item, "type") not in REFERENCE_TYPES
+    ]
+
+
+def _indexed_environments(args: ResourceValidationArgs) -> Iterator[tuple[str, list[tuple[str, Any]]]]:
+    """Environments of any AWS type the property index names (a function's `environment.variables`,
+    a build's `environment.environmentVariables`), and those of ECS and Batch container definitions."""
+    for entry in entries_of(ENVIRONMENT, args.resource_type, frozenset({MODEL})):
+        for found in resolve(args.props, entry.steps):
+            yield found.path, variables(found.value)
+    for label, container in container_definitions(args):
+        if container is not None:
+            yield label, variables(container.get("environment"))
+
+
 def environments(args: ResourceValidationArgs) -> list[tuple[str, list[tuple[str, Any]]]]:
-    """Each container's literal environment variables as (name, value) pairs."""
+    """Each container's (or resource's) literal environment variables as (name, value) pairs."""
     if args.resource_type == MODEL:
         return [
-            (label, [(str(name), value) for name, value in as_mapping(container.get("environment")).items()])
-            for label, container in sagemaker_containers(args.props)
+            (label, variables(container.get("environment"))) for label, container in sagemaker_containers(args.props)
         ]
-    found = pod_spec(args.resource_type, args.props)
-    if found is None:
-        return []
-    return [
-        (
-            label,
-            [
-                (str(dig(env, "name")), dig(env, "value"))
-                for env in as_list(container.get("env"))
-                if dig(env, "value") is not None
-            ],
-        )
-        for label, container in containers(*found)
+    found = [
+        (label, variables(container.get("env")))
+        for pod in pod_specs(args.resource_type, args.props)
+        for label, container in pod.containers()
     ]
+    return [*found, *_indexed_environments(args)]
+
+
+def has_environment(resource_type: str) -> bool:
+    return (
+        runs_images(resource_type)
+        or bool(entries_of(ENVIRONMENT, resource_type, frozenset({MODEL})))
+        or defines_containers(resource_type)
+    )
 
 
 def _no_secrets_in_environment(args: ResourceValidationArgs, report: Report) -> None:
@@ -151,9 +201,10 @@ def _no_secrets_in_environment(args: ResourceValidationArgs, report: Report) -> 
                 report(f"{label} environment variable {name!r} is named like a secret and holds a literal value.")
 
 
-no_secrets_in_environment = ResourceValidationPolicy(
+no_secrets_in_environment = ReachingPolicy(
+    has_environment,
     name="no-secrets-in-container-environment",
-    description="Container environment variables of SageMaker models and Kubernetes workloads hold no secret values; secrets are passed by reference.",
+    description="Environment variables hold no secret values, wherever they are set: SageMaker models, Kubernetes workloads and custom resources, and any AWS resource that takes an environment (functions, builds, task definitions); secrets are passed by reference.",
     validate=rule(_no_secrets_in_environment),
     severity=Severity.CRITICAL,
     remediation_steps="Store the value in Secrets Manager (modelplane `secrets`) and pass its ARN; the model reads it with its role.",
@@ -163,6 +214,9 @@ no_secrets_in_environment = ResourceValidationPolicy(
         "kubernetes",
         NON_WAIVABLE,
         *sources("CKV_AWS_45"),
+        concern_tag(PODS),
+        concern_tag(ENVIRONMENT),
+        concern_tag(CONTAINERS),
         *applies_to(MODEL, *POD_SPEC_PATHS),
     ],
     config_schema=config_schema(

@@ -26,6 +26,7 @@ from modelplane_components.monitoring import ANOMALY_SIGNALS, alarm_name
 
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES
 from modelplane.offline.graph import RecordedResource, Simulation
+from modelplane.offline.policy_client import analyze
 from modelplane.settings import Platform
 from tests.alarms import ALARM, DASHBOARD, measured, topic_arn, watched_endpoints
 from tests.servers import prometheus_binaries
@@ -302,12 +303,21 @@ def test_prod_may_turn_them_off_and_the_pack_advises_against_it(simulate_stack: 
         endpoint.setdefault("alarms", {})["anomaly_detection"] = {"enabled": False}
     simulation = simulate_stack(write_stack(tmp_path, config, "prod"))
     assert anomaly_alarms(simulation) == []
-    from policies.modelplane_guard.anomaly_detection import anomaly_watched
-
-    assert not any(anomaly_watched(alarm.inputs) for alarm in simulation.of_type(ALARM))
-    shipped = simulate_stack("prod")
-    watched = set().union(*(anomaly_watched(alarm.inputs) for alarm in shipped.of_type(ALARM)))
-    assert watched == {("fraud-prod", "Invocations"), ("fraud-prod", "ModelLatency")}
+    advice = [
+        (violation.level, violation.type, violation.message)
+        for violation in analyze(simulation).violations
+        if violation.policy == "sagemaker-anomaly-alarms"
+    ]
+    assert advice == [
+        (
+            "advisory",
+            "aws:sagemaker/endpoint:Endpoint",
+            "endpoint 'fraud-prod' has no anomaly-detection alarm on Invocations or ModelLatency: a change in its"
+            " usual traffic or latency goes unnoticed until a static threshold breaks.",
+        )
+    ]
+    shipped = analyze(simulate_stack("prod")).violations
+    assert [violation for violation in shipped if violation.policy == "sagemaker-anomaly-alarms"] == []
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])

@@ -133,9 +133,90 @@ def _level(config: Mapping[str, Any]) -> str:
     return PRODUCTION_ONLY_NOTE if config.get("production") is False else str(config["enforcementLevel"])
 
 
+CONCERN_TAG_PREFIX = "concern:"
+BY_PROPERTY_INTRO = """\
+## Rules by property
+
+A rule by property judges one concern on every AWS resource type whose inputs express it; no list of
+types is kept by hand. `make generate` (`tools/generate/property_index.py`) walks the input types of
+every resource the installed `pulumi_aws` registers, matches each property (by its camelCase name,
+the block that holds it and its type) against the signals below, and writes
+`policies/modelplane_guard/property_index.json`: resource type, property path, signal, and the default
+the provider documents for the property ("Defaults to `false`"). A property a resource leaves out is
+judged by that default; a top-level block left out takes the defaults of its properties; a nested
+optional block, or a list element without it, is not judged. A type a named rule judges for the same
+concern (an SQS queue's encryption, a security group's ingress) is left to that rule. When a provider
+release adds a type whose inputs follow the provider's conventions (`kmsKeyId`, `publiclyAccessible`,
+`deletionProtection`, `...EncryptionEnabled`), regenerating the index brings it under the rules.
+
+Kubernetes: built-in kinds keep their pod spec where their schema puts it (generated likewise); any
+other kind (a custom resource: Argo Rollouts and Workflows, KServe, Knative, Ray, Kubeflow, Seldon,
+Tekton, Spark...) is searched for mappings that hold containers, so the pod rules (`concern:pod-specs`)
+judge its pods.
+
+What the schema cannot tell, and is judged otherwise or not at all:
+- a default the provider does not document, or documents as depending on another input (ElastiCache's
+  at-rest encryption, on for Valkey and off for Redis): an opt-in switch left out counts as off, any
+  other such property is judged only when set;
+- meaning carried by values rather than names: database parameter groups (`rds.force_ssl`,
+  `require_secure_transport`) are not judged; JSON strings the schema types as plain strings (ECS and
+  Batch container definitions) have a reader of their own (`aws-containers-unprivileged`), and policy
+  documents are recognised by name and confirmed by content;
+- relations between resources: a bucket and its settings resources, a VPC and its flow log, a web ACL
+  and its logging configuration are stack rules with named types;
+- intent: a front door (an internet-facing load balancer, a distribution) is public by design, so only
+  its transport, authentication and logging are judged; deletion protection applies to types that
+  hold data, recognised by their storage-encryption or backup inputs;
+- a cost guard: an Athena workgroup's scan cutoff, and its results left unencrypted when it sets no
+  encryption configuration (no documented default), need the named rule `athena-workgroup-guardrails`.
+"""
+
+
+def _by_property_section() -> list[str]:
+    """The concerns, the types each reaches, and the mapping's signals with their reach."""
+    from policies.modelplane_guard.properties import property_index, reach
+    from policies.modelplane_guard.property_map import SIGNALS
+
+    index = property_index()
+    reached = reach()
+    lines = [
+        BY_PROPERTY_INTRO,
+        f"The index holds {len(index.aws)} AWS resource types; per concern (types before named rules take theirs):",
+        "",
+        "| concern | types |",
+        "|---|---:|",
+        *(f"| `{concern}` | {len(types)} |" for concern, types in sorted(index.by_concern.items())),
+        "",
+        "| signal | concern | property name | in block / path / type | insecure when | left out | types |",
+        "|---|---|---|---|---|---|---:|",
+    ]
+    for signal in SIGNALS:
+        where = "; ".join(
+            part
+            for part in (
+                f"block `{signal.within or '(top level)'}`" if signal.within is not None else "",
+                f"path `{signal.path}`" if signal.path else "",
+                f"type `{signal.types}`" if signal.types != "aws:.*" else "",
+            )
+            if part
+        )
+        if signal.secure is not None:
+            insecure = f"`{str(not signal.secure).lower()}`"
+        elif signal.insecure or signal.accepted:
+            insecure = f"matches `{signal.insecure}`" if signal.insecure else f"does not match `{signal.accepted}`"
+        else:
+            insecure = signal.kind.value
+        lines.append(
+            f"| `{signal.id}` | {signal.concern} | `{cell(signal.names)}` | {cell(where) or 'anywhere'} "
+            f"| {cell(insecure)} | {signal.absent.value} | {reached.get(signal.id, 0)} |"
+        )
+    return [*lines, "", "## Details", ""]
+
+
 def _policy_section(policy: analyzer_pb2.PolicyInfo, levels: Mapping[str, Mapping[str, Any]]) -> list[str]:
     kind = "stack" if policy.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource"
     categories = category_tags(policy)
+    concerns = tagged(policy, CONCERN_TAG_PREFIX)
     lines = [
         f"### `{policy.name}`",
         "",
@@ -143,7 +224,13 @@ def _policy_section(policy: analyzer_pb2.PolicyInfo, levels: Mapping[str, Mappin
         "",
         f"- **Severity:** {SEVERITY_NAMES[policy.severity]} · **Checks:** each {kind}"
         + (f" · **Tags:** {', '.join(categories)}" if categories else ""),
-        f"- **Resource types:** {', '.join(f'`{token}`' for token in tagged(policy, RESOURCE_TAG_PREFIX))}",
+        f"- **Resource types:** {', '.join(f'`{token}`' for token in tagged(policy, RESOURCE_TAG_PREFIX))}"
+        + (
+            f", and every type the property index or the pod search reaches for {', '.join(f'`{c}`' for c in concerns)}"
+            " (see [Rules by property](#rules-by-property))"
+            if concerns
+            else ""
+        ),
         "- **Enforcement:** " + " · ".join(f"{env} {_level(levels[env][policy.name])}" for env in ENVIRONMENTS),
         f"- **Sources:** {', '.join(tagged(policy, SOURCE_TAG_PREFIX)) or 'modelplane'}",
         f"- **Remediation:** {policy.remediation_steps}",
@@ -186,11 +273,9 @@ def render() -> str:
             for policy in policies
         ),
         "",
-        "## Details",
-        "",
     ]
     details = [line for policy in policies for line in _policy_section(policy, levels)]
-    return "\n".join([INTRO, *summary, *details]).rstrip("\n") + "\n"
+    return "\n".join([INTRO, *summary, *_by_property_section(), *details]).rstrip("\n") + "\n"
 
 
 def _config_path(environment: str) -> Path:

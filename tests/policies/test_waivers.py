@@ -1,4 +1,5 @@
-"""Waivers over the gRPC contract, as the Pulumi CLI drives the pack with `--policy-pack-config`.
+"""Waivers (`policies/modelplane_guard/waivers.py`): the `policy-waivers` rule on the configured waivers,
+and waivers over the gRPC contract, as the Pulumi CLI drives the pack with `--policy-pack-config`.
 
 The waivers travel in the config file, which the CLI reconciles and sends in `Configure`; the pack
 answers `Analyze` and `AnalyzeStack` with a waived violation at the advisory level (the engine fails
@@ -29,8 +30,9 @@ from modelplane.offline.policy_client import (
     violations_of,
 )
 from modelplane.offline.policy_config import load_policy_pack_config, policy_config_path
-from policies.modelplane_guard.waivers import today
+from policies.modelplane_guard.waivers import WAIVER_POLICY, today
 from tests.graphs import recorded
+from tests.policies.harness import ARTIFACTS, BY_NAME, DELETE, Case, Res, case_id, run, uncovered
 from tests.sarif import sarif_validator
 
 IDENTITY = StackIdentity(project="modelplane", stack="prod", config={"modelplane:environment": "prod"})
@@ -55,14 +57,88 @@ def info(pack: RunningPack) -> analyzer_pb2.AnalyzerInfo:
 
 
 def waiver(**changes: Any) -> dict[str, Any]:
-    return {
-        "policy": SSH_RULE,
-        "resource": "bastion-*",
-        "reason": REASON,
-        "owner": OWNER,
-        "expires": IN_30_DAYS,
-        **changes,
-    }
+    """A valid waiver of the SSH rule for the bastions, with `changes` (a field set to DELETE is left out)."""
+    entry = {"policy": SSH_RULE, "resource": "bastion-*", "reason": REASON, "owner": OWNER, "expires": IN_30_DAYS}
+    return {key: value for key, value in {**entry, **changes}.items() if value is not DELETE}
+
+
+# --- the policy-waivers rule -------------------------------------------------------------------------
+
+EXPIRED = (today() - timedelta(days=1)).isoformat()
+WAIVER_STACK = [Res("aws:s3/bucket:Bucket", "bucket", {"bucket": ARTIFACTS, "tags": TAGS})]
+CASES: list[Case] = [
+    Case("policy-waivers", "none", WAIVER_STACK, [], {}),
+    Case(
+        "policy-waivers",
+        "valid",
+        WAIVER_STACK,
+        [],
+        {"waivers": [waiver(), waiver(resource="urn:pulumi:prod::*::bastion")]},
+    ),
+    Case(
+        "policy-waivers",
+        "expired",
+        WAIVER_STACK,
+        [
+            f"waivers[0] (ec2-security-group-ingress-restricted on 'bastion-*') expired on {EXPIRED} (owner platform-security@example.com): the violation counts again; fix the resource or renew the waiver with a new expiry date."
+        ],
+        {"waivers": [waiver(expires=EXPIRED)]},
+    ),
+    Case(
+        "policy-waivers",
+        "malformed",
+        WAIVER_STACK,
+        [
+            "waivers[0] lacks reason, owner and has unknown expiry, justification; each waiver names policy, resource, reason, owner, expires.",
+            "waivers[1] (ec2-security-group-ingress-restricted on 'bastion-*'): expires '31/12/2026' is not a date written YYYY-MM-DD.",
+            "waivers[2] is not an object with policy, resource, reason, owner, expires.",
+            "waivers[3] (iam-no-admin on 'bastion-*') names a policy this pack does not have.",
+            "waivers[4] (ec2-security-group-ingress-restricted on '*') matches every resource; to turn the policy off, set its enforcement level instead.",
+        ],
+        {
+            "waivers": [
+                {
+                    "policy": "ec2-security-group-ingress-restricted",
+                    "resource": "bastion-*",
+                    "expiry": "2026-01-01",
+                    "justification": "x",
+                    "expires": "2026-01-01",
+                },
+                waiver(expires="31/12/2026"),
+                "ec2-security-group-ingress-restricted:bastion-*",
+                waiver(policy="iam-no-admin"),
+                waiver(resource="*"),
+            ]
+        },
+    ),
+    Case(
+        "policy-waivers",
+        "non-waivable-and-too-long",
+        WAIVER_STACK,
+        [
+            "waivers[0] (resource-policies-not-public on 'artifacts-policy'): resource-policies-not-public cannot be waived; fix the resource instead.",
+            f"waivers[1] (ec2-security-group-ingress-restricted on 'bastion-*') expires {(today() + timedelta(days=400)).isoformat()}, more than 365 days ahead; waivers must be renewed.",
+        ],
+        {
+            "waivers": [
+                waiver(policy="resource-policies-not-public", resource="artifacts-policy"),
+                waiver(expires=(today() + timedelta(days=400)).isoformat()),
+            ]
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_the_rule_reports_exactly(case: Case) -> None:
+    assert run(case) == case.expected
+
+
+def test_the_rule_has_compliant_and_violating_cases() -> None:
+    assert uncovered([BY_NAME[WAIVER_POLICY]], CASES) == []
+
+
+# --- over the gRPC contract ------------------------------------------------------------------------
 
 
 def config_file(tmp_path: Path, *waivers: Any) -> Path:

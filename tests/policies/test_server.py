@@ -43,7 +43,7 @@ from modelplane.offline.policy_config import load_policy_pack_config, policy_con
 from policies.modelplane_guard import POLICIES
 from policies.modelplane_guard.server import GuardAnalyzer, check_pack
 from tests.graphs import recorded
-from tests.platform_program import recorded_program
+from tests.policies.platform_program import recorded_program
 from tests.stacks import PACK_DIR, SimulateStack
 
 PACK = "modelplane-guard"
@@ -99,10 +99,14 @@ def pulumi_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def prod(simulate_stack: SimulateStack) -> Simulation:
-    """The prod graph with a platform team's resources next to it: every type the rules judge."""
+    """The prod graph with a platform team's resources next to it: every type the named rules judge, and
+    the held-out-style program's types and custom resources that only the rules by property and by
+    shape reach."""
     simulation = simulate_stack("prod")
     _, platform = recorded_program()
-    return Simulation(simulation.project, "prod", "prod", simulation.stack_file, [*simulation.resources, *platform])
+    _, breadth = recorded_program("breadth")
+    resources = [*simulation.resources, *platform, *breadth]
+    return Simulation(simulation.project, "prod", "prod", simulation.stack_file, resources)
 
 
 def edge_resources() -> list[RecordedResource]:

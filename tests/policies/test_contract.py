@@ -152,6 +152,22 @@ def test_catalogue_controls_survive_the_wire(info: analyzer_pb2.AnalyzerInfo) ->
         "CKV_AWS_24",
         "CKV_AWS_25",
         "CKV_AWS_277",
+        # Rules by property, pods anywhere, container definitions, Athena (issue 26).
+        "CKV_AWS_16",
+        "CKV_AWS_17",
+        "CKV_AWS_2",
+        "CKV_AWS_28",
+        "CKV_AWS_58",
+        "CKV_AWS_76",
+        "CKV_AWS_79",
+        "CKV_AWS_82",
+        "CKV_AWS_119",
+        "CKV_AWS_159",
+        "CKV_AWS_258",
+        "CKV_AWS_334",
+        "aws-config:ec2-imdsv2-check",
+        "aws-config:eks-endpoint-no-public-access",
+        "aws-config:dynamodb-pitr-enabled",
     }
     assert catalogue <= sources
 

@@ -4,13 +4,15 @@ Each resource is declared by hand with the pulumi-aws 7 and pulumi-kubernetes 4 
 team writes them, so its inputs reach the pack exactly as the SDK sends them (camelCase, strings
 or objects). `EXPECTED` names, for each insecure resource, the policy that must stop it in
 production; compliant resources are listed with None and must draw no mandatory diagnostic.
-`python -m tests.platform_program` runs the program under the mock runtime and prints the recorded
-graph as JSON; `recorded_program()` runs it so for the tests and benchmarks that judge it through the
-pack's gRPC interface (`tests/test_policy_catch_rate.py`).
+`python -m tests.policies.platform_program [platform|breadth]` runs a program under the mock runtime
+and prints the recorded graph as JSON; `recorded_program()` runs it so for the tests and benchmarks
+that judge it through the pack's gRPC interface (`tests/policies/test_catch_rate.py`). `breadth` is
+the held-out-style program of `breadth_program.py`: types and custom resources no rule names.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -576,6 +578,10 @@ def keys_queues_notebooks() -> None:
             "direct_internet_access": "Disabled",
             "root_access": "Disabled",
             "kms_key_id": KEY,
+            # SageMaker still answers IMDSv1 unless asked not to (CreateNotebookInstance's default).
+            "instance_metadata_service_configuration": aws.sagemaker.NotebookInstanceInstanceMetadataServiceConfigurationArgs(
+                minimum_instance_metadata_service_version="2"
+            ),
             "tags": TAGS,
             **changes,
         }
@@ -743,10 +749,12 @@ def network_and_buckets() -> None:
 
 
 DECLARATIONS: list[Callable[[], None]] = [kubernetes, iam, keys_queues_notebooks, network_and_buckets]
+# Each program: the module whose DECLARATIONS declare it.
+PROGRAMS = {"platform": "tests.policies.platform_program", "breadth": "tests.policies.breadth_program"}
 
 
-def main() -> int:
-    """Run the program under the mock runtime and print {"expected": ..., "resources": [...]}."""
+def main(argv: list[str] | None = None) -> int:
+    """Run a program under the mock runtime and print {"expected": ..., "resources": [...]}."""
     from dataclasses import asdict
 
     from pulumi.runtime.mocks import MockResourceArgs, set_mocks
@@ -767,25 +775,35 @@ def main() -> int:
     monitor = RecordingMonitor(ProviderNormalizing(REGION, ACCOUNT))
     set_mocks(monitor.mocks, project="platform", stack="prod", preview=False, monitor=monitor)
 
+    program = (argv if argv is not None else sys.argv[1:]) or ["platform"]
+    declarations: list[Callable[[], None]] = importlib.import_module(PROGRAMS[program[0]]).DECLARATIONS
+    # Run as `python -m`, this file is `__main__`; the declarations record into the module they import.
+    expected = importlib.import_module(PROGRAMS["platform"]).EXPECTED
+
     def declare() -> None:
-        for declaration in DECLARATIONS:
+        for declaration in declarations:
             declaration()
 
     _sync_await(run_pulumi_func(declare))
-    json.dump({"expected": EXPECTED, "resources": [asdict(record) for record in monitor.records]}, sys.stdout)
+    json.dump({"expected": expected, "resources": [asdict(record) for record in monitor.records]}, sys.stdout)
     return 0
 
 
-def recorded_program() -> tuple[dict[str, str | None], list[RecordedResource]]:
-    """`EXPECTED` and the recorded resources, from a run in its own interpreter (the mocks are process-wide)."""
+def recorded_program(program: str = "platform") -> tuple[dict[str, str | None], list[RecordedResource]]:
+    """`EXPECTED` and the recorded resources of a program, from a run in its own interpreter (the mocks
+    are process-wide)."""
     from modelplane.offline.graph import RecordedResource
     from tests.stacks import REPOSITORY
 
     completed = subprocess.run(
-        [sys.executable, "-m", "tests.platform_program"], cwd=REPOSITORY, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "tests.policies.platform_program", program],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    program = json.loads(completed.stdout)
-    return program["expected"], [RecordedResource(**record) for record in program["resources"]]
+    recorded = json.loads(completed.stdout)
+    return recorded["expected"], [RecordedResource(**record) for record in recorded["resources"]]
 
 
 if __name__ == "__main__":

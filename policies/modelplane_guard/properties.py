@@ -1,0 +1,334 @@
+"""The property index at run time: which inputs of a resource type carry which concern, and how to judge them.
+
+`property_index.json` (generated from the providers' schemas, see `property_map.py`) is read once, on
+the first call; each rule then looks up the entries of the resource's type, a dictionary access, so a
+resource of a type no signal names costs nothing. `resolve` walks an entry's path through the
+resource's inputs (every element of a list, every value of a map) and `judge` tells what is wrong with
+the value it finds there, or with its absence.
+
+An absent value is judged by the default the provider documents for it, when its enclosing blocks are
+present, or when the block left out is a top-level input: a resource without `encryptAtRest` gets the
+block's defaults. A nested optional block left out (one engine's settings among several) or an element
+of a list without the block is not judged: nothing says it applies.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .common import (
+    WORLD,
+    as_list,
+    as_mapping,
+    as_number,
+    aws_managed_key_problem,
+    is_false,
+    is_mapping,
+    is_sequence,
+    is_true,
+    number_text,
+)
+from .network import exposed
+from .property_map import BY_ID, Absent, Kind, Signal
+
+INDEX_FILE = Path(__file__).with_name("property_index.json")
+PROTOCOL_KEYS = ("protocol", "ipProtocol")
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    many: str
+    """"[]" after a list, "{}" after a map, "" otherwise."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One property of a resource type that a signal names."""
+
+    path: str
+    steps: tuple[Step, ...]
+    signal: Signal
+    default: str | None
+    """The default the provider documents for it (as text), if one."""
+
+
+@dataclass(frozen=True)
+class Index:
+    aws: Mapping[str, tuple[Entry, ...]]
+    """Resource type -> its entries."""
+    by_concern: Mapping[str, Mapping[str, tuple[Entry, ...]]]
+    """Concern -> resource type -> the entries of that concern."""
+    pod_spec_paths: Mapping[str, tuple[str, ...]]
+    """Built-in Kubernetes kind -> where it keeps its pod spec."""
+    builtin_kubernetes: frozenset[str]
+    """Every built-in Kubernetes type token; any other is a custom resource."""
+
+
+def path_steps(path: str) -> tuple[Step, ...]:
+    """The steps of an index path: `blockDeviceMappings[].ebs.encrypted`."""
+    steps = []
+    for part in path.split("."):
+        name = part.rstrip("[]{}")
+        steps.append(Step(name, part[len(name) :][:2]))
+    return tuple(steps)
+
+
+@functools.cache
+def property_index() -> Index:
+    """The index shipped with the pack, read once."""
+    return index_of(json.loads(INDEX_FILE.read_text(encoding="utf-8")))
+
+
+def index_of(document: Mapping[str, Any]) -> Index:
+    """An index from its JSON document (`property_index.json`'s shape)."""
+    aws: dict[str, tuple[Entry, ...]] = {
+        token: tuple(Entry(path, path_steps(path), BY_ID[signal], default) for path, signal, default in entries)
+        for token, entries in document["aws"].items()
+    }
+    by_concern: dict[str, dict[str, tuple[Entry, ...]]] = {}
+    for token, entries in aws.items():
+        for entry in entries:
+            by_concern.setdefault(entry.signal.concern, {}).setdefault(token, ())
+            by_concern[entry.signal.concern][token] += (entry,)
+    kubernetes = document["kubernetes"]
+    return Index(
+        MappingProxyType(aws),
+        MappingProxyType({concern: MappingProxyType(types) for concern, types in by_concern.items()}),
+        MappingProxyType({token: tuple(path.split(".")) for token, path in kubernetes["podSpecPaths"].items()}),
+        frozenset(kubernetes["builtinKinds"]),
+    )
+
+
+def entries_of(concern: str, resource_type: str, excluded: frozenset[str] = frozenset()) -> tuple[Entry, ...]:
+    """The entries of one concern for a resource type (none for the types a named rule judges instead)."""
+    if resource_type in excluded:
+        return ()
+    return property_index().by_concern.get(concern, {}).get(resource_type, ())
+
+
+@dataclass(frozen=True)
+class Found:
+    """What an entry's path holds in one resource."""
+
+    path: str
+    """The concrete path, with list indexes and map keys: `blockDeviceMappings[1].ebs.encrypted`."""
+    value: Any
+    """The value, or None when absent."""
+    holder: Mapping[str, Any]
+    """The block holding the property (its siblings decide exemptions); empty when that block is absent."""
+    root: Mapping[str, Any]
+    """The resource's inputs."""
+    enclosed: bool
+    """Every enclosing block is present (False: a top-level block was left out)."""
+    missing: tuple[str, ...] = ()
+    """The names of the blocks left out on the way to the property."""
+
+
+def resolve(props: Mapping[str, Any], steps: tuple[Step, ...]) -> Iterator[Found]:
+    """Each place the path reaches in the resource's inputs."""
+
+    def walk(node: Mapping[str, Any], position: int, prefix: str, in_element: bool) -> Iterator[Found]:
+        step = steps[position]
+        value = node.get(step.name)
+        path = f"{prefix}{step.name}"
+        if position == len(steps) - 1:
+            yield Found(path, value, node, props, True)
+            return
+        if value is None:
+            # A top-level block left out takes its defaults; a nested or per-element one is another
+            # variant, and a list or map left out has no element to judge.
+            if position == 0 and not in_element and not step.many:
+                rest = ".".join(later.name for later in steps[1:])
+                blocks = tuple(later.name for later in steps[:-1])
+                yield Found(f"{path}.{rest}", None, {}, props, False, blocks)
+            return
+        if step.many == "[]":
+            for number, item in enumerate(as_list(value)):
+                if is_mapping(item):
+                    yield from walk(item, position + 1, f"{path}[{number}].", True)
+        elif step.many == "{}":
+            for key, item in as_mapping(value).items():
+                if is_mapping(item):
+                    yield from walk(item, position + 1, f"{path}.{key}.", True)
+        elif is_mapping(value):
+            yield from walk(value, position + 1, f"{path}.", in_element)
+
+    yield from walk(props, 0, "", False)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the rules' configuration decides."""
+
+    require_customer_key: bool = True
+    min_backup_days: float = 7
+    public_ports: tuple[float, ...] = (80, 443)
+
+
+def judge(props: Mapping[str, Any], entries: tuple[Entry, ...], options: Options) -> list[str]:
+    """A message for each place where the resource's inputs fail an entry's signal (once, where two
+    signals name the same property)."""
+    problems: dict[str, None] = {}
+    for entry in entries:
+        for found in resolve(props, entry.steps):
+            problem = _problem(entry, found, options)
+            if problem:
+                problems[problem] = None
+    return list(problems)
+
+
+def _absent(value: Any) -> bool:
+    """Left out, or set to nothing (an empty string, list or block)."""
+    return value is None or value == "" or ((is_sequence(value) or is_mapping(value)) and len(value) == 0)
+
+
+def _problem(entry: Entry, found: Found, options: Options) -> str | None:
+    signal = entry.signal
+    value, stated = found.value, True
+    if _absent(value):
+        if not found.enclosed and (signal.needs_parent or not _implied(signal, found)):
+            return None
+        if signal.kind == Kind.KEY and not options.require_customer_key:
+            return None
+        if signal.absent == Absent.IGNORE:
+            return None
+        if signal.absent == Absent.INSECURE:
+            return None if _exempt(signal, found) else f"{found.path} is not set: {_unset_why(signal, options)}."
+        if entry.default is None:
+            if signal.absent == Absent.DEFAULT_OR_INSECURE and found.enclosed and not _exempt(signal, found):
+                return f"{found.path} is not set: {_unset_why(signal, options)}."
+            return None
+        value, stated = _typed(entry.default), False
+    if _exempt(signal, found):
+        return None
+    if signal.kind == Kind.CIDRS:
+        opened = _world_open(found, options)
+        return f"{found.path} includes the whole internet: {opened}; {signal.why}." if opened else None
+    what = _insecure(signal, value, options)
+    if what is None:
+        return None
+    if not stated:
+        return f"{found.path} is not set, so it is {_shown(value)} (the default): {_why(signal, what)}."
+    return f"{found.path} is {_shown(value)}: {_why(signal, what)}."
+
+
+def _implied(signal: Signal, found: Found) -> bool:
+    """Whether leaving out the blocks on the way leaves the property out: always for a signal about any
+    block, and for one about named blocks (`encryptAtRest`, an encryption block) only through those."""
+    return signal.within is None or all(re.fullmatch(signal.within, block) for block in found.missing)
+
+
+def _unset_why(signal: Signal, options: Options) -> str:
+    if signal.kind == Kind.MINIMUM:
+        return f"no {signal.why} are kept; keep them for at least {number_text(options.min_backup_days)} days"
+    return signal.why
+
+
+def _why(signal: Signal, what: str) -> str:
+    """The signal's reason, or the value's own (a minimum names what it counts)."""
+    return what or signal.why
+
+
+def _typed(default: str) -> Any:
+    """A documented default as the value it stands for: `false` is False, `0` is 0."""
+    if default in ("true", "false"):
+        return default == "true"
+    number = as_number(default)
+    return default if number is None else number
+
+
+def _insecure(signal: Signal, value: Any, options: Options) -> str | None:
+    """Why the value fails the signal ("" when the signal's own reason says it all), or None if it passes."""
+    kind = signal.kind
+    if kind == Kind.SWITCH:
+        bad = is_false(value) if signal.secure else is_true(value)
+        return "" if bad else None
+    if kind == Kind.CHOICE:
+        values = [str(item) for item in as_list(value)]
+        if signal.insecure is not None and any(re.fullmatch(signal.insecure, item, re.IGNORECASE) for item in values):
+            return ""
+        if signal.accepted is not None and not all(re.fullmatch(signal.accepted, item) for item in values):
+            return ""
+        return None
+    if kind == Kind.KEY:
+        problem = aws_managed_key_problem("", value)
+        return "it names an AWS managed key, whose key policy you cannot restrict" if problem else None
+    if kind == Kind.MINIMUM:
+        days = as_number(value)
+        if days is None or days >= options.min_backup_days:
+            return None
+        return f"keep {signal.why} for at least {number_text(options.min_backup_days)} days"
+    if kind == Kind.URL:
+        return "" if str(value).strip().lower().startswith("http://") else None
+    return None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return number_text(value)
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value, default=str)
+
+
+def _exempt(signal: Signal, found: Found) -> bool:
+    """Whether a sibling of the property (or an input of the resource) makes the signal not apply."""
+    for sibling, pattern in signal.exempt.items():
+        origin = found.root if sibling.startswith("/") else found.holder
+        values = [
+            str(item).lower() if isinstance(item, bool) else str(item)
+            for item in _values_at(origin, sibling.removeprefix("/"))
+        ]
+        if values and all(re.fullmatch(pattern, value, re.IGNORECASE) for value in values):
+            return True
+        if not values and re.fullmatch(pattern, ""):
+            return True
+    return False
+
+
+def _values_at(holder: Mapping[str, Any], path: str) -> list[Any]:
+    """The values at a relative path (`defaultActions[].redirect.protocol`), absent ones left out."""
+    nodes: list[Any] = [holder]
+    for part in path.split("."):
+        name = part.rstrip("[]")
+        nodes = [as_mapping(node).get(name) for node in nodes]
+        if part.endswith("[]"):
+            nodes = [item for node in nodes for item in as_list(node)]
+    return [node for node in nodes if node is not None and node != ""]
+
+
+def _world_open(found: Found, options: Options) -> str | None:
+    """What a source CIDR list open to the whole internet exposes, given the rule's protocol and ports."""
+    world = [str(item).strip() for item in as_list(found.value) if str(item).strip() in WORLD]
+    if not world:
+        return None
+    holder = found.holder
+    protocol = str(next((holder.get(key) for key in PROTOCOL_KEYS if holder.get(key) is not None), "")).lower()
+    ports = {
+        "protocol": protocol,
+        "fromPort": as_number(holder.get("fromPort")),
+        "toPort": as_number(holder.get("toPort")),
+    }
+    if not protocol and ports["fromPort"] is None:
+        return "it is open to the whole internet"
+    what = exposed(ports, list(options.public_ports))
+    return f"it opens {what} to {' and '.join(world)}" if what else None
+
+
+def reach() -> dict[str, int]:
+    """Signal id -> the number of resource types it reaches, for the docs."""
+    counts: dict[str, int] = {}
+    for entries in property_index().aws.values():
+        for signal_id in {entry.signal.id for entry in entries}:
+            counts[signal_id] = counts.get(signal_id, 0) + 1
+    return counts

@@ -1,0 +1,794 @@
+"""Which input properties express which security concern: the mapping the property index is built from.
+
+This is data, reviewed like code. Each `Signal` names the properties (by their camelCase name as the
+pack receives them, the name of the block that holds them and, rarely, the resource type) that carry
+one concern, and says what value is insecure. `python -m tools.generate.property_index` matches every
+input property of every resource type of the installed `pulumi_aws` against these signals and writes
+`property_index.json`: resource type -> (property path, signal, documented default). The rules of
+`by_property.py` judge each resource by the entries of its type, so a type AWS adds later is judged
+as soon as its inputs follow the provider's naming conventions (`kmsKeyId`, `publiclyAccessible`,
+`deletionProtection`, `...EncryptionEnabled`).
+
+A property the resource leaves out takes the value the provider documents as its default ("Defaults to
+`false`", parsed from the property's description in the SDK); `absent` says what to do when there is
+none. `docs/policies.md` lists every signal with the number of types it reaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+AT_REST = "encryption-at-rest"
+CUSTOMER_KEY = "encryption-customer-managed-key"
+IN_TRANSIT = "encryption-in-transit"
+PUBLIC = "public-exposure"
+LOGGING = "audit-logging"
+DURABILITY = "data-durability"
+METADATA = "instance-metadata-v2"
+IAM_DOCUMENTS = "iam-documents"
+ENVIRONMENT = "environment-secrets"
+CONTAINERS = "container-definitions"
+# Not in the index: Kubernetes pod specs are found at the path each built-in kind's schema gives, and
+# in custom resources by their shape (kubernetes.py).
+PODS = "pod-specs"
+
+# Concerns the generic evaluator of `properties.py` judges; the others have their own readers (IAM
+# documents in iam.py, environments in workloads.py, container definitions in containers.py).
+JUDGED_BY_VALUE = (AT_REST, CUSTOMER_KEY, IN_TRANSIT, PUBLIC, LOGGING, DURABILITY, METADATA)
+
+
+class Kind(StrEnum):
+    SWITCH = "switch"
+    """A boolean whose `secure` value is the safe one (strings "true"/"false" count too)."""
+    CHOICE = "choice"
+    """A string (or list of strings): `insecure` matches a bad value, or `accepted` fails to match."""
+    KEY = "key"
+    """A KMS key reference: an AWS managed key (`alias/aws/...`) is no customer key; absent, AWS's own key is used."""
+    CIDRS = "cidrs"
+    """Source CIDR ranges: the whole internet (0.0.0.0/0, ::/0) beyond the public web ports."""
+    MINIMUM = "minimum"
+    """A number of days that must reach the rule's configured minimum."""
+    URL = "url"
+    """A URL the service sends data to: plain `http://` crosses the network unencrypted."""
+    BLOCK = "block"
+    """A configuration block whose absence (or emptiness) means the feature is off."""
+    DOCUMENT = "document"
+    """A JSON policy document (IAM, resource or endpoint policy)."""
+    VARIABLES = "variables"
+    """Environment variables: a name -> value map, or a list of {name, value}."""
+    CONTAINER_JSON = "container-json"
+    """ECS/Batch container definitions, a JSON string of one or more containers."""
+
+
+class Absent(StrEnum):
+    DEFAULT = "default"
+    """Judge the documented default; when the provider documents none (or only a conditional one), do not judge."""
+    DEFAULT_OR_INSECURE = "default-or-insecure"
+    """Judge the documented default; with none documented, an opt-in switch left out is off."""
+    INSECURE = "insecure"
+    """Leaving the property out is itself the finding (a key not named, a block not configured)."""
+    IGNORE = "ignore"
+    """Judge only values the resource sets."""
+
+
+@dataclass(frozen=True)
+class Signal:
+    id: str
+    concern: str
+    kind: Kind
+    names: str
+    """Regular expression the property's camelCase name must match in full."""
+    schema: tuple[str, ...]
+    """The schema types of the property's values it applies to (boolean, string, number, object)."""
+    within: str | None = None
+    """Regular expression the enclosing block's name must match in full ("" for a top-level input); None: any."""
+    path: str | None = None
+    """Regular expression searched in the property's whole path (`ingress[].cidrBlocks`)."""
+    types: str = r"aws:.*"
+    """Regular expression the resource type token must match in full."""
+    secure: bool | None = None
+    insecure: str | None = None
+    accepted: str | None = None
+    absent: Absent = Absent.DEFAULT
+    needs_parent: bool = False
+    """Judge an absent value only when the block that holds it is present."""
+    exempt: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Sibling property path (from the resource's inputs when it starts with `/`) -> regular expression:
+    when every value there matches (an absent one matching the empty string), the finding does not apply
+    (an OPTIONS method, a read replica)."""
+    only_stateful: bool = False
+    """Apply only to types that hold data: they carry an at-rest encryption or backup property too."""
+    why: str = ""
+    """What the finding means, for the violation message."""
+    exclude: tuple[str, ...] = ()
+    """Reviewed false matches: regular expressions over `<type>::<path>`, each with a comment."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "exempt", MappingProxyType(dict(self.exempt)))
+
+
+def _words(*names: str) -> str:
+    return "|".join(names)
+
+
+# Names of encryption blocks: a key reference inside one is the resource's own data key
+# (`serverSideEncryption.kmsKeyArn`, `encryptAtRest.kmsKeyId`, EKS's `encryptionConfig.provider.keyArn`).
+ENCRYPTION_BLOCK = r"(?i)[a-z0-9]*(encrypt|sse)[a-z0-9]*|kmsConfiguration|kmsKeyDetails|provider"
+# What a path through a transit block looks like: those settings belong to encryption in transit.
+TRANSIT_PATH = r".*::.*([Tt]ransit|[Tt]ls).*"
+
+SIGNALS: tuple[Signal, ...] = (
+    # --- encryption at rest ------------------------------------------------------------------------
+    Signal(
+        id="at-rest-switch",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        # `encrypted`, `storageEncrypted`, `kmsEncrypted`, `atRestEncryptionEnabled`, `rootVolumeEncryptionEnabled`...
+        names=r"encrypted|[a-z][A-Za-z0-9]*(Encrypted|EncryptionEnabled)",
+        schema=("boolean", "string"),
+        secure=True,
+        absent=Absent.DEFAULT_OR_INSECURE,
+        why="the data is stored unencrypted",
+        exclude=(
+            TRANSIT_PATH,
+            # A cache's encryption, judged below only while caching is on.
+            r".*::(.*\.)?cacheDataEncrypted",
+            # A hint for the Glue API's response, not how the data is stored.
+            r".*::.*returnConnectionPasswordEncrypted",
+            # Describes an existing snapshot being registered or copied; the copy's own flag is judged.
+            r"aws:ec2/(ami|amiFromInstance):.*::ebsBlockDevices\[\]\.encrypted",
+        ),
+    ),
+    Signal(
+        id="cache-encrypted",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        names="cacheDataEncrypted",
+        schema=("boolean",),
+        secure=True,
+        absent=Absent.DEFAULT_OR_INSECURE,
+        # An API stage's cache holds nothing while caching is off.
+        exempt={"cachingEnabled": "|false"},
+        why="cached responses are stored unencrypted",
+    ),
+    Signal(
+        id="at-rest-block-switch",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        names="enabled",
+        within=_words(
+            "encryptAtRest", "encryptionAtRest", "encryptionAtRestOptions", "sseSpecification", "serverSideEncryption"
+        ),
+        schema=("boolean",),
+        secure=True,
+        # A delivery stream reading a Kinesis stream keeps the source stream's encryption.
+        exempt={"/kinesisSourceConfiguration": ".+"},
+        why="the data is stored unencrypted",
+        exclude=(
+            # DynamoDB always encrypts; `enabled` only chooses a KMS key over the one AWS owns (customer-key rule).
+            r"aws:dynamodb/.*",
+        ),
+    ),
+    Signal(
+        id="at-rest-disabled",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        names=_words("encryptionDisabled", "disableEncryption"),
+        schema=("boolean",),
+        secure=False,
+        why="the output is stored unencrypted",
+    ),
+    Signal(
+        id="at-rest-mode",
+        concern=AT_REST,
+        kind=Kind.CHOICE,
+        names=r"encryptionType|encryptionMode|encryptionOption|[a-z][A-Za-z0-9]*EncryptionMode|sseType",
+        schema=("string",),
+        insecure=r"none|disabled|no_encryption",
+        why="the data is stored unencrypted",
+        exclude=(
+            TRANSIT_PATH,
+            # MACsec on a Direct Connect link and HLS segment encryption: not storage.
+            r"aws:(directconnect|medialive)/.*",
+        ),
+    ),
+    Signal(
+        id="security-configuration",
+        concern=AT_REST,
+        kind=Kind.BLOCK,
+        # EMR clusters and Glue jobs, crawlers and endpoints encrypt only through a named security configuration.
+        names="securityConfiguration",
+        within="",
+        schema=("string",),
+        absent=Absent.INSECURE,
+        why="no security configuration encrypts its data, logs and traffic",
+    ),
+    # --- customer managed keys ---------------------------------------------------------------------
+    Signal(
+        id="customer-key",
+        concern=CUSTOMER_KEY,
+        kind=Kind.KEY,
+        names=_words(
+            "kmsKeyId",
+            "kmsKeyArn",
+            "kmsKey",
+            "kmsMasterKeyId",
+            "kmsKeyIdentifier",
+            "kmsArn",
+            "cmkArn",
+            "encryptionKey",
+            "encryptionKeyArn",
+            "awsKmsKeyArn",
+            "awsKmsKeyId",
+            "kmsEncryptionKey",
+            "customerManagedKeyArn",
+            "customerEncryptionKeyArn",
+        ),
+        within="",
+        schema=("string",),
+        absent=Absent.INSECURE,
+        why="the data is encrypted with a key AWS manages (or not at all), whose policy you cannot restrict",
+        exclude=(
+            # KMS's own resources refer to keys; they are not data encrypted under one.
+            r"aws:kms/.*",
+            r"aws:ebs/defaultKmsKey:.*",
+            # Objects take their bucket's default encryption; a key per object is optional by design.
+            r"aws:s3/(bucketObject|bucketObjectv2|objectCopy):.*",
+            # A key for an optional feature of the resource, not for the data it holds.
+            r"aws:lambda/eventSourceMapping:.*",
+            r"aws:redshift/snapshotCopyGrant:.*",
+        ),
+    ),
+    Signal(
+        id="customer-key-in-encryption-block",
+        concern=CUSTOMER_KEY,
+        kind=Kind.KEY,
+        names=_words("kmsKeyId", "kmsKeyArn", "kmsKey", "keyArn", "keyId", "kmsMasterKeyId", "kmsKeyIdentifier"),
+        within=ENCRYPTION_BLOCK,
+        schema=("string",),
+        absent=Absent.INSECURE,
+        # A delivery stream reading a Kinesis stream keeps the source stream's encryption.
+        exempt={"/kinesisSourceConfiguration": ".+"},
+        why="the data is encrypted with a key AWS manages (or not at all), whose policy you cannot restrict",
+        exclude=(r"aws:kms/.*", r"aws:ebs/defaultKmsKey:.*"),
+    ),
+    Signal(
+        id="customer-key-named",
+        concern=CUSTOMER_KEY,
+        kind=Kind.KEY,
+        # Any key reference (`performanceInsightsKmsKeyId`, a feature store's `securityConfig.kmsKeyId`...): judged when set.
+        names=r"[a-z][A-Za-z0-9]*(KmsKey|KmsMasterKey)(Id|Arn|Identifier)?|[a-z][A-Za-z0-9]*EncryptionKey(Id|Arn)?|kms(Key|MasterKey)(Id|Arn|Identifier)?",
+        schema=("string",),
+        absent=Absent.IGNORE,
+        why="",
+        exclude=(r"aws:kms/.*",),
+    ),
+    Signal(
+        id="customer-key-mode",
+        concern=CUSTOMER_KEY,
+        kind=Kind.CHOICE,
+        names=r"encryptionType|encryptionMode|encryptionOption|sseAlgorithm|sseType|[a-z][A-Za-z0-9]*EncryptionMode",
+        schema=("string",),
+        insecure=r"aes256|sse[-_]s3|aws_owned_kms_key|aws_owned_cmk",
+        absent=Absent.IGNORE,
+        why="the data is encrypted with a key AWS owns, not a customer managed KMS key",
+        exclude=(TRANSIT_PATH, r"aws:(directconnect|medialive)/.*"),
+    ),
+    # --- encryption in transit ---------------------------------------------------------------------
+    Signal(
+        id="in-transit-switch",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        names=_words(
+            "transitEncryptionEnabled",
+            "tlsEnabled",
+            "requireTls",
+            "enforceHttps",
+            "inCluster",
+            "sslEnabled",
+            "useSsl",
+            "requireSsl",
+        ),
+        schema=("boolean",),
+        secure=True,
+        absent=Absent.DEFAULT_OR_INSECURE,
+        # A node of a replication group takes the group's setting.
+        exempt={"replicationGroupId": ".+"},
+        why="traffic crosses the network unencrypted",
+    ),
+    Signal(
+        id="in-transit-block-switch",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        names="enabled",
+        within=_words("nodeToNodeEncryption", "encryptionInTransit", "transitEncryption"),
+        schema=("boolean",),
+        secure=True,
+        why="traffic between nodes crosses the network unencrypted",
+    ),
+    Signal(
+        id="in-transit-explicitly-off",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        # Off only when a resource turns it off: most jobs run on one instance and have no traffic to encrypt.
+        names="enableInterContainerTrafficEncryption",
+        schema=("boolean",),
+        secure=True,
+        absent=Absent.IGNORE,
+        why="traffic between training containers crosses the network unencrypted",
+    ),
+    Signal(
+        id="in-transit-insecure-switch",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        names=_words("insecureSsl", "insecureSkipVerification", "disableSsl", "allowInsecureTransport"),
+        schema=("boolean",),
+        secure=False,
+        absent=Absent.IGNORE,
+        why="TLS is switched off or its certificate is not verified",
+    ),
+    Signal(
+        id="in-transit-mode",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        names=_words("clientBroker", "transitEncryption", "transitEncryptionMode", "inTransitEncryption", "sslMode"),
+        schema=("string",),
+        insecure=r"plaintext|tls_plaintext|disabled|preferred|none",
+        why="clients may connect without TLS",
+    ),
+    Signal(
+        id="in-transit-block-mode",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        names="encryptionType",
+        within=r"(?i)[a-z]*transit[a-z]*",
+        schema=("string",),
+        insecure=r"plaintext",
+        why="clients may connect without TLS",
+    ),
+    Signal(
+        id="viewer-protocol",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        names="viewerProtocolPolicy",
+        schema=("string",),
+        insecure="allow-all",
+        why="viewers may use plain HTTP",
+    ),
+    Signal(
+        id="listener-protocol",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        names=_words("protocol", "lbProtocol"),
+        within=_words("", "listeners"),
+        # Front doors: load balancer (and VPC Lattice) listeners, where clients connect.
+        types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*(Listener|LoadBalancer)",
+        schema=("string",),
+        insecure="http",
+        exempt={"defaultActions[].redirect.protocol": "HTTPS"},
+        why="clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS",
+    ),
+    Signal(
+        id="plaintext-protocol",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        # File transfer endpoints: FTP sends credentials and files in clear text (SFTP and FTPS do not).
+        names="protocols",
+        types=r"aws:transfer/.*",
+        schema=("string",),
+        insecure="ftp",
+        why="FTP sends credentials and files unencrypted",
+    ),
+    Signal(
+        id="minimum-tls",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        names=_words("minimumProtocolVersion", "minimumTlsVersion", "minTlsVersion", "tlsVersion"),
+        schema=("string",),
+        insecure=r"sslv3|tlsv1|tlsv1_2016|tlsv1\.1_2016|tls_?1[._]?[01]|tls1[01]|1\.[01]",
+        why="it accepts TLS versions older than 1.2",
+    ),
+    Signal(
+        id="tls-policy",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        names="sslPolicy",
+        schema=("string",),
+        # ELB policies that allow only TLS 1.2 and later: ELBSecurityPolicy-TLS13-1-2-*, -TLS-1-2-*, -FS-1-2-*, TLS 1.3 only.
+        accepted=r"ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)[-A-Za-z0-9]*",
+        exempt={"protocol": r"|HTTP|TCP|UDP|TCP_UDP|GENEVE"},
+        why="the listener's security policy accepts TLS versions older than 1.2",
+    ),
+    Signal(
+        id="tls-security-policy",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        names=_words("tlsSecurityPolicy", "securityPolicy", "securityPolicyName"),
+        schema=("string",),
+        insecure=r"Policy-Min-TLS-1-0-2019-07|TLS_1_0|TransferSecurityPolicy-2018-11",
+        why="the security policy accepts TLS 1.0",
+    ),
+    Signal(
+        id="plain-http-url",
+        concern=IN_TRANSIT,
+        kind=Kind.URL,
+        # Where a service sends data: an HTTP endpoint, a webhook, a remote-write or token URL.
+        names=r"url|invocationEndpoint|endpointUrl|[a-z]+EndpointUrl|remoteWriteUrl|serverUrl|instanceUrl|hostUrl|tokenUrl|accountUrl",
+        schema=("string",),
+        why="data is sent there over plain HTTP",
+        exclude=(r"aws:(lex|medialive|sagemaker)/.*",),
+    ),
+    # --- public exposure ---------------------------------------------------------------------------
+    Signal(
+        id="public-flag",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        names=_words(
+            "publiclyAccessible",
+            "isPubliclyAccessible",
+            "associatePublicIpAddress",
+            "mapPublicIpOnLaunch",
+            "assignPublicIp",
+            "allowUnauthenticatedIdentities",
+            "anonymousAuthEnabled",
+            "enableDefaultInternetAccess",
+            "enableInternetAccess",
+            "publicConnectivity",
+        ),
+        schema=("boolean", "string"),
+        secure=False,
+        why="it is reachable from the internet",
+    ),
+    Signal(
+        id="public-endpoint",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        names="endpointPublicAccess",
+        schema=("boolean",),
+        secure=False,
+        # A public endpoint that only the listed networks may reach is the documented hardening.
+        exempt={"publicAccessCidrs": r"(?!0\.0\.0\.0/0$)(?!::/0$).+"},
+        why="the API endpoint is open to the whole internet (publicAccessCidrs is unset or 0.0.0.0/0)",
+    ),
+    Signal(
+        id="public-network-access",
+        concern=PUBLIC,
+        kind=Kind.CHOICE,
+        names=_words("type", "endpointType"),
+        within=_words("publicAccess", ""),
+        types=r"aws:(msk|transfer)/.*",
+        schema=("string",),
+        insecure=r"service_provided_eips|public",
+        why="it has an endpoint on the internet",
+    ),
+    Signal(
+        id="public-access-block",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        # S3 account and access point blocks, EMR's account block: each flag left off lets public access through.
+        names=_words(
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+            "blockPublicSecurityGroupRules",
+        ),
+        schema=("boolean",),
+        secure=True,
+        why="this public access block lets public access through",
+    ),
+    Signal(
+        id="no-password",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        names="noPasswordRequired",
+        schema=("boolean",),
+        secure=False,
+        absent=Absent.IGNORE,
+        why="anyone who reaches the cache connects without a password",
+    ),
+    Signal(
+        id="shared-outside-organization",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        names="allowExternalPrincipals",
+        schema=("boolean",),
+        secure=False,
+        absent=Absent.IGNORE,
+        why="it can be shared with accounts outside your organization",
+    ),
+    Signal(
+        id="outside-vpc",
+        concern=PUBLIC,
+        kind=Kind.BLOCK,
+        # A search domain or pipeline without VPC options gets an endpoint on the internet.
+        names="vpcOptions",
+        within="",
+        types=r"aws:(opensearch|elasticsearch|opensearchingest)/[a-z]+:(Domain|Pipeline)",
+        schema=("object",),
+        absent=Absent.INSECURE,
+        why="without vpcOptions its endpoint is on the internet, guarded only by its access policy",
+    ),
+    Signal(
+        id="public-web-server",
+        concern=PUBLIC,
+        kind=Kind.CHOICE,
+        names="webserverAccessMode",
+        schema=("string",),
+        insecure="public_only",
+        why="its web server is reachable from the internet",
+    ),
+    Signal(
+        id="node-ssh-open",
+        concern=PUBLIC,
+        kind=Kind.CHOICE,
+        # Remote access without source security groups opens SSH to the nodes from 0.0.0.0/0.
+        names="sourceSecurityGroupIds",
+        within="remoteAccess",
+        schema=("string",),
+        accepted=".+",
+        absent=Absent.INSECURE,
+        needs_parent=True,
+        why="SSH to the nodes is open to the whole internet; name the security groups that may connect",
+    ),
+    Signal(
+        id="unauthenticated-entry-point",
+        concern=PUBLIC,
+        kind=Kind.CHOICE,
+        names=_words("authorization", "authorizationType", "authType"),
+        types=r"aws:(apigateway|apigatewayv2|lambda)/.*",
+        schema=("string",),
+        insecure="none",
+        # CORS preflight requests carry no credentials; an API key is a (weak) caller check.
+        exempt={"httpMethod": "OPTIONS", "routeKey": r"OPTIONS\s.*", "apiKeyRequired": "true"},
+        why="anyone on the internet can call it without authenticating",
+    ),
+    Signal(
+        id="wildcard-principal",
+        concern=PUBLIC,
+        kind=Kind.CHOICE,
+        names="principal",
+        within="",
+        types=r"aws:lambda/.*",
+        schema=("string",),
+        insecure=r"\*",
+        exempt={"sourceArn": ".+", "sourceAccount": ".+", "principalOrgId": ".+", "organizationId": ".+"},
+        why="any AWS account may invoke or use it",
+    ),
+    Signal(
+        id="world-open-ingress",
+        concern=PUBLIC,
+        kind=Kind.CIDRS,
+        names=r"cidrBlocks?|ipv6CidrBlocks?|cidrIpv4|cidrIpv6|cidrIp|cidrs|ipRanges?|sourceRanges?|allowedCidrBlocks",
+        path=r"(?i)ingress|inbound",
+        schema=("string",),
+        exempt={"action": "deny", "ruleAction": "deny"},
+        why="anyone on the internet can connect",
+    ),
+    Signal(
+        id="world-open-ingress-rule",
+        concern=PUBLIC,
+        kind=Kind.CIDRS,
+        names=r"cidrBlocks?|ipv6CidrBlocks?|cidrIpv4|cidrIpv6|cidrIp",
+        types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*Ingress[A-Za-z0-9]*",
+        schema=("string",),
+        why="anyone on the internet can connect",
+    ),
+    Signal(
+        id="shared-with-everyone",
+        concern=PUBLIC,
+        kind=Kind.CHOICE,
+        names=_words("sharedAccounts", "group"),
+        types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*(Snapshot|LaunchPermission)[A-Za-z0-9]*",
+        schema=("string",),
+        insecure="all",
+        absent=Absent.IGNORE,
+        why="every AWS account can copy it",
+    ),
+    # --- audit and access logging ------------------------------------------------------------------
+    Signal(
+        id="logging-block",
+        concern=LOGGING,
+        kind=Kind.BLOCK,
+        names=_words(
+            "logging",
+            "loggingConfig",
+            "loggingConfiguration",
+            "accessLogs",
+            "accessLogSettings",
+            "logPublishingOptions",
+            "loggingInfo",
+            "logs",
+            "logConfig",
+            "logSettings",
+            "enabledCloudwatchLogsExports",
+            "enableCloudwatchLogsExports",
+            "enabledClusterLogTypes",
+            "logDestinationConfigs",
+            "auditLogConfiguration",
+        ),
+        within="",
+        schema=("object", "string"),
+        absent=Absent.INSECURE,
+        why="no access or audit log is kept",
+        exclude=(
+            # Lambda functions log to CloudWatch Logs without this block; it only tunes the format.
+            r"aws:lambda/function:Function::loggingConfig",
+            # Deprecated in favour of their own resources (bucket logging, Redshift logging).
+            r"aws:s3/bucket(V2)?:.*::logging",
+            r"aws:redshift/cluster:Cluster::logging",
+            # Not an access or audit log: build output, rule-evaluation and event-delivery diagnostics,
+            # a CloudFormation extension's own handler.
+            r"aws:(cloudformation|imagebuilder|amp)/.*",
+            r"aws:cloudwatch/eventBus:.*",
+        ),
+    ),
+    Signal(
+        id="logging-enabled",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        names=_words("enabled", "loggingEnabled", "isLoggingEnabled", "logEnabled"),
+        within=r"(?i)(access|audit|flow)?logs?|logging|accesslogs?|[a-z]*(accesslog|auditlog)[a-z]*",
+        schema=("boolean",),
+        secure=True,
+        absent=Absent.DEFAULT_OR_INSECURE,
+        needs_parent=True,
+        why="the log is switched off",
+    ),
+    Signal(
+        id="logging-flag",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        names=_words("flowLogsEnabled", "enableLogFileValidation", "enableLogging"),
+        schema=("boolean",),
+        secure=True,
+        why="the log is switched off (or not validated)",
+    ),
+    Signal(
+        id="logging-level",
+        concern=LOGGING,
+        kind=Kind.CHOICE,
+        names=_words("level", "loggingLevel"),
+        within=r"(?i)[a-z]*logging[a-z]*|settings",
+        schema=("string",),
+        insecure="off",
+        absent=Absent.INSECURE,
+        needs_parent=True,
+        why="execution logging is off",
+    ),
+    # --- data durability ---------------------------------------------------------------------------
+    Signal(
+        id="deletion-protection",
+        concern=DURABILITY,
+        kind=Kind.SWITCH,
+        names=_words("deletionProtection", "deletionProtectionEnabled", "enableDeletionProtection"),
+        within="",
+        schema=("boolean",),
+        secure=True,
+        absent=Absent.DEFAULT_OR_INSECURE,
+        only_stateful=True,
+        why="one API call (or a mistaken `pulumi destroy`) deletes it and its data",
+    ),
+    Signal(
+        id="final-snapshot",
+        concern=DURABILITY,
+        kind=Kind.SWITCH,
+        names=_words("skipFinalSnapshot", "skipFinalBackup"),
+        schema=("boolean",),
+        secure=False,
+        why="deleting it leaves no final snapshot to restore from",
+    ),
+    Signal(
+        id="backup-retention",
+        concern=DURABILITY,
+        kind=Kind.MINIMUM,
+        names=_words(
+            "backupRetentionPeriod",
+            "snapshotRetentionLimit",
+            "automatedSnapshotRetentionPeriod",
+            "automaticBackupRetentionDays",
+            "backupRetentionPeriodInDays",
+        ),
+        schema=("number",),
+        absent=Absent.DEFAULT_OR_INSECURE,
+        # Read replicas and nodes of a replication group take their backups from the source; Memcached has none.
+        exempt={
+            "replicateSourceDb": ".+",
+            "replicationSourceIdentifier": ".+",
+            "replicationGroupId": ".+",
+            "engine": "memcached",
+        },
+        why="automated backups",
+    ),
+    Signal(
+        id="point-in-time-recovery",
+        concern=DURABILITY,
+        kind=Kind.SWITCH,
+        names="enabled",
+        within="pointInTimeRecovery",
+        schema=("boolean",),
+        secure=True,
+        why="a bad write or delete cannot be rolled back",
+    ),
+    Signal(
+        id="force-delete",
+        concern=DURABILITY,
+        kind=Kind.SWITCH,
+        names=_words("forceDestroy", "forceDelete"),
+        within="",
+        schema=("boolean",),
+        secure=False,
+        absent=Absent.IGNORE,
+        only_stateful=True,
+        why="deleting it also deletes everything it holds",
+        exclude=(
+            # Deletes a service that still runs tasks; it holds no data.
+            r"aws:ecs/.*",
+        ),
+    ),
+    # --- instance metadata -------------------------------------------------------------------------
+    Signal(
+        id="imds-v2",
+        concern=METADATA,
+        kind=Kind.CHOICE,
+        names="httpTokens",
+        schema=("string",),
+        accepted="required",
+        absent=Absent.INSECURE,
+        exclude=(
+            # Account-level defaults: leaving the setting out keeps the account's choice.
+            r"aws:ec2/instanceMetadataDefaults:.*",
+        ),
+        why="IMDSv1 answers unauthenticated requests, so an SSRF bug leaks the instance role's credentials",
+    ),
+    Signal(
+        id="imds-v2-minimum",
+        concern=METADATA,
+        kind=Kind.CHOICE,
+        names="minimumInstanceMetadataServiceVersion",
+        schema=("string",),
+        accepted="2",
+        absent=Absent.INSECURE,
+        why="IMDSv1 answers unauthenticated requests, so an SSRF bug leaks the instance role's credentials",
+    ),
+    # --- readers of their own --------------------------------------------------------------------
+    Signal(
+        id="policy-document",
+        concern=IAM_DOCUMENTS,
+        kind=Kind.DOCUMENT,
+        # The names resource and identity policies go by; the pack reads only values that are JSON documents.
+        names=r"polic(y|ies)|policyDocument|policyText|[a-z]+PolicyDocument|(access|resource|inline|session|permission|repository|webAppEndpoint|deliveryDestination|bucket|queue|topic|vault|key|endpoint)Polic(y|ies)",
+        schema=("string", "any"),
+        exclude=(
+            # Service control policies are guardrails, not grants.
+            r"aws:organizations/.*",
+            # Roles' assume-role (trust) documents are judged by the trust rules.
+            r"aws:iam/role:Role::.*",
+            # Endpoint policies filter traffic that already comes from inside the VPC: `*` is their usual principal.
+            r"aws:ec2/vpcEndpoint(Policy)?:.*",
+        ),
+    ),
+    Signal(
+        id="environment-variables",
+        concern=ENVIRONMENT,
+        kind=Kind.VARIABLES,
+        names=_words(
+            "variables", "environment", "environmentVariables", "runtimeEnvironmentVariables", "connectionProperties"
+        ),
+        schema=("string", "object"),
+        path=r"(\{\}|\[\])$",
+    ),
+    Signal(
+        id="container-definitions",
+        concern=CONTAINERS,
+        kind=Kind.CONTAINER_JSON,
+        names=_words("containerDefinitions", "containerProperties"),
+        within="",
+        schema=("string", "object"),
+    ),
+)
+
+BY_ID: Mapping[str, Signal] = MappingProxyType({signal.id: signal for signal in SIGNALS})

@@ -1,0 +1,1432 @@
+"""A held-out-style program: what an ML platform declares around an endpoint that no rule names by type.
+
+Data stores and caches, streams and queues, front doors, compute of every kind and the Kubernetes
+custom resources that run models and pipelines, declared with the pulumi-aws 7 and pulumi-kubernetes 4
+SDKs as a platform team writes them. No resource type here appears in a rule's `resource:` tags or
+in the pack's own lists (`tests/policies/test_catch_rate.py` checks it): every verdict comes from the
+rules by property and by shape. Each insecure resource records the policy (concern) that must stop
+it in production; compliant ones (None) follow the production policy and must draw no mandatory
+violation. Run by `python -m tests.policies.platform_program breadth`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from tests.policies.platform_program import ACCOUNT, IMAGE, KEY, REGION, SG_ID, SUBNET, TAGS, VPC, case
+
+SUBNETS = [SUBNET, "subnet-0f1e2d3c4b5a69788"]
+KMS_ALIAS_AWS = "alias/aws/"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/ml-platform-service"
+LOG_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ml-platform/access"
+LOG_BUCKET = "ml-platform-access-logs"
+CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:feature-store-credentials-Ab12Cd"
+TARGET_GROUP = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/scorer/50dc6c495c0c9188"
+LOAD_BALANCER = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/scorer/50dc6c495c0c9188"
+NAMESPACE = "ml-serving"
+PUBLIC_IMAGE = "docker.io/rayproject/ray:latest"
+
+
+def policy_document(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+# --- data stores ---------------------------------------------------------------------------------
+
+
+def databases() -> None:
+    import pulumi_aws as aws
+
+    def postgres(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "engine": "postgres",
+            "engine_version": "16.3",
+            "instance_class": "db.r6g.large",
+            "allocated_storage": 100,
+            "db_subnet_group_name": "ml-platform-private",
+            "vpc_security_group_ids": [SG_ID],
+            "username": "features",
+            "manage_master_user_password": True,
+            "storage_encrypted": True,
+            "kms_key_id": KEY,
+            "backup_retention_period": 14,
+            "deletion_protection": True,
+            "final_snapshot_identifier": f"{name}-final",
+            "enabled_cloudwatch_logs_exports": ["postgresql", "upgrade"],
+            "iam_database_authentication_enabled": True,
+            "tags": TAGS,
+            **changes,
+        }
+        aws.rds.Instance(case(name, expected), **{key: value for key, value in settings.items() if value is not None})
+
+    postgres("feature-store-db", None)
+    postgres("feature-store-db-public", "public-exposure", publicly_accessible=True)
+    postgres("feature-store-db-unencrypted", "encryption-at-rest", storage_encrypted=None, kms_key_id=None)
+    postgres("feature-store-db-no-backups", "data-durability", backup_retention_period=0)
+    postgres("feature-store-db-throwaway", "data-durability", skip_final_snapshot=True, final_snapshot_identifier=None)
+    postgres("feature-store-db-no-logs", "audit-logging", enabled_cloudwatch_logs_exports=None)
+
+    def aurora(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "engine": aws.rds.EngineType.AURORA_POSTGRESQL,
+            "engine_version": "16.2",
+            "database_name": "experiments",
+            "master_username": "experiments",
+            "manage_master_user_password": True,
+            "db_subnet_group_name": "ml-platform-private",
+            "vpc_security_group_ids": [SG_ID],
+            "storage_encrypted": True,
+            "kms_key_id": KEY,
+            "backup_retention_period": 14,
+            "deletion_protection": True,
+            "final_snapshot_identifier": f"{name}-final",
+            "enabled_cloudwatch_logs_exports": ["postgresql"],
+            "tags": TAGS,
+            **changes,
+        }
+        aws.rds.Cluster(case(name, expected), **{key: value for key, value in settings.items() if value is not None})
+
+    aurora("experiments-aurora", None)
+    aurora("experiments-aurora-unprotected", "data-durability", deletion_protection=None)
+    aurora("experiments-aurora-aws-key", "encryption-customer-managed-key", kms_key_id=f"{KMS_ALIAS_AWS}rds")
+    aws.rds.ClusterInstance(
+        case("experiments-aurora-writer", None),
+        cluster_identifier="experiments-aurora",
+        instance_class="db.r6g.large",
+        engine=aws.rds.EngineType.AURORA_POSTGRESQL,
+        tags=TAGS,
+    )
+
+    def table(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "billing_mode": "PAY_PER_REQUEST",
+            "hash_key": "entity_id",
+            "range_key": "event_time",
+            "attributes": [{"name": "entity_id", "type": "S"}, {"name": "event_time", "type": "N"}],
+            "point_in_time_recovery": {"enabled": True},
+            "server_side_encryption": {"enabled": True, "kms_key_arn": KEY},
+            "deletion_protection_enabled": True,
+            "tags": TAGS,
+            **changes,
+        }
+        aws.dynamodb.Table(case(name, expected), **{key: value for key, value in settings.items() if value is not None})
+
+    table("online-features", None)
+    table("online-features-no-pitr", "data-durability", point_in_time_recovery=None)
+    table("online-features-aws-owned-key", "encryption-customer-managed-key", server_side_encryption=None)
+
+    aws.docdb.Cluster(
+        case("metadata-docdb", "encryption-at-rest"),
+        engine="docdb",
+        master_username="metadata",
+        manage_master_user_password=True,
+        db_subnet_group_name="ml-platform-private",
+        vpc_security_group_ids=[SG_ID],
+        backup_retention_period=7,
+        deletion_protection=True,
+        final_snapshot_identifier="metadata-docdb-final",
+        enabled_cloudwatch_logs_exports=["audit", "profiler"],
+        tags=TAGS,
+    )
+    aws.docdb.Cluster(
+        case("metadata-docdb-encrypted", None),
+        engine="docdb",
+        master_username="metadata",
+        manage_master_user_password=True,
+        db_subnet_group_name="ml-platform-private",
+        vpc_security_group_ids=[SG_ID],
+        storage_encrypted=True,
+        kms_key_id=KEY,
+        backup_retention_period=7,
+        deletion_protection=True,
+        final_snapshot_identifier="metadata-docdb-encrypted-final",
+        enabled_cloudwatch_logs_exports=["audit", "profiler"],
+        tags=TAGS,
+    )
+    aws.neptune.Cluster(
+        case("lineage-graph", "encryption-at-rest"),
+        engine="neptune",
+        storage_encrypted=False,
+        backup_retention_period=7,
+        deletion_protection=True,
+        final_snapshot_identifier="lineage-graph-final",
+        enable_cloudwatch_logs_exports=["audit"],
+        iam_database_authentication_enabled=True,
+        tags=TAGS,
+    )
+    aws.neptune.Cluster(
+        case("lineage-graph-encrypted", None),
+        engine="neptune",
+        storage_encrypted=True,
+        kms_key_arn=KEY,
+        backup_retention_period=7,
+        deletion_protection=True,
+        final_snapshot_identifier="lineage-graph-encrypted-final",
+        enable_cloudwatch_logs_exports=["audit"],
+        iam_database_authentication_enabled=True,
+        tags=TAGS,
+    )
+    aws.redshift.Cluster(
+        case("analytics-warehouse", "public-exposure"),
+        cluster_identifier="analytics-warehouse",
+        node_type="ra3.xlplus",
+        number_of_nodes=2,
+        database_name="analytics",
+        master_username="analytics",
+        manage_master_password=True,
+        publicly_accessible=True,
+        encrypted="true",
+        kms_key_id=KEY,
+        automated_snapshot_retention_period=7,
+        tags=TAGS,
+    )
+    aws.redshift.Cluster(
+        case("analytics-warehouse-unencrypted", "encryption-at-rest"),
+        cluster_identifier="analytics-warehouse-2",
+        node_type="ra3.xlplus",
+        number_of_nodes=2,
+        database_name="analytics",
+        master_username="analytics",
+        manage_master_password=True,
+        encrypted="false",
+        automated_snapshot_retention_period=7,
+        tags=TAGS,
+    )
+    aws.redshift.Cluster(
+        case("analytics-warehouse-private", None),
+        cluster_identifier="analytics-warehouse-3",
+        node_type="ra3.xlplus",
+        number_of_nodes=2,
+        database_name="analytics",
+        master_username="analytics",
+        manage_master_password=True,
+        cluster_subnet_group_name="ml-platform-private",
+        vpc_security_group_ids=[SG_ID],
+        encrypted="true",
+        kms_key_id=KEY,
+        automated_snapshot_retention_period=14,
+        tags=TAGS,
+    )
+    aws.dms.ReplicationInstance(
+        case("cdc-replication", "public-exposure"),
+        replication_instance_id="cdc-replication",
+        replication_instance_class="dms.t3.medium",
+        publicly_accessible=True,
+        kms_key_arn=KEY,
+        tags=TAGS,
+    )
+
+
+def caches_and_files() -> None:
+    import pulumi_aws as aws
+
+    def redis(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "description": "Feature cache for online inference",
+            "engine": "redis",
+            "engine_version": "7.1",
+            "node_type": "cache.r7g.large",
+            "num_cache_clusters": 2,
+            "automatic_failover_enabled": True,
+            "subnet_group_name": "ml-platform-cache",
+            "security_group_ids": [SG_ID],
+            "at_rest_encryption_enabled": True,
+            "kms_key_id": KEY,
+            "transit_encryption_enabled": True,
+            "auth_token_update_strategy": "ROTATE",
+            "snapshot_retention_limit": 7,
+            "tags": TAGS,
+            **changes,
+        }
+        aws.elasticache.ReplicationGroup(
+            case(name, expected), **{key: value for key, value in settings.items() if value is not None}
+        )
+
+    redis("feature-cache", None)
+    redis("feature-cache-plaintext", "encryption-in-transit", transit_encryption_enabled=False)
+    redis("feature-cache-unencrypted", "encryption-at-rest", at_rest_encryption_enabled=False, kms_key_id=None)
+    aws.memorydb.Cluster(
+        case("embedding-store", "encryption-in-transit"),
+        acl_name="open-access",
+        node_type="db.r7g.large",
+        num_shards=1,
+        tls_enabled=False,
+        snapshot_retention_limit=7,
+        kms_key_arn=KEY,
+        tags=TAGS,
+    )
+    aws.memorydb.Cluster(
+        case("embedding-store-tls", None),
+        acl_name="embedding-readers",
+        node_type="db.r7g.large",
+        num_shards=1,
+        subnet_group_name="ml-platform-cache",
+        security_group_ids=[SG_ID],
+        snapshot_retention_limit=7,
+        kms_key_arn=KEY,
+        tags=TAGS,
+    )
+    aws.dax.Cluster(
+        case("feature-accelerator", "encryption-at-rest"),
+        cluster_name="feature-accelerator",
+        iam_role_arn=ROLE,
+        node_type="dax.r5.large",
+        replication_factor=3,
+        tags=TAGS,
+    )
+    aws.efs.FileSystem(case("model-cache-efs", "encryption-at-rest"), performance_mode="generalPurpose", tags=TAGS)
+    aws.efs.FileSystem(
+        case("model-cache-efs-encrypted", None),
+        performance_mode="generalPurpose",
+        encrypted=True,
+        kms_key_id=KEY,
+        tags=TAGS,
+    )
+    aws.efs.FileSystemPolicy(
+        case("model-cache-efs-policy", None),
+        file_system_id="fs-0a1b2c3d",
+        policy=policy_document(
+            {
+                "Sid": "TrainingRoleOnly",
+                "Effect": "Allow",
+                "Principal": {"AWS": ROLE},
+                "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                "Resource": "*",
+                "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+            },
+            {
+                "Sid": "TlsOnly",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ),
+    )
+    aws.ebs.Volume(case("scratch-volume", "encryption-at-rest"), availability_zone=f"{REGION}a", size=500, tags=TAGS)
+    aws.ebs.Volume(
+        case("scratch-volume-encrypted", None),
+        availability_zone=f"{REGION}a",
+        size=500,
+        type="gp3",
+        encrypted=True,
+        kms_key_id=KEY,
+        tags=TAGS,
+    )
+    aws.fsx.LustreFileSystem(
+        case("training-scratch-lustre", "encryption-customer-managed-key"),
+        storage_capacity=1200,
+        subnet_ids=SUBNET,
+        deployment_type="PERSISTENT_2",
+        per_unit_storage_throughput=125,
+        automatic_backup_retention_days=7,
+        tags=TAGS,
+    )
+    aws.backup.Vault(case("platform-backups", "encryption-customer-managed-key"), tags=TAGS)
+    aws.backup.Vault(case("platform-backups-cmk", None), kms_key_arn=KEY, tags=TAGS)
+    aws.backup.Plan(
+        case("platform-backup-plan", None),
+        rules=[
+            {
+                "rule_name": "daily",
+                "target_vault_name": "platform-backups-cmk",
+                "schedule": "cron(0 3 * * ? *)",
+                "lifecycle": {"delete_after": 35},
+            }
+        ],
+        tags=TAGS,
+    )
+
+
+def search_and_streams() -> None:
+    import pulumi_aws as aws
+
+    def domain(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "engine_version": "OpenSearch_2.13",
+            "cluster_config": {
+                "instance_type": "r6g.large.search",
+                "instance_count": 3,
+                "zone_awareness_enabled": True,
+            },
+            "ebs_options": {"ebs_enabled": True, "volume_size": 100, "volume_type": "gp3"},
+            "vpc_options": {"subnet_ids": SUBNETS, "security_group_ids": [SG_ID]},
+            "encrypt_at_rest": {"enabled": True, "kms_key_id": KEY},
+            "node_to_node_encryption": {"enabled": True},
+            "domain_endpoint_options": {"enforce_https": True, "tls_security_policy": "Policy-Min-TLS-1-2-2019-07"},
+            "log_publishing_options": [
+                {"log_type": "AUDIT_LOGS", "cloudwatch_log_group_arn": LOG_GROUP},
+                {"log_type": "ES_APPLICATION_LOGS", "cloudwatch_log_group_arn": LOG_GROUP},
+            ],
+            "access_policies": policy_document(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": ROLE},
+                    "Action": "es:ESHttp*",
+                    "Resource": f"arn:aws:es:{REGION}:{ACCOUNT}:domain/{name}/*",
+                }
+            ),
+            "tags": TAGS,
+            **changes,
+        }
+        aws.opensearch.Domain(
+            case(name, expected), **{key: value for key, value in settings.items() if value is not None}
+        )
+
+    domain("vector-search", None)
+    domain("vector-search-unencrypted", "encryption-at-rest", encrypt_at_rest=None)
+    domain(
+        "vector-search-http",
+        "encryption-in-transit",
+        domain_endpoint_options={"enforce_https": False, "tls_security_policy": "Policy-Min-TLS-1-2-2019-07"},
+    )
+    domain(
+        "vector-search-open-policy",
+        "resource-policies-not-public",
+        access_policies=policy_document(
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "es:*", "Resource": "*"}
+        ),
+    )
+
+    aws.kinesis.Stream(
+        case("inference-events", "encryption-at-rest"),
+        stream_mode_details={"stream_mode": "ON_DEMAND"},
+        retention_period=48,
+        tags=TAGS,
+    )
+    aws.kinesis.Stream(
+        case("inference-events-encrypted", None),
+        stream_mode_details={"stream_mode": "ON_DEMAND"},
+        encryption_type="KMS",
+        kms_key_id=KEY,
+        tags=TAGS,
+    )
+    aws.kinesis.FirehoseDeliveryStream(
+        case("events-to-lake", "encryption-at-rest"),
+        destination="extended_s3",
+        extended_s3_configuration={"role_arn": ROLE, "bucket_arn": "arn:aws:s3:::ml-platform-lake"},
+        tags=TAGS,
+    )
+    aws.kinesis.FirehoseDeliveryStream(
+        case("events-to-lake-encrypted", None),
+        destination="extended_s3",
+        server_side_encryption={"enabled": True, "key_type": "CUSTOMER_MANAGED_CMK", "key_arn": KEY},
+        extended_s3_configuration={
+            "role_arn": ROLE,
+            "bucket_arn": "arn:aws:s3:::ml-platform-lake",
+            "kms_key_arn": KEY,
+        },
+        tags=TAGS,
+    )
+
+    def kafka(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "kafka_version": "3.6.0",
+            "number_of_broker_nodes": 3,
+            "broker_node_group_info": {
+                "instance_type": "kafka.m7g.large",
+                "client_subnets": [*SUBNETS, "subnet-0c1d2e3f4a5b6c7d8"],
+                "security_groups": [SG_ID],
+            },
+            "encryption_info": {
+                "encryption_at_rest_kms_key_arn": KEY,
+                "encryption_in_transit": {"client_broker": "TLS", "in_cluster": True},
+            },
+            "client_authentication": {"sasl": {"iam": True}},
+            "logging_info": {"broker_logs": {"cloudwatch_logs": {"enabled": True, "log_group": "/ml-platform/msk"}}},
+            "tags": TAGS,
+            **changes,
+        }
+        aws.msk.Cluster(case(name, expected), **{key: value for key, value in settings.items() if value is not None})
+
+    kafka("feature-events-kafka", None)
+    kafka(
+        "feature-events-kafka-plaintext",
+        "encryption-in-transit",
+        encryption_info={"encryption_in_transit": {"client_broker": "TLS_PLAINTEXT"}},
+    )
+    kafka("feature-events-kafka-no-logs", "audit-logging", logging_info=None)
+
+    aws.cloudwatch.EventBus(case("model-events-bus", None), kms_key_identifier=KEY, tags=TAGS)
+    aws.cloudwatch.EventBusPolicy(
+        case("model-events-bus-open", "resource-policies-not-public"),
+        event_bus_name="model-events",
+        policy=policy_document(
+            {
+                "Sid": "AnyoneMayPublish",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "events:PutEvents",
+                "Resource": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/model-events",
+            }
+        ),
+    )
+    aws.cloudwatch.EventBusPolicy(
+        case("model-events-bus-org", None),
+        event_bus_name="model-events",
+        policy=policy_document(
+            {
+                "Sid": "OrganizationMayPublish",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "events:PutEvents",
+                "Resource": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/model-events",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+            }
+        ),
+    )
+
+    def state_machine(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "role_arn": ROLE,
+            "definition": json.dumps({"StartAt": "Score", "States": {"Score": {"Type": "Pass", "End": True}}}),
+            "logging_configuration": {
+                "level": "ALL",
+                "include_execution_data": False,
+                "log_destination": f"{LOG_GROUP}:*",
+            },
+            "encryption_configuration": {"type": "CUSTOMER_MANAGED_KMS_KEY", "kms_key_id": KEY},
+            "tags": TAGS,
+            **changes,
+        }
+        aws.sfn.StateMachine(
+            case(name, expected), **{key: value for key, value in settings.items() if value is not None}
+        )
+
+    state_machine("retraining-pipeline", None)
+    state_machine("retraining-pipeline-unlogged", "audit-logging", logging_configuration=None)
+
+    aws.glue.SecurityConfiguration(
+        case("etl-security", "encryption-at-rest"),
+        encryption_configuration={
+            "cloudwatch_encryption": {"cloudwatch_encryption_mode": "DISABLED"},
+            "job_bookmarks_encryption": {"job_bookmarks_encryption_mode": "DISABLED"},
+            "s3_encryption": {"s3_encryption_mode": "DISABLED"},
+        },
+    )
+    aws.glue.SecurityConfiguration(
+        case("etl-security-kms", None),
+        encryption_configuration={
+            "cloudwatch_encryption": {"cloudwatch_encryption_mode": "SSE-KMS", "kms_key_arn": KEY},
+            "job_bookmarks_encryption": {"job_bookmarks_encryption_mode": "CSE-KMS", "kms_key_arn": KEY},
+            "s3_encryption": {"s3_encryption_mode": "SSE-KMS", "kms_key_arn": KEY},
+        },
+    )
+    aws.glue.CatalogDatabase(case("feature-catalog", None), name="features", tags=TAGS)
+
+
+# --- compute and front doors -----------------------------------------------------------------------
+
+
+def functions_and_apis() -> None:
+    import pulumi_aws as aws
+
+    def function(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "role": ROLE,
+            "runtime": "python3.12",
+            "handler": "app.handler",
+            "s3_bucket": "ml-platform-artifacts",
+            "s3_key": f"functions/{name}.zip",
+            "kms_key_arn": KEY,
+            "environment": {"variables": {"FEATURE_STORE_SECRET_ARN": SECRET, "LOG_LEVEL": "INFO"}},
+            "vpc_config": {"subnet_ids": SUBNETS, "security_group_ids": [SG_ID]},
+            "tracing_config": {"mode": "Active"},
+            "tags": TAGS,
+            **changes,
+        }
+        aws.lambda_.Function(
+            case(name, expected), **{key: value for key, value in settings.items() if value is not None}
+        )
+
+    function("feature-enricher", None)
+    function(
+        "feature-enricher-inline-token",
+        "no-secrets-in-container-environment",
+        environment={"variables": {"FEATURE_STORE_API_TOKEN": "fs-live-8f2b1c9e7d6a5b4c", "LOG_LEVEL": "INFO"}},
+    )
+    function("feature-enricher-aws-key", "encryption-customer-managed-key", kms_key_arn=f"{KMS_ALIAS_AWS}lambda")
+
+    aws.lambda_.FunctionUrl(
+        case("feature-enricher-url-open", "public-exposure"),
+        function_name="feature-enricher",
+        authorization_type="NONE",
+    )
+    aws.lambda_.FunctionUrl(
+        case("feature-enricher-url", None), function_name="feature-enricher", authorization_type="AWS_IAM"
+    )
+    aws.lambda_.Permission(
+        case("feature-enricher-invoke-anyone", "public-exposure"),
+        action="lambda:InvokeFunction",
+        function="feature-enricher",
+        principal="*",
+    )
+    aws.lambda_.Permission(
+        case("feature-enricher-invoke-from-api", None),
+        action="lambda:InvokeFunction",
+        function="feature-enricher",
+        principal="apigateway.amazonaws.com",
+        source_arn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:a1b2c3d4e5/*/POST/enrich",
+    )
+
+    aws.apigateway.RestApi(
+        case("scoring-api", None), name="scoring-api", endpoint_configuration={"types": "REGIONAL"}, tags=TAGS
+    )
+    aws.apigateway.Method(
+        case("scoring-api-score-open", "public-exposure"),
+        rest_api="a1b2c3d4e5",
+        resource_id="r2d2c3",
+        http_method="POST",
+        authorization="NONE",
+    )
+    aws.apigateway.Method(
+        case("scoring-api-score", None),
+        rest_api="a1b2c3d4e5",
+        resource_id="r2d2c3",
+        http_method="POST",
+        authorization="AWS_IAM",
+    )
+    aws.apigateway.Method(
+        case("scoring-api-cors", None),
+        rest_api="a1b2c3d4e5",
+        resource_id="r2d2c3",
+        http_method="OPTIONS",
+        authorization="NONE",
+    )
+    log_format = '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","status":"$context.status"}'
+    aws.apigateway.Stage(
+        case("scoring-api-prod", None),
+        rest_api="a1b2c3d4e5",
+        deployment="d3pl0y",
+        stage_name="prod",
+        access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(destination_arn=LOG_GROUP, format=log_format),
+        xray_tracing_enabled=True,
+        tags=TAGS,
+    )
+    aws.apigateway.Stage(
+        case("scoring-api-canary", "audit-logging"),
+        rest_api="a1b2c3d4e5",
+        deployment="d3pl0y",
+        stage_name="canary",
+        tags=TAGS,
+    )
+    aws.apigateway.MethodSettings(
+        case("scoring-api-prod-logging", None),
+        rest_api="a1b2c3d4e5",
+        stage_name="prod",
+        method_path="*/*",
+        settings={"logging_level": "INFO", "metrics_enabled": True, "data_trace_enabled": False},
+    )
+    aws.apigateway.DomainName(
+        case("scoring-api-domain-legacy-tls", "encryption-in-transit"),
+        domain_name="score-legacy.ml.example.com",
+        regional_certificate_arn=CERTIFICATE,
+        endpoint_configuration={"types": "REGIONAL"},
+        security_policy="TLS_1_0",
+        tags=TAGS,
+    )
+    aws.apigateway.DomainName(
+        case("scoring-api-domain", None),
+        domain_name="score.ml.example.com",
+        regional_certificate_arn=CERTIFICATE,
+        endpoint_configuration={"types": "REGIONAL"},
+        security_policy="TLS_1_2",
+        tags=TAGS,
+    )
+
+    aws.apigatewayv2.Api(case("feedback-api", None), protocol_type="HTTP", tags=TAGS)
+    aws.apigatewayv2.Route(
+        case("feedback-api-post-open", "public-exposure"), api_id="f33db4ck", route_key="POST /feedback"
+    )
+    aws.apigatewayv2.Route(
+        case("feedback-api-post", None),
+        api_id="f33db4ck",
+        route_key="POST /feedback",
+        authorization_type="JWT",
+        authorizer_id="jwt1",
+    )
+    aws.apigatewayv2.Stage(
+        case("feedback-api-default", None),
+        api_id="f33db4ck",
+        name="$default",
+        auto_deploy=True,
+        access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(destination_arn=LOG_GROUP, format=log_format),
+        tags=TAGS,
+    )
+    aws.apigatewayv2.Stage(
+        case("feedback-api-beta", "audit-logging"), api_id="f33db4ck", name="beta", auto_deploy=True, tags=TAGS
+    )
+    aws.appsync.GraphQLApi(
+        case("model-registry-graphql", "audit-logging"), authentication_type="AWS_IAM", name="registry", tags=TAGS
+    )
+    aws.appsync.GraphQLApi(
+        case("model-registry-graphql-logged", None),
+        authentication_type="AWS_IAM",
+        name="registry-logged",
+        log_config={"cloudwatch_logs_role_arn": ROLE, "field_log_level": "ERROR"},
+        tags=TAGS,
+    )
+
+
+def front_doors() -> None:
+    import pulumi_aws as aws
+
+    def distribution(
+        name: str,
+        expected: str | None,
+        viewer_protocol: str,
+        certificate: aws.cloudfront.DistributionViewerCertificateArgsDict,
+    ) -> None:
+        aws.cloudfront.Distribution(
+            case(name, expected),
+            enabled=True,
+            comment="Model demo front end",
+            origins=[
+                {
+                    "origin_id": "scorer-alb",
+                    "domain_name": "scorer-internal.ml.example.com",
+                    "custom_origin_config": {
+                        "http_port": 80,
+                        "https_port": 443,
+                        "origin_protocol_policy": "https-only",
+                        "origin_ssl_protocols": ["TLSv1.2"],
+                    },
+                }
+            ],
+            default_cache_behavior={
+                "target_origin_id": "scorer-alb",
+                "viewer_protocol_policy": viewer_protocol,
+                "allowed_methods": ["GET", "HEAD"],
+                "cached_methods": ["GET", "HEAD"],
+                "cache_policy_id": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+            },
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            viewer_certificate=certificate,
+            logging_config={"bucket": f"{LOG_BUCKET}.s3.amazonaws.com", "prefix": name},
+            tags=TAGS,
+        )
+
+    modern: aws.cloudfront.DistributionViewerCertificateArgsDict = {
+        "acm_certificate_arn": CERTIFICATE,
+        "ssl_support_method": "sni-only",
+        "minimum_protocol_version": "TLSv1.2_2021",
+    }
+    distribution("demo-cdn", None, "redirect-to-https", modern)
+    distribution("demo-cdn-any-protocol", "encryption-in-transit", "allow-all", modern)
+    distribution(
+        "demo-cdn-old-tls",
+        "encryption-in-transit",
+        "https-only",
+        {"acm_certificate_arn": CERTIFICATE, "ssl_support_method": "sni-only", "minimum_protocol_version": "TLSv1"},
+    )
+
+    def balancer(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "load_balancer_type": "application",
+            "internal": False,
+            "subnets": SUBNETS,
+            "security_groups": [SG_ID],
+            "drop_invalid_header_fields": True,
+            "access_logs": {"bucket": LOG_BUCKET, "prefix": name, "enabled": True},
+            "tags": TAGS,
+            **changes,
+        }
+        aws.lb.LoadBalancer(
+            case(name, expected), **{key: value for key, value in settings.items() if value is not None}
+        )
+
+    balancer("scorer-alb", None)
+    balancer("scorer-alb-unlogged", "audit-logging", access_logs=None)
+
+    def listener(name: str, expected: str | None, **settings: Any) -> None:
+        aws.lb.Listener(case(name, expected), load_balancer_arn=LOAD_BALANCER, tags=TAGS, **settings)
+
+    forward = [{"type": "forward", "target_group_arn": TARGET_GROUP}]
+    listener(
+        "scorer-https",
+        None,
+        port=443,
+        protocol="HTTPS",
+        ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        certificate_arn=CERTIFICATE,
+        default_actions=forward,
+    )
+    listener(
+        "scorer-http-redirect",
+        None,
+        port=80,
+        protocol="HTTP",
+        default_actions=[
+            {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}
+        ],
+    )
+    listener("scorer-http-forward", "encryption-in-transit", port=80, protocol="HTTP", default_actions=forward)
+    listener(
+        "scorer-https-legacy-policy",
+        "encryption-in-transit",
+        port=8443,
+        protocol="HTTPS",
+        ssl_policy="ELBSecurityPolicy-2016-08",
+        certificate_arn=CERTIFICATE,
+        default_actions=forward,
+    )
+    aws.lb.TargetGroup(
+        case("scorer-targets", None),
+        port=8080,
+        protocol="HTTP",
+        target_type="ip",
+        vpc_id=VPC,
+        health_check={"path": "/healthz"},
+        tags=TAGS,
+    )
+    aws.globalaccelerator.Accelerator(
+        case("scorer-accelerator", "audit-logging"), ip_address_type="IPV4", enabled=True, tags=TAGS
+    )
+    aws.globalaccelerator.Accelerator(
+        case("scorer-accelerator-logged", None),
+        ip_address_type="IPV4",
+        enabled=True,
+        attributes={"flow_logs_enabled": True, "flow_logs_s3_bucket": LOG_BUCKET, "flow_logs_s3_prefix": "ga/"},
+        tags=TAGS,
+    )
+    aws.transfer.Server(
+        case("partner-sftp", "public-exposure"),
+        protocols=["SFTP"],
+        identity_provider_type="SERVICE_MANAGED",
+        security_policy_name="TransferSecurityPolicy-2024-01",
+        logging_role=ROLE,
+        tags=TAGS,
+    )
+    aws.transfer.Server(
+        case("partner-sftp-vpc", None),
+        protocols=["SFTP"],
+        identity_provider_type="SERVICE_MANAGED",
+        endpoint_type="VPC",
+        endpoint_details={"vpc_id": VPC, "subnet_ids": SUBNETS, "security_group_ids": [SG_ID]},
+        security_policy_name="TransferSecurityPolicy-2024-01",
+        logging_role=ROLE,
+        tags=TAGS,
+    )
+    aws.cognito.IdentityPool(
+        case("demo-guests", "public-exposure"), identity_pool_name="demo guests", allow_unauthenticated_identities=True
+    )
+    aws.cognito.IdentityPool(
+        case("demo-users", None),
+        identity_pool_name="demo users",
+        allow_unauthenticated_identities=False,
+        cognito_identity_providers=[
+            {"client_id": "6ab7c8d9", "provider_name": f"cognito-idp.{REGION}.amazonaws.com/{REGION}_Ab12"}
+        ],
+    )
+    aws.wafv2.WebAcl(
+        case("scorer-waf", None),
+        scope="REGIONAL",
+        default_action={"allow": {}},
+        visibility_config={
+            "cloudwatch_metrics_enabled": True,
+            "metric_name": "scorer-waf",
+            "sampled_requests_enabled": True,
+        },
+        tags=TAGS,
+    )
+
+    def broker(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "broker_name": name,
+            "engine_type": "RabbitMQ",
+            "engine_version": "3.13",
+            "host_instance_type": "mq.m5.large",
+            "deployment_mode": "CLUSTER_MULTI_AZ",
+            "auto_minor_version_upgrade": True,
+            "subnet_ids": SUBNETS,
+            "security_groups": [SG_ID],
+            "users": [{"username": "scorer", "password": "replaced-by-secret-rotation"}],
+            "encryption_options": {"use_aws_owned_key": False, "kms_key_id": KEY},
+            "logs": {"general": True},
+            "tags": TAGS,
+            **changes,
+        }
+        aws.mq.Broker(case(name, expected), **{key: value for key, value in settings.items() if value is not None})
+
+    broker("scoring-queue-broker", None)
+    broker(
+        "scoring-queue-broker-public",
+        "public-exposure",
+        publicly_accessible=True,
+        subnet_ids=None,
+        security_groups=None,
+    )
+    broker("scoring-queue-broker-unlogged", "audit-logging", logs=None)
+
+
+def compute() -> None:
+    import pulumi_aws as aws
+
+    secure_root = {"volume_type": "gp3", "volume_size": 50, "encrypted": True, "kms_key_id": KEY}
+    imdsv2 = {"http_tokens": "required", "http_put_response_hop_limit": 1, "http_endpoint": "enabled"}
+
+    def instance(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "ami": "ami-0a1b2c3d4e5f60718",
+            "instance_type": "g5.xlarge",
+            "subnet_id": SUBNET,
+            "vpc_security_group_ids": [SG_ID],
+            "iam_instance_profile": "gpu-workers",
+            "root_block_device": secure_root,
+            "metadata_options": imdsv2,
+            "monitoring": True,
+            "tags": TAGS,
+            **changes,
+        }
+        aws.ec2.Instance(case(name, expected), **{key: value for key, value in settings.items() if value is not None})
+
+    instance("gpu-worker", None)
+    instance("gpu-worker-imdsv1", "instance-metadata-v2", metadata_options=None)
+    instance("gpu-worker-public", "public-exposure", associate_public_ip_address=True)
+    instance("gpu-worker-plain-root", "encryption-at-rest", root_block_device={"volume_type": "gp3", "volume_size": 50})
+
+    def template(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "image_id": "ami-0a1b2c3d4e5f60718",
+            "instance_type": "g5.2xlarge",
+            "block_device_mappings": [
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {"volume_size": 100, "volume_type": "gp3", "encrypted": "true", "kms_key_id": KEY},
+                }
+            ],
+            "metadata_options": imdsv2,
+            "vpc_security_group_ids": [SG_ID],
+            "tags": TAGS,
+            **changes,
+        }
+        aws.ec2.LaunchTemplate(
+            case(name, expected), **{key: value for key, value in settings.items() if value is not None}
+        )
+
+    template("training-nodes", None)
+    template("training-nodes-imdsv1", "instance-metadata-v2", metadata_options={"http_tokens": "optional"})
+    template(
+        "training-nodes-plain-disk",
+        "encryption-at-rest",
+        block_device_mappings=[{"device_name": "/dev/xvda", "ebs": {"volume_size": 100, "volume_type": "gp3"}}],
+    )
+    aws.ec2.Subnet(
+        case("public-edge-subnet", "public-exposure"),
+        vpc_id=VPC,
+        cidr_block="10.0.0.0/24",
+        map_public_ip_on_launch=True,
+        tags=TAGS,
+    )
+    aws.ec2.Subnet(case("private-subnet", None), vpc_id=VPC, cidr_block="10.0.16.0/20", tags=TAGS)
+    aws.ec2.NetworkAcl(
+        case("edge-nacl-wide-open", "public-exposure"),
+        vpc_id=VPC,
+        ingress=[
+            {
+                "protocol": "-1",
+                "rule_no": 100,
+                "action": "allow",
+                "cidr_block": "0.0.0.0/0",
+                "from_port": 0,
+                "to_port": 0,
+            }
+        ],
+        tags=TAGS,
+    )
+    aws.ec2.NetworkAcl(
+        case("private-nacl", None),
+        vpc_id=VPC,
+        ingress=[
+            {
+                "protocol": "tcp",
+                "rule_no": 100,
+                "action": "allow",
+                "cidr_block": "10.0.0.0/16",
+                "from_port": 443,
+                "to_port": 443,
+            }
+        ],
+        egress=[
+            {
+                "protocol": "-1",
+                "rule_no": 100,
+                "action": "allow",
+                "cidr_block": "0.0.0.0/0",
+                "from_port": 0,
+                "to_port": 0,
+            }
+        ],
+        tags=TAGS,
+    )
+    aws.ec2.FlowLog(
+        case("vpc-flow-logs", None),
+        vpc_id=VPC,
+        traffic_type="ALL",
+        log_destination_type="cloud-watch-logs",
+        log_destination=LOG_GROUP,
+        iam_role_arn=ROLE,
+        tags=TAGS,
+    )
+
+    def cluster(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "role_arn": ROLE,
+            "version": "1.30",
+            "vpc_config": {
+                "subnet_ids": SUBNETS,
+                "security_group_ids": [SG_ID],
+                "endpoint_private_access": True,
+                "endpoint_public_access": False,
+            },
+            "encryption_config": {"provider": {"key_arn": KEY}, "resources": ["secrets"]},
+            "enabled_cluster_log_types": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+            "access_config": {"authentication_mode": "API"},
+            "tags": TAGS,
+            **changes,
+        }
+        aws.eks.Cluster(case(name, expected), **{key: value for key, value in settings.items() if value is not None})
+
+    cluster("serving-cluster", None)
+    cluster(
+        "serving-cluster-office-access",
+        None,
+        vpc_config={
+            "subnet_ids": SUBNETS,
+            "endpoint_private_access": True,
+            "endpoint_public_access": True,
+            "public_access_cidrs": ["203.0.113.0/24"],
+        },
+    )
+    cluster("serving-cluster-open-api", "public-exposure", vpc_config={"subnet_ids": SUBNETS})
+    cluster("serving-cluster-plain-secrets", "encryption-customer-managed-key", encryption_config=None)
+    cluster("serving-cluster-unaudited", "audit-logging", enabled_cluster_log_types=None)
+    aws.eks.NodeGroup(
+        case("serving-gpu-nodes", None),
+        cluster_name="serving-cluster",
+        node_role_arn=ROLE,
+        subnet_ids=SUBNETS,
+        scaling_config={"desired_size": 2, "min_size": 2, "max_size": 6},
+        launch_template={"name": "training-nodes", "version": "$Latest"},
+        tags=TAGS,
+    )
+
+    def task(name: str, expected: str | None, container: dict[str, Any], **changes: Any) -> None:
+        base = {
+            "name": "scorer",
+            "image": IMAGE,
+            "essential": True,
+            "user": "10001",
+            "readonlyRootFilesystem": True,
+            "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+            "secrets": [{"name": "FEATURE_STORE_CREDENTIALS", "valueFrom": SECRET}],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": "/ml-platform/scorer",
+                    "awslogs-region": REGION,
+                    "awslogs-stream-prefix": "scorer",
+                },
+            },
+        }
+        settings: dict[str, Any] = {
+            "family": name,
+            "requires_compatibilities": ["FARGATE"],
+            "network_mode": "awsvpc",
+            "cpu": "1024",
+            "memory": "4096",
+            "execution_role_arn": ROLE,
+            "task_role_arn": ROLE,
+            "container_definitions": json.dumps([{**base, **container}]),
+            "tags": TAGS,
+            **changes,
+        }
+        aws.ecs.TaskDefinition(case(name, expected), **settings)
+
+    task("batch-scorer-task", None, {})
+    task("batch-scorer-task-privileged", "aws-containers-unprivileged", {"privileged": True})
+    task(
+        "batch-scorer-task-host-network",
+        "aws-containers-unprivileged",
+        {"portMappings": [{"containerPort": 8080, "hostPort": 8080}]},
+        network_mode="host",
+        requires_compatibilities=["EC2"],
+    )
+    task(
+        "batch-scorer-task-inline-password",
+        "no-secrets-in-container-environment",
+        {"environment": [{"name": "FEATURE_DB_PASSWORD", "value": "Winter2024!"}]},
+    )
+    aws.ecs.Cluster(
+        case("scoring-cluster", None), settings=[{"name": "containerInsights", "value": "enabled"}], tags=TAGS
+    )
+
+    def service(name: str, expected: str | None, public_ip: bool) -> None:
+        aws.ecs.Service(
+            case(name, expected),
+            cluster="scoring-cluster",
+            task_definition="batch-scorer-task",
+            desired_count=2,
+            launch_type="FARGATE",
+            network_configuration={"subnets": SUBNETS, "security_groups": [SG_ID], "assign_public_ip": public_ip},
+            tags=TAGS,
+        )
+
+    service("batch-scorer", None, public_ip=False)
+    service("batch-scorer-public-ip", "public-exposure", public_ip=True)
+
+    def job(name: str, expected: str | None, **container: Any) -> None:
+        properties = {
+            "image": IMAGE,
+            "command": ["python", "-m", "scorer.batch"],
+            "jobRoleArn": ROLE,
+            "executionRoleArn": ROLE,
+            "user": "10001",
+            "readonlyRootFilesystem": True,
+            "resourceRequirements": [{"type": "VCPU", "value": "4"}, {"type": "MEMORY", "value": "16384"}],
+            **container,
+        }
+        aws.batch.JobDefinition(
+            case(name, expected),
+            type="container",
+            platform_capabilities=["EC2"],
+            container_properties=json.dumps(properties),
+            tags=TAGS,
+        )
+
+    job("nightly-backfill", None)
+    job("nightly-backfill-privileged", "aws-containers-unprivileged", privileged=True)
+
+    def build(name: str, expected: str | None, variables: list[dict[str, str]], **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "service_role": ROLE,
+            "encryption_key": KEY,
+            "artifacts": {"type": "S3", "location": "ml-platform-artifacts", "encryption_disabled": False},
+            "environment": {
+                "compute_type": "BUILD_GENERAL1_MEDIUM",
+                "image": "aws/codebuild/standard:7.0",
+                "type": "LINUX_CONTAINER",
+                "environment_variables": variables,
+            },
+            "source": {
+                "type": "CODECOMMIT",
+                "location": "https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/scorer",
+            },
+            "tags": TAGS,
+            **changes,
+        }
+        aws.codebuild.Project(case(name, expected), **settings)
+
+    registry_token = {"name": "REGISTRY_TOKEN", "value": "/ml-platform/registry-token", "type": "PARAMETER_STORE"}
+    build("scorer-image-build", None, [registry_token, {"name": "PYTHON_VERSION", "value": "3.12"}])
+    build(
+        "scorer-image-build-inline-token",
+        "no-secrets-in-container-environment",
+        [{"name": "REGISTRY_TOKEN", "value": "glpat-Zx81kq2LmN0pQ7rS4tUv", "type": "PLAINTEXT"}],
+    )
+    build(
+        "scorer-image-build-plain-artifacts",
+        "encryption-at-rest",
+        [registry_token],
+        artifacts={"type": "S3", "location": "ml-platform-artifacts", "encryption_disabled": True},
+    )
+
+    aws.sagemaker.FeatureGroup(
+        case("user-features", "encryption-customer-managed-key"),
+        feature_group_name="user-features",
+        record_identifier_feature_name="user_id",
+        event_time_feature_name="event_time",
+        role_arn=ROLE,
+        feature_definitions=[
+            {"feature_name": "user_id", "feature_type": "String"},
+            {"feature_name": "event_time", "feature_type": "String"},
+        ],
+        online_store_config={
+            "enable_online_store": True,
+            "security_config": {"kms_key_id": f"{KMS_ALIAS_AWS}sagemaker"},
+        },
+        tags=TAGS,
+    )
+    aws.sagemaker.FeatureGroup(
+        case("user-features-cmk", None),
+        feature_group_name="user-features-cmk",
+        record_identifier_feature_name="user_id",
+        event_time_feature_name="event_time",
+        role_arn=ROLE,
+        feature_definitions=[
+            {"feature_name": "user_id", "feature_type": "String"},
+            {"feature_name": "event_time", "feature_type": "String"},
+        ],
+        online_store_config={"enable_online_store": True, "security_config": {"kms_key_id": KEY}},
+        offline_store_config={"s3_storage_config": {"s3_uri": "s3://ml-platform-features/offline", "kms_key_id": KEY}},
+        tags=TAGS,
+    )
+    aws.cloudtrail.Trail(
+        case("platform-trail", "audit-logging"),
+        s3_bucket_name="ml-platform-audit",
+        is_multi_region_trail=True,
+        kms_key_id=KEY,
+        tags=TAGS,
+    )
+    aws.cloudtrail.Trail(
+        case("platform-trail-validated", None),
+        s3_bucket_name="ml-platform-audit",
+        is_multi_region_trail=True,
+        enable_log_file_validation=True,
+        kms_key_id=KEY,
+        tags=TAGS,
+    )
+    aws.ssm.Parameter(
+        case("registry-token-parameter", None),
+        name="/ml-platform/registry-token",
+        type="SecureString",
+        value="replaced-by-rotation",
+        key_id=KEY,
+        tags=TAGS,
+    )
+
+
+# --- Kubernetes custom resources that run workloads ------------------------------------------------
+
+
+def hardened(name: str, image: str = IMAGE, **changes: Any) -> dict[str, Any]:
+    """A container as the platform's workload template writes it: non-root, read-only, resources set."""
+    return {
+        "name": name,
+        "image": image,
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+        **changes,
+    }
+
+
+def pod(*containers: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": list(containers),
+        **changes,
+    }
+
+
+PRIVILEGED = {
+    "privileged": True,
+    "allowPrivilegeEscalation": True,
+    "capabilities": {"add": ["SYS_ADMIN"]},
+}
+
+
+def custom_resources() -> None:
+    import pulumi_kubernetes as k8s
+
+    def resource(name: str, expected: str | None, api_version: str, kind: str, spec: dict[str, Any]) -> None:
+        k8s.apiextensions.CustomResource(
+            case(name, expected),
+            api_version=api_version,
+            kind=kind,
+            metadata={"name": name, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/part-of": "ml-platform"}},
+            spec=spec,
+        )
+
+    def rollout(name: str, expected: str | None, container: dict[str, Any]) -> None:
+        resource(
+            name,
+            expected,
+            "argoproj.io/v1alpha1",
+            "Rollout",
+            {
+                "replicas": 3,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {"metadata": {"labels": {"app": name}}, "spec": pod(container)},
+                "strategy": {"canary": {"steps": [{"setWeight": 10}, {"pause": {"duration": "10m"}}]}},
+            },
+        )
+
+    rollout("ranker-rollout", None, hardened("ranker"))
+    rollout(
+        "ranker-rollout-privileged",
+        "kubernetes-pod-security-restricted",
+        hardened("ranker", securityContext={**hardened("x")["securityContext"], **PRIVILEGED}),
+    )
+
+    def workflow(name: str, expected: str | None, container: dict[str, Any], **template: Any) -> None:
+        resource(
+            name,
+            expected,
+            "argoproj.io/v1alpha1",
+            "Workflow",
+            {
+                "entrypoint": "train",
+                "serviceAccountName": "trainer",
+                "automountServiceAccountToken": False,
+                "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+                "templates": [{"name": "train", "container": container, **template}],
+            },
+        )
+
+    workflow("retrain-workflow", None, hardened("train", command=["python", "-m", "trainer"]))
+    workflow(
+        "retrain-workflow-host-data",
+        "kubernetes-pod-security-restricted",
+        hardened("train", command=["python", "-m", "trainer"], volumeMounts=[{"name": "data", "mountPath": "/data"}]),
+        volumes=[{"name": "data", "hostPath": {"path": "/mnt/datasets"}}],
+    )
+
+    def inference_service(name: str, expected: str | None, container: dict[str, Any]) -> None:
+        resource(
+            name,
+            expected,
+            "serving.kserve.io/v1beta1",
+            "InferenceService",
+            {"predictor": {"minReplicas": 2, **pod(container)}},
+        )
+
+    inference_service("fraud-kserve", None, hardened("kserve-container"))
+    inference_service(
+        "fraud-kserve-latest",
+        "container-images-pinned",
+        hardened("kserve-container", image=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/fraud-detector:latest"),
+    )
+
+    def knative(name: str, expected: str | None, container: dict[str, Any]) -> None:
+        resource(
+            name,
+            expected,
+            "serving.knative.dev/v1",
+            "Service",
+            {
+                "template": {
+                    "metadata": {"annotations": {"autoscaling.knative.dev/min-scale": "2"}},
+                    "spec": pod(container),
+                }
+            },
+        )
+
+    knative("explainer-knative", None, hardened("explainer", env=[{"name": "MAX_BATCH", "value": "32"}]))
+    knative(
+        "explainer-knative-inline-key",
+        "no-secrets-in-container-environment",
+        hardened("explainer", env=[{"name": "OPENAI_API_KEY", "value": "sk-proj-4f9a2b7c1d8e3f6a5b0c9d2e"}]),
+    )
+
+    def ray_cluster(name: str, expected: str | None, worker: dict[str, Any]) -> None:
+        resource(
+            name,
+            expected,
+            "ray.io/v1",
+            "RayCluster",
+            {
+                "rayVersion": "2.34.0",
+                "headGroupSpec": {"rayStartParams": {}, "template": {"spec": pod(hardened("ray-head"))}},
+                "workerGroupSpecs": [
+                    {"groupName": "gpu", "replicas": 2, "rayStartParams": {}, "template": {"spec": pod(worker)}}
+                ],
+            },
+        )
+
+    ray_cluster("tuning-ray", None, hardened("ray-worker"))
+    ray_cluster("tuning-ray-public-image", "trusted-image-registries", hardened("ray-worker", image=PUBLIC_IMAGE))
+
+    def pytorch_job(name: str, expected: str | None, **spec: Any) -> None:
+        resource(
+            name,
+            expected,
+            "kubeflow.org/v1",
+            "PyTorchJob",
+            {
+                "pytorchReplicaSpecs": {
+                    "Master": {"replicas": 1, "template": {"spec": pod(hardened("pytorch"), **spec)}},
+                    "Worker": {"replicas": 3, "template": {"spec": pod(hardened("pytorch"), **spec)}},
+                }
+            },
+        )
+
+    pytorch_job("two-tower-training", None)
+    pytorch_job("two-tower-training-host-network", "kubernetes-pod-security-restricted", hostNetwork=True)
+
+    def seldon(name: str, expected: str | None, container: dict[str, Any]) -> None:
+        resource(
+            name,
+            expected,
+            "machinelearning.seldon.io/v1",
+            "SeldonDeployment",
+            {
+                "predictors": [
+                    {
+                        "name": "default",
+                        "replicas": 2,
+                        "graph": {"name": "classifier", "type": "MODEL"},
+                        "componentSpecs": [{"spec": pod(container)}],
+                    }
+                ]
+            },
+        )
+
+    seldon("churn-seldon", None, hardened("classifier"))
+    seldon(
+        "churn-seldon-root",
+        "kubernetes-pod-security-restricted",
+        hardened("classifier", securityContext={"runAsUser": 0, "allowPrivilegeEscalation": False}),
+    )
+
+    def tekton_task(name: str, expected: str | None, step: dict[str, Any]) -> None:
+        resource(name, expected, "tekton.dev/v1", "Task", {"steps": [step]})
+
+    tekton_task("build-model-image", None, hardened("build", script="make image"))
+    tekton_task(
+        "build-model-image-dind",
+        "kubernetes-pod-security-restricted",
+        hardened("build", script="dockerd & make image", securityContext={"privileged": True}),
+    )
+
+    def spark(name: str, expected: str | None, driver_env: list[dict[str, str]]) -> None:
+        resource(
+            name,
+            expected,
+            "sparkoperator.k8s.io/v1beta2",
+            "SparkApplication",
+            {
+                "type": "Python",
+                "mode": "cluster",
+                "sparkVersion": "3.5.1",
+                "mainApplicationFile": "s3a://ml-platform-jobs/features.py",
+                "driver": hardened("driver", env=driver_env, serviceAccount="spark"),
+                "executor": hardened("executor", instances=4),
+            },
+        )
+
+    spark("feature-backfill-spark", None, [{"name": "STORE", "value": "s3a://ml-platform-features"}])
+    spark(
+        "feature-backfill-spark-inline-secret",
+        "no-secrets-in-container-environment",
+        [{"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"}],
+    )
+    resource(
+        "scorer-servicemonitor",
+        None,
+        "monitoring.coreos.com/v1",
+        "ServiceMonitor",
+        {"selector": {"matchLabels": {"app": "ranker-rollout"}}, "endpoints": [{"port": "metrics", "interval": "30s"}]},
+    )
+
+
+DECLARATIONS: list[Callable[[], None]] = [
+    databases,
+    caches_and_files,
+    search_and_streams,
+    functions_and_apis,
+    front_doors,
+    compute,
+    custom_resources,
+]

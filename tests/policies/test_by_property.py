@@ -1,0 +1,519 @@
+"""Rules of `policies/modelplane_guard/by_property.py` (one concern each, on every AWS type whose inputs express
+it): compliant and non-compliant inputs of types no rule names, with the exact messages; and, per concern, a
+real type that reaches its rule only through the provider's schema, as a type a later provider release adds
+would."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+import pulumi_aws
+import pytest
+from pulumi_policy import ResourceValidationPolicy
+
+from policies.modelplane_guard import by_property, properties
+from policies.modelplane_guard.properties import INDEX_FILE, index_of
+from tests.policies.harness import (
+    BY_NAME,
+    KEY_ARN,
+    NOT_APPLICABLE,
+    PRODUCTION_OFF,
+    TAGS,
+    Case,
+    Res,
+    case_id,
+    document,
+    one,
+    run,
+    uncovered,
+)
+from tools.generate.property_index import registered_resources, schema_properties, type_entries
+
+RDS = "aws:rds/instance:Instance"
+DYNAMODB = "aws:dynamodb/table:Table"
+CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
+SEARCH = "aws:opensearch/domain:Domain"
+LISTENER = "aws:lb/listener:Listener"
+CDN = "aws:cloudfront/distribution:Distribution"
+EKS = "aws:eks/cluster:Cluster"
+STAGE = "aws:apigatewayv2/stage:Stage"
+INSTANCE = "aws:ec2/instance:Instance"
+NACL = "aws:ec2/networkAcl:NetworkAcl"
+ACL_RULE = {"protocol": "tcp", "ruleNo": 100, "action": "allow", "cidrBlock": "0.0.0.0/0"}
+ROLE = "arn:aws:iam::123456789012:role/feature-store"
+
+
+def postgres(**changes: Any) -> dict[str, Any]:
+    """An RDS instance as a platform team's production template writes it."""
+    return {
+        "engine": "postgres",
+        "instanceClass": "db.r6g.large",
+        "allocatedStorage": 100,
+        "dbSubnetGroupName": "private",
+        "storageEncrypted": True,
+        "kmsKeyId": KEY_ARN,
+        "backupRetentionPeriod": 14,
+        "deletionProtection": True,
+        "finalSnapshotIdentifier": "features-final",
+        "enabledCloudwatchLogsExports": ["postgresql"],
+        "tags": TAGS,
+        **changes,
+    }
+
+
+def table(**changes: Any) -> dict[str, Any]:
+    return {
+        "hashKey": "id",
+        "attributes": [{"name": "id", "type": "S"}],
+        "pointInTimeRecovery": {"enabled": True},
+        "serverSideEncryption": {"enabled": True, "kmsKeyArn": KEY_ARN},
+        "deletionProtectionEnabled": True,
+        "tags": TAGS,
+        **changes,
+    }
+
+
+def cache(**changes: Any) -> dict[str, Any]:
+    return {
+        "description": "feature cache",
+        "engine": "redis",
+        "nodeType": "cache.r7g.large",
+        "atRestEncryptionEnabled": True,
+        "kmsKeyId": KEY_ARN,
+        "transitEncryptionEnabled": True,
+        "snapshotRetentionLimit": 7,
+        "tags": TAGS,
+        **changes,
+    }
+
+
+def search(**changes: Any) -> dict[str, Any]:
+    return {
+        "engineVersion": "OpenSearch_2.13",
+        "vpcOptions": {"subnetIds": ["subnet-0a1b"], "securityGroupIds": ["sg-0c3d"]},
+        "encryptAtRest": {"enabled": True, "kmsKeyId": KEY_ARN},
+        "nodeToNodeEncryption": {"enabled": True},
+        "domainEndpointOptions": {"enforceHttps": True, "tlsSecurityPolicy": "Policy-Min-TLS-1-2-2019-07"},
+        "logPublishingOptions": [{"logType": "AUDIT_LOGS", "cloudwatchLogGroupArn": "arn:aws:logs:::log-group:x"}],
+        "tags": TAGS,
+        **changes,
+    }
+
+
+def instance(**changes: Any) -> dict[str, Any]:
+    return {
+        "ami": "ami-0a1b",
+        "instanceType": "g5.xlarge",
+        "subnetId": "subnet-0a1b",
+        "rootBlockDevice": {"encrypted": True, "kmsKeyId": KEY_ARN},
+        "metadataOptions": {"httpTokens": "required"},
+        "tags": TAGS,
+        **changes,
+    }
+
+
+FORWARD = [{"type": "forward", "targetGroupArn": "arn:tg"}]
+REDIRECT = [{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]
+STORED_UNENCRYPTED = "the data is stored unencrypted."
+AWS_KEY = "the data is encrypted with a key AWS manages (or not at all), whose policy you cannot restrict."
+
+CASES: list[Case] = [
+    # --- encryption at rest ---------------------------------------------------------------------------
+    one("encryption-at-rest", "compliant", RDS, postgres(), []),
+    one(
+        "encryption-at-rest",
+        "switch-left-out-takes-the-documented-default",
+        RDS,
+        postgres(storageEncrypted=None),
+        [f"storageEncrypted is not set, so it is false (the default): {STORED_UNENCRYPTED}"],
+    ),
+    one(
+        "encryption-at-rest",
+        "switch-turned-off",
+        CACHE,
+        cache(atRestEncryptionEnabled=False),
+        [f"atRestEncryptionEnabled is false: {STORED_UNENCRYPTED}"],
+    ),
+    one(
+        "encryption-at-rest",
+        "nested-block-left-out",
+        SEARCH,
+        search(encryptAtRest=None),
+        [f"encryptAtRest.enabled is not set, so it is false (the default): {STORED_UNENCRYPTED}"],
+    ),
+    one(
+        "encryption-at-rest",
+        "every-element-of-a-list",
+        INSTANCE,
+        instance(ebsBlockDevices=[{"deviceName": "/dev/sdb", "encrypted": True}, {"deviceName": "/dev/sdc"}]),
+        [f"ebsBlockDevices[1].encrypted is not set, so it is false (the default): {STORED_UNENCRYPTED}"],
+    ),
+    one(
+        "encryption-at-rest",
+        "mode-none",
+        "aws:kinesis/stream:Stream",
+        {"encryptionType": "NONE", "tags": TAGS},
+        [f"encryptionType is 'NONE': {STORED_UNENCRYPTED}"],
+    ),
+    one("encryption-at-rest", "a-type-without-the-property", "aws:sns/topicSubscription:TopicSubscription", {}, []),
+    one(
+        "encryption-at-rest",
+        "cluster-without-security-configuration",
+        "aws:emr/cluster:Cluster",
+        {"releaseLabel": "emr-7.1.0", "serviceRole": ROLE, "tags": TAGS},
+        ["securityConfiguration is not set: no security configuration encrypts its data, logs and traffic."],
+    ),
+    # --- customer managed keys ------------------------------------------------------------------------
+    one("encryption-customer-managed-key", "compliant", DYNAMODB, table(), []),
+    one(
+        "encryption-customer-managed-key",
+        "key-left-out",
+        RDS,
+        postgres(kmsKeyId=None),
+        [f"kmsKeyId is not set: {AWS_KEY}"],
+    ),
+    one(
+        "encryption-customer-managed-key",
+        "encryption-block-left-out",
+        DYNAMODB,
+        table(serverSideEncryption=None),
+        [f"serverSideEncryption.kmsKeyArn is not set: {AWS_KEY}"],
+    ),
+    one(
+        "encryption-customer-managed-key",
+        "aws-managed-alias",
+        RDS,
+        postgres(kmsKeyId="alias/aws/rds"),
+        [
+            "kmsKeyId is 'alias/aws/rds': it names an AWS managed key, whose key policy you cannot restrict.",
+        ],
+    ),
+    one(
+        "encryption-customer-managed-key",
+        "aws-managed-alias-anywhere",
+        "aws:sagemaker/featureGroup:FeatureGroup",
+        {"onlineStoreConfig": {"securityConfig": {"kmsKeyId": "alias/aws/sagemaker"}}, "tags": TAGS},
+        [
+            "onlineStoreConfig.securityConfig.kmsKeyId is 'alias/aws/sagemaker': it names an AWS managed key, whose key policy you cannot restrict."
+        ],
+    ),
+    one(
+        "encryption-customer-managed-key",
+        "not-required-here",
+        RDS,
+        postgres(kmsKeyId=None),
+        [],
+        config={"requireCustomerKey": False},
+    ),
+    # --- encryption in transit ------------------------------------------------------------------------
+    one("encryption-in-transit", "compliant", CACHE, cache(), []),
+    one(
+        "encryption-in-transit",
+        "opt-in-switch-left-out",
+        CACHE,
+        cache(transitEncryptionEnabled=None),
+        ["transitEncryptionEnabled is not set: traffic crosses the network unencrypted."],
+    ),
+    one(
+        "encryption-in-transit",
+        "http-listener",
+        LISTENER,
+        {"loadBalancerArn": "arn:lb", "port": 80, "protocol": "HTTP", "defaultActions": FORWARD},
+        ["protocol is 'HTTP': clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS."],
+    ),
+    one(
+        "encryption-in-transit",
+        "http-listener-redirecting-to-https",
+        LISTENER,
+        {"loadBalancerArn": "arn:lb", "port": 80, "protocol": "HTTP", "defaultActions": REDIRECT},
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "https-listener-with-the-default-policy",
+        LISTENER,
+        {"loadBalancerArn": "arn:lb", "port": 443, "protocol": "HTTPS", "defaultActions": FORWARD},
+        [
+            "sslPolicy is not set, so it is 'ELBSecurityPolicy-2016-08' (the default): the listener's security policy accepts TLS versions older than 1.2."
+        ],
+    ),
+    one(
+        "encryption-in-transit",
+        "viewer-any-protocol",
+        CDN,
+        {
+            "enabled": True,
+            "defaultCacheBehavior": {"viewerProtocolPolicy": "allow-all"},
+            "viewerCertificate": {"minimumProtocolVersion": "TLSv1.2_2021"},
+        },
+        ["defaultCacheBehavior.viewerProtocolPolicy is 'allow-all': viewers may use plain HTTP."],
+    ),
+    # --- public exposure ------------------------------------------------------------------------------
+    one("public-exposure", "compliant", RDS, postgres(), []),
+    one(
+        "public-exposure",
+        "publicly-accessible",
+        RDS,
+        postgres(publiclyAccessible=True),
+        ["publiclyAccessible is true: it is reachable from the internet."],
+    ),
+    one(
+        "public-exposure",
+        "public-endpoint-by-default",
+        EKS,
+        {"roleArn": ROLE, "vpcConfig": {"subnetIds": ["subnet-0a1b"]}},
+        [
+            "vpcConfig.endpointPublicAccess is not set, so it is true (the default): the API endpoint is open to the whole internet (publicAccessCidrs is unset or 0.0.0.0/0)."
+        ],
+    ),
+    one(
+        "public-exposure",
+        "public-endpoint-for-listed-networks",
+        EKS,
+        {
+            "roleArn": ROLE,
+            "vpcConfig": {
+                "subnetIds": ["subnet-0a1b"],
+                "endpointPublicAccess": True,
+                "publicAccessCidrs": ["203.0.113.0/24"],
+            },
+        },
+        [],
+    ),
+    one(
+        "public-exposure",
+        "world-open-acl",
+        NACL,
+        {"vpcId": "vpc-1", "ingress": [{**ACL_RULE, "fromPort": 22, "toPort": 22}], "tags": TAGS},
+        [
+            "ingress[0].cidrBlock includes the whole internet: it opens port 22 (SSH) to 0.0.0.0/0; anyone on the internet can connect."
+        ],
+    ),
+    one(
+        "public-exposure",
+        "world-open-acl-on-https-only",
+        NACL,
+        {"vpcId": "vpc-1", "ingress": [{**ACL_RULE, "fromPort": 443, "toPort": 443}], "tags": TAGS},
+        [],
+    ),
+    one(
+        "public-exposure",
+        "world-denied-acl",
+        NACL,
+        {"vpcId": "vpc-1", "ingress": [{**ACL_RULE, "action": "deny", "fromPort": 0, "toPort": 65535}], "tags": TAGS},
+        [],
+    ),
+    one(
+        "public-exposure",
+        "search-domain-outside-the-vpc",
+        SEARCH,
+        search(vpcOptions=None),
+        [
+            "vpcOptions is not set: without vpcOptions its endpoint is on the internet, guarded only by its access policy."
+        ],
+    ),
+    one(
+        "public-exposure",
+        "account-public-access-block-left-open",
+        "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
+        {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True},
+        [
+            "restrictPublicBuckets is not set, so it is false (the default): this public access block lets public access through."
+        ],
+    ),
+    one(
+        "public-exposure",
+        "cors-preflight-needs-no-authorizer",
+        "aws:apigateway/method:Method",
+        {"restApi": "a1b2", "resourceId": "r1", "httpMethod": "OPTIONS", "authorization": "NONE"},
+        [],
+    ),
+    one(
+        "public-exposure",
+        "unauthenticated-method",
+        "aws:apigateway/method:Method",
+        {"restApi": "a1b2", "resourceId": "r1", "httpMethod": "POST", "authorization": "NONE"},
+        ["authorization is 'NONE': anyone on the internet can call it without authenticating."],
+    ),
+    # --- audit logging -------------------------------------------------------------------------------
+    one(
+        "audit-logging",
+        "compliant",
+        STAGE,
+        {
+            "apiId": "a1b2",
+            "name": "prod",
+            "accessLogSettings": {"destinationArn": "arn:log", "format": "$context.requestId"},
+        },
+        [],
+    ),
+    one(
+        "audit-logging",
+        "no-access-log",
+        STAGE,
+        {"apiId": "a1b2", "name": "prod"},
+        ["accessLogSettings is not set: no access or audit log is kept."],
+    ),
+    one(
+        "audit-logging",
+        "log-block-without-its-switch",
+        "aws:lb/loadBalancer:LoadBalancer",
+        {"accessLogs": {"bucket": "access-logs"}, "tags": TAGS},
+        ["accessLogs.enabled is not set, so it is false (the default): the log is switched off."],
+    ),
+    one(
+        "audit-logging",
+        "empty-exports",
+        RDS,
+        postgres(enabledCloudwatchLogsExports=[]),
+        ["enabledCloudwatchLogsExports is not set: no access or audit log is kept."],
+    ),
+    # --- data durability -----------------------------------------------------------------------------
+    one("data-durability", "compliant", DYNAMODB, table(), []),
+    one(
+        "data-durability",
+        "no-point-in-time-recovery",
+        DYNAMODB,
+        table(pointInTimeRecovery=None),
+        [
+            "pointInTimeRecovery.enabled is not set, so it is false (the default): a bad write or delete cannot be rolled back."
+        ],
+    ),
+    one(
+        "data-durability",
+        "short-backups",
+        RDS,
+        postgres(backupRetentionPeriod=1),
+        ["backupRetentionPeriod is 1: keep automated backups for at least 7 days."],
+    ),
+    one(
+        "data-durability",
+        "undocumented-retention-left-out",
+        CACHE,
+        cache(snapshotRetentionLimit=None),
+        ["snapshotRetentionLimit is not set: no automated backups are kept; keep them for at least 7 days."],
+    ),
+    one(
+        "data-durability",
+        "read-replica-takes-its-source-backups",
+        RDS,
+        postgres(backupRetentionPeriod=0, replicateSourceDb="features"),
+        [],
+    ),
+    one(
+        "data-durability",
+        "not-production",
+        RDS,
+        postgres(deletionProtection=False),
+        NOT_APPLICABLE,
+        config=PRODUCTION_OFF,
+    ),
+    # --- instance metadata ---------------------------------------------------------------------------
+    one("instance-metadata-v2", "compliant", INSTANCE, instance(), []),
+    one(
+        "instance-metadata-v2",
+        "options-left-out",
+        INSTANCE,
+        instance(metadataOptions=None),
+        [
+            "metadataOptions.httpTokens is not set: IMDSv1 answers unauthenticated requests, so an SSRF bug leaks the instance role's credentials."
+        ],
+    ),
+    one(
+        "instance-metadata-v2",
+        "tokens-optional",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        {"metadataOptions": {"httpTokens": "optional"}, "tags": TAGS},
+        [
+            "metadataOptions.httpTokens is 'optional': IMDSv1 answers unauthenticated requests, so an SSRF bug leaks the instance role's credentials."
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_reports_exactly(case: Case) -> None:
+    assert run(case) == case.expected
+
+
+def test_every_rule_has_compliant_and_violating_cases() -> None:
+    assert uncovered(by_property.POLICIES, CASES) == []
+
+
+def test_no_rule_names_a_type() -> None:
+    assert all(
+        [tag for tag in policy.tags or [] if tag.startswith("resource:")] == ["resource:aws:*"]
+        for policy in by_property.POLICIES
+    )
+
+
+# --- a type the provider adds later ------------------------------------------------------------------
+
+PUBLIC_DOCUMENT = document({"Effect": "Allow", "Principal": "*", "Action": "glacier:*", "Resource": "*"})
+# Per concern: a real type no rule names, an insecure resource of it, and what its rule then reports.
+LATER: list[tuple[str, str, dict[str, Any], str]] = [
+    ("encryption-at-rest", "aws:neptune/cluster:Cluster", {"storageEncrypted": False}, "storageEncrypted is false"),
+    ("encryption-customer-managed-key", "aws:mwaa/environment:Environment", {}, "kmsKey is not set"),
+    ("encryption-in-transit", "aws:memorydb/cluster:Cluster", {"tlsEnabled": False}, "tlsEnabled is false"),
+    (
+        "public-exposure",
+        "aws:redshiftserverless/workgroup:Workgroup",
+        {"publiclyAccessible": True},
+        "publiclyAccessible is true",
+    ),
+    ("audit-logging", "aws:mq/broker:Broker", {}, "logs is not set"),
+    ("data-durability", "aws:docdb/cluster:Cluster", {"skipFinalSnapshot": True}, "skipFinalSnapshot is true"),
+    (
+        "instance-metadata-v2",
+        "aws:imagebuilder/infrastructureConfiguration:InfrastructureConfiguration",
+        {"instanceMetadataOptions": {"httpTokens": "optional"}},
+        "instanceMetadataOptions.httpTokens is 'optional'",
+    ),
+    (
+        "resource-policies-not-public",
+        "aws:glacier/vault:Vault",
+        {"accessPolicy": PUBLIC_DOCUMENT},
+        "accessPolicy statement 0",
+    ),
+    (
+        "aws-containers-unprivileged",
+        "aws:ecs/daemonTaskDefinition:DaemonTaskDefinition",
+        {"containerDefinitions": [{"name": "agent", "image": "agent:1.4", "privileged": True}]},
+        "is privileged",
+    ),
+    (
+        "no-secrets-in-container-environment",
+        "aws:bedrock/agentcoreAgentRuntime:AgentcoreAgentRuntime",
+        {"environmentVariables": {"SEARCH_API_TOKEN": "tk-8f2b1c9e7d6a"}},
+        "named like a secret",
+    ),
+]
+
+
+def index_with(monkeypatch: pytest.MonkeyPatch, token: str, entries: list[Any]) -> None:
+    """The pack's index as `make generate` would write it with `entries` for `token` (none: removed)."""
+    document = json.loads(INDEX_FILE.read_text(encoding="utf-8"))
+    document["aws"].pop(token, None)
+    if entries:
+        document["aws"][token] = entries
+    monkeypatch.setattr(properties, "property_index", lambda: index_of(document))
+
+
+@pytest.mark.parametrize(("policy", "token", "props", "finding"), LATER, ids=[item[0] for item in LATER])
+def test_a_type_added_later_is_reached_through_the_schema(
+    monkeypatch: pytest.MonkeyPatch, policy: str, token: str, props: dict[str, Any], finding: str
+) -> None:
+    served = BY_NAME[policy]
+    assert isinstance(served, ResourceValidationPolicy)
+    assert not any(tag.removeprefix("resource:") == token for tag in served.tags or []), "no rule names the type"
+    resource = Case(policy, "later", [Res(token, "later", {**props, "tags": TAGS})], [])
+
+    index_with(monkeypatch, token, [])
+    assert run(resource) == [], "before the provider has it, nothing judges the type"
+
+    module, class_name = registered_resources(pulumi_aws)[token]
+    entries = type_entries(token, schema_properties(getattr(importlib.import_module(module), f"{class_name}Args")))
+    index_with(monkeypatch, token, [list(entry) for entry in entries])
+    assert any(finding in message for message in run(resource)), run(resource)

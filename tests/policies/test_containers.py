@@ -1,0 +1,94 @@
+"""Rules of `policies/modelplane_guard/containers.py` (containers of ECS task and Batch job definitions):
+compliant and non-compliant inputs, with the exact messages each rule reports."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from policies.modelplane_guard import containers
+from tests.policies.harness import IMAGE, TAGS, Case, case_id, one, run, uncovered
+
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
+JOB = "aws:batch/jobDefinition:JobDefinition"
+
+
+def task(*definitions: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    container = {"name": "scorer", "image": IMAGE, "user": "10001", "readonlyRootFilesystem": True}
+    return {
+        "family": "scorer",
+        "networkMode": "awsvpc",
+        "containerDefinitions": json.dumps([{**container, **definition} for definition in definitions or [{}]]),
+        "tags": TAGS,
+        **changes,
+    }
+
+
+CASES: list[Case] = [
+    one("aws-containers-unprivileged", "compliant", TASK, task(), []),
+    one(
+        "aws-containers-unprivileged",
+        "privileged-root-with-capabilities",
+        TASK,
+        task(
+            {
+                "privileged": True,
+                "user": "root",
+                "linuxParameters": {"capabilities": {"add": ["SYS_ADMIN", "NET_BIND_SERVICE"]}},
+            }
+        ),
+        [
+            "container 'scorer' (containerDefinitions[0]) is privileged: it has the host's devices and kernel at its disposal.",
+            "container 'scorer' (containerDefinitions[0]) runs as user 'root' (root).",
+            "container 'scorer' (containerDefinitions[0]) adds kernel capabilities SYS_ADMIN.",
+        ],
+    ),
+    one(
+        "aws-containers-unprivileged",
+        "host-namespaces",
+        TASK,
+        task(networkMode="host", pidMode="host", ipcMode="host"),
+        [
+            "networkMode is host: every container shares the host's network namespace.",
+            "pidMode is host: every container shares the host's process namespace.",
+            "ipcMode is host: every container shares the host's IPC namespace.",
+        ],
+    ),
+    one(
+        "aws-containers-unprivileged",
+        "batch-job-as-root",
+        JOB,
+        {"type": "container", "containerProperties": json.dumps({"image": IMAGE, "privileged": True, "user": "0:0"})},
+        [
+            "containerProperties is privileged: it has the host's devices and kernel at its disposal.",
+            "containerProperties runs as user '0:0' (root).",
+        ],
+    ),
+    one(
+        "aws-containers-unprivileged",
+        "unreadable-definitions",
+        TASK,
+        {"family": "scorer", "containerDefinitions": "[{not json"},
+        ["containerDefinitions is not valid JSON; its containers cannot be checked."],
+    ),
+    one(
+        "aws-containers-unprivileged",
+        "definitions-as-objects",
+        "aws:ecs/daemonTaskDefinition:DaemonTaskDefinition",
+        {"containerDefinitions": [{"name": "agent", "image": IMAGE, "privileged": True}]},
+        [
+            "container 'agent' (containerDefinitions[0]) is privileged: it has the host's devices and kernel at its disposal."
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_reports_exactly(case: Case) -> None:
+    assert run(case) == case.expected
+
+
+def test_every_rule_has_compliant_and_violating_cases() -> None:
+    assert uncovered(containers.POLICIES, CASES) == []

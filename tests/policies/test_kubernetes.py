@@ -1,0 +1,586 @@
+"""Rules of `policies/modelplane_guard/kubernetes.py` (Kubernetes workloads: Pod Security Standards, hardening,
+probes, resources, disruption budgets, autoscaling): compliant and non-compliant inputs, with the exact
+messages each rule reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policies.modelplane_guard import kubernetes
+from tests.policies.harness import (
+    DELETE,
+    DEPLOYMENT,
+    IMAGE,
+    LABELS,
+    NOT_APPLICABLE,
+    PRODUCTION_OFF,
+    RBAC,
+    Case,
+    Res,
+    case_id,
+    container,
+    deployment,
+    one,
+    patched,
+    run,
+    uncovered,
+)
+
+
+def pdb(namespace: str = "recommender", **spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "recommender-v6", "namespace": namespace},
+        "spec": {"selector": {"matchLabels": LABELS}, **(spec or {"maxUnavailable": 1})},
+    }
+
+
+def hpa(target: str = "recommender-v6") -> dict[str, Any]:
+    return {
+        "metadata": {"name": "recommender-v6", "namespace": "recommender"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+            "minReplicas": 2,
+            "maxReplicas": 6,
+        },
+    }
+
+
+def pod_spec(**changes: Any) -> dict[str, Any]:
+    return {
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container()],
+        **changes,
+    }
+
+
+RESTRICTIVE = {"securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}
+
+
+PRIVILEGED_INIT = {
+    "name": "setup",
+    "image": IMAGE,
+    "securityContext": {"privileged": True, "allowPrivilegeEscalation": True, "capabilities": {"drop": ["ALL"]}},
+}
+
+
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
+WORKFLOW = "kubernetes:argoproj.io/v1alpha1:Workflow"
+INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+
+
+def custom(spec: dict[str, Any]) -> dict[str, Any]:
+    """A custom resource as a manifest writes it; the pack knows nothing of its kind."""
+    return {"metadata": {"name": "ranker", "namespace": "ml-serving"}, "spec": spec}
+
+
+def step(**changes: Any) -> dict[str, Any]:
+    """A workflow step's container, hardened as the restricted profile asks."""
+    context = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}, **RESTRICTIVE["securityContext"]}
+    return {**container(), "securityContext": {**container()["securityContext"], **context}, **changes}
+
+
+CASES: list[Case] = [
+    one("kubernetes-pod-security-restricted", "restricted", DEPLOYMENT, deployment(), []),
+    one(
+        "kubernetes-pod-security-restricted",
+        "privileged-escalating-root",
+        DEPLOYMENT,
+        patched(
+            patched(
+                patched(
+                    deployment(),
+                    "spec.template.spec.containers.0.securityContext",
+                    {"privileged": True, "runAsUser": 0},
+                ),
+                "spec.template.spec.securityContext",
+                {},
+            ),
+            "spec.template.spec.containers.0.ports.0.hostPort",
+            8080,
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) is privileged.",
+            "container 'model' (spec.template.spec.containers[0]) does not set securityContext.allowPrivilegeEscalation to false.",
+            "container 'model' (spec.template.spec.containers[0]) may run as root: set runAsNonRoot true on the pod or the container.",
+            "container 'model' (spec.template.spec.containers[0]) sets runAsUser 0 (root).",
+            "container 'model' (spec.template.spec.containers[0]) does not drop ALL capabilities.",
+            "container 'model' (spec.template.spec.containers[0]) has no RuntimeDefault or Localhost seccompProfile (pod or container).",
+            "container 'model' (spec.template.spec.containers[0]) ports[0] binds hostPort 8080.",
+        ],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "host-namespaces-and-volumes",
+        DEPLOYMENT,
+        patched(
+            patched(deployment(), "spec.template.spec.hostNetwork", True),
+            "spec.template.spec.volumes.0",
+            {"name": "docker", "hostPath": {"path": "/var/run/docker.sock"}},
+        ),
+        [
+            "spec.template.spec.hostNetwork is true: the pod shares the node's namespaces.",
+            "volume 'docker' (spec.template.spec.volumes[0]) uses hostPath, not allowed by the restricted profile.",
+        ],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "cronjob-init-container-adds-capability",
+        "kubernetes:batch/v1:CronJob",
+        {
+            "metadata": {"namespace": "batch"},
+            "spec": {
+                "jobTemplate": {
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                **deployment()["spec"]["template"]["spec"],
+                                "initContainers": [
+                                    patched(
+                                        container(),
+                                        "securityContext.capabilities.add",
+                                        ["NET_BIND_SERVICE", "SYS_ADMIN"],
+                                    )
+                                ],
+                            }
+                        }
+                    }
+                }
+            },
+        },
+        [
+            "container 'model' (spec.jobTemplate.spec.template.spec.initContainers[0]) adds capabilities SYS_ADMIN; only NET_BIND_SERVICE is allowed."
+        ],
+    ),
+    one("kubernetes-container-hardening", "hardened", DEPLOYMENT, deployment(), []),
+    one(
+        "kubernetes-container-hardening",
+        "writable-low-uid",
+        DEPLOYMENT,
+        patched(
+            patched(deployment(), "spec.template.spec.containers.0.securityContext.readOnlyRootFilesystem", False),
+            "spec.template.spec.securityContext.runAsUser",
+            1000,
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) has a writable root filesystem; set readOnlyRootFilesystem and mount an emptyDir where it writes.",
+            "container 'model' (spec.template.spec.containers[0]) runs with runAsUser 1000; use a UID of at least 10000 so it matches no host user.",
+        ],
+    ),
+    one("kubernetes-probes", "probed", DEPLOYMENT, deployment(), []),
+    one(
+        "kubernetes-probes",
+        "batch-jobs-need-none",
+        "kubernetes:batch/v1:Job",
+        {"spec": {"template": {"spec": {"containers": [patched(container(), "readinessProbe", DELETE)]}}}},
+        [],
+    ),
+    one(
+        "kubernetes-probes",
+        "unprobed",
+        DEPLOYMENT,
+        patched(
+            patched(deployment(), "spec.template.spec.containers.0.readinessProbe", DELETE),
+            "spec.template.spec.containers.0.livenessProbe",
+            DELETE,
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) has no readinessProbe.",
+            "container 'model' (spec.template.spec.containers[0]) has no livenessProbe.",
+        ],
+    ),
+    one("kubernetes-resource-requests-and-limits", "bounded", DEPLOYMENT, deployment(), []),
+    one(
+        "kubernetes-resource-requests-and-limits",
+        "no-limits",
+        DEPLOYMENT,
+        patched(deployment(), "spec.template.spec.containers.0.resources.limits", DELETE),
+        ["container 'model' (spec.template.spec.containers[0]) does not set resources limits.cpu, limits.memory."],
+    ),
+    one("kubernetes-no-service-account-token", "not-mounted", DEPLOYMENT, deployment(), []),
+    one(
+        "kubernetes-no-service-account-token",
+        "mounted-by-default",
+        DEPLOYMENT,
+        patched(deployment(), "spec.template.spec.automountServiceAccountToken", DELETE),
+        ["spec.template.spec.automountServiceAccountToken is not false: every container can call the Kubernetes API."],
+    ),
+    one("kubernetes-secrets-as-files", "no-secret-env", DEPLOYMENT, deployment(), []),
+    one(
+        "kubernetes-secrets-as-files",
+        "secret-env",
+        DEPLOYMENT,
+        patched(
+            patched(
+                deployment(),
+                "spec.template.spec.containers.0.env.0",
+                {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "tokens", "key": "api"}}},
+            ),
+            "spec.template.spec.containers.0.envFrom",
+            [{"secretRef": {"name": "db"}}],
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) reads secret 'tokens' into environment variable 'API_TOKEN'.",
+            "container 'model' (spec.template.spec.containers[0]) loads secret 'db' into its environment.",
+        ],
+    ),
+    one("kubernetes-no-default-namespace", "own-namespace", DEPLOYMENT, deployment(), []),
+    one(
+        "kubernetes-no-default-namespace",
+        "cluster-scoped",
+        "kubernetes:core/v1:Namespace",
+        {"metadata": {"name": "recommender"}},
+        [],
+    ),
+    one(
+        "kubernetes-no-default-namespace",
+        "provider-namespace",
+        "kubernetes:core/v1:Service",
+        {"metadata": {"name": "recommender"}},
+        [],
+        provider_props={"namespace": "recommender"},
+    ),
+    one(
+        "kubernetes-no-default-namespace",
+        "default",
+        "kubernetes:core/v1:Service",
+        {"metadata": {"name": "recommender", "namespace": "default"}},
+        ["Service is placed in the default namespace; give each service its own namespace."],
+    ),
+    one(
+        "kubernetes-no-default-namespace",
+        "unset",
+        DEPLOYMENT,
+        patched(deployment(), "metadata.namespace", DELETE),
+        ["Deployment is placed in the default namespace; give each service its own namespace."],
+    ),
+    Case(
+        "kubernetes-pod-disruption-budgets",
+        "budget-selects-pods",
+        [Res(DEPLOYMENT, "deployment", deployment()), Res("kubernetes:policy/v1:PodDisruptionBudget", "pdb", pdb())],
+        [],
+    ),
+    Case(
+        "kubernetes-pod-disruption-budgets",
+        "budget-in-other-namespace",
+        [
+            Res(DEPLOYMENT, "deployment", deployment()),
+            Res("kubernetes:policy/v1:PodDisruptionBudget", "pdb", pdb("other")),
+        ],
+        ["deployment: Deployment 'recommender-v6' has no PodDisruptionBudget selecting its pods."],
+    ),
+    Case(
+        "kubernetes-pod-disruption-budgets",
+        "budget-blocks-drains",
+        [
+            Res(DEPLOYMENT, "deployment", deployment()),
+            Res("kubernetes:policy/v1:PodDisruptionBudget", "pdb", pdb(minAvailable=2)),
+        ],
+        [
+            "deployment: the PodDisruptionBudget of Deployment 'recommender-v6' allows no disruption, which blocks node drains."
+        ],
+    ),
+    Case(
+        "kubernetes-pod-disruption-budgets",
+        "budget-zero-unavailable",
+        [
+            Res(DEPLOYMENT, "deployment", deployment()),
+            Res("kubernetes:policy/v1:PodDisruptionBudget", "pdb", pdb(maxUnavailable="0%")),
+        ],
+        [
+            "deployment: the PodDisruptionBudget of Deployment 'recommender-v6' allows no disruption, which blocks node drains."
+        ],
+    ),
+    Case(
+        "kubernetes-autoscaling-in-production",
+        "scaled",
+        [
+            Res(DEPLOYMENT, "deployment", deployment()),
+            Res("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "hpa", hpa()),
+        ],
+        [],
+    ),
+    Case(
+        "kubernetes-autoscaling-in-production",
+        "scaler-targets-another-deployment",
+        [
+            Res(DEPLOYMENT, "deployment", deployment()),
+            Res("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "hpa", hpa("other")),
+        ],
+        ["deployment: Deployment 'recommender-v6' has no HorizontalPodAutoscaler."],
+    ),
+    Case(
+        "kubernetes-autoscaling-in-production",
+        "not-production",
+        [Res(DEPLOYMENT, "deployment", deployment())],
+        NOT_APPLICABLE,
+        PRODUCTION_OFF,
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "cron-job",
+        "kubernetes:batch/v1:CronJob",
+        {
+            "metadata": {"name": "retrain", "namespace": "recommender"},
+            "spec": {
+                "schedule": "0 3 * * *",
+                "jobTemplate": {"spec": {"template": {"spec": pod_spec(restartPolicy="OnFailure")}}},
+            },
+        },
+        [],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "cron-job-privileged-init",
+        "kubernetes:batch/v1:CronJob",
+        {
+            "metadata": {"name": "retrain", "namespace": "recommender"},
+            "spec": {
+                "schedule": "0 3 * * *",
+                "jobTemplate": {"spec": {"template": {"spec": pod_spec(initContainers=[PRIVILEGED_INIT])}}},
+            },
+        },
+        [
+            "container 'setup' (spec.jobTemplate.spec.template.spec.initContainers[0]) is privileged.",
+            "container 'setup' (spec.jobTemplate.spec.template.spec.initContainers[0]) does not set securityContext.allowPrivilegeEscalation to false.",
+        ],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "pod-ephemeral-debugger",
+        "kubernetes:core/v1:Pod",
+        {
+            "metadata": {"name": "scorer-debug", "namespace": "recommender"},
+            "spec": pod_spec(
+                ephemeralContainers=[
+                    {
+                        "name": "debug",
+                        "image": IMAGE,
+                        "securityContext": {"capabilities": {"add": ["SYS_PTRACE"], "drop": ["ALL"]}},
+                    }
+                ]
+            ),
+        },
+        [
+            "container 'debug' (spec.ephemeralContainers[0]) does not set securityContext.allowPrivilegeEscalation to false.",
+            "container 'debug' (spec.ephemeralContainers[0]) adds capabilities SYS_PTRACE; only NET_BIND_SERVICE is allowed.",
+        ],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "daemon-set-host-access",
+        "kubernetes:apps/v1:DaemonSet",
+        {
+            "metadata": {"name": "node-exporter", "namespace": "monitoring"},
+            "spec": {
+                "template": {
+                    "spec": pod_spec(
+                        hostPID=True,
+                        volumes=[{"name": "proc", "hostPath": {"path": "/proc"}}],
+                        securityContext={
+                            "runAsNonRoot": True,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                            "sysctls": [{"name": "kernel.msgmax", "value": "65536"}],
+                        },
+                    )
+                }
+            },
+        },
+        [
+            "spec.template.spec.hostPID is true: the pod shares the node's namespaces.",
+            "volume 'proc' (spec.template.spec.volumes[0]) uses hostPath, not allowed by the restricted profile.",
+            "spec.template.spec.securityContext.sysctls sets kernel.msgmax, which the baseline profile does not allow.",
+        ],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "stateful-set-unmasked-proc-and-selinux",
+        "kubernetes:apps/v1:StatefulSet",
+        {
+            "metadata": {"name": "feature-cache", "namespace": "recommender"},
+            "spec": {
+                "template": {
+                    "spec": pod_spec(
+                        containers=[
+                            patched(
+                                patched(container(), "securityContext.procMount", "Unmasked"),
+                                "securityContext.seLinuxOptions",
+                                {"type": "spc_t"},
+                            )
+                        ]
+                    )
+                }
+            },
+        },
+        [
+            "container 'model' (spec.template.spec.containers[0]) securityContext.seLinuxOptions sets a custom SELinux user, role or type.",
+            "container 'model' (spec.template.spec.containers[0]) sets procMount Unmasked: the node's /proc is unmasked.",
+        ],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "replica-set-unconfined-apparmor",
+        "kubernetes:apps/v1:ReplicaSet",
+        {
+            "metadata": {"name": "scorer", "namespace": "recommender"},
+            "spec": {
+                "template": {
+                    "spec": pod_spec(
+                        securityContext={
+                            "runAsNonRoot": True,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                            "appArmorProfile": {"type": "Unconfined"},
+                        }
+                    )
+                }
+            },
+        },
+        ["spec.template.spec.securityContext.appArmorProfile is Unconfined."],
+    ),
+    one(
+        "kubernetes-resource-requests-and-limits",
+        "job-with-ephemeral-debugger",
+        "kubernetes:batch/v1:Job",
+        {
+            "metadata": {"name": "backfill", "namespace": "recommender"},
+            "spec": {
+                "template": {"spec": pod_spec(ephemeralContainers=[{"name": "debug", "image": IMAGE, **RESTRICTIVE}])}
+            },
+        },
+        [],
+    ),
+    one(
+        "kubernetes-resource-requests-and-limits",
+        "init-container-unbounded",
+        "kubernetes:batch/v1:Job",
+        {
+            "metadata": {"name": "backfill", "namespace": "recommender"},
+            "spec": {"template": {"spec": pod_spec(initContainers=[{"name": "fetch", "image": IMAGE, **RESTRICTIVE}])}},
+        },
+        [
+            "container 'fetch' (spec.template.spec.initContainers[0]) does not set resources requests.cpu, requests.memory, limits.cpu, limits.memory."
+        ],
+    ),
+    one(
+        "kubernetes-no-default-namespace",
+        "cluster-role-patch-is-cluster-scoped",
+        f"{RBAC}:ClusterRolePatch",
+        {"metadata": {"name": "view"}, "rules": []},
+        [],
+    ),
+    # --- custom resources, searched for pods by shape -----------------------------------------------------
+    one(
+        "kubernetes-pod-security-restricted",
+        "rollout-compliant",
+        ROLLOUT,
+        custom({"replicas": 3, "template": {"spec": pod_spec()}}),
+        [],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "rollout-privileged",
+        ROLLOUT,
+        custom(
+            {
+                "template": {
+                    "spec": pod_spec(
+                        containers=[{**container(), "securityContext": PRIVILEGED_INIT["securityContext"]}]
+                    )
+                }
+            }
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) is privileged.",
+            "container 'model' (spec.template.spec.containers[0]) does not set securityContext.allowPrivilegeEscalation to false.",
+        ],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "workflow-step-as-root",
+        WORKFLOW,
+        custom({"templates": [{"name": "train", "container": step(securityContext={"runAsUser": 0})}]}),
+        [
+            "container 'model' (spec.templates[0].container) does not set securityContext.allowPrivilegeEscalation to false.",
+            "container 'model' (spec.templates[0].container) may run as root: set runAsNonRoot true on the pod or the container.",
+            "container 'model' (spec.templates[0].container) sets runAsUser 0 (root).",
+            "container 'model' (spec.templates[0].container) does not drop ALL capabilities.",
+            "container 'model' (spec.templates[0].container) has no RuntimeDefault or Localhost seccompProfile (pod or container).",
+        ],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "workflow-host-path",
+        WORKFLOW,
+        custom(
+            {
+                "templates": [
+                    {"name": "train", "container": step(), "volumes": [{"name": "d", "hostPath": {"path": "/mnt"}}]}
+                ]
+            }
+        ),
+        ["volume 'd' (spec.templates[0].volumes[0]) uses hostPath, not allowed by the restricted profile."],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "a-resource-without-containers",
+        "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+        custom({"endpoints": [{"port": "metrics"}]}),
+        [],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "built-in-kinds-are-not-searched",
+        "kubernetes:core/v1:ConfigMap",
+        {"metadata": {"name": "pods", "namespace": "ml"}, "data": {"pod": "containers: [{image: x}]"}},
+        [],
+    ),
+    one(
+        "kubernetes-no-service-account-token",
+        "inference-service-predictor",
+        INFERENCE_SERVICE,
+        custom({"predictor": {"containers": [container()]}}),
+        ["spec.predictor.automountServiceAccountToken is not false: every container can call the Kubernetes API."],
+    ),
+    one(
+        "kubernetes-no-service-account-token",
+        "a-workflow-step-is-no-pod-spec",
+        WORKFLOW,
+        custom({"templates": [{"name": "train", "container": step()}]}),
+        [],
+    ),
+    one(
+        "kubernetes-resource-requests-and-limits",
+        "tekton-step",
+        "kubernetes:tekton.dev/v1:Task",
+        custom({"steps": [{"name": "build", "image": IMAGE, "script": "make image"}]}),
+        [
+            "container 'build' (spec.steps[0]) does not set resources requests.cpu, requests.memory, limits.cpu, limits.memory."
+        ],
+    ),
+    one(
+        "kubernetes-secrets-as-files",
+        "spark-driver",
+        "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication",
+        custom(
+            {
+                "driver": {
+                    **container(),
+                    "name": "driver",
+                    "env": [{"name": "DB", "valueFrom": {"secretKeyRef": {"name": "db", "key": "url"}}}],
+                }
+            }
+        ),
+        ["container 'driver' (spec.driver) reads secret 'db' into environment variable 'DB'."],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_reports_exactly(case: Case) -> None:
+    assert run(case) == case.expected
+
+
+def test_every_rule_has_compliant_and_violating_cases() -> None:
+    assert uncovered(kubernetes.POLICIES, CASES) == []

@@ -1,0 +1,139 @@
+"""How the property index is applied (`policies/modelplane_guard/properties.py`): where a path leads in a
+resource's inputs, and what a value, or its absence, means for the signal that names it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policies.modelplane_guard.properties import Entry, Options, judge, path_steps, property_index, resolve
+from policies.modelplane_guard.property_map import BY_ID
+from tests.policies.harness import wire
+
+
+def entry(path: str, signal: str, default: str | None = None) -> Entry:
+    return Entry(path, path_steps(path), BY_ID[signal], default)
+
+
+def found(props: dict[str, Any], path: str) -> list[tuple[str, Any, bool]]:
+    return [(place.path, place.value, place.enclosed) for place in resolve(wire(props), path_steps(path))]
+
+
+def problems(props: dict[str, Any], *entries: Entry, **options: Any) -> list[str]:
+    return judge(wire(props), entries, Options(**options))
+
+
+def test_a_path_reaches_every_element_of_a_list_and_every_value_of_a_map() -> None:
+    props = {"rules": [{"ebs": {"encrypted": True}}, {"ebs": {}}], "byName": {"a": {"on": False}}}
+    assert found(props, "rules[].ebs.encrypted") == [
+        ("rules[0].ebs.encrypted", True, True),
+        ("rules[1].ebs.encrypted", None, True),
+    ]
+    assert found(props, "byName{}.on") == [("byName.a.on", False, True)]
+
+
+def test_a_top_level_block_left_out_is_judged_by_its_defaults() -> None:
+    assert found({}, "encryptAtRest.enabled") == [("encryptAtRest.enabled", None, False)]
+
+
+def test_a_nested_block_a_list_or_a_list_elements_block_left_out_leave_nothing_to_judge() -> None:
+    assert found({"settings": {}}, "settings.mysqlSettings.sslMode") == []
+    assert found({}, "ebsBlockDevices[].encrypted") == []
+    assert found({"rules": [{"virtualName": "ephemeral0"}]}, "rules[].ebs.encrypted") == []
+
+
+def test_a_documented_default_stands_for_the_value_left_out() -> None:
+    insecure = entry("storageEncrypted", "at-rest-switch", "false")
+    secure = entry("tlsEnabled", "in-transit-switch", "true")
+    assert problems({}, insecure, secure) == [
+        "storageEncrypted is not set, so it is false (the default): the data is stored unencrypted."
+    ]
+    assert problems({"storageEncrypted": "true"}, insecure) == []
+
+
+def test_an_opt_in_switch_without_a_documented_default_is_off_when_left_out() -> None:
+    assert problems({}, entry("transitEncryptionEnabled", "in-transit-switch")) == [
+        "transitEncryptionEnabled is not set: traffic crosses the network unencrypted."
+    ]
+    assert problems({}, entry("encryptAtRest.enabled", "at-rest-block-switch")) == [], "no default for a left-out block"
+
+
+def test_a_customer_key_is_required_only_where_configured() -> None:
+    key = entry("kmsKeyId", "customer-key")
+    assert problems({}, key) != []
+    assert problems({}, key, require_customer_key=False) == []
+    assert problems(
+        {"kmsKeyId": "arn:aws:kms:eu-west-1:123456789012:alias/aws/rds"}, key, require_customer_key=False
+    ) == [
+        "kmsKeyId is 'arn:aws:kms:eu-west-1:123456789012:alias/aws/rds': it names an AWS managed key, whose key policy you cannot restrict."
+    ]
+
+
+def test_a_key_block_left_out_counts_only_through_encryption_blocks() -> None:
+    assert problems({}, entry("encryptionConfig.provider.keyArn", "customer-key-in-encryption-block")) != []
+    assert (
+        problems(
+            {},
+            entry(
+                "configuration.resultConfiguration.encryptionConfiguration.kmsKey", "customer-key-in-encryption-block"
+            ),
+        )
+        == []
+    )
+
+
+def test_a_sibling_exempts_what_it_makes_harmless() -> None:
+    listener = entry("protocol", "listener-protocol", "HTTP")
+    redirect = {"defaultActions": [{"type": "redirect", "redirect": {"protocol": "HTTPS"}}]}
+    assert problems({"protocol": "HTTP", **redirect}, listener) == []
+    assert problems({"protocol": "HTTP", "defaultActions": [{"type": "forward"}]}, listener) != []
+    policy = entry("sslPolicy", "tls-policy", "ELBSecurityPolicy-2016-08")
+    assert problems({"protocol": "HTTP"}, policy) == [], "a plain listener has no TLS policy to judge"
+    assert problems({"protocol": "HTTPS"}, policy) != []
+
+
+def test_an_exemption_may_look_at_the_resource_itself() -> None:
+    encryption = entry("serverSideEncryption.enabled", "at-rest-block-switch", "false")
+    assert problems({}, encryption) != []
+    assert problems({"kinesisSourceConfiguration": {"kinesisStreamArn": "arn:stream"}}, encryption) == []
+
+
+def test_world_open_sources_are_judged_with_their_ports() -> None:
+    cidrs = entry("ingress[].cidrBlock", "world-open-ingress")
+
+    def rule(**fields: Any) -> dict[str, Any]:
+        return {"ingress": [{"protocol": "tcp", "action": "allow", **fields}]}
+
+    assert problems(rule(cidrBlock="0.0.0.0/0", fromPort=443, toPort=443), cidrs) == []
+    assert problems(rule(cidrBlock="10.0.0.0/8", fromPort=22, toPort=22), cidrs) == []
+    assert problems(rule(cidrBlock="0.0.0.0/0", fromPort=0, toPort=65535), cidrs) == [
+        "ingress[0].cidrBlock includes the whole internet: it opens every port to 0.0.0.0/0; anyone on the internet can connect."
+    ]
+    assert problems(rule(cidrBlock="0.0.0.0/0", fromPort=8443, toPort=8443), cidrs, public_ports=(8443,)) == []
+
+
+def test_a_minimum_is_the_configured_one() -> None:
+    retention = entry("backupRetentionPeriod", "backup-retention", "0")
+    assert problems({"backupRetentionPeriod": 7}, retention) == []
+    assert problems({"backupRetentionPeriod": 7}, retention, min_backup_days=14) == [
+        "backupRetentionPeriod is 7: keep automated backups for at least 14 days."
+    ]
+
+
+def test_plain_http_destinations() -> None:
+    url = entry("httpEndpointConfiguration.url", "plain-http-url")
+    assert problems({"httpEndpointConfiguration": {"url": "http://collector.example.com/ingest"}}, url) == [
+        "httpEndpointConfiguration.url is 'http://collector.example.com/ingest': data is sent there over plain HTTP."
+    ]
+    assert problems({"httpEndpointConfiguration": {"url": "https://collector.example.com/ingest"}}, url) == []
+
+
+def test_one_property_named_by_two_signals_is_reported_once() -> None:
+    alias = {"kmsKeyId": "alias/aws/rds"}
+    assert len(problems(alias, entry("kmsKeyId", "customer-key"), entry("kmsKeyId", "customer-key-named"))) == 1
+
+
+def test_the_shipped_index_knows_the_kubernetes_kinds() -> None:
+    index = property_index()
+    assert index.pod_spec_paths["kubernetes:batch/v1:CronJob"] == ("spec", "jobTemplate", "spec", "template", "spec")
+    assert "kubernetes:core/v1:ConfigMap" in index.builtin_kubernetes
+    assert "kubernetes:argoproj.io/v1alpha1:Rollout" not in index.builtin_kubernetes

@@ -1,0 +1,45 @@
+"""The generator of the property index (`tools/generate/property_index.py`): the committed index is what
+the installed providers' schemas give, read the way the generator reads them."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi_aws import dynamodb, lb, rds
+
+from policies.modelplane_guard.properties import INDEX_FILE
+from tools.generate.property_index import documented_default, render, schema_properties
+
+
+def test_the_committed_index_is_current() -> None:
+    assert INDEX_FILE.read_text(encoding="utf-8") == render(), "run `make generate` and commit property_index.json"
+
+
+@pytest.mark.parametrize(
+    ("description", "default"),
+    [
+        ("Whether the DB instance is encrypted. The default is `false` if not specified.", "false"),
+        ("If the `encrypt_at_rest` block is not provided then this defaults to `false`.", "false"),
+        ("Days to retain backups for. Default `1`", "1"),
+        ('Can be `"optional"` or `"required"`. (Default: `"optional"`).', "optional"),
+        ("Defaults to `false`, even when `bucket` is specified.", "false"),
+        ("When `engine` is `redis`, default is `false`. When `engine` is `valkey`, default is `true`.", None),
+        ("If not specified, defaults to `true` when `db_subnet_group_name` is not set, and `false` otherwise.", None),
+        ("For Application Load Balancers, valid values are `HTTP` and `HTTPS`, with a default of `HTTP`.", None),
+        ("If true, the disk will be encrypted.", None),
+    ],
+)
+def test_documented_defaults(description: str, default: str | None) -> None:
+    assert documented_default(description) == default
+
+
+def test_inputs_are_read_with_their_camel_case_paths_nesting_and_defaults() -> None:
+    table = {prop.path: prop for prop in schema_properties(dynamodb.TableArgs)}
+    assert table["pointInTimeRecovery.enabled"].kind == "boolean"
+    assert table["pointInTimeRecovery.enabled"].default == "false"
+    assert table["attributes[].name"].kind == "string"
+    assert table["tags{}"].kind == "string"
+    instance = {prop.path: prop for prop in schema_properties(rds.InstanceArgs)}
+    assert instance["backupRetentionPeriod"].kind == "number"
+    assert not instance["storageEncrypted"].deprecated
+    listener = {prop.path: prop for prop in schema_properties(lb.ListenerArgs)}
+    assert listener["defaultActions[].redirect.protocol"].names == ("defaultActions", "redirect", "protocol")

@@ -1,0 +1,144 @@
+"""The mapping of property names to concerns (`policies/modelplane_guard/property_map.py`), checked on the
+installed provider's own input types: per concern, a type that has the property, a type that lacks it,
+and a type where it is nested; and every signal reaching at least one type of the shipped index."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pulumi_aws
+import pytest
+
+from policies.modelplane_guard.properties import property_index, reach
+from policies.modelplane_guard.property_map import (
+    AT_REST,
+    BY_ID,
+    CUSTOMER_KEY,
+    DURABILITY,
+    IAM_DOCUMENTS,
+    IN_TRANSIT,
+    JUDGED_BY_VALUE,
+    LOGGING,
+    METADATA,
+    PUBLIC,
+    SIGNALS,
+    Absent,
+    Kind,
+)
+from tools.generate.property_index import registered_resources, schema_properties, type_entries
+
+
+def concerns_of(token: str) -> dict[str, set[str]]:
+    """Concern -> the property paths of the type the mapping assigns to it, from the installed SDK."""
+    module, class_name = registered_resources(pulumi_aws)[token]
+    args = getattr(importlib.import_module(module), f"{class_name}Args")
+    found: dict[str, set[str]] = {}
+    for path, signal, _ in type_entries(token, schema_properties(args)):
+        found.setdefault(BY_ID[signal].concern, set()).add(path)
+    return found
+
+
+# Per concern: (a type with the property, the path), (a type without any), (a type with it nested, the path).
+MAPPING = [
+    (
+        AT_REST,
+        ("aws:rds/instance:Instance", "storageEncrypted"),
+        "aws:sns/topicSubscription:TopicSubscription",
+        ("aws:ec2/launchTemplate:LaunchTemplate", "blockDeviceMappings[].ebs.encrypted"),
+    ),
+    (
+        CUSTOMER_KEY,
+        ("aws:kinesis/stream:Stream", "kmsKeyId"),
+        "aws:apigatewayv2/route:Route",
+        ("aws:dynamodb/table:Table", "serverSideEncryption.kmsKeyArn"),
+    ),
+    (
+        IN_TRANSIT,
+        ("aws:elasticache/replicationGroup:ReplicationGroup", "transitEncryptionEnabled"),
+        "aws:dynamodb/table:Table",
+        ("aws:msk/cluster:Cluster", "encryptionInfo.encryptionInTransit.clientBroker"),
+    ),
+    (
+        PUBLIC,
+        ("aws:rds/instance:Instance", "publiclyAccessible"),
+        "aws:kinesis/stream:Stream",
+        ("aws:eks/cluster:Cluster", "vpcConfig.endpointPublicAccess"),
+    ),
+    (
+        LOGGING,
+        ("aws:apigatewayv2/stage:Stage", "accessLogSettings"),
+        "aws:ebs/volume:Volume",
+        ("aws:lb/loadBalancer:LoadBalancer", "accessLogs.enabled"),
+    ),
+    (
+        DURABILITY,
+        ("aws:rds/cluster:Cluster", "deletionProtection"),
+        "aws:lb/listener:Listener",
+        ("aws:dynamodb/table:Table", "pointInTimeRecovery.enabled"),
+    ),
+    (
+        METADATA,
+        (
+            "aws:sagemaker/notebookInstance:NotebookInstance",
+            "instanceMetadataServiceConfiguration.minimumInstanceMetadataServiceVersion",
+        ),
+        "aws:rds/instance:Instance",
+        ("aws:ec2/instance:Instance", "metadataOptions.httpTokens"),
+    ),
+    (
+        IAM_DOCUMENTS,
+        ("aws:opensearch/domain:Domain", "accessPolicies"),
+        "aws:rds/instance:Instance",
+        ("aws:fsx/s3AccessPointAttachment:S3AccessPointAttachment", "s3AccessPoint.policy"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("concern", "present", "absent", "nested"), MAPPING, ids=[item[0] for item in MAPPING])
+def test_a_type_with_the_property_without_it_and_with_it_nested(
+    concern: str, present: tuple[str, str], absent: str, nested: tuple[str, str]
+) -> None:
+    token, path = present
+    assert path in concerns_of(token).get(concern, set())
+    assert concern not in concerns_of(absent)
+    token, path = nested
+    assert path in concerns_of(token).get(concern, set())
+    assert "." in path
+
+
+def test_the_same_name_means_nothing_outside_its_context() -> None:
+    """`protocol` is a front door's only on a listener; `enabled` is a log switch only in a log block."""
+    assert "protocol" in concerns_of("aws:lb/listener:Listener")[IN_TRANSIT]
+    assert IN_TRANSIT not in concerns_of("aws:lb/targetGroup:TargetGroup")
+    assert "defaultActions[].redirect.protocol" not in concerns_of("aws:lb/listener:Listener")[IN_TRANSIT]
+    assert concerns_of("aws:cloudfront/distribution:Distribution").get(LOGGING) == {"loggingConfig"}
+
+
+def test_deprecated_inputs_are_left_out() -> None:
+    """The S3 bucket's inline `logging` gave way to the BucketLogging resource."""
+    assert "logging" not in concerns_of("aws:s3/bucket:Bucket").get(LOGGING, set())
+
+
+def test_deletion_protection_applies_to_stores_only() -> None:
+    """A load balancer's deletion protection is no data's; a database's is."""
+    assert DURABILITY not in concerns_of("aws:lb/loadBalancer:LoadBalancer")
+    assert "deletionProtection" in concerns_of("aws:rds/instance:Instance")[DURABILITY]
+
+
+def test_every_signal_reaches_a_type() -> None:
+    reached = reach()
+    assert [signal.id for signal in SIGNALS if not reached.get(signal.id)] == []
+
+
+def test_signals_are_consistent() -> None:
+    for signal in SIGNALS:
+        re.compile(signal.names)
+        assert signal.kind != Kind.SWITCH or signal.secure is not None, signal.id
+        assert signal.kind != Kind.CHOICE or (signal.insecure or signal.accepted), signal.id
+        assert signal.concern not in JUDGED_BY_VALUE or signal.why or signal.absent == Absent.IGNORE, signal.id
+    assert len(BY_ID) == len(SIGNALS)
+
+
+def test_the_index_covers_hundreds_of_types() -> None:
+    assert len(property_index().aws) > 300

@@ -1,0 +1,234 @@
+"""Rules of `policies/modelplane_guard/workloads.py` (what runs in a container: trusted pinned images, no secrets
+in the environment): compliant and non-compliant inputs, with the exact messages each rule reports."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from policies.modelplane_guard import workloads
+from tests.policies.harness import (
+    DEPLOYMENT,
+    IMAGE,
+    MODEL,
+    SECRET_ARN,
+    Case,
+    case_id,
+    container,
+    deployment,
+    model,
+    one,
+    patched,
+    run,
+    uncovered,
+)
+
+CASES: list[Case] = [
+    one("trusted-image-registries", "ecr-image", MODEL, model(), []),
+    one(
+        "trusted-image-registries",
+        "registry-model-package",
+        MODEL,
+        patched(model(), "primaryContainer", {"modelPackageName": "arn:aws:sagemaker:eu-west-1:1:model-package/f/1"}),
+        [],
+    ),
+    one(
+        "trusted-image-registries",
+        "docker-hub-model",
+        MODEL,
+        patched(model(), "primaryContainer.image", "docker.io/library/python:3.11"),
+        ["primaryContainer image 'docker.io/library/python:3.11' is not from an allowed registry."],
+    ),
+    one(
+        "trusted-image-registries",
+        "ghcr-deployment",
+        DEPLOYMENT,
+        patched(deployment(), "spec.template.spec.containers.0.image", "ghcr.io/acme/model:1.0"),
+        [
+            "container 'model' (spec.template.spec.containers[0]) image 'ghcr.io/acme/model:1.0' is not from an allowed registry."
+        ],
+    ),
+    one(
+        "trusted-image-registries",
+        "configured-registry",
+        DEPLOYMENT,
+        patched(deployment(), "spec.template.spec.containers.0.image", "registry.acme.internal/model:1.0"),
+        [],
+        config={"allowedRegistries": [r"^registry\.acme\.internal/"]},
+    ),
+    one("container-images-pinned", "immutable-tag", MODEL, model(), []),
+    one(
+        "container-images-pinned",
+        "digest-required-and-given",
+        DEPLOYMENT,
+        patched(deployment(), "spec.template.spec.containers.0.image", f"{IMAGE}@sha256:{'a' * 64}"),
+        [],
+        config={"requireDigest": True},
+    ),
+    one(
+        "container-images-pinned",
+        "latest",
+        MODEL,
+        patched(model(), "primaryContainer.image", IMAGE.replace(":2.3.1", ":latest")),
+        [
+            f"primaryContainer image '{IMAGE.replace(':2.3.1', ':latest')}' is not pinned: name an immutable tag or a digest, never latest."
+        ],
+    ),
+    one(
+        "container-images-pinned",
+        "no-tag",
+        DEPLOYMENT,
+        patched(deployment(), "spec.template.spec.containers.0.image", "localhost:5000/model"),
+        [
+            "container 'model' (spec.template.spec.containers[0]) image 'localhost:5000/model' is not pinned: name an immutable tag or a digest, never latest."
+        ],
+    ),
+    one(
+        "container-images-pinned",
+        "tag-where-digest-required",
+        MODEL,
+        model(),
+        [f"primaryContainer image '{IMAGE}' is pinned by tag only; a digest is required here."],
+        config={"requireDigest": True},
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "secret-passed-by-arn",
+        MODEL,
+        patched(model(), "primaryContainer.environment.FEATURE_STORE_TOKEN_SECRET_ARN", SECRET_ARN),
+        [],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "password-literal",
+        MODEL,
+        patched(model(), "primaryContainer.environment.DB_PASSWORD", "hunter2"),
+        ["primaryContainer environment variable 'DB_PASSWORD' is named like a secret and holds a literal value."],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "access-key-under-innocent-name",
+        MODEL,
+        patched(model(), "primaryContainer.environment.UPSTREAM", "AKIAIOSFODNN7EXAMPLE"),
+        ["primaryContainer environment variable 'UPSTREAM' holds what looks like an AWS access key id."],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "kubernetes-url-with-credentials",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.containers.0.env.0",
+            {"name": "FEATURES_URL", "value": "https://svc:pa55@features.internal/"},
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) environment variable 'FEATURES_URL' holds what looks like credentials in a URL."
+        ],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "kubernetes-secret-reference",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.containers.0.env.0",
+            {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "tokens", "key": "api"}}},
+        ),
+        [],
+    ),
+    # --- anywhere AWS takes variables, and in custom resources ----------------------------------------------
+    one(
+        "no-secrets-in-container-environment",
+        "function-variables",
+        "aws:lambda/function:Function",
+        {"environment": {"variables": {"STRIPE_API_KEY": "sk_live_51Hx", "LOG_LEVEL": "INFO"}}},
+        [
+            "environment.variables environment variable 'STRIPE_API_KEY' is named like a secret and holds a literal value."
+        ],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "build-variables-by-reference-and-inline",
+        "aws:codebuild/project:Project",
+        {
+            "environment": {
+                "environmentVariables": [
+                    {"name": "NPM_TOKEN", "value": "/ci/npm-token", "type": "PARAMETER_STORE"},
+                    {"name": "GH_TOKEN", "value": "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB", "type": "PLAINTEXT"},
+                ]
+            }
+        },
+        ["environment.environmentVariables environment variable 'GH_TOKEN' holds what looks like a GitHub token."],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "task-definition",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        {
+            "family": "scorer",
+            "containerDefinitions": json.dumps(
+                [
+                    {
+                        "name": "app",
+                        "image": IMAGE,
+                        "environment": [{"name": "DB_PASSWORD", "value": "hunter2!"}],
+                        "secrets": [{"name": "API_KEY", "valueFrom": SECRET_ARN}],
+                    }
+                ]
+            ),
+        },
+        [
+            "container 'app' (containerDefinitions[0]) environment variable 'DB_PASSWORD' is named like a secret and holds a literal value."
+        ],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "task-definition-by-reference",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        {
+            "family": "scorer",
+            "containerDefinitions": json.dumps(
+                [{"name": "app", "image": IMAGE, "secrets": [{"name": "API_KEY", "valueFrom": SECRET_ARN}]}]
+            ),
+        },
+        [],
+    ),
+    one(
+        "container-images-pinned",
+        "inference-service-latest",
+        "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+        {
+            "metadata": {"name": "fraud", "namespace": "ml"},
+            "spec": {"predictor": {"containers": [{**container(), "image": f"{IMAGE.rsplit(':', 1)[0]}:latest"}]}},
+        },
+        [
+            f"container 'model' (spec.predictor.containers[0]) image '{IMAGE.rsplit(':', 1)[0]}:latest' is not pinned: name an immutable tag or a digest, never latest."
+        ],
+    ),
+    one(
+        "trusted-image-registries",
+        "ray-worker-from-docker-hub",
+        "kubernetes:ray.io/v1:RayCluster",
+        {
+            "metadata": {"name": "tuning", "namespace": "ml"},
+            "spec": {
+                "workerGroupSpecs": [
+                    {"template": {"spec": {"containers": [{**container(), "image": "rayproject/ray:2.34.0"}]}}}
+                ]
+            },
+        },
+        [
+            "container 'model' (spec.workerGroupSpecs[0].template.spec.containers[0]) image 'rayproject/ray:2.34.0' is not from an allowed registry."
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_reports_exactly(case: Case) -> None:
+    assert run(case) == case.expected
+
+
+def test_every_rule_has_compliant_and_violating_cases() -> None:
+    assert uncovered(workloads.POLICIES, CASES) == []
