@@ -8,6 +8,7 @@ a test that needs it fails, never skips, when it is not there.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 STARTUP_SECONDS = 30
 
@@ -88,11 +90,13 @@ def load_openmetrics(text: str, data_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def prometheus_server(data_dir: Path) -> Iterator[str]:
-    """A Prometheus serving `data_dir` on loopback, scraping nothing; yields its URL."""
+def prometheus_server(data_dir: Path, scrape_configs: list[dict[str, Any]] | None = None) -> Iterator[str]:
+    """A Prometheus serving `data_dir` on loopback, scraping `scrape_configs` (none by default); yields its URL."""
     prometheus, _ = prometheus_binaries()
     config = data_dir.parent / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 15s\n", encoding="utf-8")
+    # JSON is YAML: the configuration as Prometheus reads it.
+    document = {"global": {"scrape_interval": "15s"}, "scrape_configs": scrape_configs or []}
+    config.write_text(json.dumps(document), encoding="utf-8")
     log = data_dir.parent / "prometheus.log"
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from modelplane_serving.config import GRACEFUL_SHUTDOWN_SECONDS, ConfigError, Settings
 
@@ -58,7 +60,15 @@ def serve(settings: Settings) -> None:
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         server_header=False,
     )
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again so that the default
+    # action ends the process; a shutdown the platform asked for is a clean exit (0), as PID 1 or not.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, _exit_cleanly)
     uvicorn.Server(config).run()
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":
