@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from modelplane.drift import capture
 from modelplane_components.kubernetes_alerts import LATENCY_METRIC, REQUESTS_METRIC
-from modelplane_components.kubernetes_pods import METRICS_PATH
+from modelplane_components.kubernetes_pods import METRICS_PATH, server_environment
 from modelplane_serving import payloads
 from modelplane_serving.config import ConfigError, Settings
 from tests.serving.conftest import Serve
@@ -299,6 +299,9 @@ def test_settings_from_the_environment() -> None:
     assert Settings.from_environ({}).port == 8080
     assert Settings.from_environ({}).model_dir == Path("/opt/ml/model")
     assert Settings.from_environ({"MODELPLANE_PORT": "9000"}).port == 9000
+    configured = Settings.from_environ(server_environment(9000, "/healthz"))
+    assert (configured.port, configured.health_path) == (9000, "/healthz"), "as the Kubernetes component sets it"
+    assert server_environment(8080, "/ping") == {}, "the defaults are the server's own"
     both = {"MODELPLANE_PORT": "9000", "SAGEMAKER_BIND_TO_PORT": "9100"}
     assert Settings.from_environ(both).port == 9100, "SageMaker's variable wins in an inference pipeline"
     for environ, message in [
