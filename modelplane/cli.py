@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "compare": "modelplane.compare",
     "register": "modelplane.register",
     "drift": "modelplane.drift.command",
+    "image": "modelplane.commands.image",
 }
 
 EXIT_OK = 0

@@ -1,0 +1,1 @@
+"""argparse wiring of the `modelplane` subcommands, one module each (`register(subparsers)`)."""
