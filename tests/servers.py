@@ -1,4 +1,4 @@
-"""Real servers on loopback for the tests: moto's AWS emulator and Prometheus (the Debian package).
+"""Real servers on loopback for the tests: moto's AWS emulator, Prometheus and a Docker registry (Debian packages).
 
 Each runs as a subprocess on a free port, is awaited until it answers, and is stopped by its own pid
 at the end. The Makefile installs Prometheus (`make tools`, part of `make unit`) where it is missing;
@@ -115,6 +115,36 @@ def prometheus_server(data_dir: Path, scrape_configs: list[dict[str, Any]] | Non
     try:
         _await(f"{url}/-/ready", server, "prometheus", log)
         yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def docker_registry(storage: Path) -> Iterator[str]:
+    """Debian's `docker-registry` (distribution 2.8) on loopback, storing in `storage`; yields `127.0.0.1:<port>`.
+
+    `make tools` installs it; a daemon pushes to a loopback registry over plain HTTP without configuration.
+    """
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        raise RuntimeError("docker-registry is not installed: run `make tools` (or `make unit`)")
+    port = free_port()
+    storage.mkdir(parents=True, exist_ok=True)
+    config = storage.parent / "registry.yml"
+    document = {
+        "version": 0.1,
+        "log": {"level": "warn"},
+        "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
+        "http": {"addr": f"127.0.0.1:{port}"},
+    }
+    config.write_text(json.dumps(document), encoding="utf-8")
+    log = storage.parent / "registry.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen([binary, "serve", str(config)], stdout=output, stderr=subprocess.STDOUT)
+    try:
+        _await(f"http://127.0.0.1:{port}/v2/", server, "docker-registry", log)
+        yield f"127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=30)

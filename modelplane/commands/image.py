@@ -124,6 +124,8 @@ def run_build(args: argparse.Namespace) -> int:
 def run_test(args: argparse.Namespace) -> int:
     try:
         smoke, port, health_path = _endpoint_facts(args)
+        if args.model_data is not None and not args.model_data.is_file():
+            raise daemon.ImageError(f"--model-data {args.model_data}: no such file")
         client = daemon.connect()
         verdict = _manifest_verdict(client, args.image)
         with _model_dir(args.model_data) as model_dir:

@@ -288,6 +288,7 @@ class _Container:
     def __init__(self, container: Container) -> None:
         self._container = container
         self._output: list[str] = []
+        self._exit_code: str | None = None
         self.started = 0.0
 
     @classmethod
@@ -315,10 +316,20 @@ class _Container:
             return cls(client.containers.create(contract.image, command, **options))
 
     def start(self) -> None:
+        waiting = threading.Event()
+        threading.Thread(target=self._await_removal, args=(waiting,), daemon=True).start()
+        waiting.wait(timeout=5)
         with daemon_errors("starting the container"):
             self._container.start()
         self.started = time.monotonic()
         threading.Thread(target=self._collect, daemon=True).start()
+
+    def _await_removal(self, waiting: threading.Event) -> None:
+        """The exit code, which the daemon reports to a wait for removal, registered before the start."""
+        client = connect()
+        waiting.set()
+        with suppress(APIError, RequestsConnectionError):
+            self._exit_code = str(client.api.wait(str(self._container.id), condition="removed").get("StatusCode"))
 
     def _collect(self) -> None:
         with suppress(APIError, RequestsConnectionError):
@@ -333,7 +344,11 @@ class _Container:
                 return None
             code = str(self._container.attrs.get("State", {}).get("ExitCode"))
         except NotFound:
-            code = "unknown (removed)"
+            for _ in range(50):  # removed: the waiter has the code, or is about to
+                if self._exit_code is not None:
+                    break
+                time.sleep(0.02)
+            code = self._exit_code or "unknown"
         lines = "".join(self._output).strip().splitlines()[-6:]
         return f"the container exited with code {code}: {' | '.join(lines) or '(no output)'}"
 
