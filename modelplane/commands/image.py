@@ -7,6 +7,7 @@ refuse); 2 bad usage, no Docker daemon, an unreadable input or a registry's refu
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import tarfile
@@ -52,6 +53,7 @@ def register(subparsers: Any) -> None:
     )
     build.add_argument("--family", required=True, help="model family the image serves (names its local tag)")
     build.add_argument("--base", metavar="IMAGE", help="base image with Python 3.11+ (default: the Dockerfile's pin)")
+    build.add_argument("--json", type=Path, metavar="FILE", help="also write id, tags, size and manifest as JSON")
     build.set_defaults(handler=run_build)
 
     test = commands.add_parser(
@@ -98,6 +100,7 @@ def register(subparsers: Any) -> None:
     push_parser.add_argument(
         "--model-data", metavar="FILE|s3://URI", help="the model archive, for the printed `register` command"
     )
+    push_parser.add_argument("--json", type=Path, metavar="FILE", help="also write the pushed reference as JSON")
     add_outputs_option(push_parser)
     add_endpoint_url_option(push_parser)
     push_parser.set_defaults(handler=run_push)
@@ -116,8 +119,18 @@ def run_build(args: argparse.Namespace) -> int:
     print(f"size      {built.layers_above_base / MEGABYTE:.1f} MB in the layers above the base")
     print(f"manifest  {'pass' if verdict.ok else 'FAIL'}: {verdict.detail}")
     print(
-        f"Next: uv run modelplane image test {built.tags[0]} --stack <stack> --endpoint <endpoint> --model-data model.tar.gz"
+        f"Next: uv run modelplane image test {built.tags[0]} --stack <stack> --endpoint <endpoint>"
+        " --model-data model.tar.gz"
     )
+    document = {
+        "id": built.id,
+        "tags": built.tags,
+        "base": built.base,
+        "layers_above_base_bytes": built.layers_above_base,
+        "manifest": {"ok": verdict.ok, "detail": verdict.detail},
+    }
+    if args.json is not None and not _write_json(args.json, document):
+        return EXIT_USAGE
     return EXIT_OK if verdict.ok else EXIT_FAILED
 
 
@@ -186,6 +199,16 @@ def run_push(args: argparse.Namespace) -> int:
     print("  " + shlex.join(command))
     if args.registry:
         print(f"  (register takes only the family's ECR repository; {pushed.repository} is not it)")
+    document = {
+        "repository": pushed.repository,
+        "tag": pushed.tag,
+        "digest": pushed.digest,
+        "reference": pushed.reference,
+        "manifest": {"ok": pushed.verdict.ok, "detail": pushed.verdict.detail},
+        "register": shlex.join(command),
+    }
+    if args.json is not None and not _write_json(args.json, document):
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -273,6 +296,15 @@ def _ecr_login(aws: Aws | None, repository: str) -> Credentials | None:
         return push.ecr_credentials(session.client("ecr"))
     except AWS_ERRORS as error:
         raise daemon.ImageError(f"ECR login for {repository}: {error_text(error)}") from None
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> bool:
+    try:
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        print(f"modelplane image: {path}: cannot write: {error.strerror}", file=sys.stderr)
+        return False
+    return True
 
 
 def _progress(line: str) -> None:
