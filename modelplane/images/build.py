@@ -207,9 +207,7 @@ def _docker_build(client: docker.DockerClient, context: Path, base: str, log: Lo
     with daemon_errors("docker build"):
         for event in client.api.build(
             path=str(context),
-            buildargs={"BASE_IMAGE": base, "SOURCE": source},
-            # One label, one build step: the revision is the only one that changes with every commit.
-            labels={"org.opencontainers.image.revision": revision},
+            buildargs={"BASE_IMAGE": base, "REVISION": revision, "SOURCE": source},
             network_mode="none",
             rm=True,
             forcerm=True,

@@ -5,19 +5,17 @@ a model archive and a loopback registry."""
 from __future__ import annotations
 
 import io
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
-from docker.errors import ImageNotFound
 
 from modelplane.images import build, daemon
+from tests.images.harness import ensure_base_image
 from tests.servers import docker_registry
 from tests.serving.harness import fraud_model, model_archive
 
-BASE_IMAGE = "modelplane-test-base:bookworm"
 BROKEN_DIR = Path(__file__).resolve().parent / "broken"
 FAULTS = ("port", "sigterm", "root")
 
@@ -32,19 +30,7 @@ def docker_client() -> docker.DockerClient:
 
 @pytest.fixture(scope="session")
 def base_image(docker_client: docker.DockerClient) -> str:
-    """Debian bookworm with Python 3.11 (mmdebstrap minbase), imported once and kept in the daemon."""
-    try:
-        docker_client.api.inspect_image(BASE_IMAGE)
-        return BASE_IMAGE
-    except ImageNotFound:
-        pass
-    command = ["mmdebstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates", "bookworm", "-"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as builder:
-        assert builder.stdout is not None
-        repository, tag = BASE_IMAGE.split(":")
-        docker_client.api.import_image_from_stream(builder.stdout, repository=repository, tag=tag)
-    assert builder.returncode == 0, "mmdebstrap failed: is it installed (`make tools`)?"
-    return BASE_IMAGE
+    return ensure_base_image(docker_client)
 
 
 @pytest.fixture(scope="session")

@@ -1,22 +1,42 @@
-"""Images for the contract test that a Docker 20.10 classic builder cannot make: the same image under an
-OCI manifest, or inside an image index with an attestation (what BuildKit's provenance default gives),
-written into a registry with its own HTTP API (distribution spec: blob uploads, manifest PUT)."""
+"""The test base image, made here from Debian's packages (no public image registry is reachable); and
+images a Docker 20.10 classic builder cannot make: the same image under an OCI manifest, or inside an image
+index with an attestation (what BuildKit's provenance default gives), written into a registry with its own
+HTTP API (distribution spec: blob uploads, manifest PUT)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import subprocess
 import tarfile
 import urllib.request
 from typing import Any
 
 import docker
+from docker.errors import ImageNotFound
 
 from modelplane.images.registry import OCI_INDEX, OCI_MANIFEST
 
+BASE_IMAGE = "modelplane-test-base:bookworm"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+
+
+def ensure_base_image(client: docker.DockerClient) -> str:
+    """Debian bookworm with Python 3.11 (mmdebstrap minbase, about 25 s), imported once and kept in the daemon."""
+    try:
+        client.api.inspect_image(BASE_IMAGE)
+        return BASE_IMAGE
+    except ImageNotFound:
+        pass
+    command = ["mmdebstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates", "bookworm", "-"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as builder:
+        assert builder.stdout is not None
+        repository, tag = BASE_IMAGE.split(":")
+        client.api.import_image_from_stream(builder.stdout, repository=repository, tag=tag)
+    assert builder.returncode == 0, "mmdebstrap failed: is it installed (`make tools`)?"
+    return BASE_IMAGE
 
 
 def push_oci(client: docker.DockerClient, image: str, registry: str, repository: str, *, index: bool) -> str:
