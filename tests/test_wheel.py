@@ -69,7 +69,16 @@ def run(command: list[str], cwd: Path) -> str:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     run([uv(), "build", "--wheel", "--out-dir", str(out), str(PROJECT_ROOT)], PROJECT_ROOT)
-    (built,) = out.glob("modelplane-*.whl")
+    (built,) = out.glob("modelplane-0*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def serving_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """modelplane depends on the workspace member modelplane-serving, installed from its own wheel."""
+    out = tmp_path_factory.mktemp("serving-dist")
+    run([uv(), "build", "--wheel", "--out-dir", str(out), str(PROJECT_ROOT / "serving")], PROJECT_ROOT)
+    (built,) = out.glob("modelplane_serving-*.whl")
     return built
 
 
@@ -82,15 +91,16 @@ def test_the_wheel_ships_components_only_as_modelplane_components(wheel: Path) -
         assert f"modelplane_components/{shipped}" in names
 
 
-def test_the_wheel_works_in_a_fresh_virtualenv(wheel: Path, tmp_path: Path) -> None:
+def test_the_wheel_works_in_a_fresh_virtualenv(wheel: Path, serving_wheel: Path, tmp_path: Path) -> None:
     # The locked versions of the dependencies, so the install comes from uv's cache when it can.
     constraints = tmp_path / "constraints.txt"
-    exported = run([uv(), "export", "--locked", "--no-dev", "--no-emit-project", "--no-hashes"], PROJECT_ROOT)
+    exported = run([uv(), "export", "--locked", "--no-dev", "--no-emit-workspace", "--no-hashes"], PROJECT_ROOT)
     constraints.write_text(exported, encoding="utf-8")
     venv = tmp_path / "venv"
     run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], tmp_path)
     python = venv / "bin" / "python"
-    run([uv(), "pip", "install", "--quiet", "--python", str(python), "-c", str(constraints), str(wheel)], tmp_path)
+    install = [uv(), "pip", "install", "--quiet", "--python", str(python), "-c", str(constraints)]
+    run([*install, str(wheel), str(serving_wheel)], tmp_path)
     (tmp_path / "check.py").write_text(SCRIPT, encoding="utf-8")
     result = json.loads(run([str(python), "check.py"], tmp_path))
     assert result["bare_components"] is False
