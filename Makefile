@@ -62,6 +62,10 @@ typecheck: sync
 # and promtool checks the PrometheusRule; the Debian package, installed once when missing.
 tools: $(GROOVY_LINT)
 	@if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then $(APT_INSTALL) prometheus; fi
+	@# The model-serving image's tests: Debian's Docker daemon (docker.io; `dockerd`, since another `docker`
+	@# client may come first on PATH), mmdebstrap for the test base image, and a registry on loopback.
+	@if ! command -v dockerd >/dev/null 2>&1 || ! command -v mmdebstrap >/dev/null 2>&1 \
+	  || ! command -v docker-registry >/dev/null 2>&1; then $(APT_INSTALL) docker.io mmdebstrap docker-registry; fi
 
 $(GROOVY_LINT): tools/groovy-lint/package-lock.json
 	@command -v java >/dev/null 2>&1 || { $(APT_INSTALL) default-jre-headless; }
@@ -69,8 +73,9 @@ $(GROOVY_LINT): tools/groovy-lint/package-lock.json
 	npm ci --prefix tools/groovy-lint --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The image tests need a Docker daemon: tools/with-dockerd starts one when none answers, and stops it after.
 unit: sync tools
-	$(RUN) pytest
+	tools/with-dockerd $(RUN) pytest
 
 test: lint typecheck unit bootstrap-test
 

@@ -13,6 +13,23 @@ SECRETS_DIR = "/var/run/secrets/modelplane"
 PORT_NAME = "http"
 # The model server's metrics contract: Prometheus text on the serving port.
 METRICS_PATH = "/metrics"
+# What modelplane's serving image listens on unless told otherwise (SageMaker's contract), and the
+# variables that tell it otherwise (docs/containers.md).
+SERVER_DEFAULT_PORT = 8080
+SERVER_DEFAULT_HEALTH_PATH = "/ping"
+SERVER_PORT_ENV = "MODELPLANE_PORT"
+SERVER_HEALTH_PATH_ENV = "MODELPLANE_HEALTH_PATH"
+
+
+def server_environment(port: int, health_path: str) -> dict[str, str]:
+    """The serving image's settings for a port or health path other than SageMaker's (none otherwise, so
+    that pods of services on the defaults keep their spec)."""
+    environment = {}
+    if port != SERVER_DEFAULT_PORT:
+        environment[SERVER_PORT_ENV] = str(port)
+    if health_path != SERVER_DEFAULT_HEALTH_PATH:
+        environment[SERVER_HEALTH_PATH_ENV] = health_path
+    return environment
 
 
 @dataclass(frozen=True)
@@ -62,7 +79,10 @@ def pod_spec(
         image_pull_policy="IfNotPresent",
         ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=pod.port, protocol="TCP")],
         env=[
-            *(k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(environment.items())),
+            *(
+                k8s.core.v1.EnvVarArgs(name=key, value=value)
+                for key, value in sorted({**environment, **server_environment(pod.port, pod.health_path)}.items())
+            ),
             *pod.environment,
         ]
         or None,

@@ -1,4 +1,4 @@
-"""Real servers on loopback for the tests: moto's AWS emulator and Prometheus (the Debian package).
+"""Real servers on loopback for the tests: moto's AWS emulator, Prometheus and a Docker registry (Debian packages).
 
 Each runs as a subprocess on a free port, is awaited until it answers, and is stopped by its own pid
 at the end. The Makefile installs Prometheus (`make tools`, part of `make unit`) where it is missing;
@@ -8,6 +8,7 @@ a test that needs it fails, never skips, when it is not there.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 STARTUP_SECONDS = 30
 
@@ -88,11 +90,13 @@ def load_openmetrics(text: str, data_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def prometheus_server(data_dir: Path) -> Iterator[str]:
-    """A Prometheus serving `data_dir` on loopback, scraping nothing; yields its URL."""
+def prometheus_server(data_dir: Path, scrape_configs: list[dict[str, Any]] | None = None) -> Iterator[str]:
+    """A Prometheus serving `data_dir` on loopback, scraping `scrape_configs` (none by default); yields its URL."""
     prometheus, _ = prometheus_binaries()
     config = data_dir.parent / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 15s\n", encoding="utf-8")
+    # JSON is YAML: the configuration as Prometheus reads it.
+    document = {"global": {"scrape_interval": "15s"}, "scrape_configs": scrape_configs or []}
+    config.write_text(json.dumps(document), encoding="utf-8")
     log = data_dir.parent / "prometheus.log"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -111,6 +115,36 @@ def prometheus_server(data_dir: Path) -> Iterator[str]:
     try:
         _await(f"{url}/-/ready", server, "prometheus", log)
         yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def docker_registry(storage: Path) -> Iterator[str]:
+    """Debian's `docker-registry` (distribution 2.8) on loopback, storing in `storage`; yields `127.0.0.1:<port>`.
+
+    `make tools` installs it; a daemon pushes to a loopback registry over plain HTTP without configuration.
+    """
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        raise RuntimeError("docker-registry is not installed: run `make tools` (or `make unit`)")
+    port = free_port()
+    storage.mkdir(parents=True, exist_ok=True)
+    config = storage.parent / "registry.yml"
+    document = {
+        "version": 0.1,
+        "log": {"level": "warn"},
+        "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
+        "http": {"addr": f"127.0.0.1:{port}"},
+    }
+    config.write_text(json.dumps(document), encoding="utf-8")
+    log = storage.parent / "registry.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen([binary, "serve", str(config)], stdout=output, stderr=subprocess.STDOUT)
+    try:
+        _await(f"http://127.0.0.1:{port}/v2/", server, "docker-registry", log)
+        yield f"127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=30)

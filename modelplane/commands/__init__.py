@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "register": "modelplane.commands.register",
     "drift": "modelplane.commands.drift",
     "capacity": "modelplane.commands.capacity",
+    "image": "modelplane.commands.image",
 }
 
 

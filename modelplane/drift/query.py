@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,8 +35,8 @@ import sqlglot
 from sqlglot import exp
 
 from modelplane.drift.baseline import Baseline, NumericFeature
-from modelplane.drift.capture import CSV_TYPES, JSON_LINES_TYPES, JSON_TYPES
 from modelplane.timewindow import Window
+from modelplane_serving.payloads import CSV_TYPES, JSON_LINES_TYPES, JSON_TYPES
 
 # Trino's min_by(x, y, n) takes n up to 10,000; the window's sample for the Kolmogorov-Smirnov test.
 KS_SAMPLE_SIZE = 10_000
@@ -105,7 +106,7 @@ def _timestamp(moment: datetime) -> str:
     return f"from_iso8601_timestamp({_literal(moment.astimezone(UTC).isoformat().replace('+00:00', 'Z'))})"
 
 
-def _in(column: str, values: set[str]) -> str:
+def _in(column: str, values: AbstractSet[str]) -> str:
     return f"{column} IN ({', '.join(map(_literal, sorted(values)))})"
 
 
@@ -312,7 +313,7 @@ judged AS (
           'rows of ',
           CAST(coalesce(json_width, element_at(filter(transform(rows, r -> cardinality(r)), n -> n <> {width}), 1))
             AS varchar),
-          ' values where the baseline has {width} columns')
+          ' values where {width} columns are expected')
     END AS problem
   FROM payloads
 ),

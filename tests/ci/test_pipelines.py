@@ -86,6 +86,7 @@ def test_workflows_exist() -> None:
         "deploy-stack.yml",
         "drift.yml",
         "ab-decision.yml",
+        "package.yml",
     }
 
 
@@ -152,13 +153,21 @@ def test_pull_request_runs_tests_plan_and_a_policy_checked_preview_per_environme
     assert pulumi_step["with"]["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
 
 
-def test_merge_deploys_dev_then_staging_then_prod_through_the_reusable_workflow() -> None:
+def test_merge_packages_then_deploys_dev_then_staging_then_prod_through_the_reusable_workflows() -> None:
     jobs = workflow("deploy.yml")["jobs"]
+    assert list(jobs) == ["package", *DEPLOY_STACKS]
     assert [jobs[stack]["with"]["stack"] for stack in DEPLOY_STACKS] == DEPLOY_STACKS
-    assert "needs" not in jobs["dev"]
+    assert jobs["dev"]["needs"] == "package"
+    assert jobs["dev"]["if"] == "${{ !failure() && !cancelled() }}", "a skipped packaging stage does not block"
     assert jobs["staging"]["needs"] == "dev"
     assert jobs["prod"]["needs"] == "staging"
-    assert all(job["uses"] == "./.github/workflows/deploy-stack.yml" for job in jobs.values())
+    assert all(jobs[stack]["uses"] == "./.github/workflows/deploy-stack.yml" for stack in DEPLOY_STACKS)
+    package = jobs["package"]
+    assert (package["uses"], package["with"], package["if"]) == (
+        "./.github/workflows/package.yml",
+        {"stack": "dev"},
+        "vars.MODEL_FAMILY != ''",
+    )
 
 
 def test_each_deploy_uses_oidc_one_lock_per_stack_its_environment_and_verifies() -> None:
@@ -222,6 +231,7 @@ def test_gitlab_stage_graph_matches_the_github_pipeline() -> None:
         "test",
         "plan",
         "preview",
+        "package",
         "deploy-dev",
         "deploy-staging",
         "deploy-prod",
@@ -231,7 +241,7 @@ def test_gitlab_stage_graph_matches_the_github_pipeline() -> None:
     jobs = _gitlab_jobs()
     assert jobs["plan"]["needs"] == ["test"]
     assert {name: jobs[name]["needs"] for name in ("deploy-dev", "deploy-staging", "deploy-prod")} == {
-        "deploy-dev": [],
+        "deploy-dev": [{"job": "package", "optional": True}],
         "deploy-staging": ["deploy-dev"],
         "deploy-prod": ["deploy-staging"],
     }
@@ -389,7 +399,7 @@ def test_jenkins_stage_graph_matches_the_gitlab_and_github_pipelines() -> None:
     assert list(stages) == load(GITLAB_CI)["stages"]
     github = (
         list(workflow("pull-request.yml")["jobs"])
-        + [f"deploy-{job}" for job in workflow("deploy.yml")["jobs"]]
+        + [job if job == "package" else f"deploy-{job}" for job in workflow("deploy.yml")["jobs"]]
         + [name for name in ("drift",) if workflow("drift.yml")["jobs"]["detect"]]
         + [name for name in ("ab-decision",) if workflow("ab-decision.yml")["jobs"]["promote"]]
     )
@@ -450,7 +460,7 @@ def test_jenkins_deploys_in_order_with_policy_pack_and_verify(stack: str) -> Non
     stages = jenkins_top_stages()
     names = list(stages)
     body = stages[f"deploy-{stack}"].body
-    assert names.index(f"deploy-{stack}") == names.index("preview") + 1 + DEPLOY_STACKS.index(stack)
+    assert names.index(f"deploy-{stack}") == names.index("package") + 1 + DEPLOY_STACKS.index(stack)
     assert "branch 'main'" in body and "not { triggeredBy 'TimerTrigger' }" in body
     assert f"STACK = '{stack}'" in body
     assert f'MODELPLANE_ROLE_ARN = "${{env.AWS_DEPLOY_ROLE_ARN_{stack.upper()}}}"' in body
@@ -627,7 +637,8 @@ def test_aws_session_refuses_static_keys(tmp_path: Path) -> None:
     assert not (tmp_path / "pulumi.log").exists()
 
 
-PIPELINE_FILES = [*WORKFLOWS, GITLAB_CI, JENKINSFILE, AWS_SESSION, DEPLOY_STACK]
+PACKAGE_IMAGE = REPOSITORY / ".ci" / "package-image"
+PIPELINE_FILES = [*WORKFLOWS, GITLAB_CI, JENKINSFILE, AWS_SESSION, DEPLOY_STACK, PACKAGE_IMAGE]
 ACTIVATE = ". .venv/bin/activate"
 
 
@@ -692,3 +703,72 @@ def test_the_project_and_readme_state_the_same_minimum_cli() -> None:
 
     assert project["requiredPulumiVersion"] == f">={locked_pulumi_sdk()}"
     assert f"Pulumi CLI {locked_pulumi_sdk()} or newer" in readme
+
+
+# --- packaging stage -----------------------------------------------------------------------------
+
+
+def test_every_pipeline_packages_the_image_with_the_same_script_before_it_deploys() -> None:
+    """image build -> image test -> image push -> register, as .ci/package-image runs them, into dev's
+    registry, on main, only where a model is configured."""
+    github = workflow("package.yml")["jobs"]["package"]
+    assert github["environment"] == "${{ inputs.stack }}"
+    assert github["permissions"] == {"contents": "read", "id-token": "write"}
+    assert steps_of(github)[-1]["run"].splitlines()[-1] == ".ci/package-image"
+    assert {"MODEL_FAMILY", "MODEL_ENDPOINT", "MODEL_DATA", "STACK"} <= set(github["env"])
+    gitlab = _gitlab_jobs()["package"]
+    stages = load(GITLAB_CI)["stages"]
+    assert stages.index("package") == stages.index("deploy-dev") - 1
+    assert (gitlab["script"], gitlab["variables"], gitlab["needs"]) == ([".ci/package-image"], {"STACK": "dev"}, [])
+    assert gitlab["rules"] == [
+        {"if": '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push" && $MODEL_FAMILY'}
+    ]
+    jenkins = jenkins_top_stages()["package"].body
+    assert re.search(r"lock\(resource: 'pulumi-dev'\) \{\s+sh '.ci/package-image'\s+\}", jenkins)
+    assert "expression { env.MODEL_FAMILY }" in jenkins and "branch 'main'" in jenkins
+    assert 'MODELPLANE_ROLE_ARN = "${env.AWS_DEPLOY_ROLE_ARN_DEV}"' in jenkins
+
+
+def package_image(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    """Run .ci/package-image for staging from a checkout's root, every tool a stand-in that logs its command;
+    `python3` reads the image ID and the pushed reference from the JSON files `image build|push` write."""
+    checkout = tmp_path / "checkout"
+    (checkout / ".ci").mkdir(parents=True)
+    for script in (AWS_SESSION, PACKAGE_IMAGE):
+        shutil.copy2(script, checkout / ".ci" / script.name)
+    env = ci_environment(tmp_path, **environment)
+    stand_in(tmp_path / "bin", "aws", 'echo "aws $*" >> "$PULUMI_LOG"')
+    stand_in(
+        tmp_path / "bin",
+        "python3",
+        'case "$4" in id) echo sha256:0a1b ;; reference) echo 123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud@sha256:9f8e ;; esac',
+    )
+    return subprocess.run([".ci/package-image"], cwd=checkout, env=env, capture_output=True, text=True, check=False)
+
+
+def test_package_image_builds_tests_pushes_and_registers_in_order(tmp_path: Path) -> None:
+    result = package_image(
+        tmp_path, MODEL_FAMILY="fraud-detector", MODEL_ENDPOINT="fraud", MODEL_DATA="s3://models/fraud/model.tar.gz"
+    )
+    assert result.returncode == 0, result.stderr
+    modelplane = "modelplane"
+    assert logged(tmp_path) == [
+        "make sync",
+        "pulumi login s3://state-bucket",
+        "aws s3 cp --only-show-errors s3://models/fraud/model.tar.gz model.tar.gz",
+        "pulumi stack output --json --stack staging",
+        f"{modelplane} image build --family fraud-detector --json image-build.json",
+        f"{modelplane} image test sha256:0a1b --stack staging --endpoint fraud --model-data model.tar.gz",
+        f"{modelplane} image push sha256:0a1b --stack staging --family fraud-detector --outputs stack-outputs.json"
+        " --model-data model.tar.gz --json image-push.json",
+        f"{modelplane} register --stack staging --family fraud-detector"
+        " --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud@sha256:9f8e --model-data model.tar.gz"
+        " --outputs stack-outputs.json",
+    ]
+
+
+def test_package_image_needs_the_model_it_packages(tmp_path: Path) -> None:
+    result = package_image(tmp_path, MODEL_FAMILY="fraud-detector", MODEL_ENDPOINT="fraud")
+    assert result.returncode != 0
+    assert "MODEL_DATA" in result.stderr
+    assert logged(tmp_path) == []

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from modelplane_components import kubernetes_names
 from modelplane_components.kubernetes_network import NAMESPACE_NAME_LABEL
-from modelplane_components.kubernetes_pods import SECRETS_DIR
+from modelplane_components.kubernetes_pods import SECRETS_DIR, SERVER_HEALTH_PATH_ENV
 from modelplane_components.kubernetes_service import VARIANT_LABEL
 from modelplane_components.naming import secret_arn_env_var
 
@@ -447,7 +447,9 @@ def test_static_secret_needs_no_aws_access(simulate_stack: SimulateStack) -> Non
     (account,) = owned(simulation, SERVICE_ACCOUNT)
     assert "annotations" not in account.inputs["metadata"]
     for deployment in owned(simulation, DEPLOYMENT):
-        assert "env" not in pod_spec(deployment)["containers"][0]
+        # No secret ARN to read at run time; only the serving image's health path (dev's is /healthz).
+        env = pod_spec(deployment)["containers"][0]["env"]
+        assert env == [{"name": SERVER_HEALTH_PATH_ENV, "value": "/healthz"}]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -527,7 +529,10 @@ def test_secret_set_out_of_band_is_read_by_arn_not_mounted(cluster_variant: Simu
     assert statements["ReadOwnSecrets"]["Resource"] == [cluster_variant.outputs["secrets"][OUT_OF_BAND_SECRET]]
     for deployment in owned(cluster_variant, DEPLOYMENT):
         env = pod_spec(deployment)["containers"][0]["env"]
-        assert [variable["name"] for variable in env] == [secret_arn_env_var(OUT_OF_BAND_SECRET)]
+        assert [variable["name"] for variable in env] == [
+            SERVER_HEALTH_PATH_ENV,
+            secret_arn_env_var(OUT_OF_BAND_SECRET),
+        ]
 
 
 def test_without_autoscaling_each_deployment_declares_its_replicas(cluster_variant: Simulation) -> None:

@@ -41,6 +41,7 @@ UNCHECKED = {
     "docker": "Docker's own CLI (login, build, push with their standard flags: docs.docker.com/reference/cli/docker/)",
     "uv build": "uv's own command, named in prose about building the components' wheel (docs.astral.sh/uv)",
     "uv sync": "uv's own command, named in prose about what `make sync` runs (docs.astral.sh/uv)",
+    "uv export": "uv's own command, named in prose about how `image build` reads the lock (docs.astral.sh/uv)",
 }
 
 # Global options of the Pulumi CLI (every command's "Options inherited from parent commands").
@@ -268,12 +269,25 @@ def check_python(arguments: list[str]) -> list[str]:
     return [f"{arguments[0]} takes no {flag}" for flag in flags if f'"{flag}"' not in source]
 
 
+def check_with_dockerd(arguments: list[str]) -> list[str]:
+    """`tools/with-dockerd <command>`: the repository's wrapper (a Docker daemon for the command), then the
+    command, here a Python module of the repository run with the project's interpreter."""
+    if not (REPOSITORY / "tools" / "with-dockerd").is_file():
+        return ["no tools/with-dockerd"]
+    interpreter, *rest = arguments
+    if not interpreter.endswith("python") or rest[:1] != ["-m"]:
+        return [f"tools/with-dockerd runs {interpreter!r} here: check that command too"]
+    module, *flags = rest[1:]
+    return check_python([module.replace(".", "/") + ".py", *flags])
+
+
 CHECKS = {
     "make": check_make,
     "pulumi": check_pulumi,
     "aws": check_aws,
     ".": check_source,
     "python": check_python,
+    "tools/with-dockerd": check_with_dockerd,
 }
 
 

@@ -184,7 +184,11 @@ def test_the_guide_names_every_variable_the_workflows_read() -> None:
     read = {
         name for workflow in WORKFLOWS for name in re.findall(r"\bvars\.(\w+)", workflow.read_text(encoding="utf-8"))
     }
-    assert read == {"PULUMI_BACKEND_URL", "AWS_REGION", "AWS_DEPLOY_ROLE_ARN", "AWS_PREVIEW_ROLE_ARN"}
+    assert read == {"PULUMI_BACKEND_URL", "AWS_REGION", "AWS_DEPLOY_ROLE_ARN", "AWS_PREVIEW_ROLE_ARN"} | {
+        "MODEL_FAMILY",
+        "MODEL_ENDPOINT",
+        "MODEL_DATA",
+    }
     documented = section("ci-github")
     assert [name for name in sorted(read) if f"`{name}`" not in documented] == []
     assert all(f"`{name}`" in documented for name in github_environments())

@@ -318,7 +318,7 @@ def test_payloads_in_every_encoding_become_rows() -> None:
         {"a": 2},
     ]
     for bad, reason in [
-        (captured("text/csv", "1,2,3", "CSV"), "rows of 3 values where the baseline has 2 columns"),
+        (captured("text/csv", "1,2,3", "CSV"), "rows of 3 values where 2 columns are expected"),
         (
             captured("image/png", base64.b64encode(b"png").decode(), "BASE64"),
             "content type image/png is not CSV or JSON",

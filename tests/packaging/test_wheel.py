@@ -1,9 +1,9 @@
-"""The two distributions of this repository, built and installed alone in fresh virtualenvs.
+"""The distributions of this repository, built and installed alone in fresh virtualenvs.
 
 `modelplane-components` is what a platform team installs for the components: it must bring Pulumi's
 packages and nothing of the tool (no scipy, pandas, matplotlib, boto3). `modelplane` is the tool: it
 must run `modelplane plan` in a Pulumi project that holds no source of it, finding the project as the
-Pulumi CLI does.
+Pulumi CLI does. (`modelplane-serving`, the model server the image installs, ships its own package too.)
 """
 
 from __future__ import annotations
@@ -110,6 +110,8 @@ def test_each_distribution_ships_its_own_package_only(wheels: dict[str, Path]) -
     for name in ("sagemaker_endpoint.py", "provider.py", "__main__.py", "schema.json", "aws_limits.json"):
         assert f"modelplane_components/{name}" in shipped
     assert "modelplane/offline/data/aws-calls.yaml" in tool
+    serving = {name.split("/", 1)[0] for name in zipfile.ZipFile(wheels["modelplane-serving"]).namelist()}
+    assert {name for name in serving if not name.endswith(".dist-info")} == {"modelplane_serving"}
 
 
 def test_the_components_wheel_works_alone_with_pulumis_packages_only(wheels: dict[str, Path], tmp_path: Path) -> None:
@@ -134,7 +136,9 @@ def test_the_components_wheel_works_alone_with_pulumis_packages_only(wheels: dic
 
 
 def test_the_tool_wheel_plans_a_project_that_holds_no_source_of_it(wheels: dict[str, Path], tmp_path: Path) -> None:
-    python = virtualenv(tmp_path, "modelplane", wheels["modelplane"], wheels["modelplane-components"])
+    python = virtualenv(
+        tmp_path, "modelplane", wheels["modelplane"], wheels["modelplane-components"], wheels["modelplane-serving"]
+    )
     modelplane = python.parent / "modelplane"
     project = copy_project(tmp_path / "project")
     nested = project / "stacks"

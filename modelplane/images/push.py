@@ -1,0 +1,114 @@
+"""`modelplane image push`: the image into the family's ECR repository (or `--registry`), by a tag derived
+from its content, then read back from the registry: the digest to register and the manifest type.
+
+ECR repositories of modelplane are tag-immutable: a tag, once pushed, names the same image forever. The
+tag is therefore the image's own ID (`img-<20 hex>`): pushing the same image again finds it and pushes
+nothing; another image gets another tag.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+
+from modelplane.images.build import content_tag
+from modelplane.images.daemon import ImageError, daemon_errors, image_facts
+from modelplane.images.manifests import Verdict, judge_registry
+from modelplane.images.registry import Credentials, Reference, fetch_manifest
+
+ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+
+
+@dataclass(frozen=True)
+class Target:
+    repository: str
+    """`<registry host>/<path>`, without tag."""
+    credentials: Credentials | None = None
+
+
+@dataclass(frozen=True)
+class Pushed:
+    repository: str
+    tag: str
+    digest: str
+    verdict: Verdict
+    already_there: bool
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}@{self.digest}"
+
+
+def family_repository(outputs: dict[str, Any], family: str, stack: str) -> str:
+    """The family's ECR repository URL from the stack outputs (`registry.families.<family>.repository_url`)."""
+    families = (outputs.get("registry") or {}).get("families") or {}
+    repository = (families.get(family) or {}).get("repository_url")
+    if not isinstance(repository, str) or not repository:
+        known = ", ".join(sorted(families)) or "none"
+        raise ImageError(
+            f"family {family!r} has no repository_url in the outputs of stack {stack} (families: {known});"
+            " run `pulumi up` first, or give --registry"
+        )
+    return repository
+
+
+def registry_target(url: str, family: str) -> Target:
+    """`--registry HOST[:PORT][/PATH]` (an `http://` or `https://` prefix is allowed): PATH, else the family."""
+    address = re.sub(r"^https?://", "", url).strip("/")
+    host, _, path = address.partition("/")
+    if not host:
+        raise ImageError(f"--registry {url}: not a registry address (host[:port][/repository])")
+    return Target(f"{host}/{path or family}")
+
+
+def ecr_credentials(ecr: Any) -> Credentials:
+    """`ecr:GetAuthorizationToken`: user `AWS` and a 12-hour password, for `docker push` and the manifest read."""
+    data = ecr.get_authorization_token()["authorizationData"][0]
+    username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    return Credentials(username, password)
+
+
+def ecr_region(repository: str) -> str | None:
+    match = ECR_HOST.match(repository.split("/", 1)[0])
+    return match["region"] if match else None
+
+
+def push(client: docker.DockerClient, image: str, target: Target, log: Any) -> Pushed:
+    """Push under the content tag unless the registry already holds this image there; read the result back."""
+    facts = image_facts(client, image)
+    tag = content_tag(facts.id)
+    location = Reference.parse(f"{target.repository}:{tag}")
+    existing = fetch_manifest(location, target.credentials)
+    already_there = existing is not None and existing.config_digest == facts.id
+    if existing is not None and not already_there:
+        raise ImageError(
+            f"{target.repository}:{tag} already holds another image (config {existing.config_digest}); tags are"
+            " immutable there"
+        )
+    if not already_there:
+        _push(client, facts.id, target, tag, log)
+    manifest = fetch_manifest(location, target.credentials)
+    if manifest is None:
+        raise ImageError(f"the registry has no {target.repository}:{tag} after the push")
+    if manifest.config_digest not in {None, facts.id}:
+        raise ImageError(f"{target.repository}:{tag} holds config {manifest.config_digest}, not {facts.id}")
+    return Pushed(target.repository, tag, manifest.digest, judge_registry(manifest), already_there)
+
+
+def _push(client: docker.DockerClient, image_id: str, target: Target, tag: str, log: Any) -> None:
+    auth = (
+        {"username": target.credentials.username, "password": target.credentials.password}
+        if target.credentials
+        else None
+    )
+    with daemon_errors(f"docker push {target.repository}:{tag}"):
+        client.api.tag(image_id, target.repository, tag)
+        for event in client.api.push(target.repository, tag, auth_config=auth, stream=True, decode=True):
+            if "error" in event:
+                raise ImageError(f"docker push {target.repository}:{tag} failed: {event['error']}")
+            if event.get("status") in {"Pushed", "Layer already exists", "Mounted from"} and event.get("id"):
+                log(f"{event['id']}: {event['status']}")

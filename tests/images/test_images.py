@@ -1,0 +1,238 @@
+"""`modelplane image build|test|push` against a real Docker daemon and a real registry on loopback."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import docker
+import pytest
+
+from modelplane.cli import main
+from modelplane.commands.image import DETAIL_INDENT
+from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from modelplane.images import build, daemon, push
+from modelplane.images.manifests import judge_registry
+from modelplane.images.registry import DOCKER_MANIFEST, Reference, fetch_manifest
+from tests.images.harness import push_oci
+from tests.stacks import REPOSITORY
+
+CHECKS = ["manifest", "label", "port", "readiness", "ping", "invocations", "bad input", "metrics", "sigterm"]
+CHECKS += ["bind-to-port", "non-root"]
+SHORT = ["--readiness-timeout", "6", "--stop-timeout", "3"]
+_ROW = re.compile(r"^  (pass|FAIL|skip)\s{2,}(\S+(?: \S+)?)\s{2,}", re.M)
+
+
+def results(output: str) -> dict[str, str]:
+    """Check name -> pass / FAIL / skip, from the table."""
+    return {name: result for result, name in _ROW.findall(output)}
+
+
+def detail(output: str, check: str) -> str:
+    """A check's detail, its wrapped lines joined."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(rf"^  \S+\s+{re.escape(check)}\s{{2,}}", line))
+    parts = [lines[start][DETAIL_INDENT:]]
+    for line in lines[start + 1 :]:
+        if not line.startswith(" " * DETAIL_INDENT):
+            break
+        parts.append(line.strip())
+    return " ".join(parts)
+
+
+def contract(capsys: pytest.CaptureFixture[str], image: str, *options: str) -> tuple[int, str]:
+    code = main(["image", "test", image, "--stack", "dev", "--endpoint", "fraud", *options])
+    return code, capsys.readouterr().out
+
+
+def test_the_build_is_labelled_and_pushes_as_a_docker_v2_manifest(
+    serving_image: build.BuiltImage, docker_client: docker.DockerClient, base_image: str
+) -> None:
+    facts = daemon.image_facts(docker_client, serving_image.id)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPOSITORY, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert facts.labels["org.opencontainers.image.revision"] in {head, f"{head}-dirty"}
+    assert facts.labels["org.opencontainers.image.base.name"] == base_image
+    assert facts.labels[daemon.BIND_TO_PORT_LABEL] == "true"
+    config = docker_client.api.inspect_image(serving_image.id)["Config"]
+    assert config["Entrypoint"] == ["python", "-m", "modelplane_serving"] and config["Cmd"] == ["serve"]
+    assert serving_image.manifest.ok and DOCKER_MANIFEST in serving_image.manifest.detail
+    assert serving_image.tags == [
+        f"modelplane-serving:fraud-detector-{serving_image.id.removeprefix('sha256:')[:20]}",
+        "modelplane-serving:fraud-detector",
+    ]
+    assert 0 < serving_image.layers_above_base == daemon.layers_size_above(docker_client, serving_image.id, base_image)
+
+
+def test_our_image_keeps_both_contracts_as_root_and_as_a_restricted_pod(
+    serving_image: build.BuiltImage, fraud_archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = contract(capsys, serving_image.tags[0], "--model-data", str(fraud_archive))
+    assert code == EXIT_OK, output
+    assert results(output) == dict.fromkeys(CHECKS, "pass")
+    assert '"score":0.265417' in detail(output, "invocations")
+    assert "codes 200, 400" in detail(output, "metrics")
+    assert "exited with code 0" in detail(output, "sigterm")
+    assert "UID 10001" in detail(output, "non-root") and "/invocations 200" in detail(output, "non-root")
+    assert output.rstrip().endswith("OK: 11 passed, 0 failed, 0 skipped")
+
+
+def test_a_kubernetes_endpoint_is_checked_on_its_own_health_path(
+    serving_image: build.BuiltImage, fraud_archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """dev's recommender declares /healthz: the image learns it as the component tells it (MODELPLANE_HEALTH_PATH)."""
+    code = main(
+        [
+            "image",
+            "test",
+            serving_image.id,
+            "--stack",
+            "dev",
+            "--endpoint",
+            "recommender",
+            "--model-data",
+            str(fraud_archive),
+        ]
+    )
+    output = capsys.readouterr().out
+    assert code == EXIT_OK, output
+    assert "/healthz 200 on port 8080" in detail(output, "non-root")
+    assert results(output)["invocations"] == "skip", "recommender has no smoke_test"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (
+            "port",
+            {"port", "bind-to-port", "non-root"},
+            "port",
+            "nothing accepted connections on 127.0.0.1:8080 within 6 s",
+        ),
+        ("sigterm", {"sigterm"}, "sigterm", "still running 3 s after SIGTERM"),
+        ("root", {"non-root"}, "non-root", "the container exited with code 1"),
+    ],
+    ids=lambda case: case[0],
+)
+def test_a_broken_image_fails_the_check_that_names_its_fault(
+    broken_images: dict[str, str], capsys: pytest.CaptureFixture[str], case: tuple[str, set[str], str, str]
+) -> None:
+    fault, failed, check, reason = case
+    code, output = contract(capsys, broken_images[fault], *SHORT)
+    assert code == EXIT_FAILED, output
+    assert {name for name, result in results(output).items() if result == "FAIL"} == failed, output
+    assert reason in detail(output, check)
+    if fault == "root":
+        assert "/var/run/model-server.pid" in detail(output, "non-root")
+
+
+def test_an_image_under_an_oci_manifest_fails_the_manifest_check_alone(
+    broken_images: dict[str, str], docker_client: docker.DockerClient, registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reference = push_oci(docker_client, broken_images["none"], registry, "oci-image", index=False)
+    code, output = contract(capsys, reference, *SHORT)
+    assert code == EXIT_FAILED, output
+    assert {name for name, result in results(output).items() if result == "FAIL"} == {"manifest"}, output
+    assert "the registry holds an OCI manifest (application/vnd.oci.image.manifest.v1+json)" in detail(
+        output, "manifest"
+    )
+
+
+def test_an_image_index_with_an_attestation_is_refused_as_buildkit_makes_it(
+    broken_images: dict[str, str], docker_client: docker.DockerClient, registry: str
+) -> None:
+    reference = push_oci(docker_client, broken_images["none"], registry, "indexed", index=True)
+    manifest = fetch_manifest(Reference.parse(reference))
+    assert manifest is not None
+    verdict = judge_registry(manifest)
+    assert not verdict.ok
+    assert (
+        "an image index (application/vnd.oci.image.index.v1+json) of 2 manifests, 1 of them attestations"
+        in verdict.detail
+    )
+    assert "(platforms linux/amd64)" in verdict.detail and "--provenance=false" in verdict.detail
+
+
+def test_push_by_content_tag_reads_back_the_digest_and_prints_the_register_command(
+    serving_image: build.BuiltImage, registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = ["image", "push", serving_image.id, "--stack", "dev", "--family", "fraud-detector"]
+    arguments += ["--registry", f"http://{registry}", "--model-data", "out/model.tar.gz"]
+    assert main(arguments) == EXIT_OK
+    output = capsys.readouterr().out
+    tag = build.content_tag(serving_image.id)
+    manifest = fetch_manifest(Reference.parse(f"{registry}/fraud-detector:{tag}"))
+    assert manifest is not None
+    assert (manifest.media_type, manifest.config_digest) == (DOCKER_MANIFEST, serving_image.id)
+    assert f"Pushed to {registry}/fraud-detector:{tag}\n  digest    {manifest.digest}\n" in output
+    register = (
+        f"  uv run modelplane register --stack dev --family fraud-detector"
+        f" --image {registry}/fraud-detector@{manifest.digest} --model-data out/model.tar.gz\n"
+    )
+    assert register in output
+    assert main(arguments) == EXIT_OK, "the same image again: found, not pushed"
+    again = capsys.readouterr().out
+    assert f"Already in {registry}/fraud-detector:{tag}\n  digest    {manifest.digest}\n" in again
+
+
+def test_push_goes_to_the_familys_ecr_repository_with_an_ecr_token(moto_server_url: str, tmp_path: Path) -> None:
+    import boto3
+
+    repository = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud-detector"
+    outputs = {"registry": {"families": {"fraud-detector": {"repository_url": repository}}}}
+    assert push.family_repository(outputs, "fraud-detector", "dev") == repository
+    with pytest.raises(
+        daemon.ImageError, match=r"family 'recommender' has no repository_url .* \(families: fraud-detector\)"
+    ):
+        push.family_repository(outputs, "recommender", "dev")
+    assert push.ecr_region(repository) == "eu-west-1"
+    ecr = boto3.client(
+        "ecr", region_name="eu-west-1", endpoint_url=moto_server_url, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    credentials = push.ecr_credentials(ecr)
+    assert credentials.username == "AWS" and credentials.password
+    assert (
+        push.registry_target("http://127.0.0.1:5000/", "fraud-detector").repository == "127.0.0.1:5000/fraud-detector"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["image", "test", "x", "--stack", "dev", "--endpoint", "nope"], "stacks/Pulumi.dev.yaml: no endpoint 'nope'"),
+        (["image", "test", "x", "--model-data", "/nonexistent/model.tar.gz"], "no such file"),
+        (["image", "build", "--family", "Fraud Detector"], "--family Fraud Detector: a model family name is"),
+        (["image", "push", "x", "--stack", "dev", "--family", "nope"], "no model family 'nope'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_message(
+    capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+) -> None:
+    assert main(arguments) == EXIT_USAGE
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error and error.count("\n") == 1
+
+
+def test_no_docker_daemon_exits_2_naming_where_it_looked(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert main(["image", "test", "modelplane-serving:fraud-detector"]) == EXIT_USAGE
+    assert capsys.readouterr().err.startswith(
+        "modelplane image: no Docker daemon answers at unix:///nonexistent/docker.sock"
+    )
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    hadolint = Path(sys.executable).with_name("hadolint")
+    result = subprocess.run(
+        [str(hadolint), "--format", "json", str(REPOSITORY / "serving" / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert json.loads(result.stdout or "[]") == [] and result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,137 @@
+"""Small ONNX models built here with onnx's helper API (nothing is downloaded), and model archives of them.
+
+`fraud_model`: one input per feature (`amount` float, `merchant` and `country` strings), the layout
+skl2onnx gives mixed-type tables; outputs `label` (int64) and `score` (float), like a classifier.
+`linear_model`: one `[N, 3]` float input, features by position (named through metadata or not).
+"""
+
+from __future__ import annotations
+
+import math
+import tarfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = [helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)]
+IR_VERSION = 9
+MERCHANTS = {"m-204": 0, "m-310": 1, "m-999": 2}
+COUNTRIES = {"IE": 0, "FR": 1, "BR": 2}
+FRAUD_WEIGHTS = (0.004, 0.5, 0.8)
+FRAUD_BIAS = -1.5
+LINEAR_WEIGHTS = (1.0, 2.0, 3.0)
+LINEAR_BIAS = 0.5
+SMOKE_BODY = '{"amount": 120.5, "merchant": "m-204", "country": "IE"}'
+
+
+def fraud_model() -> onnx.ModelProto:
+    """score = sigmoid(w . [amount, merchant code, country code] + b); label = score > 0.5."""
+
+    def encoder(feature: str, codes: Mapping[str, int]) -> list[onnx.NodeProto]:
+        return [
+            helper.make_node(
+                "LabelEncoder",
+                [feature],
+                [f"{feature}_code"],
+                domain="ai.onnx.ml",
+                keys_strings=list(codes),
+                values_int64s=list(codes.values()),
+                default_int64=-1,
+            ),
+            helper.make_node("Cast", [f"{feature}_code"], [f"{feature}_value"], to=TensorProto.FLOAT),
+        ]
+
+    nodes = [
+        *encoder("merchant", MERCHANTS),
+        *encoder("country", COUNTRIES),
+        helper.make_node("Concat", ["amount", "merchant_value", "country_value"], ["features"], axis=1),
+        helper.make_node("MatMul", ["features", "weights"], ["weighted"]),
+        helper.make_node("Add", ["weighted", "bias"], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["score_column"]),
+        helper.make_node("Squeeze", ["score_column", "squeeze_axes"], ["score"]),
+        helper.make_node("Greater", ["score", "half"], ["positive"]),
+        helper.make_node("Cast", ["positive"], ["label"], to=TensorProto.INT64),
+    ]
+    initializers = [
+        numpy_helper.from_array(np.array(FRAUD_WEIGHTS, dtype=np.float32).reshape(3, 1), "weights"),
+        numpy_helper.from_array(np.array([FRAUD_BIAS], dtype=np.float32), "bias"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "squeeze_axes"),
+        numpy_helper.from_array(np.array(0.5, dtype=np.float32), "half"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "fraud",
+        [
+            helper.make_tensor_value_info("amount", TensorProto.FLOAT, ["N", 1]),
+            helper.make_tensor_value_info("merchant", TensorProto.STRING, ["N", 1]),
+            helper.make_tensor_value_info("country", TensorProto.STRING, ["N", 1]),
+        ],
+        [
+            helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
+            helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N"]),
+        ],
+        initializers,
+    )
+    return _checked(helper.make_model(graph, opset_imports=OPSET, ir_version=IR_VERSION))
+
+
+def fraud_score(amount: float, merchant: str, country: str) -> float:
+    """What `fraud_model` answers, computed here independently."""
+    logit = (
+        FRAUD_WEIGHTS[0] * amount
+        + FRAUD_WEIGHTS[1] * MERCHANTS.get(merchant, -1)
+        + FRAUD_WEIGHTS[2] * COUNTRIES.get(country, -1)
+        + FRAUD_BIAS
+    )
+    return 1 / (1 + math.exp(-logit))
+
+
+def linear_model(feature_names: Sequence[str] | None = ("a", "b", "c"), batch: str | int = "N") -> onnx.ModelProto:
+    """y = [a, b, c] . (1, 2, 3) + 0.5, one `[batch, 3]` input; `feature_names` as metadata when given."""
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["features", "weights"], ["weighted"]),
+            helper.make_node("Add", ["weighted", "bias"], ["y"]),
+        ],
+        "linear",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, [batch, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 1])],
+        [
+            numpy_helper.from_array(np.array(LINEAR_WEIGHTS, dtype=np.float32).reshape(3, 1), "weights"),
+            numpy_helper.from_array(np.array([LINEAR_BIAS], dtype=np.float32), "bias"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=OPSET[:1], ir_version=IR_VERSION)
+    if feature_names is not None:
+        helper.set_model_props(model, {"feature_names": ",".join(feature_names)})
+    return _checked(model)
+
+
+def linear_value(values: Sequence[float]) -> float:
+    return sum(weight * value for weight, value in zip(LINEAR_WEIGHTS, values, strict=True)) + LINEAR_BIAS
+
+
+def write_model(directory: Path, model: onnx.ModelProto, name: str = "model.onnx") -> Path:
+    """The model in a model directory (as SageMaker unpacks the archive), readable by any user."""
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o755)
+    path = directory / name
+    onnx.save_model(model, path)
+    path.chmod(0o644)
+    return path
+
+
+def model_archive(path: Path, model: onnx.ModelProto) -> Path:
+    """`model.tar.gz` holding `model.onnx` at its root, the layout `modelplane register` uploads."""
+    source = write_model(path.parent / f"{path.name}.contents", model)
+    with tarfile.open(path, "w:gz") as archive:
+        archive.add(source, arcname="model.onnx")
+    return path
+
+
+def _checked(model: onnx.ModelProto) -> onnx.ModelProto:
+    onnx.checker.check_model(model, full_check=True)
+    return model

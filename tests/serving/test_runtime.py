@@ -1,0 +1,315 @@
+"""The model server in-process: SageMaker's /ping and /invocations, payloads as drift parses them,
+ONNX models and predict code, bad input, a missing or corrupt model, and the metrics contract."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import textwrap
+from pathlib import Path
+
+import pytest
+from modelplane_components.kubernetes_alerts import LATENCY_METRIC, REQUESTS_METRIC
+from modelplane_components.kubernetes_pods import METRICS_PATH, server_environment
+from prometheus_client.parser import text_string_to_metric_families
+
+from modelplane.drift import capture
+from modelplane_serving import payloads
+from modelplane_serving.config import ConfigError, Settings
+from tests.serving.conftest import Serve
+from tests.serving.harness import SMOKE_BODY, fraud_model, fraud_score, linear_model, linear_value, write_model
+
+JSON = {"content-type": "application/json"}
+CSV = {"content-type": "text/csv"}
+
+
+@pytest.fixture
+def fraud_dir(tmp_path: Path) -> Path:
+    write_model(tmp_path / "model", fraud_model())
+    return tmp_path / "model"
+
+
+def scores(answer: dict[str, list[dict[str, float]]]) -> list[float]:
+    return [prediction["score"] for prediction in answer["predictions"]]
+
+
+def test_ping_answers_an_empty_200_and_json_gets_one_prediction_per_row(serve: Serve, fraud_dir: Path) -> None:
+    rows = [(120.5, "m-204", "IE"), (3000.0, "m-999", "BR")]
+    objects = [dict(zip(["amount", "merchant", "country"], row, strict=True)) for row in rows]
+    with serve(fraud_dir) as client:
+        ping = client.get("/ping")
+        assert (ping.status_code, ping.content) == (200, b"")
+        for body in [
+            json.dumps(objects),
+            json.dumps({"instances": objects}),
+            json.dumps({"instances": [list(row) for row in rows]}),
+            "\n".join(json.dumps(item) for item in objects),
+        ]:
+            kind = "application/jsonlines" if "\n" in body else "application/json"
+            answer = client.post("/invocations", content=body, headers={"content-type": kind})
+            assert answer.status_code == 200, answer.text
+            assert answer.headers["content-type"] == "application/json"
+            assert scores(answer.json()) == pytest.approx([fraud_score(*row) for row in rows], rel=1e-5)
+        single = client.post("/invocations", content=SMOKE_BODY, headers=JSON).json()
+        assert single["predictions"][0]["label"] == 0
+        assert scores(single) == pytest.approx([fraud_score(120.5, "m-204", "IE")], rel=1e-5)
+
+
+def test_csv_rows_by_position_and_a_csv_answer(serve: Serve, fraud_dir: Path) -> None:
+    with serve(fraud_dir) as client:
+        answer = client.post(
+            "/invocations",
+            content="120.5,m-204,IE\n3000,m-999,BR\n",
+            headers={"content-type": "text/csv; charset=utf-8", "accept": "text/csv"},
+        )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(answer.text)))
+    assert [int(line[0]) for line in lines] == [0, 1]
+    assert [float(line[1]) for line in lines] == pytest.approx(
+        [fraud_score(120.5, "m-204", "IE"), fraud_score(3000, "m-999", "BR")], rel=1e-5
+    )
+
+
+def test_the_server_and_drift_read_a_request_as_the_same_rows() -> None:
+    """One parser: drift's rows of a captured request are the server's rows of that request."""
+    columns = ["amount", "merchant", "country"]
+    for kind, body in [("text/csv", "1,m-204,IE\n2,m-310,FR"), ("application/json", SMOKE_BODY)]:
+        captured = {"observedContentType": kind, "encoding": "CSV" if kind == "text/csv" else "JSON", "data": body}
+        assert capture.payload_rows(captured, columns) == payloads.rows(body, kind, columns)
+    assert capture.PayloadError is payloads.PayloadError
+
+
+def test_a_positional_model_takes_rows_and_objects_named_by_its_metadata(serve: Serve, tmp_path: Path) -> None:
+    write_model(tmp_path / "named", linear_model(("a", "b", "c")))
+    write_model(tmp_path / "unnamed", linear_model(None))
+    with serve(tmp_path / "named") as client:
+        by_name = client.post(
+            "/invocations", content='[{"a": 1, "b": 2, "c": 3}, {"c": 1, "b": 0, "a": 0}]', headers=JSON
+        )
+        by_position = client.post("/invocations", content="1,2,3\n0,0,1", headers=CSV)
+    assert (
+        by_name.json() == by_position.json() == {"predictions": [[linear_value([1, 2, 3])], [linear_value([0, 0, 1])]]}
+    )
+    with serve(tmp_path / "unnamed") as client:
+        named = client.post("/invocations", content='{"column_0": 1, "column_1": 2, "column_2": 3}', headers=JSON)
+        assert named.json() == {"predictions": [[linear_value([1, 2, 3])]]}
+        refused = client.post("/invocations", content='{"a": 1, "b": 2, "c": 3}', headers=JSON)
+        assert refused.status_code == 400
+        assert refused.json()["error"] == "row 0: unknown feature 'a' (features: column_0, column_1, column_2)"
+
+
+def test_input_onnxruntime_refuses_is_a_400_naming_its_reason(serve: Serve, tmp_path: Path) -> None:
+    write_model(tmp_path / "model", linear_model(batch=1))
+    with serve(tmp_path / "model") as client:
+        refused = client.post("/invocations", content="1,2,3\n4,5,6", headers=CSV)
+        assert refused.status_code == 400
+        assert refused.json()["error"].startswith("the model refused the input: ")
+        assert "Got: 2 Expected: 1" in refused.json()["error"]
+        assert client.post("/invocations", content="1,2,3", headers=CSV).json() == {"predictions": [[14.5]]}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("{", JSON, 400, "application/json data that is not JSON"),
+        ("abc,m-204,IE", CSV, 400, "row 0, feature 'amount': 'abc' is not a number"),
+        ("1,2", CSV, 400, "rows of 2 values where 3 columns are expected"),
+        ('{"amount": 1, "merchant": "m-204"}', JSON, 400, "row 0: no value for feature 'country'"),
+        ('{"amount": 1, "merchant": "m", "country": "IE", "age": 3}', JSON, 400, "unknown feature 'age'"),
+        ("42", JSON, 400, "JSON that is neither an object, a row, nor a list of them"),
+        ("", JSON, 400, "not JSON"),
+        ("", CSV, 400, "the body holds no rows"),
+        (b"\xff\xfe".decode("latin-1"), CSV, 400, "not UTF-8"),
+        ("<x/>", {"content-type": "application/xml"}, 415, "Content-Type application/xml is not supported"),
+        ("1,2,3", {}, 415, "Content-Type (none) is not supported"),
+        (SMOKE_BODY, {**JSON, "accept": "application/x-protobuf"}, 406, "answers application/json or text/csv"),
+    ],
+)
+def test_a_malformed_request_gets_a_readable_4xx_and_the_worker_goes_on(
+    serve: Serve, fraud_dir: Path, case: tuple[str, dict[str, str], int, str]
+) -> None:
+    body, headers, status, message = case
+    with serve(fraud_dir) as client:
+        answer = client.post("/invocations", content=body.encode("latin-1"), headers=headers)
+        assert answer.status_code == status
+        assert message in answer.json()["error"]
+        assert client.get("/ping").status_code == 200
+        assert client.post("/invocations", content=SMOKE_BODY, headers=JSON).status_code == 200
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(serve: Serve, fraud_dir: Path) -> None:
+    with serve(fraud_dir, max_payload_bytes=1000) as client:
+        answer = client.post("/invocations", content="1,m-204,IE\n" * 200, headers=CSV)
+        assert answer.status_code == 413
+        assert "limit is 1000" in answer.json()["error"]
+        assert client.post("/invocations", content="1,m-204,IE\n" * 10, headers=CSV).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("contents", "reason"),
+    [
+        ({}, "expected model.onnx or code/inference.py; found nothing"),
+        ({"model.onnx": b"not a protobuf"}, "model.onnx: onnxruntime cannot load it"),
+        ({"a.onnx": b"", "b.onnx": b""}, "2 .onnx files and no model.onnx"),
+        ({"code/inference.py": b"def model_fn(model_dir):\n    return 1\n"}, "defines no predict_fn()"),
+        ({"code/inference.py": b"import not_installed_anywhere\n"}, "ModuleNotFoundError"),
+        (
+            {
+                "code/inference.py": b"def model_fn(d):\n    raise OSError('weights.bin missing')\ndef predict_fn(x, m):\n    pass\n"
+            },
+            "model_fn failed: OSError: weights.bin missing",
+        ),
+    ],
+)
+def test_a_missing_or_corrupt_model_fails_ping_with_the_reason_in_the_log(
+    serve: Serve, tmp_path: Path, caplog: pytest.LogCaptureFixture, contents: dict[str, bytes], reason: str
+) -> None:
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    for name, data in contents.items():
+        (model_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (model_dir / name).write_bytes(data)
+    with caplog.at_level(logging.ERROR, logger="modelplane_serving"), serve(model_dir) as client:
+        ping = client.get("/ping")
+        invocation = client.post("/invocations", content=SMOKE_BODY, headers=JSON)
+    assert ping.status_code == 503 and reason in ping.json()["error"]
+    assert invocation.status_code == 503
+    assert any(reason in record.getMessage() for record in caplog.records), caplog.text
+
+
+def test_no_model_directory_names_where_sagemaker_unpacks_the_archive(serve: Serve, tmp_path: Path) -> None:
+    with serve(tmp_path / "absent") as client:
+        ping = client.get("/ping")
+    assert ping.status_code == 503
+    assert f"no model directory {tmp_path / 'absent'}" in ping.json()["error"]
+
+
+def _series(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_follow_the_contract_compare_and_the_prometheus_rule_read(serve: Serve, fraud_dir: Path) -> None:
+    with serve(fraud_dir) as client:
+        for _ in range(2):
+            client.post("/invocations", content=SMOKE_BODY, headers=JSON)
+        client.post("/invocations", content="{", headers=JSON)
+        client.get("/ping")
+        client.get(METRICS_PATH)
+        exposition = client.get(METRICS_PATH)
+    assert exposition.headers["content-type"].startswith("text/plain; version=")
+    series = _series(exposition.text)
+    invocations = {"handler": "/invocations", "method": "POST"}
+    assert series[(REQUESTS_METRIC, frozenset({**invocations, "code": "200"}.items()))] == 2
+    assert series[(REQUESTS_METRIC, frozenset({**invocations, "code": "400"}.items()))] == 1
+    assert series[(f"{LATENCY_METRIC}_count", frozenset(invocations.items()))] == 3
+    assert series[(f"{LATENCY_METRIC}_bucket", frozenset({**invocations, "le": "+Inf"}.items()))] == 3
+    requests = [labels for name, labels in series if name == REQUESTS_METRIC]
+    assert len(requests) == 2, "health checks and scrapes are not model traffic"
+    labels = {key for name, labels in series if name.startswith("http_") for key, _ in labels}
+    assert labels == {"handler", "method", "code", "le"}, "the ServiceMonitor adds namespace, service and pod"
+    assert not any(name.endswith("_created") for name, _ in series)
+
+
+def test_predict_code_in_the_model_directory_with_a_helper_module_beside_it(serve: Serve, tmp_path: Path) -> None:
+    code = tmp_path / "model" / "code"
+    code.mkdir(parents=True)
+    (tmp_path / "model" / "scale.txt").write_text("10", encoding="utf-8")
+    (code / "arithmetic.py").write_text("def scaled(value, by):\n    return float(value) * by\n", encoding="utf-8")
+    (code / "inference.py").write_text(
+        textwrap.dedent(
+            """
+            from pathlib import Path
+
+            from arithmetic import scaled
+            from modelplane_serving import ClientError
+
+            FEATURE_NAMES = ["x", "y"]
+
+            def model_fn(model_dir):
+                return float((Path(model_dir) / "scale.txt").read_text())
+
+            def predict_fn(rows, scale):
+                if any(row["x"] == "boom" for row in rows):
+                    raise RuntimeError("the model crashed")
+                if any(float(row["y"]) < 0 for row in rows):
+                    raise ClientError("y must not be negative")
+                return [scaled(row["x"], scale) + float(row["y"]) for row in rows]
+            """
+        ),
+        encoding="utf-8",
+    )
+    with serve(tmp_path / "model") as client:
+        assert client.post("/invocations", content="1,2\n3,4", headers=CSV).json() == {"predictions": [12.0, 34.0]}
+        assert client.post("/invocations", content='{"x": 1, "y": 0.5}', headers=JSON).json() == {"predictions": [10.5]}
+        refused = client.post("/invocations", content="1,-1", headers=CSV)
+        assert (refused.status_code, refused.json()) == (400, {"error": "y must not be negative"})
+        crashed = client.post("/invocations", content="boom,1", headers=CSV)
+        assert crashed.status_code == 500
+        assert crashed.json() == {"error": "the model failed: RuntimeError: the model crashed"}
+        assert client.post("/invocations", content="1,2", headers=CSV).status_code == 200
+
+
+def test_predict_code_by_module_path_with_its_own_input_and_output(
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "site" / "team_model"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "serving.py").write_text(
+        textwrap.dedent(
+            """
+            def model_fn(model_dir):
+                return model_dir
+
+            def input_fn(body, content_type):
+                return body.decode().split()
+
+            def predict_fn(words, model_dir):
+                return {"words": len(words), "model_dir": model_dir}
+
+            def output_fn(prediction, accept):
+                return f"{prediction['words']} words from {prediction['model_dir']}", "text/plain"
+            """
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    with serve(tmp_path / "unused", handler="team_model.serving") as client:
+        answer = client.post("/invocations", content="a b c", headers={"content-type": "text/plain"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.text == f"3 words from {tmp_path / 'unused'}"
+
+
+def test_a_kubernetes_health_path_answers_as_ping_does(serve: Serve, fraud_dir: Path, tmp_path: Path) -> None:
+    with serve(fraud_dir, health_path="/healthz") as client:
+        assert client.get("/healthz").status_code == client.get("/ping").status_code == 200
+    with serve(tmp_path / "absent", health_path="/healthz") as client:
+        assert client.get("/healthz").status_code == 503
+
+
+def test_settings_from_the_environment() -> None:
+    assert Settings.from_environ({}).port == 8080
+    assert Settings.from_environ({}).model_dir == Path("/opt/ml/model")
+    assert Settings.from_environ({"MODELPLANE_PORT": "9000"}).port == 9000
+    configured = Settings.from_environ(server_environment(9000, "/healthz"))
+    assert (configured.port, configured.health_path) == (9000, "/healthz"), "as the Kubernetes component sets it"
+    assert server_environment(8080, "/ping") == {}, "the defaults are the server's own"
+    both = {"MODELPLANE_PORT": "9000", "SAGEMAKER_BIND_TO_PORT": "9100"}
+    assert Settings.from_environ(both).port == 9100, "SageMaker's variable wins in an inference pipeline"
+    for environ, message in [
+        ({"SAGEMAKER_BIND_TO_PORT": "http"}, "SAGEMAKER_BIND_TO_PORT='http': not a whole number"),
+        ({"MODELPLANE_PORT": "70000"}, "MODELPLANE_PORT=70000: must be between 1 and 65535"),
+        ({"MODELPLANE_HEALTH_PATH": "healthz"}, "MODELPLANE_HEALTH_PATH='healthz': a path starts with /"),
+        ({"MODELPLANE_MAX_PAYLOAD_MB": "0"}, "MODELPLANE_MAX_PAYLOAD_MB=0: must be greater than 0"),
+        ({"MODELPLANE_LOG_LEVEL": "loud"}, "MODELPLANE_LOG_LEVEL='LOUD': not one of"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            Settings.from_environ(environ)
