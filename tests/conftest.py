@@ -6,6 +6,8 @@ Helpers that are not fixtures live in modules of their own (`tests/stacks.py`, `
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -21,13 +23,18 @@ from tests.stacks import REPOSITORY, SimulateStack, copy_project, stack_file
 
 
 @pytest.fixture(scope="session")
-def simulate_stack() -> SimulateStack:
-    """`simulate_stack("prod")` or `simulate_stack(path)`: the recorded graph, cached for the session.
+def simulate_stack(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> SimulateStack:
+    """`simulate_stack("prod")` or `simulate_stack(path)`: the recorded graph, simulated once per test run.
 
     Without `secret_values`, every declared secret gets a stand-in value, as in a deployed stack
     (`stand_in_secret_values`; the deployed states of `tests/fixtures/deployed/` hold the same).
+    The pytest-xdist workers of a run share the simulations (by the stack file, its content, the stack's
+    name and the secret values), each made by the first worker that needs it.
     """
-    cache: dict[tuple[str, str | None, str], Simulation] = {}
+    base = tmp_path_factory.getbasetemp()
+    shared = (base if worker_id == "master" else base.parent) / "simulations"
+    shared.mkdir(exist_ok=True)
+    cache: dict[str, Simulation] = {}
 
     def run(
         stack: str | Path, *, stack_name: str | None = None, secret_values: Mapping[str, str] | None = None
@@ -35,12 +42,25 @@ def simulate_stack() -> SimulateStack:
         path = stack if isinstance(stack, Path) else stack_file(stack)
         if secret_values is None:
             secret_values = stand_in_secret_values(read_stack_file(path))
-        key = (str(path), stack_name, json.dumps(dict(secret_values), sort_keys=True))
+        key = hashlib.sha256(
+            json.dumps([path.read_text(encoding="utf-8"), str(path), stack_name, dict(secret_values)]).encode()
+        ).hexdigest()
         if key not in cache:
-            cache[key] = simulate_in_subprocess(path, stack_name, secret_values, project_root=REPOSITORY)
+            cache[key] = _shared_simulation(shared / key, path, stack_name, secret_values)
         return cache[key]
 
     return run
+
+
+def _shared_simulation(entry: Path, path: Path, stack_name: str | None, secret_values: Mapping[str, str]) -> Simulation:
+    """The simulation stored at `entry`, made there under a lock by the first worker asking."""
+    with entry.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if entry.exists():
+            return Simulation.from_json(json.loads(entry.read_text(encoding="utf-8")))
+        simulation = simulate_in_subprocess(path, stack_name, secret_values, project_root=REPOSITORY)
+        entry.write_text(json.dumps(simulation.to_json()), encoding="utf-8")
+        return simulation
 
 
 @pytest.fixture

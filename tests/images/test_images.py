@@ -170,7 +170,7 @@ def test_push_by_content_tag_reads_back_the_digest_and_prints_the_register_comma
     assert (manifest.media_type, manifest.config_digest) == (DOCKER_MANIFEST, serving_image.id)
     assert f"Pushed to {registry}/fraud-detector:{tag}\n  digest    {manifest.digest}\n" in output
     register = (
-        f"  uv run modelplane register --stack dev --family fraud-detector"
+        f"  modelplane register --stack dev --family fraud-detector"
         f" --image {registry}/fraud-detector@{manifest.digest} --model-data out/model.tar.gz\n"
     )
     assert register in output

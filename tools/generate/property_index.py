@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections.abc
 import enum
+import hashlib
 import importlib
 import json
 import re
@@ -33,9 +34,11 @@ from typing import Any
 from pulumi import Output, _types
 
 from policies.modelplane_guard.property_map import AT_REST, SIGNALS, Kind, Signal
+from tools.generate import REPOSITORY
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-INDEX_PATH = PROJECT_ROOT / "policies" / "modelplane_guard" / "property_index.json"
+INDEX_PATH = REPOSITORY / "policies" / "modelplane_guard" / "property_index.json"
+# What the index is computed from besides the providers: the mapping and this generator.
+SOURCES = (REPOSITORY / "policies" / "modelplane_guard" / "property_map.py", Path(__file__))
 # How the SDKs state a default in a property's description: "Defaults to `false`", "Default is `0`",
 # "The default is `false` if not specified", "with a default of `HTTP`", "Default `1`".
 DEFAULT_STATEMENT = re.compile(
@@ -196,11 +199,22 @@ def aws_index() -> dict[str, list[tuple[str, str, str | None]]]:
 
     index: dict[str, list[tuple[str, str, str | None]]] = {}
     for token, (module, class_name) in sorted(registered_resources(pulumi_aws).items()):
-        args_class = getattr(importlib.import_module(module), f"{class_name}Args")
-        entries = type_entries(token, schema_properties(args_class))
-        if entries:
+        if entries := _entries(token, module, class_name):
             index[token] = entries
     return index
+
+
+def entries_of(token: str) -> list[tuple[str, str, str | None]] | None:
+    """One AWS type's entries, as the index holds them (None: none of its properties is a signal)."""
+    import pulumi_aws
+
+    module, class_name = registered_resources(pulumi_aws)[token]
+    return _entries(token, module, class_name) or None
+
+
+def _entries(token: str, module: str, class_name: str) -> list[tuple[str, str, str | None]]:
+    args_class = getattr(importlib.import_module(module), f"{class_name}Args")
+    return type_entries(token, schema_properties(args_class))
 
 
 def kubernetes_index() -> dict[str, Any]:
@@ -236,13 +250,20 @@ def _path_to(cls: type, target: type, seen: tuple[type, ...] = ()) -> str | None
     return None
 
 
+def generated_from() -> dict[str, str]:
+    """What the index is a function of: the providers' versions and the sources' digests. A test compares
+    it with the committed index's, which costs no import of the providers."""
+    return {
+        "pulumi-aws": metadata.version("pulumi-aws"),
+        "pulumi-kubernetes": metadata.version("pulumi-kubernetes"),
+        **{path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in SOURCES},
+    }
+
+
 def render() -> str:
     """The index as JSON: one line per resource type, so that a provider upgrade reads as a diff."""
     aws = aws_index()
-    header: Mapping[str, Any] = {
-        "pulumi-aws": metadata.version("pulumi-aws"),
-        "pulumi-kubernetes": metadata.version("pulumi-kubernetes"),
-    }
+    header: Mapping[str, Any] = generated_from()
     lines = [
         "{",
         f'"generatedFrom": {json.dumps(header)},',
@@ -257,7 +278,7 @@ def render() -> str:
 
 def main() -> int:
     INDEX_PATH.write_text(render(), encoding="utf-8")
-    print(f"wrote {INDEX_PATH.relative_to(PROJECT_ROOT)}", file=sys.stderr)
+    print(f"wrote {INDEX_PATH.relative_to(REPOSITORY)}", file=sys.stderr)
     return 0
 
 
