@@ -13,8 +13,9 @@ aggregates:
 - `feature_rows`: the feature rows of the requests judged; `files`: the capture files that held lines;
 - per baseline feature: the rows that carry it, how many hold a usable value, the values per bucket
   (the baseline's bin for a numeric feature, the category as the baseline writes it for a categorical
-  one) and, for a numeric feature, the `KS_SAMPLE_SIZE` values whose row hashes smallest (a uniform
-  sample, the same on every run) with those hashes.
+  one) and, for a numeric feature, the `KS_SAMPLE_SIZE` values whose rows hash smallest (`_row_hash` of
+  the request's event id and the row's ordinal: a uniform sample of rows, the same on every run and on
+  both engines) with those hashes.
 
 Array and map results are JSON text: Athena answers text. The embedded engine runs the query over
 batches of files and adds the partial results up (`WindowAggregates.merge`): counts add, and the
@@ -42,10 +43,12 @@ from modelplane_serving.payloads import CSV_TYPES, JSON_LINES_TYPES, JSON_TYPES
 KS_SAMPLE_SIZE = 10_000
 OUTSIDE_WINDOW = "outside"
 NOT_A_RECORD = "not a SageMaker capture record"
-# DuckDB lacks two Trino functions the query uses; macros of the same names stand in for them.
+# DuckDB's md5 answers hex text, not bytes: `duckdb_sql` puts this macro in place of `_row_hash`'s Trino
+# expression. The first 16 hex digits are the first 8 bytes; XOR and shift by 2^63 read them as a signed
+# big-endian integer (two's complement), as Trino's from_big_endian_64 does.
 DUCKDB_MACROS = (
-    "CREATE OR REPLACE TEMP MACRO xxhash64(b) AS hash(b)",
-    "CREATE OR REPLACE TEMP MACRO from_big_endian_64(x) AS CAST(x >> 1 AS BIGINT)",
+    "CREATE OR REPLACE TEMP MACRO md5_int64(text) AS CAST(CAST(xor(CAST('0x' || substr(md5(text), 1, 16) AS UBIGINT), "
+    "CAST(9223372036854775808 AS UBIGINT)) AS HUGEINT) - 9223372036854775808 AS BIGINT)",
 )
 # Line breaks the way Python's csv module and str.splitlines() see them in a payload.
 _LINE_BREAK = r"\r\n|\r|\n"
@@ -121,6 +124,12 @@ def _is_object(json_value: str) -> str:
 def _is_array(json_value: str) -> str:
     # Not json_array_length(...) IS NOT NULL: DuckDB's is 0, not null, for an object.
     return f"substr(json_format({json_value}), 1, 1) = '['"
+
+
+def _row_hash(key: str) -> str:
+    """A row's rank in the sample: the first 8 bytes of the MD5 digest of `key`'s UTF-8, a signed big-endian
+    integer. MD5 because both engines compute it, and the same on every release (unlike DuckDB's `hash`)."""
+    return f"from_big_endian_64(substr(md5(to_utf8({key})), 1, 8))"
 
 
 def _bin(feature: NumericFeature, number: str) -> str:
@@ -293,7 +302,7 @@ payloads AS (
 judged AS (
   SELECT
     file,
-    from_big_endian_64(xxhash64(to_utf8(coalesce(event_id, data, '')))) AS request_hash,
+    coalesce(event_id, data, '') AS request,
     csv,
     rows,
     CASE
@@ -324,7 +333,7 @@ feature_rows AS (
     csv,
     row,
     k,
-    bitwise_xor(request_hash, k) AS h
+    IF(row IS NULL, NULL, {_row_hash("concat(request, '#', CAST(k AS varchar))")}) AS h
   FROM judged
   CROSS JOIN UNNEST(IF(problem IS NULL AND cardinality(rows) > 0, rows, ARRAY[CAST(NULL AS ARRAY(VARCHAR))]))
     WITH ORDINALITY AS t (row, k)
@@ -359,14 +368,22 @@ FROM bucketed
 def duckdb_sql(trino: str) -> str:
     """The Trino text as DuckDB runs it (run `DUCKDB_MACROS` in the session first).
 
-    One rewrite besides sqlglot's: `json_format` of a JSON value becomes a cast to text. sqlglot writes
-    `CAST(TO_JSON(x) AS TEXT)`, which serialises the value again; DuckDB's JSON already is its text.
+    Two rewrites besides sqlglot's: `json_format` of a JSON value becomes a cast to text (sqlglot writes
+    `CAST(TO_JSON(x) AS TEXT)`, which serialises the value again; DuckDB's JSON already is its text), and
+    `_row_hash`'s expression becomes the `md5_int64` macro (DuckDB takes no substring of bytes).
     """
     tree = sqlglot.parse_one(trino, read="trino")
-    tree = tree.transform(
-        lambda node: exp.cast(node.this, exp.DataType.Type.VARCHAR) if isinstance(node, exp.JSONFormat) else node
-    )
-    return tree.sql(dialect="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE)
+    return tree.transform(_for_duckdb).sql(dialect="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE)
+
+
+def _for_duckdb(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.JSONFormat):
+        return exp.cast(node.this, exp.DataType.Type.VARCHAR)
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "from_big_endian_64":
+        digest = node.expressions[0].this
+        assert isinstance(digest, exp.MD5Digest) and isinstance(digest.this, exp.Encode), "only _row_hash's shape"
+        return exp.Anonymous(this="md5_int64", expressions=[digest.this.this])
+    return node
 
 
 def aggregates_from(row: tuple[Any, ...], baseline: Baseline) -> WindowAggregates:

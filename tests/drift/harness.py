@@ -2,15 +2,17 @@
 
 The reference is `modelplane drift`'s former reader, kept here as the yardstick the SQL is held to: it
 reads every line with `json.loads`, turns each payload into rows with `payload_rows` (the parsing
-rules), and aggregates the rows in Python, every value kept (no sample). The drift query must agree with
-it: exactly on counts, bins and categories, and on the Kolmogorov-Smirnov test wherever the window holds
-no more values than the query's sample.
+rules), and aggregates the rows in Python, every value kept, each with the key the query ranks it by
+(`row_hash`). The drift query must agree with it: exactly on counts, bins, categories and the sample
+(the values of the `KS_SAMPLE_SIZE` smallest keys), and on the Kolmogorov-Smirnov test within the
+sample's tolerance where the window holds more values than the sample.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import json
 import math
@@ -27,7 +29,7 @@ from modelplane.drift import embedded
 from modelplane.drift.athena import CaptureTable
 from modelplane.drift.baseline import Baseline, NumericFeature, category_text
 from modelplane.drift.capture import PayloadError, Row, payload_rows
-from modelplane.drift.query import NOT_A_RECORD, FeatureAggregate, WindowAggregates, duckdb_sql
+from modelplane.drift.query import KS_SAMPLE_SIZE, NOT_A_RECORD, FeatureAggregate, WindowAggregates, duckdb_sql
 from modelplane.timewindow import Window
 
 COLUMNS = ["amount", "merchant_risk", "country", "channel"]
@@ -116,10 +118,20 @@ def write_capture(directory: Path, lines: Iterable[str], *, per_file: int = 250)
 # --- the reference ------------------------------------------------------------------------------
 
 
-def reference_rows(lines: Iterable[str], window: Window, columns: list[str]) -> tuple[list[Row], WindowAggregates]:
-    """The former reader: every row of the window's requests, and the request counts and skip reasons."""
+def row_hash(request: str, ordinal: int) -> int:
+    """The key the query ranks a row by: the first 8 bytes of the MD5 digest of `<request>#<ordinal>` (the
+    request's event id, its row's ordinal from 1), big-endian and signed, as Trino's `from_big_endian_64`."""
+    digest = hashlib.md5(f"{request}#{ordinal}".encode(), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def reference_rows(
+    lines: Iterable[str], window: Window, columns: list[str]
+) -> tuple[list[tuple[int, Row]], WindowAggregates]:
+    """The former reader: every row of the window's requests with its key, and the request counts and skip
+    reasons."""
     totals = WindowAggregates()
-    rows: list[Row] = []
+    rows: list[tuple[int, Row]] = []
     for line in lines:
         if not line.strip():
             continue
@@ -135,9 +147,13 @@ def reference_rows(lines: Iterable[str], window: Window, columns: list[str]) -> 
             continue
         totals.requests += 1
         try:
-            rows += payload_rows(endpoint_input, columns)
+            found = payload_rows(endpoint_input, columns)
         except PayloadError as error:
             totals.skipped[str(error)] += 1
+            continue
+        # The query's coalesce(event_id, data, ''): a request without an event id is known by its payload.
+        request = next((str(v) for v in (metadata.get("eventId"), endpoint_input.get("data")) if v is not None), "")
+        rows += [(row_hash(request, ordinal), row) for ordinal, row in enumerate(found, start=1)]
     return rows, totals
 
 
@@ -146,19 +162,19 @@ def reference_aggregates(lines: Iterable[str], window: Window, baseline: Baselin
     rows, result = reference_rows(lines, window, baseline.columns)
     result.rows = len(rows)
     for name in baseline.columns:
-        carried = [row[name] for row in rows if name in row]
+        carried = [(key, row[name]) for key, row in rows if name in row]
         if not carried:
             continue
         feature = baseline.features[name]
         aggregate = result.features[name] = FeatureAggregate(rows=len(carried))
         if isinstance(feature, NumericFeature):
-            numbers = [number for value in carried if (number := as_number(value)) is not None]
-            bins = np.searchsorted(feature.bin_edges, numbers, side="right")
+            keyed = [(key, number) for key, value in carried if (number := as_number(value)) is not None]
+            bins = np.searchsorted(feature.bin_edges, [number for _, number in keyed], side="right")
             aggregate.buckets.update(str(int(index)) for index in bins)
-            aggregate.sample = [(index, number) for index, number in enumerate(numbers)]
-            aggregate.values = len(numbers)
+            aggregate.sample = keyed
+            aggregate.values = len(keyed)
         else:
-            categories = [category_text(value) for value in carried if value is not None and value != ""]
+            categories = [category_text(value) for _, value in carried if value is not None and value != ""]
             aggregate.buckets.update(categories)
             aggregate.values = len(categories)
     return result
@@ -176,7 +192,7 @@ def as_number(value: object) -> float | None:
 
 
 def comparable(aggregates: WindowAggregates) -> dict[str, Any]:
-    """Everything but the sample's hashes (each engine draws its own), values sorted."""
+    """Everything, the sample as the query draws it: the values of the `KS_SAMPLE_SIZE` smallest keys."""
     return {
         "requests": aggregates.requests,
         "rows": aggregates.rows,
@@ -186,7 +202,7 @@ def comparable(aggregates: WindowAggregates) -> dict[str, Any]:
                 "rows": feature.rows,
                 "values": feature.values,
                 "buckets": dict(feature.buckets),
-                "sample": sorted(feature.sample_values),
+                "sample": sorted(feature.sample)[:KS_SAMPLE_SIZE],
             }
             for name, feature in aggregates.features.items()
         },

@@ -28,6 +28,7 @@ from modelplane.drift.statistics import Verdict, compare
 from modelplane.settings import DataDrift
 from modelplane.timewindow import Window
 from tests.drift.harness import (
+    COLUMNS,
     athena_answer,
     capture_line,
     capture_record,
@@ -248,6 +249,33 @@ def test_the_sample_is_the_same_on_every_run_and_spread_over_the_window(baseline
     assert len(sampled & early) > 0.4 * KS_SAMPLE_SIZE and len(sampled & late) > 0.4 * KS_SAMPLE_SIZE
 
 
+def test_requests_of_many_rows_are_sampled_row_by_row(judge: Judge) -> None:
+    """Batch requests larger than the sample: every row gets its own key, so the sample is rows from (nearly)
+    every request, not every row of a few; with rows correlated within a request, the KS statistic of the
+    sample stays within the sample's tolerance of every value's."""
+    random = np.random.default_rng(7)
+    baseline = baseline_from_frame(pd.DataFrame({"a": random.normal(0, 1, 5000)}), source="train.csv")
+    requests, per_request = 1000, 100
+    lines, request_of = [], {}
+    for index in range(requests):
+        values = [f"{value:.6f}" for value in random.normal(random.normal(0, 0.7), 0.7, per_request)]
+        request_of.update({float(value): index for value in values})
+        record = capture_record(payload("text/csv", "\n".join(values), "CSV"), INSIDE - timedelta(seconds=index))
+        lines.append(json.dumps(record))
+
+    answer, reference = judge(lines, baseline), reference_aggregates(lines, WINDOW, baseline)
+
+    sample = answer.features["a"].sample_values
+    assert len(sample) == KS_SAMPLE_SIZE
+    assert len({request_of[value] for value in sample}) > 0.99 * requests, "rows of nearly every request"
+    assert comparable(answer) == comparable(reference), "the reference's sample: the rows of the smallest MD5 keys"
+    (judged,), (expected,) = (
+        compare(baseline, answer, DataDrift()).features,
+        compare(baseline, reference, DataDrift()).features,
+    )
+    assert judged.statistic == pytest.approx(expected.statistic, abs=KS_TOLERANCE)
+
+
 # --- the Athena text --------------------------------------------------------------------------------
 
 TABLE = CaptureTable(database="modelplane_prod", table="fraud_prod_capture", workgroup="modelplane-prod-drift")
@@ -276,6 +304,33 @@ def test_the_athena_query_parses_as_trino_and_transpiled_runs_on_duckdb_to_the_s
     assert comparable(on_athena_text) == comparable(embedded_answer)
     assert on_athena_text.requests == 900 and on_athena_text.files == len(in_window)
     assert compare(baseline, on_athena_text, DataDrift()) == compare(baseline, embedded_answer, DataDrift())
+
+
+def test_both_engines_draw_the_reference_sample_above_the_sample_size(baseline: Baseline, tmp_path: Path) -> None:
+    """The sample is the rows of the smallest keys, MD5 as hashlib computes it, on DuckDB and in the Athena text
+    alike: the same values, key for key, whatever the event ids hold (UTF-8 beyond ASCII included)."""
+    frame = transactions(KS_SAMPLE_SIZE + 2000, seed=8)
+    step = timedelta(hours=5) / len(frame)
+    lines = [
+        json.dumps(
+            capture_record(
+                payload("text/csv", ",".join(str(row[column]) for column in COLUMNS), "CSV"),
+                END - timedelta(hours=5) + index * step,
+                event_id=f"réq-{index}-\U0001f642",
+            )
+        )
+        for index, row in enumerate(requests_of(frame))
+    ]
+    files = [path for paths in hourly_capture(tmp_path / "champion", lines).values() for path in paths]
+    athena_text = query_text(TABLE, ["champion"], WINDOW, baseline)
+
+    on_duckdb = embedded.judge_files(files, baseline, WINDOW)
+    on_athena_text = aggregates_from(athena_answer(TABLE, {"champion": files}, athena_text), baseline)
+
+    assert on_duckdb.features["amount"].values > KS_SAMPLE_SIZE
+    reference = comparable(reference_aggregates(lines, WINDOW, baseline))
+    assert comparable(on_duckdb) == reference
+    assert comparable(on_athena_text) == reference
 
 
 def test_the_athena_query_reads_only_the_partitions_of_the_window_and_variants(baseline: Baseline) -> None:
