@@ -8,8 +8,8 @@ Format (`format: modelplane-drift-baseline`, `version: 1`):
   `bin_shares` (the share of training rows in each bin, one more than the edges: below the first
   edge, between edges, above the last), for the population stability index, and `sample` (up to
   `SAMPLE_SIZE` training values drawn at random) for the Kolmogorov-Smirnov test; for
-  `kind: categorical`, `shares` (category as text, a whole number without `.0` -> share of training
-  rows). Both carry `count` (rows with a value) and `missing` (rows without).
+  `kind: categorical`, `shares` (category as text, a whole number below 2^63 without `.0` -> share of
+  training rows). Both carry `count` (rows with a value) and `missing` (rows without).
 - `source`, `rows`, `created`: where it came from, for the report.
 
 `modelplane drift baseline --from train.csv --drop label` writes one; `modelplane drift --baseline train.csv
@@ -100,8 +100,9 @@ class Baseline(_Model):
 
 def category_text(value: object) -> str:
     """A category as the baseline writes it: a whole number without a fraction, so that 5411, 5411.0 (pandas
-    reads a numeric column with gaps as floats) and the CSV text "5411" are one category."""
-    if isinstance(value, float | np.floating) and float(value).is_integer():
+    reads a numeric column with gaps as floats) and the CSV text "5411" are one category. Below 2^63 only,
+    where SQL's bigint writes it the same; a larger float is written as Python writes any float (`1e+20`)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer() and abs(value) < 2**63:
         return str(int(value))
     return str(value)
 

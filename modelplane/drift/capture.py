@@ -12,30 +12,24 @@ Each line is one captured request:
      "eventVersion": "0"}
 
 The payload is decoded by its `encoding` (SageMaker base64-encodes every content type it was not
-told is CSV or JSON) and parsed by its `observedContentType` with the model server's own parser
+told is CSV or JSON) and parsed by its `observedContentType` by the model server's rules
 (`modelplane_serving.payloads`): CSV rows in the baseline's column order, a JSON object, a list of
-objects or rows, `{"instances": [...]}`, or JSON Lines. Drift sees the rows the model saw; the drift
-query (`modelplane.drift.query`) applies the same rules in SQL, and the tests hold the two to the same
-answers.
+objects or rows, `{"instances": [...]}`, or JSON Lines. The drift query (`modelplane.drift.query`)
+applies those rules in SQL; the tests hold it to the server's parser.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
-from typing import Any
 
 from modelplane_components.naming import CAPTURE_HOUR_FORMAT, data_capture_prefix
 
 from modelplane.errors import BadInput
-from modelplane_serving.payloads import PayloadError, Row, rows
-
-__all__ = ["CaptureError", "PayloadError", "Row", "hour_prefix", "payload_rows", "variant_prefix"]
 
 
 class CaptureError(BadInput):
-    """The capture files cannot be listed or read (exit 2)."""
+    """The capture files cannot be listed or read (exit 2); the message names the files, the AWS or DuckDB
+    error is its cause."""
 
 
 def variant_prefix(endpoint_name: str, variant: str) -> str:
@@ -44,21 +38,3 @@ def variant_prefix(endpoint_name: str, variant: str) -> str:
 
 def hour_prefix(endpoint_name: str, variant: str, hour: datetime) -> str:
     return f"{variant_prefix(endpoint_name, variant)}{hour:{CAPTURE_HOUR_FORMAT}}/"
-
-
-def payload_rows(captured: dict[str, Any], columns: list[str]) -> list[Row]:
-    """The feature rows of one captured `endpointInput`."""
-    encoding = str(captured.get("encoding", "")).upper()
-    data = captured.get("data")
-    if not isinstance(data, str):
-        raise PayloadError("no data (was only the output captured?)")
-    if encoding == "BASE64":
-        try:
-            text = base64.b64decode(data, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise PayloadError("BASE64 data that is not UTF-8 text") from None
-    elif encoding in {"CSV", "JSON"}:
-        text = data
-    else:
-        raise PayloadError(f"unknown encoding {encoding or '(none)'}")
-    return rows(text, str(captured.get("observedContentType", "")), columns)

@@ -26,7 +26,7 @@ import duckdb
 
 from modelplane.drift.baseline import Baseline
 from modelplane.drift.capture import CaptureError, hour_prefix
-from modelplane.drift.query import DUCKDB_MACROS, WindowAggregates, aggregates_from, duckdb_sql, trino_sql
+from modelplane.drift.query import DUCKDB_MACROS, WindowAggregates, aggregates_from, duckdb_sql, literal, trino_sql
 from modelplane.live.aws import AWS_ERRORS, error_text
 from modelplane.timewindow import Window
 
@@ -45,13 +45,9 @@ _RECORD_COLUMNS = {
 SOURCE = "SELECT file, event_id, inference_time, has_input, content_type, encoding, data FROM capture_lines"
 
 
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _lines_view(files: Sequence[Path]) -> str:
-    columns = "{" + ", ".join(f"{_quoted(name)}: {_quoted(kind)}" for name, kind in _RECORD_COLUMNS.items()) + "}"
-    paths = "[" + ", ".join(_quoted(str(path)) for path in files) + "]"
+    columns = "{" + ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in _RECORD_COLUMNS.items()) + "}"
+    paths = "[" + ", ".join(literal(str(path)) for path in files) + "]"
     return f"""
 CREATE OR REPLACE TEMP VIEW capture_lines AS
 SELECT
@@ -114,7 +110,7 @@ def _run(
         connection.execute(_lines_view(files))
         row = connection.execute(query).fetchone()
     except duckdb.IOException as error:
-        raise CaptureError(f"cannot read the capture files: {error}") from None
+        raise CaptureError(f"cannot read the capture files: {error}") from error
     assert row is not None, "an aggregate without GROUP BY answers one row"
     return aggregates_from(row, baseline)
 
@@ -141,7 +137,7 @@ def capture_objects(
                         if entry["Key"].endswith(".jsonl")
                     ]
             except AWS_ERRORS as error:
-                raise CaptureError(f"s3://{bucket}/{prefix}: {error_text(error)}") from None
+                raise CaptureError(f"s3://{bucket}/{prefix}: {error_text(error)}") from error
     return found
 
 
@@ -188,5 +184,5 @@ def _fetch(s3: Any, bucket: str, key: str, directory: Path) -> Path:
     try:
         s3.download_file(bucket, key, str(path))
     except AWS_ERRORS as error:
-        raise CaptureError(f"s3://{bucket}/{key}: {error_text(error)}") from None
+        raise CaptureError(f"s3://{bucket}/{key}: {error_text(error)}") from error
     return path

@@ -3,13 +3,13 @@
 Athena (engine version 3, which is Trino) runs the text as written; the embedded engine runs what
 `sqlglot` transpiles it to for DuckDB (`duckdb_sql`). Each engine provides the relation the query reads
 (`trino_sql`'s `source`): one row per capture line with the record's fields, nulls for a line that is no
-JSON object. The query parses each record and its payload by the rules of
-`modelplane.drift.capture.payload_rows` (CSV rows in the baseline's column order; a JSON object, a list
-of objects or rows, `{"instances": [...]}`, or JSON Lines; base64 decoded first) and answers one row of
-aggregates:
+JSON object. The query parses each record and its payload by the model server's rules
+(`modelplane_serving.payloads`: CSV rows in the baseline's column order; a JSON object, a list of
+objects or rows, `{"instances": [...]}`, or JSON Lines; base64 decoded first), refuses what SQL cannot
+read as Python does (`DUPLICATE_KEY`), and answers one row of aggregates:
 
 - `lines`: the lines by what became of them: `""` a request judged, `outside` a request outside the
-  window, else why the request was skipped, in `payload_rows`' words;
+  window, else why the request was skipped, in the server parser's words;
 - `feature_rows`: the feature rows of the requests judged; `files`: the capture files that held lines;
 - per baseline feature: the rows that carry it, how many hold a usable value, the values per bucket
   (the baseline's bin for a numeric feature, the category as the baseline writes it for a categorical
@@ -50,9 +50,50 @@ DUCKDB_MACROS = (
     "CREATE OR REPLACE TEMP MACRO md5_int64(text) AS CAST(CAST(xor(CAST('0x' || substr(md5(text), 1, 16) AS UBIGINT), "
     "CAST(9223372036854775808 AS UBIGINT)) AS HUGEINT) - 9223372036854775808 AS BIGINT)",
 )
-# Line breaks the way Python's csv module and str.splitlines() see them in a payload.
-_LINE_BREAK = r"\r\n|\r|\n"
+NOT_ROWS = "JSON that is neither an object, a row, nor a list of them"
+# drift's own refusal: the server's parser (Python's json) takes the last of a key given twice; SQL's JSON
+# functions take the first (DuckDB) or fail (Trino's cast to a map), so drift skips the request instead.
+DUPLICATE_KEY = "JSON object with a duplicate key"
+# Python's csv reader: its default limit on a field's length, and its errors, in Python 3.11's words.
+CSV_FIELD_LIMIT = 131072
+CSV_FIELD_TOO_LARGE = f"CSV that cannot be read: field larger than field limit ({CSV_FIELD_LIMIT})"
+CSV_LONE_CARRIAGE_RETURN = (
+    "CSV that cannot be read: new-line character seen in unquoted field - do you need to open the file in "
+    "universal-newline mode?"
+)
+# Regular expressions the query uses, in the syntax both RE2 (DuckDB) and Joni (Trino) read: `\A` and `\z`,
+# never `^` and `$` (Joni's match at line ends), `\xHH` for ASCII only, other characters as themselves.
+# Python's str.isspace() characters (what str.strip() and float() strip).
+_WHITESPACE = r"\x09-\x0d\x1c-\x20" + "\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_SURROUNDING_WHITESPACE = rf"\A[{_WHITESPACE}]+|[{_WHITESPACE}]+\z"
+_BLANK = rf"\A[{_WHITESPACE}]*\z"
+# The line breaks of Python's str.splitlines() (JSON Lines).
+_LINE_BREAK = r"\r\n|[\n\r\x0b\x0c\x1c-\x1e" + "\x85\u2028\u2029]"
+# What Python's float() reads from a string, in ASCII digits (drift takes no other script's digits).
+_DIGITS = "[0-9](?:_?[0-9])*"
+NUMERAL = (
+    rf"\A[{_WHITESPACE}]*[+-]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?[{_WHITESPACE}]*\z"
+)
+# Python's csv reader (excel dialect): a field opening with a quote is quoted up to the next lone quote ("" is
+# one quote; an unclosed one runs to the end), then taken as it is up to the comma; any other field runs to the
+# comma. A record ends at a line feed (after any carriage returns) or at the end; carriage returns followed by
+# anything else are the reader's error (group 2).
+_QUOTED = r'"(?:[^"]|"")*(?:"[^,\r\n]*)?'
+_UNQUOTED = r'[^,\r\n"][^,\r\n]*'
+_RECORD = rf"(?:{_QUOTED}|{_UNQUOTED})(?:,(?:{_QUOTED}|{_UNQUOTED})?)*|(?:,(?:{_QUOTED}|{_UNQUOTED})?)+"
+_CSV_RECORD = rf"({_RECORD}|)(?:\r*\n|\r*\z|(\r+))"
+# The fields of a record, each after a comma (the query puts one before the first).
+_CSV_FIELD = r',("(?:[^"]|"")*(?:"[^,]*)?|[^,"][^,]*|)'
+# A quoted field: what the quotes hold (group 1) and what follows the closing quote (group 2).
+_QUOTED_FIELD = r'\A"((?:[^"]|"")*)(?:"([^,]*))?'
+# A trailing comma, which DuckDB's JSON parser takes and Python's refuses: a comma before a closing bracket,
+# found among JSON strings so that one inside a string is not.
+_COMMA_BEFORE_CLOSE = r",[\t\n\r ]*[\]}]"
+_STRING_OR_COMMA_BEFORE_CLOSE = r'"(?:[^"\\]|\\.)*"|' + _COMMA_BEFORE_CLOSE
+# A JSON integer as the engines write it (a float always has a point or an exponent).
+_INTEGER = r"\A-?[0-9]+\z"
 _MAX_DOUBLE = "1.7976931348623157E308"
+_TWO_TO_63 = "9.2233720368547758E18"
 
 
 @dataclass
@@ -101,16 +142,17 @@ class WindowAggregates:
             self.features.setdefault(name, FeatureAggregate()).merge(aggregate)
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
+    """`text` as an SQL string literal, the same in Trino's dialect and DuckDB's."""
     return "'" + text.replace("'", "''") + "'"
 
 
 def _timestamp(moment: datetime) -> str:
-    return f"from_iso8601_timestamp({_literal(moment.astimezone(UTC).isoformat().replace('+00:00', 'Z'))})"
+    return f"from_iso8601_timestamp({literal(moment.astimezone(UTC).isoformat().replace('+00:00', 'Z'))})"
 
 
 def _in(column: str, values: AbstractSet[str]) -> str:
-    return f"{column} IN ({', '.join(map(_literal, sorted(values)))})"
+    return f"{column} IN ({', '.join(map(literal, sorted(values)))})"
 
 
 def _json_path(name: str) -> str:
@@ -118,12 +160,13 @@ def _json_path(name: str) -> str:
 
 
 def _is_object(json_value: str) -> str:
-    return f"substr(json_format({json_value}), 1, 1) = '{{'"
+    # False, not null, for a null element: a filter drops what its predicate leaves null.
+    return f"coalesce(substr(json_format({json_value}), 1, 1) = '{{', FALSE)"
 
 
 def _is_array(json_value: str) -> str:
     # Not json_array_length(...) IS NOT NULL: DuckDB's is 0, not null, for an object.
-    return f"substr(json_format({json_value}), 1, 1) = '['"
+    return f"coalesce(substr(json_format({json_value}), 1, 1) = '[', FALSE)"
 
 
 def _row_hash(key: str) -> str:
@@ -146,24 +189,35 @@ def _as_json(aggregate: str, name: str) -> str:
 
 
 def _cell(json_value: str) -> str:
-    """A JSON value as a cell: its kind (the first character of its JSON text) and its text."""
+    """A JSON value as a cell: its kind (the first character of its JSON text) and its text; `n` for an
+    element that is SQL's null (a JSON null inside an array)."""
     return (
-        f"IF({json_value} IS NULL, NULL, concat(substr(json_format({json_value}), 1, 1), "
+        f"IF({json_value} IS NULL, 'n', concat(substr(json_format({json_value}), 1, 1), "
         f"coalesce(json_extract_scalar({json_value}, '$'), json_format({json_value}))))"
     )
 
 
+def _member(row: str, name: str) -> str:
+    """The cell of a row object's member `name`; null (the row does not carry it) when the member is absent."""
+    value = f"json_extract({row}, {literal(_json_path(name))})"
+    return f"IF({value} IS NULL, NULL, {_cell(value)})"
+
+
 def _number(index: int) -> str:
-    """Python's float() of a string or a JSON number, when finite (Python's `_as_number`)."""
-    parsed = f"try_cast(trim(text_{index}) AS double)"
-    return (
-        f"IF(kind_{index} IN ('\"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9') "
-        f"AND {parsed} BETWEEN -{_MAX_DOUBLE} AND {_MAX_DOUBLE}, {parsed}) AS number_{index}"
-    )
+    """Python's float() of a string (`NUMERAL`) or of a JSON number, when finite."""
+    kind, text = f"kind_{index}", f"text_{index}"
+    parsed = f"""CASE
+      WHEN {kind} = '"' THEN IF(regexp_like({text}, {literal(NUMERAL)}),
+        CAST(regexp_replace({text}, {literal(f"[{_WHITESPACE}_]")}, '') AS double))
+      WHEN {kind} IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9') THEN try_cast({text} AS double)
+    END"""
+    return f"IF({parsed} BETWEEN -{_MAX_DOUBLE} AND {_MAX_DOUBLE}, {parsed}) AS number_{index}"
 
 
 def _category(index: int) -> str:
-    """`category_text` of the value: a whole JSON number without its fraction, True/False for a boolean."""
+    """`category_text` of the value: a string as it is; a JSON integer in full, a whole number below 2^63 without
+    its fraction, any other number as Python writes a float (`repr`); True/False for a boolean; no category for
+    null, an object or a list."""
     kind, text = f"kind_{index}", f"text_{index}"
     number = f"try_cast({text} AS double)"
     return f"""CASE {kind}
@@ -171,10 +225,76 @@ def _category(index: int) -> str:
       WHEN 't' THEN 'True'
       WHEN 'f' THEN 'False'
       WHEN 'n' THEN NULL
-      WHEN '{{' THEN {text}
-      WHEN '[' THEN {text}
-      ELSE IF(floor({number}) = {number} AND abs({number}) < 1E18, CAST(CAST({number} AS bigint) AS varchar), {text})
+      WHEN '{{' THEN NULL
+      WHEN '[' THEN NULL
+      WHEN 'N' THEN 'nan'
+      WHEN 'I' THEN 'inf'
+      ELSE IF(regexp_like({text}, {literal(_INTEGER)}), IF({text} = '-0', '0', {text}),
+        IF(floor({number}) = {number} AND abs({number}) < {_TWO_TO_63},
+          CAST(CAST({number} AS bigint) AS varchar), CAST({number} AS varchar)))
     END AS bucket_{index}"""
+
+
+def _each(array: str, element: str) -> str:
+    """`transform` over the positions 1..n of `array` (`element` reads position `i`); Trino's sequence(1, 0) fails."""
+    return f"IF(cardinality({array}) = 0, NULL, transform(sequence(1, cardinality({array})), i -> {element}))"
+
+
+def _first(array: str) -> str:
+    """The first element of `array` that is not null."""
+    return f"element_at(filter({array}, x -> x IS NOT NULL), 1)"
+
+
+def _width_problem(values: str, width: int) -> str:
+    return f"concat('rows of ', CAST({values} AS varchar), ' values where {width} columns are expected')"
+
+
+def _csv_problems(width: int) -> str:
+    """Per CSV record (`units`, `unit_fields`, `unit_ends`), what Python's csv reader and `payloads.rows` raise
+    first: a field over the reader's limit, a carriage return not ending a line, a row of the wrong width."""
+    fields = "element_at(unit_fields, i)"
+    return _each(
+        "unit_fields",
+        f"""CASE
+          WHEN length(text) > {CSV_FIELD_LIMIT} AND cardinality(filter({fields}, f -> length(f) > {CSV_FIELD_LIMIT})) > 0
+            THEN {literal(CSV_FIELD_TOO_LARGE)}
+          WHEN coalesce(element_at(unit_ends, i), '') <> '' THEN {literal(CSV_LONE_CARRIAGE_RETURN)}
+          WHEN cardinality({fields}) NOT IN (0, {width}) THEN {_width_problem(f"cardinality({fields})", width)}
+        END""",
+    )
+
+
+def _json_problems(width: int) -> str:
+    """Per JSON document (`documents`, `unwrapped`, `row_sets`), what `payloads.rows` raises first, with a
+    duplicate key (which Python would take the last of) checked before the shape."""
+    document, unwrapped, row_set = "element_at(documents, i)", "element_at(unwrapped, i)", "element_at(row_sets, i)"
+    duplicated = (
+        f"({_is_object(document)} AND {_is_array(unwrapped)} AND try(CAST({document} AS MAP(VARCHAR, JSON))) IS NULL"
+        f" OR cardinality(filter({row_set}, r -> {_is_object('r')} AND try(CAST(r AS MAP(VARCHAR, JSON))) IS NULL)) > 0)"
+    )
+    wrong_width = (
+        f"element_at(filter(transform(filter({row_set}, r -> {_is_array('r')}), r -> json_array_length(r)), "
+        f"n -> n <> {width}), 1)"
+    )
+    return _each(
+        "documents",
+        f"""CASE
+          WHEN {document} IS NULL THEN concat(content_type, ' data that is not JSON')
+          WHEN {duplicated} THEN {literal(DUPLICATE_KEY)}
+          WHEN {row_set} IS NULL THEN {literal(NOT_ROWS)}
+          WHEN {wrong_width} IS NOT NULL THEN {_width_problem(wrong_width, width)}
+        END""",
+    )
+
+
+def _json_document(text: str) -> str:
+    """Python's json.loads of `text`, or null: DuckDB's parser also takes a trailing comma, which is refused here
+    (a comma before a closing bracket, outside strings)."""
+    trailing_comma = (
+        f"regexp_like({text}, {literal(_COMMA_BEFORE_CLOSE)}) AND cardinality(filter("
+        f"regexp_extract_all({text}, {literal(_STRING_OR_COMMA_BEFORE_CLOSE)}), t -> substr(t, 1, 1) = ',')) > 0"
+    )
+    return f"IF({trailing_comma}, NULL, try(json_parse({text})))"
 
 
 def trino_sql(baseline: Baseline, window: Window, source: str) -> str:
@@ -184,21 +304,23 @@ def trino_sql(baseline: Baseline, window: Window, source: str) -> str:
     columns = baseline.columns
     width = len(columns)
     indices = range(1, width + 1)
-    csv_fields = (
-        "IF(strpos(l, '\"') = 0, split(l, ','), transform("
-        'regexp_extract_all(concat(\',\', l), \',("(?:[^"]|"")*"|[^,]*)\', 1), '
-        "f -> IF(substr(f, 1, 1) = '\"', replace(substr(f, 2, length(f) - 2), '\"\"', '\"'), f)))"
+    field = (
+        f"IF(substr(f, 1, 1) = '\"', concat(replace(regexp_extract(f, {literal(_QUOTED_FIELD)}, 1), '\"\"', '\"'), "
+        f"coalesce(regexp_extract(f, {literal(_QUOTED_FIELD)}, 2), '')), f)"
+    )
+    unit_fields = (
+        "transform(units, u -> IF(u = '', CAST(ARRAY[] AS ARRAY(VARCHAR)), IF(strpos(u, '\"') = 0, split(u, ','), "
+        f"transform(regexp_extract_all(concat(',', u), {literal(_CSV_FIELD)}, 1), f -> {field}))))"
     )
     instances = "json_extract(p, '$.instances')"
-    unwrapped = f"IF({_is_object('p')} AND {_is_array(instances)}, {instances}, p)"
     rows_of = (
         f"CASE WHEN {_is_object('q')} THEN ARRAY[q] "
         f"WHEN NOT {_is_array('q')} OR json_array_length(q) = 0 THEN NULL "
-        f"WHEN cardinality(filter(CAST(q AS ARRAY(JSON)), e -> NOT ({_is_object('e')}))) = 0 "
-        f"OR cardinality(filter(CAST(q AS ARRAY(JSON)), e -> NOT ({_is_array('e')}))) = 0 "
+        f"WHEN cardinality(filter(CAST(q AS ARRAY(JSON)), e -> NOT {_is_object('e')})) = 0 "
+        f"OR cardinality(filter(CAST(q AS ARRAY(JSON)), e -> NOT {_is_array('e')})) = 0 "
         "THEN CAST(q AS ARRAY(JSON)) ELSE ARRAY[q] END"
     )
-    by_name = ", ".join(_cell(f"json_extract(r, {_literal(_json_path(name))})") for name in columns)
+    by_name = ", ".join(_member("r", name) for name in columns)
     cells = ",\n    ".join(
         f"IF(csv AND row IS NOT NULL, '\"', substr(element_at(row, {i}), 1, 1)) AS kind_{i}, "
         f"IF(csv, element_at(row, {i}), substr(element_at(row, {i}), 2)) AS text_{i}"
@@ -235,8 +357,8 @@ def trino_sql(baseline: Baseline, window: Window, source: str) -> str:
                 f"NULL AS keys_{index}",
             ]
     known_types = CSV_TYPES | JSON_TYPES | JSON_LINES_TYPES
-    newline = "strpos(text, chr(10)) + strpos(text, chr(13)) = 0"
-    # Every text put into the query is a quoted literal (`_literal`) or a number.
+    quoted_or_return = "strpos(text, '\"') + strpos(text, chr(13)) > 0"
+    # Every text put into the query is a quoted literal (`literal`) or a number.
     return f"""
 WITH capture AS (
 {source}
@@ -248,7 +370,8 @@ requests AS (
     has_input,
     try(from_iso8601_timestamp(inference_time)) AS inferred,
     upper(coalesce(encoding, '')) AS encoding,
-    lower(trim(split_part(coalesce(content_type, ''), ';', 1))) AS content_type,
+    lower(regexp_replace(split_part(coalesce(content_type, ''), ';', 1), {literal(_SURROUNDING_WHITESPACE)}, ''))
+      AS content_type,
     data
   FROM capture
 ),
@@ -264,40 +387,44 @@ decoded AS (
     END AS text
   FROM requests
 ),
-documents AS (
+split AS (
   SELECT
     *,
-    IF({newline}, IF(text = '', ARRAY[], ARRAY[text]), regexp_split(text, '{_LINE_BREAK}')) AS lines
+    IF(csv, IF({quoted_or_return}, regexp_extract_all(text, {literal(_CSV_RECORD)}, 1), split(text, chr(10))))
+      AS units,
+    IF(csv AND {quoted_or_return}, regexp_extract_all(text, {literal(_CSV_RECORD)}, 2)) AS unit_ends,
+    transform(
+      CASE
+        WHEN {_in("content_type", JSON_TYPES)} THEN ARRAY[text]
+        WHEN {_in("content_type", JSON_LINES_TYPES)}
+          THEN filter(regexp_split(text, {literal(_LINE_BREAK)}), d -> NOT regexp_like(d, {literal(_BLANK)}))
+      END,
+      d -> {_json_document("d")}) AS documents
   FROM decoded
-),
-parsed AS (
-  SELECT
-    *,
-    CASE
-      WHEN csv THEN NULL
-      WHEN {_in("content_type", JSON_TYPES)} THEN ARRAY[try(json_parse(text))]
-      ELSE transform(filter(lines, d -> trim(d) <> ''), d -> try(json_parse(d)))
-    END AS documents
-  FROM documents
 ),
 shaped AS (
   SELECT
     *,
-    transform(transform(documents, p -> {unwrapped}), q -> {rows_of}) AS row_sets
-  FROM parsed
+    {unit_fields} AS unit_fields,
+    transform(documents, p -> IF({_is_object("p")} AND {_is_array(instances)}, {instances}, p)) AS unwrapped
+  FROM split
+),
+framed AS (
+  SELECT
+    *,
+    transform(unwrapped, q -> {rows_of}) AS row_sets
+  FROM shaped
 ),
 payloads AS (
   SELECT
     *,
     IF(csv,
-      transform(filter(lines, l -> l <> ''), l -> {csv_fields}),
+      filter(unit_fields, f -> cardinality(f) > 0),
       transform(flatten(row_sets), r -> IF({_is_array("r")},
         transform(CAST(r AS ARRAY(JSON)), e -> {_cell("e")}),
         ARRAY[{by_name}]))) AS rows,
-    IF(csv, NULL,
-      json_array_length(element_at(filter(flatten(row_sets), r -> {_is_array("r")} AND json_array_length(r) <> {width}), 1)))
-      AS json_width
-  FROM shaped
+    {_first(f"IF(csv, {_csv_problems(width)}, {_json_problems(width)})")} AS payload_problem
+  FROM framed
 ),
 judged AS (
   SELECT
@@ -306,23 +433,15 @@ judged AS (
     csv,
     rows,
     CASE
-      WHEN inferred IS NULL OR NOT coalesce(has_input, FALSE) THEN {_literal(NOT_A_RECORD)}
-      WHEN inferred < {_timestamp(window.start)} OR inferred >= {_timestamp(window.end)} THEN {_literal(OUTSIDE_WINDOW)}
+      WHEN inferred IS NULL OR NOT coalesce(has_input, FALSE) THEN {literal(NOT_A_RECORD)}
+      WHEN inferred < {_timestamp(window.start)} OR inferred >= {_timestamp(window.end)} THEN {literal(OUTSIDE_WINDOW)}
       WHEN data IS NULL THEN 'no data (was only the output captured?)'
       WHEN encoding = 'BASE64' AND text IS NULL THEN 'BASE64 data that is not UTF-8 text'
       WHEN encoding NOT IN ('BASE64', 'CSV', 'JSON')
         THEN concat('unknown encoding ', IF(encoding = '', '(none)', encoding))
       WHEN NOT {_in("content_type", known_types)}
         THEN concat('content type ', IF(content_type = '', '(none)', content_type), ' is not CSV or JSON')
-      WHEN cardinality(filter(documents, p -> p IS NULL)) > 0 THEN concat(content_type, ' data that is not JSON')
-      WHEN cardinality(filter(row_sets, r -> r IS NULL)) > 0
-        THEN 'JSON that is neither an object, a row, nor a list of them'
-      WHEN coalesce(json_width, element_at(filter(transform(rows, r -> cardinality(r)), n -> n <> {width}), 1)) IS NOT NULL
-        THEN concat(
-          'rows of ',
-          CAST(coalesce(json_width, element_at(filter(transform(rows, r -> cardinality(r)), n -> n <> {width}), 1))
-            AS varchar),
-          ' values where {width} columns are expected')
+      ELSE payload_problem
     END AS problem
   FROM payloads
 ),

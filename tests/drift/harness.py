@@ -11,11 +11,14 @@ sample's tolerance where the window holds more values than the sample.
 from __future__ import annotations
 
 import base64
+import binascii
+import codecs
 import csv
 import hashlib
 import io
 import json
 import math
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -28,9 +31,17 @@ import pandas as pd
 from modelplane.drift import embedded
 from modelplane.drift.athena import CaptureTable
 from modelplane.drift.baseline import Baseline, NumericFeature, category_text
-from modelplane.drift.capture import PayloadError, Row, payload_rows
-from modelplane.drift.query import KS_SAMPLE_SIZE, NOT_A_RECORD, FeatureAggregate, WindowAggregates, duckdb_sql
+from modelplane.drift.query import (
+    DUPLICATE_KEY,
+    KS_SAMPLE_SIZE,
+    NOT_A_RECORD,
+    FeatureAggregate,
+    WindowAggregates,
+    duckdb_sql,
+)
 from modelplane.timewindow import Window
+from modelplane_serving import payloads
+from modelplane_serving.payloads import PayloadError, Row
 
 COLUMNS = ["amount", "merchant_risk", "country", "channel"]
 COUNTRIES = (["IE", "FR", "DE", "ES"], [0.4, 0.3, 0.2, 0.1])
@@ -89,6 +100,88 @@ def payload(content_type: str, data: str, encoding: str) -> dict[str, str]:
     return {"observedContentType": content_type, "mode": "INPUT", "data": data, "encoding": encoding}
 
 
+PAYLOADS = {
+    "csv rows": payload("text/csv", "1,x\n2,y", "CSV"),
+    "csv with CRLF and a blank line": payload("text/csv", "1,x\r\n\r\n2,y\r\n", "CSV"),
+    "base64 csv with charset": payload("text/csv; charset=utf-8", base64.b64encode(b"3,z").decode(), "BASE64"),
+    "quoted csv": payload("application/csv", '"1.5","x,y"\n"a""b",2', "CSV"),
+    "csv empty values": payload("text/csv", ",x\n4,", "CSV"),
+    "json list of objects": payload("application/json", '[{"a": 1}, {"b": "w"}]', "JSON"),
+    "json instances of rows": payload("application/json", '{"instances": [[1, "v"], [2, "w"]]}', "JSON"),
+    "json lines": payload("application/jsonlines", '{"a": 1}\n{"a": 2}\n', "JSON"),
+    "json nulls": payload("application/json", '{"a": null, "b": null}', "JSON"),
+    "json booleans": payload("application/json", '{"a": true, "b": true}', "JSON"),
+    "json whole-number categories": payload("text/json", '[{"a": 1.5, "b": 5411.0}, {"b": 7}, {"b": 1e3}]', "JSON"),
+    "json numeric strings": payload("application/json", '{"a": " 2.5 ", "b": ""}', "JSON"),
+    "json non-finite numbers": payload("application/json", '[{"a": "nan"}, {"a": "inf"}, {"a": 1e400}]', "JSON"),
+    "json row of scalars": payload("application/json", '[3, "q"]', "JSON"),
+    "json unicode": payload("application/json", '{"a": 0.5, "b": "\\u00e9t\\u00e9"}', "JSON"),
+    "base64 json": payload("application/json", base64.b64encode(b'{"a": 8, "b": "x"}').decode(), "BASE64"),
+    "csv of the wrong width": payload("text/csv", "1,2,3", "CSV"),
+    "json row of the wrong width": payload("application/json", "[[1, 2, 3]]", "JSON"),
+    "an image": payload("image/png", base64.b64encode(b"png").decode(), "BASE64"),
+    "broken json": payload("application/json", "{", "JSON"),
+    "a broken json line": payload("application/jsonlines", '{"a": 1}\nnope', "JSON"),
+    "an empty json list": payload("application/json", "[]", "JSON"),
+    "a json scalar": payload("application/json", "5", "JSON"),
+    "empty instances": payload("application/json", '{"instances": []}', "JSON"),
+    "no data": {"observedContentType": "text/csv", "mode": "INPUT", "encoding": "CSV"},
+    "an unknown encoding": payload("text/csv", "1,x", "XML"),
+    "no encoding": {"observedContentType": "text/csv", "mode": "INPUT", "data": "1,x"},
+    "no content type": {"mode": "INPUT", "data": "1,x", "encoding": "CSV"},
+    "base64 that is no base64": payload("text/csv", "!!!", "BASE64"),
+    "base64 of bytes that are no UTF-8": payload("text/csv", base64.b64encode(b"\xff\xfe,x").decode(), "BASE64"),
+    "json null after an object": payload("application/json", '[{"a": 1}, null]', "JSON"),
+    "json null after a row": payload("application/json", '[[1, "x"], null]', "JSON"),
+    "json row with a null": payload("application/json", "[1, null]", "JSON"),
+    "json rows of nulls": payload("application/json", '{"instances": [[null, "x"], [2, null]]}', "JSON"),
+    "json objects and lists as values": payload(
+        "application/json", '[{"a": [1], "b": [1, 2]}, {"b": {"y": 2}}]', "JSON"
+    ),
+    "json numbers as categories": payload(
+        "application/jsonlines",
+        '{"b": 1e18}\n{"b": 1e19}\n{"b": 12345678901234567890}\n{"b": -0}\n{"b": 0.1}\n{"b": 1.5e-7}\n'
+        '{"b": 1e400}\n{"b": NaN}\n{"b": -Infinity}\n{"a": NaN}\n{"a": 1e400}',
+        "JSON",
+    ),
+    "json trailing comma": payload("application/json", '{"a": 1, "b": "x",}', "JSON"),
+    "json comma and bracket in a string": payload("application/json", '{"a": 1, "b": ",]"}', "JSON"),
+    "json lines, the first problem first": payload(
+        "application/jsonlines", '[[1, 2, 3]]\nnope\n{"a": 1, "a": 2}', "JSON"
+    ),
+    "json lines split where Python splits lines": payload(
+        "application/jsonlines", '{"a": 1, "b": "x\u2028y"}\n{"a": 2}\x85{"a": 3}', "JSON"
+    ),
+    "json lines split at every line break Python knows": payload(
+        "application/jsonlines", '{"a": 1}\x85{"a": 2}\u2029{"a": 3}\x0c{"a": 4}\r{"a": 5}', "JSON"
+    ),
+    "json lines with blank lines of other whitespace": payload(
+        "application/jsonlines", '{"a": 1}\n\t\u00a0\u3000\n{"a": 2}\n', "JSON"
+    ),
+    "csv unterminated quote": payload("text/csv", '1,"x', "CSV"),
+    "csv quoted line break": payload("text/csv", '1,"x\ny"\r\n2,"a,""b"""\n', "CSV"),
+    "csv quotes inside fields": payload("text/csv", 'a"b,x\n"a"b"c",d\n 1, "x"', "CSV"),
+    "csv carriage return inside a line": payload("text/csv", "1,x\r2,y", "CSV"),
+    "csv the first problem first": payload("text/csv", "1,x,3\n1,x\r2,y", "CSV"),
+    "csv field over the reader's limit": payload("text/csv", "1," + "x" * 131_073, "CSV"),
+    "csv numbers Python reads": payload("text/csv", "1_000,x\n 1.5\t,x\n.5,x\n1.,x\n1e1_0,x\n+2,x", "CSV"),
+    "csv numbers Python does not read": payload("text/csv", "1.5d,x\n0x10,x\n1__0,x\n_1,x\ninf,x\nnan,x", "CSV"),
+    "csv digits of another script": payload("text/csv", "\u0661\u0662,x", "CSV"),
+    "content type with spaces and tabs": payload("\tText/CSV ; charset=utf-8", "1,x", "CSV"),
+}
+
+# Payloads the server reads but drift refuses, by its documented rules (docs/monitoring.md): SQL cannot read
+# them as Python does. Each is skipped with its reason.
+REFUSED_PAYLOADS = {
+    "json duplicate key": payload("application/json", '{"a": 1, "a": 2, "b": "x"}', "JSON"),
+    "json duplicate key in a row of a list": payload("application/json", '[{"a": 1}, {"b": "x", "b": "y"}]', "JSON"),
+    "json duplicate key in the instances wrapper": payload(
+        "application/json", '{"instances": [[1, "x"]], "instances": [[2, "y"]]}', "JSON"
+    ),
+    "json unpaired surrogate": payload("application/json", '{"a": 1, "b": "\\ud800"}', "JSON"),
+}
+
+
 def capture_line(row: dict[str, Any], when: datetime, style: str) -> str:
     """One request as SageMaker captures it: CSV, JSON or base64-encoded CSV."""
     values = [row[column] for column in COLUMNS]
@@ -116,6 +209,111 @@ def write_capture(directory: Path, lines: Iterable[str], *, per_file: int = 250)
 
 
 # --- the reference ------------------------------------------------------------------------------
+#
+# drift's reading of captured requests, in Python: the record as DuckDB's reader takes it, the payload by
+# the server's own parser (`modelplane_serving.payloads`), then drift's documented refusals and value rules
+# (docs/monitoring.md, "What drift reads").
+
+
+def file_lines(content: bytes) -> list[str | None]:
+    """A capture file's lines as DuckDB's reader splits them: at line feeds, a byte order mark at the start of
+    the file ignored; None for a line that is not UTF-8 (not a capture record)."""
+    lines: list[str | None] = []
+    for line in content.removeprefix(codecs.BOM_UTF8).split(b"\n"):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(None)
+    return lines
+
+
+def as_text(value: Any) -> str | None:
+    """A record field as the reader's text column holds it: a string as it is, anything else as its JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+def request_text(captured: dict[str, Any]) -> str:
+    """The request body of one captured `endpointInput`, decoded by its `encoding`."""
+    encoding = (as_text(captured.get("encoding")) or "").upper()
+    data = as_text(captured.get("data"))
+    if data is None:
+        raise PayloadError("no data (was only the output captured?)")
+    if encoding == "BASE64":
+        try:
+            return base64.b64decode(data, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise PayloadError("BASE64 data that is not UTF-8 text") from None
+    if encoding in {"CSV", "JSON"}:
+        return data
+    raise PayloadError(f"unknown encoding {encoding or '(none)'}")
+
+
+def served_body(captured: dict[str, Any]) -> bytes | None:
+    """The body the client sent, when the capture holds one (not for no data, an unknown encoding, bad base64)."""
+    try:
+        return request_text(captured).encode()
+    except PayloadError:
+        return None
+
+
+def payload_rows(captured: dict[str, Any], columns: list[str]) -> list[Row]:
+    """The feature rows of one captured `endpointInput`: the server's rows, unless drift refuses a JSON document
+    the server would read (a duplicate key, an unpaired surrogate), checked document by document in order."""
+    text = request_text(captured)
+    content_type = as_text(captured.get("observedContentType")) or ""
+    kind = payloads.media_type(content_type)
+    if kind in payloads.JSON_TYPES:
+        documents = [text]
+    elif kind in payloads.JSON_LINES_TYPES:
+        documents = [line for line in text.splitlines() if line.strip()]
+    else:
+        return payloads.rows(text, content_type, columns)
+    return [row for document in documents for row in _document_rows(document, kind, columns)]
+
+
+def _document_rows(document: str, kind: str, columns: list[str]) -> list[Row]:
+    """`payloads.rows` of one JSON document, after drift's own refusals."""
+    try:
+        parsed = json.loads(document, object_pairs_hook=_Object)
+    except json.JSONDecodeError:
+        raise PayloadError(f"{kind} data that is not JSON") from None
+    if _unpaired_surrogate(document, parsed):
+        raise PayloadError(f"{kind} data that is not JSON")
+    if _has_duplicate_key(parsed):
+        raise PayloadError(DUPLICATE_KEY)
+    return payloads.rows(document, "application/json", columns)
+
+
+class _Object(dict[str, Any]):
+    """A JSON object that remembers whether a key was given twice."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        self.duplicated = len(self) < len(pairs)
+
+
+def _has_duplicate_key(document: Any) -> bool:
+    """A key given twice in an object drift reads by name: the `instances` wrapper, or a row."""
+    if isinstance(document, _Object) and isinstance(document.get("instances"), list):
+        if document.duplicated:
+            return True
+        document = document["instances"]
+    rows: list[Any] = [document] if isinstance(document, dict) else document if isinstance(document, list) else []
+    objects = [row for row in rows if isinstance(row, _Object)]
+    return bool(rows) and len(objects) == len(rows) and any(row.duplicated for row in objects)
+
+
+def _unpaired_surrogate(text: str, parsed: Any) -> bool:
+    """A string holding half of a UTF-16 surrogate pair (`"\ud800"`): Python reads it, DuckDB refuses it."""
+    if not re.search(r"\\u[dD][89a-fA-F]", text):
+        return False
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def row_hash(request: str, ordinal: int) -> int:
@@ -125,24 +323,36 @@ def row_hash(request: str, ordinal: int) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _record(line: str) -> tuple[dict[str, Any], dict[str, Any], datetime] | None:
+    """A capture record's metadata, endpoint input and inference time; None for a line that is not a record."""
+    try:
+        record = json.loads(line)
+        metadata = record["eventMetadata"]
+        endpoint_input = record["captureData"]["endpointInput"]
+        inferred = datetime.fromisoformat(str(metadata["inferenceTime"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if endpoint_input is None or _unpaired_surrogate(line, record):
+        return None
+    # An `endpointInput` that is no object is an input without fields.
+    return metadata, endpoint_input if isinstance(endpoint_input, dict) else {}, inferred
+
+
 def reference_rows(
-    lines: Iterable[str], window: Window, columns: list[str]
+    lines: Iterable[str | None], window: Window, columns: list[str]
 ) -> tuple[list[tuple[int, Row]], WindowAggregates]:
-    """The former reader: every row of the window's requests with its key, and the request counts and skip
-    reasons."""
+    """Every row of the window's requests with its key, and the request counts and skip reasons; a None line is
+    one that is not UTF-8 (`file_lines`)."""
     totals = WindowAggregates()
     rows: list[tuple[int, Row]] = []
     for line in lines:
-        if not line.strip():
+        if line is not None and not line.strip():
             continue
-        try:
-            record = json.loads(line)
-            metadata = record["eventMetadata"]
-            endpoint_input = record["captureData"]["endpointInput"]
-            inferred = datetime.fromisoformat(str(metadata["inferenceTime"]))
-        except (ValueError, KeyError, TypeError):
+        record = None if line is None else _record(line)
+        if record is None:
             totals.skipped[NOT_A_RECORD] += 1
             continue
+        metadata, endpoint_input, inferred = record
         if inferred.replace(tzinfo=inferred.tzinfo or UTC) not in window:
             continue
         totals.requests += 1
@@ -152,14 +362,24 @@ def reference_rows(
             totals.skipped[str(error)] += 1
             continue
         # The query's coalesce(event_id, data, ''): a request without an event id is known by its payload.
-        request = next((str(v) for v in (metadata.get("eventId"), endpoint_input.get("data")) if v is not None), "")
+        request = next(
+            (text for key in ("eventId", "data") if (text := as_text((metadata | endpoint_input).get(key)))), ""
+        )
         rows += [(row_hash(request, ordinal), row) for ordinal, row in enumerate(found, start=1)]
     return rows, totals
 
 
-def reference_aggregates(lines: Iterable[str], window: Window, baseline: Baseline) -> WindowAggregates:
-    """What the drift query answers, computed the former way: from every row in Python, all values kept."""
+def reference_aggregates(lines: Iterable[str | None], window: Window, baseline: Baseline) -> WindowAggregates:
+    """What the drift query answers, computed in Python from every row, all values kept."""
     rows, result = reference_rows(lines, window, baseline.columns)
+    return aggregate_rows(rows, baseline, result)
+
+
+def aggregate_rows(
+    rows: list[tuple[int, Row]], baseline: Baseline, result: WindowAggregates | None = None
+) -> WindowAggregates:
+    """The aggregates of keyed rows, by drift's value rules (`as_number`, `as_category`)."""
+    result = result or WindowAggregates()
     result.rows = len(rows)
     for name in baseline.columns:
         carried = [(key, row[name]) for key, row in rows if name in row]
@@ -174,21 +394,32 @@ def reference_aggregates(lines: Iterable[str], window: Window, baseline: Baselin
             aggregate.sample = keyed
             aggregate.values = len(keyed)
         else:
-            categories = [category_text(value) for _, value in carried if value is not None and value != ""]
+            categories = [category for _, value in carried if (category := as_category(value)) is not None]
             aggregate.buckets.update(categories)
             aggregate.values = len(categories)
     return result
 
 
 def as_number(value: object) -> float | None:
-    """The former reader's number of a value: a finite float of anything but a boolean."""
-    if isinstance(value, bool) or value is None:
+    """A value's number: a finite float of a JSON number, or of a string Python's float() reads in ASCII digits."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isascii():
+            return None
+    elif not isinstance(value, int | float) or isinstance(value, bool):
         return None
     try:
-        number = float(value)  # pyright: ignore[reportArgumentType]
-    except (TypeError, ValueError):
+        number = float(value)
+    except (ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
+
+
+def as_category(value: object) -> str | None:
+    """A value's category: `category_text` of a scalar; none for null, an empty string, an object or a list."""
+    if value is None or value == "" or isinstance(value, dict | list):
+        return None
+    return category_text(value)
 
 
 def comparable(aggregates: WindowAggregates) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from modelplane.drift.baseline import (
     load_baseline,
     read_training_csv,
 )
-from modelplane.drift.capture import PayloadError, hour_prefix, payload_rows, variant_prefix
+from modelplane.drift.capture import CaptureError, hour_prefix, variant_prefix
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES, FEATURE_PSI
 from modelplane.drift.statistics import Verdict, compare, population_stability_index
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
@@ -292,42 +292,35 @@ def test_a_baseline_file_of_another_shape_is_refused(run_drift: RunDrift, tmp_pa
 # --- payloads and statistics -------------------------------------------------------------------
 
 
-def test_payloads_in_every_encoding_become_rows() -> None:
-    columns = ["a", "b"]
+def test_payloads_in_every_encoding_become_rows_on_the_sql_path(tmp_path: Path) -> None:
+    """What the query makes of each form of request: rows by position or by name, and skips by reason."""
+    baseline = baseline_from_frame(pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}), source="ab.csv")
+    when = UNTIL - timedelta(hours=1)
+    requests = [
+        payload("text/csv", "1,x\n2,y", "CSV"),
+        payload("text/csv; charset=utf-8", base64.b64encode(b"3,z").decode(), "BASE64"),
+        payload("application/json", '[{"a": 1}, {"b": "w"}]', "JSON"),
+        payload("application/json", '{"instances": [[1, "v"], [2, "w"]]}', "JSON"),
+        payload("application/jsonlines", '{"a": 1}\n{"a": 2}\n', "JSON"),
+        payload("text/csv", "1,2,3", "CSV"),
+        payload("image/png", base64.b64encode(b"png").decode(), "BASE64"),
+        payload("application/json", "{", "JSON"),
+        {"observedContentType": "text/csv", "mode": "INPUT", "encoding": "CSV"},
+    ]
+    files = write_capture(tmp_path, [line(request, when) for request in requests])
 
-    def captured(content_type: str, data: str, encoding: str) -> dict[str, str]:
-        return {"observedContentType": content_type, "mode": "INPUT", "data": data, "encoding": encoding}
+    answer = embedded.judge_files(files, baseline, WINDOW)
 
-    assert payload_rows(captured("text/csv", "1,x\n2,y", "CSV"), columns) == [
-        {"a": "1", "b": "x"},
-        {"a": "2", "b": "y"},
-    ]
-    assert payload_rows(captured("text/csv; charset=utf-8", base64.b64encode(b"3,z").decode(), "BASE64"), columns) == [
-        {"a": "3", "b": "z"}
-    ]
-    assert payload_rows(captured("application/json", '[{"a": 1}, {"b": "w"}]', "JSON"), columns) == [
-        {"a": 1},
-        {"b": "w"},
-    ]
-    assert payload_rows(captured("application/json", '{"instances": [[1, "v"], [2, "w"]]}', "JSON"), columns) == [
-        {"a": 1, "b": "v"},
-        {"a": 2, "b": "w"},
-    ]
-    assert payload_rows(captured("application/jsonlines", '{"a": 1}\n{"a": 2}\n', "JSON"), columns) == [
-        {"a": 1},
-        {"a": 2},
-    ]
-    for bad, reason in [
-        (captured("text/csv", "1,2,3", "CSV"), "rows of 3 values where 2 columns are expected"),
-        (
-            captured("image/png", base64.b64encode(b"png").decode(), "BASE64"),
-            "content type image/png is not CSV or JSON",
-        ),
-        (captured("application/json", "{", "JSON"), "application/json data that is not JSON"),
-        ({"observedContentType": "text/csv", "mode": "INPUT", "encoding": "CSV"}, "no data"),
-    ]:
-        with pytest.raises(PayloadError, match=reason):
-            payload_rows(bad, columns)
+    assert (answer.requests, answer.rows) == (9, 9)
+    assert dict(answer.skipped) == {
+        "rows of 3 values where 2 columns are expected": 1,
+        "content type image/png is not CSV or JSON": 1,
+        "application/json data that is not JSON": 1,
+        "no data (was only the output captured?)": 1,
+    }
+    a, b = answer.features["a"], answer.features["b"]
+    assert (a.rows, a.values, sorted(a.sample_values)) == (8, 8, [1, 1, 1, 1, 2, 2, 2, 3])
+    assert (b.rows, dict(b.buckets)) == (6, {"x": 1, "y": 1, "z": 1, "w": 2, "v": 1})
 
 
 def test_population_stability_index_is_the_symmetrised_kullback_leibler_divergence() -> None:

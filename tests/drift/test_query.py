@@ -4,7 +4,8 @@ statistics and verdicts; and the Trino text Athena runs, transpiled, gives the s
 
 from __future__ import annotations
 
-import base64
+import codecs
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -23,20 +24,26 @@ from modelplane.drift import embedded
 from modelplane.drift.athena import CaptureTable, query_text
 from modelplane.drift.baseline import Baseline, CategoricalFeature, NumericFeature, baseline_from_frame
 from modelplane.drift.capture import hour_prefix
-from modelplane.drift.query import KS_SAMPLE_SIZE, WindowAggregates, aggregates_from
+from modelplane.drift.query import DUPLICATE_KEY, KS_SAMPLE_SIZE, WindowAggregates, aggregates_from
 from modelplane.drift.statistics import Verdict, compare
 from modelplane.settings import DataDrift
 from modelplane.timewindow import Window
+from modelplane_serving import payloads
 from tests.drift.harness import (
     COLUMNS,
+    PAYLOADS,
+    REFUSED_PAYLOADS,
     athena_answer,
     capture_line,
     capture_record,
     comparable,
+    file_lines,
     hourly_capture,
     payload,
     reference_aggregates,
+    request_text,
     requests_of,
+    row_hash,
     transactions,
     write_capture,
 )
@@ -71,45 +78,25 @@ def line(endpoint_input: dict[str, Any] | None, when: datetime = INSIDE) -> str:
     return json.dumps(capture_record(endpoint_input, when))
 
 
-PAYLOADS = {
-    "csv rows": payload("text/csv", "1,x\n2,y", "CSV"),
-    "csv with CRLF and a blank line": payload("text/csv", "1,x\r\n\r\n2,y\r\n", "CSV"),
-    "base64 csv with charset": payload("text/csv; charset=utf-8", base64.b64encode(b"3,z").decode(), "BASE64"),
-    "quoted csv": payload("application/csv", '"1.5","x,y"\n"a""b",2', "CSV"),
-    "csv empty values": payload("text/csv", ",x\n4,", "CSV"),
-    "json list of objects": payload("application/json", '[{"a": 1}, {"b": "w"}]', "JSON"),
-    "json instances of rows": payload("application/json", '{"instances": [[1, "v"], [2, "w"]]}', "JSON"),
-    "json lines": payload("application/jsonlines", '{"a": 1}\n{"a": 2}\n', "JSON"),
-    "json nulls": payload("application/json", '{"a": null, "b": null}', "JSON"),
-    "json booleans": payload("application/json", '{"a": true, "b": true}', "JSON"),
-    "json whole-number categories": payload("text/json", '[{"a": 1.5, "b": 5411.0}, {"b": 7}, {"b": 1e3}]', "JSON"),
-    "json numeric strings": payload("application/json", '{"a": " 2.5 ", "b": ""}', "JSON"),
-    "json non-finite numbers": payload("application/json", '[{"a": "nan"}, {"a": "inf"}, {"a": 1e400}]', "JSON"),
-    "json row of scalars": payload("application/json", '[3, "q"]', "JSON"),
-    "json unicode": payload("application/json", '{"a": 0.5, "b": "\\u00e9t\\u00e9"}', "JSON"),
-    "base64 json": payload("application/json", base64.b64encode(b'{"a": 8, "b": "x"}').decode(), "BASE64"),
-    "csv of the wrong width": payload("text/csv", "1,2,3", "CSV"),
-    "json row of the wrong width": payload("application/json", "[[1, 2, 3]]", "JSON"),
-    "an image": payload("image/png", base64.b64encode(b"png").decode(), "BASE64"),
-    "broken json": payload("application/json", "{", "JSON"),
-    "a broken json line": payload("application/jsonlines", '{"a": 1}\nnope', "JSON"),
-    "an empty json list": payload("application/json", "[]", "JSON"),
-    "a json scalar": payload("application/json", "5", "JSON"),
-    "empty instances": payload("application/json", '{"instances": []}', "JSON"),
-    "no data": {"observedContentType": "text/csv", "mode": "INPUT", "encoding": "CSV"},
-    "an unknown encoding": payload("text/csv", "1,x", "XML"),
-    "no encoding": {"observedContentType": "text/csv", "mode": "INPUT", "data": "1,x"},
-    "no content type": {"mode": "INPUT", "data": "1,x", "encoding": "CSV"},
-    "base64 that is no base64": payload("text/csv", "!!!", "BASE64"),
-    "base64 of bytes that are no UTF-8": payload("text/csv", base64.b64encode(b"\xff\xfe,x").decode(), "BASE64"),
-}
-
-
-@pytest.mark.parametrize("case", PAYLOADS)
+@pytest.mark.parametrize("case", [*PAYLOADS, *REFUSED_PAYLOADS])
 def test_each_payload_is_read_as_the_reference_reads_it(case: str, small_baseline: Baseline, judge: Judge) -> None:
-    lines = [line(PAYLOADS[case])]
+    lines = [line((PAYLOADS | REFUSED_PAYLOADS)[case])]
 
     assert comparable(judge(lines, small_baseline)) == comparable(reference_aggregates(lines, WINDOW, small_baseline))
+
+
+@pytest.mark.parametrize("case", REFUSED_PAYLOADS)
+def test_what_drift_refuses_the_server_reads_and_drift_says_why(
+    case: str, small_baseline: Baseline, judge: Judge
+) -> None:
+    captured = REFUSED_PAYLOADS[case]
+    assert payloads.rows(request_text(captured), captured["observedContentType"], small_baseline.columns)
+
+    answer = judge([line(captured)], small_baseline)
+
+    assert (answer.requests, answer.rows) == (1, 0)
+    (reason,) = answer.skipped
+    assert reason in {DUPLICATE_KEY, "application/json data that is not JSON"}
 
 
 def test_records_outside_the_window_or_not_from_sagemaker_are_told_apart(
@@ -139,12 +126,52 @@ def test_records_outside_the_window_or_not_from_sagemaker_are_told_apart(
     assert (answer.requests, answer.rows, dict(answer.skipped)) == (3, 3, {"not a SageMaker capture record": 4})
 
 
+def hostile_files() -> dict[str, bytes]:
+    good = line(payload("text/csv", "1,x", "CSV")).encode()
+    record = capture_record(payload("text/csv", "1,x", "CSV"), INSIDE)
+
+    def variant(**fields: Any) -> bytes:
+        changed = json.loads(json.dumps(record))
+        changed["captureData"]["endpointInput"].update(fields)
+        return json.dumps(changed).encode()
+
+    without_input = json.loads(json.dumps(record))
+    without_input["captureData"]["endpointInput"] = [1]
+    return {
+        "a byte order mark": codecs.BOM_UTF8 + good + b"\n" + good + b"\n",
+        "a line that is not UTF-8": good + b'\n{"x": "\xff\xfe"}\n' + good + b"\n",
+        "a payload that is not UTF-8": good + b"\n" + good.replace(b"1,x", b"1,\xff") + b"\n",
+        "half a surrogate pair in the record": good + b"\n" + good.replace(b"1,x", b"1,\\ud800") + b"\n",
+        "data that is a number": good + b"\n" + variant(data=5) + b"\n",
+        "data that is an object": good + b"\n" + variant(data={"a": 1, "b": [1, "x"]}) + b"\n",
+        "data that is a list": good + b"\n" + variant(data=[1, "x"], encoding="JSON") + b"\n",
+        "an encoding that is null": good + b"\n" + variant(encoding=None) + b"\n",
+        "an endpointInput that is a list": good + b"\n" + json.dumps(without_input).encode() + b"\n",
+        "a truncated last line": good + b"\n" + good[:40],
+        "a JSON list as a line": good + b"\n[1, 2]\n",
+        "no lines": b"",
+    }
+
+
+@pytest.mark.parametrize("case", hostile_files())
+def test_hostile_capture_files_are_read_as_the_reference_reads_them(
+    case: str, small_baseline: Baseline, tmp_path: Path
+) -> None:
+    content = hostile_files()[case]
+    path = tmp_path / "capture.jsonl"
+    path.write_bytes(content)
+
+    answer = embedded.judge_files([path], small_baseline, WINDOW)
+
+    assert comparable(answer) == comparable(reference_aggregates(file_lines(content), WINDOW, small_baseline))
+
+
 def test_every_case_at_once_in_several_batches_adds_up_to_the_reference(
     small_baseline: Baseline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lines = [
         line(endpoint_input, INSIDE - timedelta(seconds=index))
-        for index, endpoint_input in enumerate(PAYLOADS.values())
+        for index, endpoint_input in enumerate([*PAYLOADS.values(), *REFUSED_PAYLOADS.values()])
     ]
     files = write_capture(tmp_path, lines * 3, per_file=7)
     monkeypatch.setattr(embedded, "BATCH_BYTES", 4000)
@@ -331,6 +358,52 @@ def test_both_engines_draw_the_reference_sample_above_the_sample_size(baseline: 
     reference = comparable(reference_aggregates(lines, WINDOW, baseline))
     assert comparable(on_duckdb) == reference
     assert comparable(on_athena_text) == reference
+
+
+def trino_value(node: exp.Expr, columns: dict[str, Any]) -> Any:
+    """`node` evaluated by Trino's documented functions (https://trino.io/docs/current/functions/binary.html,
+    .../string.html): to_utf8 is a string's UTF-8 bytes, md5 the 16-byte digest of bytes, substr of bytes counts
+    from 1, from_big_endian_64 reads 8 bytes as a big-endian two's complement bigint. Any other function fails."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "from_big_endian_64":
+        (argument,) = node.expressions
+        value = trino_value(argument, columns)
+        assert isinstance(value, bytes) and len(value) == 8, "from_big_endian_64 fails on anything but 8 bytes"
+        return int.from_bytes(value, "big", signed=True)
+    if isinstance(node, exp.Substring):
+        value, start, length = (
+            trino_value(part, columns) for part in (node.this, node.args["start"], node.args["length"])
+        )
+        return value[start - 1 : start - 1 + length]
+    if isinstance(node, exp.MD5Digest):
+        return hashlib.md5(trino_value(node.this, columns), usedforsecurity=False).digest()
+    if isinstance(node, exp.Encode):
+        assert node.args["charset"].name.lower() == "utf-8"
+        return trino_value(node.this, columns).encode("utf-8")
+    if isinstance(node, exp.Concat):
+        return "".join(trino_value(part, columns) for part in node.expressions)
+    if isinstance(node, exp.Cast) and node.to.this is exp.DataType.Type.VARCHAR:
+        return str(trino_value(node.this, columns))
+    if isinstance(node, exp.Column):
+        return columns[node.name]
+    if isinstance(node, exp.Literal):
+        return node.this if node.is_string else int(node.this)
+    raise AssertionError(
+        f"the row key uses {node.sql(dialect='trino')}, which this test does not know Trino's meaning of"
+    )
+
+
+@pytest.mark.parametrize("request_id", ["0f3e5a0e-1b2c-4d5e", "réq-7-\U0001f642", "", "a#1"])
+def test_the_athena_texts_row_key_is_hashlibs_md5_by_trinos_documented_functions(
+    request_id: str, baseline: Baseline
+) -> None:
+    """The transpiled text runs DuckDB's `md5_int64` macro in place of the key's expression, so the Trino
+    expression itself is held here to what Trino's documentation says its functions do: the key the reference
+    (hashlib) computes, for every ordinal."""
+    tree = sqlglot.parse_one(query_text(TABLE, ["champion"], WINDOW, baseline), read="trino")
+    (key,) = [node for node in tree.find_all(exp.Anonymous) if node.name.lower() == "from_big_endian_64"]
+
+    for ordinal in (1, 2, 10, 12345):
+        assert trino_value(key, {"request": request_id, "k": ordinal}) == row_hash(request_id, ordinal)
 
 
 def test_the_athena_query_reads_only_the_partitions_of_the_window_and_variants(baseline: Baseline) -> None:

@@ -8,16 +8,31 @@ import io
 import json
 import logging
 import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from modelplane_components.kubernetes_alerts import LATENCY_METRIC, REQUESTS_METRIC
 from modelplane_components.kubernetes_pods import METRICS_PATH, server_environment
 from prometheus_client.parser import text_string_to_metric_families
 
-from modelplane.drift import capture
-from modelplane_serving import payloads
+from modelplane.drift import embedded
+from modelplane.drift.baseline import baseline_from_frame
+from modelplane.drift.query import WindowAggregates
+from modelplane.timewindow import Window
+from modelplane_serving import codec
 from modelplane_serving.config import ConfigError, Settings
+from modelplane_serving.errors import ClientError
+from tests.drift.harness import (
+    PAYLOADS,
+    aggregate_rows,
+    capture_record,
+    comparable,
+    row_hash,
+    served_body,
+    write_capture,
+)
 from tests.serving.conftest import Serve
 from tests.serving.harness import SMOKE_BODY, fraud_model, fraud_score, linear_model, linear_value, write_model
 
@@ -73,13 +88,26 @@ def test_csv_rows_by_position_and_a_csv_answer(serve: Serve, fraud_dir: Path) ->
     )
 
 
-def test_the_server_and_drift_read_a_request_as_the_same_rows() -> None:
-    """One parser: drift's rows of a captured request are the server's rows of that request."""
-    columns = ["amount", "merchant", "country"]
-    for kind, body in [("text/csv", "1,m-204,IE\n2,m-310,FR"), ("application/json", SMOKE_BODY)]:
-        captured = {"observedContentType": kind, "encoding": "CSV" if kind == "text/csv" else "JSON", "data": body}
-        assert capture.payload_rows(captured, columns) == payloads.rows(body, kind, columns)
-    assert capture.PayloadError is payloads.PayloadError
+@pytest.mark.parametrize("case", [case for case, captured in PAYLOADS.items() if served_body(captured) is not None])
+def test_the_server_and_drift_read_a_request_as_the_same_rows(case: str, tmp_path: Path) -> None:
+    """One parser: the rows the server makes of a request are the rows drift's query counts in its capture, value
+    for value (drift's payload cases, tests/drift/harness.py); a request the server refuses yields drift no rows."""
+    captured = PAYLOADS[case]
+    body = served_body(captured)
+    assert body is not None
+    baseline = baseline_from_frame(pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "x"]}), source="ab.csv")
+    when = datetime(2026, 11, 2, 11, tzinfo=UTC)
+    files = write_capture(tmp_path, [json.dumps(capture_record(captured, when, event_id="request"))])
+
+    judged = embedded.judge_files(files, baseline, Window(when, when + timedelta(hours=1)))
+
+    try:
+        rows = codec.decode_rows(body, captured.get("observedContentType", ""), baseline.columns)
+    except ClientError:
+        assert (judged.requests, judged.rows) == (1, 0)
+        return
+    keyed = [(row_hash("request", ordinal), row) for ordinal, row in enumerate(rows, start=1)]
+    assert comparable(judged) == comparable(aggregate_rows(keyed, baseline, WindowAggregates(requests=1)))
 
 
 def test_a_positional_model_takes_rows_and_objects_named_by_its_metadata(serve: Serve, tmp_path: Path) -> None:
