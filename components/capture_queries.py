@@ -22,6 +22,7 @@ import pulumi_aws as aws
 from ._common import Problem, Tags, check, type_token
 from .naming import (
     CAPTURE_HOUR_PROJECTION_FORMAT,
+    DEFAULT_PROJECTED_HOURS_RANGE,
     DRIFT_NAMESPACE,
     QUERY_RESULTS_PREFIX,
     capture_table_name,
@@ -32,8 +33,6 @@ ATHENA_ENGINE_VERSION = "Athena engine version 3"
 DEFAULT_SCAN_LIMIT_BYTES = 100 * 1000**3
 # Athena's smallest per-query limit (BytesScannedCutoffPerQuery).
 MIN_SCAN_LIMIT_BYTES = 10 * 1000**2
-# How far back the `hour` partitions are projected; capture older than that is not queried.
-DEFAULT_PROJECTED_HOURS_RANGE = "NOW-1YEARS,NOW"
 JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
 # SageMaker's capture record (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture.html),
 # with the names the SerDe gives them: lower case, matched without regard to case.
@@ -100,6 +99,8 @@ class CaptureQueries(pulumi.ComponentResource):
     """`s3://` prefix where the workgroup writes results."""
     runner_policy_arn: pulumi.Output[str]
     """Managed policy to attach to whoever runs drift on Athena (a CI role, an on-call group)."""
+    projected_hours_range: pulumi.Output[str]
+    """Range of the projected `hour` partitions, Athena's syntax: capture outside it is not queried."""
 
     def __init__(self, name: str, args: CaptureQueriesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         check("CaptureQueries", name, problems(args))
@@ -112,6 +113,7 @@ class CaptureQueries(pulumi.ComponentResource):
         account_id = aws.get_caller_identity_output(opts=invoke_opts).account_id
         tags = args.get("tags")
         bucket = args["bucket_name"]
+        hours_range = args.get("projected_hours_range", DEFAULT_PROJECTED_HOURS_RANGE)
 
         database = aws.glue.CatalogDatabase(
             f"{name}-database",
@@ -127,9 +129,7 @@ class CaptureQueries(pulumi.ComponentResource):
                 database_name=database.name,
                 description=f"Data capture of SageMaker endpoint {endpoint['endpoint_name']}",
                 table_type="EXTERNAL_TABLE",
-                parameters=table_parameters(
-                    bucket, endpoint, args.get("projected_hours_range", DEFAULT_PROJECTED_HOURS_RANGE)
-                ),
+                parameters=table_parameters(bucket, endpoint, hours_range),
                 partition_keys=[
                     aws.glue.CatalogTablePartitionKeyArgs(name=key, type="string") for key in PARTITION_KEYS
                 ],
@@ -199,6 +199,7 @@ class CaptureQueries(pulumi.ComponentResource):
         self.workgroup_name = workgroup.name
         self.results_location = results
         self.runner_policy_arn = policy.arn
+        self.projected_hours_range = pulumi.Output.from_input(hours_range)
         self.register_outputs(
             {
                 "database_name": self.database_name,
@@ -206,6 +207,7 @@ class CaptureQueries(pulumi.ComponentResource):
                 "workgroup_name": self.workgroup_name,
                 "results_location": self.results_location,
                 "runner_policy_arn": self.runner_policy_arn,
+                "projected_hours_range": self.projected_hours_range,
             }
         )
 

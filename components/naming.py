@@ -48,6 +48,8 @@ def data_capture_prefix(endpoint_name: str) -> str:
 # The hour part of a capture key (`yyyy/mm/dd/hh`, UTC), for `strftime` and as Athena's projection format.
 CAPTURE_HOUR_FORMAT = "%Y/%m/%d/%H"
 CAPTURE_HOUR_PROJECTION_FORMAT = "yyyy/MM/dd/HH"
+# How far back a capture table projects its `hour` partitions (Athena's syntax); older capture is not queried.
+DEFAULT_PROJECTED_HOURS_RANGE = "NOW-1YEARS,NOW"
 
 
 def _sql_name(text: str) -> str:

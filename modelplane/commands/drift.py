@@ -13,7 +13,7 @@ Only production variants are read: a shadow variant receives a copy of the same 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,13 @@ from modelplane.config import stackfiles
 from modelplane.config.loader import load_stack_file
 from modelplane.config.outputs import add_deployed_stack_options, read_outputs
 from modelplane.drift import athena, embedded
-from modelplane.drift.baseline import baseline_from_training, load_baseline, write_baseline
+from modelplane.drift.baseline import baseline_from_training, load_baseline
 from modelplane.drift.query import WindowAggregates
 from modelplane.drift.report import Judged, plot, publish, render_json, render_markdown, render_text
 from modelplane.drift.statistics import Verdict, compare
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, BadInput
 from modelplane.live.aws import Aws, add_endpoint_url_option, endpoint_url_for
+from modelplane.report.writers import write_report
 from modelplane.settings import Platform
 from modelplane.timewindow import add_window_options, window_from
 
@@ -102,7 +103,7 @@ def _add_training_options(parser: argparse.ArgumentParser, prefix: str = "") -> 
 
 def run_baseline(args: argparse.Namespace) -> int:
     baseline = baseline_from_training(args.source, drop=args.drop, categorical=args.categorical)
-    write_baseline(baseline, args.out)
+    write_report(args.out, baseline.model_dump(mode="json"))
     kinds = [feature.kind for feature in baseline.features.values()]
     print(
         f"{args.out}: {len(kinds)} features ({kinds.count('numeric')} numeric, {kinds.count('categorical')} "
@@ -115,9 +116,9 @@ def run(args: argparse.Namespace) -> int:
     judged, aws = _judge(args)
     print(render_text(judged))
     if args.json is not None:
-        args.json.write_text(json.dumps(render_json(judged), indent=2) + "\n", encoding="utf-8")
+        write_report(args.json, render_json(judged))
     if args.markdown is not None:
-        args.markdown.write_text(render_markdown(judged), encoding="utf-8")
+        write_report(args.markdown, render_markdown(judged))
     if args.plot is not None:
         plot(judged, args.plot)
     if args.publish:
@@ -132,7 +133,8 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, Aws]:
     """The judged window, and the AWS session it was read through (`--publish` writes through it too)."""
     if args.endpoint is None or args.baseline is None:
         raise BadInput("give --endpoint NAME and --baseline FILE (or `modelplane drift baseline --from train.csv`)")
-    window = window_from(args, datetime.now(UTC))
+    now = datetime.now(UTC)
+    window = window_from(args, now)
     path, stack = stackfiles.resolve(args.stack, args.config)
     settings = load_stack_file(path, stack)
     endpoint = stackfiles.endpoint_named(settings, path, args.endpoint)
@@ -166,7 +168,7 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, Aws]:
             baseline=baseline,
         )
     else:
-        run = athena.judge(aws.client("athena"), table, variants=variants, window=window, baseline=baseline)
+        run = athena.judge(aws.client("athena"), table, variants=variants, window=window, baseline=baseline, now=now)
         aggregates = run.aggregates
         details = f"query {run.query_execution_id}, {run.scanned_bytes / 1e6:.1f} MB scanned in {table.workgroup}"
     report = compare(baseline, aggregates, endpoint.drift)
@@ -194,4 +196,7 @@ def _capture_table(deployed: dict[str, Any], endpoint: str) -> athena.CaptureTab
             f"the stack outputs lack endpoints.{endpoint}.capture_table (database, table, workgroup): deploy the "
             "stack with this version of modelplane (`pulumi up`), or use --engine duckdb"
         )
-    return athena.CaptureTable(str(declared["database"]), str(declared["table"]), str(declared["workgroup"]))
+    table = athena.CaptureTable(str(declared["database"]), str(declared["table"]), str(declared["workgroup"]))
+    if declared.get("projected_hours_range"):
+        table = dataclasses.replace(table, projected_hours_range=str(declared["projected_hours_range"]))
+    return table

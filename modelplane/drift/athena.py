@@ -9,27 +9,35 @@ the one result row through GetQueryResults.
 
 from __future__ import annotations
 
+import calendar
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from modelplane_components.naming import CAPTURE_HOUR_FORMAT
+from modelplane_components.naming import CAPTURE_HOUR_FORMAT, DEFAULT_PROJECTED_HOURS_RANGE
 
 from modelplane.drift.baseline import Baseline
-from modelplane.drift.query import WindowAggregates, aggregates_from, trino_sql
+from modelplane.drift.query import WindowAggregates, aggregates_from, literal, trino_sql
 from modelplane.errors import BadInput
-from modelplane.live.aws import AWS_ERRORS, error_text
-from modelplane.timewindow import Window
+from modelplane.timewindow import Window, iso
 
 POLL_SECONDS = 2.0
 # Athena's own limit for a DML query is 30 minutes by default; give up a little later.
 TIMEOUT_SECONDS = 35 * 60
 FINISHED = {"SUCCEEDED", "FAILED", "CANCELLED"}
+# A relative bound of a projected date range (Athena's partition projection): NOW, or NOW plus or minus an amount.
+_RELATIVE = re.compile(
+    r"\s*NOW\s*(?:(?P<sign>[+-])\s*(?P<amount>[0-9]+)\s*(?P<unit>YEAR|MONTH|WEEK|DAY|HOUR|MINUTE|SECOND)S?\s*)?",
+    re.IGNORECASE,
+)
 
 
 class AthenaError(BadInput):
-    """The query could not run or failed (exit 2); the message says why."""
+    """The query failed, was cancelled or cannot be asked (exit 2); the message says why. An error of the Athena
+    API itself propagates as it is (`modelplane.commands.outcome_of` names the operation)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,9 @@ class CaptureTable:
     database: str
     table: str
     workgroup: str
+    projected_hours_range: str = DEFAULT_PROJECTED_HOURS_RANGE
+    """The hours the table's partitions project (Athena's syntax); stacks deployed before it was an output
+    project the default."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +57,6 @@ class AthenaRun:
     aggregates: WindowAggregates
     query_execution_id: str
     scanned_bytes: int
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _identifier(name: str) -> str:
@@ -69,12 +76,54 @@ def source(table: CaptureTable, variants: Sequence[str], window: Window) -> str:
   capturedata.endpointinput.encoding AS encoding,
   capturedata.endpointinput.data AS data
 FROM {_identifier(table.database)}.{_identifier(table.table)}
-WHERE variant IN ({", ".join(map(_literal, variants))})
-  AND hour BETWEEN {_literal(first)} AND {_literal(last)}"""  # noqa: S608 - names and values are quoted
+WHERE variant IN ({", ".join(map(literal, variants))})
+  AND hour BETWEEN {literal(first)} AND {literal(last)}"""  # noqa: S608 - names and values are quoted
 
 
 def query_text(table: CaptureTable, variants: Sequence[str], window: Window, baseline: Baseline) -> str:
     return trino_sql(baseline, window, source(table, variants, window))
+
+
+def oldest_projected_hour(hours_range: str, now: datetime) -> datetime:
+    """The first hour a projected range holds at `now`: its lower bound, absolute (`yyyy/MM/dd/HH`) or relative
+    (`NOW-1YEARS`), to the hour."""
+    lower = hours_range.split(",", maxsplit=1)[0]
+    match = _RELATIVE.fullmatch(lower)
+    if match is None:
+        try:
+            return datetime.strptime(lower.strip(), CAPTURE_HOUR_FORMAT).replace(tzinfo=UTC)
+        except ValueError as error:
+            raise AthenaError(
+                f"cannot read the capture table's projected range {hours_range!r} (Athena's `NOW-1YEARS,NOW` or "
+                "`2026/01/01/00,NOW`)"
+            ) from error
+    amount = int(match["amount"] or 0) * (-1 if match["sign"] == "-" else 1)
+    unit = (match["unit"] or "hour").lower()
+    if unit in {"year", "month"}:
+        moment = _plus_months(now, amount * (12 if unit == "year" else 1))
+    else:
+        moment = now + timedelta(**{f"{unit}s": amount})
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _plus_months(moment: datetime, months: int) -> datetime:
+    """`moment` `months` later, the day clamped to the month's last (as Java's plusMonths, which Athena uses)."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def check_projected(table: CaptureTable, window: Window, now: datetime) -> None:
+    """Refuse a window that starts before the table's projected hours: Athena would read nothing there."""
+    oldest = oldest_projected_hour(table.projected_hours_range, now)
+    if window.start < oldest:
+        raise AthenaError(
+            f"the window starts at {iso(window.start)}, before the oldest hour the capture table "
+            f"{table.database}.{table.table} projects ({iso(oldest)}, range {table.projected_hours_range}): Athena "
+            "would read none of that capture. Judge a later window, or use --engine duckdb, which reads the "
+            "capture files themselves"
+        )
 
 
 def judge(
@@ -84,21 +133,21 @@ def judge(
     variants: Sequence[str],
     window: Window,
     baseline: Baseline,
+    now: datetime,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> AthenaRun:
-    """Run the drift query in the table's workgroup and read its answer."""
-    try:
-        started = athena.start_query_execution(
-            QueryString=query_text(table, variants, window, baseline),
-            QueryExecutionContext={"Database": table.database},
-            WorkGroup=table.workgroup,
-        )
-        execution_id = started["QueryExecutionId"]
-        execution = _wait(athena, execution_id, sleep, clock)
-        rows = _result_rows(athena, execution_id)
-    except AWS_ERRORS as error:
-        raise AthenaError(f"Athena ({table.workgroup}): {error_text(error)}") from None
+    """Run the drift query in the table's workgroup and read its answer; a window the table does not project
+    is refused before any query runs."""
+    check_projected(table, window, now)
+    started = athena.start_query_execution(
+        QueryString=query_text(table, variants, window, baseline),
+        QueryExecutionContext={"Database": table.database},
+        WorkGroup=table.workgroup,
+    )
+    execution_id = started["QueryExecutionId"]
+    execution = _wait(athena, execution_id, sleep, clock)
+    rows = _result_rows(athena, execution_id)
     if len(rows) != 1:
         raise AthenaError(f"Athena query {execution_id} answered {len(rows)} rows, not the one aggregate row")
     scanned = int(execution.get("Statistics", {}).get("DataScannedInBytes", 0))

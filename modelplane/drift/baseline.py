@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,7 +176,3 @@ def load_baseline(path: Path, *, drop: Iterable[str] = (), categorical: Iterable
     if list(drop) or list(categorical):
         raise BaselineError(f"{path}: --drop and --categorical shape a training CSV; a baseline file is shaped already")
     return inputs.validated(Baseline, inputs.read_json(path), str(path), f"a {FORMAT} version {VERSION} file")
-
-
-def write_baseline(baseline: Baseline, path: Path) -> None:
-    path.write_text(json.dumps(baseline.model_dump(mode="json"), indent=1) + "\n", encoding="utf-8")

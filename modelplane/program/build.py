@@ -15,7 +15,8 @@ Stack outputs (a contract read by `modelplane verify` and the docs; add keys, ne
   `min_capacity`, `max_capacity`), `data_capture` (bool), `alarm_names`, `rollback_alarm_names`,
   `anomaly_alarm_names` (anomaly-detection and drift alarms, also in `alarm_names`), `dashboard_name`,
   `log_group_name`, `alarm_topic_arn`, and with data capture `capture_table` (`database`, `table`,
-  `workgroup`: where `modelplane drift --engine athena` queries the capture).
+  `workgroup`: where `modelplane drift --engine athena` queries the capture; `projected_hours_range`: the
+  hours the table projects, Athena's syntax).
 - `capture_queries`, when an endpoint captures: `database`, `workgroup`, `results_location`,
   `runner_policy_arn` (the managed policy a drift runner needs).
 - `endpoints.<settings endpoint name>`, for `platform: kubernetes`: `platform`, `namespace`,
@@ -129,6 +130,7 @@ def _capture_queries(stack: _Stack, endpoint_outputs: dict[str, dict[str, Any]])
                 "database": queries.database_name,
                 "table": queries.table_names.apply(lambda tables, name=deployed: tables[name]),
                 "workgroup": queries.workgroup_name,
+                "projected_hours_range": queries.projected_hours_range,
             }
     return {
         "capture_queries": {

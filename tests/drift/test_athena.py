@@ -18,9 +18,11 @@ from typing import Any
 
 import botocore.session
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from modelplane.cli import main
+from modelplane.commands import outcome_of
 from modelplane.drift import athena
 from modelplane.drift.athena import AthenaError, CaptureTable, query_text
 from modelplane.drift.baseline import Baseline, baseline_from_frame
@@ -30,7 +32,8 @@ from modelplane.live.aws import Aws
 from modelplane.timewindow import Window
 from tests.drift.harness import athena_answer, capture_line, comparable, hourly_capture, requests_of, transactions
 
-END = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+# A recent window: the command refuses one older than the table's projected hours (a year back).
+END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
 WINDOW = Window(END - timedelta(hours=6), END)
 TABLE = CaptureTable(database="modelplane_prod", table="fraud_prod_capture", workgroup="modelplane-prod-drift")
 EXECUTION_ID = "0f3e5a0e-1b2c-4d5e-8f90-a1b2c3d4e5f6"
@@ -71,14 +74,14 @@ def client() -> Iterator[tuple[Any, Stubber]]:
         stubber.assert_no_pending_responses()
 
 
-def started(stubber: Stubber, baseline: Baseline) -> None:
+def started(stubber: Stubber, baseline: Baseline, table: CaptureTable = TABLE) -> None:
     stubber.add_response(
         "start_query_execution",
         {"QueryExecutionId": EXECUTION_ID},
         {
-            "QueryString": query_text(TABLE, ["champion"], WINDOW, baseline),
-            "QueryExecutionContext": {"Database": TABLE.database},
-            "WorkGroup": TABLE.workgroup,
+            "QueryString": query_text(table, ["champion"], WINDOW, baseline),
+            "QueryExecutionContext": {"Database": table.database},
+            "WorkGroup": table.workgroup,
         },
     )
 
@@ -117,7 +120,7 @@ def results(stubber: Stubber, row: list[str | None]) -> None:
 
 def judge(client: Any, baseline: Baseline, **clock: Any) -> athena.AthenaRun:
     return athena.judge(
-        client, TABLE, variants=["champion"], window=WINDOW, baseline=baseline, sleep=lambda _: None, **clock
+        client, TABLE, variants=["champion"], window=WINDOW, baseline=baseline, now=END, sleep=lambda _: None, **clock
     )
 
 
@@ -176,14 +179,21 @@ def test_a_query_over_the_scan_limit_is_cancelled_and_the_message_names_the_limi
     assert "raise monitoring.drift_query_scan_limit_gb" in str(raised.value)
 
 
-def test_an_aws_error_is_one_line(client: tuple[Any, Stubber], baseline: Baseline) -> None:
+def test_an_aws_error_propagates_and_is_one_line_naming_the_operation(
+    client: tuple[Any, Stubber], baseline: Baseline
+) -> None:
     athena_client_, stubber = client
     stubber.add_client_error(
         "start_query_execution", "InvalidRequestException", "WorkGroup modelplane-prod-drift is disabled"
     )
 
-    with pytest.raises(AthenaError, match="InvalidRequestException: WorkGroup modelplane-prod-drift is disabled"):
+    with pytest.raises(ClientError) as raised:
         judge(athena_client_, baseline)
+    assert outcome_of("drift", raised.value) == (
+        EXIT_USAGE,
+        "modelplane drift: AWS: StartQueryExecution: InvalidRequestException: WorkGroup modelplane-prod-drift is "
+        "disabled",
+    )
 
 
 def test_a_query_that_never_ends_is_stopped(client: tuple[Any, Stubber], baseline: Baseline) -> None:
@@ -217,15 +227,7 @@ def test_drift_on_athena_reads_the_table_the_stack_outputs_name(
     table = CaptureTable(declared["database"], declared["table"], declared["workgroup"])
     client = athena_client()
     stubber = Stubber(client)
-    stubber.add_response(
-        "start_query_execution",
-        {"QueryExecutionId": EXECUTION_ID},
-        {
-            "QueryString": query_text(table, ["champion"], WINDOW, baseline),
-            "QueryExecutionContext": {"Database": table.database},
-            "WorkGroup": table.workgroup,
-        },
-    )
+    started(stubber, baseline, table)
     polled(stubber, execution("SUCCEEDED", scanned=2_000_000))
     results(stubber, answer_row)
     stubber.activate()
@@ -255,3 +257,48 @@ def test_drift_on_athena_without_a_declared_table_exits_2(
 
     assert main([*command, "--baseline", str(baseline_file)]) == EXIT_USAGE
     assert "lack endpoints.fraud.capture_table (database, table, workgroup)" in capsys.readouterr().err
+
+
+def test_a_window_older_than_the_projected_hours_exits_2_before_any_query(
+    baseline: Baseline, tmp_path: Path, prod_outputs: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The table projects its hours a year back: Athena would read nothing of an older window and answer "too
+    little data"; drift says why instead, and asks Athena nothing (the Stubber holds no answer)."""
+    declared = prod_outputs["endpoints"]["fraud"]["capture_table"]
+    assert declared["projected_hours_range"] == "NOW-1YEARS,NOW"
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(prod_outputs), encoding="utf-8")
+    baseline_file = tmp_path / "baseline.json"
+    baseline_file.write_text(baseline.model_dump_json(), encoding="utf-8")
+    client = athena_client()
+    monkeypatch.setattr(Aws, "client", lambda self, service, **_: client)
+    start = datetime.now(UTC) - timedelta(days=367)
+    command = ["drift", "--stack", "prod", "--outputs", str(outputs), "--endpoint", "fraud", "--engine", "athena"]
+    window = ["--start", start.isoformat(), "--end", (start + timedelta(hours=6)).isoformat()]
+
+    with Stubber(client) as stubber:
+        assert main([*command, *window, "--baseline", str(baseline_file)]) == EXIT_USAGE
+        stubber.assert_no_pending_responses()
+
+    error = capsys.readouterr().err
+    assert "before the oldest hour the capture table modelplane_prod.fraud_prod_capture projects" in error
+    assert "range NOW-1YEARS,NOW" in error and "use --engine duckdb" in error
+
+
+@pytest.mark.parametrize(
+    ("hours_range", "now", "oldest"),
+    [
+        ("NOW-1YEARS,NOW", datetime(2028, 2, 29, 13, 45, tzinfo=UTC), datetime(2027, 2, 28, 13, tzinfo=UTC)),
+        ("NOW - 3 MONTHS , NOW", datetime(2026, 5, 31, 0, 5, tzinfo=UTC), datetime(2026, 2, 28, 0, tzinfo=UTC)),
+        ("NOW-36HOURS,NOW", datetime(2026, 11, 2, 12, 30, tzinfo=UTC), datetime(2026, 11, 1, 0, tzinfo=UTC)),
+        ("now-2weeks,now", datetime(2026, 11, 15, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC)),
+        ("2026/01/01/00,NOW", datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_the_oldest_projected_hour_reads_athenas_range(hours_range: str, now: datetime, oldest: datetime) -> None:
+    assert athena.oldest_projected_hour(hours_range, now) == oldest
+
+
+def test_a_projected_range_it_cannot_read_is_refused() -> None:
+    with pytest.raises(AthenaError, match="cannot read the capture table's projected range 'LAST YEAR,NOW'"):
+        athena.oldest_projected_hour("LAST YEAR,NOW", datetime(2026, 11, 2, tzinfo=UTC))

@@ -21,6 +21,7 @@ import boto3
 import numpy as np
 import pandas as pd
 import pytest
+from botocore.exceptions import ClientError
 from scipy import stats
 
 from modelplane.cli import main
@@ -209,6 +210,31 @@ def test_drifted_window_names_the_features_that_moved_and_publishes_them(
     assert [point["Maximum"] for point in published] == [3]
     per_feature = cloudwatch.list_metrics(Namespace=DRIFT_NAMESPACE, MetricName=FEATURE_PSI)["Metrics"]
     assert {d["Value"] for m in per_feature for d in m["Dimensions"] if d["Name"] == "Feature"} == set(COLUMNS)
+
+
+def test_reports_go_into_folders_that_do_not_exist_yet(
+    bucket: CaptureBucket, run_drift: RunDrift, tmp_path: Path
+) -> None:
+    bucket.write(transactions(300, seed=2), end=UNTIL, span=timedelta(hours=2))
+    reports = tmp_path / "reports" / "drift"
+
+    assert run_drift("--json", str(reports / "drift.json"), "--markdown", str(reports / "drift.md")) == EXIT_OK
+
+    assert json.loads((reports / "drift.json").read_text(encoding="utf-8"))["verdict"] == "no-drift"
+    assert (reports / "drift.md").read_text(encoding="utf-8").startswith("#")
+
+
+def test_an_s3_error_names_the_prefix_and_keeps_the_aws_error_as_its_cause(moto_server_url: str) -> None:
+    s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=moto_server_url, **EMULATOR_CREDENTIALS)
+
+    with pytest.raises(CaptureError) as raised:
+        embedded.capture_objects(s3, "no-such-bucket", endpoint_name="fraud-prod", variants=["champion"], window=WINDOW)
+
+    assert str(raised.value).startswith(
+        "s3://no-such-bucket/data-capture/fraud-prod/fraud-prod/champion/2026/11/02/06/: "
+    )
+    assert "ListObjectsV2: NoSuchBucket" in str(raised.value)
+    assert isinstance(raised.value.__cause__, ClientError), "the cause shows under MODELPLANE_TRACEBACK=1"
 
 
 def test_too_few_captures_is_inconclusive(bucket: CaptureBucket, run_drift: RunDrift, capsys: Any) -> None:
