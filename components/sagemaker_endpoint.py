@@ -418,10 +418,15 @@ def deployment_config(
     )
     step = {"type": CAPACITY_TYPES[deployment.step_type], "value": deployment.step_value}
     if deployment.strategy is DeploymentStrategy.ROLLING:
+        # A rollback brings the old fleet back in the same steps: without a rollback batch size SageMaker brings
+        # all of it up at once, beside the new fleet, which the account's quota must then hold twice.
         return aws.sagemaker.EndpointDeploymentConfigArgs(
             rolling_update_policy=aws.sagemaker.EndpointDeploymentConfigRollingUpdatePolicyArgs(
                 maximum_batch_size=aws.sagemaker.EndpointDeploymentConfigRollingUpdatePolicyMaximumBatchSizeArgs(
                     **step
+                ),
+                rollback_maximum_batch_size=(
+                    aws.sagemaker.EndpointDeploymentConfigRollingUpdatePolicyRollbackMaximumBatchSizeArgs(**step)
                 ),
                 wait_interval_in_seconds=deployment.bake_seconds,
                 maximum_execution_timeout_in_seconds=deployment.max_duration_seconds,

@@ -8,7 +8,6 @@ invalid settings or an AWS error.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from modelplane.config.loader import load_stack_file
 from modelplane.errors import EXIT_FAILED, EXIT_OK
 from modelplane.live.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.live.capacity import assess, render, report
+from modelplane.report.writers import write_report
 
 
 def register(subparsers: Any) -> None:
@@ -43,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
     assessment = assess(settings, stack, quotas_client=aws.client("service-quotas"), sagemaker=aws.client("sagemaker"))
     print(render(assessment))
     if args.json is not None:
-        args.json.write_text(json.dumps(report(assessment), indent=2) + "\n", encoding="utf-8")
+        write_report(args.json, report(assessment))
     return EXIT_FAILED if assessment.problems else EXIT_OK

@@ -9,12 +9,18 @@ runs at peak:
   component scales every instance-backed production variant), and each shadow variant's count;
 - the second fleet of an update: blue/green (all-at-once, canary, linear) provisions the whole new
   fleet, shadow included, beside the old one until the old one is terminated; a rolling update
-  provisions one batch (`step`: instances, or a share of the variant's instances) at a time;
+  provisions one batch (`step`: instances, or a share of the variant's instances) at a time, and rolls
+  back in batches of the same size (the endpoint component sets both);
 
 and compares it with the applied quota (Service Quotas; its default where no value was ever applied)
-minus what the account's other endpoints run now (their current instances, and a pending deployment's
-new ones). The stack's own endpoints are left out of that usage: the update's second fleet stands for
-them. Serverless variants use no instances. Kubernetes endpoints are summed per node selector from what
+minus what the account's other endpoints run now (their current or desired instances, whichever is more,
+and a pending deployment's new ones). The stack's own endpoints are left out of that usage: the update's
+second fleet stands for them. An endpoint whose config is gone (deleted after the endpoint was created)
+runs instances of a type capacity cannot learn: they count against every type.
+
+Serverless variants use no instances but two quotas of their own: the concurrency all serverless
+endpoints of the region share (the sum of their maximum concurrency; provisioned concurrency is part of
+it) and the number of serverless endpoints. Kubernetes endpoints are summed per node selector from what
 the stack declares (requested CPUs and GPUs at peak, one surge pod per variant during a rolling update)
 and are not compared with anything: the cluster is not read.
 """
@@ -29,12 +35,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from botocore.exceptions import ClientError
 from modelplane_components import naming
 
 from modelplane.settings import Endpoint, Platform, Settings, Strategy, Variant
 
 SERVICE_CODE = "sagemaker"
 QUOTA_NAME = "{instance_type} for endpoint usage"
+SERVERLESS_CONCURRENCY_QUOTA = "Maximum total concurrency that can be allocated across all serverless endpoints"
+SERVERLESS_ENDPOINTS_QUOTA = "Maximum number of serverless endpoints"
 DESCRIBE_THREADS = 8
 # Pods a Deployment adds during a rolling update (the Kubernetes component's maxSurge).
 KUBERNETES_SURGE_PODS = 1
@@ -49,14 +58,16 @@ class Quota:
 
 
 @dataclass
-class InstanceNeed:
-    """One instance type of the stack at peak."""
+class Need:
+    """What the stack holds of one quota at peak: an instance type's instances, or serverless concurrency."""
 
-    instance_type: str
+    label: str
+    """The instance type, or what of serverless inference is counted."""
+    quota_name: str
     running: int = 0
-    """Instances at peak outside an update."""
+    """Held at peak outside an update."""
     update: int = 0
-    """Instances an update adds while both fleets run."""
+    """Added by an update while both fleets run."""
     reasons: list[str] = field(default_factory=list)
 
     @property
@@ -66,10 +77,10 @@ class InstanceNeed:
 
 @dataclass(frozen=True)
 class Line:
-    """One row of the table: an instance type's need against its quota and usage."""
+    """One row of the table: a need against its quota and the other endpoints' usage."""
 
     region: str
-    need: InstanceNeed
+    need: Need
     quota: Quota | None
     in_use: int
 
@@ -82,19 +93,47 @@ class Line:
         return self.headroom is None or self.headroom < 0
 
     def problem(self) -> str:
-        """Why the account cannot run this type, naming the quota to raise."""
-        name = QUOTA_NAME.format(instance_type=self.need.instance_type)
+        """Why the account cannot hold the need, naming the quota to raise."""
+        name = self.need.quota_name
         if self.quota is None:
-            return (
-                f"{self.need.instance_type}: Service Quotas has no quota '{name}' in {self.region}; SageMaker "
-                "probably does not offer this type for endpoints there"
+            unoffered = "; SageMaker probably does not offer this type for endpoints there"
+            return f"{self.need.label}: Service Quotas has no quota '{name}' in {self.region}" + (
+                unoffered if name == QUOTA_NAME.format(instance_type=self.need.label) else ""
             )
         wanted = self.in_use + self.need.total
         return (
-            f"{self.need.instance_type}: needs {self.need.total} with {self.in_use} in use by other endpoints, "
+            f"{self.need.label}: needs {self.need.total} with {self.in_use} in use by other endpoints, "
             f"quota {_number(self.quota.value)}; raise {self.quota.code} ('{name}') in {self.region} to at least "
             f"{wanted} (Service Quotas, service code {SERVICE_CODE})"
         )
+
+
+@dataclass(frozen=True)
+class UnknownFleet:
+    """Instances of another endpoint whose type cannot be read: its endpoint config is gone."""
+
+    endpoint: str
+    config: str
+    instances: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.instances} instances of endpoint {self.endpoint} of unknown type (its endpoint config "
+            f"{self.config} no longer exists): counted as in use of every type"
+        )
+
+
+@dataclass
+class Usage:
+    """What the account's other endpoints hold now."""
+
+    instances: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    unknown: list[UnknownFleet] = field(default_factory=list)
+    serverless_concurrency: int = 0
+    serverless_endpoints: int = 0
+
+    def of_type(self, instance_type: str) -> int:
+        return self.instances.get(instance_type, 0) + sum(fleet.instances for fleet in self.unknown)
 
 
 @dataclass
@@ -113,23 +152,25 @@ class Assessment:
     stack: str
     region: str
     lines: list[Line]
+    serverless: list[Line]
     pods: list[PodNeed]
-    serverless: list[str]
+    unknown: list[UnknownFleet]
 
     @property
     def problems(self) -> list[str]:
-        return [line.problem() for line in self.lines if line.short]
+        return [line.problem() for line in [*self.lines, *self.serverless] if line.short]
 
 
-def instance_needs(settings: Settings) -> dict[str, InstanceNeed]:
+def instance_needs(settings: Settings) -> dict[str, Need]:
     """Per instance type, what the stack's SageMaker endpoints run at peak and add during an update."""
-    needs: dict[str, InstanceNeed] = {}
+    needs: dict[str, Need] = {}
     for endpoint in settings.endpoints:
         if endpoint.platform is not Platform.SAGEMAKER:
             continue
         fleet = _fleet(endpoint)
         for variant, count in fleet:
-            need = needs.setdefault(str(variant.instance_type), InstanceNeed(str(variant.instance_type)))
+            kind = str(variant.instance_type)
+            need = needs.setdefault(kind, Need(kind, QUOTA_NAME.format(instance_type=kind)))
             need.running += count
             role = "shadow" if variant is endpoint.shadow else "variant"
             scaled = "autoscaling max" if endpoint.autoscaling is not None and role == "variant" else "instances"
@@ -138,12 +179,35 @@ def instance_needs(settings: Settings) -> dict[str, InstanceNeed]:
             need = needs[str(variant.instance_type)]
             need.update += extra
             how = (
-                "rolling batch"
+                "rolling batch, and the rollback's"
                 if endpoint.deployment.strategy is Strategy.ROLLING
                 else f"{endpoint.deployment.strategy} blue/green second fleet"
             )
             need.reasons.append(f"{endpoint.name}/{variant.name}: +{extra} during an update ({how})")
     return needs
+
+
+def serverless_needs(settings: Settings) -> list[Need]:
+    """The stack's serverless concurrency (the sum of the variants' maxima) and serverless endpoints; none when
+    the stack has no serverless variant."""
+    concurrency = Need("serverless concurrency", SERVERLESS_CONCURRENCY_QUOTA)
+    endpoints = Need("serverless endpoints", SERVERLESS_ENDPOINTS_QUOTA)
+    for endpoint in settings.endpoints:
+        variants = [v for v in endpoint.all_variants if v.serverless is not None]
+        if endpoint.platform is not Platform.SAGEMAKER or not variants:
+            continue
+        endpoints.running += 1
+        endpoints.reasons.append(f"{endpoint.name}: {len(variants)} serverless variants")
+        for variant in variants:
+            serverless = variant.serverless
+            assert serverless is not None
+            concurrency.running += serverless.max_concurrency
+            provisioned = serverless.provisioned_concurrency
+            concurrency.reasons.append(
+                f"{endpoint.name}/{variant.name}: {serverless.max_concurrency} (max concurrency"
+                + (f", {provisioned} of it provisioned)" if provisioned else ")")
+            )
+    return [concurrency, endpoints] if endpoints.running else []
 
 
 def _fleet(endpoint: Endpoint) -> list[tuple[Variant, int]]:
@@ -160,7 +224,8 @@ def _fleet(endpoint: Endpoint) -> list[tuple[Variant, int]]:
 
 
 def _update_surge(endpoint: Endpoint, fleet: list[tuple[Variant, int]]) -> list[tuple[Variant, int]]:
-    """What an update adds: the whole fleet again (blue/green), or one batch (rolling)."""
+    """What an update adds: the whole fleet again (blue/green), or one batch (rolling: the endpoint component
+    sets the rollback's batch to the same `step`, so a rollback adds no more)."""
     deployment = endpoint.deployment
     if deployment.strategy is not Strategy.ROLLING:
         return fleet
@@ -200,95 +265,142 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def endpoint_quotas(quotas_client: Any, instance_types: Iterable[str]) -> dict[str, Quota]:
-    """The applied quota per instance type, or AWS's default where Service Quotas lists no applied value."""
-    wanted = {QUOTA_NAME.format(instance_type=kind): kind for kind in instance_types}
+def service_quotas(quotas_client: Any, names: Iterable[str]) -> dict[str, Quota]:
+    """The applied value of each named SageMaker quota, or AWS's default where Service Quotas lists no applied
+    value; a name Service Quotas does not know is left out."""
+    wanted = set(names)
     found: dict[str, Quota] = {}
     for operation, applied in (("list_service_quotas", True), ("list_aws_default_service_quotas", False)):
         if len(found) == len(wanted):
             break
         for page in quotas_client.get_paginator(operation).paginate(ServiceCode=SERVICE_CODE):
             for quota in page.get("Quotas", []):
-                kind = wanted.get(quota.get("QuotaName", ""))
-                if kind is not None and kind not in found and "Value" in quota:
-                    found[kind] = Quota(quota["QuotaCode"], float(quota["Value"]), applied)
+                name = quota.get("QuotaName", "")
+                if name in wanted and name not in found and "Value" in quota:
+                    found[name] = Quota(quota["QuotaCode"], float(quota["Value"]), applied)
     return found
 
 
-def instances_in_use(sagemaker: Any, skip: set[str]) -> dict[str, int]:
-    """Instances per type that the account's endpoints other than `skip` run now."""
+def _unless_gone(describe: Any, **request: str) -> dict[str, Any] | None:
+    """A Describe* answer, or None for a resource deleted since it was listed (SageMaker's ValidationException)."""
+    try:
+        return describe(**request)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ValidationException":
+            return None
+        raise
+
+
+def _count(variant: Mapping[str, Any]) -> int:
+    """A variant's instances: the desired count while an endpoint is being created or scaled, when the current
+    one is still 0 or absent."""
+    return max(int(variant.get("CurrentInstanceCount", 0)), int(variant.get("DesiredInstanceCount", 0)))
+
+
+def _concurrency(variant: Mapping[str, Any]) -> int:
+    current, desired = (variant.get(key) or {} for key in ("CurrentServerlessConfig", "DesiredServerlessConfig"))
+    return max(int(current.get("MaxConcurrency", 0)), int(desired.get("MaxConcurrency", 0)))
+
+
+def usage_of_others(sagemaker: Any, skip: set[str]) -> Usage:
+    """What the account's endpoints other than `skip` hold now: instances per type, serverless concurrency."""
     names = [
         summary["EndpointName"]
         for page in sagemaker.get_paginator("list_endpoints").paginate()
         for summary in page.get("Endpoints", [])
         if summary["EndpointName"] not in skip
     ]
-    configs: dict[str, dict[str, str]] = {}
     with ThreadPoolExecutor(DESCRIBE_THREADS) as pool:
-        described = list(pool.map(lambda name: sagemaker.describe_endpoint(EndpointName=name), names))
+        described = [
+            endpoint
+            for endpoint in pool.map(lambda name: _unless_gone(sagemaker.describe_endpoint, EndpointName=name), names)
+            if endpoint is not None
+        ]
         config_names = sorted({endpoint["EndpointConfigName"] for endpoint in described})
-        for name, config in zip(
-            config_names,
-            pool.map(lambda name: sagemaker.describe_endpoint_config(EndpointConfigName=name), config_names),
-            strict=True,
-        ):
-            variants = [*config.get("ProductionVariants", []), *config.get("ShadowProductionVariants", [])]
-            configs[name] = {v["VariantName"]: v["InstanceType"] for v in variants if "InstanceType" in v}
-    used: dict[str, int] = defaultdict(int)
+        configs = dict(
+            zip(
+                config_names,
+                pool.map(
+                    lambda name: _unless_gone(sagemaker.describe_endpoint_config, EndpointConfigName=name),
+                    config_names,
+                ),
+                strict=True,
+            )
+        )
+    usage = Usage()
     for endpoint in described:
-        types = configs[endpoint["EndpointConfigName"]]
-        for variant in [*endpoint.get("ProductionVariants", []), *endpoint.get("ShadowProductionVariants", [])]:
-            kind = types.get(variant["VariantName"])
-            if kind is not None:
-                used[kind] += int(variant.get("CurrentInstanceCount", 0))
+        config = configs[endpoint["EndpointConfigName"]]
+        types = {
+            variant["VariantName"]: variant.get("InstanceType")
+            for variant in [
+                *(config or {}).get("ProductionVariants", []),
+                *(config or {}).get("ShadowProductionVariants", []),
+            ]
+        }
         pending = endpoint.get("PendingDeploymentSummary", {})
-        for variant in [*pending.get("ProductionVariants", []), *pending.get("ShadowProductionVariants", [])]:
+        variants = [*endpoint.get("ProductionVariants", []), *endpoint.get("ShadowProductionVariants", [])]
+        pending_variants = [*pending.get("ProductionVariants", []), *pending.get("ShadowProductionVariants", [])]
+        unknown = 0
+        for variant in variants:
+            if _concurrency(variant):
+                continue
+            kind = types.get(variant["VariantName"])
+            if kind is None:
+                unknown += _count(variant)
+            else:
+                usage.instances[kind] += _count(variant)
+        for variant in pending_variants:
             if "InstanceType" in variant:
-                used[variant["InstanceType"]] += int(variant.get("CurrentInstanceCount", 0))
-    return dict(used)
+                usage.instances[variant["InstanceType"]] += _count(variant)
+        concurrency = sum(_concurrency(variant) for variant in [*variants, *pending_variants])
+        if concurrency:
+            usage.serverless_concurrency += concurrency
+            usage.serverless_endpoints += 1
+        if unknown:
+            usage.unknown.append(UnknownFleet(endpoint["EndpointName"], endpoint["EndpointConfigName"], unknown))
+    return usage
 
 
 def assess(settings: Settings, stack: str, *, quotas_client: Any, sagemaker: Any) -> Assessment:
-    """The stack's need per instance type against the account's quotas and other endpoints' usage."""
+    """The stack's needs against the account's quotas and other endpoints' usage."""
     needs = instance_needs(settings)
+    serverless = serverless_needs(settings)
     ours = {
         naming.endpoint_name(endpoint.name, stack)
         for endpoint in settings.endpoints
         if endpoint.platform is Platform.SAGEMAKER
     }
-    quotas = endpoint_quotas(quotas_client, needs) if needs else {}
-    used = instances_in_use(sagemaker, ours) if needs else {}
-    lines = [Line(settings.region, needs[kind], quotas.get(kind), used.get(kind, 0)) for kind in sorted(needs)]
-    serverless = [
-        f"{endpoint.name}/{variant.name}"
-        for endpoint in settings.endpoints
-        if endpoint.platform is Platform.SAGEMAKER
-        for variant in endpoint.all_variants
-        if variant.serverless is not None
+    wanted = [need.quota_name for need in [*needs.values(), *serverless]]
+    quotas = service_quotas(quotas_client, wanted) if wanted else {}
+    usage = usage_of_others(sagemaker, ours) if wanted else Usage()
+    lines = [
+        Line(settings.region, need, quotas.get(need.quota_name), usage.of_type(kind))
+        for kind, need in sorted(needs.items())
     ]
-    return Assessment(stack, settings.region, lines, pod_needs(settings), serverless)
+    held = {
+        SERVERLESS_CONCURRENCY_QUOTA: usage.serverless_concurrency,
+        SERVERLESS_ENDPOINTS_QUOTA: usage.serverless_endpoints,
+    }
+    serverless_lines = [
+        Line(settings.region, need, quotas.get(need.quota_name), held[need.quota_name]) for need in serverless
+    ]
+    unknown = usage.unknown if needs else []
+    return Assessment(stack, settings.region, lines, serverless_lines, pod_needs(settings), unknown)
 
 
 def render(assessment: Assessment) -> str:
     """The table of need, quota, usage and headroom, then the Kubernetes sums and what is short."""
     out = [f"modelplane capacity: stack {assessment.stack}, region {assessment.region}"]
+    header = f"{'need':>5} {'(update)':>8} {'quota':>6} {'code':<11} {'in use':>6} {'headroom':>8}"
     if assessment.lines:
-        header = f"  {'instance type':<18} {'need':>5} {'(update)':>8} {'quota':>6} {'code':<11} {'in use':>6} {'headroom':>8}"
-        out += ["", "SageMaker endpoint instances (need = peak plus an update's second fleet):", header]
-        for line in assessment.lines:
-            quota = line.quota
-            out.append(
-                f"  {line.need.instance_type:<18} {line.need.total:>5} {f'+{line.need.update}':>8} "
-                f"{_number(quota.value) if quota else '?':>6} {quota.code if quota else '-':<11} {line.in_use:>6} "
-                f"{_number(line.headroom) if line.headroom is not None else '?':>8}"
-                + ("  SHORT" if line.short else "")
-                + ("" if quota is None or quota.applied else "  (AWS default)")
-            )
-            out += [f"      {reason}" for reason in line.need.reasons]
+        out += ["", "SageMaker endpoint instances (need = peak plus an update's second fleet):"]
+        out += [f"  {'instance type':<18} {header}", *_rows(assessment.lines, 18)]
     else:
         out += ["", "No instance-backed SageMaker endpoints."]
+    out += [f"  {fleet}" for fleet in assessment.unknown]
     if assessment.serverless:
-        out.append(f"Serverless variants use no instances: {', '.join(assessment.serverless)}")
+        out += ["", "SageMaker serverless inference (the region's quotas all serverless endpoints share):"]
+        out += [f"  {'':<22} {header}", *_rows(assessment.serverless, 22)]
     if assessment.pods:
         out += [
             "",
@@ -304,12 +416,28 @@ def render(assessment: Assessment) -> str:
     return "\n".join(out)
 
 
+def _rows(lines: list[Line], width: int) -> list[str]:
+    rows = []
+    for line in lines:
+        quota = line.quota
+        rows.append(
+            f"  {line.need.label:<{width}} {line.need.total:>5} {f'+{line.need.update}':>8} "
+            f"{_number(quota.value) if quota else '?':>6} {quota.code if quota else '-':<11} {line.in_use:>6} "
+            f"{_number(line.headroom) if line.headroom is not None else '?':>8}"
+            + ("  SHORT" if line.short else "")
+            + ("" if quota is None or quota.applied else "  (AWS default)")
+        )
+        rows += [f"      {reason}" for reason in line.need.reasons]
+    return rows
+
+
 def report(assessment: Assessment) -> dict[str, Any]:
     """The `--json` document."""
 
-    def line_of(line: Line) -> Mapping[str, Any]:
+    def line_of(line: Line, key: str) -> Mapping[str, Any]:
         return {
-            "instance_type": line.need.instance_type,
+            key: line.need.label,
+            "quota_name": line.need.quota_name,
             "need": line.need.total,
             "update": line.need.update,
             "quota": None if line.quota is None else line.quota.value,
@@ -324,7 +452,12 @@ def report(assessment: Assessment) -> dict[str, Any]:
     return {
         "stack": assessment.stack,
         "region": assessment.region,
-        "instances": [line_of(line) for line in assessment.lines],
+        "instances": [line_of(line, "instance_type") for line in assessment.lines],
+        "unknown_instances": [
+            {"endpoint": fleet.endpoint, "endpoint_config": fleet.config, "instances": fleet.instances}
+            for fleet in assessment.unknown
+        ],
+        "serverless": [line_of(line, "counted") for line in assessment.serverless],
         "kubernetes": [
             {
                 "node_selector": p.node_selector,
@@ -335,6 +468,5 @@ def report(assessment: Assessment) -> dict[str, Any]:
             }
             for p in assessment.pods
         ],
-        "serverless_variants": assessment.serverless,
         "problems": assessment.problems,
     }

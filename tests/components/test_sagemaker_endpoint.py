@@ -662,6 +662,8 @@ def test_asynchronous_results_land_encrypted_in_the_bucket(simulate_stack: Simul
             {
                 "rollingUpdatePolicy": {
                     "maximumBatchSize": {"type": "INSTANCE_COUNT", "value": 1},
+                    # A rollback in the same steps: absent, SageMaker brings the whole old fleet back at once.
+                    "rollbackMaximumBatchSize": {"type": "INSTANCE_COUNT", "value": 1},
                     "waitIntervalInSeconds": 120,
                     "maximumExecutionTimeoutInSeconds": 1800,
                 }
@@ -873,6 +875,7 @@ def test_a_registered_version_deploys_from_the_group_and_reads_below_its_prefix(
 def test_rollback_alarms_given_as_an_output_reach_the_deployment_and_the_role(component: Simulation) -> None:
     rolling = component.one(ENDPOINT).inputs["deploymentConfig"]
     assert rolling["rollingUpdatePolicy"]["maximumBatchSize"] == {"type": "INSTANCE_COUNT", "value": 1}
+    assert rolling["rollingUpdatePolicy"]["rollbackMaximumBatchSize"] == {"type": "INSTANCE_COUNT", "value": 1}
     assert rolling["autoRollbackConfiguration"]["alarms"] == [{"alarmName": "scorer-team-champion-5xx-rate"}]
     assert statements_of(component)["ReadRollbackAlarms"]["Resource"] == [
         f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT_ID}:alarm:scorer-team-champion-5xx-rate"

@@ -5,6 +5,7 @@ blue/green's second fleet tipping a type over, a type without a quota, an AWS er
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.live import capacity
 from modelplane.live.aws import Aws
 from modelplane.live.capacity import instance_needs, pod_needs
-from tests.stacks import settings_of, stack_config, write_stack
+from tests.stacks import SimulateStack, settings_of, stack_config, write_stack
 
 REGION = "eu-west-1"
 M5_QUOTA_CODE = "L-4B0B5C1A"
@@ -32,12 +33,16 @@ def client(service: str) -> Any:
 
 
 def quota(instance_type: str, value: float, code: str) -> dict[str, Any]:
+    return quota_named(f"{instance_type} for endpoint usage", value, code)
+
+
+def quota_named(name: str, value: float, code: str) -> dict[str, Any]:
     return {
         "ServiceCode": "sagemaker",
         "ServiceName": "Amazon SageMaker",
         "QuotaArn": f"arn:aws:servicequotas:{REGION}:111111111111:sagemaker/{code}",
         "QuotaCode": code,
-        "QuotaName": f"{instance_type} for endpoint usage",
+        "QuotaName": name,
         "Value": value,
         "Unit": "None",
         "Adjustable": True,
@@ -72,8 +77,20 @@ class Account:
             "list_aws_default_service_quotas", {"Quotas": list(quotas)}, {"ServiceCode": "sagemaker"}
         )
 
-    def endpoints(self, in_use: int, *, pending: int = 0) -> None:
-        """Prod's own endpoint (left out) and one other endpoint running `in_use` ml.m5.xlarge, maybe updating."""
+    def endpoints(
+        self,
+        in_use: int,
+        *,
+        pending: int = 0,
+        creating: bool = False,
+        config_gone: bool = False,
+        serverless: int = 0,
+        ours: str = "fraud-prod",
+    ) -> None:
+        """The stack's own endpoint (left out) and one other endpoint running `in_use` ml.m5.xlarge, maybe
+        updating, maybe still being created (no current count yet), maybe with its endpoint config deleted;
+        with `serverless`, a serverless endpoint of that maximum concurrency as well."""
+        others = [OTHER_ENDPOINT, *(["faq-bot"] if serverless else [])]
         summaries = [
             {
                 "EndpointName": name,
@@ -82,19 +99,22 @@ class Account:
                 "LastModifiedTime": "2026-10-01T00:00:00Z",
                 "EndpointStatus": "InService",
             }
-            for name in ("fraud-prod", OTHER_ENDPOINT)
+            for name in (ours, *others)
         ]
         self.sagemaker_stub.add_response("list_endpoints", {"Endpoints": summaries}, {})
+        counts = (
+            {"DesiredInstanceCount": in_use}
+            if creating
+            else {"CurrentInstanceCount": in_use, "DesiredInstanceCount": in_use}
+        )
         described: dict[str, Any] = {
             "EndpointName": OTHER_ENDPOINT,
             "EndpointArn": summaries[1]["EndpointArn"],
             "EndpointConfigName": "churn-config",
-            "EndpointStatus": "Updating" if pending else "InService",
+            "EndpointStatus": "Creating" if creating else "Updating" if pending else "InService",
             "CreationTime": "2026-10-01T00:00:00Z",
             "LastModifiedTime": "2026-10-01T00:00:00Z",
-            "ProductionVariants": [
-                {"VariantName": "main", "CurrentInstanceCount": in_use, "DesiredInstanceCount": in_use}
-            ],
+            "ProductionVariants": [{"VariantName": "main", **counts}],
         }
         if pending:
             described["PendingDeploymentSummary"] = {
@@ -104,23 +124,67 @@ class Account:
                 ],
             }
         self.sagemaker_stub.add_response("describe_endpoint", described, {"EndpointName": OTHER_ENDPOINT})
-        self.sagemaker_stub.add_response(
-            "describe_endpoint_config",
-            {
-                "EndpointConfigName": "churn-config",
-                "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:111111111111:endpoint-config/churn-config",
-                "ProductionVariants": [
-                    {
-                        "VariantName": "main",
-                        "ModelName": "churn",
-                        "InstanceType": "ml.m5.xlarge",
-                        "InitialInstanceCount": 1,
-                    }
-                ],
-                "CreationTime": "2026-10-01T00:00:00Z",
-            },
-            {"EndpointConfigName": "churn-config"},
-        )
+        if serverless:
+            self.sagemaker_stub.add_response(
+                "describe_endpoint",
+                {
+                    "EndpointName": "faq-bot",
+                    "EndpointArn": summaries[2]["EndpointArn"],
+                    "EndpointConfigName": "faq-bot-config",
+                    "EndpointStatus": "InService",
+                    "CreationTime": "2026-10-01T00:00:00Z",
+                    "LastModifiedTime": "2026-10-01T00:00:00Z",
+                    "ProductionVariants": [
+                        {
+                            "VariantName": "main",
+                            "CurrentServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": serverless},
+                        }
+                    ],
+                },
+                {"EndpointName": "faq-bot"},
+            )
+        if config_gone:
+            self.sagemaker_stub.add_client_error(
+                "describe_endpoint_config",
+                "ValidationException",
+                'Could not find endpoint configuration "churn-config".',
+                expected_params={"EndpointConfigName": "churn-config"},
+            )
+        else:
+            self.sagemaker_stub.add_response(
+                "describe_endpoint_config",
+                {
+                    "EndpointConfigName": "churn-config",
+                    "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:111111111111:endpoint-config/churn-config",
+                    "ProductionVariants": [
+                        {
+                            "VariantName": "main",
+                            "ModelName": "churn",
+                            "InstanceType": "ml.m5.xlarge",
+                            "InitialInstanceCount": 1,
+                        }
+                    ],
+                    "CreationTime": "2026-10-01T00:00:00Z",
+                },
+                {"EndpointConfigName": "churn-config"},
+            )
+        if serverless:
+            self.sagemaker_stub.add_response(
+                "describe_endpoint_config",
+                {
+                    "EndpointConfigName": "faq-bot-config",
+                    "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:111111111111:endpoint-config/faq-bot-config",
+                    "ProductionVariants": [
+                        {
+                            "VariantName": "main",
+                            "ModelName": "faq",
+                            "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": serverless},
+                        }
+                    ],
+                    "CreationTime": "2026-10-01T00:00:00Z",
+                },
+                {"EndpointConfigName": "faq-bot-config"},
+            )
 
     def __enter__(self) -> Account:
         self.quota_stub.activate()
@@ -144,7 +208,7 @@ def run_capacity(*arguments: str) -> int:
 
 def test_prod_needs_its_autoscaling_maximum_twice_for_a_canary_update() -> None:
     (need,) = instance_needs(settings_of("prod")).values()
-    assert (need.instance_type, need.running, need.update, need.total) == ("ml.m5.xlarge", 8, 8, 16)
+    assert (need.label, need.running, need.update, need.total) == ("ml.m5.xlarge", 8, 8, 16)
     assert need.reasons == [
         "fraud/champion: 8 (variant, autoscaling max)",
         "fraud/champion: +8 during an update (canary blue/green second fleet)",
@@ -154,7 +218,7 @@ def test_prod_needs_its_autoscaling_maximum_twice_for_a_canary_update() -> None:
 def test_enough_quota_exits_0_with_the_table(account: Account, tmp_path: Path, capsys: Any) -> None:
     account.applied(quota("ml.m5.xlarge", 20, M5_QUOTA_CODE))
     account.endpoints(in_use=2)
-    out = tmp_path / "capacity.json"
+    out = tmp_path / "reports" / "capacity.json"  # a folder that does not exist yet
 
     assert run_capacity("--stack", "prod", "--json", str(out)) == EXIT_OK
 
@@ -200,7 +264,7 @@ def test_the_rolling_stack_passes_the_same_account(account: Account, tmp_path: P
     config["modelplane:endpoints"][0]["deployment"]["strategy"] = "rolling"
 
     assert run_capacity("--config", str(write_stack(tmp_path, config, "prod"))) == EXIT_OK
-    assert "fraud/champion: +1 during an update (rolling batch)" in capsys.readouterr().out
+    assert "fraud/champion: +1 during an update (rolling batch, and the rollback's)" in capsys.readouterr().out
 
 
 def test_a_type_without_an_applied_value_is_held_to_its_default(account: Account, capsys: Any) -> None:
@@ -224,6 +288,77 @@ def test_an_instance_type_service_quotas_does_not_know_exits_1(account: Account,
     assert (
         "SHORT: ml.p5.48xlarge: Service Quotas has no quota 'ml.p5.48xlarge for endpoint usage' in eu-west-1"
     ) in capsys.readouterr().out
+
+
+def test_an_endpoint_whose_config_is_gone_counts_against_every_type_and_says_so(
+    account: Account, tmp_path: Path, capsys: Any
+) -> None:
+    """DescribeEndpointConfig of a deleted config is SageMaker's ValidationException: that endpoint's instances
+    are of a type nobody can tell, so they count as in use of every type, and the command goes on."""
+    account.applied(quota("ml.m5.xlarge", 20, M5_QUOTA_CODE))
+    account.endpoints(in_use=5, config_gone=True)
+    out = tmp_path / "capacity.json"
+
+    assert run_capacity("--stack", "prod", "--json", str(out)) == EXIT_FAILED
+
+    printed = capsys.readouterr().out
+    assert (
+        f"5 instances of endpoint {OTHER_ENDPOINT} of unknown type (its endpoint config churn-config no longer "
+        "exists): counted as in use of every type"
+    ) in printed
+    assert "SHORT: ml.m5.xlarge: needs 16 with 5 in use by other endpoints, quota 20" in printed
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["unknown_instances"] == [
+        {"endpoint": OTHER_ENDPOINT, "endpoint_config": "churn-config", "instances": 5}
+    ]
+
+
+def test_an_endpoint_being_created_counts_the_instances_it_asks_for(account: Account, capsys: Any) -> None:
+    """While an endpoint is Creating, DescribeEndpoint has no current count yet; its desired count is what it
+    will hold."""
+    account.applied(quota("ml.m5.xlarge", 20, M5_QUOTA_CODE))
+    account.endpoints(in_use=6, creating=True)
+
+    assert run_capacity("--stack", "prod") == EXIT_FAILED
+    assert "SHORT: ml.m5.xlarge: needs 16 with 6 in use by other endpoints, quota 20" in capsys.readouterr().out
+
+
+def test_serverless_variants_are_held_to_the_regions_serverless_quotas(account: Account, capsys: Any) -> None:
+    """dev's fraud endpoint is serverless (max concurrency 5): with another serverless endpoint holding 8 of the
+    region's 10, the shared concurrency is short; the count of serverless endpoints fits."""
+    account.applied(
+        quota_named(capacity.SERVERLESS_CONCURRENCY_QUOTA, 10, "L-96300102"),
+        quota_named(capacity.SERVERLESS_ENDPOINTS_QUOTA, 5, "L-5E8D3B2A"),
+    )
+    account.endpoints(in_use=2, serverless=8, ours="fraud-dev")
+
+    assert run_capacity("--stack", "dev") == EXIT_FAILED
+
+    printed = capsys.readouterr().out
+    assert "  serverless concurrency     5       +0     10 L-96300102       8       -3  SHORT" in printed
+    assert "  serverless endpoints       1       +0      5 L-5E8D3B2A       1        3" in printed
+    assert "fraud/current: 5 (max concurrency)" in printed
+    assert printed.rstrip().endswith(
+        "SHORT: serverless concurrency: needs 5 with 8 in use by other endpoints, quota 10; raise L-96300102 "
+        f"('{capacity.SERVERLESS_CONCURRENCY_QUOTA}') in eu-west-1 to at least 13 (Service Quotas, service code "
+        "sagemaker)"
+    )
+
+
+def test_rolling_updates_roll_back_in_the_batches_capacity_counts(
+    simulate_stack: SimulateStack, tmp_path: Path
+) -> None:
+    """Without a rollback batch size SageMaker brings the whole old fleet back at once; the endpoint sets the
+    rollback's batch to the update's, which is the one batch capacity adds to the peak."""
+    config = stack_config("prod")
+    config["modelplane:endpoints"][0]["deployment"]["strategy"] = "rolling"
+    path = write_stack(tmp_path, config, "prod")
+    (endpoint,) = simulate_stack(path).of_type("aws:sagemaker/endpoint:Endpoint")
+    policy = endpoint.inputs["deploymentConfig"]["rollingUpdatePolicy"]
+    (need,) = instance_needs(settings_of(path)).values()
+
+    assert policy["rollbackMaximumBatchSize"] == policy["maximumBatchSize"] == {"type": "CAPACITY_PERCENT", "value": 10}
+    assert need.update == math.ceil(need.running * 10 / 100) == 1
 
 
 def test_an_aws_error_exits_2_with_one_line(account: Account, capsys: Any) -> None:
