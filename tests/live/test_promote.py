@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
 from modelplane.cli import main
 from modelplane.config.loader import load_stack_file
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from modelplane.live.aws import Aws
 from modelplane.live.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY
 from modelplane.timewindow import iso
 
@@ -33,7 +33,7 @@ def stacks(project_copy: Path) -> Path:
 @pytest.fixture
 def sagemaker() -> Iterator[Any]:
     with mock_aws():
-        yield boto3.client("sagemaker", region_name=REGION)
+        yield Aws.connect(REGION, None).client("sagemaker")
 
 
 def register_versions(
