@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from modelplane.abtest.verdict_file import read_verdict
+from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
-from modelplane.live.aws import Aws
 from modelplane.timewindow import iso
 from tests.stacks import SimulateStack, stack_config, write_stack
 

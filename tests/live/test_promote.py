@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.config.loader import load_stack_file
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from modelplane.live.aws import Aws
 from modelplane.live.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY
 from modelplane.timewindow import iso
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.config.loader import load_stack_file
 from modelplane.errors import EXIT_OK, EXIT_USAGE
-from modelplane.live.aws import Aws
 from modelplane.live.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY, PENDING, next_commands
 from tests.stacks import SimulateStack, settings_of
 

@@ -25,10 +25,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
+from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.config.loader import load_stack_file
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from modelplane.live.aws import Aws
 from modelplane.live.verify import SILENT_ROLLBACK_RUNBOOK, Check, EndpointOutputs, Result, render, verify_stack
 from modelplane.settings import Platform, Settings, Variant
 from tests.servers import free_port

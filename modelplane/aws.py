@@ -1,4 +1,4 @@
-"""boto3 access for the tools that talk to AWS after `pulumi up` (`verify`, `promote`, `compare`, `register`).
+"""boto3 access for the tools that talk to AWS (`verify`, `promote`, `register`, `capacity`, `compare`, `drift`, `image push`).
 
 One place decides the retry policy (throttling is retried with backoff by botocore's standard
 mode), when a command talks to an emulator (`--endpoint-url`, else the stack's `local_emulator`)
