@@ -11,10 +11,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from modelplane.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.config import stackfiles
 from modelplane.config.loader import load_stack_file
 from modelplane.errors import EXIT_FAILED, EXIT_OK
-from modelplane.live.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.live.capacity import assess, render, report
 from modelplane.report.writers import write_report
 

@@ -24,6 +24,7 @@ import pytest
 from botocore.exceptions import ClientError
 from scipy import stats
 
+from modelplane.aws import EMULATOR_CREDENTIALS
 from modelplane.cli import main
 from modelplane.drift import embedded
 from modelplane.drift.baseline import (
@@ -37,7 +38,6 @@ from modelplane.drift.capture import CaptureError, hour_prefix, variant_prefix
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES, FEATURE_PSI
 from modelplane.drift.statistics import Verdict, compare, population_stability_index
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
-from modelplane.live.aws import EMULATOR_CREDENTIALS
 from modelplane.settings import DataDrift
 from modelplane.timewindow import Window
 from tests.drift.harness import (
