@@ -98,7 +98,8 @@ def indexed_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, list[
 
 def identity_statements(args: ResourceValidationArgs, report: Report) -> Iterator[tuple[str, Statement]]:
     """(path, statement) for each statement that grants its holder permissions: those of identity
-    policies, and those naming no principal in a document of any other type (a session or IoT policy)."""
+    policies, and those naming no principal in a document of any other type (an IoT policy, a permission set's
+    inline policy; session policies, which only narrow a role, are not in the index)."""
     for path, document in identity_documents(args):
         for statement in checked_statements(path, document, report):
             yield path, statement

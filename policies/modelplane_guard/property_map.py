@@ -105,6 +105,9 @@ class Signal:
     """What the finding means, for the violation message."""
     exclude: tuple[str, ...] = ()
     """Reviewed false matches: regular expressions over `<type>::<path>`, each with a comment."""
+    unless_described: str | None = None
+    """Regular expression searched in the property's description in the provider's schema: a property
+    described so is not what the signal names, whatever its type (a session policy is no grant)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exempt", MappingProxyType(dict(self.exempt)))
@@ -762,6 +765,10 @@ SIGNALS: tuple[Signal, ...] = (
         # The names resource and identity policies go by; the pack reads only values that are JSON documents.
         names=r"polic(y|ies)|policyDocument|policyText|[a-z]+PolicyDocument|(access|resource|inline|session|permission|repository|webAppEndpoint|deliveryDestination|bucket|queue|topic|vault|key|endpoint)Polic(y|ies)",
         schema=("string", "any"),
+        # Documents that only narrow what a role grants: session (scope-down) policies, whose effective
+        # permissions are the intersection with the role's, permissions boundaries, and endpoint policies,
+        # which filter traffic already inside a network. An `Allow *` in them grants nothing.
+        unless_described=r"(?i)session polic|scopes? down|additional restrictions|permissions boundar|endpoint polic",
         exclude=(
             # Service control policies are guardrails, not grants.
             r"aws:organizations/.*",

@@ -73,6 +73,8 @@ class SchemaProperty:
     default: str | None
     """The one default value its description states, if exactly one."""
     deprecated: bool
+    description: str = ""
+    """What the provider's schema says of it (whitespace collapsed)."""
 
 
 def registered_resources(package: ModuleType) -> dict[str, tuple[str, str]]:
@@ -154,6 +156,7 @@ def schema_properties(args_class: type) -> list[SchemaProperty]:
                     kind,
                     documented_default(getter.__doc__),
                     "_pulumi_deprecated_callable" in getter.__dict__,
+                    " ".join((getter.__doc__ or "").split()),
                 )
             )
             if kind == "object" and detail not in seen:
@@ -178,6 +181,7 @@ def matches(signal: Signal, token: str, prop: SchemaProperty) -> bool:
         and (signal.path is None or re.search(signal.path, prop.path) is not None)
         and re.fullmatch(signal.types, token) is not None
         and not any(re.fullmatch(pattern, f"{token}::{prop.path}") for pattern in signal.exclude)
+        and (signal.unless_described is None or re.search(signal.unless_described, prop.description) is None)
     )
 
 
