@@ -21,8 +21,8 @@ from .common import (
     PRODUCTION_SCHEMA,
     ReachingPolicy,
     Report,
+    Unknowns,
     applies_to,
-    as_list,
     as_number,
     aws_config_url,
     concern_tag,
@@ -72,16 +72,12 @@ def reaches(concern: str) -> Callable[[str], bool]:
     return lambda resource_type: bool(entries_of(concern, resource_type, NAMED.get(concern, frozenset())))
 
 
-class PropertyPolicy(ReachingPolicy):
-    """A rule by property: its types are those whose inputs the index lists under its concern."""
-
-    def __init__(self, concern: str, **kwargs: Any) -> None:
-        super().__init__(reaches(concern), **kwargs)
-        self.concern = concern
+def _default_options(args: ResourceValidationArgs) -> Options:
+    return Options()
 
 
 def _validation(
-    concern: str, options: Callable[[ResourceValidationArgs], Options] = lambda args: Options(), gated: bool = False
+    concern: str, options: Callable[[ResourceValidationArgs], Options], gated: bool
 ) -> Callable[[ResourceValidationArgs, Report], None]:
     excluded = NAMED.get(concern, frozenset())
 
@@ -91,8 +87,10 @@ def _validation(
             return
         if gated:
             production_gate(args)
-        for problem in judge(args.props, entries, options(args)):
+        unknowns = Unknowns()
+        for problem in judge(args.props, entries, options(args), unknowns):
             report(problem)
+        unknowns.settle()
 
     return validate
 
@@ -105,13 +103,14 @@ def _rule(
     remediation: str,
     ids: Iterable[str],
     url: str,
-    options: Callable[[ResourceValidationArgs], Options] = lambda args: Options(),
+    options: Callable[[ResourceValidationArgs], Options] = _default_options,
     gated: bool = False,
     schema: dict[str, dict[str, Any]] | None = None,
     tags: Iterable[str] = (),
-) -> PropertyPolicy:
-    return PropertyPolicy(
-        concern,
+) -> ReachingPolicy:
+    """A rule by property: its types are those whose inputs the index lists under its concern."""
+    return ReachingPolicy(
+        reaches(concern),
         name=concern,
         description=description,
         validate=rule(_validation(concern, options, gated)),
@@ -207,10 +206,7 @@ encryption_in_transit = _rule(
 
 
 def _public_options(args: ResourceValidationArgs) -> Options:
-    ports = tuple(
-        number for item in as_list(args.get_config().get("publicPorts", [80, 443])) if (number := as_number(item))
-    )
-    return Options(public_ports=ports)
+    return Options(public_ports=network.public_ports(args.get_config()))
 
 
 public_exposure = _rule(
@@ -237,14 +233,7 @@ public_exposure = _rule(
     ),
     url=aws_config_url("rds-instance-public-access-check"),
     options=_public_options,
-    schema={
-        "publicPorts": {
-            "type": "array",
-            "items": {"type": "number"},
-            "default": [80, 443],
-            "description": "Single ports that may be open to the whole internet (a public load balancer's listeners).",
-        }
-    },
+    schema={"publicPorts": network.PUBLIC_PORTS_SCHEMA},
     tags=("public-exposure",),
 )
 

@@ -31,13 +31,10 @@ METADATA = "instance-metadata-v2"
 IAM_DOCUMENTS = "iam-documents"
 ENVIRONMENT = "environment-secrets"
 CONTAINERS = "container-definitions"
-# Not in the index: Kubernetes pod specs are found at the path each built-in kind's schema gives, and
-# in custom resources by their shape (kubernetes.py).
+# Kubernetes pod specs: in the index for the AWS types whose inputs hold one (a Batch job on EKS);
+# built-in Kubernetes kinds keep theirs at the path their schema gives (the index's `kubernetes` part),
+# custom resources wherever their shape says (kubernetes.py).
 PODS = "pod-specs"
-
-# Concerns the generic evaluator of `properties.py` judges; the others have their own readers (IAM
-# documents in iam.py, environments in workloads.py, container definitions in containers.py).
-JUDGED_BY_VALUE = (AT_REST, CUSTOMER_KEY, IN_TRANSIT, PUBLIC, LOGGING, DURABILITY, METADATA)
 
 
 class Kind(StrEnum):
@@ -60,7 +57,9 @@ class Kind(StrEnum):
     VARIABLES = "variables"
     """Environment variables: a name -> value map, or a list of {name, value}."""
     CONTAINER_JSON = "container-json"
-    """ECS/Batch container definitions, a JSON string of one or more containers."""
+    """ECS/Batch container definitions, a JSON string (or objects) of one or more containers, nested as each input nests them."""
+    POD = "pod"
+    """A Kubernetes pod spec that an AWS service runs (`containers`, `hostNetwork`, `volumes`)."""
 
 
 class Absent(StrEnum):
@@ -111,6 +110,11 @@ class Signal:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exempt", MappingProxyType(dict(self.exempt)))
+
+
+# An exemption by presence: any value (a read replica's source) makes the finding not apply, even one
+# not known yet during preview.
+ANY_VALUE = ".+"
 
 
 def _words(*names: str) -> str:
@@ -168,7 +172,7 @@ SIGNALS: tuple[Signal, ...] = (
         schema=("boolean",),
         secure=True,
         # A delivery stream reading a Kinesis stream keeps the source stream's encryption.
-        exempt={"/kinesisSourceConfiguration": ".+"},
+        exempt={"/kinesisSourceConfiguration": ANY_VALUE},
         why="the data is stored unencrypted",
         exclude=(
             # DynamoDB always encrypts; `enabled` only chooses a KMS key over the one AWS owns (customer-key rule).
@@ -254,7 +258,7 @@ SIGNALS: tuple[Signal, ...] = (
         schema=("string",),
         absent=Absent.INSECURE,
         # A delivery stream reading a Kinesis stream keeps the source stream's encryption.
-        exempt={"/kinesisSourceConfiguration": ".+"},
+        exempt={"/kinesisSourceConfiguration": ANY_VALUE},
         why="the data is encrypted with a key AWS manages (or not at all), whose policy you cannot restrict",
         exclude=(r"aws:kms/.*", r"aws:ebs/defaultKmsKey:.*"),
     ),
@@ -299,7 +303,7 @@ SIGNALS: tuple[Signal, ...] = (
         secure=True,
         absent=Absent.DEFAULT_OR_INSECURE,
         # A node of a replication group takes the group's setting.
-        exempt={"replicationGroupId": ".+"},
+        exempt={"replicationGroupId": ANY_VALUE},
         why="traffic crosses the network unencrypted",
     ),
     Signal(
@@ -558,7 +562,12 @@ SIGNALS: tuple[Signal, ...] = (
         types=r"aws:lambda/.*",
         schema=("string",),
         insecure=r"\*",
-        exempt={"sourceArn": ".+", "sourceAccount": ".+", "principalOrgId": ".+", "organizationId": ".+"},
+        exempt={
+            "sourceArn": ANY_VALUE,
+            "sourceAccount": ANY_VALUE,
+            "principalOrgId": ANY_VALUE,
+            "organizationId": ANY_VALUE,
+        },
         why="any AWS account may invoke or use it",
     ),
     Signal(
@@ -699,9 +708,9 @@ SIGNALS: tuple[Signal, ...] = (
         absent=Absent.DEFAULT_OR_INSECURE,
         # Read replicas and nodes of a replication group take their backups from the source; Memcached has none.
         exempt={
-            "replicateSourceDb": ".+",
-            "replicationSourceIdentifier": ".+",
-            "replicationGroupId": ".+",
+            "replicateSourceDb": ANY_VALUE,
+            "replicationSourceIdentifier": ANY_VALUE,
+            "replicationGroupId": ANY_VALUE,
             "engine": "memcached",
         },
         why="automated backups",
@@ -792,9 +801,29 @@ SIGNALS: tuple[Signal, ...] = (
         id="container-definitions",
         concern=CONTAINERS,
         kind=Kind.CONTAINER_JSON,
-        names=_words("containerDefinitions", "containerProperties"),
+        # A task's containers, a job's container, a multi-node job's node ranges, an ECS job's task properties.
+        names=_words("containerDefinitions", "containerProperties", "nodeProperties", "ecsProperties"),
         within="",
         schema=("string", "object"),
+    ),
+    Signal(
+        id="pod-properties",
+        concern=PODS,
+        kind=Kind.POD,
+        # The Kubernetes pod of a Batch job on EKS, judged by the pod rules.
+        names=_words("podProperties", "podSpec"),
+        schema=("object",),
+    ),
+    Signal(
+        id="pod-host-namespace",
+        concern=PODS,
+        kind=Kind.SWITCH,
+        # Its documented default matters: a Batch job's pod uses the host's network unless told otherwise.
+        names=_words("hostNetwork", "hostPID", "hostIPC"),
+        within=_words("podProperties", "podSpec"),
+        schema=("boolean",),
+        secure=False,
+        why="the pod shares the node's namespaces",
     ),
 )
 

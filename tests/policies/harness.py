@@ -30,7 +30,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _NotApplicableError
-from pulumi_policy.proxy import unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from policies.modelplane_guard import POLICIES
 from policies.modelplane_guard.common import NOT_PRODUCTION
@@ -57,6 +57,14 @@ TAGS = {"owner": "ml@example.com", "cost-center": "cc-1", "data-classification":
 
 
 NOT_APPLICABLE = ["<not applicable>"]
+
+
+# What the engine sends during preview for values it does not know yet (an output of another resource).
+UNKNOWN = UNKNOWN_STRING_VALUE
+UNKNOWN_BOOLEAN = UNKNOWN_BOOLEAN_VALUE
+# How a case records that its rule raised for an unknown value: the SDK then reports, as advisory,
+# "can't run policy ... during preview: <what>"; the findings reported before it stand.
+PREVIEW = "<preview> "
 
 
 DELETE = object()
@@ -156,6 +164,8 @@ def run(case: Case) -> list[str]:
     except _NotApplicableError as error:
         assert error.reason == NOT_PRODUCTION or "serverless" in (error.reason or "")
         return NOT_APPLICABLE
+    except UnknownValueError as error:
+        found.append(f"{PREVIEW}{error.message}")
     return found
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from policies.modelplane_guard import containers
-from tests.policies.harness import IMAGE, TAGS, Case, case_id, one, run, uncovered
+from tests.policies.harness import IMAGE, PREVIEW, TAGS, UNKNOWN, Case, case_id, one, run, uncovered
 
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 JOB = "aws:batch/jobDefinition:JobDefinition"
@@ -80,6 +80,81 @@ CASES: list[Case] = [
         {"containerDefinitions": [{"name": "agent", "image": IMAGE, "privileged": True}]},
         [
             "container 'agent' (containerDefinitions[0]) is privileged: it has the host's devices and kernel at its disposal."
+        ],
+    ),
+]
+
+PRIVILEGED_ROOT = {"image": IMAGE, "privileged": True, "user": "root"}
+CASES += [
+    one(
+        "aws-containers-unprivileged",
+        "multi-node-job",
+        JOB,
+        {
+            "type": "multinode",
+            "nodeProperties": json.dumps(
+                {
+                    "mainNode": 0,
+                    "numNodes": 2,
+                    "nodeRangeProperties": [
+                        {"targetNodes": "0:0", "container": {"image": IMAGE, "user": "10001"}},
+                        {"targetNodes": "1:", "container": PRIVILEGED_ROOT},
+                    ],
+                }
+            ),
+        },
+        [
+            "nodeProperties.nodeRangeProperties[1].container is privileged: it has the host's devices and kernel at its disposal.",
+            "nodeProperties.nodeRangeProperties[1].container runs as user 'root' (root).",
+        ],
+    ),
+    one(
+        "aws-containers-unprivileged",
+        "ecs-properties-job",
+        JOB,
+        {
+            "type": "container",
+            "ecsProperties": json.dumps(
+                {"taskProperties": [{"pidMode": "host", "containers": [{"name": "train", **PRIVILEGED_ROOT}]}]}
+            ),
+        },
+        [
+            "ecsProperties.taskProperties[0].pidMode is host: every container shares the host's process namespace.",
+            "container 'train' (ecsProperties.taskProperties[0].containers[0]) is privileged: it has the host's devices and kernel at its disposal.",
+            "container 'train' (ecsProperties.taskProperties[0].containers[0]) runs as user 'root' (root).",
+        ],
+    ),
+    one(
+        "aws-containers-unprivileged",
+        "ecs-properties-job-unprivileged",
+        JOB,
+        {
+            "type": "container",
+            "ecsProperties": json.dumps(
+                {"taskProperties": [{"containers": [{"name": "train", "image": IMAGE, "user": "10001"}]}]}
+            ),
+        },
+        [],
+    ),
+    # Objects rather than JSON: numbers arrive as floats (a user id 0 is 0.0), booleans may be strings.
+    one(
+        "aws-containers-unprivileged",
+        "definitions-as-objects-with-a-numeric-root-user",
+        "aws:ecs/daemonTaskDefinition:DaemonTaskDefinition",
+        {"containerDefinitions": [{"name": "agent", "image": IMAGE, "user": 0, "privileged": "true"}]},
+        [
+            "container 'agent' (containerDefinitions[0]) is privileged: it has the host's devices and kernel at its disposal.",
+            "container 'agent' (containerDefinitions[0]) runs as user '0' (root).",
+        ],
+    ),
+    one(
+        "aws-containers-unprivileged",
+        "definitions-not-known-during-preview",
+        TASK,
+        {"family": "scorer", "networkMode": "host", "containerDefinitions": UNKNOWN},
+        [
+            "networkMode is host: every container shares the host's network namespace.",
+            f"{PREVIEW}string value at .containerDefinitions can't be known during preview",
         ],
     ),
 ]

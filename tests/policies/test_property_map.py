@@ -18,7 +18,6 @@ from policies.modelplane_guard.property_map import (
     DURABILITY,
     IAM_DOCUMENTS,
     IN_TRANSIT,
-    JUDGED_BY_VALUE,
     LOGGING,
     METADATA,
     PUBLIC,
@@ -139,7 +138,8 @@ def test_signals_are_consistent() -> None:
         re.compile(signal.names)
         assert signal.kind != Kind.SWITCH or signal.secure is not None, signal.id
         assert signal.kind != Kind.CHOICE or (signal.insecure or signal.accepted), signal.id
-        assert signal.concern not in JUDGED_BY_VALUE or signal.why or signal.absent == Absent.IGNORE, signal.id
+        judged_by_value = signal.kind not in (Kind.DOCUMENT, Kind.VARIABLES, Kind.CONTAINER_JSON, Kind.POD)
+        assert not judged_by_value or signal.why or signal.absent == Absent.IGNORE, signal.id
     assert len(BY_ID) == len(SIGNALS)
 
 

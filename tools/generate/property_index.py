@@ -10,8 +10,8 @@ it needs from them is computed here, once:
   from the package's own registration table, their inputs from the `*Args` input types (names from
   `@pulumi.getter`, types from the annotations, defaults and deprecation from the getters);
 - `kubernetes`: where each built-in kind of `pulumi_kubernetes` keeps a pod spec (a path to
-  `core.v1.PodSpecArgs`), and the list of built-in kinds, so that any other kind is known to be a
-  custom resource, searched for pods by shape.
+  `core.v1.PodSpecArgs`, or `PodSpecPatchArgs` for a patch; `items[]` in a list kind), and the list of
+  built-in kinds, so that any other kind is known to be a custom resource, searched for pods by shape.
 """
 
 from __future__ import annotations
@@ -222,35 +222,40 @@ def _entries(token: str, module: str, class_name: str) -> list[tuple[str, str, s
 
 
 def kubernetes_index() -> dict[str, Any]:
-    """Where built-in Kubernetes kinds keep a pod spec, and every built-in kind."""
+    """Where built-in Kubernetes kinds keep a pod spec (patches and lists of workloads too), and every built-in kind."""
     import pulumi_kubernetes
-    from pulumi_kubernetes.core.v1 import PodSpecArgs
+    from pulumi_kubernetes.core.v1 import PodSpecArgs, PodSpecPatchArgs
 
     tokens = registered_resources(pulumi_kubernetes)
     pod_specs: dict[str, str] = {}
     for token, (module, class_name) in sorted(tokens.items()):
-        if token.endswith(("List", "Patch")) or not module.startswith("pulumi_kubernetes."):
+        if not module.startswith("pulumi_kubernetes."):
             continue
         args_class = getattr(importlib.import_module(module), f"{class_name}Args", None)
         if args_class is None or not _types.is_input_type(args_class):
             continue
-        path = _path_to(args_class, PodSpecArgs)
+        # A patch (server-side apply) holds the patch form of every block down to its pod spec.
+        path = _path_to(args_class, PodSpecPatchArgs if token.endswith("Patch") else PodSpecArgs)
         if path is not None:
             pod_specs[token] = path
     return {"podSpecPaths": pod_specs, "builtinKinds": sorted(tokens)}
 
 
 def _path_to(cls: type, target: type, seen: tuple[type, ...] = ()) -> str | None:
-    """The dotted path from an input class to a property of the target class (no lists), if any."""
+    """The dotted path from an input class to a property of the target class (`[]` after a list), if any."""
     for name, annotation in _types.input_type_types(cls).items():
         kind, detail = _shape(annotation)
+        mark = ""
+        if kind == "list":
+            kind, detail = _shape(detail)
+            mark = "[]"
         if kind != "object" or detail in seen or name == "status":
             continue
         if detail is target:
-            return name
+            return f"{name}{mark}"
         below = _path_to(detail, target, (*seen, cls))
         if below is not None:
-            return f"{name}.{below}"
+            return f"{name}{mark}.{below}"
     return None
 
 
