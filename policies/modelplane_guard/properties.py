@@ -42,7 +42,7 @@ from .common import (
     without_credentials,
 )
 from .network import PUBLIC_PORTS, world_exposure
-from .property_map import ANY_VALUE, BY_ID, Absent, Kind, Signal
+from .property_map import ANY_VALUE, BY_ID, LOG_SWITCHES, Absent, Kind, Signal
 
 INDEX_FILE = Path(__file__).with_name("property_index.json")
 PROTOCOL_KEYS = ("protocol", "ipProtocol")
@@ -253,6 +253,8 @@ def _problem(entry: Entry, found: Found, options: Options) -> str | None:
         return None
     if signal.kind == Kind.CIDRS:
         return f"{found.path} includes the whole internet: {reason}."
+    if signal.kind == Kind.SWITCHES:
+        return f"{found.path}: {reason}."
     return f"{found.path} is {_shown(value)}: {reason}."
 
 
@@ -304,7 +306,23 @@ def _reason(signal: Signal, found: Found, value: Any, options: Options) -> str |
         name = found.path.rsplit(".", 1)[-1]
         what = world_exposure(found.holder, (name,), PROTOCOL_KEYS, options.public_ports)
         return f"it opens {what}; {signal.why}" if what else None
+    if kind == Kind.SWITCHES:
+        switches = _switches(value, "") if is_mapping(value) and "enabled" not in value else []
+        if switches and all(is_false(setting) for _, setting in switches):
+            return f"every log it configures is switched off ({', '.join(sorted(path for path, _ in switches))}); {signal.why}"
+        return None
     return None
+
+
+def _switches(block: Mapping[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    """The log switches of a block at any depth, with their paths in it (`brokerLogs.s3.enabled`)."""
+    found = []
+    for key, value in block.items():
+        if is_mapping(value):
+            found += _switches(value, f"{prefix}{key}.")
+        elif re.fullmatch(LOG_SWITCHES, str(key)) and (isinstance(value, bool) or is_true(value) or is_false(value)):
+            found.append((f"{prefix}{key}", value))
+    return found
 
 
 def _shown(value: Any) -> str:
@@ -350,7 +368,7 @@ def _values_at(holder: Mapping[str, Any], path: str) -> list[Any]:
         nodes = [as_mapping(node).get(name) for node in nodes]
         if part.endswith("[]"):
             nodes = [item for node in nodes for item in as_list(node)]
-    return [node for node in nodes if node is not None and node != ""]
+    return [node for node in nodes if not _absent(node)]
 
 
 def reach() -> dict[str, int]:

@@ -52,6 +52,9 @@ class Kind(StrEnum):
     """A URL the service sends data to: plain `http://` crosses the network unencrypted."""
     BLOCK = "block"
     """A configuration block whose absence (or emptiness) means the feature is off."""
+    SWITCHES = "switches"
+    """A block of switches (`LOG_SWITCHES`, at any depth): insecure when every one is off. A block with
+    its own `enabled` is left to the signal of that switch."""
     DOCUMENT = "document"
     """A JSON policy document (IAM, resource or endpoint policy)."""
     VARIABLES = "variables"
@@ -117,9 +120,47 @@ class Signal:
 ANY_VALUE = ".+"
 
 
+# A read replica (an RDS instance's `replicateSourceDb`, a cluster's `replicationSourceIdentifier`)
+# takes its storage encryption, key and backups from its source, which the rules judge.
+READ_REPLICA = MappingProxyType({"replicateSourceDb": ANY_VALUE, "replicationSourceIdentifier": ANY_VALUE})
+
+
 def _words(*names: str) -> str:
     return "|".join(names)
 
+
+# Names of the blocks that configure a resource's access or audit logs.
+LOG_BLOCKS = _words(
+    "logging",
+    "loggingConfig",
+    "loggingConfiguration",
+    "accessLogs",
+    "accessLogSettings",
+    "logPublishingOptions",
+    "loggingInfo",
+    "logs",
+    "logConfig",
+    "logSettings",
+    "enabledCloudwatchLogsExports",
+    "enableCloudwatchLogsExports",
+    "enabledClusterLogTypes",
+    "logDestinationConfigs",
+    "auditLogConfiguration",
+)
+# Log blocks that are no access or audit log, or that another resource replaces.
+NOT_AUDIT_LOGS = (
+    # Lambda functions log to CloudWatch Logs without this block; it only tunes the format.
+    r"aws:lambda/function:Function::loggingConfig",
+    # Deprecated in favour of their own resources (bucket logging, Redshift logging).
+    r"aws:s3/bucket(V2)?:.*::logging",
+    r"aws:redshift/cluster:Cluster::logging",
+    # Not an access or audit log: build output, rule-evaluation and event-delivery diagnostics,
+    # a CloudFormation extension's own handler.
+    r"aws:(cloudformation|imagebuilder|amp)/.*",
+    r"aws:cloudwatch/eventBus:.*",
+)
+# The switches of a log block (`logging-switches`): each destination's `enabled`, each log kind's own.
+LOG_SWITCHES = r"enabled|general|audit"
 
 # Names of encryption blocks: a key reference inside one is the resource's own data key
 # (`serverSideEncryption.kmsKeyArn`, `encryptAtRest.kmsKeyId`, EKS's `encryptionConfig.provider.keyArn`).
@@ -138,6 +179,7 @@ SIGNALS: tuple[Signal, ...] = (
         schema=("boolean", "string"),
         secure=True,
         absent=Absent.DEFAULT_OR_INSECURE,
+        exempt=READ_REPLICA,
         why="the data is stored unencrypted",
         exclude=(
             TRANSIT_PATH,
@@ -237,8 +279,11 @@ SIGNALS: tuple[Signal, ...] = (
         within="",
         schema=("string",),
         absent=Absent.INSECURE,
+        exempt=READ_REPLICA,
         why="the data is encrypted with a key AWS manages (or not at all), whose policy you cannot restrict",
         exclude=(
+            # A function's key encrypts only its environment variables: `function-environment-key` judges it.
+            r"aws:lambda/function:Function::kmsKeyArn",
             # KMS's own resources refer to keys; they are not data encrypted under one.
             r"aws:kms/.*",
             r"aws:ebs/defaultKmsKey:.*",
@@ -248,6 +293,19 @@ SIGNALS: tuple[Signal, ...] = (
             r"aws:lambda/eventSourceMapping:.*",
             r"aws:redshift/snapshotCopyGrant:.*",
         ),
+    ),
+    Signal(
+        id="function-environment-key",
+        concern=CUSTOMER_KEY,
+        kind=Kind.KEY,
+        names="kmsKeyArn",
+        within="",
+        types=r"aws:lambda/function:Function",
+        schema=("string",),
+        absent=Absent.INSECURE,
+        # Nothing to encrypt without environment variables.
+        exempt={"/environment.variables": ""},
+        why="its environment variables are encrypted with a key AWS manages, whose policy you cannot restrict",
     ),
     Signal(
         id="customer-key-in-encryption-block",
@@ -375,7 +433,10 @@ SIGNALS: tuple[Signal, ...] = (
         types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*(Listener|LoadBalancer)",
         schema=("string",),
         insecure="http",
-        exempt={"defaultActions[].redirect.protocol": "HTTPS"},
+        # Left out, an Application Load Balancer's listener speaks HTTP. A listener with a certificate
+        # speaks TLS; a Gateway Load Balancer's has neither protocol nor port.
+        absent=Absent.INSECURE,
+        exempt={"defaultActions[].redirect.protocol": "HTTPS", "certificateArn": ANY_VALUE, "port": ""},
         why="clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS",
     ),
     Signal(
@@ -590,6 +651,18 @@ SIGNALS: tuple[Signal, ...] = (
         why="anyone on the internet can connect",
     ),
     Signal(
+        id="world-open-acl-rule",
+        concern=PUBLIC,
+        kind=Kind.CIDRS,
+        # A network ACL's rules declared on their own, as the ACL's inline `ingress` is judged above.
+        names=_words("cidrBlock", "ipv6CidrBlock"),
+        within="",
+        types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*AclRule",
+        schema=("string",),
+        exempt={"egress": "true", "ruleAction": "deny"},
+        why="anyone on the internet can connect",
+    ),
+    Signal(
         id="shared-with-everyone",
         concern=PUBLIC,
         kind=Kind.CHOICE,
@@ -605,38 +678,12 @@ SIGNALS: tuple[Signal, ...] = (
         id="logging-block",
         concern=LOGGING,
         kind=Kind.BLOCK,
-        names=_words(
-            "logging",
-            "loggingConfig",
-            "loggingConfiguration",
-            "accessLogs",
-            "accessLogSettings",
-            "logPublishingOptions",
-            "loggingInfo",
-            "logs",
-            "logConfig",
-            "logSettings",
-            "enabledCloudwatchLogsExports",
-            "enableCloudwatchLogsExports",
-            "enabledClusterLogTypes",
-            "logDestinationConfigs",
-            "auditLogConfiguration",
-        ),
+        names=LOG_BLOCKS,
         within="",
         schema=("object", "string"),
         absent=Absent.INSECURE,
         why="no access or audit log is kept",
-        exclude=(
-            # Lambda functions log to CloudWatch Logs without this block; it only tunes the format.
-            r"aws:lambda/function:Function::loggingConfig",
-            # Deprecated in favour of their own resources (bucket logging, Redshift logging).
-            r"aws:s3/bucket(V2)?:.*::logging",
-            r"aws:redshift/cluster:Cluster::logging",
-            # Not an access or audit log: build output, rule-evaluation and event-delivery diagnostics,
-            # a CloudFormation extension's own handler.
-            r"aws:(cloudformation|imagebuilder|amp)/.*",
-            r"aws:cloudwatch/eventBus:.*",
-        ),
+        exclude=NOT_AUDIT_LOGS,
     ),
     Signal(
         id="logging-enabled",
@@ -649,6 +696,19 @@ SIGNALS: tuple[Signal, ...] = (
         absent=Absent.DEFAULT_OR_INSECURE,
         needs_parent=True,
         why="the log is switched off",
+    ),
+    Signal(
+        id="logging-switches",
+        concern=LOGGING,
+        kind=Kind.SWITCHES,
+        # A log block whose destinations or log kinds each have a switch: MSK's broker logs to CloudWatch,
+        # Firehose and S3; MQ's general and audit logs. Off everywhere, nothing is logged.
+        names=LOG_BLOCKS,
+        within="",
+        schema=("object",),
+        absent=Absent.IGNORE,
+        why="no access or audit log is kept",
+        exclude=NOT_AUDIT_LOGS,
     ),
     Signal(
         id="logging-flag",
@@ -691,6 +751,7 @@ SIGNALS: tuple[Signal, ...] = (
         names=_words("skipFinalSnapshot", "skipFinalBackup"),
         schema=("boolean",),
         secure=False,
+        exempt=READ_REPLICA,
         why="deleting it leaves no final snapshot to restore from",
     ),
     Signal(
@@ -707,12 +768,7 @@ SIGNALS: tuple[Signal, ...] = (
         schema=("number",),
         absent=Absent.DEFAULT_OR_INSECURE,
         # Read replicas and nodes of a replication group take their backups from the source; Memcached has none.
-        exempt={
-            "replicateSourceDb": ANY_VALUE,
-            "replicationSourceIdentifier": ANY_VALUE,
-            "replicationGroupId": ANY_VALUE,
-            "engine": "memcached",
-        },
+        exempt={**READ_REPLICA, "replicationGroupId": ANY_VALUE, "engine": "memcached"},
         why="automated backups",
     ),
     Signal(

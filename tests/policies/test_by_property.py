@@ -21,6 +21,7 @@ from tests.policies.harness import (
     NOT_APPLICABLE,
     PRODUCTION_OFF,
     TAGS,
+    UNKNOWN,
     Case,
     Res,
     case_id,
@@ -429,6 +430,171 @@ CASES: list[Case] = [
         [
             "metadataOptions.httpTokens is 'optional': IMDSv1 answers unauthenticated requests, so an SSRF bug leaks the instance role's credentials."
         ],
+    ),
+]
+
+LAMBDA = "aws:lambda/function:Function"
+FUNCTION = {"role": ROLE, "runtime": "python3.12", "handler": "app.handler", "tags": TAGS}
+REPLICA = {"replicateSourceDb": "feature-store-db", "instanceClass": "db.r6g.large", "deletionProtection": True}
+MSK = "aws:msk/cluster:Cluster"
+ACL_ENTRY = "aws:ec2/networkAclRule:NetworkAclRule"
+ACL_ENTRY_PROPS = {"networkAclId": "acl-0a1b", "ruleNumber": 100, "protocol": "-1", "cidrBlock": "0.0.0.0/0"}
+
+
+def broker_logs(**destinations: bool) -> dict[str, Any]:
+    return {"brokerLogs": {name: {"enabled": enabled} for name, enabled in destinations.items()}}
+
+
+CASES += [
+    # --- what a read replica takes from its source ---------------------------------------------------
+    one("encryption-at-rest", "read-replica-inherits-encryption", RDS, {**REPLICA, "tags": TAGS}, []),
+    one("encryption-customer-managed-key", "read-replica-inherits-its-key", RDS, {**REPLICA, "tags": TAGS}, []),
+    one(
+        "data-durability",
+        "read-replica-needs-no-final-snapshot",
+        RDS,
+        {**REPLICA, "skipFinalSnapshot": True, "enabledCloudwatchLogsExports": ["postgresql"], "tags": TAGS},
+        [],
+    ),
+    # --- a function's key encrypts its environment variables, and nothing else -----------------------
+    one("encryption-customer-managed-key", "function-without-environment", LAMBDA, FUNCTION, []),
+    one(
+        "encryption-customer-managed-key",
+        "function-environment-under-the-aws-key",
+        LAMBDA,
+        {**FUNCTION, "environment": {"variables": {"STAGE": "prod"}}},
+        [
+            "kmsKeyArn is not set: its environment variables are encrypted with a key AWS manages, whose policy you cannot restrict."
+        ],
+    ),
+    # --- a listener that names no protocol speaks HTTP -----------------------------------------------
+    one(
+        "encryption-in-transit",
+        "listener-protocol-left-out",
+        LISTENER,
+        {"loadBalancerArn": "arn:lb", "port": 80, "defaultActions": FORWARD},
+        ["protocol is not set: clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS."],
+    ),
+    one(
+        "encryption-in-transit",
+        "gateway-load-balancer-listener",
+        LISTENER,
+        {"loadBalancerArn": "arn:gwy", "defaultActions": [{"type": "forward", "targetGroupArn": "arn:tg"}]},
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "listener-with-a-certificate",
+        LISTENER,
+        {
+            "loadBalancerArn": "arn:lb",
+            "port": 443,
+            "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/1",
+            "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            "defaultActions": FORWARD,
+        },
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "task-efs-volume-without-transit-encryption",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        {
+            "family": "scorer",
+            "containerDefinitions": "[]",
+            "volumes": [{"name": "models", "efsVolumeConfiguration": {"fileSystemId": "fs-0a1b"}}],
+        },
+        [
+            "volumes[0].efsVolumeConfiguration.transitEncryption is not set, so it is 'DISABLED' (the default): clients may connect without TLS."
+        ],
+    ),
+    # --- a log block whose every destination is off --------------------------------------------------
+    one(
+        "audit-logging",
+        "broker-logs-switched-off-everywhere",
+        MSK,
+        {"clusterName": "events", "loggingInfo": broker_logs(cloudwatchLogs=False, s3=False), "tags": TAGS},
+        [
+            "loggingInfo: every log it configures is switched off (brokerLogs.cloudwatchLogs.enabled, brokerLogs.s3.enabled); no access or audit log is kept."
+        ],
+    ),
+    one(
+        "audit-logging",
+        "broker-logs-to-one-destination",
+        MSK,
+        {"clusterName": "events", "loggingInfo": broker_logs(cloudwatchLogs=True, s3=False), "tags": TAGS},
+        [],
+    ),
+    one(
+        "audit-logging",
+        "mq-general-and-audit-logs-off",
+        "aws:mq/broker:Broker",
+        {"brokerName": "events", "logs": {"general": False, "audit": False}, "tags": TAGS},
+        ["logs: every log it configures is switched off (audit, general); no access or audit log is kept."],
+    ),
+    # --- a network ACL's rule declared on its own ----------------------------------------------------
+    one(
+        "public-exposure",
+        "network-acl-rule-allowing-everything",
+        ACL_ENTRY,
+        {**ACL_ENTRY_PROPS, "egress": False, "ruleAction": "allow", "fromPort": 0, "toPort": 0},
+        [
+            "cidrBlock includes the whole internet: it opens every port to 0.0.0.0/0; anyone on the internet can connect."
+        ],
+    ),
+    one(
+        "public-exposure",
+        "network-acl-rule-for-egress",
+        ACL_ENTRY,
+        {**ACL_ENTRY_PROPS, "egress": True, "ruleAction": "allow"},
+        [],
+    ),
+    one(
+        "public-exposure",
+        "network-acl-rule-denying",
+        ACL_ENTRY,
+        {**ACL_ENTRY_PROPS, "ruleAction": "deny"},
+        [],
+    ),
+    # --- numbers as floats, values not known yet, credentials in values -------------------------------
+    one(
+        "public-exposure",
+        "acl-every-protocol-as-a-number",
+        NACL,
+        {"vpcId": "vpc-1", "ingress": [{**ACL_RULE, "protocol": -1, "fromPort": 443, "toPort": 443}], "tags": TAGS},
+        [
+            "ingress[0].cidrBlock includes the whole internet: it opens every port to 0.0.0.0/0; anyone on the internet can connect."
+        ],
+    ),
+    one(
+        "public-exposure",
+        "api-gateway-permission-whose-source-is-an-output",
+        "aws:lambda/permission:Permission",
+        {
+            "action": "lambda:InvokeFunction",
+            "function": "scorer",
+            "principal": "apigateway.amazonaws.com",
+            "sourceArn": UNKNOWN,
+        },
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "endpoint-url-with-credentials",
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+        {
+            "name": "events",
+            "destination": "http_endpoint",
+            "httpEndpointConfiguration": {"url": "http://ingest:S3cr3tP4ss@collector.example.com/ingest?key=k-123"},
+        },
+        ["httpEndpointConfiguration.url is 'http://collector.example.com/ingest': data is sent there over plain HTTP."],
+    ),
+    one(
+        "encryption-customer-managed-key",
+        "key-not-known-during-preview",
+        RDS,
+        postgres(kmsKeyId=UNKNOWN),
+        [],
     ),
 ]
 

@@ -38,6 +38,11 @@ def test_the_committed_entries_are_what_the_generator_reads(token: str) -> None:
         ("If not specified, defaults to `true` when `db_subnet_group_name` is not set, and `false` otherwise.", None),
         ("For Application Load Balancers, valid values are `HTTP` and `HTTPS`, with a default of `HTTP`.", None),
         ("If true, the disk will be encrypted.", None),
+        # What leaving the property out means is no condition on another input (ECS's EFS volumes, CKV_AWS_97).
+        (
+            "Whether or not to enable encryption for Amazon EFS data in transit between the Amazon ECS host and the Amazon EFS server. Transit encryption must be enabled if Amazon EFS IAM authorization is used. Valid values: `ENABLED`, `DISABLED`. If this parameter is omitted, the default value of `DISABLED` is used.",
+            "DISABLED",
+        ),
     ],
 )
 def test_documented_defaults(description: str, default: str | None) -> None:

@@ -45,9 +45,11 @@ DEFAULT_STATEMENT = re.compile(
     r"\b[Dd]efaults?(?:\s+value)?(?:\s+(?:is|to|of)|:)?\s+(?:set\s+to\s+)?(?:`([^`]+)`|\b(true|false|\d+)\b)"
 )
 # A sentence that makes its default depend on something else ("When `engine` is `redis`, default is
-# `false`", "defaults to `true` when ..., and `false` otherwise", "For Application Load Balancers, ...").
+# `false`", "defaults to `true` when ..., and `false` otherwise", "For Application Load Balancers, ..."),
+# but not one that only says what leaving the property out means ("If this parameter is omitted, ...").
 CONDITIONAL = re.compile(
-    r"(?<!even )\b(when|unless|otherwise|depending|depends)\b|^\s*(For|If)\b(?!.*\bnot\s+(specified|set|provided|configured|given)\b)",
+    r"(?<!even )\b(when|unless|otherwise|depending|depends)\b"
+    r"|^\s*(For|If)\b(?!.*\b(not\s+(specified|set|provided|configured|given)|omitted|left\s+out)\b)",
     re.IGNORECASE,
 )
 SCALAR_TYPES = ((bool, "boolean"), (str, "string"), (int, "number"), (float, "number"))
