@@ -487,7 +487,11 @@ SIGNALS: tuple[Signal, ...] = (
         names=r"url|invocationEndpoint|endpointUrl|[a-z]+EndpointUrl|remoteWriteUrl|serverUrl|instanceUrl|hostUrl|tokenUrl|accountUrl",
         schema=("string",),
         why="data is sent there over plain HTTP",
-        exclude=(r"aws:(lex|medialive|sagemaker)/.*",),
+        exclude=(
+            r"aws:(lex|medialive|sagemaker)/.*",
+            # Pages a web crawler starts from: public pages it reads, where nothing of the platform's is sent.
+            r".*::.*seedUrls\[\]\.url",
+        ),
     ),
     # --- public exposure ---------------------------------------------------------------------------
     Signal(

@@ -66,7 +66,7 @@ def images(args: ResourceValidationArgs, unknowns: Unknowns) -> list[tuple[str, 
         with unknowns:
             image = container.get("image")
             if image is not None and image != "":
-                found.append((label, str(image)))
+                found.append((label, image if isinstance(image, str) else str(image)))
     return found
 
 

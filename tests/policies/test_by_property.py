@@ -28,6 +28,7 @@ from tests.policies.harness import (
     document,
     one,
     run,
+    secret,
     uncovered,
 )
 from tools.generate.property_index import registered_resources, schema_properties, type_entries
@@ -588,6 +589,17 @@ CASES += [
             "httpEndpointConfiguration": {"url": "http://ingest:S3cr3tP4ss@collector.example.com/ingest?key=k-123"},
         },
         ["httpEndpointConfiguration.url is 'http://collector.example.com/ingest': data is sent there over plain HTTP."],
+    ),
+    one(
+        "encryption-in-transit",
+        "endpoint-url-marked-secret",
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+        {
+            "name": "events",
+            "destination": "http_endpoint",
+            "httpEndpointConfiguration": {"url": secret("http://collector.example.com/ingest/k-8f2b1c9e7d6a")},
+        },
+        ["httpEndpointConfiguration.url is [secret]: data is sent there over plain HTTP."],
     ),
     one(
         "encryption-customer-managed-key",

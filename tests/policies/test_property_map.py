@@ -169,3 +169,10 @@ def test_grants_in_other_types_remain_documents() -> None:
         "inlinePolicy" in concerns_of("aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy")[IAM_DOCUMENTS]
     )
     assert "policy" in concerns_of("aws:iot/policy:Policy")[IAM_DOCUMENTS]
+
+
+def test_a_crawlers_seed_pages_are_no_destination() -> None:
+    """A knowledge base's web crawler reads public pages over plain HTTP too; it sends nothing there."""
+    source = concerns_of("aws:bedrock/agentDataSource:AgentDataSource").get(IN_TRANSIT, set())
+    assert "dataSourceConfiguration.webConfiguration.sourceConfiguration.urlConfiguration.seedUrls[].url" not in source
+    assert "dataSourceConfiguration.confluenceConfiguration.sourceConfiguration.hostUrl" in source
