@@ -32,7 +32,18 @@ from .common import (
     sources,
 )
 from .properties import Options, entries_of, judge
-from .property_map import AT_REST, CUSTOMER_KEY, DURABILITY, IN_TRANSIT, LOGGING, METADATA, PUBLIC
+from .property_map import (
+    AT_REST,
+    CUSTOMER_KEY,
+    DURABILITY,
+    IN_TRANSIT,
+    LOGGING,
+    METADATA,
+    PUBLIC,
+    PUBLIC_DATA,
+    SIGNALS,
+)
+from .waivers import NON_WAIVABLE
 
 # Types a named rule judges for the concern: the named rule reports them, with its own advice.
 NAMED: dict[str, frozenset[str]] = {
@@ -62,6 +73,7 @@ NAMED: dict[str, frozenset[str]] = {
             s3.PUBLIC_ACCESS_BLOCK,
         }
     ),
+    PUBLIC_DATA: frozenset({s3.PUBLIC_ACCESS_BLOCK}),
     DURABILITY: frozenset(lifecycle.STATEFUL_TYPES),
 }
 NAMED[CUSTOMER_KEY] = NAMED[AT_REST]
@@ -108,7 +120,9 @@ def _rule(
     schema: dict[str, dict[str, Any]] | None = None,
     tags: Iterable[str] = (),
 ) -> ReachingPolicy:
-    """A rule by property: its types are those whose inputs the index lists under its concern."""
+    """A rule by property: its types are those whose inputs the index lists under its concern; it
+    refuses waivers when its signals do."""
+    waivable = all(signal.waivable for signal in SIGNALS if signal.concern == concern)
     return ReachingPolicy(
         reaches(concern),
         name=concern,
@@ -116,7 +130,13 @@ def _rule(
         validate=rule(_validation(concern, options, gated)),
         severity=severity,
         remediation_steps=remediation,
-        tags=[*tags, *sources(*ids), concern_tag(concern), *applies_to("aws:*")],
+        tags=[
+            *tags,
+            *([] if waivable else [NON_WAIVABLE]),
+            *sources(*ids),
+            concern_tag(concern),
+            *applies_to("aws:*"),
+        ],
         url=url,
         config_schema=config_schema(schema) if schema else None,
     )
@@ -211,9 +231,9 @@ def _public_options(args: ResourceValidationArgs) -> Options:
 
 public_exposure = _rule(
     PUBLIC,
-    description="AWS resources are not reachable from the whole internet unless they are a front door: no publicly accessible databases or public IPs, no ingress from 0.0.0.0/0 beyond web ports, no unauthenticated entry points, no wildcard invoke permissions, no public snapshots or API endpoints.",
+    description="AWS resources are not reachable from the whole internet unless they are a front door: no publicly accessible databases or public IPs, no ingress from 0.0.0.0/0 beyond web ports, no unauthenticated entry points, no wildcard invoke permissions, no public API endpoints.",
     severity=Severity.CRITICAL,
-    remediation="Keep data stores and compute in private subnets (publicly_accessible false, no public IP), reach them through a load balancer, VPN or VPC endpoint; require an authorizer (IAM, Cognito, JWT, Lambda) on API routes and function URLs; restrict public API endpoints to known CIDRs; share snapshots with named accounts only.",
+    remediation="Keep data stores and compute in private subnets (publicly_accessible false, no public IP), reach them through a load balancer, VPN or VPC endpoint; require an authorizer (IAM, Cognito, JWT, Lambda) on API routes and function URLs; restrict public API endpoints to known CIDRs.",
     ids=(
         "CKV_AWS_17",
         "CKV_AWS_38",
@@ -234,6 +254,20 @@ public_exposure = _rule(
     url=aws_config_url("rds-instance-public-access-check"),
     options=_public_options,
     schema={"publicPorts": network.PUBLIC_PORTS_SCHEMA},
+    tags=("public-exposure",),
+)
+
+public_data_exposure = _rule(
+    PUBLIC_DATA,
+    description="Data is never opened to everyone: no snapshot or image shared with every AWS account, no S3 account or access point public access block left open. No waiver accepts it.",
+    severity=Severity.CRITICAL,
+    remediation="Share snapshots and images with named accounts only (shared_accounts, launch permissions for account ids), and set all four flags of every S3 public access block (block_public_acls, block_public_policy, ignore_public_acls, restrict_public_buckets) to true.",
+    ids=(
+        "aws-config:rds-snapshots-public-prohibited",
+        "aws-config:ebs-snapshot-public-restorable-check",
+        "aws-config:s3-account-level-public-access-blocks",
+    ),
+    url=aws_config_url("s3-account-level-public-access-blocks"),
     tags=("public-exposure",),
 )
 
@@ -317,6 +351,7 @@ POLICIES = [
     customer_managed_key,
     encryption_in_transit,
     public_exposure,
+    public_data_exposure,
     audit_logging,
     data_durability,
     instance_metadata_v2,

@@ -25,6 +25,7 @@ AT_REST = "encryption-at-rest"
 CUSTOMER_KEY = "encryption-customer-managed-key"
 IN_TRANSIT = "encryption-in-transit"
 PUBLIC = "public-exposure"
+PUBLIC_DATA = "public-data-exposure"
 LOGGING = "audit-logging"
 DURABILITY = "data-durability"
 METADATA = "instance-metadata-v2"
@@ -107,6 +108,10 @@ class Signal:
     """What the finding means, for the violation message."""
     exclude: tuple[str, ...] = ()
     """Reviewed false matches: regular expressions over `<type>::<path>`, each with a comment."""
+    waivable: bool = True
+    """Whether a waiver may accept its findings: not where data itself is opened to everyone (a public
+    snapshot, an account's public access block left open); every signal of a concern agrees, and the
+    concern's rule is tagged `non-waivable` when they are not."""
     unless_described: str | None = None
     """Regular expression searched in the property's description in the provider's schema: a property
     described so is not what the signal names, whatever its type (a session policy is no grant)."""
@@ -538,19 +543,24 @@ SIGNALS: tuple[Signal, ...] = (
     ),
     Signal(
         id="public-access-block",
-        concern=PUBLIC,
+        concern=PUBLIC_DATA,
         kind=Kind.SWITCH,
-        # S3 account and access point blocks, EMR's account block: each flag left off lets public access through.
-        names=_words(
-            "blockPublicAcls",
-            "blockPublicPolicy",
-            "ignorePublicAcls",
-            "restrictPublicBuckets",
-            "blockPublicSecurityGroupRules",
-        ),
+        # S3 account and access point blocks: each flag left off lets public ACLs or policies open the data.
+        names=_words("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"),
         schema=("boolean",),
         secure=True,
-        why="this public access block lets public access through",
+        waivable=False,
+        why="this public access block lets public access to the data through",
+    ),
+    Signal(
+        id="public-security-group-block",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        # EMR's account block: left off, clusters may open ports to the world.
+        names="blockPublicSecurityGroupRules",
+        schema=("boolean",),
+        secure=True,
+        why="this public access block lets clusters open ports to the whole internet",
     ),
     Signal(
         id="no-password",
@@ -668,14 +678,28 @@ SIGNALS: tuple[Signal, ...] = (
     ),
     Signal(
         id="shared-with-everyone",
-        concern=PUBLIC,
+        concern=PUBLIC_DATA,
         kind=Kind.CHOICE,
         names=_words("sharedAccounts", "group"),
         types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*(Snapshot|LaunchPermission)[A-Za-z0-9]*",
         schema=("string",),
         insecure="all",
         absent=Absent.IGNORE,
+        waivable=False,
         why="every AWS account can copy it",
+    ),
+    Signal(
+        id="launch-permission-for-everyone",
+        concern=PUBLIC_DATA,
+        kind=Kind.CHOICE,
+        # An image distribution's launch permission: the group `all` makes the image public.
+        names="userGroups",
+        within="launchPermission",
+        schema=("string",),
+        insecure="all",
+        absent=Absent.IGNORE,
+        waivable=False,
+        why="every AWS account can launch (and copy) the image",
     ),
     # --- audit and access logging ------------------------------------------------------------------
     Signal(

@@ -15,6 +15,7 @@ from pulumi_policy import ResourceValidationPolicy
 
 from policies.modelplane_guard import by_property, properties
 from policies.modelplane_guard.properties import INDEX_FILE, index_of
+from policies.modelplane_guard.property_map import SIGNALS
 from tests.policies.harness import (
     BY_NAME,
     KEY_ARN,
@@ -316,13 +317,41 @@ CASES: list[Case] = [
             "vpcOptions is not set: without vpcOptions its endpoint is on the internet, guarded only by its access policy."
         ],
     ),
+    # --- public exposure of data (no waiver accepts it) -----------------------------------------------
     one(
-        "public-exposure",
+        "public-data-exposure",
+        "account-public-access-block-closed",
+        "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
+        {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True},
+        [],
+    ),
+    one(
+        "public-data-exposure",
         "account-public-access-block-left-open",
         "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
         {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True},
         [
-            "restrictPublicBuckets is not set, so it is false (the default): this public access block lets public access through."
+            "restrictPublicBuckets is not set, so it is false (the default): this public access block lets public access to the data through."
+        ],
+    ),
+    one(
+        "public-data-exposure",
+        "snapshot-shared-with-every-account",
+        "aws:rds/snapshotCopy:SnapshotCopy",
+        {
+            "sourceDbSnapshotIdentifier": "features-1",
+            "targetDbSnapshotIdentifier": "features-1-copy",
+            "sharedAccounts": ["all"],
+        },
+        ["sharedAccounts is ['all']: every AWS account can copy it."],
+    ),
+    one(
+        "public-exposure",
+        "emr-account-lets-clusters-open-ports",
+        "aws:emr/blockPublicAccessConfiguration:BlockPublicAccessConfiguration",
+        {"blockPublicSecurityGroupRules": False},
+        [
+            "blockPublicSecurityGroupRules is false: this public access block lets clusters open ports to the whole internet."
         ],
     ),
     one(
@@ -650,6 +679,17 @@ LATER: list[tuple[str, str, dict[str, Any], str]] = [
         "instanceMetadataOptions.httpTokens is 'optional'",
     ),
     (
+        "public-data-exposure",
+        "aws:imagebuilder/distributionConfiguration:DistributionConfiguration",
+        {
+            "name": "golden-images",
+            "distributions": [
+                {"region": "eu-west-1", "amiDistributionConfiguration": {"launchPermission": {"userGroups": ["all"]}}}
+            ],
+        },
+        "distributions[0].amiDistributionConfiguration.launchPermission.userGroups is ['all']",
+    ),
+    (
         "resource-policies-not-public",
         "aws:glacier/vault:Vault",
         {"accessPolicy": PUBLIC_DOCUMENT},
@@ -695,3 +735,15 @@ def test_a_type_added_later_is_reached_through_the_schema(
     entries = type_entries(token, schema_properties(getattr(importlib.import_module(module), f"{class_name}Args")))
     index_with(monkeypatch, token, [list(entry) for entry in entries])
     assert any(finding in message for message in run(resource)), run(resource)
+
+
+def test_a_concern_refuses_waivers_when_its_signals_do() -> None:
+    """Public data (a snapshot every account can copy) is never waived; a public network path may be, for a
+    stated reason (a bastion), so the two are separate rules."""
+    for policy in by_property.POLICIES:
+        concern = next(tag.removeprefix("concern:") for tag in policy.tags or [] if tag.startswith("concern:"))
+        flags = {signal.waivable for signal in SIGNALS if signal.concern == concern}
+        assert len(flags) == 1, f"the signals of {concern} disagree on waivers"
+        assert ("non-waivable" in (policy.tags or [])) == (flags == {False}), policy.name
+    assert "non-waivable" in (BY_NAME["public-data-exposure"].tags or [])
+    assert "non-waivable" not in (BY_NAME["public-exposure"].tags or [])

@@ -21,6 +21,7 @@ from policies.modelplane_guard.property_map import (
     LOGGING,
     METADATA,
     PUBLIC,
+    PUBLIC_DATA,
     SIGNALS,
     Absent,
     Kind,
@@ -66,6 +67,12 @@ MAPPING = [
         ("aws:rds/instance:Instance", "publiclyAccessible"),
         "aws:kinesis/stream:Stream",
         ("aws:eks/cluster:Cluster", "vpcConfig.endpointPublicAccess"),
+    ),
+    (
+        PUBLIC_DATA,
+        ("aws:rds/snapshot:Snapshot", "sharedAccounts[]"),
+        "aws:kinesis/stream:Stream",
+        ("aws:s3/accessPoint:AccessPoint", "publicAccessBlockConfiguration.blockPublicAcls"),
     ),
     (
         LOGGING,
