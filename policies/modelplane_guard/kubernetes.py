@@ -191,7 +191,7 @@ class PodSpec:
 
     def containers(self, kinds: tuple[str, ...] = CONTAINER_KINDS) -> list[tuple[str, Mapping[str, Any]]]:
         """Its containers of the given kinds, each with a label naming it and its path; a lone one counts as `containers`."""
-        found = containers(self.path, self.spec, kinds=kinds)
+        found = containers_at(self.path, self.spec, kinds=kinds)
         if self.lone and "containers" in kinds:
             own = self.spec if self.image_from is None else _WithImage(self.spec, self.image_from)
             name = plain(self.spec).get("name")
@@ -370,7 +370,7 @@ def _items(value: Any) -> list[Any]:
     return list(view) if is_sequence(view) else []
 
 
-def containers(
+def containers_at(
     spec_path: str, spec: Mapping[str, Any], *, kinds: tuple[str, ...] = CONTAINER_KINDS
 ) -> list[tuple[str, Mapping[str, Any]]]:
     """Every container of the given kinds (all, by default) with a label naming it and its path."""

@@ -822,17 +822,6 @@ def front_doors() -> None:
             {"client_id": "6ab7c8d9", "provider_name": f"cognito-idp.{REGION}.amazonaws.com/{REGION}_Ab12"}
         ],
     )
-    aws.wafv2.WebAcl(
-        case("scorer-waf", None),
-        scope="REGIONAL",
-        default_action={"allow": {}},
-        visibility_config={
-            "cloudwatch_metrics_enabled": True,
-            "metric_name": "scorer-waf",
-            "sampled_requests_enabled": True,
-        },
-        tags=TAGS,
-    )
 
     def broker(name: str, expected: str | None, **changes: Any) -> None:
         settings: dict[str, Any] = {
@@ -961,15 +950,6 @@ def compute() -> None:
                 "to_port": 0,
             }
         ],
-        tags=TAGS,
-    )
-    aws.ec2.FlowLog(
-        case("vpc-flow-logs", None),
-        vpc_id=VPC,
-        traffic_type="ALL",
-        log_destination_type="cloud-watch-logs",
-        log_destination=LOG_GROUP,
-        iam_role_arn=ROLE,
         tags=TAGS,
     )
 

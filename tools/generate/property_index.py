@@ -210,7 +210,7 @@ def aws_index() -> dict[str, list[tuple[str, str, str | None]]]:
     return index
 
 
-def entries_of(token: str) -> list[tuple[str, str, str | None]] | None:
+def type_index_entries(token: str) -> list[tuple[str, str, str | None]] | None:
     """One AWS type's entries, as the index holds them (None: none of its properties is a signal)."""
     import pulumi_aws
 
@@ -271,14 +271,22 @@ def generated_from() -> dict[str, str]:
     }
 
 
+def index_digest(kubernetes: Any, aws: Any) -> str:
+    """The digest of what the index holds, whatever its layout: the staleness test compares it with the
+    committed body, so that a hand edit of the body (a type removed, an entry emptied) is caught."""
+    canonical = json.dumps({"kubernetes": kubernetes, "aws": aws}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def render() -> str:
     """The index as JSON: one line per resource type, so that a provider upgrade reads as a diff."""
     aws = aws_index()
-    header: Mapping[str, Any] = generated_from()
+    kubernetes = kubernetes_index()
+    header: Mapping[str, Any] = {**generated_from(), "index": index_digest(kubernetes, json.loads(json.dumps(aws)))}
     lines = [
         "{",
         f'"generatedFrom": {json.dumps(header)},',
-        f'"kubernetes": {json.dumps(kubernetes_index(), indent=1)},',
+        f'"kubernetes": {json.dumps(kubernetes, indent=1)},',
         '"aws": {',
         ",\n".join(f"{json.dumps(token)}: {json.dumps(entries)}" for token, entries in aws.items()),
         "}",
