@@ -2,7 +2,8 @@
 
 pulumi-aws has four ways to declare an ingress rule, and the rule reads each: a `SecurityGroup`'s or
 `DefaultSecurityGroup`'s inline `ingress` list, an `ec2.SecurityGroupRule` of type `ingress`, and a
-`vpc.SecurityGroupIngressRule`. Protocol `-1` (or `all`) opens every port whatever the port range.
+`vpc.SecurityGroupIngressRule`. Protocol `-1` (or `all`, however the number is spelt: -1.0, "-1.0") opens
+every port whatever the port range.
 `world_exposure` is what the rule and the rules by property (network ACLs, any type's ingress list)
 share: what a source list open to the whole internet exposes, given the protocol and ports beside it.
 """
@@ -65,10 +66,17 @@ def world_exposure(
     world = [text for text in (scalar_text(source).strip() for source in sources) if text in WORLD]
     if not world:
         return None
-    protocol = next((scalar_text(holder.get(key)).lower() for key in protocol_keys if holder.get(key) is not None), "")
+    protocol = next((protocol_name(holder.get(key)) for key in protocol_keys if holder.get(key) is not None), "")
     low, high = as_number(holder.get("fromPort")), as_number(holder.get("toPort"))
     what = _exposed(protocol, low, high, allowed)
     return f"{what} to {' and '.join(world)}" if what else None
+
+
+def protocol_name(value: Any) -> str:
+    """A protocol as one spelling: a number however it arrives (-1, -1.0, "-1.0" are all "-1"; "6.0" is
+    "6"), a name in lower case ("ALL" is "all")."""
+    number = as_number(value)
+    return number_text(number) if number is not None else scalar_text(value).strip().lower()
 
 
 def _exposed(protocol: str, low: float | None, high: float | None, allowed: Sequence[float]) -> str | None:

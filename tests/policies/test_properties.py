@@ -92,10 +92,15 @@ def test_a_key_block_left_out_counts_only_through_encryption_blocks() -> None:
 def test_a_sibling_exempts_what_it_makes_harmless() -> None:
     listener = entry("protocol", "listener-protocol", "HTTP")
     redirect = {"defaultActions": [{"type": "redirect", "redirect": {"protocol": "HTTPS"}}]}
-    assert problems({"protocol": "HTTP", **redirect}, listener) == []
-    assert problems({"protocol": "HTTP", "defaultActions": [{"type": "forward"}]}, listener) == [
+    forward = {"port": 80, "defaultActions": [{"type": "forward"}]}
+    assert problems({"protocol": "HTTP", "port": 80, **redirect}, listener) == []
+    assert problems({"protocol": "HTTP", **forward}, listener) == [
         "protocol is 'HTTP': clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS."
     ]
+    assert problems(forward, listener) == [
+        "protocol is not set: clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS."
+    ], "an Application Load Balancer's listener without a protocol speaks HTTP"
+    assert problems({"defaultActions": [{"type": "forward"}]}, listener) == [], "a Gateway Load Balancer's has no port"
     policy = entry("sslPolicy", "tls-policy", "ELBSecurityPolicy-2016-08")
     assert problems({"protocol": "HTTP"}, policy) == [], "a plain listener has no TLS policy to judge"
     assert problems({"protocol": "HTTPS"}, policy) == [
@@ -143,7 +148,9 @@ def test_plain_http_destinations() -> None:
 
 def test_one_property_named_by_two_signals_is_reported_once() -> None:
     alias = {"kmsKeyId": "alias/aws/rds"}
-    assert len(problems(alias, entry("kmsKeyId", "customer-key"), entry("kmsKeyId", "customer-key-named"))) == 1
+    assert problems(alias, entry("kmsKeyId", "customer-key"), entry("kmsKeyId", "customer-key-named")) == [
+        "kmsKeyId is 'alias/aws/rds': it names an AWS managed key, whose key policy you cannot restrict."
+    ]
 
 
 def test_the_shipped_index_knows_the_kubernetes_kinds() -> None:
@@ -159,9 +166,13 @@ def test_numbers_arrive_as_floats_and_read_as_the_program_wrote_them() -> None:
     every_protocol = {
         "ingress": [{"protocol": -1, "action": "allow", "cidrBlock": "0.0.0.0/0", "fromPort": 443, "toPort": 443}]
     }
-    assert problems(every_protocol, cidrs) == [
+    opens_every_port = [
         "ingress[0].cidrBlock includes the whole internet: it opens every port to 0.0.0.0/0; anyone on the internet can connect."
     ]
+    assert problems(every_protocol, cidrs) == opens_every_port
+    for spelling in ("-1.0", "all", "ALL"):
+        rule = {**every_protocol["ingress"][0], "protocol": spelling}
+        assert problems({"ingress": [rule]}, cidrs) == opens_every_port, spelling
 
 
 def test_a_value_not_known_yet_costs_only_its_own_verdict() -> None:
