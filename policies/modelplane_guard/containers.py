@@ -39,7 +39,7 @@ from .properties import entries_of, resolve
 from .property_map import CONTAINERS
 
 # Task settings that put every container of the task into the host's namespaces.
-HOST_NAMESPACES = {"networkMode": "network", "pidMode": "process", "ipcMode": "IPC"}
+HOST_MODES = {"networkMode": "network", "pidMode": "process", "ipcMode": "IPC"}
 ROOT_USERS = ("root", "0")
 ALLOWED_CAPABILITIES = ("NET_BIND_SERVICE",)
 # Where a definition nests its containers: a task's list, a node range's or a job's single container,
@@ -104,7 +104,7 @@ def _unprivileged(args: ResourceValidationArgs, report: Report) -> None:
     unknowns = Unknowns()
     definitions = Definitions(args, unknowns)
     for prefix, task in definitions.tasks:
-        for setting, namespace in HOST_NAMESPACES.items():
+        for setting, namespace in HOST_MODES.items():
             with unknowns:
                 if task.get(setting) == "host":
                     report(f"{prefix}{setting} is host: every container shares the host's {namespace} namespace.")

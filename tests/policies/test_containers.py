@@ -7,9 +7,22 @@ import json
 from typing import Any
 
 import pytest
+from pulumi_policy import ResourceValidationPolicy, Severity
 
-from policies.modelplane_guard import containers
-from tests.policies.harness import IMAGE, PREVIEW, TAGS, UNKNOWN, Case, case_id, one, run, uncovered
+from policies.modelplane_guard import POLICIES, containers
+from tests.policies.harness import (
+    BY_NAME,
+    IMAGE,
+    PREVIEW,
+    TAGS,
+    UNKNOWN,
+    Case,
+    case_id,
+    deployment,
+    one,
+    run,
+    uncovered,
+)
 
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 JOB = "aws:batch/jobDefinition:JobDefinition"
@@ -167,3 +180,34 @@ def test_reports_exactly(case: Case) -> None:
 
 def test_every_rule_has_compliant_and_violating_cases() -> None:
     assert uncovered(containers.POLICIES, CASES) == []
+
+
+def test_a_privileged_container_is_critical_wherever_it_is_reported() -> None:
+    """ECS and Batch definitions, a Deployment and a custom resource found by shape: every rule of the
+    pack that reports their privileged container does so at critical severity."""
+    privileged_pod = deployment()
+    privileged_pod["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    subjects = [
+        (TASK, task({"privileged": True})),
+        (JOB, {"type": "container", "containerProperties": json.dumps({"image": IMAGE, "privileged": True})}),
+        ("kubernetes:apps/v1:Deployment", privileged_pod),
+        (
+            "kubernetes:serving.example.com/v1:Predictor",
+            {"metadata": privileged_pod["metadata"], "spec": privileged_pod["spec"]["template"]["spec"]},
+        ),
+    ]
+    reporters: dict[str, set[str]] = {}
+    for resource_type, props in subjects:
+        for policy in POLICIES:
+            if isinstance(policy, ResourceValidationPolicy):
+                found = run(one(policy.name, "privileged", resource_type, props, []))
+                if any("privileged" in message for message in found):
+                    reporters.setdefault(policy.name, set()).add(resource_type)
+    assert reporters == {
+        "aws-containers-unprivileged": {TASK, JOB},
+        "kubernetes-pod-security-restricted": {
+            "kubernetes:apps/v1:Deployment",
+            "kubernetes:serving.example.com/v1:Predictor",
+        },
+    }
+    assert {name: BY_NAME[name].severity for name in reporters} == dict.fromkeys(reporters, Severity.CRITICAL)
