@@ -124,6 +124,7 @@ CLUSTER_SCOPED_KINDS = frozenset(
 # and `script`) and step lists (Tekton's `steps`, Argo's and Spark's `sidecars`) of workflow custom resources.
 RUNNING_KINDS = ("containers", "initContainers", "container", "script", "sidecars", "steps")
 CONTAINER_KINDS = (*RUNNING_KINDS, "ephemeralContainers")
+RUNNING_KEYS = frozenset(RUNNING_KINDS)
 # Keys of a container that a mapping with an `image` outside a container list must have one of to be read as a container.
 CONTAINER_KEYS = frozenset(
     {"command", "args", "env", "envFrom", "securityContext", "resources", "ports", "volumeMounts", "name"}
@@ -304,70 +305,126 @@ def _cached_shapes(props: Mapping[str, Any]) -> list[PodSpec]:
     global _last_search  # noqa: PLW0603 - a one-entry cache; a race only recomputes
     searched, found = _last_search
     if searched is not props:
-        found = list(_shapes(props, "", 0, (), None))
+        found = _pods_by_shape(props)
         _last_search = (props, found)
     return found
 
 
-def _is_container(value: Any, listed: bool = False) -> bool:
-    """Whether a value (read through `plain`) is a container: a mapping with an image (in a container
-    list, nothing else is needed; elsewhere one more container key), or one shaped like a container
-    whose image its operator supplies; never one that encloses containers (a SparkApplication's spec,
-    with its `image`, holds the driver)."""
+@dataclass(frozen=True)
+class _Shape:
+    """Where the search found a pod: the keys that lead to it and to the mappings around it."""
+
+    path: str
+    keys: tuple[str | int, ...]
+    complete: bool
+    outer: tuple[tuple[str, tuple[str | int, ...]], ...]
+    lone: bool = False
+    image_from: tuple[str | int, ...] | None = None
+
+
+def _pods_by_shape(props: Mapping[str, Any]) -> list[PodSpec]:
+    """The pods of a custom resource: searched for on a plain copy of its inputs (no proxy, no check
+    for unknown values: none decides where a pod is), and handed to the rules as the SDK's proxies, so
+    a rule that reads an unknown value still learns it is unknown."""
+
+    def at(keys: tuple[str | int, ...]) -> Any:
+        node: Any = props
+        for key in keys:
+            node = plain(node)[key]
+        return node
+
+    return [
+        PodSpec(
+            shape.path,
+            at(shape.keys),
+            shape.complete,
+            tuple((path, at(keys)) for path, keys in shape.outer),
+            lone=shape.lone,
+            image_from=None if shape.image_from is None else at(shape.image_from),
+        )
+        for shape in _shapes(_unwrapped(props), (), "", 0, outer=(), image_from=None)
+    ]
+
+
+def _unwrapped(value: Any) -> Any:
+    """The dicts and lists behind the SDK's read-only proxies, all the way down."""
+    if isinstance(value, str) or value is None or isinstance(value, bool | int | float):
+        return value
     view = plain(value)
-    if not is_mapping(view) or not _container_shaped(view, listed):
+    if is_mapping(view):
+        return {key: _unwrapped(item) for key, item in view.items()}
+    if is_sequence(view):
+        return [_unwrapped(item) for item in view]
+    return view
+
+
+def _is_container(view: Any, listed: bool = False) -> bool:
+    """Whether a plain value is a container: a mapping with an image (in a container list, nothing else
+    is needed; elsewhere one more container key), or one shaped like a container whose image its
+    operator supplies; never one that encloses containers (a SparkApplication's spec, with its `image`,
+    holds the driver)."""
+    if not _container_shaped(view, listed):
         return False
-    return listed or not any(_container_shaped(plain(child), False) for child in view.values())
+    return listed or not any(_container_shaped(child, False) for child in view.values())
 
 
 def _container_shaped(view: Any, listed: bool) -> bool:
-    if not is_mapping(view):
+    if type(view) is not dict:
         return False
     if isinstance(view.get("image"), str):
         return listed or not CONTAINER_KEYS.isdisjoint(view)
-    context = plain(view.get("securityContext"))
-    if is_mapping(context) and not CONTAINER_ONLY_CONTEXT.isdisjoint(context):
+    context = view.get("securityContext")
+    if type(context) is dict and not CONTAINER_ONLY_CONTEXT.isdisjoint(context):
         return True
     return "env" in view and len(CONTAINER_KEYS.intersection(view)) >= 2
 
 
 def _shapes(
-    node: Any, path: str, depth: int, outer: tuple[tuple[str, Mapping[str, Any]], ...], image_from: Any
-) -> Iterator[PodSpec]:
-    """The pods of a custom resource's inputs, read through `plain` (no value is checked for being
-    unknown: none decides where a pod is), with the pod-level settings and the image of the mappings
-    that enclose each."""
+    view: Any,
+    keys: tuple[str | int, ...],
+    path: str,
+    depth: int,
+    *,
+    outer: tuple[tuple[str, tuple[str | int, ...]], ...],
+    image_from: tuple[str | int, ...] | None,
+) -> Iterator[_Shape]:
+    """Where the pods of a custom resource's plain inputs are, with the mappings around each that carry
+    pod-level settings (nearest first) and the one whose image a lone container without one runs."""
     if depth > MAX_DEPTH:
         return
-    view = plain(node)
-    if is_mapping(view):
-        lists = [kind for kind in RUNNING_KINDS if any(_is_container(item, True) for item in _items(view.get(kind)))]
-        if lists:
-            yield PodSpec(path or "(inputs)", node, "containers" in lists, outer)
+    if type(view) is dict:
+        if not RUNNING_KEYS.isdisjoint(view):
+            lists = [
+                kind for kind in RUNNING_KINDS if any(_is_container(item, True) for item in _items(view.get(kind)))
+            ]
+            if lists:
+                yield _Shape(path or "(inputs)", keys, "containers" in lists, outer)
         if not POD_LEVEL_KEYS.isdisjoint(view):
-            outer = ((path or "(inputs)", node), *outer)
+            outer = ((path or "(inputs)", keys), *outer)
         if isinstance(view.get("image"), str):
-            image_from = node
+            image_from = keys
         for key, value in view.items():
-            if key in NOT_SPEC or key in CONTAINER_KINDS:
+            if key in NOT_SPEC or key in CONTAINER_KINDS or type(value) not in (dict, list):
                 continue
             where = f"{path}.{key}" if path else str(key)
             if _is_container(value):
-                has_image = isinstance(plain(value).get("image"), str)
-                yield PodSpec(where, value, False, outer, lone=True, image_from=None if has_image else image_from)
+                has_image = isinstance(value.get("image"), str)
+                yield _Shape(where, (*keys, key), False, outer, True, None if has_image else image_from)
             else:
-                yield from _shapes(value, where, depth + 1, outer, image_from)
-    elif is_sequence(view):
+                yield from _shapes(value, (*keys, key), where, depth + 1, outer=outer, image_from=image_from)
+    elif type(view) is list:
         for number, item in enumerate(view):
-            yield from _shapes(item, f"{path}[{number}]", depth + 1, outer, image_from)
+            if type(item) in (dict, list):
+                yield from _shapes(
+                    item, (*keys, number), f"{path}[{number}]", depth + 1, outer=outer, image_from=image_from
+                )
 
 
-def _items(value: Any) -> list[Any]:
-    """A container list's items, or a single container mapping (Argo's `container`), read through `plain`."""
-    view = plain(value)
-    if is_mapping(view):
-        return [value]
-    return list(view) if is_sequence(view) else []
+def _items(view: Any) -> list[Any]:
+    """A plain container list's items, or a single container mapping (Argo's `container`)."""
+    if type(view) is dict:
+        return [view]
+    return view if type(view) is list else []
 
 
 def containers_at(
@@ -444,10 +501,6 @@ def _restricted_profile(args: ResourceValidationArgs, report: Report, pod: PodSp
     for path, context in pod.contexts():
         with checks:
             _pod_context(path, context, report)
-    with checks:
-        pod_non_root = is_true(pod.pod_setting("runAsNonRoot"))
-    with checks:
-        pod_seccomp = pod.pod_setting("seccompProfile", "type")
     for label, container in pod.containers():
         context: Mapping[str, Any] = {}
         with checks:
@@ -465,7 +518,9 @@ def _restricted_profile(args: ResourceValidationArgs, report: Report, pod: PodSp
                 report(f"{label} does not set securityContext.allowPrivilegeEscalation to false.")
         with checks:
             non_root = context.get("runAsNonRoot")
-            if is_false(non_root) or (non_root is None and not pod_non_root and not pod.partial):
+            if is_false(non_root) or (
+                non_root is None and not pod.partial and not is_true(pod.pod_setting("runAsNonRoot"))
+            ):
                 report(f"{label} may run as root: set runAsNonRoot true on the pod or the container.")
         with checks:
             if as_number(context.get("runAsUser")) == 0:
@@ -473,7 +528,7 @@ def _restricted_profile(args: ResourceValidationArgs, report: Report, pod: PodSp
         with checks:
             _capabilities(label, as_mapping(context.get("capabilities")), pod.partial, report)
         with checks:
-            seccomp = dig(context, "seccompProfile", "type") or pod_seccomp
+            seccomp = dig(context, "seccompProfile", "type") or pod.pod_setting("seccompProfile", "type")
             if seccomp == "Unconfined" or (not pod.partial and seccomp not in ("RuntimeDefault", "Localhost")):
                 report(f"{label} has no RuntimeDefault or Localhost seccompProfile (pod or container).")
         for port_index, port in enumerate(as_list(container.get("ports"))):

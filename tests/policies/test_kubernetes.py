@@ -919,6 +919,20 @@ CASES += [
             f"{PREVIEW}boolean value at .spec.template.spec.containers.0.securityContext.privileged can't be known during preview",
         ],
     ),
+    one(
+        RESTRICTED,
+        "an-unknown-pod-level-setting-waits-only-for-the-checks-that-read-it",
+        DEPLOYMENT,
+        patched(
+            patched(deployment(), "spec.template.spec.securityContext.runAsNonRoot", UNKNOWN_BOOLEAN),
+            "spec.template.spec.containers.0.securityContext.privileged",
+            True,
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) is privileged.",
+            f"{PREVIEW}boolean value at .spec.template.spec.securityContext.runAsNonRoot can't be known during preview",
+        ],
+    ),
 ]
 
 
