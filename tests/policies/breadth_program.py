@@ -1724,6 +1724,128 @@ def custom_resources() -> None:
     )
 
 
+def more_of_each_concern() -> None:
+    """The thinner concerns met again on types declared nowhere else here: stores that lose their data,
+    images and snapshots shared with everyone, build hosts on IMDSv1, resource policies open to anyone
+    and administrator grants in a document of any type; each next to its compliant twin."""
+    import pulumi_aws as aws
+
+    def graph(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "engine": "neptune",
+            "storage_encrypted": True,
+            "kms_key_arn": KEY,
+            "backup_retention_period": 7,
+            "deletion_protection": True,
+            "final_snapshot_identifier": f"{name}-final",
+            "enable_cloudwatch_logs_exports": ["audit"],
+            "iam_database_authentication_enabled": True,
+            "tags": TAGS,
+            **changes,
+        }
+        aws.neptune.Cluster(
+            case(name, expected), **{key: value for key, value in settings.items() if value is not None}
+        )
+
+    graph("provenance-graph-one-day-backups", "data-durability", backup_retention_period=1)
+    graph("provenance-graph-unprotected", "data-durability", deletion_protection=False)
+    aws.memorydb.Cluster(
+        case("session-store-no-snapshots", "data-durability"),
+        acl_name="session-readers",
+        node_type="db.r7g.large",
+        num_shards=1,
+        subnet_group_name="ml-platform-cache",
+        security_group_ids=[SG_ID],
+        snapshot_retention_limit=0,
+        kms_key_arn=KEY,
+        tags=TAGS,
+    )
+
+    for name, expected, shared in (
+        ("experiments-aurora-snapshot-public", "public-data-exposure", ["all"]),
+        ("experiments-aurora-snapshot-to-dr", None, ["210987654321"]),
+    ):
+        aws.rds.ClusterSnapshot(
+            case(name, expected),
+            db_cluster_identifier="experiments-aurora",
+            db_cluster_snapshot_identifier=name,
+            shared_accounts=shared,
+            tags=TAGS,
+        )
+    aws.ec2.AmiLaunchPermission(
+        case("gpu-worker-ami-public", "public-data-exposure"), image_id="ami-0a1b2c3d4e5f60718", group="all"
+    )
+    aws.ec2.AmiLaunchPermission(
+        case("gpu-worker-ami-to-dr", None), image_id="ami-0a1b2c3d4e5f60718", account_id="210987654321"
+    )
+
+    def build_hosts(name: str, expected: str | None, http_tokens: str) -> None:
+        aws.imagebuilder.InfrastructureConfiguration(
+            case(name, expected),
+            name=name,
+            instance_profile_name="image-builder",
+            instance_types=["c7i.xlarge"],
+            subnet_id=SUBNET,
+            security_group_ids=[SG_ID],
+            instance_metadata_options={"http_tokens": http_tokens, "http_put_response_hop_limit": 1},
+            terminate_instance_on_failure=True,
+            tags=TAGS,
+        )
+
+    build_hosts("serving-image-builders", None, "required")
+    build_hosts("serving-image-builders-imdsv1", "instance-metadata-v2", "optional")
+    aws.ec2.SpotInstanceRequest(
+        case("spot-trainer-imdsv1", "instance-metadata-v2"),
+        ami="ami-0a1b2c3d4e5f60718",
+        instance_type="g5.xlarge",
+        subnet_id=SUBNET,
+        vpc_security_group_ids=[SG_ID],
+        root_block_device={"volume_type": "gp3", "volume_size": 50, "encrypted": True, "kms_key_id": KEY},
+        metadata_options={"http_tokens": "optional"},
+        tags=TAGS,
+    )
+
+    anyone = {"Effect": "Allow", "Principal": "*", "Action": "backup:CopyIntoBackupVault", "Resource": "*"}
+    dr_account = {**anyone, "Principal": {"AWS": "arn:aws:iam::210987654321:root"}}
+    aws.backup.VaultPolicy(
+        case("platform-backups-policy-open", "resource-policies-not-public"),
+        backup_vault_name="platform-backups",
+        policy=policy_document(anyone),
+    )
+    aws.backup.VaultPolicy(
+        case("platform-backups-policy-dr", None),
+        backup_vault_name="platform-backups-cmk",
+        policy=policy_document(dr_account),
+    )
+    stream = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/feature-events"
+    reader = {"Effect": "Allow", "Action": ["kinesis:GetRecords", "kinesis:GetShardIterator"], "Resource": stream}
+    aws.kinesis.ResourcePolicy(
+        case("feature-events-readable-by-anyone", "resource-policies-not-public"),
+        resource_arn=stream,
+        policy=policy_document({**reader, "Principal": {"AWS": "*"}}),
+    )
+    aws.kinesis.ResourcePolicy(
+        case("feature-events-readable-by-analytics", None),
+        resource_arn=f"{stream}-2",
+        policy=policy_document({**reader, "Resource": f"{stream}-2", "Principal": {"AWS": ROLE}}),
+    )
+    permission_set = f"arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-{ACCOUNT}"
+    aws.ssoadmin.PermissionSetInlinePolicy(
+        case("data-scientists-sso-admin", "iam-no-admin-statements"),
+        instance_arn="arn:aws:sso:::instance/ssoins-0123456789abcdef",
+        permission_set_arn=permission_set,
+        inline_policy=policy_document({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+    )
+    aws.ssoadmin.PermissionSetInlinePolicy(
+        case("data-scientists-sso-read-features", None),
+        instance_arn="arn:aws:sso:::instance/ssoins-0123456789abcdef",
+        permission_set_arn=f"{permission_set}-2",
+        inline_policy=policy_document(
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::ml-platform-features/*"}
+        ),
+    )
+
+
 DECLARATIONS: list[Callable[[], None]] = [
     databases,
     caches_and_files,
@@ -1732,4 +1854,5 @@ DECLARATIONS: list[Callable[[], None]] = [
     front_doors,
     compute,
     custom_resources,
+    more_of_each_concern,
 ]
