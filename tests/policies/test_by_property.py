@@ -14,6 +14,7 @@ import pytest
 from pulumi_policy import ResourceValidationPolicy
 
 from policies.modelplane_guard import by_property, properties
+from policies.modelplane_guard.common import CONCERN_TAG_PREFIX
 from policies.modelplane_guard.properties import INDEX_FILE, index_of
 from policies.modelplane_guard.property_map import SIGNALS
 from tests.policies.harness import (
@@ -741,7 +742,9 @@ def test_a_concern_refuses_waivers_when_its_signals_do() -> None:
     """Public data (a snapshot every account can copy) is never waived; a public network path may be, for a
     stated reason (a bastion), so the two are separate rules."""
     for policy in by_property.POLICIES:
-        concern = next(tag.removeprefix("concern:") for tag in policy.tags or [] if tag.startswith("concern:"))
+        concern = next(
+            tag.removeprefix(CONCERN_TAG_PREFIX) for tag in policy.tags or [] if tag.startswith(CONCERN_TAG_PREFIX)
+        )
         flags = {signal.waivable for signal in SIGNALS if signal.concern == concern}
         assert len(flags) == 1, f"the signals of {concern} disagree on waivers"
         assert ("non-waivable" in (policy.tags or [])) == (flags == {False}), policy.name
