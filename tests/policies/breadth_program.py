@@ -1195,26 +1195,23 @@ def compute() -> None:
     )
 
     def eks_job(name: str, expected: str | None, **pod: Any) -> None:
-        aws.batch.JobDefinition(
-            case(name, expected),
-            type="container",
-            eks_properties={
-                "pod_properties": {
-                    "service_account_name": "batch-trainer",
-                    "containers": [
-                        {
-                            "name": "train",
-                            "image": IMAGE,
-                            "commands": ["python", "-m", "trainer"],
-                            "resources": {"limits": {"cpu": "4", "memory": "16Gi"}},
-                            "security_context": {"run_as_non_root": True, "run_as_user": 10001, "privileged": False},
-                        }
-                    ],
-                    **pod,
-                }
-            },
-            tags=TAGS,
-        )
+        pod_properties: dict[str, Any] = {
+            "pod_properties": {
+                "service_account_name": "batch-trainer",
+                "containers": [
+                    {
+                        "name": "train",
+                        "image": IMAGE,
+                        "commands": ["python", "-m", "trainer"],
+                        "resources": {"limits": {"cpu": "4", "memory": "16Gi"}},
+                        "security_context": {"run_as_non_root": True, "run_as_user": 10001, "privileged": False},
+                    }
+                ],
+                **pod,
+            }
+        }
+        settings: dict[str, Any] = {"type": "container", "eks_properties": pod_properties, "tags": TAGS}
+        aws.batch.JobDefinition(case(name, expected), **settings)
 
     eks_job("eks-retraining", None, host_network=False)
     # Batch runs a job's pod in the node's network unless told otherwise.
