@@ -21,8 +21,8 @@ from .common import (
     PRODUCTION_SCHEMA,
     ReachingPolicy,
     Report,
+    Unknowns,
     applies_to,
-    as_list,
     as_number,
     aws_config_url,
     concern_tag,
@@ -32,7 +32,18 @@ from .common import (
     sources,
 )
 from .properties import Options, entries_of, judge
-from .property_map import AT_REST, CUSTOMER_KEY, DURABILITY, IN_TRANSIT, LOGGING, METADATA, PUBLIC
+from .property_map import (
+    AT_REST,
+    CUSTOMER_KEY,
+    DURABILITY,
+    IN_TRANSIT,
+    LOGGING,
+    METADATA,
+    PUBLIC,
+    PUBLIC_DATA,
+    SIGNALS,
+)
+from .waivers import NON_WAIVABLE
 
 # Types a named rule judges for the concern: the named rule reports them, with its own advice.
 NAMED: dict[str, frozenset[str]] = {
@@ -62,6 +73,7 @@ NAMED: dict[str, frozenset[str]] = {
             s3.PUBLIC_ACCESS_BLOCK,
         }
     ),
+    PUBLIC_DATA: frozenset({s3.PUBLIC_ACCESS_BLOCK}),
     DURABILITY: frozenset(lifecycle.STATEFUL_TYPES),
 }
 NAMED[CUSTOMER_KEY] = NAMED[AT_REST]
@@ -72,16 +84,12 @@ def reaches(concern: str) -> Callable[[str], bool]:
     return lambda resource_type: bool(entries_of(concern, resource_type, NAMED.get(concern, frozenset())))
 
 
-class PropertyPolicy(ReachingPolicy):
-    """A rule by property: its types are those whose inputs the index lists under its concern."""
-
-    def __init__(self, concern: str, **kwargs: Any) -> None:
-        super().__init__(reaches(concern), **kwargs)
-        self.concern = concern
+def _default_options(args: ResourceValidationArgs) -> Options:
+    return Options()
 
 
 def _validation(
-    concern: str, options: Callable[[ResourceValidationArgs], Options] = lambda args: Options(), gated: bool = False
+    concern: str, options: Callable[[ResourceValidationArgs], Options], gated: bool
 ) -> Callable[[ResourceValidationArgs, Report], None]:
     excluded = NAMED.get(concern, frozenset())
 
@@ -91,8 +99,10 @@ def _validation(
             return
         if gated:
             production_gate(args)
-        for problem in judge(args.props, entries, options(args)):
+        unknowns = Unknowns()
+        for problem in judge(args.props, entries, options(args), unknowns):
             report(problem)
+        unknowns.settle()
 
     return validate
 
@@ -105,19 +115,28 @@ def _rule(
     remediation: str,
     ids: Iterable[str],
     url: str,
-    options: Callable[[ResourceValidationArgs], Options] = lambda args: Options(),
+    options: Callable[[ResourceValidationArgs], Options] = _default_options,
     gated: bool = False,
     schema: dict[str, dict[str, Any]] | None = None,
     tags: Iterable[str] = (),
-) -> PropertyPolicy:
-    return PropertyPolicy(
-        concern,
+) -> ReachingPolicy:
+    """A rule by property: its types are those whose inputs the index lists under its concern; it
+    refuses waivers when its signals do."""
+    waivable = all(signal.waivable for signal in SIGNALS if signal.concern == concern)
+    return ReachingPolicy(
+        reaches(concern),
         name=concern,
         description=description,
         validate=rule(_validation(concern, options, gated)),
         severity=severity,
         remediation_steps=remediation,
-        tags=[*tags, *sources(*ids), concern_tag(concern), *applies_to("aws:*")],
+        tags=[
+            *tags,
+            *([] if waivable else [NON_WAIVABLE]),
+            *sources(*ids),
+            concern_tag(concern),
+            *applies_to("aws:*"),
+        ],
         url=url,
         config_schema=config_schema(schema) if schema else None,
     )
@@ -207,17 +226,14 @@ encryption_in_transit = _rule(
 
 
 def _public_options(args: ResourceValidationArgs) -> Options:
-    ports = tuple(
-        number for item in as_list(args.get_config().get("publicPorts", [80, 443])) if (number := as_number(item))
-    )
-    return Options(public_ports=ports)
+    return Options(public_ports=network.public_ports(args.get_config()))
 
 
 public_exposure = _rule(
     PUBLIC,
-    description="AWS resources are not reachable from the whole internet unless they are a front door: no publicly accessible databases or public IPs, no ingress from 0.0.0.0/0 beyond web ports, no unauthenticated entry points, no wildcard invoke permissions, no public snapshots or API endpoints.",
+    description="AWS resources are not reachable from the whole internet unless they are a front door: no publicly accessible databases or public IPs, no ingress from 0.0.0.0/0 beyond web ports, no unauthenticated entry points, no wildcard invoke permissions, no public API endpoints.",
     severity=Severity.CRITICAL,
-    remediation="Keep data stores and compute in private subnets (publicly_accessible false, no public IP), reach them through a load balancer, VPN or VPC endpoint; require an authorizer (IAM, Cognito, JWT, Lambda) on API routes and function URLs; restrict public API endpoints to known CIDRs; share snapshots with named accounts only.",
+    remediation="Keep data stores and compute in private subnets (publicly_accessible false, no public IP), reach them through a load balancer, VPN or VPC endpoint; require an authorizer (IAM, Cognito, JWT, Lambda) on API routes and function URLs; restrict public API endpoints to known CIDRs.",
     ids=(
         "CKV_AWS_17",
         "CKV_AWS_38",
@@ -237,14 +253,21 @@ public_exposure = _rule(
     ),
     url=aws_config_url("rds-instance-public-access-check"),
     options=_public_options,
-    schema={
-        "publicPorts": {
-            "type": "array",
-            "items": {"type": "number"},
-            "default": [80, 443],
-            "description": "Single ports that may be open to the whole internet (a public load balancer's listeners).",
-        }
-    },
+    schema={"publicPorts": network.PUBLIC_PORTS_SCHEMA},
+    tags=("public-exposure",),
+)
+
+public_data_exposure = _rule(
+    PUBLIC_DATA,
+    description="Data is never opened to everyone: no snapshot or image shared with every AWS account, no S3 account or access point public access block left open. No waiver accepts it.",
+    severity=Severity.CRITICAL,
+    remediation="Share snapshots and images with named accounts only (shared_accounts, launch permissions for account ids), and set all four flags of every S3 public access block (block_public_acls, block_public_policy, ignore_public_acls, restrict_public_buckets) to true.",
+    ids=(
+        "aws-config:rds-snapshots-public-prohibited",
+        "aws-config:ebs-snapshot-public-restorable-check",
+        "aws-config:s3-account-level-public-access-blocks",
+    ),
+    url=aws_config_url("s3-account-level-public-access-blocks"),
     tags=("public-exposure",),
 )
 
@@ -328,6 +351,7 @@ POLICIES = [
     customer_managed_key,
     encryption_in_transit,
     public_exposure,
+    public_data_exposure,
     audit_logging,
     data_durability,
     instance_metadata_v2,

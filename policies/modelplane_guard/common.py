@@ -2,7 +2,11 @@
 
 Over gRPC, mappings and lists arrive as read-only proxies (not `dict`/`list`), every number as a
 float, and a value the engine does not know yet (preview) raises when it is read; the SDK turns
-that into an advisory "can't run during preview" diagnostic, so these helpers never catch it.
+that into an advisory "can't run during preview" diagnostic. These helpers never catch it: a rule
+that judges several independent things (containers, statements, entries) defers it with `Unknowns`,
+so that one unknown value costs only the verdicts that need it, and a walk that must see every value
+(the search for pods by shape) reads the proxies' own lists and dicts (`plain`), where an unknown
+value is only a marker string (`is_unknown`).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeGuard, TypeVar, cast
+from urllib.parse import urlsplit
 
 from pulumi_policy import (
     PolicyConfigSchema,
@@ -18,6 +23,16 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
+)
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
 )
 
 # Source ids travel as `source:<id>` tags: the analyzer protocol keeps every tag, and one policy
@@ -142,6 +157,93 @@ def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
     return known
 
 
+# The markers the engine sends for values it does not know yet (preview); the SDK's proxies raise on them.
+UNKNOWN_VALUES = frozenset(
+    {
+        UNKNOWN_ARCHIVE_VALUE,
+        UNKNOWN_ARRAY_VALUE,
+        UNKNOWN_ASSET_VALUE,
+        UNKNOWN_BOOLEAN_VALUE,
+        UNKNOWN_NUMBER_VALUE,
+        UNKNOWN_OBJECT_VALUE,
+        UNKNOWN_STRING_VALUE,
+    }
+)
+# The key under which the SDK's proxies hand out the list or dict they wrap (its serializer reads it so).
+PROXY_TARGET = "__target"
+
+
+def is_unknown(value: Any) -> bool:
+    """Whether a value read through `plain` is one the engine does not know yet."""
+    return isinstance(value, str) and value in UNKNOWN_VALUES
+
+
+def plain(value: Any) -> Any:
+    """The list or dict behind one of the SDK's read-only proxies (its elements are still proxies or
+    scalars, unknown ones as marker strings), or the value itself: for walks that visit every value,
+    where the proxies' per-read checks cost most of the time and one unknown value would stop the walk."""
+    if is_mapping(value) or is_sequence(value):
+        try:
+            target = value[PROXY_TARGET]  # type: ignore[index]
+        except (KeyError, TypeError, IndexError):
+            return value
+        return target if isinstance(target, dict | list) else value
+    return value
+
+
+class Unknowns:
+    """Unknown values (preview) met by a rule's independent checks: a check that reads one is skipped
+    (`with unknowns:` around it), the others still run, and `settle` raises the first once they have,
+    so the SDK still notes, as advisory, that the rule could not judge everything. One unknown value
+    of a resource no longer hides the findings that do not depend on it."""
+
+    def __init__(self) -> None:
+        self.first: UnknownValueError | None = None
+
+    def __enter__(self) -> Unknowns:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool:
+        if isinstance(error, UnknownValueError):
+            self.first = self.first or error
+            return True
+        return False
+
+    def settle(self) -> None:
+        if self.first is not None:
+            raise self.first
+
+
+SECRET_SHOWN = "[secret]"
+
+
+class SecretText(str):
+    """A string the program marked secret. The pack's server decodes secret strings so (the SDK unwraps
+    them, and a rule cannot tell): rules read and compare it as the string it is, and a message that
+    shows it with `!r` or in an f-string shows `[secret]` instead (`str()` still gives the text, for
+    the rules' own comparisons)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return SECRET_SHOWN
+
+    def __format__(self, spec: str) -> str:
+        return SECRET_SHOWN
+
+
+def without_credentials(text: str) -> str:
+    """A URL without its user information, query and fragment (where passwords and tokens ride), or the text as it is."""
+    try:
+        parts = urlsplit(text.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return text
+    if not parts.scheme or not host or not (parts.username or parts.password or parts.query or parts.fragment):
+        return text
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"
+
+
 def as_list(value: Any) -> list[Any]:
     """A list property, or a single value standing for a one-element list, or nothing."""
     if value is None:
@@ -186,6 +288,18 @@ def is_false(value: Any) -> bool:
 
 def number_text(value: float) -> str:
     return f"{value:g}"
+
+
+def scalar_text(value: Any) -> str:
+    """A scalar as the program wrote it: over gRPC every number is a float, and `str(-1.0)` is "-1.0"
+    where the program said -1 (a protocol, a port, a user id); booleans as JSON writes them; "" for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return number_text(value)
+    return str(value)
 
 
 def of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:

@@ -19,6 +19,7 @@ from .actions import Grant, escalations, is_every_iam_resource, is_every_resourc
 from .common import (
     ReachingPolicy,
     Report,
+    Unknowns,
     applies_to,
     as_list,
     aws_config_url,
@@ -86,26 +87,36 @@ def identity_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]
                 yield f"inlinePolicies[{index}] ({dig(inline, 'name') or '?'})", dig(inline, "policy")
 
 
-def indexed_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, list[Statement]]]:
+def indexed_documents(args: ResourceValidationArgs, unknowns: Unknowns) -> list[tuple[str, list[Statement]]]:
     """(path, statements) of each policy document in the inputs of any other type: a search domain's
-    `accessPolicies`, a vault's `accessPolicy`, an SSO permission set's `inlinePolicy`..."""
+    `accessPolicies`, a vault's `accessPolicy`, an SSO permission set's `inlinePolicy`... (a document
+    not known yet is left to `unknowns`)."""
+    found_documents = []
     for entry in entries_of(IAM_DOCUMENTS, args.resource_type, NAMED_DOCUMENT_TYPES):
-        for found in resolve(args.props, entry.steps):
-            statements = document_statements(found.value)
-            if statements:
-                yield found.path, statements
+        with unknowns:
+            for found in resolve(args.props, entry.steps):
+                with unknowns:
+                    statements = document_statements(found.known())
+                    if statements:
+                        found_documents.append((found.path, statements))
+    return found_documents
 
 
-def identity_statements(args: ResourceValidationArgs, report: Report) -> Iterator[tuple[str, Statement]]:
+def identity_statements(
+    args: ResourceValidationArgs, report: Report, unknowns: Unknowns
+) -> list[tuple[str, Statement]]:
     """(path, statement) for each statement that grants its holder permissions: those of identity
-    policies, and those naming no principal in a document of any other type (a session or IoT policy)."""
-    for path, document in identity_documents(args):
-        for statement in checked_statements(path, document, report):
-            yield path, statement
-    for path, statements in indexed_documents(args):
-        for statement in statements:
-            if not statement.names_principals:
-                yield path, statement
+    policies, and those naming no principal in a document of any other type (an IoT policy, a permission
+    set's inline policy; session policies, which only narrow a role, are not in the index). A document not
+    known yet (preview) is left to `unknowns`; the others are judged."""
+    found: list[tuple[str, Statement]] = []
+    with unknowns:
+        for path, document in identity_documents(args):
+            with unknowns:
+                found += [(path, statement) for statement in checked_statements(path, document, report)]
+    for path, statements in indexed_documents(args, unknowns):
+        found += [(path, statement) for statement in statements if not statement.names_principals]
+    return found
 
 
 def judges_documents(*named: str) -> Callable[[str], bool]:
@@ -128,10 +139,12 @@ def _grants_admin(statement: Statement) -> str | None:
 
 
 def _no_admin_statements(args: ResourceValidationArgs, report: Report) -> None:
-    for path, statement in identity_statements(args, report):
+    unknowns = Unknowns()
+    for path, statement in identity_statements(args, report, unknowns):
         why = _grants_admin(statement)
         if why:
             report(f"{path} {statement.label} {why}.")
+    unknowns.settle()
 
 
 no_admin_statements = ReachingPolicy(
@@ -246,26 +259,30 @@ trust_scoped = ResourceValidationPolicy(
 )
 
 
-def _resource_statements(args: ResourceValidationArgs, report: Report) -> Iterator[tuple[str, Statement]]:
+def _resource_statements(
+    args: ResourceValidationArgs, report: Report, unknowns: Unknowns
+) -> list[tuple[str, Statement]]:
     """(path, statement) for each statement of a resource-based policy: the named ones, and statements
     naming principals in a document of any other type."""
+    found: list[tuple[str, Statement]] = []
     prop = RESOURCE_POLICY_PROPERTIES.get(args.resource_type)
-    document = args.props.get(prop) if prop else None
-    if prop and document:  # an inline `policy` is optional on buckets, topics, queues and secrets
-        for statement in checked_statements(prop, document, report):
-            yield prop, statement
-    for path, statements in indexed_documents(args):
-        for statement in statements:
-            if statement.names_principals:
-                yield path, statement
+    with unknowns:
+        document = args.props.get(prop) if prop else None
+        if prop and document:  # an inline `policy` is optional on buckets, topics, queues and secrets
+            found += [(prop, statement) for statement in checked_statements(prop, document, report)]
+    for path, statements in indexed_documents(args, unknowns):
+        found += [(path, statement) for statement in statements if statement.names_principals]
+    return found
 
 
 def _resource_policy_not_public(args: ResourceValidationArgs, report: Report) -> None:
-    for path, statement in _resource_statements(args, report):
+    unknowns = Unknowns()
+    for path, statement in _resource_statements(args, report, unknowns):
         if statement.allows and statement.wildcard_principal_unrestricted:
             report(
                 f"{path} {statement.label} allows {', '.join(statement.actions) or 'actions'} to any principal without an account, organisation or source condition."
             )
+    unknowns.settle()
 
 
 resource_policy_not_public = ReachingPolicy(
@@ -299,7 +316,8 @@ def _named(found: list[str]) -> str:
 
 
 def _no_privilege_escalation(args: ResourceValidationArgs, report: Report) -> None:
-    for path, statement in identity_statements(args, report):
+    unknowns = Unknowns()
+    for path, statement in identity_statements(args, report, unknowns):
         if not statement.allows:
             continue
         scope = _statement_scope(statement, is_every_iam_resource)
@@ -310,6 +328,7 @@ def _no_privilege_escalation(args: ResourceValidationArgs, report: Report) -> No
                 f"{path} {statement.label} allows {_named(actions)} on {scope}: whoever holds it can raise"
                 " their own privileges (pass an admin role to a service, rewrite or attach policies, mint credentials)."
             )
+    unknowns.settle()
 
 
 no_privilege_escalation = ReachingPolicy(
@@ -331,7 +350,8 @@ no_privilege_escalation = ReachingPolicy(
 
 
 def _no_negated_grants(args: ResourceValidationArgs, report: Report) -> None:
-    for path, statement in identity_statements(args, report):
+    unknowns = Unknowns()
+    for path, statement in identity_statements(args, report, unknowns):
         if not statement.allows:
             continue
         if statement.not_actions:
@@ -344,6 +364,7 @@ def _no_negated_grants(args: ResourceValidationArgs, report: Report) -> None:
                 f"{path} {statement.label} allows {', '.join(repr(item) for item in statement.actions) or 'its actions'}"
                 f" on every resource except {', '.join(repr(item) for item in statement.not_resources)} (NotResource)."
             )
+    unknowns.settle()
 
 
 no_negated_grants = ReachingPolicy(

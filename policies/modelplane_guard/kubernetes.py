@@ -9,7 +9,7 @@ shape since no schema describes those kinds.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi_policy import (
@@ -27,6 +27,7 @@ from .common import (
     PRODUCTION_SCHEMA,
     ReachingPolicy,
     Report,
+    Unknowns,
     applies_to,
     as_list,
     as_mapping,
@@ -38,14 +39,16 @@ from .common import (
     is_mapping,
     is_sequence,
     is_true,
+    is_unknown,
     number_text,
     of_type,
+    plain,
     production_gate,
     rule,
     sources,
 )
-from .properties import property_index
-from .property_map import PODS
+from .properties import entries_of, property_index, resolve
+from .property_map import PODS, Kind
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
@@ -118,39 +121,109 @@ CLUSTER_SCOPED_KINDS = frozenset(
 
 
 # Where a pod spec keeps containers: the pod's lists, and the single containers (Argo's `container`
-# and `script`) and step lists (Tekton's `steps`, Argo's `sidecars`) of workflow custom resources.
+# and `script`) and step lists (Tekton's `steps`, Argo's and Spark's `sidecars`) of workflow custom resources.
 RUNNING_KINDS = ("containers", "initContainers", "container", "script", "sidecars", "steps")
 CONTAINER_KINDS = (*RUNNING_KINDS, "ephemeralContainers")
-# Keys of a container that a mapping with an `image` must have one of to be read as a container.
+RUNNING_KEYS = frozenset(RUNNING_KINDS)
+# Keys of a container that a mapping with an `image` outside a container list must have one of to be read as a container.
 CONTAINER_KEYS = frozenset(
     {"command", "args", "env", "envFrom", "securityContext", "resources", "ports", "volumeMounts", "name"}
 )
+# Settings only a container's securityContext has (a pod's has none of them): a mapping whose
+# securityContext sets one is a container whatever supplies its image (a KServe model's runtime, a
+# SparkApplication's `spec.image`).
+CONTAINER_ONLY_CONTEXT = frozenset(
+    {"privileged", "allowPrivilegeEscalation", "capabilities", "readOnlyRootFilesystem", "procMount"}
+)
+# Pod-level settings: where a custom resource keeps them above the mapping that holds its containers
+# (an Argo workflow's `securityContext`, `hostNetwork`, `volumes`), they apply to that pod too.
+HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
+POD_CONTEXT_KEYS = ("securityContext", "podSecurityContext")
+POD_LEVEL_KEYS = frozenset({*POD_CONTEXT_KEYS, *HOST_NAMESPACES, "volumes", "automountServiceAccountToken"})
+# How an operator sizes the pod of a container that sets no `resources` (the Spark operator's driver and executor).
+SIZING_KEYS = ("cores", "memory")
 # Parts of an object that never hold a pod spec.
 NOT_SPEC = frozenset({"metadata", "status", "apiVersion", "kind", "data", "binaryData", "stringData"})
 MAX_DEPTH = 12
 
 
+class _WithImage(Mapping[str, Any]):
+    """A lone container that names no image, with the image of the mapping that encloses it (a Spark
+    driver runs its SparkApplication's `spec.image`). Read through both mappings, so an unknown image
+    is unknown here too."""
+
+    def __init__(self, container: Mapping[str, Any], image_from: Mapping[str, Any]) -> None:
+        self._container, self._image_from = container, image_from
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "image" and key not in self._container:
+            return self._image_from[key]
+        return self._container[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._container
+        if "image" not in self._container:
+            yield "image"
+
+    def __len__(self) -> int:
+        return len(self._container) + ("image" not in self._container)
+
+
 @dataclass(frozen=True)
 class PodSpec:
-    """A pod spec of a workload, or a mapping of a custom resource that holds containers."""
+    """A pod spec of a workload, or a mapping of a custom resource that holds containers or is one."""
 
     path: str
     spec: Mapping[str, Any]
     complete: bool
     """A whole pod spec (a built-in kind's, or one holding a `containers` list), where pod-level fields
-    such as `automountServiceAccountToken` live; a workflow step's single container is not."""
-    lone: tuple[tuple[str, Mapping[str, Any]], ...] = ()
-    """Containers a custom resource keeps under a key of their own (a Spark driver, a KServe model)."""
+    such as `automountServiceAccountToken` belong even when left out; a workflow step's single container is not."""
+    outer: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    """The enclosing mappings of a custom resource that carry pod-level settings, nearest first."""
+    lone: bool = False
+    """`spec` is itself a container (a Spark driver, a KServe model), which may hold sidecars of its own."""
+    image_from: Mapping[str, Any] | None = None
+    """The enclosing mapping whose `image` a lone container without one runs (a SparkApplication's spec)."""
+    partial: bool = False
+    """Only the fields it sets are judged: a patch (server-side apply) changes only those, and an AWS
+    service's pod properties lack most of a pod's security fields."""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    """Pod-level settings a service documents for a pod that leaves them out (Batch on EKS: `hostNetwork` true)."""
 
     def containers(self, kinds: tuple[str, ...] = CONTAINER_KINDS) -> list[tuple[str, Mapping[str, Any]]]:
-        """Its containers of the given kinds, each with a label naming it and its path; lone ones count as `containers`."""
-        found = containers(self.path, self.spec, kinds=kinds)
-        if "containers" in kinds:
-            found += [
-                (f"container {container.get('name', key)!r} ({self.path}.{key})", container)
-                for key, container in self.lone
-            ]
+        """Its containers of the given kinds, each with a label naming it and its path; a lone one counts as `containers`."""
+        found = containers_at(self.path, self.spec, kinds=kinds)
+        if self.lone and "containers" in kinds:
+            own = self.spec if self.image_from is None else _WithImage(self.spec, self.image_from)
+            name = plain(self.spec).get("name")
+            shown = name if isinstance(name, str) and not is_unknown(name) else self.path.rsplit(".", 1)[-1]
+            found.insert(0, (f"container {shown!r} ({self.path})", own))
         return found
+
+    def levels(self) -> list[tuple[str, Mapping[str, Any]]]:
+        """The mappings whose pod-level settings apply to this pod: its own, then the enclosing ones."""
+        return [(self.path, self.spec), *self.outer]
+
+    def contexts(self) -> list[tuple[str, Mapping[str, Any]]]:
+        """The pod security contexts that apply, nearest first: `podSecurityContext` wherever it is, and
+        `securityContext` of the mappings that are not themselves a container."""
+        found = []
+        for index, (path, holder) in enumerate(self.levels()):
+            for key in POD_CONTEXT_KEYS:
+                if key == "securityContext" and index == 0 and self.lone:
+                    continue
+                context = holder.get(key)
+                if is_mapping(context):
+                    found.append((f"{path}.{key}", context))
+        return found
+
+    def pod_setting(self, *path: str) -> Any:
+        """The nearest pod security context's value for a setting (`runAsNonRoot`, `seccompProfile.type`)."""
+        for _, context in self.contexts():
+            value = dig(context, *path)
+            if value is not None:
+                return value
+        return None
 
 
 def is_custom_resource(resource_type: str) -> bool:
@@ -165,20 +238,63 @@ def is_custom_resource(resource_type: str) -> bool:
 
 
 def holds_pods(resource_type: str) -> bool:
-    """Whether a resource type may embed a pod spec: a built-in workload kind or any custom resource."""
-    return resource_type in POD_SPEC_PATHS or is_custom_resource(resource_type)
+    """Whether a resource type may embed a pod spec: a built-in workload kind, any custom resource, or
+    an AWS type whose inputs hold a Kubernetes pod (a Batch job on EKS)."""
+    return (
+        resource_type in POD_SPEC_PATHS
+        or is_custom_resource(resource_type)
+        or any(entry.signal.kind == Kind.POD for entry in entries_of(PODS, resource_type))
+    )
 
 
 def pod_specs(resource_type: str, props: Mapping[str, Any]) -> list[PodSpec]:
-    """Every pod spec of a resource: at its kind's path, or, for a custom resource, wherever its
-    inputs hold containers (an InferenceService's predictor, a Rollout's template, a Ray cluster's
-    worker groups, an Argo workflow's templates)."""
+    """Every pod spec of a resource: at its kind's path (each item's, in a list kind), at the inputs of
+    an AWS type the property index lists, or, for a custom resource, wherever its inputs hold containers
+    (an InferenceService's predictor, a Rollout's template, a Ray cluster's worker groups, an Argo
+    workflow's templates, a Spark application's driver)."""
     path = POD_SPEC_PATHS.get(resource_type)
     if path is not None:
-        return [PodSpec(".".join(path), as_mapping(dig(props, *path)), True)]
-    if not is_custom_resource(resource_type):
-        return []
-    return _cached_shapes(props)
+        partial = resource_type.endswith("Patch")
+        return [PodSpec(where, spec, True, partial=partial) for where, spec in _at(props, path, "")]
+    if is_custom_resource(resource_type):
+        return _cached_shapes(props)
+    return _aws_pods(resource_type, props)
+
+
+def _aws_pods(resource_type: str, props: Mapping[str, Any]) -> list[PodSpec]:
+    """The Kubernetes pods an AWS resource runs, with the defaults its service documents for their host settings."""
+    entries = entries_of(PODS, resource_type)
+    defaults = {
+        entry.path: entry.default == "true" for entry in entries if entry.signal.kind == Kind.SWITCH and entry.default
+    }
+    pods = []
+    for entry in entries:
+        if entry.signal.kind != Kind.POD:
+            continue
+        for found in resolve(props, entry.steps):
+            if is_mapping(found.known()):
+                documented = {
+                    path.removeprefix(f"{entry.path}."): value
+                    for path, value in defaults.items()
+                    if path.startswith(f"{entry.path}.")
+                }
+                pods.append(PodSpec(found.path, found.value, False, partial=True, defaults=documented))
+    return pods
+
+
+def _at(node: Any, path: tuple[str, ...], prefix: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The mappings at a pod spec path (`items[]` visits every item of a list kind)."""
+    if not path:
+        yield prefix.rstrip("."), as_mapping(node)
+        return
+    step, rest = path[0], path[1:]
+    name = step.removesuffix("[]")
+    value = as_mapping(node).get(name)
+    if step.endswith("[]"):
+        for number, item in enumerate(as_list(value)):
+            yield from _at(item, rest, f"{prefix}{name}[{number}].")
+    else:
+        yield from _at(value, rest, f"{prefix}{name}.")
 
 
 # The rules of one resource ask in turn; its inputs are one object, so the last search is reused.
@@ -189,34 +305,129 @@ def _cached_shapes(props: Mapping[str, Any]) -> list[PodSpec]:
     global _last_search  # noqa: PLW0603 - a one-entry cache; a race only recomputes
     searched, found = _last_search
     if searched is not props:
-        found = list(_shapes(props, "", 0))
+        found = _pods_by_shape(props)
         _last_search = (props, found)
     return found
 
 
-def _is_container(value: Any) -> bool:
-    return is_mapping(value) and isinstance(value.get("image"), str) and bool(CONTAINER_KEYS & set(value))
+@dataclass(frozen=True)
+class _Shape:
+    """Where the search found a pod: the keys that lead to it and to the mappings around it."""
+
+    path: str
+    keys: tuple[str | int, ...]
+    complete: bool
+    outer: tuple[tuple[str, tuple[str | int, ...]], ...]
+    lone: bool = False
+    image_from: tuple[str | int, ...] | None = None
 
 
-def _shapes(node: Any, path: str, depth: int) -> Iterator[PodSpec]:
+def _pods_by_shape(props: Mapping[str, Any]) -> list[PodSpec]:
+    """The pods of a custom resource: searched for on a plain copy of its inputs (no proxy, no check
+    for unknown values: none decides where a pod is), and handed to the rules as the SDK's proxies, so
+    a rule that reads an unknown value still learns it is unknown."""
+
+    def at(keys: tuple[str | int, ...]) -> Any:
+        node: Any = props
+        for key in keys:
+            node = plain(node)[key]
+        return node
+
+    return [
+        PodSpec(
+            shape.path,
+            at(shape.keys),
+            shape.complete,
+            tuple((path, at(keys)) for path, keys in shape.outer),
+            lone=shape.lone,
+            image_from=None if shape.image_from is None else at(shape.image_from),
+        )
+        for shape in _shapes(_unwrapped(props), (), "", 0, outer=(), image_from=None)
+    ]
+
+
+def _unwrapped(value: Any) -> Any:
+    """The dicts and lists behind the SDK's read-only proxies, all the way down."""
+    if isinstance(value, str) or value is None or isinstance(value, bool | int | float):
+        return value
+    view = plain(value)
+    if is_mapping(view):
+        return {key: _unwrapped(item) for key, item in view.items()}
+    if is_sequence(view):
+        return [_unwrapped(item) for item in view]
+    return view
+
+
+def _is_container(view: Any, listed: bool = False) -> bool:
+    """Whether a plain value is a container: a mapping with an image (in a container list, nothing else
+    is needed; elsewhere one more container key), or one shaped like a container whose image its
+    operator supplies; never one that encloses containers (a SparkApplication's spec, with its `image`,
+    holds the driver)."""
+    if not _container_shaped(view, listed):
+        return False
+    return listed or not any(_container_shaped(child, False) for child in view.values())
+
+
+def _container_shaped(view: Any, listed: bool) -> bool:
+    if type(view) is not dict:
+        return False
+    if isinstance(view.get("image"), str):
+        return listed or not CONTAINER_KEYS.isdisjoint(view)
+    context = view.get("securityContext")
+    if type(context) is dict and not CONTAINER_ONLY_CONTEXT.isdisjoint(context):
+        return True
+    return "env" in view and len(CONTAINER_KEYS.intersection(view)) >= 2
+
+
+def _shapes(
+    view: Any,
+    keys: tuple[str | int, ...],
+    path: str,
+    depth: int,
+    *,
+    outer: tuple[tuple[str, tuple[str | int, ...]], ...],
+    image_from: tuple[str | int, ...] | None,
+) -> Iterator[_Shape]:
+    """Where the pods of a custom resource's plain inputs are, with the mappings around each that carry
+    pod-level settings (nearest first) and the one whose image a lone container without one runs."""
     if depth > MAX_DEPTH:
         return
-    if is_mapping(node):
-        lists = [kind for kind in RUNNING_KINDS if any(_is_container(item) for item in as_list(node.get(kind)))]
-        lone = tuple(
-            (str(key), value) for key, value in node.items() if key not in CONTAINER_KINDS and _is_container(value)
-        )
-        if lists or lone:
-            yield PodSpec(path.rstrip(".") or "(inputs)", node, "containers" in lists, lone)
-        for key, value in node.items():
-            if key not in NOT_SPEC and key not in CONTAINER_KINDS and not _is_container(value):
-                yield from _shapes(value, f"{path}{key}.", depth + 1)
-    elif is_sequence(node):
-        for number, item in enumerate(node):
-            yield from _shapes(item, f"{path.rstrip('.')}[{number}].", depth + 1)
+    if type(view) is dict:
+        if not RUNNING_KEYS.isdisjoint(view):
+            lists = [
+                kind for kind in RUNNING_KINDS if any(_is_container(item, True) for item in _items(view.get(kind)))
+            ]
+            if lists:
+                yield _Shape(path or "(inputs)", keys, "containers" in lists, outer)
+        if not POD_LEVEL_KEYS.isdisjoint(view):
+            outer = ((path or "(inputs)", keys), *outer)
+        if isinstance(view.get("image"), str):
+            image_from = keys
+        for key, value in view.items():
+            if key in NOT_SPEC or key in CONTAINER_KINDS or type(value) not in (dict, list):
+                continue
+            where = f"{path}.{key}" if path else str(key)
+            if _is_container(value):
+                has_image = isinstance(value.get("image"), str)
+                yield _Shape(where, (*keys, key), False, outer, True, None if has_image else image_from)
+            else:
+                yield from _shapes(value, (*keys, key), where, depth + 1, outer=outer, image_from=image_from)
+    elif type(view) is list:
+        for number, item in enumerate(view):
+            if type(item) in (dict, list):
+                yield from _shapes(
+                    item, (*keys, number), f"{path}[{number}]", depth + 1, outer=outer, image_from=image_from
+                )
 
 
-def containers(
+def _items(view: Any) -> list[Any]:
+    """A plain container list's items, or a single container mapping (Argo's `container`)."""
+    if type(view) is dict:
+        return [view]
+    return view if type(view) is list else []
+
+
+def containers_at(
     spec_path: str, spec: Mapping[str, Any], *, kinds: tuple[str, ...] = CONTAINER_KINDS
 ) -> list[tuple[str, Mapping[str, Any]]]:
     """Every container of the given kinds (all, by default) with a label naming it and its path."""
@@ -224,12 +435,18 @@ def containers(
     for kind in kinds:
         value = spec.get(kind)
         if is_mapping(value):  # a workflow step's single `container` or `script`
-            found.append((f"container {value.get('name', '?')!r} ({spec_path}.{kind})", value))
+            found.append((f"container {_name(value)!r} ({spec_path}.{kind})", value))
             continue
         for index, raw in enumerate(as_list(value)):
             container = as_mapping(raw)
-            found.append((f"container {container.get('name', '?')!r} ({spec_path}.{kind}[{index}])", container))
+            found.append((f"container {_name(container)!r} ({spec_path}.{kind}[{index}])", container))
     return found
+
+
+def _name(container: Mapping[str, Any]) -> str:
+    """A container's name for messages, read without minding whether it is known yet."""
+    name = plain(container).get("name")
+    return "?" if name is None or is_unknown(name) else str(name)
 
 
 PodSpecValidation = Callable[[ResourceValidationArgs, Report, PodSpec], None]
@@ -238,13 +455,28 @@ PodSpecValidation = Callable[[ResourceValidationArgs, Report, PodSpec], None]
 def workload_validation(
     validate: PodSpecValidation, *, complete_only: bool = False
 ) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
-    """Run a pod-spec check on every pod spec of a resource (with `complete_only`, on whole pod
-    specs only: checks of pod-level settings)."""
+    """Run a pod-spec check on every pod spec of a resource (with `complete_only`, on whole pod specs
+    and on those whose enclosing mappings carry pod-level settings: checks of pod-level settings).
+
+    A message is reported once per resource (pods of one custom resource share the settings that
+    enclose them), and an unknown value (preview) costs only the pod whose check read it."""
 
     def run(args: ResourceValidationArgs, report: Report) -> None:
-        for pod in pod_specs(args.resource_type, args.props):
-            if pod.complete or not complete_only:
-                validate(args, report, pod)
+        reported: set[str] = set()
+
+        def once(message: str, urn: str | None = None) -> None:
+            if message not in reported:
+                reported.add(message)
+                report(message)
+
+        unknowns = Unknowns()
+        with unknowns:
+            pods = pod_specs(args.resource_type, args.props)
+            for pod in pods:
+                if pod.complete or pod.outer or not complete_only:
+                    with unknowns:
+                        validate(args, once, pod)
+        unknowns.settle()
 
     run.__doc__ = validate.__doc__
     return rule(run)
@@ -256,11 +488,63 @@ def pod_policy(**kwargs: Any) -> ReachingPolicy:
 
 
 def _restricted_profile(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
-    path, spec = pod.path, pod.spec
-    for field in ("hostNetwork", "hostPID", "hostIPC"):
-        if is_true(spec.get(field)):
-            report(f"{path}.{field} is true: the pod shares the node's namespaces.")
-    for index, raw in enumerate(as_list(spec.get("volumes"))):
+    checks = Unknowns()
+    for path, holder in pod.levels():
+        with checks:
+            _host_access(path, holder, report)
+    for setting, value in pod.defaults.items():
+        with checks:
+            if value is True and pod.spec.get(setting) is None:
+                report(
+                    f"{pod.path}.{setting} is not set, so it is true (the default): the pod shares the node's namespaces."
+                )
+    for path, context in pod.contexts():
+        with checks:
+            _pod_context(path, context, report)
+    for label, container in pod.containers():
+        context: Mapping[str, Any] = {}
+        with checks:
+            context = as_mapping(container.get("securityContext"))
+        with checks:
+            _baseline_context(f"{label} securityContext", context, report)
+            if context.get("procMount") not in (None, "Default"):
+                report(f"{label} sets procMount {context.get('procMount')}: the node's /proc is unmasked.")
+        with checks:
+            if is_true(context.get("privileged")):
+                report(f"{label} is privileged.")
+        with checks:
+            escalation = context.get("allowPrivilegeEscalation")
+            if is_true(escalation) or (not pod.partial and not is_false(escalation)):
+                report(f"{label} does not set securityContext.allowPrivilegeEscalation to false.")
+        with checks:
+            non_root = context.get("runAsNonRoot")
+            if is_false(non_root) or (
+                non_root is None and not pod.partial and not is_true(pod.pod_setting("runAsNonRoot"))
+            ):
+                report(f"{label} may run as root: set runAsNonRoot true on the pod or the container.")
+        with checks:
+            if as_number(context.get("runAsUser")) == 0:
+                report(f"{label} sets runAsUser 0 (root).")
+        with checks:
+            _capabilities(label, as_mapping(context.get("capabilities")), pod.partial, report)
+        with checks:
+            seccomp = dig(context, "seccompProfile", "type") or pod.pod_setting("seccompProfile", "type")
+            if seccomp == "Unconfined" or (not pod.partial and seccomp not in ("RuntimeDefault", "Localhost")):
+                report(f"{label} has no RuntimeDefault or Localhost seccompProfile (pod or container).")
+        for port_index, port in enumerate(as_list(container.get("ports"))):
+            with checks:
+                host_port = as_number(dig(port, "hostPort"))
+                if host_port:
+                    report(f"{label} ports[{port_index}] binds hostPort {number_text(host_port)}.")
+    checks.settle()
+
+
+def _host_access(path: str, holder: Mapping[str, Any], report: Report) -> None:
+    """Host namespaces and volumes outside the restricted profile's list, wherever a pod's settings are."""
+    for setting in HOST_NAMESPACES:
+        if is_true(holder.get(setting)):
+            report(f"{path}.{setting} is true: the pod shares the node's namespaces.")
+    for index, raw in enumerate(as_list(holder.get("volumes"))):
         volume = as_mapping(raw)
         kinds = sorted(key for key in volume if key != "name" and volume.get(key) is not None)
         disallowed = [kind for kind in kinds if kind not in RESTRICTED_VOLUME_TYPES]
@@ -268,44 +552,25 @@ def _restricted_profile(args: ResourceValidationArgs, report: Report, pod: PodSp
             report(
                 f"volume {volume.get('name', '?')!r} ({path}.volumes[{index}]) uses {', '.join(disallowed)}, not allowed by the restricted profile."
             )
-    pod_context = as_mapping(spec.get("securityContext"))
-    pod_non_root = is_true(pod_context.get("runAsNonRoot"))
-    pod_seccomp = dig(pod_context, "seccompProfile", "type")
-    if as_number(pod_context.get("runAsUser")) == 0:
-        report(f"{path}.securityContext.runAsUser is 0 (root).")
+
+
+def _pod_context(path: str, context: Mapping[str, Any], report: Report) -> None:
+    if as_number(context.get("runAsUser")) == 0:
+        report(f"{path}.runAsUser is 0 (root).")
     unsafe = [
-        str(dig(item, "name")) for item in as_list(pod_context.get("sysctls")) if dig(item, "name") not in SAFE_SYSCTLS
+        str(dig(item, "name")) for item in as_list(context.get("sysctls")) if dig(item, "name") not in SAFE_SYSCTLS
     ]
     if unsafe:
-        report(f"{path}.securityContext.sysctls sets {', '.join(unsafe)}, which the baseline profile does not allow.")
-    _baseline_context(f"{path}.securityContext", pod_context, report)
-    for label, container in pod.containers():
-        context = as_mapping(container.get("securityContext"))
-        _baseline_context(f"{label} securityContext", context, report)
-        if context.get("procMount") not in (None, "Default"):
-            report(f"{label} sets procMount {context.get('procMount')}: the node's /proc is unmasked.")
-        if is_true(context.get("privileged")):
-            report(f"{label} is privileged.")
-        if not is_false(context.get("allowPrivilegeEscalation")):
-            report(f"{label} does not set securityContext.allowPrivilegeEscalation to false.")
-        non_root = context.get("runAsNonRoot")
-        if is_false(non_root) or (non_root is None and not pod_non_root):
-            report(f"{label} may run as root: set runAsNonRoot true on the pod or the container.")
-        if as_number(context.get("runAsUser")) == 0:
-            report(f"{label} sets runAsUser 0 (root).")
-        capabilities = as_mapping(context.get("capabilities"))
-        if "ALL" not in [str(item) for item in as_list(capabilities.get("drop"))]:
-            report(f"{label} does not drop ALL capabilities.")
-        added = [str(item) for item in as_list(capabilities.get("add")) if str(item) != "NET_BIND_SERVICE"]
-        if added:
-            report(f"{label} adds capabilities {', '.join(added)}; only NET_BIND_SERVICE is allowed.")
-        seccomp = dig(context, "seccompProfile", "type") or pod_seccomp
-        if seccomp not in ("RuntimeDefault", "Localhost"):
-            report(f"{label} has no RuntimeDefault or Localhost seccompProfile (pod or container).")
-        for port_index, port in enumerate(as_list(container.get("ports"))):
-            host_port = as_number(dig(port, "hostPort"))
-            if host_port:
-                report(f"{label} ports[{port_index}] binds hostPort {number_text(host_port)}.")
+        report(f"{path}.sysctls sets {', '.join(unsafe)}, which the baseline profile does not allow.")
+    _baseline_context(path, context, report)
+
+
+def _capabilities(label: str, capabilities: Mapping[str, Any], partial: bool, report: Report) -> None:
+    if not partial and "ALL" not in [str(item) for item in as_list(capabilities.get("drop"))]:
+        report(f"{label} does not drop ALL capabilities.")
+    added = [str(item) for item in as_list(capabilities.get("add")) if str(item) != "NET_BIND_SERVICE"]
+    if added:
+        report(f"{label} adds capabilities {', '.join(added)}; only NET_BIND_SERVICE is allowed.")
 
 
 def _baseline_context(path: str, context: Mapping[str, Any], report: Report) -> None:
@@ -338,20 +603,29 @@ pod_security_restricted = pod_policy(
 
 def _hardening(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
     minimum_uid = as_number(args.get_config().get("minRunAsUser")) or 10000
-    pod_user = as_number(dig(pod.spec, "securityContext", "runAsUser"))
+    checks = Unknowns()
+    pod_user = None
+    with checks:
+        pod_user = as_number(pod.pod_setting("runAsUser"))
     for label, container in pod.containers():
-        context = as_mapping(container.get("securityContext"))
-        if not is_true(context.get("readOnlyRootFilesystem")):
-            report(
-                f"{label} has a writable root filesystem; set readOnlyRootFilesystem and mount an emptyDir where it writes."
-            )
-        user = as_number(context.get("runAsUser"))
-        effective = user if user is not None else pod_user
-        if effective is None or effective < minimum_uid:
-            shown = "no runAsUser" if effective is None else f"runAsUser {number_text(effective)}"
-            report(
-                f"{label} runs with {shown}; use a UID of at least {number_text(minimum_uid)} so it matches no host user."
-            )
+        context: Mapping[str, Any] = {}
+        with checks:
+            context = as_mapping(container.get("securityContext"))
+        with checks:
+            read_only = context.get("readOnlyRootFilesystem")
+            if is_false(read_only) or (not pod.partial and not is_true(read_only)):
+                report(
+                    f"{label} has a writable root filesystem; set readOnlyRootFilesystem and mount an emptyDir where it writes."
+                )
+        with checks:
+            user = as_number(context.get("runAsUser"))
+            effective = user if user is not None else pod_user
+            if (effective is None and not pod.partial) or (effective is not None and effective < minimum_uid):
+                shown = "no runAsUser" if effective is None else f"runAsUser {number_text(effective)}"
+                report(
+                    f"{label} runs with {shown}; use a UID of at least {number_text(minimum_uid)} so it matches no host user."
+                )
+    checks.settle()
 
 
 container_hardening = pod_policy(
@@ -383,10 +657,13 @@ container_hardening = pod_policy(
 def _probes(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
     if args.resource_type not in SERVING_WORKLOADS:
         return
+    checks = Unknowns()
     for label, container in pod.containers(kinds=("containers",)):
         for probe in ("readinessProbe", "livenessProbe"):
-            if container.get(probe) is None:
-                report(f"{label} has no {probe}.")
+            with checks:
+                if container.get(probe) is None:
+                    report(f"{label} has no {probe}.")
+    checks.settle()
 
 
 probes = ResourceValidationPolicy(
@@ -400,17 +677,24 @@ probes = ResourceValidationPolicy(
 
 
 def _resources(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
+    if pod.partial:  # a patch leaves the resources it does not name as they are
+        return
+    checks = Unknowns()
     # The API refuses resources on ephemeral (debug) containers, which share the pod's.
     for label, container in pod.containers(kinds=RUNNING_KINDS):
-        resources = as_mapping(container.get("resources"))
-        missing = [
-            f"{kind}.{name}"
-            for kind in ("requests", "limits")
-            for name in ("cpu", "memory")
-            if dig(resources, kind, name) in (None, "")
-        ]
-        if missing:
-            report(f"{label} does not set resources {', '.join(missing)}.")
+        with checks:
+            resources = as_mapping(container.get("resources"))
+            if not resources and any(container.get(key) is not None for key in SIZING_KEYS):
+                continue  # its operator sizes the pod (the Spark operator, from cores and memory)
+            missing = [
+                f"{kind}.{name}"
+                for kind in ("requests", "limits")
+                for name in ("cpu", "memory")
+                if dig(resources, kind, name) in (None, "")
+            ]
+            if missing:
+                report(f"{label} does not set resources {', '.join(missing)}.")
+    checks.settle()
 
 
 resource_limits = pod_policy(
@@ -430,7 +714,15 @@ resource_limits = pod_policy(
 
 
 def _service_account_token(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
-    if not is_false(pod.spec.get("automountServiceAccountToken")):
+    for path, holder in pod.levels():
+        mounted = holder.get("automountServiceAccountToken")
+        if mounted is not None:
+            if not is_false(mounted):
+                report(
+                    f"{path}.automountServiceAccountToken is not false: every container can call the Kubernetes API."
+                )
+            return
+    if pod.complete and not pod.partial:
         report(f"{pod.path}.automountServiceAccountToken is not false: every container can call the Kubernetes API.")
 
 
@@ -445,15 +737,21 @@ service_account_token = pod_policy(
 
 
 def _secrets_as_files(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
+    checks = Unknowns()
     for label, container in pod.containers():
-        for env in as_list(container.get("env")):
-            if dig(env, "valueFrom", "secretKeyRef") is not None:
-                report(
-                    f"{label} reads secret {dig(env, 'valueFrom', 'secretKeyRef', 'name')!r} into environment variable {dig(env, 'name')!r}."
-                )
-        for source in as_list(container.get("envFrom")):
-            if dig(source, "secretRef") is not None:
-                report(f"{label} loads secret {dig(source, 'secretRef', 'name')!r} into its environment.")
+        with checks:
+            for env in as_list(container.get("env")):
+                with checks:
+                    if dig(env, "valueFrom", "secretKeyRef") is not None:
+                        report(
+                            f"{label} reads secret {dig(env, 'valueFrom', 'secretKeyRef', 'name')!r} into environment variable {dig(env, 'name')!r}."
+                        )
+        with checks:
+            for source in as_list(container.get("envFrom")):
+                with checks:
+                    if dig(source, "secretRef") is not None:
+                        report(f"{label} loads secret {dig(source, 'secretRef', 'name')!r} into its environment.")
+    checks.settle()
 
 
 secrets_as_files = pod_policy(

@@ -2,12 +2,15 @@
 
 pulumi-aws has four ways to declare an ingress rule, and the rule reads each: a `SecurityGroup`'s or
 `DefaultSecurityGroup`'s inline `ingress` list, an `ec2.SecurityGroupRule` of type `ingress`, and a
-`vpc.SecurityGroupIngressRule`. Protocol `-1` (or `all`) opens every port whatever the port range.
+`vpc.SecurityGroupIngressRule`. Protocol `-1` (or `all`, however the number is spelt: -1.0, "-1.0") opens
+every port whatever the port range.
+`world_exposure` is what the rule and the rules by property (network ACLs, any type's ingress list)
+share: what a source list open to the whole internet exposes, given the protocol and ports beside it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
@@ -15,6 +18,7 @@ from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Seve
 from .common import (
     WORLD,
     Report,
+    Unknowns,
     applies_to,
     as_list,
     as_mapping,
@@ -22,6 +26,8 @@ from .common import (
     aws_config_url,
     config_schema,
     for_types,
+    number_text,
+    scalar_text,
     sources,
 )
 
@@ -32,56 +38,84 @@ INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 ALL_PROTOCOLS = ("-1", "all")
 # ICMP's "ports" are message types and codes.
 ICMP_PROTOCOLS = ("icmp", "icmpv6", "1", "58")
-PUBLIC_PORTS = [80, 443]
+PUBLIC_PORTS = (80, 443)
+PUBLIC_PORTS_SCHEMA = {
+    "type": "array",
+    "items": {"type": "number"},
+    "default": list(PUBLIC_PORTS),
+    "description": "Single ports that may be open to the whole internet (a public load balancer's listeners).",
+}
 PORT_NAMES = {22: "SSH", 3389: "RDP"}
 
 
-def ingress_rules(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Each ingress rule the resource declares, as (path, {protocol, fromPort, toPort, sources})."""
+def public_ports(config: Mapping[str, Any]) -> tuple[float, ...]:
+    """The single ports a rule's `publicPorts` setting lets the whole internet reach."""
+    return tuple(
+        number for item in as_list(config.get("publicPorts", PUBLIC_PORTS)) if (number := as_number(item)) is not None
+    )
+
+
+def world_exposure(
+    holder: Mapping[str, Any], source_keys: Sequence[str], protocol_keys: Sequence[str], allowed: Sequence[float]
+) -> str | None:
+    """What a rule exposes to the whole internet beyond the allowed single ports: "every port to
+    0.0.0.0/0", "port 22 (SSH) to ::/0"..., or None. Its sources are the CIDRs (one or a list) under
+    `source_keys`; its protocol the first of `protocol_keys` it sets (`-1`, `all`, or none at all with no
+    ports: every port), numbers as the program wrote them (over gRPC -1 arrives as -1.0)."""
+    sources = [source for key in source_keys for source in as_list(holder.get(key))]
+    world = [text for text in (scalar_text(source).strip() for source in sources) if text in WORLD]
+    if not world:
+        return None
+    protocol = next((protocol_name(holder.get(key)) for key in protocol_keys if holder.get(key) is not None), "")
+    low, high = as_number(holder.get("fromPort")), as_number(holder.get("toPort"))
+    what = _exposed(protocol, low, high, allowed)
+    return f"{what} to {' and '.join(world)}" if what else None
+
+
+def protocol_name(value: Any) -> str:
+    """A protocol as one spelling: a number however it arrives (-1, -1.0, "-1.0" are all "-1"; "6.0" is
+    "6"), a name in lower case ("ALL" is "all")."""
+    number = as_number(value)
+    return number_text(number) if number is not None else scalar_text(value).strip().lower()
+
+
+def _exposed(protocol: str, low: float | None, high: float | None, allowed: Sequence[float]) -> str | None:
+    if protocol in ICMP_PROTOCOLS:
+        return None
+    if protocol in ALL_PROTOCOLS or (not protocol and low is None and high is None):
+        return "every port"
+    if low is not None and high is not None and low <= 0 and high >= 65535:
+        return "every port"
+    if low is None or high is None or (low == high and low in allowed):
+        return None
+    named = [f"port {port} ({name})" for port, name in PORT_NAMES.items() if low <= port <= high]
+    span = f"port {number_text(low)}" if low == high else f"ports {number_text(low)}-{number_text(high)}"
+    return ", ".join(named) if named and low == high else f"{span}{' with ' + ', '.join(named) if named else ''}"
+
+
+def ingress_rules(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[str, Any], tuple[str, ...], str]]:
+    """Each ingress rule the resource declares, as (path, rule, the keys of its sources, the key of its protocol)."""
     props = args.props
     if args.resource_type in (SECURITY_GROUP, DEFAULT_SECURITY_GROUP):
         for index, raw in enumerate(as_list(props.get("ingress"))):
-            rule = as_mapping(raw)
-            sources_ = [*as_list(rule.get("cidrBlocks")), *as_list(rule.get("ipv6CidrBlocks"))]
-            yield f"ingress[{index}]", {**_ports(rule, "protocol"), "sources": sources_}
+            yield f"ingress[{index}]", as_mapping(raw), ("cidrBlocks", "ipv6CidrBlocks"), "protocol"
     elif args.resource_type == SECURITY_GROUP_RULE and props.get("type") == "ingress":
-        sources_ = [*as_list(props.get("cidrBlocks")), *as_list(props.get("ipv6CidrBlocks"))]
-        yield "rule", {**_ports(props, "protocol"), "sources": sources_}
+        yield "rule", props, ("cidrBlocks", "ipv6CidrBlocks"), "protocol"
     elif args.resource_type == INGRESS_RULE:
-        sources_ = [value for value in (props.get("cidrIpv4"), props.get("cidrIpv6")) if value]
-        yield "rule", {**_ports(props, "ipProtocol"), "sources": sources_}
-
-
-def _ports(rule: Mapping[str, Any], protocol_key: str) -> dict[str, Any]:
-    return {
-        "protocol": str(rule.get(protocol_key) or "").lower(),
-        "fromPort": as_number(rule.get("fromPort")),
-        "toPort": as_number(rule.get("toPort")),
-    }
-
-
-def exposed(rule: Mapping[str, Any], public_ports: list[float]) -> str | None:
-    """What a rule open to the world exposes beyond the public ports: every port, or its range."""
-    protocol, low, high = rule["protocol"], rule["fromPort"], rule["toPort"]
-    if protocol in ICMP_PROTOCOLS:
-        return None
-    if protocol in ALL_PROTOCOLS or (low is not None and high is not None and low <= 0 and high >= 65535):
-        return "every port"
-    if low is None or high is None or (low == high and low in public_ports):
-        return None
-    named = [f"port {port} ({name})" for port, name in PORT_NAMES.items() if low <= port <= high]
-    span = f"port {low:g}" if low == high else f"ports {low:g}-{high:g}"
-    return ", ".join(named) if named and low == high else f"{span}{' with ' + ', '.join(named) if named else ''}"
+        yield "rule", props, ("cidrIpv4", "cidrIpv6"), "ipProtocol"
 
 
 @for_types(SECURITY_GROUP, DEFAULT_SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE)
 def _ingress_restricted(args: ResourceValidationArgs, report: Report) -> None:
-    public_ports = [float(port) for port in as_list(args.get_config().get("publicPorts", PUBLIC_PORTS))]
-    for path, rule in ingress_rules(args):
-        world = [source for source in rule["sources"] if str(source).strip() in WORLD]
-        what = exposed(rule, public_ports) if world else None
-        if what:
-            report(f"{path} opens {what} to {' and '.join(world)}: anyone on the internet can connect.")
+    allowed = public_ports(args.get_config())
+    unknowns = Unknowns()
+    with unknowns:
+        for path, rule, source_keys, protocol_key in ingress_rules(args):
+            with unknowns:
+                what = world_exposure(rule, source_keys, (protocol_key,), allowed)
+                if what:
+                    report(f"{path} opens {what}: anyone on the internet can connect.")
+    unknowns.settle()
 
 
 ingress_restricted = ResourceValidationPolicy(
@@ -99,16 +133,7 @@ ingress_restricted = ResourceValidationPolicy(
         *applies_to(SECURITY_GROUP, DEFAULT_SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE),
     ],
     url=aws_config_url("restricted-ssh"),
-    config_schema=config_schema(
-        {
-            "publicPorts": {
-                "type": "array",
-                "items": {"type": "number"},
-                "default": PUBLIC_PORTS,
-                "description": "Single ports that may be open to the whole internet (a public load balancer's listeners).",
-            }
-        }
-    ),
+    config_schema=config_schema({"publicPorts": PUBLIC_PORTS_SCHEMA}),
 )
 
 POLICIES = [ingress_restricted]

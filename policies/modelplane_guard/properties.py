@@ -23,8 +23,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pulumi_policy.proxy import UnknownValueError
+
 from .common import (
-    WORLD,
+    SECRET_SHOWN,
+    SecretText,
+    Unknowns,
     as_list,
     as_mapping,
     as_number,
@@ -34,9 +38,11 @@ from .common import (
     is_sequence,
     is_true,
     number_text,
+    scalar_text,
+    without_credentials,
 )
-from .network import exposed
-from .property_map import BY_ID, Absent, Kind, Signal
+from .network import PUBLIC_PORTS, world_exposure
+from .property_map import ANY_VALUE, BY_ID, LOG_SWITCHES, Absent, Kind, Signal
 
 INDEX_FILE = Path(__file__).with_name("property_index.json")
 PROTOCOL_KEYS = ("protocol", "ipProtocol")
@@ -130,15 +136,27 @@ class Found:
     """Every enclosing block is present (False: a top-level block was left out)."""
     missing: tuple[str, ...] = ()
     """The names of the blocks left out on the way to the property."""
+    unknown: UnknownValueError | None = None
+    """Set when the value, or a block on its way, is not known yet (preview)."""
+
+    def known(self) -> Any:
+        """The value, or the engine's unknown-value error for it."""
+        if self.unknown is not None:
+            raise self.unknown
+        return self.value
 
 
 def resolve(props: Mapping[str, Any], steps: tuple[Step, ...]) -> Iterator[Found]:
-    """Each place the path reaches in the resource's inputs."""
+    """Each place the path reaches in the resource's inputs (an unknown value where one is not known yet)."""
 
     def walk(node: Mapping[str, Any], position: int, prefix: str, in_element: bool) -> Iterator[Found]:
         step = steps[position]
-        value = node.get(step.name)
         path = f"{prefix}{step.name}"
+        try:
+            value = node.get(step.name)
+        except UnknownValueError as error:
+            yield Found(path, None, node, props, True, unknown=error)
+            return
         if position == len(steps) - 1:
             yield Found(path, value, node, props, True)
             return
@@ -151,8 +169,10 @@ def resolve(props: Mapping[str, Any], steps: tuple[Step, ...]) -> Iterator[Found
                 yield Found(f"{path}.{rest}", None, {}, props, False, blocks)
             return
         if step.many == "[]":
-            for number, item in enumerate(as_list(value)):
-                if is_mapping(item):
+            for number, item in _elements(value, path):
+                if isinstance(item, Found):
+                    yield item
+                elif is_mapping(item):
                     yield from walk(item, position + 1, f"{path}[{number}].", True)
         elif step.many == "{}":
             for key, item in as_mapping(value).items():
@@ -160,6 +180,14 @@ def resolve(props: Mapping[str, Any], steps: tuple[Step, ...]) -> Iterator[Found
                     yield from walk(item, position + 1, f"{path}.{key}.", True)
         elif is_mapping(value):
             yield from walk(value, position + 1, f"{path}.", in_element)
+
+    def _elements(value: Any, path: str) -> Iterator[tuple[int, Any]]:
+        items = as_list(value)
+        for number in range(len(items)):
+            try:
+                yield number, items[number]
+            except UnknownValueError as error:
+                yield number, Found(f"{path}[{number}]", None, {}, props, True, unknown=error)
 
     yield from walk(props, 0, "", False)
 
@@ -170,18 +198,21 @@ class Options:
 
     require_customer_key: bool = True
     min_backup_days: float = 7
-    public_ports: tuple[float, ...] = (80, 443)
+    public_ports: tuple[float, ...] = PUBLIC_PORTS
 
 
-def judge(props: Mapping[str, Any], entries: tuple[Entry, ...], options: Options) -> list[str]:
+def judge(props: Mapping[str, Any], entries: tuple[Entry, ...], options: Options, unknowns: Unknowns) -> list[str]:
     """A message for each place where the resource's inputs fail an entry's signal (once, where two
-    signals name the same property)."""
+    signals name the same property). A verdict that needs a value not known yet (preview) is left to
+    `unknowns`; the others are given."""
     problems: dict[str, None] = {}
     for entry in entries:
-        for found in resolve(props, entry.steps):
-            problem = _problem(entry, found, options)
-            if problem:
-                problems[problem] = None
+        with unknowns:
+            for found in resolve(props, entry.steps):
+                with unknowns:
+                    problem = _problem(entry, found, options)
+                    if problem:
+                        problems[problem] = None
     return list(problems)
 
 
@@ -191,8 +222,13 @@ def _absent(value: Any) -> bool:
 
 
 def _problem(entry: Entry, found: Found, options: Options) -> str | None:
+    """The message for what the entry's signal finds at one place, if anything: the value (or, left out,
+    its documented default, or the absence itself) is judged first, and the exemptions (siblings that
+    make the finding not apply) are read only for a finding."""
     signal = entry.signal
-    value, stated = found.value, True
+    if found.unknown is not None and signal.kind == Kind.KEY:
+        return None  # a key reference to be known later names a key (a customer key's ARN, an output)
+    value = found.known()
     if _absent(value):
         if not found.enclosed and (signal.needs_parent or not _implied(signal, found)):
             return None
@@ -200,24 +236,26 @@ def _problem(entry: Entry, found: Found, options: Options) -> str | None:
             return None
         if signal.absent == Absent.IGNORE:
             return None
-        if signal.absent == Absent.INSECURE:
-            return None if _exempt(signal, found) else f"{found.path} is not set: {_unset_why(signal, options)}."
+        unset = signal.absent == Absent.INSECURE or (
+            entry.default is None and signal.absent == Absent.DEFAULT_OR_INSECURE and found.enclosed
+        )
+        if unset:
+            return None if _exempt(signal, found) else f"{found.path} is not set: {_unset_reason(signal, options)}."
         if entry.default is None:
-            if signal.absent == Absent.DEFAULT_OR_INSECURE and found.enclosed and not _exempt(signal, found):
-                return f"{found.path} is not set: {_unset_why(signal, options)}."
             return None
-        value, stated = _typed(entry.default), False
-    if _exempt(signal, found):
+        default = _typed(entry.default)
+        reason = _reason(signal, found, default, options)
+        if reason is None or _exempt(signal, found):
+            return None
+        return f"{found.path} is not set, so it is {_shown(default)} (the default): {reason}."
+    reason = _reason(signal, found, value, options)
+    if reason is None or _exempt(signal, found):
         return None
     if signal.kind == Kind.CIDRS:
-        opened = _world_open(found, options)
-        return f"{found.path} includes the whole internet: {opened}; {signal.why}." if opened else None
-    what = _insecure(signal, value, options)
-    if what is None:
-        return None
-    if not stated:
-        return f"{found.path} is not set, so it is {_shown(value)} (the default): {_why(signal, what)}."
-    return f"{found.path} is {_shown(value)}: {_why(signal, what)}."
+        return f"{found.path} includes the whole internet: {reason}."
+    if signal.kind == Kind.SWITCHES:
+        return f"{found.path}: {reason}."
+    return f"{found.path} is {_shown(value)}: {reason}."
 
 
 def _implied(signal: Signal, found: Found) -> bool:
@@ -226,15 +264,10 @@ def _implied(signal: Signal, found: Found) -> bool:
     return signal.within is None or all(re.fullmatch(signal.within, block) for block in found.missing)
 
 
-def _unset_why(signal: Signal, options: Options) -> str:
+def _unset_reason(signal: Signal, options: Options) -> str:
     if signal.kind == Kind.MINIMUM:
         return f"no {signal.why} are kept; keep them for at least {number_text(options.min_backup_days)} days"
     return signal.why
-
-
-def _why(signal: Signal, what: str) -> str:
-    """The signal's reason, or the value's own (a minimum names what it counts)."""
-    return what or signal.why
 
 
 def _typed(default: str) -> Any:
@@ -245,50 +278,81 @@ def _typed(default: str) -> Any:
     return default if number is None else number
 
 
-def _insecure(signal: Signal, value: Any, options: Options) -> str | None:
-    """Why the value fails the signal ("" when the signal's own reason says it all), or None if it passes."""
+def _reason(signal: Signal, found: Found, value: Any, options: Options) -> str | None:
+    """Why the value fails the signal, or None if it passes."""
     kind = signal.kind
     if kind == Kind.SWITCH:
         bad = is_false(value) if signal.secure else is_true(value)
-        return "" if bad else None
+        return signal.why if bad else None
     if kind == Kind.CHOICE:
-        values = [str(item) for item in as_list(value)]
+        values = [scalar_text(item) for item in as_list(value)]
         if signal.insecure is not None and any(re.fullmatch(signal.insecure, item, re.IGNORECASE) for item in values):
-            return ""
+            return signal.why
         if signal.accepted is not None and not all(re.fullmatch(signal.accepted, item) for item in values):
-            return ""
+            return signal.why
         return None
     if kind == Kind.KEY:
-        problem = aws_managed_key_problem("", value)
-        return "it names an AWS managed key, whose key policy you cannot restrict" if problem else None
+        if aws_managed_key_problem("", value):
+            return "it names an AWS managed key, whose key policy you cannot restrict"
+        return None
     if kind == Kind.MINIMUM:
         days = as_number(value)
         if days is None or days >= options.min_backup_days:
             return None
         return f"keep {signal.why} for at least {number_text(options.min_backup_days)} days"
     if kind == Kind.URL:
-        return "" if str(value).strip().lower().startswith("http://") else None
+        return signal.why if str(value).strip().lower().startswith("http://") else None
+    if kind == Kind.CIDRS:
+        name = found.path.rsplit(".", 1)[-1]
+        what = world_exposure(found.holder, (name,), PROTOCOL_KEYS, options.public_ports)
+        return f"it opens {what}; {signal.why}" if what else None
+    if kind == Kind.SWITCHES:
+        switches = _switches(value, "") if is_mapping(value) and "enabled" not in value else []
+        if switches and all(is_false(setting) for _, setting in switches):
+            return f"every log it configures is switched off ({', '.join(sorted(path for path, _ in switches))}); {signal.why}"
+        return None
     return None
 
 
+def _switches(block: Mapping[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    """The log switches of a block at any depth, with their paths in it (`brokerLogs.s3.enabled`)."""
+    found = []
+    for key, value in block.items():
+        if is_mapping(value):
+            found += _switches(value, f"{prefix}{key}.")
+        elif re.fullmatch(LOG_SWITCHES, str(key)) and (isinstance(value, bool) or is_true(value) or is_false(value)):
+            found.append((f"{prefix}{key}", value))
+    return found
+
+
 def _shown(value: Any) -> str:
+    """A value for a message: never one the program marked secret, and never a URL's credentials or query."""
+    if isinstance(value, SecretText):
+        return SECRET_SHOWN
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
+    if isinstance(value, int | float):
         return number_text(value)
     if isinstance(value, str):
-        return repr(value)
-    return json.dumps(value, default=str)
+        return repr(without_credentials(value))
+    if is_sequence(value):
+        return f"[{', '.join(_shown(item) for item in value)}]"
+    return "a block" if is_mapping(value) else repr(scalar_text(value))
 
 
 def _exempt(signal: Signal, found: Found) -> bool:
-    """Whether a sibling of the property (or an input of the resource) makes the signal not apply."""
+    """Whether a sibling of the property (or an input of the resource) makes the signal not apply.
+
+    A sibling not known yet (preview) exempts where any value would (a read replica's source is set);
+    otherwise the verdict waits for it."""
     for sibling, pattern in signal.exempt.items():
         origin = found.root if sibling.startswith("/") else found.holder
-        values = [
-            str(item).lower() if isinstance(item, bool) else str(item)
-            for item in _values_at(origin, sibling.removeprefix("/"))
-        ]
+        try:
+            values = [scalar_text(item) for item in _values_at(origin, sibling.removeprefix("/"))]
+        except UnknownValueError:
+            if pattern == ANY_VALUE:
+                return True
+            raise
         if values and all(re.fullmatch(pattern, value, re.IGNORECASE) for value in values):
             return True
         if not values and re.fullmatch(pattern, ""):
@@ -304,25 +368,7 @@ def _values_at(holder: Mapping[str, Any], path: str) -> list[Any]:
         nodes = [as_mapping(node).get(name) for node in nodes]
         if part.endswith("[]"):
             nodes = [item for node in nodes for item in as_list(node)]
-    return [node for node in nodes if node is not None and node != ""]
-
-
-def _world_open(found: Found, options: Options) -> str | None:
-    """What a source CIDR list open to the whole internet exposes, given the rule's protocol and ports."""
-    world = [str(item).strip() for item in as_list(found.value) if str(item).strip() in WORLD]
-    if not world:
-        return None
-    holder = found.holder
-    protocol = str(next((holder.get(key) for key in PROTOCOL_KEYS if holder.get(key) is not None), "")).lower()
-    ports = {
-        "protocol": protocol,
-        "fromPort": as_number(holder.get("fromPort")),
-        "toPort": as_number(holder.get("toPort")),
-    }
-    if not protocol and ports["fromPort"] is None:
-        return "it is open to the whole internet"
-    what = exposed(ports, list(options.public_ports))
-    return f"it opens {what} to {' and '.join(world)}" if what else None
+    return [node for node in nodes if not _absent(node)]
 
 
 def reach() -> dict[str, int]:

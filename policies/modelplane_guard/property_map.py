@@ -25,19 +25,17 @@ AT_REST = "encryption-at-rest"
 CUSTOMER_KEY = "encryption-customer-managed-key"
 IN_TRANSIT = "encryption-in-transit"
 PUBLIC = "public-exposure"
+PUBLIC_DATA = "public-data-exposure"
 LOGGING = "audit-logging"
 DURABILITY = "data-durability"
 METADATA = "instance-metadata-v2"
 IAM_DOCUMENTS = "iam-documents"
 ENVIRONMENT = "environment-secrets"
 CONTAINERS = "container-definitions"
-# Not in the index: Kubernetes pod specs are found at the path each built-in kind's schema gives, and
-# in custom resources by their shape (kubernetes.py).
+# Kubernetes pod specs: in the index for the AWS types whose inputs hold one (a Batch job on EKS);
+# built-in Kubernetes kinds keep theirs at the path their schema gives (the index's `kubernetes` part),
+# custom resources wherever their shape says (kubernetes.py).
 PODS = "pod-specs"
-
-# Concerns the generic evaluator of `properties.py` judges; the others have their own readers (IAM
-# documents in iam.py, environments in workloads.py, container definitions in containers.py).
-JUDGED_BY_VALUE = (AT_REST, CUSTOMER_KEY, IN_TRANSIT, PUBLIC, LOGGING, DURABILITY, METADATA)
 
 
 class Kind(StrEnum):
@@ -55,12 +53,17 @@ class Kind(StrEnum):
     """A URL the service sends data to: plain `http://` crosses the network unencrypted."""
     BLOCK = "block"
     """A configuration block whose absence (or emptiness) means the feature is off."""
+    SWITCHES = "switches"
+    """A block of switches (`LOG_SWITCHES`, at any depth): insecure when every one is off. A block with
+    its own `enabled` is left to the signal of that switch."""
     DOCUMENT = "document"
     """A JSON policy document (IAM, resource or endpoint policy)."""
     VARIABLES = "variables"
     """Environment variables: a name -> value map, or a list of {name, value}."""
     CONTAINER_JSON = "container-json"
-    """ECS/Batch container definitions, a JSON string of one or more containers."""
+    """ECS/Batch container definitions, a JSON string (or objects) of one or more containers, nested as each input nests them."""
+    POD = "pod"
+    """A Kubernetes pod spec that an AWS service runs (`containers`, `hostNetwork`, `volumes`)."""
 
 
 class Absent(StrEnum):
@@ -105,14 +108,64 @@ class Signal:
     """What the finding means, for the violation message."""
     exclude: tuple[str, ...] = ()
     """Reviewed false matches: regular expressions over `<type>::<path>`, each with a comment."""
+    waivable: bool = True
+    """Whether a waiver may accept its findings: not where data itself is opened to everyone (a public
+    snapshot, an account's public access block left open); every signal of a concern agrees, and the
+    concern's rule is tagged `non-waivable` when they are not."""
+    unless_described: str | None = None
+    """Regular expression searched in the property's description in the provider's schema: a property
+    described so is not what the signal names, whatever its type (a session policy is no grant)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exempt", MappingProxyType(dict(self.exempt)))
 
 
+# An exemption by presence: any value (a read replica's source) makes the finding not apply, even one
+# not known yet during preview.
+ANY_VALUE = ".+"
+
+
+# A read replica (an RDS instance's `replicateSourceDb`, a cluster's `replicationSourceIdentifier`)
+# takes its storage encryption, key and backups from its source, which the rules judge.
+READ_REPLICA = MappingProxyType({"replicateSourceDb": ANY_VALUE, "replicationSourceIdentifier": ANY_VALUE})
+
+
 def _words(*names: str) -> str:
     return "|".join(names)
 
+
+# Names of the blocks that configure a resource's access or audit logs.
+LOG_BLOCKS = _words(
+    "logging",
+    "loggingConfig",
+    "loggingConfiguration",
+    "accessLogs",
+    "accessLogSettings",
+    "logPublishingOptions",
+    "loggingInfo",
+    "logs",
+    "logConfig",
+    "logSettings",
+    "enabledCloudwatchLogsExports",
+    "enableCloudwatchLogsExports",
+    "enabledClusterLogTypes",
+    "logDestinationConfigs",
+    "auditLogConfiguration",
+)
+# Log blocks that are no access or audit log, or that another resource replaces.
+NOT_AUDIT_LOGS = (
+    # Lambda functions log to CloudWatch Logs without this block; it only tunes the format.
+    r"aws:lambda/function:Function::loggingConfig",
+    # Deprecated in favour of their own resources (bucket logging, Redshift logging).
+    r"aws:s3/bucket(V2)?:.*::logging",
+    r"aws:redshift/cluster:Cluster::logging",
+    # Not an access or audit log: build output, rule-evaluation and event-delivery diagnostics,
+    # a CloudFormation extension's own handler.
+    r"aws:(cloudformation|imagebuilder|amp)/.*",
+    r"aws:cloudwatch/eventBus:.*",
+)
+# The switches of a log block (`logging-switches`): each destination's `enabled`, each log kind's own.
+LOG_SWITCHES = r"enabled|general|audit"
 
 # Names of encryption blocks: a key reference inside one is the resource's own data key
 # (`serverSideEncryption.kmsKeyArn`, `encryptAtRest.kmsKeyId`, EKS's `encryptionConfig.provider.keyArn`).
@@ -131,6 +184,7 @@ SIGNALS: tuple[Signal, ...] = (
         schema=("boolean", "string"),
         secure=True,
         absent=Absent.DEFAULT_OR_INSECURE,
+        exempt=READ_REPLICA,
         why="the data is stored unencrypted",
         exclude=(
             TRANSIT_PATH,
@@ -165,7 +219,7 @@ SIGNALS: tuple[Signal, ...] = (
         schema=("boolean",),
         secure=True,
         # A delivery stream reading a Kinesis stream keeps the source stream's encryption.
-        exempt={"/kinesisSourceConfiguration": ".+"},
+        exempt={"/kinesisSourceConfiguration": ANY_VALUE},
         why="the data is stored unencrypted",
         exclude=(
             # DynamoDB always encrypts; `enabled` only chooses a KMS key over the one AWS owns (customer-key rule).
@@ -230,8 +284,11 @@ SIGNALS: tuple[Signal, ...] = (
         within="",
         schema=("string",),
         absent=Absent.INSECURE,
+        exempt=READ_REPLICA,
         why="the data is encrypted with a key AWS manages (or not at all), whose policy you cannot restrict",
         exclude=(
+            # A function's key encrypts only its environment variables: `function-environment-key` judges it.
+            r"aws:lambda/function:Function::kmsKeyArn",
             # KMS's own resources refer to keys; they are not data encrypted under one.
             r"aws:kms/.*",
             r"aws:ebs/defaultKmsKey:.*",
@@ -243,6 +300,19 @@ SIGNALS: tuple[Signal, ...] = (
         ),
     ),
     Signal(
+        id="function-environment-key",
+        concern=CUSTOMER_KEY,
+        kind=Kind.KEY,
+        names="kmsKeyArn",
+        within="",
+        types=r"aws:lambda/function:Function",
+        schema=("string",),
+        absent=Absent.INSECURE,
+        # Nothing to encrypt without environment variables.
+        exempt={"/environment.variables": ""},
+        why="its environment variables are encrypted with a key AWS manages, whose policy you cannot restrict",
+    ),
+    Signal(
         id="customer-key-in-encryption-block",
         concern=CUSTOMER_KEY,
         kind=Kind.KEY,
@@ -251,7 +321,7 @@ SIGNALS: tuple[Signal, ...] = (
         schema=("string",),
         absent=Absent.INSECURE,
         # A delivery stream reading a Kinesis stream keeps the source stream's encryption.
-        exempt={"/kinesisSourceConfiguration": ".+"},
+        exempt={"/kinesisSourceConfiguration": ANY_VALUE},
         why="the data is encrypted with a key AWS manages (or not at all), whose policy you cannot restrict",
         exclude=(r"aws:kms/.*", r"aws:ebs/defaultKmsKey:.*"),
     ),
@@ -296,7 +366,7 @@ SIGNALS: tuple[Signal, ...] = (
         secure=True,
         absent=Absent.DEFAULT_OR_INSECURE,
         # A node of a replication group takes the group's setting.
-        exempt={"replicationGroupId": ".+"},
+        exempt={"replicationGroupId": ANY_VALUE},
         why="traffic crosses the network unencrypted",
     ),
     Signal(
@@ -368,7 +438,10 @@ SIGNALS: tuple[Signal, ...] = (
         types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*(Listener|LoadBalancer)",
         schema=("string",),
         insecure="http",
-        exempt={"defaultActions[].redirect.protocol": "HTTPS"},
+        # Left out, an Application Load Balancer's listener speaks HTTP. A listener with a certificate
+        # speaks TLS; a Gateway Load Balancer's has neither protocol nor port.
+        absent=Absent.INSECURE,
+        exempt={"defaultActions[].redirect.protocol": "HTTPS", "certificateArn": ANY_VALUE, "port": ""},
         why="clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS",
     ),
     Signal(
@@ -419,7 +492,11 @@ SIGNALS: tuple[Signal, ...] = (
         names=r"url|invocationEndpoint|endpointUrl|[a-z]+EndpointUrl|remoteWriteUrl|serverUrl|instanceUrl|hostUrl|tokenUrl|accountUrl",
         schema=("string",),
         why="data is sent there over plain HTTP",
-        exclude=(r"aws:(lex|medialive|sagemaker)/.*",),
+        exclude=(
+            r"aws:(lex|medialive|sagemaker)/.*",
+            # Pages a web crawler starts from: public pages it reads, where nothing of the platform's is sent.
+            r".*::.*seedUrls\[\]\.url",
+        ),
     ),
     # --- public exposure ---------------------------------------------------------------------------
     Signal(
@@ -466,19 +543,24 @@ SIGNALS: tuple[Signal, ...] = (
     ),
     Signal(
         id="public-access-block",
-        concern=PUBLIC,
+        concern=PUBLIC_DATA,
         kind=Kind.SWITCH,
-        # S3 account and access point blocks, EMR's account block: each flag left off lets public access through.
-        names=_words(
-            "blockPublicAcls",
-            "blockPublicPolicy",
-            "ignorePublicAcls",
-            "restrictPublicBuckets",
-            "blockPublicSecurityGroupRules",
-        ),
+        # S3 account and access point blocks: each flag left off lets public ACLs or policies open the data.
+        names=_words("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"),
         schema=("boolean",),
         secure=True,
-        why="this public access block lets public access through",
+        waivable=False,
+        why="this public access block lets public access to the data through",
+    ),
+    Signal(
+        id="public-security-group-block",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        # EMR's account block: left off, clusters may open ports to the world.
+        names="blockPublicSecurityGroupRules",
+        schema=("boolean",),
+        secure=True,
+        why="this public access block lets clusters open ports to the whole internet",
     ),
     Signal(
         id="no-password",
@@ -555,7 +637,12 @@ SIGNALS: tuple[Signal, ...] = (
         types=r"aws:lambda/.*",
         schema=("string",),
         insecure=r"\*",
-        exempt={"sourceArn": ".+", "sourceAccount": ".+", "principalOrgId": ".+", "organizationId": ".+"},
+        exempt={
+            "sourceArn": ANY_VALUE,
+            "sourceAccount": ANY_VALUE,
+            "principalOrgId": ANY_VALUE,
+            "organizationId": ANY_VALUE,
+        },
         why="any AWS account may invoke or use it",
     ),
     Signal(
@@ -578,53 +665,53 @@ SIGNALS: tuple[Signal, ...] = (
         why="anyone on the internet can connect",
     ),
     Signal(
-        id="shared-with-everyone",
+        id="world-open-acl-rule",
         concern=PUBLIC,
+        kind=Kind.CIDRS,
+        # A network ACL's rules declared on their own, as the ACL's inline `ingress` is judged above.
+        names=_words("cidrBlock", "ipv6CidrBlock"),
+        within="",
+        types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*AclRule",
+        schema=("string",),
+        exempt={"egress": "true", "ruleAction": "deny"},
+        why="anyone on the internet can connect",
+    ),
+    Signal(
+        id="shared-with-everyone",
+        concern=PUBLIC_DATA,
         kind=Kind.CHOICE,
         names=_words("sharedAccounts", "group"),
         types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*(Snapshot|LaunchPermission)[A-Za-z0-9]*",
         schema=("string",),
         insecure="all",
         absent=Absent.IGNORE,
+        waivable=False,
         why="every AWS account can copy it",
+    ),
+    Signal(
+        id="launch-permission-for-everyone",
+        concern=PUBLIC_DATA,
+        kind=Kind.CHOICE,
+        # An image distribution's launch permission: the group `all` makes the image public.
+        names="userGroups",
+        within="launchPermission",
+        schema=("string",),
+        insecure="all",
+        absent=Absent.IGNORE,
+        waivable=False,
+        why="every AWS account can launch (and copy) the image",
     ),
     # --- audit and access logging ------------------------------------------------------------------
     Signal(
         id="logging-block",
         concern=LOGGING,
         kind=Kind.BLOCK,
-        names=_words(
-            "logging",
-            "loggingConfig",
-            "loggingConfiguration",
-            "accessLogs",
-            "accessLogSettings",
-            "logPublishingOptions",
-            "loggingInfo",
-            "logs",
-            "logConfig",
-            "logSettings",
-            "enabledCloudwatchLogsExports",
-            "enableCloudwatchLogsExports",
-            "enabledClusterLogTypes",
-            "logDestinationConfigs",
-            "auditLogConfiguration",
-        ),
+        names=LOG_BLOCKS,
         within="",
         schema=("object", "string"),
         absent=Absent.INSECURE,
         why="no access or audit log is kept",
-        exclude=(
-            # Lambda functions log to CloudWatch Logs without this block; it only tunes the format.
-            r"aws:lambda/function:Function::loggingConfig",
-            # Deprecated in favour of their own resources (bucket logging, Redshift logging).
-            r"aws:s3/bucket(V2)?:.*::logging",
-            r"aws:redshift/cluster:Cluster::logging",
-            # Not an access or audit log: build output, rule-evaluation and event-delivery diagnostics,
-            # a CloudFormation extension's own handler.
-            r"aws:(cloudformation|imagebuilder|amp)/.*",
-            r"aws:cloudwatch/eventBus:.*",
-        ),
+        exclude=NOT_AUDIT_LOGS,
     ),
     Signal(
         id="logging-enabled",
@@ -637,6 +724,19 @@ SIGNALS: tuple[Signal, ...] = (
         absent=Absent.DEFAULT_OR_INSECURE,
         needs_parent=True,
         why="the log is switched off",
+    ),
+    Signal(
+        id="logging-switches",
+        concern=LOGGING,
+        kind=Kind.SWITCHES,
+        # A log block whose destinations or log kinds each have a switch: MSK's broker logs to CloudWatch,
+        # Firehose and S3; MQ's general and audit logs. Off everywhere, nothing is logged.
+        names=LOG_BLOCKS,
+        within="",
+        schema=("object",),
+        absent=Absent.IGNORE,
+        why="no access or audit log is kept",
+        exclude=NOT_AUDIT_LOGS,
     ),
     Signal(
         id="logging-flag",
@@ -679,6 +779,7 @@ SIGNALS: tuple[Signal, ...] = (
         names=_words("skipFinalSnapshot", "skipFinalBackup"),
         schema=("boolean",),
         secure=False,
+        exempt=READ_REPLICA,
         why="deleting it leaves no final snapshot to restore from",
     ),
     Signal(
@@ -695,12 +796,7 @@ SIGNALS: tuple[Signal, ...] = (
         schema=("number",),
         absent=Absent.DEFAULT_OR_INSECURE,
         # Read replicas and nodes of a replication group take their backups from the source; Memcached has none.
-        exempt={
-            "replicateSourceDb": ".+",
-            "replicationSourceIdentifier": ".+",
-            "replicationGroupId": ".+",
-            "engine": "memcached",
-        },
+        exempt={**READ_REPLICA, "replicationGroupId": ANY_VALUE, "engine": "memcached"},
         why="automated backups",
     ),
     Signal(
@@ -762,6 +858,10 @@ SIGNALS: tuple[Signal, ...] = (
         # The names resource and identity policies go by; the pack reads only values that are JSON documents.
         names=r"polic(y|ies)|policyDocument|policyText|[a-z]+PolicyDocument|(access|resource|inline|session|permission|repository|webAppEndpoint|deliveryDestination|bucket|queue|topic|vault|key|endpoint)Polic(y|ies)",
         schema=("string", "any"),
+        # Documents that only narrow what a role grants: session (scope-down) policies, whose effective
+        # permissions are the intersection with the role's, permissions boundaries, and endpoint policies,
+        # which filter traffic already inside a network. An `Allow *` in them grants nothing.
+        unless_described=r"(?i)session polic|scopes? down|additional restrictions|permissions boundar|endpoint polic",
         exclude=(
             # Service control policies are guardrails, not grants.
             r"aws:organizations/.*",
@@ -785,9 +885,29 @@ SIGNALS: tuple[Signal, ...] = (
         id="container-definitions",
         concern=CONTAINERS,
         kind=Kind.CONTAINER_JSON,
-        names=_words("containerDefinitions", "containerProperties"),
+        # A task's containers, a job's container, a multi-node job's node ranges, an ECS job's task properties.
+        names=_words("containerDefinitions", "containerProperties", "nodeProperties", "ecsProperties"),
         within="",
         schema=("string", "object"),
+    ),
+    Signal(
+        id="pod-properties",
+        concern=PODS,
+        kind=Kind.POD,
+        # The Kubernetes pod of a Batch job on EKS, judged by the pod rules.
+        names=_words("podProperties", "podSpec"),
+        schema=("object",),
+    ),
+    Signal(
+        id="pod-host-namespace",
+        concern=PODS,
+        kind=Kind.SWITCH,
+        # Its documented default matters: a Batch job's pod uses the host's network unless told otherwise.
+        names=_words("hostNetwork", "hostPID", "hostIPC"),
+        within=_words("podProperties", "podSpec"),
+        schema=("boolean",),
+        secure=False,
+        why="the pod shares the node's namespaces",
     ),
 )
 

@@ -36,11 +36,11 @@ from .common import (
     rule,
     sources,
 )
+from .monitoring import METRIC_ALARM
 
 MODEL = "aws:sagemaker/model:Model"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 SCALABLE_TARGET = "aws:appautoscaling/target:Target"
 # Endpoint metrics (invocations, errors, latency) and instance metrics (CPU, memory, disk, GPU).

@@ -12,9 +12,14 @@ and, to prepare them, `Configure` and `ConfigureStack`:
   or, for a rule by property or by shape (`ReachingPolicy`), those its `reaches` accepts (every rule
   here returns at once for any other type, so the answer is the same); which policies judge a type is
   worked out once per type and Configure;
+- it keeps secrets out of messages: the engine sends secret values marked and the SDK unwraps them
+  unmarked (pulumi/pulumi-policy#163, #241), so a rule that shows a value could print a password into
+  the preview's output. Secret strings reach the rules as `SecretText` (shown as `[secret]`), and any
+  secret value a message still carries is replaced by `[secret]`;
 - otherwise it runs the policies exactly as the SDK does: same enforcement levels, same
   diagnostics, same not-applicable and preview handling. `tests/policies/test_server.py` sends the
-  same requests to both servicers, in process and over gRPC, and requires identical answers.
+  same requests to both servicers, in process and over gRPC, and requires identical answers (but for
+  a secret value in a message).
 
 It also applies waivers (`waivers.py`): a violation that a valid waiver in the `policy-waivers`
 config covers is sent as advisory, with the waiver appended to its message. The engine decides
@@ -51,11 +56,11 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deserialize_properties
 from pulumi_policy.policy import _POLICY_PACK_NAME_RE, _NotApplicableError, _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from .common import RESOURCE_TAG_PREFIX, ReachingPolicy
+from .common import RESOURCE_TAG_PREFIX, SECRET_SHOWN, UNKNOWN_VALUES, ReachingPolicy, SecretText, scalar_text
 from .waivers import WAIVER_POLICY, WaiverBook, today
 
 # What the SDK reports as the pack's version; the CLI shows the one in PulumiPolicy.yaml instead.
@@ -65,10 +70,43 @@ MAX_MESSAGE_BYTES = 400 * 1024 * 1024
 SERVER_THREADS = 4
 
 
-def decoded(properties: Any) -> Any:
-    """A request's properties as the SDK hands them to policies: plain values behind read-only,
-    unknown-checking proxies, secrets unwrapped."""
-    return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(properties)))
+# How the engine marks a secret value in a request (pulumi/pulumi `sdk/go/common/resource/properties.go`).
+SECRET_MARK = SPECIAL_SECRET_SIG.encode()
+# Secrets shorter than this are left in messages (a one-character secret would blank every message).
+SHORTEST_REDACTED = 3
+
+
+def decoded(properties: Any) -> tuple[Any, frozenset[str]]:
+    """A request's properties as the SDK hands them to policies (plain values behind read-only,
+    unknown-checking proxies, secrets unwrapped), except that secret strings are `SecretText`, which
+    messages show as `[secret]`; and the texts of all its secret values, which no message may carry."""
+    raw = json_format.MessageToDict(properties)
+    secrets: set[str] = set()
+    if SECRET_MARK in properties.SerializeToString():  # most requests carry none: no second walk
+        raw = _mark_secrets(raw, False, secrets)
+    return unknown_checking_proxy(deserialize_properties(raw)), frozenset(secrets)
+
+
+def _mark_secrets(value: Any, secret: bool, found: set[str]) -> Any:
+    """The decoded JSON with each secret unwrapped, its strings marked and every secret scalar's text kept."""
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG_KEY) == SPECIAL_SECRET_SIG:
+            return _mark_secrets(value.get("value"), True, found)
+        return {key: _mark_secrets(item, secret, found) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mark_secrets(item, secret, found) for item in value]
+    if not secret or value is None or value in UNKNOWN_VALUES:
+        return value
+    found.add(scalar_text(value))
+    return SecretText(value) if isinstance(value, str) else value
+
+
+def redacted(message: str, secrets: frozenset[str]) -> str:
+    """A message without any secret value of the resources it concerns, whatever path echoed it."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= SHORTEST_REDACTED and secret in message:
+            message = message.replace(secret, SECRET_SHOWN)
+    return message
 
 
 @dataclass(frozen=True)
@@ -184,7 +222,7 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
     def Analyze(self, request: analyzer_pb2.AnalyzeRequest, context: Any) -> analyzer_pb2.AnalyzeResponse:  # noqa: N802
         self._configure_runtime_once()
         response = analyzer_pb2.AnalyzeResponse()
-        props = decoded(request.properties)
+        props, secrets = decoded(request.properties)
         opts = self._get_resource_options(request)
         provider = self._get_provider_resource(request)
         for entry in self._judging(request.type):
@@ -198,7 +236,7 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
             args = ResourceValidationArgs(
                 request.type, props, request.urn, request.name, opts, provider, entry.config, self._stack_tags
             )
-            self._run(entry, args, response, request.urn)
+            self._run(entry, args, response, secrets, request.urn)
         return response
 
     def AnalyzeStack(  # noqa: N802
@@ -206,27 +244,34 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
     ) -> analyzer_pb2.AnalyzeResponse:
         self._configure_runtime_once()
         response = analyzer_pb2.AnalyzeResponse()
-        resources = self._stack_resources(request) if self._stack_policies else []
+        resources, secrets = self._stack_resources(request) if self._stack_policies else ([], frozenset())
         for entry in self._stack_policies:
-            self._run(entry, StackValidationArgs(resources, entry.config, self._stack_tags), response)
+            self._run(entry, StackValidationArgs(resources, entry.config, self._stack_tags), response, secrets)
         return response
 
-    def _stack_resources(self, request: analyzer_pb2.AnalyzeStackRequest) -> list[PolicyResource]:
-        """Every resource decoded once, linked to its parent and dependencies as the SDK links them."""
-        resources = [
-            PolicyResource(
-                resource.type,
-                decoded(resource.properties),
-                resource.urn,
-                resource.name,
-                self._get_resource_options(resource),
-                self._get_provider_resource(resource),
-                None,
-                [],
-                {},
+    def _stack_resources(
+        self, request: analyzer_pb2.AnalyzeStackRequest
+    ) -> tuple[list[PolicyResource], frozenset[str]]:
+        """Every resource decoded once, linked to its parent and dependencies as the SDK links them, and
+        the texts of the stack's secret values."""
+        resources = []
+        secrets: set[str] = set()
+        for resource in request.resources:
+            props, found = decoded(resource.properties)
+            secrets |= found
+            resources.append(
+                PolicyResource(
+                    resource.type,
+                    props,
+                    resource.urn,
+                    resource.name,
+                    self._get_resource_options(resource),
+                    self._get_provider_resource(resource),
+                    None,
+                    [],
+                    {},
+                )
             )
-            for resource in request.resources
-        ]
         by_urn = {resource.urn: resource for resource in resources}
         for resource, raw in zip(resources, request.resources, strict=True):
             if raw.parent in by_urn:
@@ -234,25 +279,29 @@ class GuardAnalyzer(_PolicyAnalyzerServicer):
             resource.dependencies.extend(by_urn[urn] for urn in raw.dependencies if urn in by_urn)
             for prop, dependencies in raw.propertyDependencies.items():
                 resource.property_dependencies[prop] = [by_urn[urn] for urn in dependencies.urns if urn in by_urn]
-        return resources
+        return resources, frozenset(secrets)
 
     def _run(
         self,
         entry: Enforced,
         args: ResourceValidationArgs | StackValidationArgs,
         response: analyzer_pb2.AnalyzeResponse,
+        secrets: frozenset[str],
         resource_urn: str = "",
     ) -> None:
         """One policy's validation, with the SDK's handling of levels, unknowns and not-applicable.
 
         A violation on a resource (the analyzed one, or the URN a stack policy names) that a waiver
-        covers is reported as advisory, with the waiver on the message's last line.
+        covers is reported as advisory, with the waiver on the message's last line. No message carries
+        a value the program marked secret.
         """
         policy, level = entry.policy, entry.level
 
         def report(message: str, urn: str | None = None) -> None:
             if message and not isinstance(message, str):
                 raise TypeError("Expected message to be a string")
+            if secrets and message:
+                message = redacted(message, secrets)
             waiver = self._waivers.find(policy.name, urn or resource_urn)
             if waiver is not None:
                 note = waiver.note(level.value)

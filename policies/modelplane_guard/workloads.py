@@ -4,7 +4,7 @@ shape) or anywhere AWS takes environment variables: trusted pinned images, no se
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
@@ -12,16 +12,19 @@ from pulumi_policy import ResourceValidationArgs, Severity
 from .common import (
     ReachingPolicy,
     Report,
+    Unknowns,
     applies_to,
     as_list,
     concern_tag,
     config_schema,
-    dig,
+    is_mapping,
+    is_unknown,
+    plain,
     rule,
+    scalar_text,
     sources,
 )
-from .containers import container_definitions
-from .containers import reaches as defines_containers
+from .containers import container_definitions, defines_containers
 from .kubernetes import POD_SPEC_PATHS, holds_pods, pod_specs
 from .properties import entries_of, resolve
 from .property_map import CONTAINERS, ENVIRONMENT, PODS
@@ -44,31 +47,40 @@ SECRET_VALUE_PATTERNS: dict[str, str] = {
 }
 
 
-def images(args: ResourceValidationArgs) -> list[tuple[str, str]]:
-    """Every container image of a SageMaker model or a Kubernetes workload, with a label for messages."""
+def containers_of(args: ResourceValidationArgs, unknowns: Unknowns) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every container a resource runs, with a label for messages: a SageMaker model's, a Kubernetes
+    workload's or custom resource's (and a Batch job's pod), an ECS task's or a Batch job's definitions."""
     if args.resource_type == MODEL:
-        return [
-            (label, str(container["image"]))
-            for label, container in sagemaker_containers(args.props)
-            if container.get("image") is not None
-        ]
-    return [
-        (label, str(container["image"]))
-        for pod in pod_specs(args.resource_type, args.props)
-        for label, container in pod.containers()
-        if container.get("image")
-    ]
+        return sagemaker_containers(args.props)
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    with unknowns:
+        found += [container for pod in pod_specs(args.resource_type, args.props) for container in pod.containers()]
+    return [*found, *container_definitions(args, unknowns)]
+
+
+def images(args: ResourceValidationArgs, unknowns: Unknowns) -> list[tuple[str, str]]:
+    """Every container image a resource runs, with a label for messages (an image not known yet is
+    skipped, and noted once the others are judged)."""
+    found = []
+    for label, container in containers_of(args, unknowns):
+        with unknowns:
+            image = container.get("image")
+            if image is not None and image != "":
+                found.append((label, image if isinstance(image, str) else str(image)))
+    return found
 
 
 def runs_images(resource_type: str) -> bool:
-    return resource_type == MODEL or holds_pods(resource_type)
+    return resource_type == MODEL or holds_pods(resource_type) or defines_containers(resource_type)
 
 
 def _trusted_registries(args: ResourceValidationArgs, report: Report) -> None:
     allowed = [str(pattern) for pattern in args.get_config().get("allowedRegistries", [ECR_PRIVATE_REGISTRY])]
-    for label, image in images(args):
+    unknowns = Unknowns()
+    for label, image in images(args, unknowns):
         if not any(re.match(pattern, image) for pattern in allowed):
             report(f"{label} image {image!r} is not from an allowed registry.")
+    unknowns.settle()
 
 
 trusted_registries = ReachingPolicy(
@@ -102,12 +114,14 @@ def image_reference(image: str) -> tuple[str | None, str | None]:
 
 def _pinned_images(args: ResourceValidationArgs, report: Report) -> None:
     require_digest = bool(args.get_config().get("requireDigest", False))
-    for label, image in images(args):
+    unknowns = Unknowns()
+    for label, image in images(args, unknowns):
         tag, digest = image_reference(image)
         if digest is None and tag in (None, "latest"):
             report(f"{label} image {image!r} is not pinned: name an immutable tag or a digest, never latest.")
         elif digest is None and require_digest:
             report(f"{label} image {image!r} is pinned by tag only; a digest is required here.")
+    unknowns.settle()
 
 
 pinned_images = ReachingPolicy(
@@ -139,59 +153,61 @@ pinned_images = ReachingPolicy(
 
 # Environment entries that name where a value is kept, not the value (CodeBuild's variable types).
 REFERENCE_TYPES = ("PARAMETER_STORE", "SECRETS_MANAGER")
+# Where a container keeps its environment: Kubernetes' `env`, the `envs` of a Batch job's pod,
+# SageMaker's and ECS's `environment`.
+ENVIRONMENT_KEYS = ("env", "envs", "environment")
 
 
 def variables(value: Any) -> list[tuple[str, Any]]:
-    """Literal (name, value) pairs of an environment: a name -> value map, or a list of {name, value}."""
-    if isinstance(value, Mapping):
-        return [(str(name), item) for name, item in value.items()]
-    return [
-        (str(dig(item, "name")), dig(item, "value"))
-        for item in as_list(value)
-        if dig(item, "value") is not None and dig(item, "type") not in REFERENCE_TYPES
-    ]
+    """Literal (name, value) pairs of an environment: a name -> value map, or a list of {name, value}.
+
+    Read through `plain`: a value not known yet (preview) is no literal, so it is left out rather than
+    stopping the rule, and a literal secret beside it is still found."""
+    view = plain(value)
+    if is_mapping(view):
+        return [(str(name), item) for name, item in view.items() if not is_unknown(item)]
+    pairs = []
+    for raw in as_list(view):
+        item = plain(raw)
+        if not is_mapping(item):
+            continue
+        literal, kind = item.get("value"), item.get("type")
+        if literal is None or is_unknown(literal) or (isinstance(kind, str) and kind in REFERENCE_TYPES):
+            continue
+        name = item.get("name")
+        pairs.append(("?" if name is None or is_unknown(name) else scalar_text(name), literal))
+    return pairs
 
 
-def _indexed_environments(args: ResourceValidationArgs) -> Iterator[tuple[str, list[tuple[str, Any]]]]:
-    """Environments of any AWS type the property index names (a function's `environment.variables`,
-    a build's `environment.environmentVariables`), and those of ECS and Batch container definitions."""
+def environments(args: ResourceValidationArgs, unknowns: Unknowns) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """Each container's (or resource's) literal environment variables as (name, value) pairs: those of
+    every container it runs, and those of any AWS type the property index names (a function's
+    `environment.variables`, a build's `environment.environmentVariables`)."""
+    found = []
+    for label, container in containers_of(args, unknowns):
+        for key in ENVIRONMENT_KEYS:
+            with unknowns:
+                environment = plain(container).get(key)
+                if environment is not None and not is_unknown(environment):
+                    found.append((label, variables(environment)))
     for entry in entries_of(ENVIRONMENT, args.resource_type, frozenset({MODEL})):
-        for found in resolve(args.props, entry.steps):
-            yield found.path, variables(found.value)
-    for label, container in container_definitions(args):
-        if container is not None:
-            yield label, variables(container.get("environment"))
-
-
-def environments(args: ResourceValidationArgs) -> list[tuple[str, list[tuple[str, Any]]]]:
-    """Each container's (or resource's) literal environment variables as (name, value) pairs."""
-    if args.resource_type == MODEL:
-        return [
-            (label, variables(container.get("environment"))) for label, container in sagemaker_containers(args.props)
-        ]
-    found = [
-        (label, variables(container.get("env")))
-        for pod in pod_specs(args.resource_type, args.props)
-        for label, container in pod.containers()
-    ]
-    return [*found, *_indexed_environments(args)]
+        with unknowns:
+            found += [(place.path, variables(place.value)) for place in resolve(args.props, entry.steps)]
+    return found
 
 
 def has_environment(resource_type: str) -> bool:
-    return (
-        runs_images(resource_type)
-        or bool(entries_of(ENVIRONMENT, resource_type, frozenset({MODEL})))
-        or defines_containers(resource_type)
-    )
+    return runs_images(resource_type) or bool(entries_of(ENVIRONMENT, resource_type, frozenset({MODEL})))
 
 
 def _no_secrets_in_environment(args: ResourceValidationArgs, report: Report) -> None:
     config = args.get_config()
     name_pattern = re.compile(str(config.get("secretNamePattern", SECRET_NAME_PATTERN)))
     references = [re.compile(str(pattern)) for pattern in config.get("referencePatterns", SECRET_REFERENCE_PATTERNS)]
-    for label, variables in environments(args):
-        for name, value in variables:
-            text = "" if value is None else str(value)
+    unknowns = Unknowns()
+    for label, pairs in environments(args, unknowns):
+        for name, value in pairs:
+            text = scalar_text(value)
             if any(pattern.search(text) for pattern in references):
                 continue
             kinds = [kind for kind, pattern in SECRET_VALUE_PATTERNS.items() if re.search(pattern, text)]
@@ -199,6 +215,7 @@ def _no_secrets_in_environment(args: ResourceValidationArgs, report: Report) -> 
                 report(f"{label} environment variable {name!r} holds what looks like {kinds[0]}.")
             elif text and name_pattern.search(name.upper().replace("-", "_")):
                 report(f"{label} environment variable {name!r} is named like a secret and holds a literal value.")
+    unknowns.settle()
 
 
 no_secrets_in_environment = ReachingPolicy(

@@ -89,6 +89,32 @@ def databases() -> None:
         }
         aws.rds.Cluster(case(name, expected), **{key: value for key, value in settings.items() if value is not None})
 
+    # A read replica takes its encryption, key and backups from its source.
+    aws.rds.Instance(
+        case("feature-store-db-replica", None),
+        replicate_source_db="feature-store-db",
+        instance_class="db.r6g.large",
+        vpc_security_group_ids=[SG_ID],
+        deletion_protection=True,
+        skip_final_snapshot=True,
+        enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+        tags=TAGS,
+    )
+    aws.rds.Snapshot(
+        case("feature-store-db-snapshot-public", "public-data-exposure"),
+        db_instance_identifier="feature-store-db",
+        db_snapshot_identifier="feature-store-db-2024-q3",
+        shared_accounts=["all"],
+        tags=TAGS,
+    )
+    aws.rds.Snapshot(
+        case("feature-store-db-snapshot-shared", None),
+        db_instance_identifier="feature-store-db",
+        db_snapshot_identifier="feature-store-db-2024-q4",
+        shared_accounts=["210987654321"],
+        tags=TAGS,
+    )
+
     aurora("experiments-aurora", None)
     aurora("experiments-aurora-unprotected", "data-durability", deletion_protection=None)
     aurora("experiments-aurora-aws-key", "encryption-customer-managed-key", kms_key_id=f"{KMS_ALIAS_AWS}rds")
@@ -450,6 +476,11 @@ def search_and_streams() -> None:
         encryption_info={"encryption_in_transit": {"client_broker": "TLS_PLAINTEXT"}},
     )
     kafka("feature-events-kafka-no-logs", "audit-logging", logging_info=None)
+    kafka(
+        "feature-events-kafka-logs-off",
+        "audit-logging",
+        logging_info={"broker_logs": {"cloudwatch_logs": {"enabled": False}, "s3": {"enabled": False}}},
+    )
 
     aws.cloudwatch.EventBus(case("model-events-bus", None), kms_key_identifier=KEY, tags=TAGS)
     aws.cloudwatch.EventBusPolicy(
@@ -550,6 +581,20 @@ def functions_and_apis() -> None:
         environment={"variables": {"FEATURE_STORE_API_TOKEN": "fs-live-8f2b1c9e7d6a5b4c", "LOG_LEVEL": "INFO"}},
     )
     function("feature-enricher-aws-key", "encryption-customer-managed-key", kms_key_arn=f"{KMS_ALIAS_AWS}lambda")
+    # Without environment variables a function has nothing its key would encrypt.
+    function("feature-enricher-no-environment", None, kms_key_arn=None, environment=None)
+
+    # A session policy only narrows the role's permissions: `*` in it grants nothing the role lacks.
+    aws.eks.PodIdentityAssociation(
+        case("feature-enricher-pod-identity", None),
+        cluster_name="ml-serving",
+        namespace=NAMESPACE,
+        service_account="feature-enricher",
+        role_arn=ROLE,
+        disable_session_tags=True,
+        policy=policy_document({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+        tags=TAGS,
+    )
 
     aws.lambda_.FunctionUrl(
         case("feature-enricher-url-open", "public-exposure"),
@@ -765,6 +810,8 @@ def front_doors() -> None:
         ],
     )
     listener("scorer-http-forward", "encryption-in-transit", port=80, protocol="HTTP", default_actions=forward)
+    # An Application Load Balancer's listener that names no protocol speaks HTTP.
+    listener("scorer-port-80-forward", "encryption-in-transit", port=80, default_actions=forward)
     listener(
         "scorer-https-legacy-policy",
         "encryption-in-transit",
@@ -822,17 +869,6 @@ def front_doors() -> None:
             {"client_id": "6ab7c8d9", "provider_name": f"cognito-idp.{REGION}.amazonaws.com/{REGION}_Ab12"}
         ],
     )
-    aws.wafv2.WebAcl(
-        case("scorer-waf", None),
-        scope="REGIONAL",
-        default_action={"allow": {}},
-        visibility_config={
-            "cloudwatch_metrics_enabled": True,
-            "metric_name": "scorer-waf",
-            "sampled_requests_enabled": True,
-        },
-        tags=TAGS,
-    )
 
     def broker(name: str, expected: str | None, **changes: Any) -> None:
         settings: dict[str, Any] = {
@@ -861,6 +897,7 @@ def front_doors() -> None:
         security_groups=None,
     )
     broker("scoring-queue-broker-unlogged", "audit-logging", logs=None)
+    broker("scoring-queue-broker-logs-off", "audit-logging", logs={"general": False})
 
 
 def compute() -> None:
@@ -963,15 +1000,24 @@ def compute() -> None:
         ],
         tags=TAGS,
     )
-    aws.ec2.FlowLog(
-        case("vpc-flow-logs", None),
-        vpc_id=VPC,
-        traffic_type="ALL",
-        log_destination_type="cloud-watch-logs",
-        log_destination=LOG_GROUP,
-        iam_role_arn=ROLE,
-        tags=TAGS,
-    )
+    # The same rules declared on their own: everything in from anywhere, everything out, HTTPS in.
+    for name, expected, rule in (
+        (
+            "edge-nacl-allow-all-in",
+            "public-exposure",
+            {"egress": False, "protocol": "-1", "from_port": 0, "to_port": 0},
+        ),
+        ("edge-nacl-allow-all-out", None, {"egress": True, "protocol": "-1", "from_port": 0, "to_port": 0}),
+        ("edge-nacl-https-in", None, {"egress": False, "protocol": "tcp", "from_port": 443, "to_port": 443}),
+    ):
+        aws.ec2.NetworkAclRule(
+            case(name, expected),
+            network_acl_id="acl-0a1b2c3d4e5f60718",
+            rule_number=200,
+            rule_action="allow",
+            cidr_block="0.0.0.0/0",
+            **rule,
+        )
 
     def cluster(name: str, expected: str | None, **changes: Any) -> None:
         settings: dict[str, Any] = {
@@ -1056,6 +1102,23 @@ def compute() -> None:
         network_mode="host",
         requires_compatibilities=["EC2"],
     )
+    efs = {
+        "file_system_id": "fs-0a1b2c3d4e5f60718",
+        "root_directory": "/models",
+        "authorization_config": {"iam": "ENABLED"},
+    }
+    task(
+        "batch-scorer-task-models-on-efs",
+        None,
+        {"mountPoints": [{"sourceVolume": "models", "containerPath": "/opt/ml/model", "readOnly": True}]},
+        volumes=[{"name": "models", "efs_volume_configuration": {**efs, "transit_encryption": "ENABLED"}}],
+    )
+    task(
+        "batch-scorer-task-models-on-efs-in-clear",
+        "encryption-in-transit",
+        {"mountPoints": [{"sourceVolume": "models", "containerPath": "/opt/ml/model", "readOnly": True}]},
+        volumes=[{"name": "models", "efs_volume_configuration": {"file_system_id": "fs-0a1b2c3d4e5f60718"}}],
+    )
     task(
         "batch-scorer-task-inline-password",
         "no-secrets-in-container-environment",
@@ -1100,6 +1163,59 @@ def compute() -> None:
 
     job("nightly-backfill", None)
     job("nightly-backfill-privileged", "aws-containers-unprivileged", privileged=True)
+
+    def multi_node_job(name: str, expected: str | None, **worker: Any) -> None:
+        container = {
+            "image": IMAGE,
+            "command": ["torchrun", "train.py"],
+            "jobRoleArn": ROLE,
+            "user": "10001",
+            "readonlyRootFilesystem": True,
+            "resourceRequirements": [{"type": "VCPU", "value": "8"}, {"type": "MEMORY", "value": "32768"}],
+        }
+        aws.batch.JobDefinition(
+            case(name, expected),
+            type="multinode",
+            node_properties=json.dumps(
+                {
+                    "mainNode": 0,
+                    "numNodes": 4,
+                    "nodeRangeProperties": [
+                        {"targetNodes": "0:0", "container": container},
+                        {"targetNodes": "1:", "container": {**container, **worker}},
+                    ],
+                }
+            ),
+            tags=TAGS,
+        )
+
+    multi_node_job("distributed-training", None)
+    multi_node_job(
+        "distributed-training-privileged-workers", "aws-containers-unprivileged", privileged=True, user="root"
+    )
+
+    def eks_job(name: str, expected: str | None, **pod: Any) -> None:
+        pod_properties: dict[str, Any] = {
+            "pod_properties": {
+                "service_account_name": "batch-trainer",
+                "containers": [
+                    {
+                        "name": "train",
+                        "image": IMAGE,
+                        "commands": ["python", "-m", "trainer"],
+                        "resources": {"limits": {"cpu": "4", "memory": "16Gi"}},
+                        "security_context": {"run_as_non_root": True, "run_as_user": 10001, "privileged": False},
+                    }
+                ],
+                **pod,
+            }
+        }
+        settings: dict[str, Any] = {"type": "container", "eks_properties": pod_properties, "tags": TAGS}
+        aws.batch.JobDefinition(case(name, expected), **settings)
+
+    eks_job("eks-retraining", None, host_network=False)
+    # Batch runs a job's pod in the node's network unless told otherwise.
+    eks_job("eks-retraining-on-host-network", "kubernetes-pod-security-restricted")
 
     def build(name: str, expected: str | None, variables: list[dict[str, str]], **changes: Any) -> None:
         settings: dict[str, Any] = {
@@ -1412,12 +1528,318 @@ def custom_resources() -> None:
         "no-secrets-in-container-environment",
         [{"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"}],
     )
+
+    # Upstream's own first examples, verbatim (as `kubectl apply` would take them), and each hardened as
+    # a platform team ships it. Verbatim, they run in the `default` namespace, from public registries,
+    # mostly without a security context.
+    def verbatim(name: str, expected: str | None, manifest: dict[str, Any]) -> None:
+        k8s.apiextensions.CustomResource(
+            case(name, expected),
+            api_version=manifest["apiVersion"],
+            kind=manifest["kind"],
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
+        )
+
+    # https://github.com/kserve/kserve, "Run your first InferenceService" (docs/samples/v1beta1/sklearn).
+    # The model's container is its serving runtime's, whose security context the runtime sets.
+    verbatim(
+        "sklearn-iris-upstream",
+        "kubernetes-no-default-namespace",
+        {
+            "apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService",
+            "metadata": {"name": "sklearn-iris"},
+            "spec": {
+                "predictor": {
+                    "model": {
+                        "modelFormat": {"name": "sklearn"},
+                        "storageUri": "gs://kfserving-examples/models/sklearn/1.0/model",
+                    }
+                }
+            },
+        },
+    )
+    inference_service_hardened = {
+        "modelFormat": {"name": "sklearn"},
+        "storageUri": "s3://ml-platform-models/sklearn/iris/1.0",
+        "securityContext": hardened("x")["securityContext"],
+        "resources": hardened("x")["resources"],
+    }
+    resource(
+        "sklearn-iris",
+        None,
+        "serving.kserve.io/v1beta1",
+        "InferenceService",
+        {"predictor": {"model": inference_service_hardened}},
+    )
+    # https://github.com/kubeflow/spark-operator/blob/master/examples/spark-pi.yaml: the driver and the
+    # executors run the application's `spec.image`, from Docker Hub.
+    spark_pi = {
+        "type": "Scala",
+        "mode": "cluster",
+        "image": "spark:3.5.5",
+        "imagePullPolicy": "IfNotPresent",
+        "mainClass": "org.apache.spark.examples.SparkPi",
+        "mainApplicationFile": "local:///opt/spark/examples/jars/spark-examples.jar",
+        "arguments": ["5000"],
+        "sparkVersion": "3.5.5",
+        "driver": {
+            "labels": {"version": "3.5.5"},
+            "cores": 1,
+            "memory": "512m",
+            "serviceAccount": "spark-operator-spark",
+            "securityContext": {
+                "capabilities": {"drop": ["ALL"]},
+                "runAsGroup": 185,
+                "runAsUser": 185,
+                "runAsNonRoot": True,
+                "allowPrivilegeEscalation": False,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+        },
+        "executor": {
+            "labels": {"version": "3.5.5"},
+            "instances": 1,
+            "cores": 1,
+            "memory": "512m",
+            "securityContext": {
+                "capabilities": {"drop": ["ALL"]},
+                "runAsGroup": 185,
+                "runAsUser": 185,
+                "runAsNonRoot": True,
+                "allowPrivilegeEscalation": False,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+        },
+    }
+    verbatim(
+        "spark-pi-upstream",
+        "trusted-image-registries",
+        {
+            "apiVersion": "sparkoperator.k8s.io/v1beta2",
+            "kind": "SparkApplication",
+            "metadata": {"name": "spark-pi", "namespace": "default"},
+            "spec": spark_pi,
+        },
+    )
+    spark_context = {**hardened("x")["securityContext"], "runAsGroup": 10001}
+    resource(
+        "spark-pi",
+        None,
+        "sparkoperator.k8s.io/v1beta2",
+        "SparkApplication",
+        {
+            **spark_pi,
+            "image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/spark:3.5.5",
+            "driver": {**spark_pi["driver"], "securityContext": spark_context},
+            "executor": {**spark_pi["executor"], "securityContext": spark_context},
+        },
+    )
+    # https://knative.dev/docs/getting-started/first-service/ (hello.yaml): a container with only an image,
+    # a port and a variable.
+    verbatim(
+        "knative-hello-upstream",
+        "kubernetes-pod-security-restricted",
+        {
+            "apiVersion": "serving.knative.dev/v1",
+            "kind": "Service",
+            "metadata": {"name": "hello"},
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {
+                                "image": "ghcr.io/knative/helloworld-go:latest",
+                                "ports": [{"containerPort": 8080}],
+                                "env": [{"name": "TARGET", "value": "World"}],
+                            }
+                        ]
+                    }
+                }
+            },
+        },
+    )
+    knative_container = hardened("hello", ports=[{"containerPort": 8080}], env=[{"name": "TARGET", "value": "World"}])
+    del knative_container["name"]  # Knative names the container itself
+    knative("knative-hello", None, knative_container)
+    # https://github.com/argoproj/argo-workflows/blob/main/examples/hello-world.yaml
+    verbatim(
+        "argo-hello-world-upstream",
+        "container-images-pinned",
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Workflow",
+            "metadata": {"generateName": "hello-world-"},
+            "spec": {
+                "entrypoint": "whalesay",
+                "templates": [
+                    {
+                        "name": "whalesay",
+                        "container": {
+                            "image": "docker/whalesay:latest",
+                            "command": ["cowsay"],
+                            "args": ["hello world"],
+                        },
+                    }
+                ],
+                "automountServiceAccountToken": False,
+                "executorServiceAccountTokenName": "argo-token-9rkvd",
+            },
+        },
+    )
+    # Hardened as Argo documents it: the pod-level security context on the workflow, for every step.
+    step_container = {
+        "image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/whalesay:1.0.3",
+        "command": ["cowsay"],
+        "args": ["hello world"],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "resources": hardened("x")["resources"],
+    }
+    resource(
+        "argo-hello-world",
+        None,
+        "argoproj.io/v1alpha1",
+        "Workflow",
+        {
+            "entrypoint": "whalesay",
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+            "templates": [{"name": "whalesay", "container": step_container}],
+            "automountServiceAccountToken": False,
+        },
+    )
     resource(
         "scorer-servicemonitor",
         None,
         "monitoring.coreos.com/v1",
         "ServiceMonitor",
         {"selector": {"matchLabels": {"app": "ranker-rollout"}}, "endpoints": [{"port": "metrics", "interval": "30s"}]},
+    )
+
+
+def more_of_each_concern() -> None:
+    """The thinner concerns met again on types declared nowhere else here: stores that lose their data,
+    images and snapshots shared with everyone, build hosts on IMDSv1, resource policies open to anyone
+    and administrator grants in a document of any type; each next to its compliant twin."""
+    import pulumi_aws as aws
+
+    def graph(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "engine": "neptune",
+            "storage_encrypted": True,
+            "kms_key_arn": KEY,
+            "backup_retention_period": 7,
+            "deletion_protection": True,
+            "final_snapshot_identifier": f"{name}-final",
+            "enable_cloudwatch_logs_exports": ["audit"],
+            "iam_database_authentication_enabled": True,
+            "tags": TAGS,
+            **changes,
+        }
+        aws.neptune.Cluster(
+            case(name, expected), **{key: value for key, value in settings.items() if value is not None}
+        )
+
+    graph("provenance-graph-one-day-backups", "data-durability", backup_retention_period=1)
+    graph("provenance-graph-unprotected", "data-durability", deletion_protection=False)
+    aws.memorydb.Cluster(
+        case("session-store-no-snapshots", "data-durability"),
+        acl_name="session-readers",
+        node_type="db.r7g.large",
+        num_shards=1,
+        subnet_group_name="ml-platform-cache",
+        security_group_ids=[SG_ID],
+        snapshot_retention_limit=0,
+        kms_key_arn=KEY,
+        tags=TAGS,
+    )
+
+    for name, expected, shared in (
+        ("experiments-aurora-snapshot-public", "public-data-exposure", ["all"]),
+        ("experiments-aurora-snapshot-to-dr", None, ["210987654321"]),
+    ):
+        aws.rds.ClusterSnapshot(
+            case(name, expected),
+            db_cluster_identifier="experiments-aurora",
+            db_cluster_snapshot_identifier=name,
+            shared_accounts=shared,
+            tags=TAGS,
+        )
+    aws.ec2.AmiLaunchPermission(
+        case("gpu-worker-ami-public", "public-data-exposure"), image_id="ami-0a1b2c3d4e5f60718", group="all"
+    )
+    aws.ec2.AmiLaunchPermission(
+        case("gpu-worker-ami-to-dr", None), image_id="ami-0a1b2c3d4e5f60718", account_id="210987654321"
+    )
+
+    def build_hosts(name: str, expected: str | None, http_tokens: str) -> None:
+        aws.imagebuilder.InfrastructureConfiguration(
+            case(name, expected),
+            name=name,
+            instance_profile_name="image-builder",
+            instance_types=["c7i.xlarge"],
+            subnet_id=SUBNET,
+            security_group_ids=[SG_ID],
+            instance_metadata_options={"http_tokens": http_tokens, "http_put_response_hop_limit": 1},
+            terminate_instance_on_failure=True,
+            tags=TAGS,
+        )
+
+    build_hosts("serving-image-builders", None, "required")
+    build_hosts("serving-image-builders-imdsv1", "instance-metadata-v2", "optional")
+    aws.ec2.SpotInstanceRequest(
+        case("spot-trainer-imdsv1", "instance-metadata-v2"),
+        ami="ami-0a1b2c3d4e5f60718",
+        instance_type="g5.xlarge",
+        subnet_id=SUBNET,
+        vpc_security_group_ids=[SG_ID],
+        root_block_device={"volume_type": "gp3", "volume_size": 50, "encrypted": True, "kms_key_id": KEY},
+        metadata_options={"http_tokens": "optional"},
+        tags=TAGS,
+    )
+
+    anyone = {"Effect": "Allow", "Principal": "*", "Action": "backup:CopyIntoBackupVault", "Resource": "*"}
+    dr_account = {**anyone, "Principal": {"AWS": "arn:aws:iam::210987654321:root"}}
+    aws.backup.VaultPolicy(
+        case("platform-backups-policy-open", "resource-policies-not-public"),
+        backup_vault_name="platform-backups",
+        policy=policy_document(anyone),
+    )
+    aws.backup.VaultPolicy(
+        case("platform-backups-policy-dr", None),
+        backup_vault_name="platform-backups-cmk",
+        policy=policy_document(dr_account),
+    )
+    stream = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/feature-events"
+    reader = {"Effect": "Allow", "Action": ["kinesis:GetRecords", "kinesis:GetShardIterator"], "Resource": stream}
+    aws.kinesis.ResourcePolicy(
+        case("feature-events-readable-by-anyone", "resource-policies-not-public"),
+        resource_arn=stream,
+        policy=policy_document({**reader, "Principal": {"AWS": "*"}}),
+    )
+    aws.kinesis.ResourcePolicy(
+        case("feature-events-readable-by-analytics", None),
+        resource_arn=f"{stream}-2",
+        policy=policy_document({**reader, "Resource": f"{stream}-2", "Principal": {"AWS": ROLE}}),
+    )
+    permission_set = f"arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-{ACCOUNT}"
+    aws.ssoadmin.PermissionSetInlinePolicy(
+        case("data-scientists-sso-admin", "iam-no-admin-statements"),
+        instance_arn="arn:aws:sso:::instance/ssoins-0123456789abcdef",
+        permission_set_arn=permission_set,
+        inline_policy=policy_document({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+    )
+    aws.ssoadmin.PermissionSetInlinePolicy(
+        case("data-scientists-sso-read-features", None),
+        instance_arn="arn:aws:sso:::instance/ssoins-0123456789abcdef",
+        permission_set_arn=f"{permission_set}-2",
+        inline_policy=policy_document(
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::ml-platform-features/*"}
+        ),
     )
 
 
@@ -1429,4 +1851,5 @@ DECLARATIONS: list[Callable[[], None]] = [
     front_doors,
     compute,
     custom_resources,
+    more_of_each_concern,
 ]

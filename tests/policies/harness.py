@@ -2,8 +2,8 @@
 compliant building blocks.
 
 A case's inputs go through the same conversion as over gRPC (a protobuf Struct, so numbers become
-floats, then the SDK's read-only unknown-checking proxies), and its policy gets its config as the CLI
-would send it: schema defaults with the case's overrides on top. Each rule module's tests
+floats, then the SDK's read-only unknown-checking proxies, secret strings marked as the pack's server
+marks them), and its policy gets its config as the CLI would send it: schema defaults with the case's overrides on top. Each rule module's tests
 (`test_<module>.py`, mirroring `policies/modelplane_guard/<module>.py`) list their cases and check that
 every rule of the module has a compliant and a violating one.
 """
@@ -28,12 +28,13 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 from pulumi_policy.policy import _NotApplicableError
-from pulumi_policy.proxy import unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE, UnknownValueError
 
 from policies.modelplane_guard import POLICIES
 from policies.modelplane_guard.common import NOT_PRODUCTION
+from policies.modelplane_guard.server import decoded
 
 BY_NAME: dict[str, Policy] = {policy.name: policy for policy in POLICIES}
 
@@ -57,6 +58,14 @@ TAGS = {"owner": "ml@example.com", "cost-center": "cc-1", "data-classification":
 
 
 NOT_APPLICABLE = ["<not applicable>"]
+
+
+# What the engine sends during preview for values it does not know yet (an output of another resource).
+UNKNOWN = UNKNOWN_STRING_VALUE
+UNKNOWN_BOOLEAN = UNKNOWN_BOOLEAN_VALUE
+# How a case records that its rule raised for an unknown value: the SDK then reports, as advisory,
+# "can't run policy ... during preview: <what>"; the findings reported before it stand.
+PREVIEW = "<preview> "
 
 
 DELETE = object()
@@ -90,9 +99,14 @@ class Case:
 
 
 def wire(value: dict[str, Any]) -> Any:
-    """As the SDK hands properties to a rule: through a protobuf Struct, then its proxies."""
-    struct = json_format.ParseDict(value, struct_pb2.Struct())
-    return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(struct)))
+    """As the pack's server hands properties to a rule: through a protobuf Struct, then the SDK's
+    decoding and proxies, with the strings the program marked secret (`secret(...)`) marked so."""
+    return decoded(json_format.ParseDict(value, struct_pb2.Struct()))[0]
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """A value the program marked secret, as the engine sends it."""
+    return {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": value}
 
 
 def patched(value: dict[str, Any], path: str, new: Any) -> dict[str, Any]:
@@ -156,6 +170,8 @@ def run(case: Case) -> list[str]:
     except _NotApplicableError as error:
         assert error.reason == NOT_PRODUCTION or "serverless" in (error.reason or "")
         return NOT_APPLICABLE
+    except UnknownValueError as error:
+        found.append(f"{PREVIEW}{error.message}")
     return found
 
 

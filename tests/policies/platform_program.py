@@ -708,6 +708,42 @@ def network_and_buckets() -> None:
         tags=TAGS,
     )
 
+    # A VPC's flow log and a web ACL's logging configuration are resources of their own (vpc-flow-logs,
+    # wafv2-web-acl-logging).
+    flow_log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ml-platform/vpc-flow"
+    logged_vpc = aws.ec2.Vpc(case("ml-platform-vpc", None), cidr_block="10.40.0.0/16", tags=TAGS)
+    aws.ec2.FlowLog(
+        case("ml-platform-vpc-flow-log", None),
+        vpc_id=logged_vpc.id,
+        traffic_type="ALL",
+        log_destination_type="cloud-watch-logs",
+        log_destination=flow_log_group,
+        iam_role_arn=NOTEBOOK_ROLE,
+        tags=TAGS,
+    )
+    aws.ec2.Vpc(case("sandbox-vpc", "vpc-flow-logs"), cidr_block="10.41.0.0/16", tags=TAGS)
+
+    def web_acl(name: str, expected: str | None) -> Any:
+        return aws.wafv2.WebAcl(
+            case(name, expected),
+            scope="REGIONAL",
+            default_action={"allow": {}},
+            visibility_config={
+                "cloudwatch_metrics_enabled": True,
+                "metric_name": name,
+                "sampled_requests_enabled": True,
+            },
+            tags=TAGS,
+        )
+
+    logged_acl = web_acl("scorer-waf", None)
+    aws.wafv2.WebAclLoggingConfiguration(
+        case("scorer-waf-logging", None),
+        resource_arn=logged_acl.arn,
+        log_destination_configs=[f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:aws-waf-logs-scorer"],
+    )
+    web_acl("partner-waf", "wafv2-web-acl-logging")
+
     encryption = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
 
     def shared_encryption(name: str, expected: str | None, default: Any) -> None:

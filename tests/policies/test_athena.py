@@ -34,9 +34,16 @@ CASES: list[Case] = [
         WORKGROUP,
         {"name": "adhoc", "tags": TAGS},
         [
-            "configuration.resultConfiguration.encryptionConfiguration is not set: query results are written to S3 unencrypted by the workgroup.",
-            "configuration.bytesScannedCutoffPerQuery is not set: a single query may scan (and bill) without limit.",
+            "configuration.resultConfiguration.encryptionConfiguration is not set: the workgroup enforces no encryption of its query results, which get only the output bucket's default (SSE-S3 unless the bucket asks for a KMS key), never a key the workgroup names."
         ],
+    ),
+    one("athena-workgroup-scan-limit", "capped", WORKGROUP, workgroup(), []),
+    one(
+        "athena-workgroup-scan-limit",
+        "uncapped",
+        WORKGROUP,
+        {"name": "adhoc", "tags": TAGS},
+        ["configuration.bytesScannedCutoffPerQuery is not set: a single query may scan (and bill) without limit."],
     ),
     one(
         "athena-workgroup-guardrails",
@@ -55,14 +62,14 @@ CASES: list[Case] = [
         [],
     ),
     one(
-        "athena-workgroup-guardrails",
+        "athena-workgroup-scan-limit",
         "cutoff-too-high",
         WORKGROUP,
         workgroup(bytesScannedCutoffPerQuery=10 * 1024**4),
         ["configuration.bytesScannedCutoffPerQuery is 10,240 GiB; cap each query at 1,024 GiB or less."],
     ),
     one(
-        "athena-workgroup-guardrails",
+        "athena-workgroup-scan-limit",
         "cutoff-within-the-configured-cap",
         WORKGROUP,
         workgroup(bytesScannedCutoffPerQuery=10 * 1024**4),

@@ -14,19 +14,23 @@ import pytest
 from pulumi_policy import ResourceValidationPolicy
 
 from policies.modelplane_guard import by_property, properties
+from policies.modelplane_guard.common import CONCERN_TAG_PREFIX
 from policies.modelplane_guard.properties import INDEX_FILE, index_of
+from policies.modelplane_guard.property_map import SIGNALS
 from tests.policies.harness import (
     BY_NAME,
     KEY_ARN,
     NOT_APPLICABLE,
     PRODUCTION_OFF,
     TAGS,
+    UNKNOWN,
     Case,
     Res,
     case_id,
     document,
     one,
     run,
+    secret,
     uncovered,
 )
 from tools.generate.property_index import registered_resources, schema_properties, type_entries
@@ -314,13 +318,41 @@ CASES: list[Case] = [
             "vpcOptions is not set: without vpcOptions its endpoint is on the internet, guarded only by its access policy."
         ],
     ),
+    # --- public exposure of data (no waiver accepts it) -----------------------------------------------
     one(
-        "public-exposure",
+        "public-data-exposure",
+        "account-public-access-block-closed",
+        "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
+        {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True},
+        [],
+    ),
+    one(
+        "public-data-exposure",
         "account-public-access-block-left-open",
         "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
         {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True},
         [
-            "restrictPublicBuckets is not set, so it is false (the default): this public access block lets public access through."
+            "restrictPublicBuckets is not set, so it is false (the default): this public access block lets public access to the data through."
+        ],
+    ),
+    one(
+        "public-data-exposure",
+        "snapshot-shared-with-every-account",
+        "aws:rds/snapshotCopy:SnapshotCopy",
+        {
+            "sourceDbSnapshotIdentifier": "features-1",
+            "targetDbSnapshotIdentifier": "features-1-copy",
+            "sharedAccounts": ["all"],
+        },
+        ["sharedAccounts is ['all']: every AWS account can copy it."],
+    ),
+    one(
+        "public-exposure",
+        "emr-account-lets-clusters-open-ports",
+        "aws:emr/blockPublicAccessConfiguration:BlockPublicAccessConfiguration",
+        {"blockPublicSecurityGroupRules": False},
+        [
+            "blockPublicSecurityGroupRules is false: this public access block lets clusters open ports to the whole internet."
         ],
     ),
     one(
@@ -432,6 +464,182 @@ CASES: list[Case] = [
     ),
 ]
 
+LAMBDA = "aws:lambda/function:Function"
+FUNCTION = {"role": ROLE, "runtime": "python3.12", "handler": "app.handler", "tags": TAGS}
+REPLICA = {"replicateSourceDb": "feature-store-db", "instanceClass": "db.r6g.large", "deletionProtection": True}
+MSK = "aws:msk/cluster:Cluster"
+ACL_ENTRY = "aws:ec2/networkAclRule:NetworkAclRule"
+ACL_ENTRY_PROPS = {"networkAclId": "acl-0a1b", "ruleNumber": 100, "protocol": "-1", "cidrBlock": "0.0.0.0/0"}
+
+
+def broker_logs(**destinations: bool) -> dict[str, Any]:
+    return {"brokerLogs": {name: {"enabled": enabled} for name, enabled in destinations.items()}}
+
+
+CASES += [
+    # --- what a read replica takes from its source ---------------------------------------------------
+    one("encryption-at-rest", "read-replica-inherits-encryption", RDS, {**REPLICA, "tags": TAGS}, []),
+    one("encryption-customer-managed-key", "read-replica-inherits-its-key", RDS, {**REPLICA, "tags": TAGS}, []),
+    one(
+        "data-durability",
+        "read-replica-needs-no-final-snapshot",
+        RDS,
+        {**REPLICA, "skipFinalSnapshot": True, "enabledCloudwatchLogsExports": ["postgresql"], "tags": TAGS},
+        [],
+    ),
+    # --- a function's key encrypts its environment variables, and nothing else -----------------------
+    one("encryption-customer-managed-key", "function-without-environment", LAMBDA, FUNCTION, []),
+    one(
+        "encryption-customer-managed-key",
+        "function-environment-under-the-aws-key",
+        LAMBDA,
+        {**FUNCTION, "environment": {"variables": {"STAGE": "prod"}}},
+        [
+            "kmsKeyArn is not set: its environment variables are encrypted with a key AWS manages, whose policy you cannot restrict."
+        ],
+    ),
+    # --- a listener that names no protocol speaks HTTP -----------------------------------------------
+    one(
+        "encryption-in-transit",
+        "listener-protocol-left-out",
+        LISTENER,
+        {"loadBalancerArn": "arn:lb", "port": 80, "defaultActions": FORWARD},
+        ["protocol is not set: clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS."],
+    ),
+    one(
+        "encryption-in-transit",
+        "gateway-load-balancer-listener",
+        LISTENER,
+        {"loadBalancerArn": "arn:gwy", "defaultActions": [{"type": "forward", "targetGroupArn": "arn:tg"}]},
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "listener-with-a-certificate",
+        LISTENER,
+        {
+            "loadBalancerArn": "arn:lb",
+            "port": 443,
+            "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/1",
+            "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            "defaultActions": FORWARD,
+        },
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "task-efs-volume-without-transit-encryption",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        {
+            "family": "scorer",
+            "containerDefinitions": "[]",
+            "volumes": [{"name": "models", "efsVolumeConfiguration": {"fileSystemId": "fs-0a1b"}}],
+        },
+        [
+            "volumes[0].efsVolumeConfiguration.transitEncryption is not set, so it is 'DISABLED' (the default): clients may connect without TLS."
+        ],
+    ),
+    # --- a log block whose every destination is off --------------------------------------------------
+    one(
+        "audit-logging",
+        "broker-logs-switched-off-everywhere",
+        MSK,
+        {"clusterName": "events", "loggingInfo": broker_logs(cloudwatchLogs=False, s3=False), "tags": TAGS},
+        [
+            "loggingInfo: every log it configures is switched off (brokerLogs.cloudwatchLogs.enabled, brokerLogs.s3.enabled); no access or audit log is kept."
+        ],
+    ),
+    one(
+        "audit-logging",
+        "broker-logs-to-one-destination",
+        MSK,
+        {"clusterName": "events", "loggingInfo": broker_logs(cloudwatchLogs=True, s3=False), "tags": TAGS},
+        [],
+    ),
+    one(
+        "audit-logging",
+        "mq-general-and-audit-logs-off",
+        "aws:mq/broker:Broker",
+        {"brokerName": "events", "logs": {"general": False, "audit": False}, "tags": TAGS},
+        ["logs: every log it configures is switched off (audit, general); no access or audit log is kept."],
+    ),
+    # --- a network ACL's rule declared on its own ----------------------------------------------------
+    one(
+        "public-exposure",
+        "network-acl-rule-allowing-everything",
+        ACL_ENTRY,
+        {**ACL_ENTRY_PROPS, "egress": False, "ruleAction": "allow", "fromPort": 0, "toPort": 0},
+        [
+            "cidrBlock includes the whole internet: it opens every port to 0.0.0.0/0; anyone on the internet can connect."
+        ],
+    ),
+    one(
+        "public-exposure",
+        "network-acl-rule-for-egress",
+        ACL_ENTRY,
+        {**ACL_ENTRY_PROPS, "egress": True, "ruleAction": "allow"},
+        [],
+    ),
+    one(
+        "public-exposure",
+        "network-acl-rule-denying",
+        ACL_ENTRY,
+        {**ACL_ENTRY_PROPS, "ruleAction": "deny"},
+        [],
+    ),
+    # --- numbers as floats, values not known yet, credentials in values -------------------------------
+    one(
+        "public-exposure",
+        "acl-every-protocol-as-a-number",
+        NACL,
+        {"vpcId": "vpc-1", "ingress": [{**ACL_RULE, "protocol": -1, "fromPort": 443, "toPort": 443}], "tags": TAGS},
+        [
+            "ingress[0].cidrBlock includes the whole internet: it opens every port to 0.0.0.0/0; anyone on the internet can connect."
+        ],
+    ),
+    one(
+        "public-exposure",
+        "api-gateway-permission-whose-source-is-an-output",
+        "aws:lambda/permission:Permission",
+        {
+            "action": "lambda:InvokeFunction",
+            "function": "scorer",
+            "principal": "apigateway.amazonaws.com",
+            "sourceArn": UNKNOWN,
+        },
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "endpoint-url-with-credentials",
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+        {
+            "name": "events",
+            "destination": "http_endpoint",
+            "httpEndpointConfiguration": {"url": "http://ingest:S3cr3tP4ss@collector.example.com/ingest?key=k-123"},
+        },
+        ["httpEndpointConfiguration.url is 'http://collector.example.com/ingest': data is sent there over plain HTTP."],
+    ),
+    one(
+        "encryption-in-transit",
+        "endpoint-url-marked-secret",
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+        {
+            "name": "events",
+            "destination": "http_endpoint",
+            "httpEndpointConfiguration": {"url": secret("http://collector.example.com/ingest/k-8f2b1c9e7d6a")},
+        },
+        ["httpEndpointConfiguration.url is [secret]: data is sent there over plain HTTP."],
+    ),
+    one(
+        "encryption-customer-managed-key",
+        "key-not-known-during-preview",
+        RDS,
+        postgres(kmsKeyId=UNKNOWN),
+        [],
+    ),
+]
+
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_reports_exactly(case: Case) -> None:
@@ -470,6 +678,17 @@ LATER: list[tuple[str, str, dict[str, Any], str]] = [
         "aws:imagebuilder/infrastructureConfiguration:InfrastructureConfiguration",
         {"instanceMetadataOptions": {"httpTokens": "optional"}},
         "instanceMetadataOptions.httpTokens is 'optional'",
+    ),
+    (
+        "public-data-exposure",
+        "aws:imagebuilder/distributionConfiguration:DistributionConfiguration",
+        {
+            "name": "golden-images",
+            "distributions": [
+                {"region": "eu-west-1", "amiDistributionConfiguration": {"launchPermission": {"userGroups": ["all"]}}}
+            ],
+        },
+        "distributions[0].amiDistributionConfiguration.launchPermission.userGroups is ['all']",
     ),
     (
         "resource-policies-not-public",
@@ -517,3 +736,17 @@ def test_a_type_added_later_is_reached_through_the_schema(
     entries = type_entries(token, schema_properties(getattr(importlib.import_module(module), f"{class_name}Args")))
     index_with(monkeypatch, token, [list(entry) for entry in entries])
     assert any(finding in message for message in run(resource)), run(resource)
+
+
+def test_a_concern_refuses_waivers_when_its_signals_do() -> None:
+    """Public data (a snapshot every account can copy) is never waived; a public network path may be, for a
+    stated reason (a bastion), so the two are separate rules."""
+    for policy in by_property.POLICIES:
+        concern = next(
+            tag.removeprefix(CONCERN_TAG_PREFIX) for tag in policy.tags or [] if tag.startswith(CONCERN_TAG_PREFIX)
+        )
+        flags = {signal.waivable for signal in SIGNALS if signal.concern == concern}
+        assert len(flags) == 1, f"the signals of {concern} disagree on waivers"
+        assert ("non-waivable" in (policy.tags or [])) == (flags == {False}), policy.name
+    assert "non-waivable" in (BY_NAME["public-data-exposure"].tags or [])
+    assert "non-waivable" not in (BY_NAME["public-exposure"].tags or [])

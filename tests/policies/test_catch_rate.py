@@ -52,6 +52,8 @@ class Verdict:
     resources: list[RecordedResource]
     named_types: set[str]
     """The resource types the pack's rules name in their `resource:` tags."""
+    levels: dict[str, str]
+    """Policy to the level the environment's config file gives it (remediate reports as mandatory)."""
 
     def missed(self) -> dict[str, list[str]]:
         return {
@@ -80,7 +82,8 @@ def judged(program: str, environment: str = "prod") -> Verdict:
         pack.handshake()
         pack.configure_stack(IDENTITY)
         info = pack.info()
-        pack.configure(reconcile_config(info, load_policy_pack_config(path), str(path)))
+        effective = reconcile_config(info, load_policy_pack_config(path), str(path))
+        pack.configure(effective)
         for resource in resources:
             violations += violations_of(pack.analyze(resource, by_urn), resource, {})
         violations += violations_of(pack.analyze_stack(resources), None, {})
@@ -94,7 +97,11 @@ def judged(program: str, environment: str = "prod") -> Verdict:
         for tag in policy.tags
         if tag.startswith(RESOURCE_TAG_PREFIX) and not tag.endswith("*")
     }
-    return Verdict(expected, dict(mandatory), violations, resources, named)
+    levels = {
+        name: "mandatory" if config["enforcementLevel"] == "remediate" else str(config["enforcementLevel"])
+        for name, config in effective.items()
+    }
+    return Verdict(expected, dict(mandatory), violations, resources, named, levels)
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +194,20 @@ def test_elsewhere_the_compliant_program_stays_quiet_and_findings_keep_their_lev
         if policy and not re.fullmatch("data-durability", policy)
     }
     assert expected <= found
+    assert_levels_follow_the_config(verdict)
+
+
+def test_in_production_findings_keep_their_levels(breadth: Verdict, platform: Verdict) -> None:
+    assert_levels_follow_the_config(breadth)
+    assert_levels_follow_the_config(platform)
+
+
+def assert_levels_follow_the_config(verdict: Verdict) -> None:
+    """Each violation carries the level the environment's config file gives its policy (no waiver is configured)."""
+    wrong = [
+        (violation.urn.rsplit("::", 1)[-1], violation.policy, violation.level, verdict.levels[violation.policy])
+        for violation in verdict.violations
+        if violation.level != verdict.levels[violation.policy] and not violation.message.startswith("can't run")
+    ]
+    assert wrong == []
+    assert {violation.level for violation in verdict.violations} >= {"mandatory"}

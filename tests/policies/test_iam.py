@@ -559,14 +559,33 @@ CASES: list[Case] = [
         },
         ["inlinePolicy statement 0 allows '*' on Resource '*'."],
     ),
+    # Session policies only narrow the role's permissions (the effective ones are the intersection):
+    # `*` in one grants nothing the role lacks.
     one(
         "iam-no-privilege-escalation",
         "pod-identity-session-policy",
         "aws:eks/podIdentityAssociation:PodIdentityAssociation",
-        {"policy": document(allow("iam:PassRole"))},
-        [
-            "policy statement 0 allows 'iam:PassRole' on Resource '*': whoever holds it can raise their own privileges (pass an admin role to a service, rewrite or attach policies, mint credentials)."
-        ],
+        {"policy": document(allow("iam:PassRole")), "roleArn": f"arn:aws:iam::{ACCOUNT}:role/scorer"},
+        [],
+    ),
+    one(
+        "iam-no-admin-statements",
+        "transfer-user-scope-down-policy",
+        "aws:transfer/user:User",
+        {
+            "serverId": "s-1",
+            "userName": "partner",
+            "role": f"arn:aws:iam::{ACCOUNT}:role/sftp",
+            "policy": document(allow("*")),
+        },
+        [],
+    ),
+    one(
+        "iam-no-allow-with-not-action",
+        "roles-anywhere-session-policy",
+        "aws:rolesanywhere/profile:Profile",
+        {"name": "workloads", "sessionPolicy": document({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})},
+        [],
     ),
 ]
 

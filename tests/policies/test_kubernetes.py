@@ -15,8 +15,11 @@ from tests.policies.harness import (
     IMAGE,
     LABELS,
     NOT_APPLICABLE,
+    PREVIEW,
     PRODUCTION_OFF,
     RBAC,
+    UNKNOWN,
+    UNKNOWN_BOOLEAN,
     Case,
     Res,
     case_id,
@@ -573,6 +576,362 @@ CASES: list[Case] = [
             }
         ),
         ["container 'driver' (spec.driver) reads secret 'db' into environment variable 'DB'."],
+    ),
+]
+
+# --- patches and lists of built-in kinds ----------------------------------------------------------------
+PRIVILEGED = {"name": "sidecar", "image": IMAGE, "securityContext": {"privileged": True}}
+RESTRICTED = "kubernetes-pod-security-restricted"
+HARDENING = "kubernetes-container-hardening"
+SPARK = "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication"
+KNATIVE = "kubernetes:serving.knative.dev/v1:Service"
+HARDENED_CONTEXT = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+SECRET_ENV = [{"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"}]
+
+
+def patch(spec: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"name": "recommender-v6", "namespace": "recommender"}, "spec": spec}
+
+
+CASES += [
+    # A patch (server-side apply) changes only what it names: what it sets is judged, what it leaves out is not.
+    one(
+        RESTRICTED,
+        "deployment-patch-makes-a-container-privileged",
+        "kubernetes:apps/v1:DeploymentPatch",
+        patch({"template": {"spec": {"containers": [PRIVILEGED]}}}),
+        ["container 'sidecar' (spec.template.spec.containers[0]) is privileged."],
+    ),
+    one(
+        RESTRICTED,
+        "cron-job-patch-joins-the-host-network",
+        "kubernetes:batch/v1:CronJobPatch",
+        patch({"jobTemplate": {"spec": {"template": {"spec": {"hostNetwork": True}}}}}),
+        ["spec.jobTemplate.spec.template.spec.hostNetwork is true: the pod shares the node's namespaces."],
+    ),
+    one(
+        RESTRICTED,
+        "pod-patch-changing-only-the-image",
+        "kubernetes:core/v1:PodPatch",
+        patch({"containers": [{"name": "model", "image": IMAGE}]}),
+        [],
+    ),
+    one(
+        HARDENING,
+        "stateful-set-patch-with-a-writable-root-filesystem",
+        "kubernetes:apps/v1:StatefulSetPatch",
+        patch(
+            {
+                "template": {
+                    "spec": {"containers": [{"name": "model", "securityContext": {"readOnlyRootFilesystem": False}}]}
+                }
+            }
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) has a writable root filesystem; set readOnlyRootFilesystem and mount an emptyDir where it writes."
+        ],
+    ),
+    one(
+        "kubernetes-no-service-account-token",
+        "deployment-patch-leaving-the-token-as-it-is",
+        "kubernetes:apps/v1:DeploymentPatch",
+        patch({"replicas": 3}),
+        [],
+    ),
+    one(
+        RESTRICTED,
+        "a-list-of-deployments",
+        "kubernetes:apps/v1:DeploymentList",
+        {
+            "items": [
+                deployment(),
+                patched(deployment(), "spec.template.spec.containers.0.securityContext.privileged", True),
+            ]
+        },
+        ["container 'model' (items[1].spec.template.spec.containers[0]) is privileged."],
+    ),
+    # --- containers whose shape says so, whatever supplies the image ---------------------------------
+    one(
+        RESTRICTED,
+        "knative-container-with-only-an-image",
+        KNATIVE,
+        custom({"template": {"spec": pod_spec(containers=[{"image": IMAGE}])}}),
+        [
+            "container '?' (spec.template.spec.containers[0]) does not set securityContext.allowPrivilegeEscalation to false.",
+            "container '?' (spec.template.spec.containers[0]) does not drop ALL capabilities.",
+        ],
+    ),
+    one(
+        RESTRICTED,
+        "kserve-model-whose-runtime-supplies-the-image",
+        INFERENCE_SERVICE,
+        custom(
+            {
+                "predictor": {
+                    "model": {
+                        "modelFormat": {"name": "sklearn"},
+                        "storageUri": "s3://models/fraud",
+                        "securityContext": {"privileged": True},
+                        "env": SECRET_ENV,
+                    }
+                }
+            }
+        ),
+        [
+            "container 'model' (spec.predictor.model) is privileged.",
+            "container 'model' (spec.predictor.model) does not set securityContext.allowPrivilegeEscalation to false.",
+            "container 'model' (spec.predictor.model) may run as root: set runAsNonRoot true on the pod or the container.",
+            "container 'model' (spec.predictor.model) does not drop ALL capabilities.",
+            "container 'model' (spec.predictor.model) has no RuntimeDefault or Localhost seccompProfile (pod or container).",
+        ],
+    ),
+    one(
+        RESTRICTED,
+        "kserve-model-without-container-settings-is-the-runtimes-business",
+        INFERENCE_SERVICE,
+        custom({"predictor": {"model": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://models/fraud"}}}),
+        [],
+    ),
+    one(
+        RESTRICTED,
+        "operator-pod-settings-without-containers-are-no-container",
+        "kubernetes:monitoring.coreos.com/v1:Prometheus",
+        custom(
+            {
+                "replicas": 2,
+                "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 2000},
+                "resources": {"requests": {"memory": "400Mi"}},
+            }
+        ),
+        [],
+    ),
+    one(
+        RESTRICTED,
+        "spark-driver-privileged-and-its-sidecar",
+        SPARK,
+        custom(
+            {
+                "image": IMAGE,
+                "driver": {
+                    "cores": 1,
+                    "securityContext": {**HARDENED_CONTEXT, "privileged": True},
+                    "sidecars": [PRIVILEGED],
+                },
+                "executor": {"instances": 2, "securityContext": HARDENED_CONTEXT},
+                "securityContext": {"runAsNonRoot": True},
+            }
+        ),
+        [
+            # The application's pod-level securityContext applies to the driver's and the executors' pods.
+            "container 'executor' (spec.executor) has no RuntimeDefault or Localhost seccompProfile (pod or container).",
+            "container 'driver' (spec.driver) is privileged.",
+            "container 'driver' (spec.driver) has no RuntimeDefault or Localhost seccompProfile (pod or container).",
+            "container 'sidecar' (spec.driver.sidecars[0]) is privileged.",
+            "container 'sidecar' (spec.driver.sidecars[0]) does not set securityContext.allowPrivilegeEscalation to false.",
+            "container 'sidecar' (spec.driver.sidecars[0]) does not drop ALL capabilities.",
+            "container 'sidecar' (spec.driver.sidecars[0]) has no RuntimeDefault or Localhost seccompProfile (pod or container).",
+        ],
+    ),
+    one(
+        "kubernetes-resource-requests-and-limits",
+        "spark-executor-sized-by-its-operator",
+        SPARK,
+        custom(
+            {
+                "image": IMAGE,
+                "executor": {"instances": 2, "cores": 2, "memory": "4g", "securityContext": HARDENED_CONTEXT},
+            }
+        ),
+        [],
+    ),
+    # --- the Kubernetes pod of a Batch job on EKS: what it sets, and the host network Batch defaults to --
+    one(
+        RESTRICTED,
+        "batch-job-pod-on-the-host-network",
+        "aws:batch/jobDefinition:JobDefinition",
+        {
+            "type": "container",
+            "eksProperties": {
+                "podProperties": {
+                    "containers": [{"name": "train", "image": IMAGE, "securityContext": {"privileged": True}}]
+                }
+            },
+        },
+        [
+            "eksProperties.podProperties.hostNetwork is not set, so it is true (the default): the pod shares the node's namespaces.",
+            "container 'train' (eksProperties.podProperties.containers[0]) is privileged.",
+        ],
+    ),
+    one(
+        RESTRICTED,
+        "batch-job-pod-off-the-host-network",
+        "aws:batch/jobDefinition:JobDefinition",
+        {
+            "type": "container",
+            "eksProperties": {
+                "podProperties": {
+                    "hostNetwork": False,
+                    "containers": [
+                        {
+                            "name": "train",
+                            "image": IMAGE,
+                            "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "privileged": False},
+                        }
+                    ],
+                }
+            },
+        },
+        [],
+    ),
+    # --- pod-level settings above the containers (Argo workflows) ------------------------------------
+    one(
+        RESTRICTED,
+        "workflow-level-pod-security-context",
+        WORKFLOW,
+        custom(
+            {
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": 10001,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "templates": [{"name": "train", "container": {**container(), "securityContext": HARDENED_CONTEXT}}],
+            }
+        ),
+        [],
+    ),
+    one(
+        HARDENING,
+        "workflow-level-user",
+        WORKFLOW,
+        custom(
+            {
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": 10001,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "templates": [{"name": "train", "container": {**container(), "securityContext": HARDENED_CONTEXT}}],
+            }
+        ),
+        [],
+    ),
+    one(
+        RESTRICTED,
+        "workflow-level-host-network-and-host-path",
+        WORKFLOW,
+        custom(
+            {
+                "hostNetwork": True,
+                "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "volumes": [{"name": "data", "hostPath": {"path": "/"}}],
+                "templates": [
+                    {"name": "train", "container": {**container(), "securityContext": HARDENED_CONTEXT}},
+                    {"name": "score", "container": {**container(), "securityContext": HARDENED_CONTEXT}},
+                ],
+            }
+        ),
+        [
+            "spec.hostNetwork is true: the pod shares the node's namespaces.",
+            "volume 'data' (spec.volumes[0]) uses hostPath, not allowed by the restricted profile.",
+        ],
+    ),
+    one(
+        RESTRICTED,
+        "a-template-overrides-the-workflow-context",
+        WORKFLOW,
+        custom(
+            {
+                "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "templates": [
+                    {
+                        "name": "train",
+                        "securityContext": {"runAsNonRoot": False},
+                        "container": {**container(), "securityContext": HARDENED_CONTEXT},
+                    }
+                ],
+            }
+        ),
+        [
+            "container 'model' (spec.templates[0].container) may run as root: set runAsNonRoot true on the pod or the container."
+        ],
+    ),
+    one(
+        "kubernetes-no-service-account-token",
+        "workflow-level-token",
+        WORKFLOW,
+        custom({"automountServiceAccountToken": True, "templates": [{"name": "train", "container": step()}]}),
+        ["spec.automountServiceAccountToken is not false: every container can call the Kubernetes API."],
+    ),
+    # --- values not known during preview cost only the verdicts that read them -----------------------
+    one(
+        RESTRICTED,
+        "an-unknown-value-beside-a-privileged-container",
+        ROLLOUT,
+        custom(
+            {
+                "template": {
+                    "spec": pod_spec(
+                        serviceAccountName=UNKNOWN,
+                        containers=[
+                            {**container(), "securityContext": {**RESTRICTIVE["securityContext"], "privileged": True}}
+                        ],
+                    )
+                }
+            }
+        ),
+        ["container 'model' (spec.template.spec.containers[0]) is privileged."],
+    ),
+    one(
+        RESTRICTED,
+        "an-unknown-image-is-still-a-container",
+        INFERENCE_SERVICE,
+        custom(
+            {
+                "predictor": pod_spec(
+                    containers=[{"name": "m", "image": UNKNOWN, "securityContext": {"privileged": True}}]
+                )
+            }
+        ),
+        [
+            "container 'm' (spec.predictor.containers[0]) is privileged.",
+            "container 'm' (spec.predictor.containers[0]) does not set securityContext.allowPrivilegeEscalation to false.",
+            "container 'm' (spec.predictor.containers[0]) does not drop ALL capabilities.",
+        ],
+    ),
+    one(
+        RESTRICTED,
+        "an-unknown-setting-of-one-container",
+        DEPLOYMENT,
+        patched(
+            patched(deployment(), "spec.template.spec.containers.0.securityContext.privileged", UNKNOWN_BOOLEAN),
+            "spec.template.spec.initContainers",
+            [PRIVILEGED],
+        ),
+        [
+            "container 'sidecar' (spec.template.spec.initContainers[0]) is privileged.",
+            "container 'sidecar' (spec.template.spec.initContainers[0]) does not set securityContext.allowPrivilegeEscalation to false.",
+            "container 'sidecar' (spec.template.spec.initContainers[0]) does not drop ALL capabilities.",
+            f"{PREVIEW}boolean value at .spec.template.spec.containers.0.securityContext.privileged can't be known during preview",
+        ],
+    ),
+    one(
+        RESTRICTED,
+        "an-unknown-pod-level-setting-waits-only-for-the-checks-that-read-it",
+        DEPLOYMENT,
+        patched(
+            patched(deployment(), "spec.template.spec.securityContext.runAsNonRoot", UNKNOWN_BOOLEAN),
+            "spec.template.spec.containers.0.securityContext.privileged",
+            True,
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) is privileged.",
+            f"{PREVIEW}boolean value at .spec.template.spec.securityContext.runAsNonRoot can't be known during preview",
+        ],
     ),
 ]
 

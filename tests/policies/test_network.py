@@ -110,6 +110,53 @@ CASES: list[Case] = [
         {"securityGroupId": SECURITY_GROUP, "ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0"},
         ["rule opens every port to 0.0.0.0/0: anyone on the internet can connect."],
     ),
+    # However the program spells "every protocol", the port range beside it does not narrow it.
+    one(
+        "ec2-security-group-ingress-restricted",
+        "rule-protocol-minus-one-as-text-of-a-float",
+        SG_RULE,
+        {
+            "type": "ingress",
+            "securityGroupId": SECURITY_GROUP,
+            "protocol": "-1.0",
+            "fromPort": 443,
+            "toPort": 443,
+            "cidrBlocks": ["0.0.0.0/0"],
+        },
+        ["rule opens every port to 0.0.0.0/0: anyone on the internet can connect."],
+    ),
+    one(
+        "ec2-security-group-ingress-restricted",
+        "inline-protocol-minus-one-as-a-float",
+        SG,
+        {
+            "vpcId": "vpc-0a1b2c3d",
+            "ingress": [{"protocol": -1.0, "fromPort": 443, "toPort": 443, "ipv6CidrBlocks": ["::/0"]}],
+            "tags": TAGS,
+        },
+        ["ingress[0] opens every port to ::/0: anyone on the internet can connect."],
+    ),
+    one(
+        "ec2-security-group-ingress-restricted",
+        "vpc-ingress-rule-protocol-all-in-capitals",
+        INGRESS_RULE,
+        {"securityGroupId": SECURITY_GROUP, "ipProtocol": "ALL", "fromPort": 80, "toPort": 80, "cidrIpv4": "0.0.0.0/0"},
+        ["rule opens every port to 0.0.0.0/0: anyone on the internet can connect."],
+    ),
+    one(
+        "ec2-security-group-ingress-restricted",
+        "protocol-number-as-text-of-a-float-is-that-protocol",
+        SG_RULE,
+        {
+            "type": "ingress",
+            "securityGroupId": SECURITY_GROUP,
+            "protocol": "6.0",
+            "fromPort": 443,
+            "toPort": 443,
+            "cidrBlocks": ["0.0.0.0/0"],
+        },
+        [],
+    ),
     one(
         "ec2-security-group-ingress-restricted",
         "vpc-ingress-rule-from-load-balancer",

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from policies.modelplane_guard.common import Unknowns
 from policies.modelplane_guard.properties import Entry, Options, judge, path_steps, property_index, resolve
 from policies.modelplane_guard.property_map import BY_ID
-from tests.policies.harness import wire
+from tests.policies.harness import PREVIEW, UNKNOWN, wire
 
 
 def entry(path: str, signal: str, default: str | None = None) -> Entry:
@@ -19,7 +20,10 @@ def found(props: dict[str, Any], path: str) -> list[tuple[str, Any, bool]]:
 
 
 def problems(props: dict[str, Any], *entries: Entry, **options: Any) -> list[str]:
-    return judge(wire(props), entries, Options(**options))
+    """The messages, and the note the SDK gives when a verdict waited for a value not known yet."""
+    unknowns = Unknowns()
+    found = judge(wire(props), entries, Options(**options), unknowns)
+    return [*found, f"{PREVIEW}{unknowns.first.message}"] if unknowns.first else found
 
 
 def test_a_path_reaches_every_element_of_a_list_and_every_value_of_a_map() -> None:
@@ -59,7 +63,9 @@ def test_an_opt_in_switch_without_a_documented_default_is_off_when_left_out() ->
 
 def test_a_customer_key_is_required_only_where_configured() -> None:
     key = entry("kmsKeyId", "customer-key")
-    assert problems({}, key) != []
+    assert problems({}, key) == [
+        "kmsKeyId is not set: the data is encrypted with a key AWS manages (or not at all), whose policy you cannot restrict."
+    ]
     assert problems({}, key, require_customer_key=False) == []
     assert problems(
         {"kmsKeyId": "arn:aws:kms:eu-west-1:123456789012:alias/aws/rds"}, key, require_customer_key=False
@@ -69,7 +75,9 @@ def test_a_customer_key_is_required_only_where_configured() -> None:
 
 
 def test_a_key_block_left_out_counts_only_through_encryption_blocks() -> None:
-    assert problems({}, entry("encryptionConfig.provider.keyArn", "customer-key-in-encryption-block")) != []
+    assert problems({}, entry("encryptionConfig.provider.keyArn", "customer-key-in-encryption-block")) == [
+        "encryptionConfig.provider.keyArn is not set: the data is encrypted with a key AWS manages (or not at all), whose policy you cannot restrict."
+    ]
     assert (
         problems(
             {},
@@ -84,16 +92,27 @@ def test_a_key_block_left_out_counts_only_through_encryption_blocks() -> None:
 def test_a_sibling_exempts_what_it_makes_harmless() -> None:
     listener = entry("protocol", "listener-protocol", "HTTP")
     redirect = {"defaultActions": [{"type": "redirect", "redirect": {"protocol": "HTTPS"}}]}
-    assert problems({"protocol": "HTTP", **redirect}, listener) == []
-    assert problems({"protocol": "HTTP", "defaultActions": [{"type": "forward"}]}, listener) != []
+    forward = {"port": 80, "defaultActions": [{"type": "forward"}]}
+    assert problems({"protocol": "HTTP", "port": 80, **redirect}, listener) == []
+    assert problems({"protocol": "HTTP", **forward}, listener) == [
+        "protocol is 'HTTP': clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS."
+    ]
+    assert problems(forward, listener) == [
+        "protocol is not set: clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS."
+    ], "an Application Load Balancer's listener without a protocol speaks HTTP"
+    assert problems({"defaultActions": [{"type": "forward"}]}, listener) == [], "a Gateway Load Balancer's has no port"
     policy = entry("sslPolicy", "tls-policy", "ELBSecurityPolicy-2016-08")
     assert problems({"protocol": "HTTP"}, policy) == [], "a plain listener has no TLS policy to judge"
-    assert problems({"protocol": "HTTPS"}, policy) != []
+    assert problems({"protocol": "HTTPS"}, policy) == [
+        "sslPolicy is not set, so it is 'ELBSecurityPolicy-2016-08' (the default): the listener's security policy accepts TLS versions older than 1.2."
+    ]
 
 
 def test_an_exemption_may_look_at_the_resource_itself() -> None:
     encryption = entry("serverSideEncryption.enabled", "at-rest-block-switch", "false")
-    assert problems({}, encryption) != []
+    assert problems({}, encryption) == [
+        "serverSideEncryption.enabled is not set, so it is false (the default): the data is stored unencrypted."
+    ]
     assert problems({"kinesisSourceConfiguration": {"kinesisStreamArn": "arn:stream"}}, encryption) == []
 
 
@@ -129,7 +148,9 @@ def test_plain_http_destinations() -> None:
 
 def test_one_property_named_by_two_signals_is_reported_once() -> None:
     alias = {"kmsKeyId": "alias/aws/rds"}
-    assert len(problems(alias, entry("kmsKeyId", "customer-key"), entry("kmsKeyId", "customer-key-named"))) == 1
+    assert problems(alias, entry("kmsKeyId", "customer-key"), entry("kmsKeyId", "customer-key-named")) == [
+        "kmsKeyId is 'alias/aws/rds': it names an AWS managed key, whose key policy you cannot restrict."
+    ]
 
 
 def test_the_shipped_index_knows_the_kubernetes_kinds() -> None:
@@ -137,3 +158,52 @@ def test_the_shipped_index_knows_the_kubernetes_kinds() -> None:
     assert index.pod_spec_paths["kubernetes:batch/v1:CronJob"] == ("spec", "jobTemplate", "spec", "template", "spec")
     assert "kubernetes:core/v1:ConfigMap" in index.builtin_kubernetes
     assert "kubernetes:argoproj.io/v1alpha1:Rollout" not in index.builtin_kubernetes
+
+
+def test_numbers_arrive_as_floats_and_read_as_the_program_wrote_them() -> None:
+    """Over gRPC every number is a float: protocol -1 is -1.0, which is still every protocol."""
+    cidrs = entry("ingress[].cidrBlock", "world-open-ingress")
+    every_protocol = {
+        "ingress": [{"protocol": -1, "action": "allow", "cidrBlock": "0.0.0.0/0", "fromPort": 443, "toPort": 443}]
+    }
+    opens_every_port = [
+        "ingress[0].cidrBlock includes the whole internet: it opens every port to 0.0.0.0/0; anyone on the internet can connect."
+    ]
+    assert problems(every_protocol, cidrs) == opens_every_port
+    for spelling in ("-1.0", "all", "ALL"):
+        rule = {**every_protocol["ingress"][0], "protocol": spelling}
+        assert problems({"ingress": [rule]}, cidrs) == opens_every_port, spelling
+
+
+def test_a_value_not_known_yet_costs_only_its_own_verdict() -> None:
+    """During preview an output of another resource is unknown: a key reference to be known names a key,
+    a setting to be known waits (the SDK notes it), and the verdicts beside it are given."""
+    key = entry("kmsKeyId", "customer-key")
+    assert problems({"kmsKeyId": UNKNOWN}, key) == []
+    switch = entry("storageEncrypted", "at-rest-switch", "false")
+    public = entry("publiclyAccessible", "public-flag", "false")
+    assert problems({"storageEncrypted": UNKNOWN, "publiclyAccessible": True}, switch, public) == [
+        "publiclyAccessible is true: it is reachable from the internet.",
+        f"{PREVIEW}string value at .storageEncrypted can't be known during preview",
+    ]
+
+
+def test_exemptions_are_read_only_for_a_finding() -> None:
+    """A function permission for API Gateway whose source ARN is an output: the principal is no wildcard,
+    so nothing waits for the ARN; for a wildcard principal, an ARN to be known exempts it as any ARN would."""
+    principal = entry("principal", "wildcard-principal")
+    assert problems({"principal": "apigateway.amazonaws.com", "sourceArn": UNKNOWN}, principal) == []
+    assert problems({"principal": "*", "sourceArn": UNKNOWN}, principal) == []
+    assert problems({"principal": "*"}, principal) == ["principal is '*': any AWS account may invoke or use it."]
+    listener = entry("protocol", "listener-protocol", "HTTP")
+    assert problems(
+        {"protocol": "HTTP", "defaultActions": [{"type": "redirect", "redirect": {"protocol": UNKNOWN}}]}, listener
+    ) == [f"{PREVIEW}string value at .defaultActions.0.redirect.protocol can't be known during preview"]
+
+
+def test_a_url_is_shown_without_its_credentials_or_query() -> None:
+    url = entry("httpEndpointConfiguration.url", "plain-http-url")
+    leaky = "http://ingest:S3cr3tP4ss@collector.example.com:8080/ingest?token=abc123#frag"
+    assert problems({"httpEndpointConfiguration": {"url": leaky}}, url) == [
+        "httpEndpointConfiguration.url is 'http://collector.example.com:8080/ingest': data is sent there over plain HTTP."
+    ]

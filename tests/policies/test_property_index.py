@@ -9,21 +9,42 @@ import pytest
 from pulumi_aws import dynamodb, lb, rds
 
 from policies.modelplane_guard.properties import INDEX_FILE
-from tools.generate.property_index import documented_default, entries_of, generated_from, schema_properties
+from tools.generate.property_index import (
+    documented_default,
+    generated_from,
+    index_digest,
+    schema_properties,
+    type_index_entries,
+)
 
 
 def test_the_committed_index_was_generated_from_these_providers_and_sources() -> None:
     """The index is a function of the providers' versions, the mapping and the generator (`render` is
-    deterministic), so this is its staleness check, without importing every provider module."""
-    committed = json.loads(INDEX_FILE.read_text(encoding="utf-8"))["generatedFrom"]
-    assert committed == generated_from(), "run `make generate` and commit property_index.json"
+    deterministic), so this is its staleness check, without importing every provider module; and its body
+    is what the generator wrote then (a hand edit changes its digest)."""
+    committed = json.loads(INDEX_FILE.read_text(encoding="utf-8"))
+    header = dict(committed["generatedFrom"])
+    assert header.pop("index") == index_digest(committed["kubernetes"], committed["aws"]), (
+        "property_index.json was edited by hand: run `make generate`"
+    )
+    assert header == generated_from(), "run `make generate` and commit property_index.json"
+
+
+def test_a_hand_edited_body_no_longer_matches_its_digest() -> None:
+    """The staleness check above fails for an index whose body was edited with its header kept."""
+    committed = json.loads(INDEX_FILE.read_text(encoding="utf-8"))
+    edited = dict(committed["aws"])
+    del edited["aws:rds/cluster:Cluster"]
+    edited["aws:elasticache/replicationGroup:ReplicationGroup"] = []
+    assert index_digest(committed["kubernetes"], edited) != committed["generatedFrom"]["index"]
+    assert index_digest(committed["kubernetes"], committed["aws"]) == committed["generatedFrom"]["index"]
 
 
 @pytest.mark.parametrize("token", ["aws:dynamodb/table:Table", "aws:rds/instance:Instance", "aws:lb/listener:Listener"])
 def test_the_committed_entries_are_what_the_generator_reads(token: str) -> None:
     """A sample of the index, regenerated from the provider: the committed entries are the generator's."""
     committed = json.loads(INDEX_FILE.read_text(encoding="utf-8"))["aws"].get(token)
-    assert committed == json.loads(json.dumps(entries_of(token)))
+    assert committed == json.loads(json.dumps(type_index_entries(token)))
 
 
 @pytest.mark.parametrize(
@@ -38,6 +59,11 @@ def test_the_committed_entries_are_what_the_generator_reads(token: str) -> None:
         ("If not specified, defaults to `true` when `db_subnet_group_name` is not set, and `false` otherwise.", None),
         ("For Application Load Balancers, valid values are `HTTP` and `HTTPS`, with a default of `HTTP`.", None),
         ("If true, the disk will be encrypted.", None),
+        # What leaving the property out means is no condition on another input (ECS's EFS volumes, CKV_AWS_97).
+        (
+            "Whether or not to enable encryption for Amazon EFS data in transit between the Amazon ECS host and the Amazon EFS server. Transit encryption must be enabled if Amazon EFS IAM authorization is used. Valid values: `ENABLED`, `DISABLED`. If this parameter is omitted, the default value of `DISABLED` is used.",
+            "DISABLED",
+        ),
     ],
 )
 def test_documented_defaults(description: str, default: str | None) -> None:

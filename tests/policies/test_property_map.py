@@ -18,23 +18,26 @@ from policies.modelplane_guard.property_map import (
     DURABILITY,
     IAM_DOCUMENTS,
     IN_TRANSIT,
-    JUDGED_BY_VALUE,
     LOGGING,
     METADATA,
     PUBLIC,
+    PUBLIC_DATA,
     SIGNALS,
     Absent,
     Kind,
 )
-from tools.generate.property_index import registered_resources, schema_properties, type_entries
+from tools.generate.property_index import SchemaProperty, registered_resources, schema_properties, type_entries
+
+
+def schema_properties_of(token: str) -> list[SchemaProperty]:
+    module, class_name = registered_resources(pulumi_aws)[token]
+    return schema_properties(getattr(importlib.import_module(module), f"{class_name}Args"))
 
 
 def concerns_of(token: str) -> dict[str, set[str]]:
     """Concern -> the property paths of the type the mapping assigns to it, from the installed SDK."""
-    module, class_name = registered_resources(pulumi_aws)[token]
-    args = getattr(importlib.import_module(module), f"{class_name}Args")
     found: dict[str, set[str]] = {}
-    for path, signal, _ in type_entries(token, schema_properties(args)):
+    for path, signal, _ in type_entries(token, schema_properties_of(token)):
         found.setdefault(BY_ID[signal].concern, set()).add(path)
     return found
 
@@ -64,6 +67,12 @@ MAPPING = [
         ("aws:rds/instance:Instance", "publiclyAccessible"),
         "aws:kinesis/stream:Stream",
         ("aws:eks/cluster:Cluster", "vpcConfig.endpointPublicAccess"),
+    ),
+    (
+        PUBLIC_DATA,
+        ("aws:rds/snapshot:Snapshot", "sharedAccounts[]"),
+        "aws:kinesis/stream:Stream",
+        ("aws:s3/accessPoint:AccessPoint", "publicAccessBlockConfiguration.blockPublicAcls"),
     ),
     (
         LOGGING,
@@ -136,9 +145,41 @@ def test_signals_are_consistent() -> None:
         re.compile(signal.names)
         assert signal.kind != Kind.SWITCH or signal.secure is not None, signal.id
         assert signal.kind != Kind.CHOICE or (signal.insecure or signal.accepted), signal.id
-        assert signal.concern not in JUDGED_BY_VALUE or signal.why or signal.absent == Absent.IGNORE, signal.id
+        judged_by_value = signal.kind not in (Kind.DOCUMENT, Kind.VARIABLES, Kind.CONTAINER_JSON, Kind.POD)
+        assert not judged_by_value or signal.why or signal.absent == Absent.IGNORE, signal.id
     assert len(BY_ID) == len(SIGNALS)
 
 
 def test_the_index_covers_hundreds_of_types() -> None:
     assert len(property_index().aws) > 300
+
+
+@pytest.mark.parametrize(
+    ("token", "path"),
+    [
+        ("aws:eks/podIdentityAssociation:PodIdentityAssociation", "policy"),
+        ("aws:rolesanywhere/profile:Profile", "sessionPolicy"),
+        ("aws:transfer/user:User", "policy"),
+        ("aws:transfer/access:Access", "policy"),
+        ("aws:odb/network:Network", "stsPolicyDocument"),
+    ],
+)
+def test_documents_that_only_narrow_a_grant_are_no_grants(token: str, path: str) -> None:
+    """A session (scope-down) policy, a permissions boundary or an endpoint policy limits what its
+    holder's role allows; the provider says so in the property's description, which the mapping reads."""
+    assert path not in concerns_of(token).get(IAM_DOCUMENTS, set())
+    assert path in {prop.path for prop in schema_properties_of(token)}, "the property exists"
+
+
+def test_grants_in_other_types_remain_documents() -> None:
+    assert (
+        "inlinePolicy" in concerns_of("aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy")[IAM_DOCUMENTS]
+    )
+    assert "policy" in concerns_of("aws:iot/policy:Policy")[IAM_DOCUMENTS]
+
+
+def test_a_crawlers_seed_pages_are_no_destination() -> None:
+    """A knowledge base's web crawler reads public pages over plain HTTP too; it sends nothing there."""
+    source = concerns_of("aws:bedrock/agentDataSource:AgentDataSource").get(IN_TRANSIT, set())
+    assert "dataSourceConfiguration.webConfiguration.sourceConfiguration.urlConfiguration.seedUrls[].url" not in source
+    assert "dataSourceConfiguration.confluenceConfiguration.sourceConfiguration.hostUrl" in source

@@ -15,9 +15,11 @@ from tests.policies.harness import (
     KEY_ARN,
     MODEL,
     NOT_APPLICABLE,
+    PREVIEW,
     PRODUCTION_OFF,
     SECRET_ARN,
     TOPIC_ARN,
+    UNKNOWN,
     Case,
     Res,
     alarm,
@@ -356,8 +358,5 @@ def test_every_rule_has_compliant_and_violating_cases() -> None:
 
 def test_unknown_values_are_left_to_the_sdk() -> None:
     """During preview an unknown input raises the SDK's error, which the analyzer turns into an advisory diagnostic."""
-    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
-
-    case = one("sagemaker-model-in-vpc", "preview", MODEL, patched(model(), "vpcConfig", UNKNOWN_STRING_VALUE), [])
-    with pytest.raises(UnknownValueError):
-        run(case)
+    case = one("sagemaker-model-in-vpc", "preview", MODEL, patched(model(), "vpcConfig", UNKNOWN), [])
+    assert run(case) == [f"{PREVIEW}string value at .vpcConfig can't be known during preview"]

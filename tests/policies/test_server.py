@@ -4,7 +4,8 @@
 once instead of once per policy. These tests send the same requests to both servicers (in process,
 and as two pack processes over gRPC) and require identical responses: diagnostics with their levels,
 messages and URNs, not-applicable reasons, preview (unknown value) handling, remediate and disabled
-levels, asynchronous validations, secrets and provider inputs.
+levels, asynchronous validations, secrets and provider inputs; except that no message of ours carries
+a value the program marked secret, where the SDK's may.
 """
 
 from __future__ import annotations
@@ -159,6 +160,47 @@ def test_analyze_stack_answers_as_the_sdk(prod: Simulation, environment: str) ->
     expected = sdk.AnalyzeStack(request, None)
     assert guard.AnalyzeStack(request, None) == expected
     assert any(diagnostic.policyName == "stack-shape" for diagnostic in expected.diagnostics)
+
+
+SECRET_IMAGE = "registry.example.com/acme/private-scorer:4.1.0"
+SECRET_URL = "http://collector.example.com/ingest/k-8f2b1c9e7d6a"
+
+
+def secret_bearers() -> list[RecordedResource]:
+    """Resources whose insecure values the program marked secret: one that a rule by property shows
+    (`_shown`), one that a named rule formats itself (an image reference)."""
+    return [
+        recorded(
+            "aws:sagemaker/model:Model",
+            "secret-image",
+            {"primaryContainer": {"image": {SECRET_SIG_KEY: SECRET_SIG, "value": SECRET_IMAGE}}, "tags": {}},
+        ),
+        recorded(
+            "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+            "secret-url",
+            {
+                "destination": "http_endpoint",
+                "httpEndpointConfiguration": {"url": {SECRET_SIG_KEY: SECRET_SIG, "value": SECRET_URL}},
+            },
+        ),
+    ]
+
+
+def test_no_message_carries_a_value_the_program_marked_secret() -> None:
+    """Where the answers differ from the SDK's, on purpose: its servicer hands rules secret values
+    unmarked, so a message may echo one into the preview's output and the service's records. Ours marks
+    secret strings (`[secret]` in messages) and takes every secret value out of the messages whatever
+    path echoed it."""
+    sdk, guard = configured(POLICIES, "prod")
+    by_urn = {resource.urn: resource for resource in secret_bearers()}
+    for resource, value in zip(secret_bearers(), (SECRET_IMAGE, SECRET_URL), strict=True):
+        request = analyze_request(resource, by_urn)
+        leaked = [diagnostic.message for diagnostic in sdk.Analyze(request, None).diagnostics]
+        kept = [diagnostic.message for diagnostic in guard.Analyze(request, None).diagnostics]
+        assert any(value in message for message in leaked), "the SDK's servicer echoes it"
+        assert not any(value in message for message in kept)
+        assert any("[secret]" in message for message in kept)
+        assert len(kept) == len(leaked), "the same findings, only the value hidden"
 
 
 def test_metadata_and_remediation_are_the_sdks_own(prod: Simulation) -> None:

@@ -113,6 +113,20 @@ CASES: list[Case] = [
     ),
     Case(
         "policy-waivers",
+        "public-data-but-not-public-networks",
+        WAIVER_STACK,
+        [
+            "waivers[0] (public-data-exposure on 'golden-ami-*'): public-data-exposure cannot be waived; fix the resource instead."
+        ],
+        {
+            "waivers": [
+                waiver(policy="public-data-exposure", resource="golden-ami-*"),
+                waiver(policy="public-exposure", resource="edge-nacl"),
+            ]
+        },
+    ),
+    Case(
+        "policy-waivers",
         "non-waivable-and-too-long",
         WAIVER_STACK,
         [

@@ -12,7 +12,9 @@ from tests.policies.harness import (
     DEPLOYMENT,
     IMAGE,
     MODEL,
+    PREVIEW,
     SECRET_ARN,
+    UNKNOWN,
     Case,
     case_id,
     container,
@@ -220,6 +222,152 @@ CASES: list[Case] = [
         },
         [
             "container 'model' (spec.workerGroupSpecs[0].template.spec.containers[0]) image 'rayproject/ray:2.34.0' is not from an allowed registry."
+        ],
+    ),
+]
+
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
+JOB = "aws:batch/jobDefinition:JobDefinition"
+FUNCTION = "aws:lambda/function:Function"
+LEAKED_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+DOCKER_HUB = "docker.io/library/nginx:latest"
+CASES += [
+    # --- ECS and Batch containers run images too --------------------------------------------------------
+    one(
+        "trusted-image-registries",
+        "ecs-task-from-docker-hub",
+        TASK,
+        {"family": "web", "containerDefinitions": json.dumps([{"name": "web", "image": DOCKER_HUB}])},
+        [f"container 'web' (containerDefinitions[0]) image '{DOCKER_HUB}' is not from an allowed registry."],
+    ),
+    one(
+        "container-images-pinned",
+        "ecs-task-latest",
+        TASK,
+        {"family": "web", "containerDefinitions": json.dumps([{"name": "web", "image": DOCKER_HUB}])},
+        [
+            f"container 'web' (containerDefinitions[0]) image '{DOCKER_HUB}' is not pinned: name an immutable tag or a digest, never latest."
+        ],
+    ),
+    one(
+        "trusted-image-registries",
+        "batch-job-on-ecr",
+        JOB,
+        {"type": "container", "containerProperties": json.dumps({"image": IMAGE})},
+        [],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "multi-node-job-with-a-literal-key",
+        JOB,
+        {
+            "type": "multinode",
+            "nodeProperties": json.dumps(
+                {
+                    "nodeRangeProperties": [
+                        {
+                            "targetNodes": "0:",
+                            "container": {
+                                "image": IMAGE,
+                                "environment": [{"name": "AWS_SECRET_ACCESS_KEY", "value": LEAKED_KEY}],
+                            },
+                        }
+                    ]
+                }
+            ),
+        },
+        [
+            "nodeProperties.nodeRangeProperties[0].container environment variable 'AWS_SECRET_ACCESS_KEY' is named like a secret and holds a literal value."
+        ],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "batch-job-pod-on-eks",
+        JOB,
+        {
+            "type": "container",
+            "eksProperties": {
+                "podProperties": {
+                    "hostNetwork": False,
+                    "containers": [
+                        {"name": "train", "image": IMAGE, "envs": [{"name": "DB_PASSWORD", "value": "hunter2-literal"}]}
+                    ],
+                }
+            },
+        },
+        [
+            "container 'train' (eksProperties.podProperties.containers[0]) environment variable 'DB_PASSWORD' is named like a secret and holds a literal value."
+        ],
+    ),
+    # --- a value not known during preview is no literal; the literal beside it still is ----------------
+    one(
+        "no-secrets-in-container-environment",
+        "unknown-value-beside-a-literal-secret",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.containers.0.env",
+            [{"name": "BUCKET", "value": UNKNOWN}, {"name": "DB_PASSWORD", "value": "hunter2-literal"}],
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) environment variable 'DB_PASSWORD' is named like a secret and holds a literal value."
+        ],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "function-with-an-unknown-value-beside-a-literal-secret",
+        FUNCTION,
+        {
+            "role": "arn:aws:iam::123456789012:role/f",
+            "environment": {"variables": {"BUCKET": UNKNOWN, "DB_PASSWORD": "hunter2-literal"}},
+        },
+        ["environment.variables environment variable 'DB_PASSWORD' is named like a secret and holds a literal value."],
+    ),
+    one(
+        "trusted-image-registries",
+        "one-image-unknown-during-preview",
+        DEPLOYMENT,
+        patched(
+            patched(deployment(), "spec.template.spec.containers.0.image", UNKNOWN),
+            "spec.template.spec.initContainers",
+            [{**container(), "name": "fetch", "image": "ghcr.io/acme/fetch:1.0"}],
+        ),
+        [
+            "container 'fetch' (spec.template.spec.initContainers[0]) image 'ghcr.io/acme/fetch:1.0' is not from an allowed registry.",
+            f"{PREVIEW}string value at .spec.template.spec.containers.0.image can't be known during preview",
+        ],
+    ),
+    one(
+        "trusted-image-registries",
+        "spark-driver-runs-the-applications-image",
+        "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication",
+        {
+            "metadata": {"name": "features", "namespace": "ml"},
+            "spec": {
+                "image": "spark:3.5.1",
+                "driver": {"cores": 1, "securityContext": {"allowPrivilegeEscalation": False}, "env": []},
+            },
+        },
+        ["container 'driver' (spec.driver) image 'spark:3.5.1' is not from an allowed registry."],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "kserve-model-with-a-literal-key",
+        "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+        {
+            "metadata": {"name": "fraud", "namespace": "ml"},
+            "spec": {
+                "predictor": {
+                    "model": {
+                        "modelFormat": {"name": "sklearn"},
+                        "resources": {"limits": {"cpu": "1"}},
+                        "env": [{"name": "AWS_SECRET_ACCESS_KEY", "value": LEAKED_KEY}],
+                    }
+                }
+            },
+        },
+        [
+            "container 'model' (spec.predictor.model) environment variable 'AWS_SECRET_ACCESS_KEY' is named like a secret and holds a literal value."
         ],
     ),
 ]

@@ -29,6 +29,8 @@ from modelplane.offline.policy_client import (
 )
 from modelplane.offline.policy_config import CONFIG_FOLDER, load_policy_pack_config
 from modelplane.report.markdown import cell
+from policies.modelplane_guard.common import CONCERN_TAG_PREFIX
+from policies.modelplane_guard.property_map import PODS
 from tools.generate import REPOSITORY
 
 DOC_PATH = REPOSITORY / "docs" / "policies.md"
@@ -133,7 +135,6 @@ def _level(config: Mapping[str, Any]) -> str:
     return PRODUCTION_ONLY_NOTE if config.get("production") is False else str(config["enforcementLevel"])
 
 
-CONCERN_TAG_PREFIX = "concern:"
 BY_PROPERTY_INTRO = """\
 ## Rules by property
 
@@ -149,26 +150,34 @@ concern (an SQS queue's encryption, a security group's ingress) is left to that 
 release adds a type whose inputs follow the provider's conventions (`kmsKeyId`, `publiclyAccessible`,
 `deletionProtection`, `...EncryptionEnabled`), regenerating the index brings it under the rules.
 
-Kubernetes: built-in kinds keep their pod spec where their schema puts it (generated likewise); any
-other kind (a custom resource: Argo Rollouts and Workflows, KServe, Knative, Ray, Kubeflow, Seldon,
-Tekton, Spark...) is searched for mappings that hold containers, so the pod rules (`concern:pod-specs`)
-judge its pods.
+Kubernetes: built-in kinds keep their pod spec where their schema puts it (generated likewise, for
+patches and lists of workloads too; a patch is judged only on the fields it sets); any other kind (a
+custom resource: Argo Rollouts and Workflows, KServe, Knative, Ray, Kubeflow, Seldon, Tekton, Spark...)
+is searched for mappings that hold containers or are shaped like one (a KServe model whose runtime
+supplies the image, a Spark driver that runs its application's image), with the pod-level settings of
+the mappings around them (an Argo workflow's `securityContext`, `hostNetwork` and `volumes`), so the pod
+rules (`concern:pod-specs`) judge its pods. An AWS type that runs a Kubernetes pod (a Batch job on EKS)
+is in the property index under the same concern.
 
 What the schema cannot tell, and is judged otherwise or not at all:
 - a default the provider does not document, or documents as depending on another input (ElastiCache's
   at-rest encryption, on for Valkey and off for Redis): an opt-in switch left out counts as off, any
   other such property is judged only when set;
 - meaning carried by values rather than names: database parameter groups (`rds.force_ssl`,
-  `require_secure_transport`) are not judged; JSON strings the schema types as plain strings (ECS and
-  Batch container definitions) have a reader of their own (`aws-containers-unprivileged`), and policy
-  documents are recognised by name and confirmed by content;
-- relations between resources: a bucket and its settings resources, a VPC and its flow log, a web ACL
-  and its logging configuration are stack rules with named types;
+  `require_secure_transport`) are not judged; JSON strings the schema types as plain strings (ECS task
+  and Batch job definitions, single, multi-node or ECS-properties) have a reader of their own
+  (`aws-containers-unprivileged`, and the image and environment rules), and policy documents are
+  recognised by name and confirmed by content; documents the provider describes as narrowing a grant
+  (session and scope-down policies, permissions boundaries, endpoint policies) are no grants;
+- relations between resources: a bucket and its settings resources, a VPC and its flow log
+  (`vpc-flow-logs`), a WAF web ACL and its logging configuration (`wafv2-web-acl-logging`) are stack
+  rules with named types;
 - intent: a front door (an internet-facing load balancer, a distribution) is public by design, so only
   its transport, authentication and logging are judged; deletion protection applies to types that
   hold data, recognised by their storage-encryption or backup inputs;
-- a cost guard: an Athena workgroup's scan cutoff, and its results left unencrypted when it sets no
-  encryption configuration (no documented default), need the named rule `athena-workgroup-guardrails`.
+- a workgroup's own guarantees: an Athena workgroup that enforces no result encryption of its own (the
+  schema documents no default), and its scan cutoff, a cost guard, need the named rules
+  `athena-workgroup-guardrails` and `athena-workgroup-scan-limit`.
 """
 
 
@@ -213,6 +222,16 @@ def _by_property_section() -> list[str]:
     return [*lines, "", "## Details", ""]
 
 
+def _reached_by(concern: str) -> str:
+    """Which types a concern's rule judges beyond those it names, as the docs say it."""
+    if concern == PODS:
+        return (
+            "every Kubernetes kind that holds a pod (built-in kinds, their patches and lists, and custom resources,"
+            " searched by shape) and every AWS type the property index lists for `pod-specs`"
+        )
+    return f"every AWS type the property index lists for `{concern}`"
+
+
 def _policy_section(policy: analyzer_pb2.PolicyInfo, levels: Mapping[str, Mapping[str, Any]]) -> list[str]:
     kind = "stack" if policy.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource"
     categories = category_tags(policy)
@@ -225,12 +244,8 @@ def _policy_section(policy: analyzer_pb2.PolicyInfo, levels: Mapping[str, Mappin
         f"- **Severity:** {SEVERITY_NAMES[policy.severity]} · **Checks:** each {kind}"
         + (f" · **Tags:** {', '.join(categories)}" if categories else ""),
         f"- **Resource types:** {', '.join(f'`{token}`' for token in tagged(policy, RESOURCE_TAG_PREFIX))}"
-        + (
-            f", and every type the property index or the pod search reaches for {', '.join(f'`{c}`' for c in concerns)}"
-            " (see [Rules by property](#rules-by-property))"
-            if concerns
-            else ""
-        ),
+        + "".join(f", and {_reached_by(concern)}" for concern in concerns)
+        + (" (see [Rules by property](#rules-by-property))" if concerns else ""),
         "- **Enforcement:** " + " · ".join(f"{env} {_level(levels[env][policy.name])}" for env in ENVIRONMENTS),
         f"- **Sources:** {', '.join(tagged(policy, SOURCE_TAG_PREFIX)) or 'modelplane'}",
         f"- **Remediation:** {policy.remediation_steps}",

@@ -10,8 +10,8 @@ it needs from them is computed here, once:
   from the package's own registration table, their inputs from the `*Args` input types (names from
   `@pulumi.getter`, types from the annotations, defaults and deprecation from the getters);
 - `kubernetes`: where each built-in kind of `pulumi_kubernetes` keeps a pod spec (a path to
-  `core.v1.PodSpecArgs`), and the list of built-in kinds, so that any other kind is known to be a
-  custom resource, searched for pods by shape.
+  `core.v1.PodSpecArgs`, or `PodSpecPatchArgs` for a patch; `items[]` in a list kind), and the list of
+  built-in kinds, so that any other kind is known to be a custom resource, searched for pods by shape.
 """
 
 from __future__ import annotations
@@ -45,9 +45,11 @@ DEFAULT_STATEMENT = re.compile(
     r"\b[Dd]efaults?(?:\s+value)?(?:\s+(?:is|to|of)|:)?\s+(?:set\s+to\s+)?(?:`([^`]+)`|\b(true|false|\d+)\b)"
 )
 # A sentence that makes its default depend on something else ("When `engine` is `redis`, default is
-# `false`", "defaults to `true` when ..., and `false` otherwise", "For Application Load Balancers, ...").
+# `false`", "defaults to `true` when ..., and `false` otherwise", "For Application Load Balancers, ..."),
+# but not one that only says what leaving the property out means ("If this parameter is omitted, ...").
 CONDITIONAL = re.compile(
-    r"(?<!even )\b(when|unless|otherwise|depending|depends)\b|^\s*(For|If)\b(?!.*\bnot\s+(specified|set|provided|configured|given)\b)",
+    r"(?<!even )\b(when|unless|otherwise|depending|depends)\b"
+    r"|^\s*(For|If)\b(?!.*\b(not\s+(specified|set|provided|configured|given)|omitted|left\s+out)\b)",
     re.IGNORECASE,
 )
 SCALAR_TYPES = ((bool, "boolean"), (str, "string"), (int, "number"), (float, "number"))
@@ -73,6 +75,8 @@ class SchemaProperty:
     default: str | None
     """The one default value its description states, if exactly one."""
     deprecated: bool
+    description: str = ""
+    """What the provider's schema says of it (whitespace collapsed)."""
 
 
 def registered_resources(package: ModuleType) -> dict[str, tuple[str, str]]:
@@ -154,6 +158,7 @@ def schema_properties(args_class: type) -> list[SchemaProperty]:
                     kind,
                     documented_default(getter.__doc__),
                     "_pulumi_deprecated_callable" in getter.__dict__,
+                    " ".join((getter.__doc__ or "").split()),
                 )
             )
             if kind == "object" and detail not in seen:
@@ -178,6 +183,7 @@ def matches(signal: Signal, token: str, prop: SchemaProperty) -> bool:
         and (signal.path is None or re.search(signal.path, prop.path) is not None)
         and re.fullmatch(signal.types, token) is not None
         and not any(re.fullmatch(pattern, f"{token}::{prop.path}") for pattern in signal.exclude)
+        and (signal.unless_described is None or re.search(signal.unless_described, prop.description) is None)
     )
 
 
@@ -204,7 +210,7 @@ def aws_index() -> dict[str, list[tuple[str, str, str | None]]]:
     return index
 
 
-def entries_of(token: str) -> list[tuple[str, str, str | None]] | None:
+def type_index_entries(token: str) -> list[tuple[str, str, str | None]] | None:
     """One AWS type's entries, as the index holds them (None: none of its properties is a signal)."""
     import pulumi_aws
 
@@ -218,35 +224,40 @@ def _entries(token: str, module: str, class_name: str) -> list[tuple[str, str, s
 
 
 def kubernetes_index() -> dict[str, Any]:
-    """Where built-in Kubernetes kinds keep a pod spec, and every built-in kind."""
+    """Where built-in Kubernetes kinds keep a pod spec (patches and lists of workloads too), and every built-in kind."""
     import pulumi_kubernetes
-    from pulumi_kubernetes.core.v1 import PodSpecArgs
+    from pulumi_kubernetes.core.v1 import PodSpecArgs, PodSpecPatchArgs
 
     tokens = registered_resources(pulumi_kubernetes)
     pod_specs: dict[str, str] = {}
     for token, (module, class_name) in sorted(tokens.items()):
-        if token.endswith(("List", "Patch")) or not module.startswith("pulumi_kubernetes."):
+        if not module.startswith("pulumi_kubernetes."):
             continue
         args_class = getattr(importlib.import_module(module), f"{class_name}Args", None)
         if args_class is None or not _types.is_input_type(args_class):
             continue
-        path = _path_to(args_class, PodSpecArgs)
+        # A patch (server-side apply) holds the patch form of every block down to its pod spec.
+        path = _path_to(args_class, PodSpecPatchArgs if token.endswith("Patch") else PodSpecArgs)
         if path is not None:
             pod_specs[token] = path
     return {"podSpecPaths": pod_specs, "builtinKinds": sorted(tokens)}
 
 
 def _path_to(cls: type, target: type, seen: tuple[type, ...] = ()) -> str | None:
-    """The dotted path from an input class to a property of the target class (no lists), if any."""
+    """The dotted path from an input class to a property of the target class (`[]` after a list), if any."""
     for name, annotation in _types.input_type_types(cls).items():
         kind, detail = _shape(annotation)
+        mark = ""
+        if kind == "list":
+            kind, detail = _shape(detail)
+            mark = "[]"
         if kind != "object" or detail in seen or name == "status":
             continue
         if detail is target:
-            return name
+            return f"{name}{mark}"
         below = _path_to(detail, target, (*seen, cls))
         if below is not None:
-            return f"{name}.{below}"
+            return f"{name}{mark}.{below}"
     return None
 
 
@@ -260,14 +271,22 @@ def generated_from() -> dict[str, str]:
     }
 
 
+def index_digest(kubernetes: Any, aws: Any) -> str:
+    """The digest of what the index holds, whatever its layout: the staleness test compares it with the
+    committed body, so that a hand edit of the body (a type removed, an entry emptied) is caught."""
+    canonical = json.dumps({"kubernetes": kubernetes, "aws": aws}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def render() -> str:
     """The index as JSON: one line per resource type, so that a provider upgrade reads as a diff."""
     aws = aws_index()
-    header: Mapping[str, Any] = generated_from()
+    kubernetes = kubernetes_index()
+    header: Mapping[str, Any] = {**generated_from(), "index": index_digest(kubernetes, json.loads(json.dumps(aws)))}
     lines = [
         "{",
         f'"generatedFrom": {json.dumps(header)},',
-        f'"kubernetes": {json.dumps(kubernetes_index(), indent=1)},',
+        f'"kubernetes": {json.dumps(kubernetes, indent=1)},',
         '"aws": {',
         ",\n".join(f"{json.dumps(token)}: {json.dumps(entries)}" for token, entries in aws.items()),
         "}",
