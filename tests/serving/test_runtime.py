@@ -18,8 +18,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from modelplane.drift import capture
 from modelplane_serving import payloads
 from modelplane_serving.config import ConfigError, Settings
-from tests.serving.conftest import Serve
-from tests.serving.harness import SMOKE_BODY, fraud_model, fraud_score, linear_model, linear_value, write_model
+from tests.serving.harness import (
+    SMOKE_BODY,
+    Serve,
+    fraud_model,
+    fraud_score,
+    linear_model,
+    linear_value,
+    write_model,
+)
 
 JSON = {"content-type": "application/json"}
 CSV = {"content-type": "text/csv"}
