@@ -89,6 +89,51 @@ def test_the_server_and_drift_read_a_request_as_the_same_rows() -> None:
     assert capture.PayloadError is payloads.PayloadError
 
 
+@pytest.mark.parametrize("character", ["\u2028", "\u2029", "\x85", "\x0c", "\x0b", "\x1c", "\x1e"])
+def test_lines_end_only_at_cr_and_lf_so_other_breaks_stay_inside_values(character: str) -> None:
+    """`str.splitlines` also breaks at these; JSON strings and CSV values may hold them."""
+    columns = ["amount", "merchant", "country"]
+    objects = [
+        {"amount": 1, "merchant": f"m{character}1", "country": "IE"},
+        {"amount": 2, "merchant": "m", "country": "FR"},
+    ]
+    for separator in ["\n", "\r\n", "\r"]:
+        jsonl = separator.join(json.dumps(item, ensure_ascii=False) for item in objects) + separator
+        assert payloads.rows(jsonl, "application/jsonlines", columns) == objects
+        table = separator.join(f"{o['amount']},{o['merchant']},{o['country']}" for o in objects)
+        assert payloads.rows(table, "text/csv", columns) == [{k: str(v) for k, v in o.items()} for o in objects]
+
+
+QUOTE_NOT_CLOSED = "CSV with a quoted value that does not close on its line (one row per line)"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason", "line"),
+    [
+        ('1,"m-2\n04",IE', QUOTE_NOT_CLOSED, 1),
+        ('1,m-204,IE\r\n2,"m-3\r\n10",FR\r\n3,m-999,BR', QUOTE_NOT_CLOSED, 2),
+        ('1,m-204,IE\n2,"m-310,FR', QUOTE_NOT_CLOSED, 2),
+        ('1,"m-204"x,IE', "CSV with a quoted value followed by more than a comma", 1),
+    ],
+)
+def test_csv_values_never_span_lines_a_request_that_tries_is_refused_naming_the_line(
+    serve: Serve, fraud_dir: Path, body: str, reason: str, line: int
+) -> None:
+    """One row per line, as SageMaker splits CSV and as drift reads captured requests: a quoted value
+    holding a line break is refused as a whole (never read as other rows than drift would read)."""
+    with pytest.raises(payloads.PayloadError) as refused:
+        payloads.rows(body, "text/csv", ["amount", "merchant", "country"])
+    assert str(refused.value) == reason
+    with serve(fraud_dir) as client:
+        answer = client.post("/invocations", content=body, headers=CSV)
+    assert (answer.status_code, answer.json()) == (400, {"error": f"{reason} (line {line})"})
+
+
+def test_quoted_csv_values_on_their_line_keep_commas_and_quotes() -> None:
+    body = '"1.5","a, ""b""",x\r\n\r\n2,c"d,y\n'
+    assert payloads.rows(body, "text/csv", None) == [["1.5", 'a, "b"', "x"], ["2", 'c"d', "y"]]
+
+
 def test_a_positional_model_takes_rows_and_objects_named_by_its_metadata(serve: Serve, tmp_path: Path) -> None:
     write_model(tmp_path / "named", linear_model(("a", "b", "c")))
     write_model(tmp_path / "unnamed", linear_model(None))
