@@ -138,6 +138,38 @@ def linear_value(values: Sequence[float]) -> float:
     return sum(weight * value for weight, value in zip(LINEAR_WEIGHTS, values, strict=True)) + LINEAR_BIAS
 
 
+TYPED_INPUTS = {
+    "flag": TensorProto.BOOL,
+    "count": TensorProto.INT64,
+    "small": TensorProto.UINT8,
+    "ratio": TensorProto.FLOAT,
+    "half": TensorProto.FLOAT16,
+}
+
+
+def typed_model() -> onnx.ModelProto:
+    """One `[N, 1]` input of each element type (`TYPED_INPUTS`, and `name`, a string): outputs `values`, the
+    numbers as doubles side by side, and `name` as given, so a test reads back what the server fed."""
+    casts = [helper.make_node("Cast", [name], [f"{name}_double"], to=TensorProto.DOUBLE) for name in TYPED_INPUTS]
+    graph = helper.make_graph(
+        [
+            *casts,
+            helper.make_node("Concat", [f"{name}_double" for name in TYPED_INPUTS], ["values"], axis=1),
+            helper.make_node("Identity", ["name"], ["name_out"]),
+        ],
+        "typed",
+        [
+            *(helper.make_tensor_value_info(name, kind, ["N", 1]) for name, kind in TYPED_INPUTS.items()),
+            helper.make_tensor_value_info("name", TensorProto.STRING, ["N", 1]),
+        ],
+        [
+            helper.make_tensor_value_info("values", TensorProto.DOUBLE, ["N", len(TYPED_INPUTS)]),
+            helper.make_tensor_value_info("name_out", TensorProto.STRING, ["N", 1]),
+        ],
+    )
+    return _checked(helper.make_model(graph, opset_imports=OPSET[:1], ir_version=IR_VERSION))
+
+
 def write_model(directory: Path, model: onnx.ModelProto, name: str = "model.onnx") -> Path:
     """The model in a model directory (as SageMaker unpacks the archive), readable by any user."""
     directory.mkdir(parents=True, exist_ok=True)

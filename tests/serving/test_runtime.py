@@ -25,6 +25,7 @@ from tests.serving.harness import (
     fraud_score,
     linear_model,
     linear_value,
+    typed_model,
     write_model,
 )
 
@@ -161,6 +162,94 @@ def test_input_onnxruntime_refuses_is_a_400_naming_its_reason(serve: Serve, tmp_
         assert refused.json()["error"].startswith("the model refused the input: ")
         assert "Got: 2 Expected: 1" in refused.json()["error"]
         assert client.post("/invocations", content="1,2,3", headers=CSV).json() == {"predictions": [[14.5]]}
+
+
+TYPED_ROW = {"flag": True, "count": 12, "small": 255, "ratio": 0.5, "half": 1.5, "name": "x"}
+
+
+@pytest.mark.parametrize(
+    ("given", "fed"),
+    [
+        ({}, [1, 12, 255, 0.5, 1.5]),
+        ({"flag": "False"}, [0, 12, 255, 0.5, 1.5]),
+        ({"flag": "0"}, [0, 12, 255, 0.5, 1.5]),
+        ({"flag": " TRUE "}, [1, 12, 255, 0.5, 1.5]),
+        ({"flag": 0}, [0, 12, 255, 0.5, 1.5]),
+        ({"flag": False}, [0, 12, 255, 0.5, 1.5]),
+        ({"count": "-9223372036854775808"}, [1, -9223372036854775808, 255, 0.5, 1.5]),
+        ({"count": "1e3", "small": 7.0}, [1, 1000, 7, 0.5, 1.5]),
+        ({"ratio": " 2.5e-3 ", "half": "-65504"}, [1, 12, 255, 0.0025, -65504]),
+    ],
+    ids=str,
+)
+def test_each_value_is_fed_exactly_as_its_inputs_type(
+    serve: Serve, tmp_path: Path, given: dict[str, object], fed: list[float]
+) -> None:
+    write_model(tmp_path / "model", typed_model())
+    with serve(tmp_path / "model") as client:
+        answer = client.post("/invocations", content=json.dumps({**TYPED_ROW, **given}), headers=JSON)
+    assert answer.status_code == 200, answer.text
+    (prediction,) = answer.json()["predictions"]
+    assert prediction["values"] == pytest.approx(fed, rel=1e-6)
+    assert prediction["name_out"] == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"flag": "False "}, None),
+        ({"flag": ""}, "feature 'flag': '' is not true or false (true, false, 1 or 0)"),
+        ({"flag": "yes"}, "feature 'flag': 'yes' is not true or false"),
+        ({"flag": 2}, "feature 'flag': 2 is not true or false"),
+        ({"flag": None}, "feature 'flag': null is not true or false"),
+        ({"count": "1.5"}, "feature 'count': '1.5' is not a whole number"),
+        ({"count": 1.5}, "feature 'count': 1.5 is not a whole number"),
+        ({"count": "nan"}, "feature 'count': 'nan' is not a whole number"),
+        ({"count": "1_000"}, "feature 'count': '1_000' is not a whole number"),
+        ({"count": True}, "feature 'count': true is not a whole number"),
+        ({"count": 2**70}, "feature 'count': 1180591620717411303424 is out of the range of int64"),
+        ({"count": "1e30"}, "feature 'count': '1e30' is out of the range of int64"),
+        ({"small": 256}, "feature 'small': 256 is out of the range of uint8 (0 to 255)"),
+        ({"small": "-1"}, "feature 'small': '-1' is out of the range of uint8 (0 to 255)"),
+        ({"ratio": "1e39"}, "feature 'ratio': '1e39' is out of the range of float32"),
+        ({"ratio": "-inf"}, "feature 'ratio': '-inf' is out of the range of float32"),
+        ({"ratio": "0x10"}, "feature 'ratio': '0x10' is not a number"),
+        ({"ratio": False}, "feature 'ratio': false is not a number"),
+        ({"ratio": [1]}, "feature 'ratio': [1] is not a number"),
+        ({"half": 70000}, "feature 'half': 70000 is out of the range of float16"),
+        ({"name": None}, "feature 'name': null is not text"),
+        ({"name": True}, "feature 'name': true is not text"),
+        ({"name": {"a": 1}}, "feature 'name': {\"a\": 1} is not text"),
+    ],
+    ids=str,
+)
+def test_a_value_its_input_cannot_hold_exactly_is_a_400_naming_the_feature(
+    serve: Serve, tmp_path: Path, given: dict[str, object], message: str | None
+) -> None:
+    """numpy's casts would feed "False" as true, 1.5 as 1, 256 as 0 in a uint8, null as "None"; or fail with a 500."""
+    write_model(tmp_path / "model", typed_model())
+    with serve(tmp_path / "model") as client:
+        answer = client.post("/invocations", content=json.dumps([TYPED_ROW, {**TYPED_ROW, **given}]), headers=JSON)
+        if message is None:
+            assert answer.status_code == 200, answer.text
+            return
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"].startswith(f"row 1, {message}")
+        assert client.post("/invocations", content=json.dumps(TYPED_ROW), headers=JSON).status_code == 200
+
+
+def test_csv_values_convert_as_json_strings_do(serve: Serve, tmp_path: Path) -> None:
+    write_model(tmp_path / "model", typed_model())
+    with serve(tmp_path / "model") as client:
+        answer = client.post("/invocations", content="false,7,8,0.25,2,a b\nTrue,1.0,0,-1,0,", headers=CSV)
+        refused = client.post("/invocations", content="no,7,8,0.25,2,a", headers=CSV)
+    assert answer.status_code == 200, answer.text
+    assert [p["values"] for p in answer.json()["predictions"]] == [[0, 7, 8, 0.25, 2], [1, 1, 0, -1, 0]]
+    assert [p["name_out"] for p in answer.json()["predictions"]] == [["a b"], [""]]
+    assert (refused.status_code, refused.json()["error"]) == (
+        400,
+        "row 0, feature 'flag': 'no' is not true or false (true, false, 1 or 0)",
+    )
 
 
 @pytest.mark.parametrize(
