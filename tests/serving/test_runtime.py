@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import logging
+import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from modelplane.drift import capture
 from modelplane_serving import payloads
+from modelplane_serving.app import batch_parameters
 from modelplane_serving.config import ConfigError, Settings
 from tests.serving.harness import (
     SMOKE_BODY,
@@ -317,7 +320,7 @@ def test_a_missing_or_corrupt_model_fails_ping_with_the_reason_in_the_log(
         ping = client.get("/ping")
         invocation = client.post("/invocations", content=SMOKE_BODY, headers=JSON)
     assert ping.status_code == 503 and reason in ping.json()["error"]
-    assert invocation.status_code == 503
+    assert (invocation.status_code, invocation.json()) == (503, {"error": "the model could not be loaded (see /ping)"})
     assert any(reason in record.getMessage() for record in caplog.records), caplog.text
 
 
@@ -377,8 +380,6 @@ def test_predict_code_in_the_model_directory_with_a_helper_module_beside_it(serv
                 return float((Path(model_dir) / "scale.txt").read_text())
 
             def predict_fn(rows, scale):
-                if any(row["x"] == "boom" for row in rows):
-                    raise RuntimeError("the model crashed")
                 if any(float(row["y"]) < 0 for row in rows):
                     raise ClientError("y must not be negative")
                 return [scaled(row["x"], scale) + float(row["y"]) for row in rows]
@@ -391,10 +392,34 @@ def test_predict_code_in_the_model_directory_with_a_helper_module_beside_it(serv
         assert client.post("/invocations", content='{"x": 1, "y": 0.5}', headers=JSON).json() == {"predictions": [10.5]}
         refused = client.post("/invocations", content="1,-1", headers=CSV)
         assert (refused.status_code, refused.json()) == (400, {"error": "y must not be negative"})
-        crashed = client.post("/invocations", content="boom,1", headers=CSV)
-        assert crashed.status_code == 500
-        assert crashed.json() == {"error": "the model failed: RuntimeError: the model crashed"}
         assert client.post("/invocations", content="1,2", headers=CSV).status_code == 200
+
+
+def test_a_failure_of_the_predict_code_tells_the_client_a_request_id_and_the_log_the_details(
+    serve: Serve, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = tmp_path / "model" / "code"
+    code.mkdir(parents=True)
+    (code / "inference.py").write_text(
+        "def model_fn(model_dir):\n    return None\n\n"
+        "def predict_fn(rows, model):\n    raise RuntimeError(f'secret-token-123 in /srv/private for {rows[0]}')\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.ERROR, logger="modelplane_serving"), serve(tmp_path / "model") as client:
+        chosen = client.post("/invocations", content="1,2", headers={**CSV, "X-Request-ID": "req-42.a:b"})
+        made_up = client.post("/invocations", content="3,4", headers={**CSV, "X-Request-ID": "<script>"})
+        assert client.get("/ping").status_code == 200
+    assert (chosen.status_code, chosen.headers["x-request-id"]) == (500, "req-42.a:b")
+    assert chosen.json() == {
+        "error": "the model failed on this request (request id req-42.a:b); the server's log has the details"
+    }
+    request_id = made_up.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id), "a header it would not echo safely gets an id of its own"
+    assert made_up.json()["error"].startswith(f"the model failed on this request (request id {request_id})")
+    assert "secret-token" not in chosen.text + made_up.text and "RuntimeError" not in chosen.text + made_up.text
+    logged = {record.getMessage(): record.exc_text or "" for record in caplog.records}
+    assert "secret-token-123 in /srv/private for ['1', '2']" in logged["request req-42.a:b: the model failed"]
+    assert "RuntimeError" in logged[f"request {request_id}: the model failed"]
 
 
 def test_predict_code_by_module_path_with_its_own_input_and_output(
@@ -434,6 +459,24 @@ def test_a_kubernetes_health_path_answers_as_ping_does(serve: Serve, fraud_dir: 
         assert client.get("/healthz").status_code == client.get("/ping").status_code == 200
     with serve(tmp_path / "absent", health_path="/healthz") as client:
         assert client.get("/healthz").status_code == 503
+
+
+@pytest.mark.parametrize(("max_payload_mb", "payload_mb"), [(6, 6), (0.5, 1), (60, 60), (1024, 100)])
+def test_execution_parameters_keep_batch_transform_within_its_limits_and_the_servers(
+    serve: Serve, fraud_dir: Path, max_payload_mb: float, payload_mb: int
+) -> None:
+    """SageMaker batch transform: MaxPayloadInMB <= 100, and MaxConcurrentTransforms x MaxPayloadInMB <= 100
+    (CreateTransformJob); records of a mini-batch must fit what the server takes."""
+    with serve(fraud_dir, max_payload_bytes=int(max_payload_mb * 1024 * 1024)) as client:
+        answer = client.get("/execution-parameters")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    parameters = answer.json()
+    assert set(parameters) == {"MaxConcurrentTransforms", "BatchStrategy", "MaxPayloadInMB"}
+    assert (parameters["BatchStrategy"], parameters["MaxPayloadInMB"]) == ("MULTI_RECORD", payload_mb)
+    assert 1 <= parameters["MaxConcurrentTransforms"] <= (os.cpu_count() or 1)
+    assert parameters["MaxConcurrentTransforms"] * parameters["MaxPayloadInMB"] <= 100
+    assert batch_parameters(Settings(max_payload_bytes=60 * 1024 * 1024), cpus=16)["MaxConcurrentTransforms"] == 1
+    assert batch_parameters(Settings(), cpus=96)["MaxConcurrentTransforms"] == 16
 
 
 def test_settings_from_the_environment() -> None:
