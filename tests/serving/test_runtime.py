@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from modelplane_components.kubernetes_alerts import LATENCY_METRIC, REQUESTS_METRIC
 from modelplane_components.kubernetes_pods import METRICS_PATH, server_environment
+from modelplane_components.sagemaker_endpoint import ASYNC_MAX_PAYLOAD_MB, SERVER_MAX_PAYLOAD_ENV
 from prometheus_client.parser import text_string_to_metric_families
 
 from modelplane.drift import capture
@@ -486,6 +487,9 @@ def test_settings_from_the_environment() -> None:
     configured = Settings.from_environ(server_environment(9000, "/healthz"))
     assert (configured.port, configured.health_path) == (9000, "/healthz"), "as the Kubernetes component sets it"
     assert server_environment(8080, "/ping") == {}, "the defaults are the server's own"
+    asynchronous = Settings.from_environ({SERVER_MAX_PAYLOAD_ENV: ASYNC_MAX_PAYLOAD_MB})
+    assert asynchronous.max_payload_bytes == 1 << 30, "as the SageMaker component sets it for asynchronous endpoints"
+    assert Settings.from_environ({}).max_payload_bytes == 6 << 20, "real-time: SageMaker's 6 MB"
     both = {"MODELPLANE_PORT": "9000", "SAGEMAKER_BIND_TO_PORT": "9100"}
     assert Settings.from_environ(both).port == 9100, "SageMaker's variable wins in an inference pipeline"
     for environ, message in [
