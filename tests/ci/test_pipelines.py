@@ -697,7 +697,7 @@ def test_gitlab_jobs_on_the_shell_runner_install_nothing_system_wide() -> None:
         assert any("assume-role-with-web-identity" in line for line in lines), "its own AWS role, as the deploys"
         assert lines[-2:] == ['pulumi login "$PULUMI_BACKEND_URL"', ".ci/package-image"]
         install = next(line for line in lines if "get.pulumi.com" in line)
-        assert "--no-edit-path" in install and "[ \"$(pulumi version" in install, "into the runner's home, once"
+        assert "--no-edit-path" in install and '[ "$(pulumi version' in install, "into the runner's home, once"
     guide = (REPOSITORY / "docs" / "getting-started-on-aws.md").read_text(encoding="utf-8")
     section = guide[guide.index("<!-- ci-gitlab:begin -->") : guide.index("<!-- ci-gitlab:end -->")]
     assert "shell runner tagged `modelplane-docker`" in section
