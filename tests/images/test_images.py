@@ -12,11 +12,11 @@ import docker
 import pytest
 
 from modelplane.cli import main
-from modelplane.commands.image import DETAIL_INDENT
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.images import build, daemon, push
 from modelplane.images.manifests import judge_registry
 from modelplane.images.registry import DOCKER_MANIFEST, Reference, fetch_manifest
+from modelplane.images.table import DETAIL_INDENT
 from tests.images.harness import push_oci
 from tests.stacks import REPOSITORY
 
