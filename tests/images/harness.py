@@ -1,7 +1,8 @@
 """The test base image, made here from Debian's packages (no public image registry is reachable); and
 images a Docker 20.10 classic builder cannot make: the same image under an OCI manifest, or inside an image
 index with an attestation (what BuildKit's provenance default gives), written into a registry with its own
-HTTP API (distribution spec: blob uploads, manifest PUT)."""
+HTTP API (distribution spec: blob uploads, manifest PUT); and an HTTP server on loopback whose answers a
+test scripts."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import json
 import subprocess
 import tarfile
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
 from typing import Any
 
 import docker
@@ -124,3 +129,39 @@ def _put_manifest(base: str, tag: str, document: dict[str, Any], media_type: str
 
 def _descriptor(document: dict[str, Any], media_type: str, digest: str) -> dict[str, Any]:
     return {"mediaType": media_type, "digest": digest, "size": len(json.dumps(document).encode())}
+
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+@contextmanager
+def scripted_server(answers: dict[str, Answer] | Callable[[str, str], Answer]) -> Iterator[str]:
+    """`127.0.0.1:<port>`, answering each path's GET with its scripted (status, headers, body), by path or by
+    (path, Authorization header); 404 for any other path. `{host}` in a header is the registry's address."""
+
+    def answer(path: str, authorization: str) -> Answer:
+        if callable(answers):
+            return answers(path, authorization)
+        return answers.get(path, (404, {}, b""))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, headers, body = answer(self.path.split("?")[0], self.headers.get("Authorization", ""))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value.format(host=address))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    address = f"127.0.0.1:{server.server_address[1]}"
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield address
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -14,10 +14,11 @@ import pytest
 from modelplane.cli import main
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.images import build, daemon, push
-from modelplane.images.manifests import judge_registry
+from modelplane.images.contract import Contract, Result, _await_ready, _Container, _free_port, _sigterm
+from modelplane.images.manifests import Verdict, judge_registry
 from modelplane.images.registry import DOCKER_MANIFEST, Reference, fetch_manifest
 from modelplane.images.table import DETAIL_INDENT
-from tests.images.harness import push_oci
+from tests.images.harness import push_oci, scripted_server
 from tests.stacks import REPOSITORY
 
 CHECKS = ["manifest", "label", "port", "readiness", "ping", "invocations", "bad input", "metrics", "sigterm"]
@@ -115,6 +116,8 @@ def test_a_kubernetes_endpoint_is_checked_on_its_own_health_path(
         ),
         ("sigterm", {"sigterm"}, "sigterm", "still running 3 s after SIGTERM"),
         ("root", {"non-root"}, "non-root", "the container exited with code 1"),
+        # Run side by side with SageMaker's run, it would answer for it on 8080 (or fail to bind there).
+        ("bind-to-port", {"bind-to-port"}, "bind-to-port", "did not answer 200 within 6 s"),
     ],
     ids=lambda case: case[0],
 )
@@ -128,6 +131,31 @@ def test_a_broken_image_fails_the_check_that_names_its_fault(
     assert reason in detail(output, check)
     if fault == "root":
         assert "/var/run/model-server.pid" in detail(output, "non-root")
+
+
+def test_a_container_that_stopped_on_its_own_is_not_ready_whoever_answers_its_port_and_fails_sigterm(
+    broken_images: dict[str, str],
+) -> None:
+    """The 200 of another server on the port is not the container's readiness; a container gone before
+    SIGTERM (the daemon removed it when it exited) did not stop on SIGTERM."""
+    image = broken_images["none"]
+    stopped = _Container.create(Contract(image, Verdict(True, "")), ["serve"], {"FAULT": "exit"}, False)
+    with scripted_server(lambda _path, _authorization: (200, {}, b"")) as address:
+        port = int(address.rsplit(":", 1)[1])
+        try:
+            assert (
+                stopped.start_on(port) == f"port {port} was taken before the container started (another process"
+                " on this machine)"
+            )
+            assert stopped.start_on(_free_port()) is None
+            assert stopped.exit_code(30) == "3"
+            problem, _ = _await_ready(stopped, port, "/ping", 5)
+            sigterm = _sigterm(stopped, 3)
+        finally:
+            stopped.discard()
+    assert problem is not None and problem.startswith("the container exited with code 3")
+    assert sigterm.result is Result.FAIL
+    assert sigterm.detail.startswith("it had stopped before SIGTERM: the container exited with code 3")
 
 
 def test_an_image_under_an_oci_manifest_fails_the_manifest_check_alone(
@@ -215,6 +243,17 @@ def test_bad_input_exits_2_with_one_message(
     assert main(arguments) == EXIT_USAGE
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error and error.count("\n") == 1
+
+
+@pytest.mark.parametrize("option", ["--readiness-timeout", "--stop-timeout"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "soon"])
+def test_a_timeout_that_is_no_positive_finite_number_exits_2_naming_the_option(
+    capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["image", "test", "modelplane-serving:fraud-detector", option, value])
+    assert exited.value.code == EXIT_USAGE
+    assert f"error: argument {option}: " in capsys.readouterr().err
 
 
 def test_no_docker_daemon_exits_2_naming_where_it_looked(

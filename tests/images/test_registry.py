@@ -6,10 +6,6 @@ loopback with its answers scripted (a real HTTP server, the exchange as Docker H
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 
 import boto3
 import pytest
@@ -18,42 +14,9 @@ from botocore.stub import Stubber
 from modelplane.images.daemon import ImageError
 from modelplane.images.push import ecr_credentials
 from modelplane.images.registry import DOCKER_MANIFEST, Reference, fetch_manifest
+from tests.images.harness import Answer, scripted_server
 
-Answer = tuple[int, dict[str, str], bytes]
 MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": DOCKER_MANIFEST, "config": {"digest": "sha256:ab"}}).encode()
-
-
-@contextmanager
-def registry(answers: dict[str, Answer] | Callable[[str, str], Answer]) -> Iterator[str]:
-    """`127.0.0.1:<port>`, answering each path's GET with its scripted (status, headers, body), by path or by
-    (path, Authorization header); 404 for any other path. `{host}` in a header is the registry's address."""
-
-    def answer(path: str, authorization: str) -> Answer:
-        if callable(answers):
-            return answers(path, authorization)
-        return answers.get(path, (404, {}, b""))
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, headers, body = answer(self.path.split("?")[0], self.headers.get("Authorization", ""))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value.format(host=address))
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    address = f"127.0.0.1:{server.server_address[1]}"
-    Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield address
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="http://{host}/token",service="registry"'}
@@ -73,7 +36,7 @@ MANIFEST_PATH = "/v2/team/model/manifests/v1"
 )
 def test_a_token_answer_that_is_no_token_is_refused_naming_the_registry(token_answer: Answer, reason: str) -> None:
     answers = {MANIFEST_PATH: (401, CHALLENGE, b""), "/token": token_answer}
-    with registry(answers) as address, pytest.raises(ImageError) as refused:
+    with scripted_server(answers) as address, pytest.raises(ImageError) as refused:
         fetch_manifest(Reference.parse(f"{address}/team/model:v1"))
     port = address.rsplit(":", 1)[1]
     assert str(refused.value).startswith(f"registry {address}: ")
@@ -88,7 +51,7 @@ def test_the_token_exchange_reads_the_manifest_with_the_token() -> None:
             return 401, CHALLENGE, b""
         return (200, {"Content-Type": DOCKER_MANIFEST}, MANIFEST) if path == MANIFEST_PATH else (404, {}, b"")
 
-    with registry(answer) as address:
+    with scripted_server(answer) as address:
         manifest = fetch_manifest(Reference.parse(f"{address}/team/model:v1"))
         absent = fetch_manifest(Reference.parse(f"{address}/team/model:v2"))
     assert manifest is not None and (manifest.media_type, manifest.config_digest) == (DOCKER_MANIFEST, "sha256:ab")
@@ -109,13 +72,13 @@ def test_the_token_exchange_reads_the_manifest_with_the_token() -> None:
     ],
 )
 def test_a_manifest_answer_that_is_no_manifest_is_refused_naming_the_registry(answer: Answer, reason: str) -> None:
-    with registry({MANIFEST_PATH: answer}) as address, pytest.raises(ImageError) as refused:
+    with scripted_server({MANIFEST_PATH: answer}) as address, pytest.raises(ImageError) as refused:
         fetch_manifest(Reference.parse(f"{address}/team/model:v1"))
     assert str(refused.value).startswith(f"registry {address}: {reason}")
 
 
 def test_an_unreachable_registry_is_refused_naming_it_with_the_network_error_as_its_cause() -> None:
-    with registry({}) as address:
+    with scripted_server({}) as address:
         pass
     with pytest.raises(ImageError, match=rf"^registry {address}: ") as refused:
         fetch_manifest(Reference.parse(f"{address}/team/model:v1"))
