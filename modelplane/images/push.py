@@ -128,19 +128,21 @@ def push(client: docker.DockerClient, image: str, target: Target, log: Any) -> P
     tag = content_tag(facts.id)
     location = Reference.parse(f"{target.repository}:{tag}")
     existing = fetch_manifest(location, target.credentials)
-    already_there = existing is not None and existing.config_digest == facts.id
+    already_there = existing is not None and existing.is_image(facts.id)
     if existing is not None and not already_there:
         raise ImageError(
-            f"{target.repository}:{tag} already holds another image (config {existing.config_digest}); tags are"
-            " immutable there"
+            f"{target.repository}:{tag} already holds another image ({existing.digest}, config"
+            f" {existing.config_digest}); tags are immutable there"
         )
     if not already_there:
         _push(client, facts.id, target, tag, log)
     manifest = fetch_manifest(location, target.credentials)
     if manifest is None:
         raise ImageError(f"the registry has no {target.repository}:{tag} after the push")
-    if manifest.config_digest not in {None, facts.id}:
-        raise ImageError(f"{target.repository}:{tag} holds config {manifest.config_digest}, not {facts.id}")
+    if not manifest.is_image(facts.id):
+        raise ImageError(
+            f"{target.repository}:{tag} holds {manifest.digest} (config {manifest.config_digest}), not image {facts.id}"
+        )
     return Pushed(target.repository, tag, manifest.digest, judge_registry(manifest), already_there)
 
 

@@ -82,6 +82,11 @@ class Manifest:
         config = self.document.get("config")
         return config.get("digest") if isinstance(config, dict) else None
 
+    def is_image(self, image_id: str) -> bool:
+        """Is this the image whose ID the daemon gives? The classic image store's ID is the config's digest;
+        Docker's containerd image store's is the digest of the manifest or index itself (pushed as is)."""
+        return image_id in {self.config_digest, self.digest}
+
 
 def fetch_manifest(reference: Reference, credentials: Credentials | None = None) -> Manifest | None:
     """The manifest `reference` names, None when the registry has no such tag or digest."""

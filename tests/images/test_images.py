@@ -6,7 +6,9 @@ import json
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import cast
 
 import docker
 import pytest
@@ -15,10 +17,10 @@ from modelplane.cli import main
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.images import build, daemon, push
 from modelplane.images.contract import Contract, Result, _await_ready, _Container, _free_port, _sigterm
-from modelplane.images.manifests import Verdict, judge_registry
-from modelplane.images.registry import DOCKER_MANIFEST, Reference, fetch_manifest
+from modelplane.images.manifests import Verdict, judge_local, judge_registry
+from modelplane.images.registry import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, Reference, fetch_manifest
 from modelplane.images.table import DETAIL_INDENT
-from tests.images.harness import push_oci, scripted_server
+from tests.images.harness import ContainerdStoreDaemon, image_documents, push_oci, scripted_server
 from tests.stacks import REPOSITORY
 
 CHECKS = ["manifest", "label", "port", "readiness", "ping", "invocations", "bad input", "metrics", "sigterm"]
@@ -183,6 +185,55 @@ def test_an_image_index_with_an_attestation_is_refused_as_buildkit_makes_it(
         in verdict.detail
     )
     assert "(platforms linux/amd64)" in verdict.detail and "--provenance=false" in verdict.detail
+
+
+@pytest.mark.parametrize(
+    ("media", "verdict"),
+    [
+        ("docker", f"the containerd image store holds {DOCKER_MANIFEST}, one platform"),
+        ("oci", f"the containerd image store holds an OCI manifest ({OCI_MANIFEST}): SageMaker refuses it"),
+        (
+            "index",
+            f"the containerd image store holds an image index ({OCI_INDEX}) of 2 manifests, 1 of them attestations"
+            " (platforms linux/amd64): SageMaker refuses image indexes",
+        ),
+    ],
+)
+def test_on_the_containerd_image_store_the_manifest_is_judged_as_docker_save_exports_it(
+    broken_images: dict[str, str], docker_client: docker.DockerClient, registry: str, media: str, verdict: str
+) -> None:
+    """The classic store (this daemon) pushes whatever built the image as a Docker v2 manifest; the containerd
+    store keeps the builder's manifest or index and pushes it as is, so that is what is judged before a push."""
+    image = broken_images["none"]
+    assert judge_local(docker_client, image) == Verdict(
+        True, f"{DOCKER_MANIFEST} on push (classic image store: one config, no index)"
+    )
+    documents = image_documents(docker_client, image, media=media)
+    store = ContainerdStoreDaemon(docker_client, image, "modelplane-broken:c8d", documents, registry)
+    judged = judge_local(cast(docker.DockerClient, store), "modelplane-broken:c8d")
+    assert (judged.ok, judged.detail.startswith(verdict)) == (media == "docker", True), judged.detail
+
+
+@pytest.mark.parametrize("media", ["docker", "index"])
+def test_on_the_containerd_image_store_push_knows_the_image_by_its_manifest_digest(
+    broken_images: dict[str, str], docker_client: docker.DockerClient, registry: str, media: str
+) -> None:
+    """There the image ID is the digest of the manifest or index, not of the config (the classic store's ID,
+    which the real push test covers): the content tag, the found-not-pushed case and the read-back all
+    know the image by it."""
+    image = broken_images["none"]
+    documents = image_documents(docker_client, image, media=media)
+    store = cast(
+        docker.DockerClient,
+        ContainerdStoreDaemon(docker_client, image, "modelplane-broken:c8d", documents, registry),
+    )
+    target = push.Target(f"{registry}/c8d-{media}-{uuid.uuid4().hex[:8]}")
+    first = push.push(store, "modelplane-broken:c8d", target, lambda _: None)
+    again = push.push(store, "modelplane-broken:c8d", target, lambda _: None)
+    digest = documents.top.digest
+    assert first.tag == again.tag == build.content_tag(digest)
+    assert (first.digest, first.already_there, again.digest, again.already_there) == (digest, False, digest, True)
+    assert first.verdict.ok is (media == "docker"), first.verdict.detail
 
 
 def test_push_by_content_tag_reads_back_the_digest_and_prints_the_register_command(
