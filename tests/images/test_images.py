@@ -317,6 +317,21 @@ def test_no_docker_daemon_exits_2_naming_where_it_looked(
     )
 
 
+def test_with_modelplane_traceback_a_refusal_shows_the_daemons_error_below_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MODELPLANE_TRACEBACK=1 is for finding out why: the ImageError keeps the SDK's error as its cause."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setenv("MODELPLANE_TRACEBACK", "1")
+    with pytest.raises(daemon.ImageError) as refused:
+        main(["image", "test", "modelplane-serving:fraud-detector"])
+    assert isinstance(refused.value.__cause__, docker.errors.DockerException)
+    assert capsys.readouterr().err.startswith("modelplane image: no Docker daemon answers at")
+    unknown = ["image", "test", "x", "--stack", "dev", "--endpoint", "nope"]
+    assert main(unknown) == EXIT_USAGE, "a refusal with nothing below it: no traceback"
+    assert capsys.readouterr().err.count("\n") == 1
+
+
 def test_the_dockerfile_passes_hadolint() -> None:
     hadolint = Path(sys.executable).with_name("hadolint")
     result = subprocess.run(
