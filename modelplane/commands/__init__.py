@@ -40,7 +40,7 @@ def outcome_of(command: str, error: Exception) -> tuple[int, str]:
     if isinstance(error, BadInput | CheckFailed):
         return code, prefix + str(error)
     if _is_aws_error(error):
-        from modelplane.live.aws import error_text
+        from modelplane.aws import error_text
 
         return code, f"{prefix}AWS: {error_text(error)}"
     if isinstance(error, OSError) and error.filename is not None:

@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from modelplane.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.config import stackfiles
 from modelplane.config.loader import load_stack_file
 from modelplane.config.outputs import add_outputs_option
 from modelplane.errors import EXIT_FAILED, EXIT_OK
 from modelplane.images import build as image_build
 from modelplane.images import contract, daemon, inputs, push, table
-from modelplane.live.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.report.writers import write_report
 
 MEGABYTE = 1024 * 1024

@@ -17,13 +17,13 @@ from typing import Any
 
 import docker
 
+from modelplane.aws import Aws
 from modelplane.config import stackfiles
 from modelplane.config.outputs import read_outputs
 from modelplane.images.build import content_tag
 from modelplane.images.daemon import ImageError, daemon_errors, image_facts
 from modelplane.images.manifests import Verdict, judge_registry
 from modelplane.images.registry import Credentials, Reference, fetch_manifest
-from modelplane.live.aws import Aws
 from modelplane.settings import Settings
 
 ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")

@@ -25,10 +25,10 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from modelplane.abtest import variants
+from modelplane.aws import Aws, error_text
 from modelplane.config import inputs, stackfiles
 from modelplane.config.stackfiles import shown
 from modelplane.errors import BadInput
-from modelplane.live.aws import Aws, error_text
 from modelplane.settings import Platform, Settings
 
 PENDING = "PendingManualApproval"

@@ -12,6 +12,7 @@ from typing import cast
 
 import docker
 import pytest
+from docker.errors import DockerException
 
 from modelplane.cli import main
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -325,7 +326,7 @@ def test_with_modelplane_traceback_a_refusal_shows_the_daemons_error_below_it(
     monkeypatch.setenv("MODELPLANE_TRACEBACK", "1")
     with pytest.raises(daemon.ImageError) as refused:
         main(["image", "test", "modelplane-serving:fraud-detector"])
-    assert isinstance(refused.value.__cause__, docker.errors.DockerException)
+    assert isinstance(refused.value.__cause__, DockerException)
     assert capsys.readouterr().err.startswith("modelplane image: no Docker daemon answers at")
     unknown = ["image", "test", "x", "--stack", "dev", "--endpoint", "nope"]
     assert main(unknown) == EXIT_USAGE, "a refusal with nothing below it: no traceback"
