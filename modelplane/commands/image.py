@@ -96,6 +96,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    image_build.check_family(args.family)
     client = daemon.connect()
     built = image_build.build(client, family=args.family, base=args.base, log=_progress)
     verdict = built.manifest

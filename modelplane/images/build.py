@@ -101,10 +101,15 @@ def default_base() -> str:
     return match[1]
 
 
-def build(client: docker.DockerClient, *, family: str, base: str | None, log: Log) -> BuiltImage:
-    """Build, tag `modelplane-serving:<family>-<20 hex of the ID>` and `:<family>`, check the manifest it will push."""
+def check_family(family: str) -> None:
+    """A family name that can be a tag (checked before the daemon is asked anything)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,100}", family):
         raise ImageError(f"--family {family}: a model family name is lower-case letters, digits, '.', '_', '-'")
+
+
+def build(client: docker.DockerClient, *, family: str, base: str | None, log: Log) -> BuiltImage:
+    """Build, tag `modelplane-serving:<family>-<20 hex of the ID>` and `:<family>`, check the manifest it will push."""
+    check_family(family)
     base = base or default_base()
     _ensure_present(client, base, log)
     platform = _platform_of(client, base)

@@ -11,6 +11,7 @@ from typing import Any
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound
 from requests.exceptions import RequestException
+from urllib3.exceptions import HTTPError as StreamError
 
 from modelplane.errors import BadInput
 
@@ -44,7 +45,7 @@ def daemon_errors(what: str) -> Iterator[None]:
         raise ImageError(f"{what}: {error.explanation or error}") from error
     except (APIError, DockerException) as error:
         raise ImageError(f"{what}: {_reason(error)}") from error
-    except RequestException as error:
+    except (RequestException, StreamError) as error:  # a streamed answer (push, build, save) cut off: urllib3's
         raise ImageError(f"{what}: the Docker daemon stopped answering: {_reason(error)}") from error
 
 

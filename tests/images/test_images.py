@@ -13,6 +13,7 @@ from typing import cast
 import docker
 import pytest
 from docker.errors import DockerException
+from urllib3.exceptions import ProtocolError
 
 from modelplane.cli import main
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -331,6 +332,17 @@ def test_with_modelplane_traceback_a_refusal_shows_the_daemons_error_below_it(
     unknown = ["image", "test", "x", "--stack", "dev", "--endpoint", "nope"]
     assert main(unknown) == EXIT_USAGE, "a refusal with nothing below it: no traceback"
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_daemon_that_stops_answering_mid_stream_is_an_image_error_naming_the_operation() -> None:
+    """What the SDK raises when a streamed answer (push progress, build output) is cut off: urllib3's error."""
+    cut = ProtocolError("Connection broken: IncompleteRead(0 bytes read)")
+    with pytest.raises(
+        daemon.ImageError, match=r"^docker push r/x:t: the Docker daemon stopped answering: "
+    ) as refused:
+        with daemon.daemon_errors("docker push r/x:t"):
+            raise cut
+    assert refused.value.__cause__ is cut
 
 
 def test_the_dockerfile_passes_hadolint() -> None:
