@@ -337,11 +337,11 @@ def test_with_modelplane_traceback_a_refusal_shows_the_daemons_error_below_it(
 def test_a_daemon_that_stops_answering_mid_stream_is_an_image_error_naming_the_operation() -> None:
     """What the SDK raises when a streamed answer (push progress, build output) is cut off: urllib3's error."""
     cut = ProtocolError("Connection broken: IncompleteRead(0 bytes read)")
-    with pytest.raises(
-        daemon.ImageError, match=r"^docker push r/x:t: the Docker daemon stopped answering: "
-    ) as refused:
-        with daemon.daemon_errors("docker push r/x:t"):
-            raise cut
+    with (
+        pytest.raises(daemon.ImageError, match=r"^docker push r/x:t: the Docker daemon stopped answering: ") as refused,
+        daemon.daemon_errors("docker push r/x:t"),
+    ):
+        raise cut
     assert refused.value.__cause__ is cut
 
 
