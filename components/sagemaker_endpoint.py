@@ -100,6 +100,11 @@ TRAFFIC_ROUTING = {
 
 CAPACITY_TYPES = {StepType.CAPACITY_PERCENT: "CAPACITY_PERCENT", StepType.INSTANCE_COUNT: "INSTANCE_COUNT"}
 
+# modelplane's serving image refuses bodies over `MODELPLANE_MAX_PAYLOAD_MB` (6 by default, SageMaker's
+# real-time limit); asynchronous inference passes payloads of up to 1 GB from S3, so its models get that limit.
+SERVER_MAX_PAYLOAD_ENV = "MODELPLANE_MAX_PAYLOAD_MB"
+ASYNC_MAX_PAYLOAD_MB = "1024"
+
 
 class SageMakerEndpoint(pulumi.ComponentResource):
     """Execution role, one model per variant, an auto-named endpoint configuration, the endpoint and its autoscaling."""
@@ -218,11 +223,15 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     def _container(self, variant: VariantArgs) -> aws.sagemaker.ModelPrimaryContainerArgs:
         """A registered model package version, or the repository's image with an archive from the bucket.
 
+        The environment: the variant's own, the ARNs of the secrets, and for an asynchronous endpoint the
+        serving image's payload limit raised to asynchronous inference's 1 GB (the variant's own value wins).
+
         A package's inference specification names its own image and archive; SageMaker takes them
         from there, so they are not repeated (as the SageMaker SDK creates package models).
         """
         args = self._args
         environment = {
+            **({SERVER_MAX_PAYLOAD_ENV: ASYNC_MAX_PAYLOAD_MB} if "async_inference" in args else {}),
             **variant.get("environment", {}),
             **{secret_arn_env_var(secret): arn for secret, arn in args.get("secret_arns", {}).items()},
         } or None

@@ -63,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         code, message = outcome_of(args.command, error)
         print(message, file=sys.stderr)
-        if os.environ.get(TRACEBACK_ENV) and not isinstance(error, BadInput | CheckFailed):
+        # The traceback of a bug, or of the error below a refusal that wraps one (a daemon, a registry).
+        if os.environ.get(TRACEBACK_ENV) and (not isinstance(error, BadInput | CheckFailed) or error.__cause__):
             raise
         return code
 

@@ -7,32 +7,21 @@ refuse); 2 bad usage, no Docker daemon, an unreadable input or a registry's refu
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import shlex
 import sys
-import tarfile
-import tempfile
-import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from docker.errors import ImageNotFound
 
 from modelplane.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.config import stackfiles
 from modelplane.config.loader import load_stack_file
-from modelplane.config.outputs import add_outputs_option, read_outputs
-from modelplane.errors import EXIT_FAILED, EXIT_OK, BadInput
+from modelplane.config.outputs import add_outputs_option
+from modelplane.errors import EXIT_FAILED, EXIT_OK
 from modelplane.images import build as image_build
-from modelplane.images import contract, daemon, manifests, push
-from modelplane.images.registry import Credentials, Reference, fetch_manifest
-from modelplane.settings import Platform
+from modelplane.images import contract, daemon, inputs, push, table
+from modelplane.report.writers import write_report
 
-TABLE_WIDTH = 80
-CHECK_WIDTH = 12
-DETAIL_INDENT = 2 + 4 + 2 + CHECK_WIDTH + 2
 MEGABYTE = 1024 * 1024
 
 
@@ -107,6 +96,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    image_build.check_family(args.family)
     client = daemon.connect()
     built = image_build.build(client, family=args.family, base=args.base, log=_progress)
     verdict = built.manifest
@@ -126,17 +116,17 @@ def run_build(args: argparse.Namespace) -> int:
         "manifest": {"ok": verdict.ok, "detail": verdict.detail},
     }
     if args.json is not None:
-        _write_json(args.json, document)
+        write_report(args.json, document)
     return EXIT_OK if verdict.ok else EXIT_FAILED
 
 
 def run_test(args: argparse.Namespace) -> int:
-    smoke, port, health_path = _endpoint_facts(args)
+    smoke, port, health_path = inputs.endpoint_facts(args.stack, args.config, args.endpoint)
     if args.model_data is not None and not args.model_data.is_file():
         raise daemon.ImageError(f"--model-data {args.model_data}: no such file")
     client = daemon.connect()
-    verdict = _manifest_verdict(client, args.image)
-    with _model_dir(args.model_data) as model_dir:
+    verdict = inputs.manifest_verdict(client, args.image)
+    with inputs.unpacked_model(args.model_data) as model_dir:
         checks = contract.run_contract(
             client,
             contract.Contract(
@@ -150,23 +140,14 @@ def run_test(args: argparse.Namespace) -> int:
                 stop_timeout=args.stop_timeout,
             ),
         )
-    print(render(args.image, checks))
+    print(table.render(args.image, checks))
     return EXIT_FAILED if any(check.result is contract.Result.FAIL for check in checks) else EXIT_OK
 
 
 def run_push(args: argparse.Namespace) -> int:
-    stack_file = stackfiles.stack_file(args.stack)
-    settings = load_stack_file(stack_file, args.stack)
-    if args.family not in settings.registry.families:
-        known = ", ".join(settings.registry.families)
-        raise daemon.ImageError(f"{stackfiles.shown(stack_file)}: no model family {args.family!r} (families: {known})")
+    settings = load_stack_file(stackfiles.stack_file(args.stack), args.stack)
     aws = Aws.connect(settings.region, endpoint_url_for(args.endpoint_url, settings))
-    if args.registry:
-        target = push.registry_target(args.registry, args.family)
-    else:
-        outputs = read_outputs(args.outputs, args.stack, settings)
-        repository = push.family_repository(outputs, args.family, args.stack)
-        target = push.Target(repository, _ecr_login(aws, repository))
+    target = push.target_of(settings, args.stack, args.family, registry=args.registry, outputs=args.outputs, aws=aws)
     client = daemon.connect()
     pushed = push.push(client, args.image, target, _progress)
     print(f"{'Already in' if pushed.already_there else 'Pushed to'} {pushed.repository}:{pushed.tag}")
@@ -191,95 +172,8 @@ def run_push(args: argparse.Namespace) -> int:
         "register": shlex.join(command),
     }
     if args.json is not None:
-        _write_json(args.json, document)
+        write_report(args.json, document)
     return EXIT_OK
-
-
-def render(image: str, checks: list[contract.Check]) -> str:
-    """One line per check (details wrapped within 80 columns), then the verdict."""
-    lines = [f"modelplane image test: {image}", ""]
-    for check in checks:
-        label = "FAIL" if check.result is contract.Result.FAIL else check.result.value
-        detail = textwrap.wrap(check.detail, TABLE_WIDTH - DETAIL_INDENT, break_long_words=True, break_on_hyphens=False)
-        detail = detail or [""]
-        lines.append(f"  {label:<4}  {check.name:<{CHECK_WIDTH}}  {detail[0]}")
-        lines += [" " * DETAIL_INDENT + line for line in detail[1:]]
-    counts = {result: sum(check.result is result for check in checks) for result in contract.Result}
-    verdict = "FAILED" if counts[contract.Result.FAIL] else "OK"
-    passed, failed, skipped = (counts[r] for r in contract.Result)
-    lines += ["", f"{verdict}: {passed} passed, {failed} failed, {skipped} skipped"]
-    return "\n".join(lines)
-
-
-def _endpoint_facts(args: argparse.Namespace) -> tuple[contract.Smoke | None, int, str]:
-    """The smoke request, port and health path of `--endpoint` (SageMaker's defaults without one)."""
-    if args.endpoint is None:
-        if args.stack or args.config:
-            raise BadInput("--stack/--config need --endpoint (whose smoke_test to send)")
-        return None, contract.SAGEMAKER_PORT, contract.PING_PATH
-    path, stack = stackfiles.resolve(args.stack, args.config)
-    settings = load_stack_file(path, stack)
-    endpoint = stackfiles.endpoint_named(settings, path, args.endpoint)
-    sample = endpoint.smoke_test
-    smoke = contract.Smoke(sample.content_type, sample.body, endpoint.alarms.latency_p99_ms) if sample else None
-    serving = endpoint.kubernetes if endpoint.platform is Platform.KUBERNETES else None
-    if serving is None:
-        return smoke, contract.SAGEMAKER_PORT, contract.PING_PATH
-    return smoke, serving.port, serving.health_path
-
-
-def _manifest_verdict(client: Any, image: str) -> manifests.Verdict:
-    """The registry's answer for an image named by its registry (pulled when absent); else the local image's."""
-    first = image.split("/", 1)[0]
-    if "/" not in image or not ("." in first or ":" in first or first == "localhost"):
-        daemon.image_facts(client, image)
-        return manifests.judge_local(client, image)
-    reference = Reference.parse(image)
-    credentials = _ecr_login(None, image)
-    with daemon.daemon_errors(f"docker pull {image}"):
-        try:
-            client.api.inspect_image(image)
-        except ImageNotFound:
-            auth = {"username": credentials.username, "password": credentials.password} if credentials else None
-            client.images.pull(image, auth_config=auth)
-    manifest = fetch_manifest(reference, credentials)
-    if manifest is None:
-        raise daemon.ImageError(f"{image}: the registry {reference.registry} has no such manifest")
-    return manifests.judge_registry(manifest)
-
-
-@contextmanager
-def _model_dir(archive: Path | None) -> Iterator[Path | None]:
-    """`--model-data` unpacked as SageMaker unpacks it, with the archive's own file modes."""
-    if archive is None:
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="modelplane-model-") as directory:
-        target = Path(directory)
-        try:
-            with tarfile.open(archive, "r:*") as contents:
-                contents.extractall(target, filter="data")
-        except FileNotFoundError:
-            raise daemon.ImageError(f"--model-data {archive}: no such file") from None
-        except (OSError, tarfile.TarError) as error:
-            raise daemon.ImageError(f"--model-data {archive}: not a readable tar archive: {error}") from None
-        target.chmod(0o755)
-        yield target
-
-
-def _ecr_login(aws: Aws | None, repository: str) -> Credentials | None:
-    """ECR's token for an ECR repository (in its own region), None for any other registry."""
-    region = push.ecr_region(repository)
-    if region is None:
-        return None
-    session = (
-        aws if aws is not None and aws.region == region else Aws.connect(region, aws.endpoint_url if aws else None)
-    )
-    return push.ecr_credentials(session.client("ecr"))
-
-
-def _write_json(path: Path, document: dict[str, Any]) -> None:
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 def _progress(line: str) -> None:
@@ -287,10 +181,13 @@ def _progress(line: str) -> None:
 
 
 def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse names the option and exits 2 otherwise)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number of seconds: {text!r}")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
     return value

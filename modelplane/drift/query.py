@@ -37,7 +37,7 @@ from sqlglot import exp
 
 from modelplane.drift.baseline import Baseline, NumericFeature
 from modelplane.timewindow import Window
-from modelplane_serving.payloads import CSV_TYPES, JSON_LINES_TYPES, JSON_TYPES
+from modelplane_serving.payloads import CSV_TYPES, JSON_LINES_TYPES, JSON_TYPES, LINE_BREAK
 
 # Trino's min_by(x, y, n) takes n up to 10,000; the window's sample for the Kolmogorov-Smirnov test.
 KS_SAMPLE_SIZE = 10_000
@@ -67,8 +67,8 @@ CSV_LONE_CARRIAGE_RETURN = (
 _WHITESPACE = r"\x09-\x0d\x1c-\x20" + "\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _SURROUNDING_WHITESPACE = rf"\A[{_WHITESPACE}]+|[{_WHITESPACE}]+\z"
 _BLANK = rf"\A[{_WHITESPACE}]*\z"
-# The line breaks of Python's str.splitlines() (JSON Lines).
-_LINE_BREAK = r"\r\n|[\n\r\x0b\x0c\x1c-\x1e" + "\x85\u2028\u2029]"
+# Where JSON Lines end, as the server splits them (CR, LF or both; a pattern RE2 and Joni read alike).
+_LINE_BREAK = LINE_BREAK.pattern
 # What Python's float() reads from a string, in ASCII digits (drift takes no other script's digits).
 _DIGITS = "[0-9](?:_?[0-9])*"
 NUMERAL = (

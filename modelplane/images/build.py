@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import docker
 from docker.errors import ImageNotFound
@@ -101,10 +101,15 @@ def default_base() -> str:
     return match[1]
 
 
-def build(client: docker.DockerClient, *, family: str, base: str | None, log: Log) -> BuiltImage:
-    """Build, tag `modelplane-serving:<family>-<20 hex of the ID>` and `:<family>`, check the manifest it will push."""
+def check_family(family: str) -> None:
+    """A family name that can be a tag (checked before the daemon is asked anything)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,100}", family):
         raise ImageError(f"--family {family}: a model family name is lower-case letters, digits, '.', '_', '-'")
+
+
+def build(client: docker.DockerClient, *, family: str, base: str | None, log: Log) -> BuiltImage:
+    """Build, tag `modelplane-serving:<family>-<20 hex of the ID>` and `:<family>`, check the manifest it will push."""
+    check_family(family)
     base = base or default_base()
     _ensure_present(client, base, log)
     platform = _platform_of(client, base)
@@ -143,22 +148,43 @@ def _platform_of(client: docker.DockerClient, base: str) -> Platform:
     base_id = image_facts(client, base).id
     cache = _cache_dir() / "platforms.json"
     known: dict[str, Any] = _read_json(cache)
-    if base_id not in known:
+    facts = known.get(base_id)
+    if not _is_probe_answer(facts):  # not asked yet (or a cache entry of another shape)
         with daemon_errors(f"running python3 in the base image {base}"):
             output = client.containers.run(
                 base, ["python3", "-c", _PLATFORM_PROBE], entrypoint=[], network_mode="none", remove=True
             )
-        known[base_id] = json.loads(output)
+        try:
+            facts = json.loads(output)
+        except ValueError as error:
+            raise ImageError(f"base image {base}: python3 did not print its platform but {output[:200]!r}") from error
+        if not _is_probe_answer(facts):
+            raise ImageError(f"base image {base}: python3 printed {output[:200]!r}, not its platform")
+        known[base_id] = facts
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(known, indent=1), encoding="utf-8")
-    facts = known[base_id]
     library, version = facts["libc"]
-    if library != "glibc":
+    glibc = re.match(r"(\d+)\.(\d+)", version)
+    if library != "glibc" or glibc is None:
         raise ImageError(f"base image {base}: its C library is {library or 'unknown'}, not glibc (manylinux wheels)")
-    major, minor = (int(part) for part in version.split(".")[:2])
     if tuple(int(part) for part in facts["python"].split(".")) < (3, 11):
         raise ImageError(f"base image {base}: Python {facts['python']}; modelplane-serving needs 3.11 or newer")
-    return Platform(facts["python"], facts["machine"], (major, minor))
+    return Platform(facts["python"], facts["machine"], (int(glibc[1]), int(glibc[2])))
+
+
+def _is_probe_answer(facts: Any) -> TypeGuard[dict[str, Any]]:
+    """`_PLATFORM_PROBE`'s JSON: {"python": "3.11", "machine": "x86_64", "libc": ["glibc", "2.36"]}."""
+    if not isinstance(facts, dict):
+        return False
+    libc, python = facts.get("libc"), facts.get("python")
+    return (
+        isinstance(python, str)
+        and re.fullmatch(r"\d+\.\d+", python) is not None
+        and isinstance(facts.get("machine"), str)
+        and isinstance(libc, list)
+        and len(libc) == 2
+        and all(isinstance(part, str) for part in libc)
+    )
 
 
 def _write_context(context: Path, platform: Platform, log: Log) -> None:

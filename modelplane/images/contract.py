@@ -41,8 +41,7 @@ from modelplane_components.kubernetes_pods import (
     server_environment,
 )
 from prometheus_client.parser import text_string_to_metric_families
-from requests.exceptions import ConnectionError as RequestsConnectionError
-from requests.exceptions import ReadTimeout
+from requests.exceptions import RequestException
 
 from modelplane.images.daemon import BIND_TO_PORT_LABEL, ImageError, connect, daemon_errors, image_facts
 from modelplane.images.manifests import Verdict
@@ -117,8 +116,9 @@ def run_contract(client: docker.DockerClient, contract: Contract) -> list[Check]
     """Every check, in the order of the table.
 
     The three containers are created at once (with a copying storage driver, creating one is the slowest
-    step); the SageMaker run and the bind-to-port run go side by side, the Kubernetes run, on the same
-    port as SageMaker's, after them. The daemon removes each container when it stops.
+    step) but run strictly one after another, each started only once its port is free and the one before
+    it is gone: on the host network, two servers side by side could answer for each other. The daemon
+    removes each container when it stops.
     """
     facts = image_facts(client, contract.image)
     checks = [Check("manifest", Result.PASS if contract.manifest.ok else Result.FAIL, contract.manifest.detail)]
@@ -143,13 +143,14 @@ def run_contract(client: docker.DockerClient, contract: Contract) -> list[Check]
     }
     with ThreadPoolExecutor(len(runs)) as pool:
         futures = {name: pool.submit(_Container.create, contract, *run) for name, run in runs.items()}
-        created = {name: future.result() for name, future in futures.items()}
+    created = {name: future.result() for name, future in futures.items() if future.exception() is None}
     try:
-        created["sagemaker"].start()
-        created["bind-to-port"].start()
+        for future in futures.values():
+            future.result()  # a refused creation, once the others are in `created` to be removed
         checks += _sagemaker_run(created["sagemaker"], contract)
+        created["sagemaker"].discard()
         checks += _bind_to_port_run(created["bind-to-port"], bind_port, contract)
-        created["kubernetes"].start()
+        created["bind-to-port"].discard()
         checks += _kubernetes_run(created["kubernetes"], contract)
     finally:
         for container in created.values():
@@ -159,6 +160,9 @@ def run_contract(client: docker.DockerClient, contract: Contract) -> list[Check]
 
 def _sagemaker_run(container: _Container, contract: Contract) -> list[Check]:
     run = _Run()
+    if (taken := container.start_on(SAGEMAKER_PORT)) is not None:
+        run.add("port", False, taken)
+        return run.checks
     accepted = _await_port(container, SAGEMAKER_PORT, contract.readiness_timeout)
     if not run.add("port", accepted is None, accepted or f"{HOST}:{SAGEMAKER_PORT} accepts connections"):
         return run.checks
@@ -187,6 +191,8 @@ def _sagemaker_run(container: _Container, contract: Contract) -> list[Check]:
 
 
 def _bind_to_port_run(container: _Container, port: int, contract: Contract) -> list[Check]:
+    if (taken := container.start_on(port)) is not None:
+        return [Check("bind-to-port", Result.FAIL, taken)]
     problem, _ = _await_ready(container, port, PING_PATH, contract.readiness_timeout)
     if problem is None:
         return [Check("bind-to-port", Result.PASS, f"/ping answered on SAGEMAKER_BIND_TO_PORT={port}")]
@@ -196,6 +202,8 @@ def _bind_to_port_run(container: _Container, port: int, contract: Contract) -> l
 def _kubernetes_run(container: _Container, contract: Contract) -> list[Check]:
     port, path = contract.kubernetes_port, contract.health_path
     restrictions = f"UID {NON_ROOT_ID}, read-only root, /tmp writable, no capabilities, no privilege escalation"
+    if (taken := container.start_on(port)) is not None:
+        return [Check("non-root", Result.FAIL, taken)]
     problem, ready_after = _await_ready(container, port, path, contract.readiness_timeout)
     if problem is not None:
         return [Check("non-root", Result.FAIL, f"{restrictions}: {problem}")]
@@ -270,7 +278,9 @@ def _metrics(port: int, *, invocations: int) -> Check:
 
 def _sigterm(container: _Container, grace: float) -> Check:
     signalled = time.monotonic()
-    code = container.stop_with("SIGTERM", grace)
+    if not container.signal("SIGTERM"):
+        return Check("sigterm", Result.FAIL, f"it had stopped before SIGTERM: {container.exited()}")
+    code = container.exit_code(grace)
     if code is None:
         return Check(
             "sigterm",
@@ -289,6 +299,9 @@ class _Container:
         self._container = container
         self._output: list[str] = []
         self._exit_code: str | None = None
+        self._removed = threading.Event()
+        self._waiter_error: Exception | None = None
+        self._discarded = False
         self.started = 0.0
 
     @classmethod
@@ -315,7 +328,10 @@ class _Container:
         with daemon_errors(f"creating a container of {contract.image}"):
             return cls(client.containers.create(contract.image, command, **options))
 
-    def start(self) -> None:
+    def start_on(self, port: int) -> str | None:
+        """Start it once `port` is free (None); else why it was not started."""
+        with suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+            return f"port {port} was taken before the container started (another process on this machine)"
         waiting = threading.Event()
         threading.Thread(target=self._await_removal, args=(waiting,), daemon=True).start()
         waiting.wait(timeout=5)
@@ -323,58 +339,79 @@ class _Container:
             self._container.start()
         self.started = time.monotonic()
         threading.Thread(target=self._collect, daemon=True).start()
+        return None
 
     def _await_removal(self, waiting: threading.Event) -> None:
         """The exit code, which the daemon reports to a wait for removal, registered before the start."""
         client = connect()
         waiting.set()
-        with suppress(APIError, RequestsConnectionError):
-            self._exit_code = str(client.api.wait(str(self._container.id), condition="removed").get("StatusCode"))
+        try:
+            answer = client.api.wait(str(self._container.id), condition="removed")
+            self._exit_code = str(answer.get("StatusCode"))
+        except (APIError, RequestException) as error:
+            self._waiter_error = error
+        finally:
+            self._removed.set()
 
     def _collect(self) -> None:
-        with suppress(APIError, RequestsConnectionError):
+        with suppress(APIError, RequestException):
             for chunk in self._container.logs(stream=True, follow=True):
                 self._output.append(chunk.decode("utf-8", errors="replace"))
 
     def exited(self) -> str | None:
         """None while it runs; else its exit code and its last lines of output."""
-        try:
-            self._container.reload()
-            if self._container.status not in {"exited", "dead"}:
-                return None
-            code = str(self._container.attrs.get("State", {}).get("ExitCode"))
-        except NotFound:
-            for _ in range(50):  # removed: the waiter has the code, or is about to
-                if self._exit_code is not None:
-                    break
-                time.sleep(0.02)
-            code = self._exit_code or "unknown"
+        with daemon_errors("inspecting the container"):
+            try:
+                self._container.reload()
+                if self._container.status not in {"exited", "dead"}:
+                    return None
+                code = str(self._container.attrs.get("State", {}).get("ExitCode"))
+            except NotFound:  # removed: the waiter has the code, or is about to
+                code = self.exit_code(1.0) or "unknown"
         lines = "".join(self._output).strip().splitlines()[-6:]
         return f"the container exited with code {code}: {' | '.join(lines) or '(no output)'}"
 
-    def stop_with(self, signal: str, grace: float) -> str | None:
-        """Its exit code after `signal`; None when it outlives `grace`."""
-        try:
-            self._container.kill(signal=signal)
-            return str(self._container.wait(timeout=grace).get("StatusCode"))
-        except (ReadTimeout, RequestsConnectionError):
+    def signal(self, signal: str) -> bool:
+        """Send `signal`; False when the container was gone already (it had stopped on its own)."""
+        with daemon_errors(f"sending the container {signal}"):
+            try:
+                self._container.kill(signal=signal)
+            except NotFound:
+                return False
+            except APIError as error:
+                if error.status_code == 409:  # not running: stopped, not yet removed
+                    return False
+                raise
+        return True
+
+    def exit_code(self, timeout: float) -> str | None:
+        """Its exit code once the daemon has removed it; None while it still runs after `timeout`."""
+        if not self._removed.wait(timeout):
             return None
-        except NotFound:
-            return "unknown (removed)"
+        if self._waiter_error is not None:
+            raise ImageError(f"waiting for the container to stop: {self._waiter_error}") from self._waiter_error
+        return self._exit_code
 
     def discard(self) -> None:
-        with suppress(APIError):
-            if self.started:
-                self._container.kill()
-            else:
+        """Gone for good, so that the next run may take the port: killed and removed by the daemon (never
+        started: removed)."""
+        if self._discarded:
+            return
+        self._discarded = True
+        if not self.started:
+            with daemon_errors("removing the container"), suppress(NotFound):
                 self._container.remove(force=True)
+            return
+        self.signal("SIGKILL")
+        if self.exit_code(STOP_GRACE_SECONDS) is None:
+            raise ImageError(f"the container {self._container.name} still runs {STOP_GRACE_SECONDS:g} s after SIGKILL")
 
 
 def _await_port(container: _Container, port: int, timeout: float) -> str | None:
     """None once the port accepts connections; else why not."""
     while time.monotonic() - container.started < timeout:
         with suppress(OSError), socket.create_connection((HOST, port), timeout=1):
-            return None
+            return container.exited()  # None: the port is the container's (it was free before the start)
         if (exited := container.exited()) is not None:
             return exited
         time.sleep(POLL_SECONDS)
@@ -385,12 +422,12 @@ def _await_port(container: _Container, port: int, timeout: float) -> str | None:
 
 
 def _await_ready(container: _Container, port: int, path: str, timeout: float) -> tuple[str | None, float]:
-    """(None, seconds since start) once `path` answers 200; else (why not, 0)."""
+    """(None, seconds since start) once `path` answers 200 and the container still runs; else (why not, …)."""
     last = "no answer"
     while (elapsed := time.monotonic() - container.started) < timeout:
         status, body, _ = _request(port, "GET", path)
-        if status == 200:
-            return None, elapsed
+        if status == 200:  # from the container only while it runs
+            return container.exited(), elapsed
         if status:
             last = f"{status} {_excerpt(body)}"
         if (exited := container.exited()) is not None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound
+from requests.exceptions import RequestException
+from urllib3.exceptions import HTTPError as StreamError
 
 from modelplane.errors import BadInput
 
@@ -29,19 +31,22 @@ def connect() -> docker.DockerClient:
         client.ping()
     except DockerException as error:
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-        raise ImageError(f"no Docker daemon answers at {where}: {_reason(error)}") from None
+        raise ImageError(f"no Docker daemon answers at {where}: {_reason(error)}") from error
     return client
 
 
 @contextmanager
 def daemon_errors(what: str) -> Iterator[None]:
-    """An Engine API refusal during `what`, as one ImageError line."""
+    """An Engine API refusal during `what`, or the daemon no longer answering, as one ImageError line (the
+    SDK's error its cause, for MODELPLANE_TRACEBACK)."""
     try:
         yield
     except ImageNotFound as error:
-        raise ImageError(f"{what}: {error.explanation or error}") from None
+        raise ImageError(f"{what}: {error.explanation or error}") from error
     except (APIError, DockerException) as error:
-        raise ImageError(f"{what}: {_reason(error)}") from None
+        raise ImageError(f"{what}: {_reason(error)}") from error
+    except (RequestException, StreamError) as error:  # a streamed answer (push, build, save) cut off: urllib3's
+        raise ImageError(f"{what}: the Docker daemon stopped answering: {_reason(error)}") from error
 
 
 @dataclass(frozen=True)
@@ -51,9 +56,6 @@ class ImageFacts:
     layers: tuple[str, ...]
     """Diff ids of its file-system layers, base first."""
     labels: dict[str, str]
-    architecture: str
-    os: str
-    repo_digests: tuple[str, ...]
 
 
 def image_facts(client: docker.DockerClient, reference: str) -> ImageFacts:
@@ -63,9 +65,6 @@ def image_facts(client: docker.DockerClient, reference: str) -> ImageFacts:
         id=document["Id"],
         layers=tuple(document.get("RootFS", {}).get("Layers") or ()),
         labels=dict((document.get("Config") or {}).get("Labels") or {}),
-        architecture=document.get("Architecture", ""),
-        os=document.get("Os", ""),
-        repo_digests=tuple(document.get("RepoDigests") or ()),
     )
 
 

@@ -82,6 +82,11 @@ class Manifest:
         config = self.document.get("config")
         return config.get("digest") if isinstance(config, dict) else None
 
+    def is_image(self, image_id: str) -> bool:
+        """Is this the image whose ID the daemon gives? The classic image store's ID is the config's digest;
+        Docker's containerd image store's is the digest of the manifest or index itself (pushed as is)."""
+        return image_id in {self.config_digest, self.digest}
+
 
 def fetch_manifest(reference: Reference, credentials: Credentials | None = None) -> Manifest | None:
     """The manifest `reference` names, None when the registry has no such tag or digest."""
@@ -91,10 +96,7 @@ def fetch_manifest(reference: Reference, credentials: Credentials | None = None)
     except _NotFound:
         return None
     media_type = headers.get("Content-Type", "").split(";")[0].strip()
-    try:
-        document = json.loads(body)
-    except ValueError:
-        raise ImageError(f"{reference.registry}: the manifest of {reference.repository} is not JSON") from None
+    document = _json_object(body, f"registry {reference.registry}: the manifest of {reference.repository}")
     return Manifest(media_type, f"sha256:{hashlib.sha256(body).hexdigest()}", document)
 
 
@@ -111,12 +113,12 @@ def _get(url: str, reference: Reference, credentials: Credentials | None) -> tup
     except urllib.error.HTTPError as error:
         challenge = error.headers.get("WWW-Authenticate", "")
         if error.code != 401 or not challenge.lower().startswith("bearer"):
-            raise _refusal(error, reference) from None
+            raise _refusal(error, reference) from error
         headers["Authorization"] = "Bearer " + _token(challenge, reference, credentials)
     try:
         return _open(url, headers)
     except urllib.error.HTTPError as error:
-        raise _refusal(error, reference) from None
+        raise _refusal(error, reference) from error
 
 
 def _open(url: str, headers: dict[str, str]) -> tuple[bytes, Any]:
@@ -128,7 +130,7 @@ def _open(url: str, headers: dict[str, str]) -> tuple[bytes, Any]:
         raise
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise ImageError(f"registry {url.split('/v2/', maxsplit=1)[0]}: {reason}") from None
+        raise ImageError(f"registry {urllib.parse.urlsplit(url).netloc}: {reason}") from error
 
 
 def _refusal(error: urllib.error.HTTPError, reference: Reference) -> Exception:
@@ -151,9 +153,23 @@ def _token(challenge: str, reference: Reference, credentials: Credentials | None
     try:
         body, _ = _open(f"{realm}?{urllib.parse.urlencode(fields)}", headers)
     except urllib.error.HTTPError as error:
-        raise ImageError(f"registry {reference.registry}: token request refused: HTTP {error.code}") from None
-    document = json.loads(body)
-    return str(document.get("token") or document.get("access_token") or "")
+        raise ImageError(f"registry {reference.registry}: token request refused: HTTP {error.code}") from error
+    document = _json_object(body, f"registry {reference.registry}: the token answer of {realm}")
+    token = document.get("token") or document.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise ImageError(f"registry {reference.registry}: the token answer of {realm} holds no token")
+    return token
+
+
+def _json_object(body: bytes, what: str) -> dict[str, Any]:
+    """A registry's answer that must be a JSON object; ImageError naming `what` otherwise."""
+    try:
+        document = json.loads(body)
+    except ValueError as error:  # UnicodeDecodeError too
+        raise ImageError(f"{what} is not JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise ImageError(f"{what} is JSON but not an object")
+    return document
 
 
 def _basic(credentials: Credentials) -> str:
@@ -161,8 +177,11 @@ def _basic(credentials: Credentials) -> str:
 
 
 def _error_text(error: urllib.error.HTTPError) -> str:
+    """The distribution spec's `{"errors": [{"code", "message"}]}`, else the HTTP reason."""
     try:
-        errors = json.loads(error.read()).get("errors") or []
-        return "; ".join(f"{item.get('code')}: {item.get('message')}" for item in errors) or str(error.reason)
-    except (ValueError, AttributeError, OSError):
+        document = json.loads(error.read())
+    except (ValueError, OSError):
         return str(error.reason)
+    errors = document.get("errors") if isinstance(document, dict) else None
+    items = [item for item in errors if isinstance(item, dict)] if isinstance(errors, list) else []
+    return "; ".join(f"{item.get('code')}: {item.get('message')}" for item in items) or str(error.reason)

@@ -3,7 +3,8 @@
 The model loads in a background thread, so the socket accepts connections at once (SageMaker allows
 250 ms) and `/ping` answers 503 with the reason until the model is ready, or for good when it cannot
 load (the reason is logged). A request the model cannot take is a 4xx with `{"error": "..."}`; a
-failure of the predict code a 500; neither ends the worker.
+failure of the predict code a 500 that tells the client only its request id (the `X-Request-ID` it
+sent, or one made up), while the log holds the traceback under that id; neither ends the worker.
 
 Metrics (Prometheus text at `/metrics`, on the serving port the ServiceMonitor scrapes), the contract
 `modelplane compare` and the PrometheusRule read:
@@ -21,8 +22,10 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -49,18 +52,26 @@ from modelplane_serving.errors import ClientError, ModelLoadError, PayloadTooLar
 INVOCATIONS_PATH = "/invocations"
 METRICS_PATH = "/metrics"
 EXECUTION_PARAMETERS_PATH = "/execution-parameters"
+MEGABYTE = 1024 * 1024
+BATCH_MAX_PAYLOAD_MB = 100
+REQUEST_ID_HEADER = "X-Request-ID"
+# A request id the client (or a proxy in front) chose, taken as is only when it is this tame.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Small tabular models answer in milliseconds; the tail goes up to SageMaker's 60 s limit.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 log = logging.getLogger("modelplane_serving")
 
 
+LOADING = "the model is still loading"
+
+
 class ModelState:
-    """The loaded model, or why there is none."""
+    """The loaded model, or why there is none (for /ping and the log: the platform's health checks)."""
 
     def __init__(self) -> None:
         self.model: models.Model | None = None
-        self.problem = "the model is still loading"
+        self.problem = LOADING
 
     def load(self, settings: Settings) -> None:
         started = time.perf_counter()
@@ -117,13 +128,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         return Response(encoder(registry), headers={"content-type": content_type})
 
     async def execution_parameters(_: Request) -> Response:
-        """What SageMaker batch transform asks before it sends records."""
-        parameters = {
-            "MaxConcurrentTransforms": os.cpu_count() or 1,
-            "BatchStrategy": "MULTI_RECORD",
-            "MaxPayloadInMB": max(1, settings.max_payload_bytes // (1024 * 1024)),
-        }
-        return Response(json.dumps(parameters), media_type="application/json")
+        """What SageMaker batch transform asks before it sends records (when the job does not say)."""
+        return Response(json.dumps(batch_parameters(settings, os.cpu_count() or 1)), media_type="application/json")
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -140,10 +146,22 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     return Starlette(routes=routes, lifespan=lifespan)
 
 
+def batch_parameters(settings: Settings, cpus: int) -> dict[str, Any]:
+    """Batch transform's parameters within its limits: payloads of at most 100 MB, and at most 100 MB in
+    flight (MaxConcurrentTransforms x MaxPayloadInMB, CreateTransformJob), none larger than the server takes."""
+    payload_mb = min(BATCH_MAX_PAYLOAD_MB, max(1, settings.max_payload_bytes // MEGABYTE))
+    return {
+        "MaxConcurrentTransforms": max(1, min(cpus, BATCH_MAX_PAYLOAD_MB // payload_mb)),
+        "BatchStrategy": "MULTI_RECORD",
+        "MaxPayloadInMB": payload_mb,
+    }
+
+
 async def _invoke(request: Request, state: ModelState, settings: Settings) -> Response:
     model = state.model
     if model is None:
-        return _error(503, state.problem)
+        # Clients get no paths or exception text of the model directory; /ping and the log have them.
+        return _error(503, LOADING if state.problem == LOADING else "the model could not be loaded (see /ping)")
     try:
         body = await _body(request, settings.max_payload_bytes)
         answer = await run_in_threadpool(
@@ -151,9 +169,13 @@ async def _invoke(request: Request, state: ModelState, settings: Settings) -> Re
         )
     except ClientError as error:
         return _error(error.status, str(error))
-    except Exception as error:
-        log.exception("the model failed on a request")
-        return _error(500, f"the model failed: {type(error).__name__}: {error}")
+    except Exception:
+        # The exception may carry model internals, paths or another request's data: the log has it.
+        sent = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = sent if _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+        log.exception("request %s: the model failed", request_id)
+        message = f"the model failed on this request (request id {request_id}); the server's log has the details"
+        return _error(500, message, {REQUEST_ID_HEADER: request_id})
     return Response(answer.body, media_type=answer.content_type)
 
 
@@ -175,6 +197,6 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _error(status: int, message: str) -> Response:
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     document: dict[str, Any] = {"error": message}
-    return Response(json.dumps(document), status_code=status, media_type="application/json")
+    return Response(json.dumps(document), status_code=status, headers=headers, media_type="application/json")

@@ -8,13 +8,24 @@ Two input layouts, the ones tabular converters (skl2onnx, onnxmltools) produce:
 - one input per feature, each `[N, 1]` or `[N]`, typed on its own (numbers and strings side by side):
   the input names are the feature names.
 
-A row's values are converted to each input's element type; a value that does not convert, a missing
-or unknown feature, is a 400 naming the row and the feature.
+A row's values are converted to each input's element type, value by value and exactly, never by
+numpy's casts (which read "False" as true, cut 1.5 to 1, wrap 300 into an int8, or turn null into the
+string "None"):
+
+- booleans: JSON true and false, 1 and 0, and the strings true, false, 1, 0 (any case);
+- integers: whole numbers (1, "1", 1.0, "1e3") within the type's range;
+- floating point: finite numbers within the type's range; null and "nan" are NaN, the usual missing value;
+- strings: text, and numbers as they are written in the request.
+
+Anything else, a missing or an unknown feature, is a 400 naming the row and the feature.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +86,7 @@ class _Feed:
 
     def __init__(self, name: str, columns: list[str], dtype: Any, rank: int) -> None:
         self.name, self.columns, self.dtype, self.rank = name, columns, dtype, rank
+        self._convert = _converter(dtype)
 
     def tensor(self, rows: Sequence[Mapping[str, Any]], known: set[str]) -> Any:
         values = []
@@ -85,22 +97,99 @@ class _Feed:
             missing = [column for column in self.columns if column not in row]
             if missing:
                 raise ClientError(f"row {index}: no value for feature {missing[0]!r}")
-            values.append([row[column] for column in self.columns])
-        try:
-            array = np.asarray(values, dtype=self.dtype)
-        except (ValueError, TypeError):
-            raise ClientError(self._unconvertible(rows)) from None
-        return array if self.rank == 2 else array.reshape(len(rows))
-
-    def _unconvertible(self, rows: Sequence[Mapping[str, Any]]) -> str:
-        for index, row in enumerate(rows):
+            converted = []
             for column in self.columns:
                 try:
-                    np.asarray(row[column], dtype=self.dtype)
-                except (ValueError, TypeError):
-                    kind = "true or false" if self.dtype is np.bool_ else "a number"
-                    return f"row {index}, feature {column!r}: {row[column]!r} is not {kind}"
-        return f"input {self.name}: the rows do not form a table"
+                    converted.append(self._convert(row[column]))
+                except _Refused as refused:
+                    raise ClientError(f"row {index}, feature {column!r}: {_shown(row[column])} {refused}") from None
+            values.append(converted)
+        array = np.asarray(values, dtype=self.dtype)
+        return array if self.rank == 2 else array.reshape(len(rows))
+
+
+class _Refused(ValueError):
+    """Why a value does not convert to an input's element type ("is not a number")."""
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE)
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _converter(dtype: Any) -> Callable[[Any], Any]:
+    """The exact conversion of one request value to `dtype`; `_Refused` says why a value has none."""
+    if dtype is np.bool_:
+        return _boolean
+    if np.issubdtype(dtype, np.integer):
+        limits = np.iinfo(dtype)
+        return lambda value: _integer(value, limits)
+    if np.issubdtype(dtype, np.floating):
+        largest = float(np.finfo(dtype).max)
+        return lambda value: _floating(value, largest, np.dtype(dtype).name)
+    return _text
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[value.strip().lower()]
+    raise _Refused("is not true or false (true, false, 1 or 0)")
+
+
+def _integer(value: Any, limits: Any) -> int:
+    number = _number(value, "is not a whole number")
+    if isinstance(number, float):
+        if not (math.isfinite(number) and number.is_integer()):
+            raise _Refused("is not a whole number")
+        number = int(number)
+    if not limits.min <= number <= limits.max:
+        raise _Refused(f"is out of the range of {limits.dtype} ({limits.min} to {limits.max})")
+    return number
+
+
+def _floating(value: Any, largest: float, name: str) -> float:
+    if value is None:
+        return math.nan
+    number = _number(value, "is not a number")
+    try:
+        converted = float(number)
+    except OverflowError:
+        converted = math.inf
+    if math.isnan(converted):
+        return converted
+    if not abs(converted) <= largest:
+        raise _Refused(f"is out of the range of {name} (finite, at most {largest:g} in magnitude)")
+    return converted
+
+
+def _number(value: Any, refusal: str) -> int | float:
+    """An int or a float as the request wrote it: JSON numbers, or strings of decimal notation (no `_`, no hex)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if _WHOLE.fullmatch(text):
+            return int(text)
+        if _DECIMAL.fullmatch(text):
+            return float(text)
+    raise _Refused(refusal)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise _Refused("is not text (a string, or a number)")
+
+
+def _shown(value: Any) -> str:
+    """A request value as the client wrote it: strings quoted, JSON's own words for the rest."""
+    return repr(value) if isinstance(value, str) else json.dumps(value)
 
 
 def _layout(path: Path, inputs: Sequence[Any], feature_names: str | None) -> list[_Feed]:

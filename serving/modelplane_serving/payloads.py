@@ -6,10 +6,16 @@ SageMaker's data capture. Both must see the same rows, so both call `rows`. Stan
 
 Accepted forms, by content type:
 
-- CSV (`text/csv`): one row per line, values by position (no header), as strings.
+- CSV (`text/csv`): one row per record, values by position (no header), as strings, as Python's csv
+  module reads RFC 4180: a quoted value (`"a, b"`, `"a ""b"" c"`) may hold commas, quotes and line breaks.
+  Records end at `\n` or `\r\n`; a carriage return elsewhere outside quotes is refused.
 - JSON (`application/json`): an object (one row by name), a list of objects, a list of rows,
   a single row (a list of values), or any of these under `{"instances": [...]}`.
 - JSON Lines (`application/jsonlines`): one JSON document of the above per line.
+
+JSON Lines end at `\r\n`, `\r` or `\n`, and nowhere else: a form feed, U+0085 or U+2028 inside a
+JSON string is a character of it (`str.splitlines` would break the line there). Lines of only
+whitespace, and empty CSV records, are skipped.
 
 With `columns`, a row given by position becomes an object keyed by those names; without, it stays a list.
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -28,6 +35,9 @@ JSON_LINES_TYPES = frozenset({"application/jsonlines", "application/x-jsonlines"
 SUPPORTED_TYPES = CSV_TYPES | JSON_TYPES | JSON_LINES_TYPES
 
 Row = dict[str, Any]
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""Where the lines of a JSON Lines body end (the drift query splits at the same breaks)."""
 
 
 class PayloadError(ValueError):
@@ -55,7 +65,8 @@ def rows(text: str, content_type: str, columns: Sequence[str] | None) -> list[Ro
         if kind in JSON_TYPES:
             return _json_rows(json.loads(text), columns)
         if kind in JSON_LINES_TYPES:
-            return [row for line in text.splitlines() if line.strip() for row in _json_rows(json.loads(line), columns)]
+            lines = (line for line in LINE_BREAK.split(text) if line.strip())
+            return [row for line in lines for row in _json_rows(json.loads(line), columns)]
     except json.JSONDecodeError as error:
         # The reason alone (drift counts requests by it); where the JSON breaks is the cause, for a client.
         raise PayloadError(f"{kind} data that is not JSON") from error

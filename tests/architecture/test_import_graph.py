@@ -6,6 +6,7 @@ The graph is grimp's (every import statement of every module: inside functions a
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 import sys
@@ -80,6 +81,22 @@ def test_errors_are_the_floor_of_the_tool() -> None:
         for dependency in graph().find_modules_directly_imported_by("modelplane.errors")
         if dependency.startswith("modelplane")
     }
+
+
+def test_no_test_module_imports_another_test_module_or_a_conftest() -> None:
+    """Shared test code lives in harness modules: importing a conftest or a test module runs its fixtures
+    and tests twice, or not at all under another rootdir."""
+    found = []
+    for path in sorted((REPOSITORY / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            for name in names:
+                last = name.rsplit(".", 1)[-1]
+                if name.startswith("tests.") and (last == "conftest" or last.startswith("test_")):
+                    found.append(f"{path.relative_to(REPOSITORY)}: {name}")
+    assert found == []
 
 
 # --- the package diagram of docs/architecture.md ------------------------------------------------------------

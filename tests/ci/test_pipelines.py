@@ -296,6 +296,7 @@ JENKINSFILE = REPOSITORY / "Jenkinsfile"
 GROOVY_LINT = REPOSITORY / "tools" / "groovy-lint" / "node_modules" / ".bin" / "npm-groovy-lint"
 GROOVY_LINT_CONFIG = REPOSITORY / "tools" / "groovy-lint" / ".groovylintrc.json"
 AWS_SESSION = REPOSITORY / ".ci" / "pulumi-aws-session"
+UV = Path(sys.executable).with_name("uv")
 DEPLOY_STACK = REPOSITORY / ".ci" / "deploy-stack"
 _STRING = re.compile(r"'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"", re.S)
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
@@ -494,8 +495,8 @@ def ci_environment(tmp_path: Path, **environment: str) -> dict[str, str]:
     """A Jenkins agent's environment for the .ci/ scripts, with stand-ins that log each command to
     pulumi.log: `pulumi` (already the pinned version; `pulumi up` needs `uv` on PATH, as its
     `toolchain: uv` does, and exits with $PULUMI_UP_STATUS), and `make`, whose `make sync` leaves what the
-    real one does: .venv with `bin/activate`, `bin/uv` and `bin/modelplane`, none of them on PATH before
-    activation; `modelplane capacity` exits with $CAPACITY_STATUS."""
+    real one does: .venv made by uv (its own `bin/activate`), with `bin/uv` and `bin/modelplane`, none of
+    them on PATH before; `modelplane capacity` exits with $CAPACITY_STATUS."""
     bin_dir = tmp_path / "bin"
     stand_in(
         bin_dir,
@@ -512,8 +513,8 @@ def ci_environment(tmp_path: Path, **environment: str) -> dict[str, str]:
         "make",
         'echo "make $*" >> "$PULUMI_LOG"\n'
         '[ "$1" = sync ] || exit 0\n'
-        "mkdir -p .venv/bin\n"
-        'echo "PATH=\\"$PWD/.venv/bin:\\$PATH\\"; export PATH" > .venv/bin/activate\n'
+        f"{UV} venv --quiet --python {sys.executable} .venv\n"
+        "rm .venv/bin/python*\n"
         'printf \'#!/bin/sh\\necho "modelplane $*" >> "$PULUMI_LOG"\\n[ "$1" = capacity ] && exit "${CAPACITY_STATUS:-0}"\\nexit 0\\n\' > .venv/bin/modelplane\n'
         "printf '#!/bin/sh\\n' > .venv/bin/uv\n"
         "chmod +x .venv/bin/modelplane .venv/bin/uv",
@@ -565,6 +566,7 @@ def logged(tmp_path: Path) -> list[str]:
 def test_deploy_stack_runs_up_with_the_policy_pack_then_verifies(tmp_path: Path) -> None:
     result = deploy_stack(tmp_path)
     assert result.returncode == 0, result.stderr
+    assert result.stderr == "", "sh runs it, with uv's environment as `make sync` leaves it"
     assert logged(tmp_path) == [
         "make sync",
         "pulumi login s3://state-bucket",
@@ -639,31 +641,35 @@ def test_aws_session_refuses_static_keys(tmp_path: Path) -> None:
 
 PACKAGE_IMAGE = REPOSITORY / ".ci" / "package-image"
 PIPELINE_FILES = [*WORKFLOWS, GITLAB_CI, JENKINSFILE, AWS_SESSION, DEPLOY_STACK, PACKAGE_IMAGE]
-ACTIVATE = ". .venv/bin/activate"
+ON_PATH = 'export PATH="$PWD/.venv/bin:'
 
 
 @pytest.mark.parametrize("path", PIPELINE_FILES, ids=lambda path: path.name)
 def test_pipelines_run_tools_from_the_project_environment(path: Path) -> None:
     """`make sync` puts uv in .tools/uv and the project in .venv; nothing lands in ~/.local/bin, and
-    `uv run` would sync (and resolve) again."""
+    `uv run` would sync (and resolve) again. uv's bin/activate is bash's and zsh's: the pipelines, whose
+    shells are sh as often, put .venv/bin first on PATH instead."""
     text = path.read_text(encoding="utf-8")
     assert ".local/bin" not in text and "uv run" not in text
+    assert ".venv/bin/activate" not in text.replace("`. .venv/bin/activate`", "")
 
 
-def test_every_pipeline_activates_the_environment_make_sync_makes() -> None:
-    """Each job that runs `modelplane` or Pulumi (whose `toolchain: uv` looks for uv on PATH) activates
-    .venv right after `make sync`, as the README says."""
+def test_every_pipeline_puts_the_environment_make_sync_makes_first_on_path() -> None:
+    """Each job that runs `modelplane` or Pulumi (whose `toolchain: uv` looks for uv on PATH) puts .venv/bin
+    first on PATH right after `make sync`."""
     for name, job in _gitlab_jobs().items():
         lines = [*job.get("before_script", load(GITLAB_CI)["default"]["before_script"]), *job["script"]]
         if any("modelplane " in line or line.startswith("pulumi ") for line in job["script"]):
-            assert lines[lines.index("make sync") + 1] == ACTIVATE, name
+            assert lines[lines.index("make sync") + 1].startswith(ON_PATH), name
     for stage in [*jenkins_top_stages().values(), *(c for s in jenkins_top_stages().values() for c in s.children)]:
         synced = [line.strip() for line in stage.body.splitlines()]
         if "make sync" in synced:
-            assert synced[synced.index("make sync") + 1] == ACTIVATE, stage.name
+            assert synced[synced.index("make sync") + 1].startswith(ON_PATH), stage.name
         elif "modelplane " in stage.body or "pulumi " in stage.body:
-            assert "sh '.ci/deploy-stack'" in stage.body, stage.name
-    assert "make sync\n. .venv/bin/activate\n" in DEPLOY_STACK.read_text(encoding="utf-8")
+            assert "sh '.ci/deploy-stack'" in stage.body or "sh '.ci/package-image'" in stage.body, stage.name
+    for script in (DEPLOY_STACK, PACKAGE_IMAGE):
+        lines = [line for line in script.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+        assert lines[lines.index("make sync") + 1].startswith(ON_PATH), script.name
     on_path = 'make sync && echo "$PWD/.venv/bin" >> "$GITHUB_PATH"'
     for path in WORKFLOWS:
         for job_name, job in load(path)["jobs"].items():
@@ -673,6 +679,30 @@ def test_every_pipeline_activates_the_environment_make_sync_makes() -> None:
             if uses:
                 synced = [i for i, step in enumerate(steps) if step.get("run") == on_path]
                 assert synced and synced[0] < min(uses), f"{path.name}:{job_name}"
+
+
+SYSTEM_INSTALLS = re.compile(r"\b(apt-get|apt|apk|yum|dnf|sudo)\b|pip install")
+
+
+def test_gitlab_jobs_on_the_shell_runner_install_nothing_system_wide() -> None:
+    """A shell executor runs the job as the runner's user: no root, so no apt-get. What such a runner must
+    bring is documented where the guide sets GitLab up."""
+    document = load(GITLAB_CI)
+    on_shell = {name: job for name, job in _gitlab_jobs().items() if "modelplane-docker" in job.get("tags", [])}
+    assert set(on_shell) == {"package"}
+    for name, job in on_shell.items():
+        lines = [*job.get("before_script", document["default"]["before_script"]), *job["script"]]
+        assert not [line for line in lines if SYSTEM_INSTALLS.search(line)], name
+        assert lines[0] == "make sync" and lines[1].startswith(ON_PATH), name
+        assert any("assume-role-with-web-identity" in line for line in lines), "its own AWS role, as the deploys"
+        assert lines[-2:] == ['pulumi login "$PULUMI_BACKEND_URL"', ".ci/package-image"]
+        install = next(line for line in lines if "get.pulumi.com" in line)
+        assert "--no-edit-path" in install and '[ "$(pulumi version' in install, "into the runner's home, once"
+    guide = (REPOSITORY / "docs" / "getting-started-on-aws.md").read_text(encoding="utf-8")
+    section = guide[guide.index("<!-- ci-gitlab:begin -->") : guide.index("<!-- ci-gitlab:end -->")]
+    assert "shell runner tagged `modelplane-docker`" in section
+    for tool in ("Docker", "git", "make", "curl", "Python 3.11", "AWS CLI"):
+        assert tool in section, tool
 
 
 def test_jenkins_runs_the_ab_decision_on_demand_and_deploys_nothing_then() -> None:
@@ -751,6 +781,7 @@ def test_package_image_builds_tests_pushes_and_registers_in_order(tmp_path: Path
         tmp_path, MODEL_FAMILY="fraud-detector", MODEL_ENDPOINT="fraud", MODEL_DATA="s3://models/fraud/model.tar.gz"
     )
     assert result.returncode == 0, result.stderr
+    assert result.stderr == "", "sh runs it, with uv's environment as `make sync` leaves it"
     modelplane = "modelplane"
     assert logged(tmp_path) == [
         "make sync",

@@ -499,6 +499,7 @@ def test_models_get_settings_environment_and_secret_arns_only(simulate_stack: Si
         secret_arns = reveal(target.simulation.outputs["secrets"])
         for variant in target.endpoint.all_variants:
             expected = {
+                **({"MODELPLANE_MAX_PAYLOAD_MB": "1024"} if target.endpoint.async_inference else {}),
                 **variant.environment,
                 **{f"{s.upper().replace('-', '_')}_SECRET_ARN": secret_arns[s] for s in target.endpoint.secrets},
             }
@@ -610,6 +611,14 @@ def test_asynchronous_results_land_encrypted_in_the_bucket(simulate_stack: Simul
         "clientConfig": {"maxConcurrentInvocationsPerInstance": 2},
     }
     assert all("asyncInferenceConfig" not in t.config.inputs for t in every_endpoint(simulate_stack) if t != vision)
+    for variant in vision.endpoint.all_variants:
+        environment = vision.model(variant.name).inputs["primaryContainer"]["environment"]
+        assert environment["MODELPLANE_MAX_PAYLOAD_MB"] == "1024", "asynchronous payloads reach 1 GB"
+    for other in every_endpoint(simulate_stack):
+        if other != vision:
+            for variant in other.endpoint.all_variants:
+                environment = other.model(variant.name).inputs["primaryContainer"].get("environment", {})
+                assert "MODELPLANE_MAX_PAYLOAD_MB" not in environment, "real-time keeps the server's 6 MB"
 
 
 @pytest.mark.parametrize(
@@ -805,7 +814,7 @@ def endpoint_scenario() -> None:
                     "model_package_version": 3,
                     "instance_type": "ml.m5.xlarge",
                     "instance_count": 2,
-                    "environment": {"MODE": "batch"},
+                    "environment": {"MODE": "batch", "MODELPLANE_MAX_PAYLOAD_MB": "200"},
                 }
             ],
             "repository_url": f"{ACCOUNT_ID}.dkr.ecr.eu-west-1.amazonaws.com/scorer",
@@ -863,6 +872,7 @@ def test_a_registered_version_deploys_from_the_group_and_reads_below_its_prefix(
     assert container["modelPackageName"] == version
     assert "image" not in container
     assert container["environment"] == {
+        "MODELPLANE_MAX_PAYLOAD_MB": "200",  # the variant's own limit wins over the asynchronous default
         "MODE": "batch",
         "API_TOKEN_SECRET_ARN": f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT_ID}:secret:api-token-abc123",
     }

@@ -206,7 +206,9 @@ def test_the_guide_names_every_variable_gitlab_jobs_need() -> None:
     } | {name for job in document.values() if isinstance(job, dict) for name in (job.get("id_tokens") or {})}
     referenced = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", pipeline))
     needed = {
-        name for name in referenced - set_by_pipeline if not name.startswith("CI_") and name not in {"HOME", "PATH"}
+        name
+        for name in referenced - set_by_pipeline
+        if not name.startswith("CI_") and name not in {"HOME", "PATH", "PWD"}
     }
     assert {"AWS_ROLE_ARN", "PULUMI_BACKEND_URL", "AB_PUSH_TOKEN", "AB_STACK", "AB_ENDPOINT"} <= needed
     documented = section("ci-gitlab")

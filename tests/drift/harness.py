@@ -267,7 +267,7 @@ def payload_rows(captured: dict[str, Any], columns: list[str]) -> list[Row]:
     if kind in payloads.JSON_TYPES:
         documents = [text]
     elif kind in payloads.JSON_LINES_TYPES:
-        documents = [line for line in text.splitlines() if line.strip()]
+        documents = [line for line in payloads.LINE_BREAK.split(text) if line.strip()]
     else:
         return payloads.rows(text, content_type, columns)
     return [row for document in documents for row in _document_rows(document, kind, columns)]

@@ -17,7 +17,7 @@ from tests.servers import docker_registry
 from tests.serving.harness import fraud_model, model_archive
 
 BROKEN_DIR = Path(__file__).resolve().parent / "broken"
-FAULTS = ("port", "sigterm", "root")
+FAULTS = ("port", "sigterm", "root", "bind-to-port")
 
 
 @pytest.fixture(scope="session")

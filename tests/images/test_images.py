@@ -6,18 +6,23 @@ import json
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import cast
 
 import docker
 import pytest
+from docker.errors import DockerException
+from urllib3.exceptions import ProtocolError
 
 from modelplane.cli import main
-from modelplane.commands.image import DETAIL_INDENT
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.images import build, daemon, push
-from modelplane.images.manifests import judge_registry
-from modelplane.images.registry import DOCKER_MANIFEST, Reference, fetch_manifest
-from tests.images.harness import push_oci
+from modelplane.images.contract import Contract, Result, _await_ready, _Container, _free_port, _sigterm
+from modelplane.images.manifests import Verdict, judge_local, judge_registry
+from modelplane.images.registry import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, Reference, fetch_manifest
+from modelplane.images.table import DETAIL_INDENT
+from tests.images.harness import ContainerdStoreDaemon, image_documents, push_oci, scripted_server
 from tests.stacks import REPOSITORY
 
 CHECKS = ["manifest", "label", "port", "readiness", "ping", "invocations", "bad input", "metrics", "sigterm"]
@@ -115,6 +120,8 @@ def test_a_kubernetes_endpoint_is_checked_on_its_own_health_path(
         ),
         ("sigterm", {"sigterm"}, "sigterm", "still running 3 s after SIGTERM"),
         ("root", {"non-root"}, "non-root", "the container exited with code 1"),
+        # Run side by side with SageMaker's run, it would answer for it on 8080 (or fail to bind there).
+        ("bind-to-port", {"bind-to-port"}, "bind-to-port", "did not answer 200 within 6 s"),
     ],
     ids=lambda case: case[0],
 )
@@ -128,6 +135,31 @@ def test_a_broken_image_fails_the_check_that_names_its_fault(
     assert reason in detail(output, check)
     if fault == "root":
         assert "/var/run/model-server.pid" in detail(output, "non-root")
+
+
+def test_a_container_that_stopped_on_its_own_is_not_ready_whoever_answers_its_port_and_fails_sigterm(
+    broken_images: dict[str, str],
+) -> None:
+    """The 200 of another server on the port is not the container's readiness; a container gone before
+    SIGTERM (the daemon removed it when it exited) did not stop on SIGTERM."""
+    image = broken_images["none"]
+    stopped = _Container.create(Contract(image, Verdict(True, "")), ["serve"], {"FAULT": "exit"}, False)
+    with scripted_server(lambda _path, _authorization: (200, {}, b"")) as address:
+        port = int(address.rsplit(":", 1)[1])
+        try:
+            assert (
+                stopped.start_on(port) == f"port {port} was taken before the container started (another process"
+                " on this machine)"
+            )
+            assert stopped.start_on(_free_port()) is None
+            assert stopped.exit_code(30) == "3"
+            problem, _ = _await_ready(stopped, port, "/ping", 5)
+            sigterm = _sigterm(stopped, 3)
+        finally:
+            stopped.discard()
+    assert problem is not None and problem.startswith("the container exited with code 3")
+    assert sigterm.result is Result.FAIL
+    assert sigterm.detail.startswith("it had stopped before SIGTERM: the container exited with code 3")
 
 
 def test_an_image_under_an_oci_manifest_fails_the_manifest_check_alone(
@@ -155,6 +187,55 @@ def test_an_image_index_with_an_attestation_is_refused_as_buildkit_makes_it(
         in verdict.detail
     )
     assert "(platforms linux/amd64)" in verdict.detail and "--provenance=false" in verdict.detail
+
+
+@pytest.mark.parametrize(
+    ("media", "verdict"),
+    [
+        ("docker", f"the containerd image store holds {DOCKER_MANIFEST}, one platform"),
+        ("oci", f"the containerd image store holds an OCI manifest ({OCI_MANIFEST}): SageMaker refuses it"),
+        (
+            "index",
+            f"the containerd image store holds an image index ({OCI_INDEX}) of 2 manifests, 1 of them attestations"
+            " (platforms linux/amd64): SageMaker refuses image indexes",
+        ),
+    ],
+)
+def test_on_the_containerd_image_store_the_manifest_is_judged_as_docker_save_exports_it(
+    broken_images: dict[str, str], docker_client: docker.DockerClient, registry: str, media: str, verdict: str
+) -> None:
+    """The classic store (this daemon) pushes whatever built the image as a Docker v2 manifest; the containerd
+    store keeps the builder's manifest or index and pushes it as is, so that is what is judged before a push."""
+    image = broken_images["none"]
+    assert judge_local(docker_client, image) == Verdict(
+        True, f"{DOCKER_MANIFEST} on push (classic image store: one config, no index)"
+    )
+    documents = image_documents(docker_client, image, media=media)
+    store = ContainerdStoreDaemon(docker_client, image, "modelplane-broken:c8d", documents, registry)
+    judged = judge_local(cast(docker.DockerClient, store), "modelplane-broken:c8d")
+    assert (judged.ok, judged.detail.startswith(verdict)) == (media == "docker", True), judged.detail
+
+
+@pytest.mark.parametrize("media", ["docker", "index"])
+def test_on_the_containerd_image_store_push_knows_the_image_by_its_manifest_digest(
+    broken_images: dict[str, str], docker_client: docker.DockerClient, registry: str, media: str
+) -> None:
+    """There the image ID is the digest of the manifest or index, not of the config (the classic store's ID,
+    which the real push test covers): the content tag, the found-not-pushed case and the read-back all
+    know the image by it."""
+    image = broken_images["none"]
+    documents = image_documents(docker_client, image, media=media)
+    store = cast(
+        docker.DockerClient,
+        ContainerdStoreDaemon(docker_client, image, "modelplane-broken:c8d", documents, registry),
+    )
+    target = push.Target(f"{registry}/c8d-{media}-{uuid.uuid4().hex[:8]}")
+    first = push.push(store, "modelplane-broken:c8d", target, lambda _: None)
+    again = push.push(store, "modelplane-broken:c8d", target, lambda _: None)
+    digest = documents.top.digest
+    assert first.tag == again.tag == build.content_tag(digest)
+    assert (first.digest, first.already_there, again.digest, again.already_there) == (digest, False, digest, True)
+    assert first.verdict.ok is (media == "docker"), first.verdict.detail
 
 
 def test_push_by_content_tag_reads_back_the_digest_and_prints_the_register_command(
@@ -217,6 +298,17 @@ def test_bad_input_exits_2_with_one_message(
     assert message in error and "Traceback" not in error and error.count("\n") == 1
 
 
+@pytest.mark.parametrize("option", ["--readiness-timeout", "--stop-timeout"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "soon"])
+def test_a_timeout_that_is_no_positive_finite_number_exits_2_naming_the_option(
+    capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["image", "test", "modelplane-serving:fraud-detector", option, value])
+    assert exited.value.code == EXIT_USAGE
+    assert f"error: argument {option}: " in capsys.readouterr().err
+
+
 def test_no_docker_daemon_exits_2_naming_where_it_looked(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -225,6 +317,32 @@ def test_no_docker_daemon_exits_2_naming_where_it_looked(
     assert capsys.readouterr().err.startswith(
         "modelplane image: no Docker daemon answers at unix:///nonexistent/docker.sock"
     )
+
+
+def test_with_modelplane_traceback_a_refusal_shows_the_daemons_error_below_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MODELPLANE_TRACEBACK=1 is for finding out why: the ImageError keeps the SDK's error as its cause."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setenv("MODELPLANE_TRACEBACK", "1")
+    with pytest.raises(daemon.ImageError) as refused:
+        main(["image", "test", "modelplane-serving:fraud-detector"])
+    assert isinstance(refused.value.__cause__, DockerException)
+    assert capsys.readouterr().err.startswith("modelplane image: no Docker daemon answers at")
+    unknown = ["image", "test", "x", "--stack", "dev", "--endpoint", "nope"]
+    assert main(unknown) == EXIT_USAGE, "a refusal with nothing below it: no traceback"
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_daemon_that_stops_answering_mid_stream_is_an_image_error_naming_the_operation() -> None:
+    """What the SDK raises when a streamed answer (push progress, build output) is cut off: urllib3's error."""
+    cut = ProtocolError("Connection broken: IncompleteRead(0 bytes read)")
+    with (
+        pytest.raises(daemon.ImageError, match=r"^docker push r/x:t: the Docker daemon stopped answering: ") as refused,
+        daemon.daemon_errors("docker push r/x:t"),
+    ):
+        raise cut
+    assert refused.value.__cause__ is cut
 
 
 def test_the_dockerfile_passes_hadolint() -> None:

@@ -1,4 +1,5 @@
-"""Small ONNX models built here with onnx's helper API (nothing is downloaded), and model archives of them.
+"""Small ONNX models built here with onnx's helper API (nothing is downloaded), model archives of them, and
+the model server in-process over a model directory (`serving`).
 
 `fraud_model`: one input per feature (`amount` float, `merchant` and `country` strings), the layout
 skl2onnx gives mixed-type tables; outputs `label` (int64) and `score` (float), like a classifier.
@@ -9,12 +10,20 @@ from __future__ import annotations
 
 import math
 import tarfile
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from prometheus_client import CollectorRegistry
+from starlette.testclient import TestClient
+
+from modelplane_serving.app import create_app
+from modelplane_serving.config import Settings
 
 OPSET = [helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)]
 IR_VERSION = 9
@@ -25,6 +34,21 @@ FRAUD_BIAS = -1.5
 LINEAR_WEIGHTS = (1.0, 2.0, 3.0)
 LINEAR_BIAS = 0.5
 SMOKE_BODY = '{"amount": 120.5, "merchant": "m-204", "country": "IE"}'
+LOAD_SECONDS = 10
+
+Serve = Callable[..., AbstractContextManager[TestClient]]
+"""`with serve(model_dir, **settings) as client:` (the `serve` fixture is `serving`)."""
+
+
+@contextmanager
+def serving(model_dir: Path, **settings: Any) -> Iterator[TestClient]:
+    """The server in-process (Starlette's TestClient, lifespan included), once the model has loaded or failed to."""
+    app = create_app(Settings(model_dir=model_dir, **settings), registry=CollectorRegistry())
+    with TestClient(app) as client:
+        deadline = time.monotonic() + LOAD_SECONDS
+        while "still loading" in client.get("/ping").text and time.monotonic() < deadline:
+            time.sleep(0.02)
+        yield client
 
 
 def fraud_model() -> onnx.ModelProto:
@@ -112,6 +136,38 @@ def linear_model(feature_names: Sequence[str] | None = ("a", "b", "c"), batch: s
 
 def linear_value(values: Sequence[float]) -> float:
     return sum(weight * value for weight, value in zip(LINEAR_WEIGHTS, values, strict=True)) + LINEAR_BIAS
+
+
+TYPED_INPUTS = {
+    "flag": TensorProto.BOOL,
+    "count": TensorProto.INT64,
+    "small": TensorProto.UINT8,
+    "ratio": TensorProto.FLOAT,
+    "half": TensorProto.FLOAT16,
+}
+
+
+def typed_model() -> onnx.ModelProto:
+    """One `[N, 1]` input of each element type (`TYPED_INPUTS`, and `name`, a string): outputs `values`, the
+    numbers as doubles side by side, and `name` as given, so a test reads back what the server fed."""
+    casts = [helper.make_node("Cast", [name], [f"{name}_double"], to=TensorProto.DOUBLE) for name in TYPED_INPUTS]
+    graph = helper.make_graph(
+        [
+            *casts,
+            helper.make_node("Concat", [f"{name}_double" for name in TYPED_INPUTS], ["values"], axis=1),
+            helper.make_node("Identity", ["name"], ["name_out"]),
+        ],
+        "typed",
+        [
+            *(helper.make_tensor_value_info(name, kind, ["N", 1]) for name, kind in TYPED_INPUTS.items()),
+            helper.make_tensor_value_info("name", TensorProto.STRING, ["N", 1]),
+        ],
+        [
+            helper.make_tensor_value_info("values", TensorProto.DOUBLE, ["N", len(TYPED_INPUTS)]),
+            helper.make_tensor_value_info("name_out", TensorProto.STRING, ["N", 1]),
+        ],
+    )
+    return _checked(helper.make_model(graph, opset_imports=OPSET[:1], ir_version=IR_VERSION))
 
 
 def write_model(directory: Path, model: onnx.ModelProto, name: str = "model.onnx") -> Path:

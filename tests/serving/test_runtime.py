@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import logging
+import os
+import re
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,13 +17,15 @@ import pandas as pd
 import pytest
 from modelplane_components.kubernetes_alerts import LATENCY_METRIC, REQUESTS_METRIC
 from modelplane_components.kubernetes_pods import METRICS_PATH, server_environment
+from modelplane_components.sagemaker_endpoint import ASYNC_MAX_PAYLOAD_MB, SERVER_MAX_PAYLOAD_ENV
 from prometheus_client.parser import text_string_to_metric_families
 
 from modelplane.drift import embedded
 from modelplane.drift.baseline import baseline_from_frame
 from modelplane.drift.query import WindowAggregates
 from modelplane.timewindow import Window
-from modelplane_serving import codec
+from modelplane_serving import codec, payloads
+from modelplane_serving.app import batch_parameters
 from modelplane_serving.config import ConfigError, Settings
 from modelplane_serving.errors import ClientError
 from tests.drift.harness import (
@@ -33,8 +37,16 @@ from tests.drift.harness import (
     served_body,
     write_capture,
 )
-from tests.serving.conftest import Serve
-from tests.serving.harness import SMOKE_BODY, fraud_model, fraud_score, linear_model, linear_value, write_model
+from tests.serving.harness import (
+    SMOKE_BODY,
+    Serve,
+    fraud_model,
+    fraud_score,
+    linear_model,
+    linear_value,
+    typed_model,
+    write_model,
+)
 
 JSON = {"content-type": "application/json"}
 CSV = {"content-type": "text/csv"}
@@ -110,6 +122,43 @@ def test_the_server_and_drift_read_a_request_as_the_same_rows(case: str, tmp_pat
     assert comparable(judged) == comparable(aggregate_rows(keyed, baseline, WindowAggregates(requests=1)))
 
 
+@pytest.mark.parametrize("character", ["\u2028", "\u2029", "\x85", "\x0c", "\x0b", "\x1c", "\x1e"])
+def test_lines_end_only_at_cr_and_lf_so_other_breaks_stay_inside_values(character: str) -> None:
+    """`str.splitlines` also breaks at these; JSON strings and CSV values may hold them."""
+    columns = ["amount", "merchant", "country"]
+    objects = [
+        {"amount": 1, "merchant": f"m{character}1", "country": "IE"},
+        {"amount": 2, "merchant": "m", "country": "FR"},
+    ]
+    for separator in ["\n", "\r\n", "\r"]:
+        jsonl = separator.join(json.dumps(item, ensure_ascii=False) for item in objects) + separator
+        assert payloads.rows(jsonl, "application/jsonlines", columns) == objects
+    for separator in ["\n", "\r\n"]:
+        table = separator.join(f"{o['amount']},{o['merchant']},{o['country']}" for o in objects)
+        assert payloads.rows(table, "text/csv", columns) == [{k: str(v) for k, v in o.items()} for o in objects]
+
+
+def test_csv_is_read_as_rfc_4180_quoted_values_keep_commas_quotes_and_line_breaks() -> None:
+    body = '"1.5","a, ""b""",x\r\n\r\n2,c"d,y\n3,"two\r\nlines",z\n'
+    assert payloads.rows(body, "text/csv", None) == [
+        ["1.5", 'a, "b"', "x"],
+        ["2", 'c"d', "y"],
+        ["3", "two\r\nlines", "z"],
+    ]
+
+
+@pytest.mark.parametrize("body", ["1,m-204,IE\r2,m-310,FR", f"1,{'m' * 131_073},IE"])
+def test_csv_that_python_cannot_read_is_refused_as_a_whole(serve: Serve, fraud_dir: Path, body: str) -> None:
+    """A carriage return that ends no record, a value over the csv module's field limit: a 400 naming the
+    reason, as drift counts it."""
+    with pytest.raises(payloads.PayloadError) as refused:
+        payloads.rows(body, "text/csv", ["amount", "merchant", "country"])
+    assert str(refused.value).startswith("CSV that cannot be read: ")
+    with serve(fraud_dir) as client:
+        answer = client.post("/invocations", content=body, headers=CSV)
+    assert (answer.status_code, answer.json()) == (400, {"error": str(refused.value)})
+
+
 def test_a_positional_model_takes_rows_and_objects_named_by_its_metadata(serve: Serve, tmp_path: Path) -> None:
     write_model(tmp_path / "named", linear_model(("a", "b", "c")))
     write_model(tmp_path / "unnamed", linear_model(None))
@@ -137,6 +186,94 @@ def test_input_onnxruntime_refuses_is_a_400_naming_its_reason(serve: Serve, tmp_
         assert refused.json()["error"].startswith("the model refused the input: ")
         assert "Got: 2 Expected: 1" in refused.json()["error"]
         assert client.post("/invocations", content="1,2,3", headers=CSV).json() == {"predictions": [[14.5]]}
+
+
+TYPED_ROW = {"flag": True, "count": 12, "small": 255, "ratio": 0.5, "half": 1.5, "name": "x"}
+
+
+@pytest.mark.parametrize(
+    ("given", "fed"),
+    [
+        ({}, [1, 12, 255, 0.5, 1.5]),
+        ({"flag": "False"}, [0, 12, 255, 0.5, 1.5]),
+        ({"flag": "0"}, [0, 12, 255, 0.5, 1.5]),
+        ({"flag": " TRUE "}, [1, 12, 255, 0.5, 1.5]),
+        ({"flag": 0}, [0, 12, 255, 0.5, 1.5]),
+        ({"flag": False}, [0, 12, 255, 0.5, 1.5]),
+        ({"count": "-9223372036854775808"}, [1, -9223372036854775808, 255, 0.5, 1.5]),
+        ({"count": "1e3", "small": 7.0}, [1, 1000, 7, 0.5, 1.5]),
+        ({"ratio": " 2.5e-3 ", "half": "-65504"}, [1, 12, 255, 0.0025, -65504]),
+    ],
+    ids=str,
+)
+def test_each_value_is_fed_exactly_as_its_inputs_type(
+    serve: Serve, tmp_path: Path, given: dict[str, object], fed: list[float]
+) -> None:
+    write_model(tmp_path / "model", typed_model())
+    with serve(tmp_path / "model") as client:
+        answer = client.post("/invocations", content=json.dumps({**TYPED_ROW, **given}), headers=JSON)
+    assert answer.status_code == 200, answer.text
+    (prediction,) = answer.json()["predictions"]
+    assert prediction["values"] == pytest.approx(fed, rel=1e-6)
+    assert prediction["name_out"] == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"flag": "False "}, None),
+        ({"flag": ""}, "feature 'flag': '' is not true or false (true, false, 1 or 0)"),
+        ({"flag": "yes"}, "feature 'flag': 'yes' is not true or false"),
+        ({"flag": 2}, "feature 'flag': 2 is not true or false"),
+        ({"flag": None}, "feature 'flag': null is not true or false"),
+        ({"count": "1.5"}, "feature 'count': '1.5' is not a whole number"),
+        ({"count": 1.5}, "feature 'count': 1.5 is not a whole number"),
+        ({"count": "nan"}, "feature 'count': 'nan' is not a whole number"),
+        ({"count": "1_000"}, "feature 'count': '1_000' is not a whole number"),
+        ({"count": True}, "feature 'count': true is not a whole number"),
+        ({"count": 2**70}, "feature 'count': 1180591620717411303424 is out of the range of int64"),
+        ({"count": "1e30"}, "feature 'count': '1e30' is out of the range of int64"),
+        ({"small": 256}, "feature 'small': 256 is out of the range of uint8 (0 to 255)"),
+        ({"small": "-1"}, "feature 'small': '-1' is out of the range of uint8 (0 to 255)"),
+        ({"ratio": "1e39"}, "feature 'ratio': '1e39' is out of the range of float32"),
+        ({"ratio": "-inf"}, "feature 'ratio': '-inf' is out of the range of float32"),
+        ({"ratio": "0x10"}, "feature 'ratio': '0x10' is not a number"),
+        ({"ratio": False}, "feature 'ratio': false is not a number"),
+        ({"ratio": [1]}, "feature 'ratio': [1] is not a number"),
+        ({"half": 70000}, "feature 'half': 70000 is out of the range of float16"),
+        ({"name": None}, "feature 'name': null is not text"),
+        ({"name": True}, "feature 'name': true is not text"),
+        ({"name": {"a": 1}}, "feature 'name': {\"a\": 1} is not text"),
+    ],
+    ids=str,
+)
+def test_a_value_its_input_cannot_hold_exactly_is_a_400_naming_the_feature(
+    serve: Serve, tmp_path: Path, given: dict[str, object], message: str | None
+) -> None:
+    """numpy's casts would feed "False" as true, 1.5 as 1, 256 as 0 in a uint8, null as "None"; or fail with a 500."""
+    write_model(tmp_path / "model", typed_model())
+    with serve(tmp_path / "model") as client:
+        answer = client.post("/invocations", content=json.dumps([TYPED_ROW, {**TYPED_ROW, **given}]), headers=JSON)
+        if message is None:
+            assert answer.status_code == 200, answer.text
+            return
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"].startswith(f"row 1, {message}")
+        assert client.post("/invocations", content=json.dumps(TYPED_ROW), headers=JSON).status_code == 200
+
+
+def test_csv_values_convert_as_json_strings_do(serve: Serve, tmp_path: Path) -> None:
+    write_model(tmp_path / "model", typed_model())
+    with serve(tmp_path / "model") as client:
+        answer = client.post("/invocations", content="false,7,8,0.25,2,a b\nTrue,1.0,0,-1,0,", headers=CSV)
+        refused = client.post("/invocations", content="no,7,8,0.25,2,a", headers=CSV)
+    assert answer.status_code == 200, answer.text
+    assert [p["values"] for p in answer.json()["predictions"]] == [[0, 7, 8, 0.25, 2], [1, 1, 0, -1, 0]]
+    assert [p["name_out"] for p in answer.json()["predictions"]] == [["a b"], [""]]
+    assert (refused.status_code, refused.json()["error"]) == (
+        400,
+        "row 0, feature 'flag': 'no' is not true or false (true, false, 1 or 0)",
+    )
 
 
 @pytest.mark.parametrize(
@@ -204,7 +341,7 @@ def test_a_missing_or_corrupt_model_fails_ping_with_the_reason_in_the_log(
         ping = client.get("/ping")
         invocation = client.post("/invocations", content=SMOKE_BODY, headers=JSON)
     assert ping.status_code == 503 and reason in ping.json()["error"]
-    assert invocation.status_code == 503
+    assert (invocation.status_code, invocation.json()) == (503, {"error": "the model could not be loaded (see /ping)"})
     assert any(reason in record.getMessage() for record in caplog.records), caplog.text
 
 
@@ -264,8 +401,6 @@ def test_predict_code_in_the_model_directory_with_a_helper_module_beside_it(serv
                 return float((Path(model_dir) / "scale.txt").read_text())
 
             def predict_fn(rows, scale):
-                if any(row["x"] == "boom" for row in rows):
-                    raise RuntimeError("the model crashed")
                 if any(float(row["y"]) < 0 for row in rows):
                     raise ClientError("y must not be negative")
                 return [scaled(row["x"], scale) + float(row["y"]) for row in rows]
@@ -278,10 +413,34 @@ def test_predict_code_in_the_model_directory_with_a_helper_module_beside_it(serv
         assert client.post("/invocations", content='{"x": 1, "y": 0.5}', headers=JSON).json() == {"predictions": [10.5]}
         refused = client.post("/invocations", content="1,-1", headers=CSV)
         assert (refused.status_code, refused.json()) == (400, {"error": "y must not be negative"})
-        crashed = client.post("/invocations", content="boom,1", headers=CSV)
-        assert crashed.status_code == 500
-        assert crashed.json() == {"error": "the model failed: RuntimeError: the model crashed"}
         assert client.post("/invocations", content="1,2", headers=CSV).status_code == 200
+
+
+def test_a_failure_of_the_predict_code_tells_the_client_a_request_id_and_the_log_the_details(
+    serve: Serve, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = tmp_path / "model" / "code"
+    code.mkdir(parents=True)
+    (code / "inference.py").write_text(
+        "def model_fn(model_dir):\n    return None\n\n"
+        "def predict_fn(rows, model):\n    raise RuntimeError(f'secret-token-123 in /srv/private for {rows[0]}')\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.ERROR, logger="modelplane_serving"), serve(tmp_path / "model") as client:
+        chosen = client.post("/invocations", content="1,2", headers={**CSV, "X-Request-ID": "req-42.a:b"})
+        made_up = client.post("/invocations", content="3,4", headers={**CSV, "X-Request-ID": "<script>"})
+        assert client.get("/ping").status_code == 200
+    assert (chosen.status_code, chosen.headers["x-request-id"]) == (500, "req-42.a:b")
+    assert chosen.json() == {
+        "error": "the model failed on this request (request id req-42.a:b); the server's log has the details"
+    }
+    request_id = made_up.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id), "a header it would not echo safely gets an id of its own"
+    assert made_up.json()["error"].startswith(f"the model failed on this request (request id {request_id})")
+    assert "secret-token" not in chosen.text + made_up.text and "RuntimeError" not in chosen.text + made_up.text
+    logged = {record.getMessage(): record.exc_text or "" for record in caplog.records}
+    assert "secret-token-123 in /srv/private for ['1', '2']" in logged["request req-42.a:b: the model failed"]
+    assert "RuntimeError" in logged[f"request {request_id}: the model failed"]
 
 
 def test_predict_code_by_module_path_with_its_own_input_and_output(
@@ -323,6 +482,24 @@ def test_a_kubernetes_health_path_answers_as_ping_does(serve: Serve, fraud_dir: 
         assert client.get("/healthz").status_code == 503
 
 
+@pytest.mark.parametrize(("max_payload_mb", "payload_mb"), [(6, 6), (0.5, 1), (60, 60), (1024, 100)])
+def test_execution_parameters_keep_batch_transform_within_its_limits_and_the_servers(
+    serve: Serve, fraud_dir: Path, max_payload_mb: float, payload_mb: int
+) -> None:
+    """SageMaker batch transform: MaxPayloadInMB <= 100, and MaxConcurrentTransforms x MaxPayloadInMB <= 100
+    (CreateTransformJob); records of a mini-batch must fit what the server takes."""
+    with serve(fraud_dir, max_payload_bytes=int(max_payload_mb * 1024 * 1024)) as client:
+        answer = client.get("/execution-parameters")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    parameters = answer.json()
+    assert set(parameters) == {"MaxConcurrentTransforms", "BatchStrategy", "MaxPayloadInMB"}
+    assert (parameters["BatchStrategy"], parameters["MaxPayloadInMB"]) == ("MULTI_RECORD", payload_mb)
+    assert 1 <= parameters["MaxConcurrentTransforms"] <= (os.cpu_count() or 1)
+    assert parameters["MaxConcurrentTransforms"] * parameters["MaxPayloadInMB"] <= 100
+    assert batch_parameters(Settings(max_payload_bytes=60 * 1024 * 1024), cpus=16)["MaxConcurrentTransforms"] == 1
+    assert batch_parameters(Settings(), cpus=96)["MaxConcurrentTransforms"] == 16
+
+
 def test_settings_from_the_environment() -> None:
     assert Settings.from_environ({}).port == 8080
     assert Settings.from_environ({}).model_dir == Path("/opt/ml/model")
@@ -330,6 +507,9 @@ def test_settings_from_the_environment() -> None:
     configured = Settings.from_environ(server_environment(9000, "/healthz"))
     assert (configured.port, configured.health_path) == (9000, "/healthz"), "as the Kubernetes component sets it"
     assert server_environment(8080, "/ping") == {}, "the defaults are the server's own"
+    asynchronous = Settings.from_environ({SERVER_MAX_PAYLOAD_ENV: ASYNC_MAX_PAYLOAD_MB})
+    assert asynchronous.max_payload_bytes == 1 << 30, "as the SageMaker component sets it for asynchronous endpoints"
+    assert Settings.from_environ({}).max_payload_bytes == 6 << 20, "real-time: SageMaker's 6 MB"
     both = {"MODELPLANE_PORT": "9000", "SAGEMAKER_BIND_TO_PORT": "9100"}
     assert Settings.from_environ(both).port == 9100, "SageMaker's variable wins in an inference pipeline"
     for environ, message in [

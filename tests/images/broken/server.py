@@ -4,7 +4,9 @@ Without a fault it keeps the contract: SageMaker's port (or $SAGEMAKER_BIND_TO_P
 a 400 for a body that is not JSON, and the metrics contract. The faults:
 - `port`: listens on 5000, whatever it is told;
 - `sigterm`: no SIGTERM handler, so as PID 1 it never stops on SIGTERM;
-- `root`: writes its pid file to /var/run, which only root can, on a writable root file system.
+- `root`: writes its pid file to /var/run, which only root can, on a writable root file system;
+- `bind-to-port`: ignores $SAGEMAKER_BIND_TO_PORT and listens on 8080;
+- `exit`: exits at once with code 3.
 """
 
 import json
@@ -56,11 +58,15 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+if FAULT == "exit":
+    sys.exit(3)
 if FAULT == "root":
     Path("/var/run/model-server.pid").write_text(str(os.getpid()), encoding="utf-8")
 if FAULT != "sigterm":
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 WRONG_PORT = 5000
 port = int(os.environ.get("SAGEMAKER_BIND_TO_PORT") or os.environ.get("MODELPLANE_PORT") or 8080)
+if FAULT == "bind-to-port":
+    port = int(os.environ.get("MODELPLANE_PORT") or 8080)
 host = os.environ.get("MODELPLANE_HOST", "0.0.0.0")  # noqa: S104 - a container's server
 ThreadingHTTPServer((host, WRONG_PORT if FAULT == "port" else port), Handler).serve_forever()
