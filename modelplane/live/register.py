@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
+from modelplane_components import naming
 from pydantic import BaseModel, ConfigDict
 
 from modelplane.abtest import variants
@@ -34,9 +35,9 @@ from modelplane.settings import Platform, Settings
 PENDING = "PendingManualApproval"
 ARCHIVE_SUFFIX = ".tar.gz"
 ARCHIVE_NAME = "model.tar.gz"
-# Customer metadata keys the idempotency check reads back.
-IMAGE_DIGEST_KEY = "modelplane:image-digest"
-MODEL_SHA256_KEY = "modelplane:model-data-sha256"
+# Customer metadata keys the idempotency check reads back (the Kubernetes component reads the sha256 too).
+IMAGE_DIGEST_KEY = naming.IMAGE_DIGEST_METADATA
+MODEL_SHA256_KEY = naming.MODEL_SHA256_METADATA
 SHA256_METADATA = "sha256"
 CHUNK_BYTES = 1 << 20
 IMAGE_BY_DIGEST = re.compile(

@@ -37,7 +37,9 @@ class Variant(SettingsModel):
     model_artifact: str | None = Field(default=None, pattern=r"^[A-Za-z0-9!_.*'()/-]+\.tar\.gz$")
     """Key of the model.tar.gz in the stack's artifact bucket."""
     model_package_version: int | None = Field(default=None, ge=1)
-    """Version in the family's model package group (the registry), instead of an artifact."""
+    """Version in the family's model package group (the registry), instead of an artifact: the variant serves the
+    image and archive the version records (on Kubernetes an init container fetches the archive and checks its
+    sha256); its `image_tag`/`image_digest` is not used then."""
     instance_type: str | None = None
     """SageMaker instance type (`ml.*`, one of botocore's `ProductionVariantInstanceType`); set it or `serverless` (SageMaker only)."""
     instance_count: int = Field(default=1, ge=1, le=100)
@@ -70,7 +72,7 @@ class Variant(SettingsModel):
             "weight": int(self.weight),
             "environment": dict(self.environment),
         }
-        for field in ("image_tag", "image_digest"):
+        for field in ("image_tag", "image_digest", "model_package_version"):
             if (value := getattr(self, field)) is not None:
                 args[field] = value
         return cast("KubernetesVariantArgs", args)

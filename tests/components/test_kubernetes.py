@@ -172,7 +172,10 @@ def test_pods_follow_workload_hygiene(simulate_stack: SimulateStack, stack: str)
         assert deployment.inputs["metadata"]["namespace"] == serving.namespace not in {"default", "kube-system"}
         spec = pod_spec(deployment)
         (container,) = spec["containers"]
-        assert container["image"] == repository_url + image_reference(variant)
+        if variant.model_package_version is None:
+            assert container["image"] == repository_url + image_reference(variant)
+        else:  # the registered version's image, by digest (tests below)
+            assert container["image"].startswith(f"{repository_url}@sha256:")
         assert re.search(r"(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$", container["image"])
         assert not container["image"].endswith(":latest")
         probes = [container[f"{kind}Probe"] for kind in ("startup", "readiness", "liveness")]
@@ -423,7 +426,7 @@ def test_rotating_secret_is_read_through_an_irsa_role(simulate_stack: SimulateSt
         }
     }
     token_arn = simulation.outputs["secrets"]["feature-store-token"]
-    (role_policy,) = owned(simulation, ROLE_POLICY)
+    (role_policy,) = [p for p in owned(simulation, ROLE_POLICY) if p.name.endswith("-workload-secrets")]
     statements = {s["Sid"]: s for s in json.loads(role_policy.inputs["policy"])["Statement"]}
     assert statements["ReadOwnSecrets"]["Resource"] == [token_arn]
     assert set(statements["ReadOwnSecrets"]["Action"]) == {
@@ -441,15 +444,17 @@ def test_rotating_secret_is_read_through_an_irsa_role(simulate_stack: SimulateSt
     assert readers["Effect"] == "Allow" and role.outputs["arn"] in readers["Principal"]["AWS"]
 
 
-def test_static_secret_needs_no_aws_access(simulate_stack: SimulateStack) -> None:
+def test_static_secret_is_not_read_at_run_time(simulate_stack: SimulateStack) -> None:
+    """Dev's token is mounted: its pods' role (they capture data) may read no secret, and they get no ARN."""
     simulation = simulate_stack("dev")
-    assert owned(simulation, ROLE) == []
+    (role,) = owned(simulation, ROLE)
+    assert [policy.name for policy in owned(simulation, ROLE_POLICY)] == ["recommender-workload-capture"]
     (account,) = owned(simulation, SERVICE_ACCOUNT)
-    assert "annotations" not in account.inputs["metadata"]
+    assert account.inputs["metadata"]["annotations"] == {ROLE_ANNOTATION: role.outputs["arn"]}
     for deployment in owned(simulation, DEPLOYMENT):
-        # No secret ARN to read at run time; only the serving image's health path (dev's is /healthz).
-        env = pod_spec(deployment)["containers"][0]["env"]
-        assert env == [{"name": SERVER_HEALTH_PATH_ENV, "value": "/healthz"}]
+        names = [variable["name"] for variable in pod_spec(deployment)["containers"][0]["env"]]
+        assert names[0] == SERVER_HEALTH_PATH_ENV
+        assert not [name for name in names if name.endswith("_SECRET_ARN")]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -524,12 +529,12 @@ def test_kubeconfig_from_secret_config_stays_secret(cluster_variant: Simulation)
 def test_secret_set_out_of_band_is_read_by_arn_not_mounted(cluster_variant: Simulation) -> None:
     (secret,) = owned(cluster_variant, K8S_SECRET)
     assert set(reveal(secret.inputs["stringData"])) == {"feature-store-token"}
-    (role_policy,) = owned(cluster_variant, ROLE_POLICY)
+    (role_policy,) = [p for p in owned(cluster_variant, ROLE_POLICY) if p.name.endswith("-workload-secrets")]
     statements = {s["Sid"]: s for s in json.loads(role_policy.inputs["policy"])["Statement"]}
     assert statements["ReadOwnSecrets"]["Resource"] == [cluster_variant.outputs["secrets"][OUT_OF_BAND_SECRET]]
     for deployment in owned(cluster_variant, DEPLOYMENT):
         env = pod_spec(deployment)["containers"][0]["env"]
-        assert [variable["name"] for variable in env] == [
+        assert [variable["name"] for variable in env][:2] == [
             SERVER_HEALTH_PATH_ENV,
             secret_arn_env_var(OUT_OF_BAND_SECRET),
         ]
