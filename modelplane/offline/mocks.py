@@ -98,11 +98,11 @@ class RealisticMocks(Mocks):
             },
         }
         if args.token == CLOUD_CONTROL_GET and args.args.get("typeName") == MODEL_PACKAGE_TYPE:
-            answers[CLOUD_CONTROL_GET] = self._model_package(str(args.args.get("identifier", "")))
+            answers[CLOUD_CONTROL_GET] = self.model_package(str(args.args.get("identifier", "")))
         # No check failures: an empty list, since pulumi's MockMonitor iterates it (None crashes invokes).
         return answers.get(args.token, {}), []
 
-    def _model_package(self, arn: str) -> dict[str, Any]:
+    def model_package(self, arn: str) -> dict[str, Any]:
         """A registered, approved version as `modelplane register` leaves it: the image in the family's
         repository (named like its group) by digest, the archive under the family's prefix, its sha256 recorded."""
         group = arn.split(":model-package/", 1)[-1].rsplit("/", 1)[0]
