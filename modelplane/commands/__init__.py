@@ -62,10 +62,11 @@ def _kubernetes_error_text(error: Exception) -> str | None:
     client = sys.modules.get("kubernetes.client.exceptions")
     if client is not None and isinstance(error, client.ApiException):
         try:
-            message = json.loads(error.body or "{}").get("message")
+            message = json.loads(getattr(error, "body", None) or "{}").get("message")
         except ValueError:
             message = None
-        return f"{error.status} {error.reason}" + (f": {message}" if message else "")
+        status = f"{getattr(error, 'status', '')} {getattr(error, 'reason', '')}".strip()
+        return status + (f": {message}" if message else "")
     transport = sys.modules.get("urllib3.exceptions")
     if client is not None and transport is not None and isinstance(error, transport.HTTPError):
         return f"cannot reach the API server: {error}"
