@@ -278,6 +278,18 @@ class KubernetesModelService(pulumi.ComponentResource):
             lambda parts: registered_version(parts[0], parts[1], parts[2])
         )
 
+    def _tag_by_digest(self, repository_url: pulumi.Input[str], tag: str) -> pulumi.Output[str]:
+        """`<repository>@<digest>` of the tag's image, read from ECR when deploying: the pod spec names the exact
+        bytes, as the registry-version variants do, and a kubelet never resolves a tag on its own."""
+        url = pulumi.Output.from_input(repository_url)
+        found = aws.ecr.get_image_output(
+            registry_id=url.apply(lambda value: value.split(".", 1)[0]),
+            repository_name=url.apply(lambda value: value.split("/", 1)[1]),
+            image_tag=tag,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        return pulumi.Output.concat(url, "@", found.image_digest)
+
     def _variant(
         self,
         name: str,
@@ -304,7 +316,11 @@ class KubernetesModelService(pulumi.ComponentResource):
             "app.kubernetes.io/version": version_label(tag, digest),
             "app.kubernetes.io/component": "model-server",
         }
-        image: pulumi.Input[str] = pulumi.Output.concat(args["repository_url"], image_reference(tag, digest))
+        image: pulumi.Input[str] = (
+            pulumi.Output.concat(args["repository_url"], image_reference(tag, digest))
+            if tag is None
+            else self._tag_by_digest(args["repository_url"], tag)
+        )
         model, annotations = None, None
         if registered is not None:
             image = registered.apply(lambda version: version.image)

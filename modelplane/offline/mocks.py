@@ -46,6 +46,7 @@ from modelplane.offline.simulation import SECRET_VALUES_ENV
 from modelplane.offline.urns import ROOT_STACK_TYPE, engine_urn
 
 CLOUD_CONTROL_GET = "aws:cloudcontrol/getResource:getResource"
+ECR_GET_IMAGE = "aws:ecr/getImage:getImage"
 
 
 def _auto_name(logical_name: str, type_token: str) -> str:
@@ -97,6 +98,11 @@ class RealisticMocks(Mocks):
                 "id": args.args.get("arn"),
             },
         }
+        if args.token == ECR_GET_IMAGE:
+            # The tag's image, as ECR answers for a pushed one: its digest (a stand-in derived from the tag).
+            reference = f"{args.args.get('repositoryName')}:{args.args.get('imageTag')}"
+            digest = "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+            answers[ECR_GET_IMAGE] = {"id": digest, "imageDigest": digest, "imageTags": [args.args.get("imageTag")]}
         if args.token == CLOUD_CONTROL_GET and args.args.get("typeName") == MODEL_PACKAGE_TYPE:
             answers[CLOUD_CONTROL_GET] = self.model_package(str(args.args.get("identifier", "")))
         # No check failures: an empty list, since pulumi's MockMonitor iterates it (None crashes invokes).

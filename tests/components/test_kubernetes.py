@@ -7,6 +7,7 @@ plus one variant of dev (secret kubeconfig, a secret set out of band, Prometheus
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 from typing import Any
@@ -185,9 +186,9 @@ def test_pods_follow_workload_hygiene(simulate_stack: SimulateStack, stack: str)
         assert deployment.inputs["metadata"]["namespace"] == serving.namespace not in {"default", "kube-system"}
         spec = pod_spec(deployment)
         (container,) = spec["containers"]
-        if variant.model_package_version is None:
+        if variant.image_digest and variant.model_package_version is None:
             assert container["image"] == repository_url + image_reference(variant)
-        else:  # the registered version's image, by digest (tests below)
+        else:  # the tag's image or the registered version's, by digest (tests below)
             assert container["image"].startswith(f"{repository_url}@sha256:")
         assert re.search(r"(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$", container["image"])
         assert not container["image"].endswith(":latest")
@@ -979,3 +980,17 @@ def test_settings_refuse_what_the_pods_could_not_fetch(change: Any, expected: st
     change(config)
     with pytest.raises(SettingsError, match=re.escape(expected)):
         settings_from_config(config, source="x", stack="dev")
+
+
+def test_an_image_named_by_tag_runs_by_the_digest_ecr_gives_for_it(simulate_stack: SimulateStack) -> None:
+    simulation = simulate_stack("dev")
+    endpoint = kubernetes_endpoint(settings_of("dev"))
+    repository_url = simulation.outputs["registry"]["families"][endpoint.family]["repository_url"]
+    by_tag = [variant for variant in endpoint.all_variants if variant.image_tag]
+    assert by_tag
+    for variant in by_tag:
+        (container,) = pod_spec(named(simulation, DEPLOYMENT, service_name(endpoint, variant)))["containers"]
+        digest = hashlib.sha256(f"{repository_url.split('/', 1)[1]}:{variant.image_tag}".encode()).hexdigest()
+        assert container["image"] == f"{repository_url}@sha256:{digest}", "the mocked ECR's digest of that tag"
+    lookups = [invoke for invoke in simulation.invokes if invoke.token == "aws:ecr/getImage:getImage"]
+    assert len(lookups) == len(by_tag) and all(invoke.provider for invoke in lookups)

@@ -63,7 +63,8 @@ def new_resources(simulation: Simulation, stack: str) -> list[tuple[str, str]]:
 # The deliberate input changes since: pods tell the serving image a health path or port other than /ping
 # and 8080 (issue 24; the shipped stacks' Kubernetes services declare /healthz). Issue 25: the pods get the
 # capture settings and their region, a pinned variant's pod an init container and a model volume, its
-# template the version's annotations, its objects the version's labels; the service account its IAM role.
+# template the version's annotations, its objects the version's labels; the service account its IAM role;
+# images named by tag are named by the tag's digest.
 SERVING_ENVIRONMENT = {SERVER_PORT_ENV, SERVER_HEALTH_PATH_ENV, "AWS_REGION", "AWS_STS_REGIONAL_ENDPOINTS"}
 VERSION_LABELS = {MODEL_PACKAGE_VERSION_LABEL, "app.kubernetes.io/version"}
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -79,7 +80,7 @@ UPDATED_KUBERNETES_OBJECTS = {
 
 def without_deliberate_changes(inputs: dict[str, Any], pinned: bool) -> dict[str, Any]:
     """A Kubernetes object's inputs without what issues 24 and 25 add (applied to both sides of a comparison);
-    `pinned`: the object now serves a registered version, whose image replaces the variant's."""
+    `pinned`: the object now serves a registered version's image, or its tag's image by digest."""
     copy = json.loads(json.dumps(inputs))
     for rule in copy.get("spec", {}).get("egress", []):
         if rule.get("ports") == [{"port": 443.0, "protocol": "TCP"}]:
@@ -135,7 +136,9 @@ def test_taken_over_resources_keep_their_inputs(simulate_stack: SimulateStack, s
     state, before = state_of(simulation), deployed(stack)
     changed = []
     for new, old in matched(simulation, stack).claimed.items():
-        pinned = "initContainers" in state[new]["inputs"].get("spec", {}).get("template", {}).get("spec", {})
+        template = before[old]["inputs"].get("spec", {}).get("template", {}).get("spec", {})
+        by_tag = any("@" not in container["image"] for container in template.get("containers", []))
+        pinned = by_tag or "initContainers" in state[new]["inputs"].get("spec", {}).get("template", {}).get("spec", {})
         if without_deliberate_changes(state[new]["inputs"], pinned) != without_deliberate_changes(
             before[old]["inputs"], pinned
         ):

@@ -501,7 +501,16 @@ def test_from_to_takes_the_verdict_of_the_source_stack(stacks: Path, sagemaker: 
     register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-11"})
 
     assert (
-        promote("--from", "staging", "--to", "prod", "--endpoint", "fraud", "--require-verdict", str(write_verdict(tmp_path, version=15)))
+        promote(
+            "--from",
+            "staging",
+            "--to",
+            "prod",
+            "--endpoint",
+            "fraud",
+            "--require-verdict",
+            str(write_verdict(tmp_path, version=15)),
+        )
         == EXIT_OK
     )
     assert load_stack_file(stacks / "Pulumi.prod.yaml").endpoints[0].variants[0].model_package_version == 15
