@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         cluster_checks(
             connect(args.kubeconfig, args.context or settings.kubernetes.context),
             aws.client("sagemaker"),
+            aws.client("ecr"),
             deployed.outputs,
         )
         if any(endpoint.platform is Platform.KUBERNETES for endpoint in settings.endpoints)

@@ -5,8 +5,9 @@ rollout it started is done); a rollout can still stall later, an operator can `k
 a GitOps tool applies the rendered manifests on its own schedule. So verify asks the cluster, per variant:
 
 - `deployment`: the Deployment the stack outputs name exists in the endpoint's namespace;
-- `image`: its server container runs the declared image, or, for a variant pinned to a registered version,
-  the image that version records (the fetch-model init container runs the same);
+- `image`: its server container runs the declared image (a tag's by the digest ECR holds for it, as the
+  component resolves it), or, for a variant pinned to a registered version, the image that version
+  records (the fetch-model init container runs the same);
 - `version`: a pinned variant's pod template names the pinned version and the archive sha256 the registry
   recorded (what the init container checks); an unpinned one names none;
 - `rollout`: the rollout has finished, as `kubectl rollout status` decides it (the controller has seen
@@ -98,25 +99,51 @@ def registry_reader(sagemaker: Any, outputs: Mapping[str, Any]) -> Callable[[str
     return read
 
 
-def cluster_checks(apps: Any, sagemaker: Any, outputs: Mapping[str, Any]) -> Callable[[Endpoint, Any], list[Check]]:
-    """`verify_stack`'s check of a Kubernetes endpoint: its Deployments in `apps`, its versions in the registry."""
+def cluster_checks(
+    apps: Any, sagemaker: Any, ecr: Any, outputs: Mapping[str, Any]
+) -> Callable[[Endpoint, Any], list[Check]]:
+    """`verify_stack`'s check of a Kubernetes endpoint: its Deployments in `apps`, its versions in the registry,
+    its images by tag in ECR (the component runs a tag's image by the digest ECR gives)."""
     registry = registry_reader(sagemaker, outputs)
     families = (outputs.get("registry") or {}).get("families") or {}
 
     def check(endpoint: Endpoint, endpoint_outputs: Any) -> list[Check]:
         repository = (families.get(endpoint.family) or {}).get("repository_url")
-        return verify_kubernetes_endpoint(endpoint, endpoint_outputs, repository, apps, registry)
+        sources = Sources(apps, registry, lambda tag: tag_digest(ecr, repository, tag), repository)
+        return verify_kubernetes_endpoint(endpoint, endpoint_outputs, sources)
 
     return check
 
 
-def verify_kubernetes_endpoint(
-    endpoint: Endpoint,
-    raw_outputs: Any,
-    repository_url: str | None,
-    apps: Any,
-    registry: Callable[[str, int], RegistryRecord | str],
-) -> list[Check]:
+def tag_digest(ecr: Any, repository_url: str | None, tag: str) -> str:
+    """The digest ECR holds for a tag of the repository (`sha256:...`); a reason starting with `!` when none."""
+    if not repository_url:
+        return "!the stack outputs name no repository for the family; run `pulumi up`"
+    registry, _, name = repository_url.partition("/")
+    try:
+        found = ecr.describe_images(
+            registryId=registry.split(".", 1)[0], repositoryName=name, imageIds=[{"imageTag": tag}]
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"ImageNotFoundException", "RepositoryNotFoundException"}:
+            return f"!{repository_url}:{tag} is not in ECR ({error_text(error)})"
+        raise
+    return str(found["imageDetails"][0]["imageDigest"])
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where verify reads what runs (the cluster) and what must run (the registry, ECR) for one endpoint."""
+
+    apps: Any
+    """The cluster's apps/v1 API."""
+    registry: Callable[[str, int], RegistryRecord | str]
+    digest_of: Callable[[str], str]
+    """ECR's digest of an image tag of the family's repository."""
+    repository_url: str | None
+
+
+def verify_kubernetes_endpoint(endpoint: Endpoint, raw_outputs: Any, sources: Sources) -> list[Check]:
     """Every check of one Kubernetes endpoint's variants."""
     if raw_outputs is None:
         return [Rows(endpoint.name).of("outputs", Result.FAIL, "not in the stack outputs; run `pulumi up` first")]
@@ -130,7 +157,7 @@ def verify_kubernetes_endpoint(
     missing: list[str] = []
     for variant in endpoint.all_variants:
         name = outputs.deployments.get(variant.name) or outputs.services.get(variant.name)
-        deployment = _read(apps, outputs.namespace, name) if name else None
+        deployment = _read(sources.apps, outputs.namespace, name) if name else None
         if deployment is None:
             missing.append(f"{variant.name}: no Deployment {outputs.namespace}/{name or '(not in the outputs)'}")
         else:
@@ -145,7 +172,7 @@ def verify_kubernetes_endpoint(
     if not found:
         return checks
     variants = [variant for variant in endpoint.all_variants if variant.name in found]
-    expected = {variant.name: _expected(endpoint, variant, repository_url, registry) for variant in variants}
+    expected = {variant.name: _expected(endpoint, variant, sources) for variant in variants}
     checks.append(_images(rows, variants, found, expected))
     checks.append(_versions(rows, variants, found, expected))
     checks.append(_rollouts(rows, endpoint, variants, found))
@@ -175,16 +202,16 @@ class _Expected:
     """Why the registry could not say what a pinned variant must run."""
 
 
-def _expected(
-    endpoint: Endpoint,
-    variant: Variant,
-    repository_url: str | None,
-    registry: Callable[[str, int], RegistryRecord | str],
-) -> _Expected:
+def _expected(endpoint: Endpoint, variant: Variant, sources: Sources) -> _Expected:
     if variant.model_package_version is None:
-        reference = f"@{variant.image_digest}" if variant.image_digest else f":{variant.image_tag}"
-        return _Expected(f"{repository_url}{reference}" if repository_url else None, None, None)
-    record = registry(endpoint.family, variant.model_package_version)
+        digest = variant.image_digest
+        if digest is None and variant.image_tag is not None:
+            digest = sources.digest_of(variant.image_tag)
+            if digest.startswith("!"):
+                return _Expected(None, None, None, digest[1:])
+        repository = sources.repository_url
+        return _Expected(f"{repository}@{digest}" if repository else None, None, None)
+    record = sources.registry(endpoint.family, variant.model_package_version)
     if isinstance(record, str):
         return _Expected(None, variant.model_package_version, None, record)
     return _Expected(record.image, variant.model_package_version, record.sha256)
