@@ -127,7 +127,7 @@ def kubernetes_api(directory: Path, context: str = "stand-in") -> Iterator[tuple
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
