@@ -82,10 +82,17 @@ $(GROOVY_LINT): tools/groovy-lint/package-lock.json
 	@touch $@
 
 # The image tests need a Docker daemon: tools/with-dockerd starts one when none answers, and stops it after.
+# pytest-xdist runs a worker per core; `loadscope` keeps a module's tests on one worker, so a module's
+# servers and simulations start once. Each worker runs its own moto server (tests/conftest.py).
+PYTEST_WORKERS ?= auto
 unit: sync tools
-	tools/with-dockerd $(RUN) pytest
+	tools/with-dockerd $(RUN) pytest -n $(PYTEST_WORKERS) --dist loadscope
 
-test: lint typecheck unit bootstrap-test
+# Lint, type check and the unit tests run at once (pyright waits mostly on one core while pytest's
+# workers start); each target's output is printed whole when it ends. Then the bootstrap test.
+test: sync tools
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck unit
+	$(MAKE) --no-print-directory bootstrap-test
 
 # The README's two commands on a stock Debian 12 root filesystem (tests/bootstrap/stock_debian.sh), with
 # mmdebstrap from the Debian package; as root (sudo otherwise), lent this machine's apt and uv caches.

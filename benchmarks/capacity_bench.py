@@ -27,7 +27,7 @@ _DRIVER = """
 import sys
 import botocore.session
 from botocore.stub import Stubber
-from modelplane.live.aws import Aws
+from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.live import capacity
 

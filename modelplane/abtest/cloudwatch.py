@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modelplane.abtest.observations import BusinessSeries, Observations, Series, SourceError, VariantSeries
-from modelplane.live.aws import AWS_ERRORS, Aws, error_text
+from modelplane.aws import AWS_ERRORS, Aws, error_text
 from modelplane.settings import BusinessMetric, MetricKind
 from modelplane.settings.experiments import VARIANT_DIMENSION
 from modelplane.timewindow import Window

@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict
 
 from modelplane.abtest import cloudwatch, prometheus, variants
 from modelplane.abtest.observations import Observations
+from modelplane.aws import Aws, endpoint_url_for
 from modelplane.config import inputs
 from modelplane.errors import BadInput
-from modelplane.live.aws import Aws, endpoint_url_for
 from modelplane.settings import Endpoint, Platform, Settings
 from modelplane.timewindow import Window
 

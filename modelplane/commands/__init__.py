@@ -41,7 +41,7 @@ def outcome_of(command: str, error: Exception) -> tuple[int, str]:
     if isinstance(error, BadInput | CheckFailed):
         return code, prefix + str(error)
     if _is_aws_error(error):
-        from modelplane.live.aws import error_text
+        from modelplane.aws import error_text
 
         return code, f"{prefix}AWS: {error_text(error)}"
     if (text := _kubernetes_error_text(error)) is not None:

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from modelplane.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.config import stackfiles
 from modelplane.config.loader import load_stack_file
 from modelplane.errors import EXIT_FAILED, EXIT_OK
-from modelplane.live.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.live.capacity import assess, render, report
 
 

@@ -23,10 +23,10 @@ from modelplane.abtest.decision import Assessment, Verdict, assess
 from modelplane.abtest.observations import Observations
 from modelplane.abtest.report import Context, VariantIdentity, document, render_markdown, render_table
 from modelplane.abtest.sources import aligned_window, measurement_period, observe
+from modelplane.aws import add_endpoint_url_option, http_url
 from modelplane.config.outputs import add_deployed_stack_options, deployed_stack
 from modelplane.config.stackfiles import endpoint_named, shown
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, BadInput
-from modelplane.live.aws import add_endpoint_url_option, http_url
 from modelplane.settings import Endpoint, Platform, Variant
 from modelplane.timewindow import add_window_options, window_from
 

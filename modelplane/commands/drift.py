@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from modelplane.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.config import stackfiles
 from modelplane.config.loader import load_stack_file
 from modelplane.config.outputs import add_deployed_stack_options, read_outputs
@@ -27,7 +28,6 @@ from modelplane.drift.query import WindowAggregates
 from modelplane.drift.report import Judged, plot, publish, render_json, render_markdown, render_text
 from modelplane.drift.statistics import Verdict, compare
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, BadInput
-from modelplane.live.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.timewindow import add_window_options, window_from
 
 DEFAULT_WINDOW = "24h"

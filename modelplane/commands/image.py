@@ -20,6 +20,7 @@ from typing import Any
 
 from docker.errors import ImageNotFound
 
+from modelplane.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.config import stackfiles
 from modelplane.config.loader import load_stack_file
 from modelplane.config.outputs import add_outputs_option, read_outputs
@@ -27,7 +28,6 @@ from modelplane.errors import EXIT_FAILED, EXIT_OK, BadInput
 from modelplane.images import build as image_build
 from modelplane.images import contract, daemon, manifests, push
 from modelplane.images.registry import Credentials, Reference, fetch_manifest
-from modelplane.live.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.settings import Platform
 
 TABLE_WIDTH = 80

@@ -23,7 +23,7 @@ from modelplane.errors import EXIT_FAILED, EXIT_OK, BadInput
 from modelplane.offline.planning import plan_stack
 
 if TYPE_CHECKING:
-    from modelplane.report.plan import Plan
+    from modelplane.offline.plan_result import Plan
 
 # Report files by their command-line option; `modelplane.report.writers.RENDERERS` writes each.
 REPORT_FORMATS = ("json", "sarif", "markdown")

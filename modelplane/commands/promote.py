@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from modelplane.abtest.verdict_file import read_verdict
+from modelplane.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.config.stackfiles import shown
 from modelplane.errors import EXIT_OK
-from modelplane.live.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.live.promote import (
     DEFAULT_VERDICT_MAX_AGE_HOURS,
     ModelRegistry,

@@ -10,11 +10,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from modelplane.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.config import stackfiles
 from modelplane.config.loader import load_stack_file
 from modelplane.config.outputs import add_outputs_option, read_outputs
 from modelplane.errors import EXIT_OK
-from modelplane.live.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.live.register import PENDING, next_commands, parse_image, register_model
 
 

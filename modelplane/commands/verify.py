@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from modelplane.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.config.outputs import add_deployed_stack_options, deployed_stack
 from modelplane.errors import EXIT_FAILED, EXIT_OK
-from modelplane.live.aws import Aws, add_endpoint_url_option, endpoint_url_for
 from modelplane.live.verify import Result, render, report, verify_stack
 from modelplane.live.verify_kubernetes import cluster_checks, connect
 from modelplane.settings import Platform

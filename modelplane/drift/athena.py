@@ -16,10 +16,10 @@ from typing import Any
 
 from modelplane_components.naming import CAPTURE_HOUR_FORMAT
 
+from modelplane.aws import AWS_ERRORS, error_text
 from modelplane.drift.baseline import Baseline
 from modelplane.drift.query import WindowAggregates, aggregates_from, trino_sql
 from modelplane.errors import BadInput
-from modelplane.live.aws import AWS_ERRORS, error_text
 from modelplane.timewindow import Window
 
 POLL_SECONDS = 2.0

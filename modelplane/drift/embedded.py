@@ -24,10 +24,10 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from modelplane.aws import AWS_ERRORS, error_text
 from modelplane.drift.baseline import Baseline
 from modelplane.drift.capture import CaptureError, hour_prefix
 from modelplane.drift.query import DUCKDB_MACROS, WindowAggregates, aggregates_from, duckdb_sql, trino_sql
-from modelplane.live.aws import AWS_ERRORS, error_text
 from modelplane.timewindow import Window
 
 T = TypeVar("T")

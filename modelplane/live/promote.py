@@ -40,11 +40,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from modelplane.abtest.verdict_file import VerdictFile
+from modelplane.aws import Aws, error_text
 from modelplane.config import stackfiles
 from modelplane.config.loader import SettingsError, load_stack_file
 from modelplane.config.stackfiles import shown
 from modelplane.errors import BadInput, CheckFailed
-from modelplane.live.aws import Aws, error_text
 from modelplane.live.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY
 from modelplane.settings import Endpoint, Settings, Variant
 

@@ -26,10 +26,10 @@ from modelplane_components import naming
 from pydantic import BaseModel, ConfigDict
 
 from modelplane.abtest import variants
+from modelplane.aws import Aws, error_text
 from modelplane.config import inputs, stackfiles
 from modelplane.config.stackfiles import shown
 from modelplane.errors import BadInput
-from modelplane.live.aws import Aws, error_text
 from modelplane.settings import Settings
 
 PENDING = "PendingManualApproval"

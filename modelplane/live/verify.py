@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from modelplane_components.aws_limits import SCALABLE_DIMENSION
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from modelplane.live.aws import Aws, error_text
+from modelplane.aws import Aws, error_text
 from modelplane.settings import Endpoint, Platform, Settings
 
 SILENT_ROLLBACK_RUNBOOK = "docs/operations.md#silent-rollback"

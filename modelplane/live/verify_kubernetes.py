@@ -37,8 +37,8 @@ from modelplane_components.naming import MODEL_SHA256_METADATA
 from modelplane_components.registered_models import version_arn
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from modelplane.aws import error_text
 from modelplane.errors import BadInput
-from modelplane.live.aws import error_text
 from modelplane.live.verify import Check, Result, Rows
 from modelplane.settings import Endpoint, Variant
 

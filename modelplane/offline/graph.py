@@ -6,7 +6,8 @@ back, and the policy client, the reports and the URN diff work on it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -142,3 +143,35 @@ def reveal(value: Any) -> Any:
     if isinstance(value, list):
         return [reveal(item) for item in value]
     return value
+
+
+class ComponentTree:
+    """Components nested as registered, each with the number of resources beneath it."""
+
+    def __init__(self, resources: Iterable[RecordedResource], root_urn: str) -> None:
+        self.root_urn = root_urn
+        self.resources = list(resources)
+        self._by_urn = {resource.urn: resource for resource in self.resources}
+        self._children: dict[str, list[RecordedResource]] = defaultdict(list)
+        for resource in self.resources:
+            self._children[resource.parent if resource.parent in self._by_urn else root_urn].append(resource)
+
+    def children(self, urn: str) -> list[RecordedResource]:
+        return self._children.get(urn, [])
+
+    def shown_children(self, urn: str) -> list[RecordedResource]:
+        """What a tree displays below a node: components, plus resources at the stack root (providers)."""
+        return [child for child in self.children(urn) if not child.custom or urn == self.root_urn]
+
+    def count_below(self, urn: str) -> int:
+        return sum(1 + self.count_below(child.urn) for child in self.children(urn))
+
+    def components(self) -> list[RecordedResource]:
+        return [resource for resource in self.resources if not resource.custom]
+
+    def component_of(self, urn: str) -> str:
+        """URN of the innermost component holding `urn` (the stack root for top-level resources)."""
+        current = self._by_urn[urn].parent if urn in self._by_urn else self.root_urn
+        while current in self._by_urn and self._by_urn[current].custom:
+            current = self._by_urn[current].parent
+        return current if current in self._by_urn else self.root_urn

@@ -27,7 +27,7 @@ from modelplane.offline.simulation import start_simulation
 
 if TYPE_CHECKING:
     from modelplane.offline.findings import Finding
-    from modelplane.report.plan import Plan
+    from modelplane.offline.plan_result import Plan
 
 
 def plan_stack(
@@ -63,8 +63,8 @@ def plan_stack(
         from modelplane.offline.changes import change_findings, diff, simulate_ref
         from modelplane.offline.default_providers import default_provider_findings, disabled_packages
         from modelplane.offline.first_deploy import first_deploy as registry_first
+        from modelplane.offline.plan_result import Plan
         from modelplane.offline.policy_client import Judging, StackIdentity, start_pack
-        from modelplane.report.plan import Plan
 
         identity = StackIdentity.for_config(current.name, stack, config)
         disabled = disabled_packages(config)

@@ -45,9 +45,10 @@ _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
 ]
+MANDATORY, ADVISORY = "mandatory", "advisory"
 _LEVEL_TO_PROTO = {
-    "advisory": analyzer_pb2.ADVISORY,
-    "mandatory": analyzer_pb2.MANDATORY,
+    ADVISORY: analyzer_pb2.ADVISORY,
+    MANDATORY: analyzer_pb2.MANDATORY,
     "remediate": analyzer_pb2.REMEDIATE,
     "disabled": analyzer_pb2.DISABLED,
 }

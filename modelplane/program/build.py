@@ -266,7 +266,8 @@ def _kubernetes_services(stack: _Stack) -> dict[str, dict[str, Any]]:
     if not endpoints:
         return {}
     # Imported here: stacks without Kubernetes endpoints don't pay for pulumi_kubernetes.
-    from modelplane_components.kubernetes_service import KubernetesModelService, reads_at_run_time
+    from modelplane_components.kubernetes_service import KubernetesModelService
+    from modelplane_components.kubernetes_service_args import reads_at_run_time
 
     from modelplane.program.providers import kubernetes_provider
 

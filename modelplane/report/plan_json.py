@@ -6,8 +6,9 @@ from typing import Any
 
 from modelplane.offline.changes import Change, ChangeSet
 from modelplane.offline.findings import Finding
-from modelplane.offline.policy_client import Violation
-from modelplane.report.plan import CHANGE_HEADINGS, MANDATORY, Plan
+from modelplane.offline.plan_result import Plan
+from modelplane.offline.policy_client import MANDATORY, Violation
+from modelplane.report.plan import CHANGE_HEADINGS
 
 
 def render_json(plan: Plan) -> dict[str, Any]:

@@ -5,17 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from modelplane.offline.changes import ChangeSet
+from modelplane.offline.plan_result import Plan
 from modelplane.report.markdown import cell
-from modelplane.report.plan import (
-    CHANGE_HEADINGS,
-    Plan,
-    against_line,
-    change_note,
-    grouped,
-    lock_warning,
-    name_of,
-    plural,
-)
+from modelplane.report.plan import CHANGE_HEADINGS, against_line, change_note, grouped, lock_warning, name_of, plural
 
 
 def _mermaid_label(*parts: str) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 
 from modelplane.config import project
 from modelplane.offline.findings import CHECKS, Check, Finding
-from modelplane.offline.policy_client import PolicyInfo, Waiver
-from modelplane.report.plan import ADVISORY, MANDATORY, Plan, name_of
+from modelplane.offline.plan_result import Plan
+from modelplane.offline.policy_client import ADVISORY, MANDATORY, PolicyInfo, Waiver
+from modelplane.report.plan import name_of
 from modelplane.report.plan_json import changes_json
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

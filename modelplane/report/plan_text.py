@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from itertools import groupby
 
 from modelplane.offline.changes import ChangeSet
-from modelplane.offline.policy_client import Violation
+from modelplane.offline.plan_result import Plan
+from modelplane.offline.policy_client import MANDATORY, Violation
 from modelplane.report.plan import (
     CHANGE_HEADINGS,
-    MANDATORY,
-    Plan,
     against_line,
     change_note,
     grouped,

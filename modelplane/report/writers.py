@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from modelplane.report.plan import Plan
+from modelplane.offline.plan_result import Plan
 from modelplane.report.plan_json import render_json
 from modelplane.report.plan_markdown import render_markdown
 from modelplane.report.plan_sarif import render_sarif

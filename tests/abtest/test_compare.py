@@ -16,13 +16,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from modelplane.abtest.verdict_file import read_verdict
+from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
-from modelplane.live.aws import EMULATOR_CREDENTIALS
 from modelplane.timewindow import iso
 from tests.stacks import SimulateStack, stack_config, write_stack
 
@@ -32,7 +31,7 @@ PERIODS = 40
 
 
 def cloudwatch(url: str) -> Any:
-    return boto3.client("cloudwatch", region_name=REGION, endpoint_url=url, **EMULATOR_CREDENTIALS)
+    return Aws.connect(REGION, url).client("cloudwatch")
 
 
 def publish(

@@ -19,10 +19,10 @@ import pytest
 from modelplane_components import kubernetes_alerts
 
 from modelplane.abtest import prometheus
+from modelplane.aws import EMULATOR_CREDENTIALS
 from modelplane.cli import main
 from modelplane.config.loader import read_stack_file
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
-from modelplane.live.aws import EMULATOR_CREDENTIALS
 from modelplane.timewindow import iso
 from tests.servers import free_port, load_openmetrics, prometheus_server
 from tests.stacks import SimulateStack, stack_config, write_stack

@@ -20,13 +20,13 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
+from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.drift import athena
 from modelplane.drift.athena import AthenaError, CaptureTable, query_text
 from modelplane.drift.baseline import Baseline, baseline_from_frame
 from modelplane.drift.query import aggregates_from
 from modelplane.errors import EXIT_FAILED, EXIT_USAGE
-from modelplane.live.aws import Aws
 from modelplane.timewindow import Window
 from tests.drift.harness import athena_answer, capture_line, comparable, hourly_capture, requests_of, transactions
 

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from modelplane.aws import EMULATOR_CREDENTIALS
 from modelplane.cli import main
 from modelplane.drift import embedded
 from modelplane.drift.baseline import (
@@ -36,7 +37,6 @@ from modelplane.drift.capture import PayloadError, hour_prefix, payload_rows, va
 from modelplane.drift.metrics import DRIFT_NAMESPACE, DRIFTED_FEATURES, FEATURE_PSI
 from modelplane.drift.statistics import Verdict, compare, population_stability_index
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
-from modelplane.live.aws import EMULATOR_CREDENTIALS
 from modelplane.settings import DataDrift
 from modelplane.timewindow import Window
 from tests.drift.harness import (

@@ -13,10 +13,10 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
+from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.live import capacity
-from modelplane.live.aws import Aws
 from modelplane.live.capacity import instance_needs, pod_needs
 from tests.stacks import settings_of, stack_config, write_stack
 

@@ -24,10 +24,10 @@ from modelplane_components.naming import data_capture_prefix
 from modelplane_components.registered_models import RegisteredVersion, registered_version, version_arn
 from prometheus_client import CollectorRegistry
 
+from modelplane.aws import EMULATOR_CREDENTIALS
 from modelplane.cli import main
 from modelplane.drift.baseline import baseline_from_frame, write_baseline
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from modelplane.live.aws import EMULATOR_CREDENTIALS
 from modelplane.offline.graph import Simulation
 from modelplane.offline.mocks import RealisticMocks
 from modelplane_serving.capture import Capture

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
+from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.config.loader import load_stack_file
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -33,7 +33,7 @@ def stacks(project_copy: Path) -> Path:
 @pytest.fixture
 def sagemaker() -> Iterator[Any]:
     with mock_aws():
-        yield boto3.client("sagemaker", region_name=REGION)
+        yield Aws.connect(REGION, None).client("sagemaker")
 
 
 def register_versions(

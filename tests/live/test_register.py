@@ -15,13 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
+from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.config.loader import load_stack_file
 from modelplane.errors import EXIT_OK, EXIT_USAGE
-from modelplane.live.aws import EMULATOR_CREDENTIALS
 from modelplane.live.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY, PENDING, next_commands
 from tests.stacks import SimulateStack, settings_of
 
@@ -37,7 +36,7 @@ def stacks(project_copy: Path) -> Path:
 
 
 def client(url: str, service: str) -> Any:
-    return boto3.client(service, region_name=REGION, endpoint_url=url, **EMULATOR_CREDENTIALS)
+    return Aws.connect(REGION, url).client(service)
 
 
 @pytest.fixture

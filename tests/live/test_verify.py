@@ -21,15 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
+from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.config.loader import load_stack_file
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from modelplane.live.aws import EMULATOR_CREDENTIALS, Aws
 from modelplane.live.verify import SILENT_ROLLBACK_RUNBOOK, Check, EndpointOutputs, Result, render, verify_stack
 from modelplane.settings import Platform, Settings, Variant
 from tests.servers import free_port
@@ -173,7 +172,7 @@ def outputs(program_outputs: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
 @pytest.fixture
 def aws(staging: Settings) -> Iterator[Aws]:
     with mock_aws():
-        yield Aws(boto3.Session(region_name=staging.region, **EMULATOR_CREDENTIALS))
+        yield Aws.connect(staging.region, None)
 
 
 def results(checks: list[Check], endpoint: str) -> dict[str, Check]:

@@ -8,8 +8,8 @@ import pytest
 
 from modelplane.offline.first_deploy import REGISTRY, SERVING, first_deploy
 from modelplane.offline.graph import Simulation
+from modelplane.offline.plan_result import Plan
 from modelplane.offline.policy_client import PolicyReport
-from modelplane.report.plan import Plan
 from modelplane.report.plan_text import render_text
 from tests.stacks import STACK_NAMES, SimulateStack, stack_config, write_stack
 

@@ -27,9 +27,9 @@ from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.offline import planning
 from modelplane.offline.findings import CHECKS
 from modelplane.offline.graph import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation, is_secret, reveal
+from modelplane.offline.plan_result import SECRET_PLACEHOLDER, Plan
 from modelplane.offline.policy_client import PolicyInfo, PolicyReport, Violation
 from modelplane.offline.simulation import start_simulation
-from modelplane.report.plan import SECRET_PLACEHOLDER, Plan
 from modelplane.report.plan_json import render_json
 from modelplane.report.plan_markdown import render_markdown
 from modelplane.report.plan_sarif import render_sarif

@@ -17,8 +17,8 @@ from modelplane.offline.api_constraints import constraint_findings, unmatched_in
 from modelplane.offline.default_providers import default_provider_findings, disabled_packages
 from modelplane.offline.findings import AWS_CONSTRAINT, DEFAULT_PROVIDER
 from modelplane.offline.graph import RecordedInvoke, RecordedResource, Simulation
+from modelplane.offline.plan_result import Plan
 from modelplane.offline.policy_client import PolicyReport
-from modelplane.report.plan import Plan
 from modelplane.report.plan_json import render_json
 from modelplane.report.plan_markdown import render_markdown
 from modelplane.report.plan_sarif import render_sarif

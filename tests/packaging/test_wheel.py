@@ -107,7 +107,7 @@ def test_each_distribution_ships_its_own_package_only(wheels: dict[str, Path]) -
     }
     assert not [name for name in tool if name.startswith(("tools/", "modelplane/tools"))], "no generator ships"
     shipped = zipfile.ZipFile(wheels["modelplane-components"]).namelist()
-    for name in ("sagemaker_endpoint.py", "provider.py", "__main__.py", "schema.json", "aws_limits.json"):
+    for name in ("sagemaker_endpoint.py", "provider.py", "__main__.py", "schema.json", "aws_limits.json", "py.typed"):
         assert f"modelplane_components/{name}" in shipped
     assert "modelplane/offline/data/aws-calls.yaml" in tool
     serving = {name.split("/", 1)[0] for name in zipfile.ZipFile(wheels["modelplane-serving"]).namelist()}

@@ -12,6 +12,7 @@ the held-out-style program of `breadth_program.py`: types and custom resources n
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import subprocess
@@ -789,9 +790,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+@functools.cache
 def recorded_program(program: str = "platform") -> tuple[dict[str, str | None], list[RecordedResource]]:
     """`EXPECTED` and the recorded resources of a program, from a run in its own interpreter (the mocks
-    are process-wide)."""
+    are process-wide); once per process, since every test judges the same program (callers don't
+    change what they get)."""
     from modelplane.offline.graph import RecordedResource
     from tests.stacks import REPOSITORY
 

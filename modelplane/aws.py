@@ -1,4 +1,4 @@
-"""boto3 access for the tools that talk to AWS after `pulumi up` (`verify`, `promote`, `compare`, `register`).
+"""boto3 access for the tools that talk to AWS (`verify`, `promote`, `register`, `capacity`, `compare`, `drift`, `image push`).
 
 One place decides the retry policy (throttling is retried with backoff by botocore's standard
 mode), when a command talks to an emulator (`--endpoint-url`, else the stack's `local_emulator`)
@@ -8,11 +8,13 @@ and which credentials an emulator gets: fixed fake ones, never the caller's real
 from __future__ import annotations
 
 import argparse
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -36,7 +38,9 @@ class Aws:
     @classmethod
     def connect(cls, region: str, endpoint_url: str | None) -> Aws:
         credentials = EMULATOR_CREDENTIALS if endpoint_url else {}
-        return cls(boto3.Session(region_name=region, **credentials), endpoint_url)
+        core = botocore.session.Session()
+        core.register_component("data_loader", _data_loader())
+        return cls(boto3.Session(region_name=region, botocore_session=core, **credentials), endpoint_url)
 
     @property
     def region(self) -> str:
@@ -48,6 +52,14 @@ class Aws:
         if max_attempts is not None:
             config = config.merge(Config(retries={"mode": "standard", "max_attempts": max_attempts}))
         return self.session.client(service, endpoint_url=self.endpoint_url, config=config)
+
+
+@functools.cache
+def _data_loader() -> Any:
+    """One loader of botocore's data for every session of the process: it keeps the service models it has
+    parsed (SageMaker's is 2 MB of JSON, ≈0.2 s), which a command that connects twice (`promote --from
+    --to` across regions) or a process that runs many commands would otherwise parse again."""
+    return botocore.session.Session().get_component("data_loader")
 
 
 def error_text(error: Exception) -> str:
