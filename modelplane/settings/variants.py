@@ -38,8 +38,13 @@ class Variant(SettingsModel):
     """Key of the model.tar.gz in the stack's artifact bucket."""
     model_package_version: int | None = Field(default=None, ge=1)
     """Version in the family's model package group (the registry), instead of an artifact: the variant serves the
-    image and archive the version records (on Kubernetes an init container fetches the archive and checks its
-    sha256); its `image_tag`/`image_digest` is not used then."""
+    image and archive the version records, and its `image_tag`/`image_digest` is not used. On SageMaker the model
+    is the package itself. On Kubernetes the pods run the version's image by digest; before the server starts,
+    the `fetch-model` init container (the same image, as the pod's IRSA role, which may read only the pinned
+    versions' archives) downloads the archive, checks the sha256 `modelplane register` recorded, and unpacks it
+    into a volume the server mounts read-only at `/opt/ml/model`; a missing or altered archive fails the pod. The
+    pod template carries the version (label `modelplane.io/model-package-version`), so a new version rolls the
+    Deployment and `modelplane verify` can read it back. `promote` and `register` treat both platforms alike."""
     instance_type: str | None = None
     """SageMaker instance type (`ml.*`, one of botocore's `ProductionVariantInstanceType`); set it or `serverless` (SageMaker only)."""
     instance_count: int = Field(default=1, ge=1, le=100)
