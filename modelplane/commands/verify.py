@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from modelplane.aws import Aws, add_endpoint_url_option, endpoint_url_for
-from modelplane.config.outputs import add_deployed_stack_options, deployed_stack
+from modelplane.config.outputs import add_deployed_stack_options, deployed_stack, stack_secret
 from modelplane.errors import EXIT_FAILED, EXIT_OK
 from modelplane.live.verify import Result, render, report, verify_stack
-from modelplane.live.verify_kubernetes import cluster_checks, connect
+from modelplane.live.verify_kubernetes import KUBECONFIG_KEY, cluster_checks, connect
 from modelplane.settings import Platform
 
 
@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
         "--kubeconfig",
         type=Path,
         metavar="FILE",
-        help="kubeconfig of the cluster of the Kubernetes endpoints (default $KUBECONFIG, else ~/.kube/config)",
+        help="kubeconfig of the cluster of the Kubernetes endpoints (default the stack's secret modelplane:kubeconfig "
+        "through the Pulumi CLI, as `pulumi up` uses it, else $KUBECONFIG, else ~/.kube/config)",
     )
     parser.add_argument(
         "--context",
@@ -51,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
     aws = Aws.connect(settings.region, url)
     kubernetes = (
         cluster_checks(
-            connect(args.kubeconfig, args.context or settings.kubernetes.context),
+            connect(
+                args.kubeconfig,
+                args.context or settings.kubernetes.context,
+                None if args.kubeconfig else stack_secret(deployed.stack, KUBECONFIG_KEY),
+            ),
             aws.client("sagemaker"),
             aws.client("ecr"),
             deployed.outputs,

@@ -36,6 +36,8 @@ from modelplane_components.kubernetes_pods import (
 from modelplane_components.naming import MODEL_SHA256_METADATA
 from modelplane_components.registered_models import version_arn
 from pydantic import BaseModel, ConfigDict, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from modelplane.aws import error_text
 from modelplane.errors import BadInput
@@ -44,6 +46,8 @@ from modelplane.settings import Endpoint, Variant
 
 SERVER_CONTAINER = "model"
 SAMPLING_ENV = "MODELPLANE_CAPTURE_SAMPLING_PERCENT"
+# The stack's secret kubeconfig, which the program's Kubernetes provider deploys with (`program/build.py`).
+KUBECONFIG_KEY = "modelplane:kubeconfig"
 
 
 class KubernetesOutputs(BaseModel):
@@ -58,14 +62,26 @@ class KubernetesOutputs(BaseModel):
     endpoint_name: str | None = None
 
 
-def connect(kubeconfig: Path | None, context: str | None) -> Any:
-    """The apps/v1 API of the cluster `kubeconfig` (else `$KUBECONFIG`, `~/.kube/config`) names in `context`."""
+def connect(kubeconfig: Path | None, context: str | None, stack_kubeconfig: str | None = None) -> Any:
+    """The apps/v1 API of the cluster a kubeconfig names in `context`: `kubeconfig` (`--kubeconfig`), else the
+    stack's own (`stack_kubeconfig`, the secret `modelplane:kubeconfig` the Kubernetes provider deploys with),
+    else `$KUBECONFIG`, else `~/.kube/config`."""
     from kubernetes import client, config
 
-    try:
-        api = config.new_client_from_config(config_file=str(kubeconfig) if kubeconfig else None, context=context)
-    except (config.ConfigException, OSError, ValueError) as error:
+    from_stack = kubeconfig is None and stack_kubeconfig is not None
+    if from_stack:
+        where = "the stack's secret modelplane:kubeconfig"
+    else:
         where = f"--kubeconfig {kubeconfig}" if kubeconfig else "the kubeconfig ($KUBECONFIG or ~/.kube/config)"
+    try:
+        if from_stack:
+            document = YAML(typ="safe").load(stack_kubeconfig or "")
+            if not isinstance(document, dict):
+                raise BadInput(f"{where}: not a kubeconfig (a YAML mapping)")
+            api = config.new_client_from_config_dict(document, context=context)
+        else:
+            api = config.new_client_from_config(config_file=str(kubeconfig) if kubeconfig else None, context=context)
+    except (config.ConfigException, OSError, ValueError, YAMLError) as error:
         raise BadInput(f"{where}: {error}") from None
     return client.AppsV1Api(api)
 

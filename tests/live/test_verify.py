@@ -556,11 +556,25 @@ def test_cli_bad_usage_exits_2_with_one_message(
     assert message in capsys.readouterr().err
 
 
-def fake_pulumi(directory: Path, *, exit_code: int, stdout: str, stderr: str = "") -> Path:
-    """A `pulumi` executable that records its arguments and answers as told."""
+NO_KUBECONFIG = "error: configuration key 'modelplane:kubeconfig' not found for stack 'staging'"
+KUBECONFIG = (
+    "apiVersion: v1\nkind: Config\ncurrent-context: staging\n"
+    "clusters: [{name: staging, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+    "users: [{name: ci, user: {token: t}}]\n"
+    "contexts: [{name: staging, context: {cluster: staging, user: ci}}]\n"
+)
+
+
+def fake_pulumi(
+    directory: Path, *, exit_code: int, stdout: str, stderr: str = "", kubeconfig: str | None = None
+) -> Path:
+    """A `pulumi` executable that records each call's arguments and answers as told: `stack output` with
+    `stdout`/`stderr`/`exit_code`, `config get` with the stack's secret `kubeconfig`, or the CLI's "not found"."""
+    config = f"printf '%s' '{kubeconfig}'; exit 0" if kubeconfig else f"printf '%s' \"{NO_KUBECONFIG}\" >&2; exit 255"
     script = directory / "pulumi"
     script.write_text(
-        f'#!/bin/sh\necho "$@" > {directory / "arguments"}\n'
+        f'#!/bin/sh\necho "$@" >> {directory / "arguments"}\n'
+        f'if [ "$1" = config ]; then {config}; fi\n'
         f"printf '%s' '{stdout}'\nprintf '%s' '{stderr}' >&2\nexit {exit_code}\n",
         encoding="utf-8",
     )
@@ -575,18 +589,40 @@ def test_without_outputs_file_verify_asks_the_pulumi_cli(
     monkeypatch.setenv("PATH", str(tmp_path))
     # Staging's recommender is checked on its cluster: a kubeconfig naming one (never reached, the outputs lack it).
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: staging\n"
-        "clusters: [{name: staging, cluster: {server: 'https://127.0.0.1:1'}}]\n"
-        "users: [{name: ci, user: {token: t}}]\n"
-        "contexts: [{name: staging, context: {cluster: staging, user: ci}}]\n"
-    )
+    kubeconfig.write_text(KUBECONFIG)
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
 
     assert main(["verify", "--stack", "staging"]) == EXIT_FAILED
 
-    assert arguments.read_text().split() == ["stack", "output", "--json", "--stack", "staging", "--show-secrets=false"]
+    assert arguments.read_text().splitlines() == [
+        "stack output --json --stack staging --show-secrets=false",
+        "config get modelplane:kubeconfig --stack staging",
+    ]
     assert "  FAIL  outputs       not in the stack outputs; run `pulumi up` first" in capsys.readouterr().out
+
+
+def test_verify_reaches_the_cluster_with_the_stacks_secret_kubeconfig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As `pulumi up` deploys with the secret `modelplane:kubeconfig` when the stack sets one, verify reads it
+    (through the CLI, never a file) before the ambient kubeconfig, here one that cannot be read."""
+    fake_pulumi(tmp_path, exit_code=0, stdout='{"environment": "staging", "endpoints": {}}', kubeconfig=KUBECONFIG)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+
+    assert main(["verify", "--stack", "staging"]) == EXIT_FAILED
+    assert "  FAIL  outputs       not in the stack outputs; run `pulumi up` first" in capsys.readouterr().out
+
+    fake_pulumi(
+        tmp_path,
+        exit_code=0,
+        stdout='{"environment": "staging", "endpoints": {}}',
+        kubeconfig=KUBECONFIG.replace("current-context: staging", "current-context: elsewhere"),
+    )
+    assert main(["verify", "--stack", "staging"]) == EXIT_USAGE
+    error = capsys.readouterr().err
+    assert error.startswith("modelplane verify: the stack's secret modelplane:kubeconfig: ")
+    assert "elsewhere" in error
 
 
 def test_a_failing_pulumi_cli_is_bad_usage_with_its_message(
