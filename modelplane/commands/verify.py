@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             connect(
                 args.kubeconfig,
                 args.context or settings.kubernetes.context,
-                None if args.kubeconfig else stack_secret(deployed.stack, KUBECONFIG_KEY),
+                None if args.kubeconfig else stack_secret(deployed.stack, KUBECONFIG_KEY, "--kubeconfig FILE"),
             ),
             aws.client("sagemaker"),
             aws.client("ecr"),

@@ -64,9 +64,10 @@ def _from_pulumi(stack: str) -> Any:
         raise BadInput(f"`{' '.join(command[1:])}` printed no JSON ({error.msg})") from None
 
 
-def stack_secret(stack: str, key: str) -> str | None:
+def stack_secret(stack: str, key: str, instead: str) -> str | None:
     """A stack's config value (a secret decrypted) from `pulumi config get`; None without the Pulumi CLI, or
-    when the stack does not set it (the CLI's "not found"), so the caller falls back to its ambient default."""
+    when the stack does not set it (the CLI's "not found"), so the caller falls back to its ambient default.
+    When the CLI cannot tell, the message names the option that gives the value `instead`."""
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         return None
@@ -76,7 +77,7 @@ def stack_secret(stack: str, key: str) -> str | None:
         return completed.stdout
     if "not found" in completed.stderr:
         return None
-    raise BadInput(f"`{' '.join(command[1:])}` failed: {completed.stderr.strip()}")
+    raise BadInput(f"`{' '.join(command[1:])}` failed: {completed.stderr.strip()}; or give {instead}")
 
 
 def _check_stack(outputs: dict[str, Any], source: str, stack: str, settings: Settings) -> None:

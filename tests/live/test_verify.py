@@ -566,11 +566,18 @@ KUBECONFIG = (
 
 
 def fake_pulumi(
-    directory: Path, *, exit_code: int, stdout: str, stderr: str = "", kubeconfig: str | None = None
+    directory: Path,
+    *,
+    exit_code: int,
+    stdout: str,
+    stderr: str = "",
+    kubeconfig: str | None = None,
+    config_error: str = NO_KUBECONFIG,
 ) -> Path:
     """A `pulumi` executable that records each call's arguments and answers as told: `stack output` with
-    `stdout`/`stderr`/`exit_code`, `config get` with the stack's secret `kubeconfig`, or the CLI's "not found"."""
-    config = f"printf '%s' '{kubeconfig}'; exit 0" if kubeconfig else f"printf '%s' \"{NO_KUBECONFIG}\" >&2; exit 255"
+    `stdout`/`stderr`/`exit_code`, `config get` with the stack's secret `kubeconfig`, else `config_error`
+    (by default the CLI's "not found")."""
+    config = f"printf '%s' '{kubeconfig}'; exit 0" if kubeconfig else f"printf '%s' \"{config_error}\" >&2; exit 255"
     script = directory / "pulumi"
     script.write_text(
         f'#!/bin/sh\necho "$@" >> {directory / "arguments"}\n'
@@ -623,6 +630,25 @@ def test_verify_reaches_the_cluster_with_the_stacks_secret_kubeconfig(
     error = capsys.readouterr().err
     assert error.startswith("modelplane verify: the stack's secret modelplane:kubeconfig: ")
     assert "elsewhere" in error
+
+
+def test_a_secret_kubeconfig_the_cli_cannot_read_is_bad_usage_naming_the_way_around(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_pulumi(
+        tmp_path,
+        exit_code=0,
+        stdout='{"environment": "staging", "endpoints": {}}',
+        config_error="error: failed to decrypt: AccessDeniedException",
+    )
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    assert main(["verify", "--stack", "staging"]) == EXIT_USAGE
+
+    assert capsys.readouterr().err == (
+        "modelplane verify: `config get modelplane:kubeconfig --stack staging` failed: error: failed to decrypt:"
+        " AccessDeniedException; or give --kubeconfig FILE\n"
+    )
 
 
 def test_a_failing_pulumi_cli_is_bad_usage_with_its_message(
