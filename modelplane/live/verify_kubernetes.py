@@ -21,6 +21,7 @@ model package group ARN in the stack outputs).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,9 @@ def connect(kubeconfig: Path | None, context: str | None, stack_kubeconfig: str 
                 raise BadInput(f"{where}: not a kubeconfig (a YAML mapping)")
             api = config.new_client_from_config_dict(document, context=context)
         else:
-            api = config.new_client_from_config(config_file=str(kubeconfig) if kubeconfig else None, context=context)
+            # `$KUBECONFIG` as it is now (the client reads it once, when first imported), a list as kubectl takes it.
+            files = str(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG") or None
+            api = config.new_client_from_config(config_file=files, context=context)
     except (config.ConfigException, OSError, ValueError, YAMLError) as error:
         raise BadInput(f"{where}: {error}") from None
     return client.AppsV1Api(api)
