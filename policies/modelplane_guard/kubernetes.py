@@ -485,6 +485,10 @@ STATIC_CREDENTIAL_VARIABLES = frozenset(
         "AZURE_CLIENT_CERTIFICATE_PASSWORD",
     }
 )
+# Keys of a Secret or ConfigMap that become those variables through `envFrom` with `prefix: AWS_`.
+PREFIXED_CREDENTIAL_KEYS = frozenset(
+    name.removeprefix("AWS_") for name in STATIC_CREDENTIAL_VARIABLES if name.startswith("AWS_")
+) - {"SHARED_CREDENTIALS_FILE"}
 # Where the SDKs look for credentials files: ~/.aws, gcloud's and Azure's configuration directories.
 CREDENTIAL_DIRECTORIES = re.compile(r"(^|/)(\.aws|\.config/gcloud|\.azure)(/|$)")
 # What static AWS credentials look like inside a Secret or ConfigMap that pods read (through env, envFrom
@@ -522,9 +526,9 @@ def _static_credentials(args: ResourceValidationArgs, report: Report, pod: PodSp
 
 
 def _entries(args: ResourceValidationArgs) -> Iterator[tuple[str, str]]:
-    """(key, text) of each entry of a Secret or ConfigMap, base64-encoded fields decoded."""
+    """(key, text) of each entry of a Secret or ConfigMap, base64-encoded fields decoded, in key order."""
     for field, encoded in CARRIER_FIELDS[args.resource_type]:
-        for key, value in as_mapping(args.props.get(field)).items():
+        for key, value in sorted(as_mapping(args.props.get(field)).items()):
             text = str(value)
             if encoded:
                 # Not base64: the API server would refuse it; the text is judged as it is.
@@ -536,7 +540,7 @@ def _entries(args: ResourceValidationArgs) -> Iterator[tuple[str, str]]:
 def _credential_carrier(args: ResourceValidationArgs, report: Report) -> None:
     kind = args.resource_type.rsplit(":", 1)[-1]
     for key, text in _entries(args):
-        if key.upper() in STATIC_CREDENTIAL_VARIABLES:
+        if key.upper() in STATIC_CREDENTIAL_VARIABLES | PREFIXED_CREDENTIAL_KEYS:
             report(
                 f"{kind} key {key!r} names static cloud credentials, which a pod reading it (env, envFrom or a volume) runs on."
             )

@@ -860,6 +860,21 @@ CASES: list[Case] = [
     ),
     one(
         "kubernetes-no-static-cloud-credentials",
+        "secret-for-env-from-with-an-aws-prefix",
+        SECRET,
+        {
+            "metadata": {"name": "s3", "namespace": "recommender"},
+            "stringData": {"ACCESS_KEY_ID": "id", "SECRET_ACCESS_KEY": "key", "REGION": "eu-west-1"},
+        },
+        [
+            "Secret key 'ACCESS_KEY_ID' names static cloud credentials, which a pod reading it (env, envFrom or a"
+            " volume) runs on.",
+            "Secret key 'SECRET_ACCESS_KEY' names static cloud credentials, which a pod reading it (env, envFrom or"
+            " a volume) runs on.",
+        ],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
         "secret-credentials-file-for-a-volume",
         SECRET,
         {
