@@ -15,6 +15,9 @@ RUN := $(UV) run --no-sync
 # Tools the tests run besides Python: the Jenkinsfile's linter (npm-groovy-lint, pinned in
 # tools/groovy-lint, on a Java runtime) and Prometheus' promtool. Installed only when missing.
 GROOVY_LINT := tools/groovy-lint/node_modules/.bin/npm-groovy-lint
+# Checkov scans the rendered Kubernetes manifests; its pins (packaging<24) conflict with pulumi's, so it lives in
+# a virtualenv of its own, from tools/checkov/requirements.txt (hash-checked; `uv pip compile --generate-hashes`).
+CHECKOV := .tools/checkov/bin/checkov
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 
@@ -60,12 +63,17 @@ typecheck: sync
 
 # Prometheus (with promtool) is the real server the tests of `modelplane compare` on Kubernetes query,
 # and promtool checks the PrometheusRule; the Debian package, installed once when missing.
-tools: $(GROOVY_LINT)
+tools: $(GROOVY_LINT) $(CHECKOV)
 	@if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then $(APT_INSTALL) prometheus; fi
 	@# The model-serving image's tests: Debian's Docker daemon (docker.io; `dockerd`, since another `docker`
 	@# client may come first on PATH), mmdebstrap for the test base image, and a registry on loopback.
 	@if ! command -v dockerd >/dev/null 2>&1 || ! command -v mmdebstrap >/dev/null 2>&1 \
 	  || ! command -v docker-registry >/dev/null 2>&1; then $(APT_INSTALL) docker.io mmdebstrap docker-registry; fi
+
+$(CHECKOV): tools/checkov/requirements.txt $(filter $(TOOLS_UV),$(UV))
+	rm -rf .tools/checkov && $(UV) venv --quiet --python $(PYTHON) .tools/checkov
+	$(UV) pip install --quiet --python .tools/checkov/bin/python --require-hashes --requirement tools/checkov/requirements.txt
+	@touch $@
 
 $(GROOVY_LINT): tools/groovy-lint/package-lock.json
 	@command -v java >/dev/null 2>&1 || { $(APT_INSTALL) default-jre-headless; }

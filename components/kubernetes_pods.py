@@ -1,4 +1,9 @@
-"""The pods of a Kubernetes model service: restricted security context, probes, resources, spreading, autoscaling."""
+"""The pods of a Kubernetes model service: restricted security context, probes, resources, spreading, autoscaling.
+
+A variant pinned to a registered model version gets an init container, `fetch-model`, from the same image:
+it downloads the version's archive as the pod's IAM role, checks the sha256 `modelplane register`
+recorded, and unpacks it into an `emptyDir` the server mounts read-only at `/opt/ml/model`.
+"""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,6 +16,19 @@ from .kubernetes_service_args import PodAutoscalingArgs, PodResourcesArgs, Toler
 NON_ROOT_ID = 10001
 SECRETS_DIR = "/var/run/secrets/modelplane"
 PORT_NAME = "http"
+# Where SageMaker unpacks the model archive, and the serving image loads it from.
+MODEL_DIR = "/opt/ml/model"
+MODEL_VOLUME = "model"
+FETCH_CONTAINER = "fetch-model"
+# The serving image's command that fetches, verifies and unpacks a registered archive (modelplane_serving).
+FETCH_COMMAND = "fetch-model"
+MODEL_DATA_URL_ENV = "MODELPLANE_MODEL_DATA_URL"
+MODEL_SHA256_ENV = "MODELPLANE_MODEL_SHA256"
+MODEL_PACKAGE_ENV = "MODELPLANE_MODEL_PACKAGE"
+# What `modelplane verify` reads back from a running Deployment's pod template.
+MODEL_PACKAGE_VERSION_LABEL = "modelplane.io/model-package-version"
+MODEL_PACKAGE_ANNOTATION = "modelplane.io/model-package-arn"
+MODEL_SHA256_ANNOTATION = "modelplane.io/model-data-sha256"
 # The model server's metrics contract: Prometheus text on the serving port.
 METRICS_PATH = "/metrics"
 # What modelplane's serving image listens on unless told otherwise (SageMaker's contract), and the
@@ -33,6 +51,15 @@ def server_environment(port: int, health_path: str) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class RegisteredModel:
+    """A pinned version as resolved when deploying (outputs of the registry lookup)."""
+
+    arn: pulumi.Input[str]
+    data_url: pulumi.Input[str]
+    sha256: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class PodInputs:
     """What every variant's pods share."""
 
@@ -48,19 +75,57 @@ class PodInputs:
     mounted_secrets: Sequence[str]
     environment: Sequence[k8s.core.v1.EnvVarArgs]
     """Variables every variant gets (the ARNs of secrets read at run time)."""
+    aws_environment: Sequence[k8s.core.v1.EnvVarArgs] = ()
+    """Where the AWS SDK finds its region, for containers that call AWS as the pods' role."""
 
 
 def pod_spec(
-    pod: PodInputs, image_reference: str, environment: Mapping[str, pulumi.Input[str]], selector: Mapping[str, str]
+    pod: PodInputs,
+    image: pulumi.Input[str],
+    environment: Mapping[str, pulumi.Input[str]],
+    selector: Mapping[str, str],
+    *,
+    model: RegisteredModel | None = None,
+    capture: Sequence[k8s.core.v1.EnvVarArgs] = (),
 ) -> k8s.core.v1.PodSpecArgs:
-    """A pod the Pod Security "restricted" profile admits: non-root, no escalation, no capabilities."""
+    """A pod the Pod Security "restricted" profile admits: non-root, no escalation, no capabilities.
+
+    With `model`, the init container fetches the registered archive into the model volume; `capture` holds
+    the serving runtime's data capture settings.
+    """
     resources = pod.resources
     cpu, memory = resources.get("cpu", "1"), resources.get("memory", "2Gi")
     limits = {"cpu": resources.get("cpu_limit") or cpu, "memory": memory}
+    # The init container runs before the server, so the same CPU and memory cost the pod nothing more; no GPU.
+    fetch_resources = k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": cpu, "memory": memory}, limits=dict(limits))
     if gpus := resources.get("gpus", 0):
         limits["nvidia.com/gpu"] = str(gpus)
     volumes = [k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())]
-    mounts = [k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")]  # noqa: S108 - the pod's own emptyDir
+    scratch = k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")  # noqa: S108 - the pod's own emptyDir
+    mounts = [scratch]
+    init_containers = None
+    if model is not None:
+        volumes.append(k8s.core.v1.VolumeArgs(name=MODEL_VOLUME, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()))
+        mounts.append(k8s.core.v1.VolumeMountArgs(name=MODEL_VOLUME, mount_path=MODEL_DIR, read_only=True))
+        init_containers = [
+            k8s.core.v1.ContainerArgs(
+                name=FETCH_CONTAINER,
+                image=image,
+                image_pull_policy="IfNotPresent",
+                args=[FETCH_COMMAND],
+                env=[
+                    k8s.core.v1.EnvVarArgs(name=MODEL_DATA_URL_ENV, value=model.data_url),
+                    k8s.core.v1.EnvVarArgs(name=MODEL_SHA256_ENV, value=model.sha256),
+                    k8s.core.v1.EnvVarArgs(name=MODEL_PACKAGE_ENV, value=model.arn),
+                    *pod.aws_environment,
+                ],
+                resources=fetch_resources,
+                security_context=_restricted_context(),
+                volume_mounts=[scratch, k8s.core.v1.VolumeMountArgs(name=MODEL_VOLUME, mount_path=MODEL_DIR)],
+                # The reason a fetch failed (missing, not the registered archive) is what `kubectl describe` shows.
+                termination_message_policy="FallbackToLogsOnError",
+            )
+        ]
     if pod.secret_object is not None:
         volumes.append(
             k8s.core.v1.VolumeArgs(
@@ -75,7 +140,7 @@ def pod_spec(
         mounts.append(k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR, read_only=True))
     container = k8s.core.v1.ContainerArgs(
         name="model",
-        image=pulumi.Output.concat(pod.repository_url, image_reference),
+        image=image,
         image_pull_policy="IfNotPresent",
         ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=pod.port, protocol="TCP")],
         env=[
@@ -84,6 +149,8 @@ def pod_spec(
                 for key, value in sorted({**environment, **server_environment(pod.port, pod.health_path)}.items())
             ),
             *pod.environment,
+            *capture,
+            *(pod.aws_environment if capture else ()),
         ]
         or None,
         resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": cpu, "memory": memory}, limits=limits),
@@ -92,16 +159,7 @@ def pod_spec(
         startup_probe=_probe(pod.health_path, period_seconds=10, failure_threshold=30, timeout_seconds=5),
         readiness_probe=_probe(pod.health_path, period_seconds=5, failure_threshold=3, timeout_seconds=2),
         liveness_probe=_probe(pod.health_path, period_seconds=15, failure_threshold=4, timeout_seconds=5),
-        security_context=k8s.core.v1.SecurityContextArgs(
-            allow_privilege_escalation=False,
-            privileged=False,
-            read_only_root_filesystem=True,
-            run_as_non_root=True,
-            run_as_user=NON_ROOT_ID,
-            run_as_group=NON_ROOT_ID,
-            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-        ),
+        security_context=_restricted_context(),
         volume_mounts=mounts,
     )
     spread = [
@@ -126,6 +184,7 @@ def pod_spec(
             fs_group=NON_ROOT_ID,
             seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
         ),
+        init_containers=init_containers,
         containers=[container],
         volumes=volumes,
         node_selector=dict(pod.node_selector) or None,
@@ -140,6 +199,20 @@ def pod_spec(
         ]
         or None,
         topology_spread_constraints=spread,
+    )
+
+
+def _restricted_context() -> k8s.core.v1.SecurityContextArgs:
+    """Every container's: numeric non-root user, read-only root, no capabilities, no escalation, RuntimeDefault seccomp."""
+    return k8s.core.v1.SecurityContextArgs(
+        allow_privilege_escalation=False,
+        privileged=False,
+        read_only_root_filesystem=True,
+        run_as_non_root=True,
+        run_as_user=NON_ROOT_ID,
+        run_as_group=NON_ROOT_ID,
+        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
     )
 
 

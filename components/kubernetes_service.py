@@ -6,10 +6,16 @@ dropped. A canary is moved by changing the weights and running `pulumi up` again
 
 Pods (`kubernetes_pods`), NetworkPolicies (`kubernetes_network`), the route (`kubernetes_routing`)
 and the Prometheus alerts (`kubernetes_alerts`) are built in their own modules.
+
+A variant pinned to a registered model version serves what the registry holds, as on SageMaker: the
+version is resolved when deploying (`registered_models`), its image runs, its archive is fetched and
+verified by an init container. With data capture, the serving runtime writes SageMaker's capture format
+to the artifact bucket. Both act as the pods' IAM role (IRSA), allowed exactly that.
 """
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -19,7 +25,18 @@ from ._common import check, component_options, image_reference, type_token
 from .kubernetes_alerts import alert_group
 from .kubernetes_names import service_name
 from .kubernetes_network import network_policies
-from .kubernetes_pods import METRICS_PATH, PORT_NAME, PodInputs, autoscaler_spec, pod_spec, version_label
+from .kubernetes_pods import (
+    METRICS_PATH,
+    MODEL_PACKAGE_ANNOTATION,
+    MODEL_PACKAGE_VERSION_LABEL,
+    MODEL_SHA256_ANNOTATION,
+    PORT_NAME,
+    PodInputs,
+    RegisteredModel,
+    autoscaler_spec,
+    pod_spec,
+    version_label,
+)
 from .kubernetes_routing import route_spec
 from .kubernetes_service_args import (
     GatewayRouteArgs,
@@ -31,14 +48,24 @@ from .kubernetes_service_args import (
     TolerationArgs,
     WorkloadIdentityArgs,
     all_variants,
+    pinned_variants,
     problems,
     reads_at_run_time,
 )
 from .monitoring_args import AlarmThresholdsArgs, Thresholds
-from .naming import secret_arn_env_var
+from .naming import data_capture_prefix, secret_arn_env_var
+from .registered_models import (
+    MODEL_PACKAGE_TYPE,
+    RegisteredVersion,
+    partition_of,
+    registered_version,
+    version_arn,
+)
+from .sagemaker_endpoint_args import DEFAULT_SAMPLING_PERCENT, DataCaptureArgs, captured_modes
 
 __all__ = [
     "AlarmThresholdsArgs",
+    "DataCaptureArgs",
     "GatewayRouteArgs",
     "KubernetesModelService",
     "KubernetesModelServiceArgs",
@@ -74,8 +101,11 @@ class KubernetesModelService(pulumi.ComponentResource):
     """Service per variant, the shadow's included."""
     route_name: pulumi.Output[str]
     """The HTTPRoute attached to the Gateway."""
+    deployment_names: dict[str, pulumi.Output[str]]
+    """Deployment per variant, the shadow's included."""
     workload_role_arn: pulumi.Output[str] | None
-    """The pods' IAM role (IRSA) when they read secrets at run time: a reader for those secrets' `SecretReadPolicy`."""
+    """The pods' IAM role (IRSA) when they read secrets at run time, fetch registered versions or capture data:
+    a reader for those secrets' `SecretReadPolicy`."""
 
     def __init__(self, name: str, args: KubernetesModelServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         check("KubernetesModelService", name, problems(args))
@@ -96,8 +126,17 @@ class KubernetesModelService(pulumi.ComponentResource):
         mounted = {secret_name: spec["value"] for secret_name, spec in served if "value" in spec}
         fetched = {secret_name: spec["arn"] for secret_name, spec in served if reads_at_run_time(spec)}
         identity = args.get("workload_identity")
-        # `problems` refuses secrets read at run time without an identity.
-        role = self._workload_role(name, args, identity, fetched) if fetched and identity else None
+        models = {
+            variant["name"]: self._registered(args, variant.get("model_package_version", 0))
+            for variant in pinned_variants(args)
+        }
+        capture = args.get("data_capture")
+        # `problems` refuses secrets read at run time, pinned versions and capture without an identity.
+        role = (
+            self._workload_role(name, args, identity, fetched, models=list(models.values()), capture=capture)
+            if (fetched or models or capture) and identity
+            else None
+        )
         account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
             metadata=self._metadata(instance, annotations={"eks.amazonaws.com/role-arn": role.arn} if role else None),
@@ -130,9 +169,12 @@ class KubernetesModelService(pulumi.ComponentResource):
                 k8s.core.v1.EnvVarArgs(name=secret_arn_env_var(secret_name), value=arn)
                 for secret_name, arn in fetched.items()
             ],
+            aws_environment=_aws_environment(identity) if identity else (),
         )
+        self.deployment_names: dict[str, pulumi.Output[str]] = {}
         self.service_names = {
-            variant["name"]: self._variant(name, args, variant, pod) for variant in all_variants(args)
+            variant["name"]: self._variant(name, args, variant, pod, models.get(variant["name"]))
+            for variant in all_variants(args)
         }
         ingress_namespaces = [args["gateway"]["gateway_namespace"]]
         if args.get("service_monitor", True):
@@ -204,6 +246,7 @@ class KubernetesModelService(pulumi.ComponentResource):
             {
                 "namespace": self.namespace,
                 "service_names": self.service_names,
+                "deployment_names": self.deployment_names,
                 "route_name": self.route_name,
                 "workload_role_arn": self.workload_role_arn,
             }
@@ -212,7 +255,7 @@ class KubernetesModelService(pulumi.ComponentResource):
     def _metadata(
         self,
         object_name: str,
-        labels: Mapping[str, str] | None = None,
+        labels: Mapping[str, pulumi.Input[str]] | None = None,
         annotations: Mapping[str, pulumi.Input[str]] | None = None,
     ) -> k8s.meta.v1.ObjectMetaArgs:
         """Metadata of an object in the service's namespace (referenced by output, so created after it)."""
@@ -223,12 +266,42 @@ class KubernetesModelService(pulumi.ComponentResource):
             annotations=annotations,
         )
 
+    def _registered(self, args: KubernetesModelServiceArgs, version: int) -> pulumi.Output[RegisteredVersion]:
+        """The version's image, archive and sha256, read from the registry when deploying (a provider function)."""
+        arn = pulumi.Output.from_input(args.get("model_package_group_arn", "")).apply(
+            lambda group: version_arn(group, version)
+        )
+        described = aws.cloudcontrol.get_resource_output(
+            type_name=MODEL_PACKAGE_TYPE, identifier=arn, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        return pulumi.Output.all(arn, described.properties, args["repository_url"]).apply(
+            lambda parts: registered_version(parts[0], parts[1], parts[2])
+        )
+
+    def _tag_by_digest(self, repository_url: pulumi.Input[str], tag: str) -> pulumi.Output[str]:
+        """`<repository>@<digest>` of the tag's image, read from ECR when deploying: the pod spec names the exact
+        bytes, as the registry-version variants do, and a kubelet never resolves a tag on its own."""
+        url = pulumi.Output.from_input(repository_url)
+        found = aws.ecr.get_image_output(
+            registry_id=url.apply(lambda value: value.split(".", 1)[0]),
+            repository_name=url.apply(lambda value: value.split("/", 1)[1]),
+            image_tag=tag,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        return pulumi.Output.concat(url, "@", found.image_digest)
+
     def _variant(
-        self, name: str, args: KubernetesModelServiceArgs, variant: KubernetesVariantArgs, pod: PodInputs
+        self,
+        name: str,
+        args: KubernetesModelServiceArgs,
+        variant: KubernetesVariantArgs,
+        pod: PodInputs,
+        registered: pulumi.Output[RegisteredVersion] | None,
     ) -> pulumi.Output[str]:
         """Deployment, Service, PDB and (with autoscaling) HPA of one variant; returns the Service's name.
 
-        The shadow scales like the others: it receives a copy of all the traffic.
+        The shadow scales like the others: it receives a copy of all the traffic. A pinned variant runs the
+        version's image, and its pod template names the version, so a new version rolls the Deployment.
         """
         autoscaling = args.get("autoscaling")
         object_name = service_name(args["instance_name"], variant["name"])
@@ -238,11 +311,27 @@ class KubernetesModelService(pulumi.ComponentResource):
             VARIANT_LABEL: variant["name"],
         }
         tag, digest = variant.get("image_tag"), variant.get("image_digest")
-        labels = {
+        labels: dict[str, pulumi.Input[str]] = {
             **selector,
             "app.kubernetes.io/version": version_label(tag, digest),
             "app.kubernetes.io/component": "model-server",
         }
+        image: pulumi.Input[str] = (
+            pulumi.Output.concat(args["repository_url"], image_reference(tag, digest))
+            if tag is None
+            else self._tag_by_digest(args["repository_url"], tag)
+        )
+        model, annotations = None, None
+        if registered is not None:
+            image = registered.apply(lambda version: version.image)
+            labels["app.kubernetes.io/version"] = registered.apply(lambda version: version_label(None, version.digest))
+            labels[MODEL_PACKAGE_VERSION_LABEL] = str(variant.get("model_package_version"))
+            model = RegisteredModel(
+                arn=registered.apply(lambda version: version.arn),
+                data_url=registered.apply(lambda version: version.data_url),
+                sha256=registered.apply(lambda version: version.sha256),
+            )
+            annotations = {MODEL_PACKAGE_ANNOTATION: model.arn, MODEL_SHA256_ANNOTATION: model.sha256}
         deployment = k8s.apps.v1.Deployment(
             f"{name}-{variant['name']}",
             metadata=self._metadata(object_name, labels),
@@ -255,12 +344,20 @@ class KubernetesModelService(pulumi.ComponentResource):
                     rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_unavailable=0, max_surge=1),
                 ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels={**COMMON_LABELS, **labels}),
-                    spec=pod_spec(pod, image_reference(tag, digest), variant.get("environment", {}), selector),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels={**COMMON_LABELS, **labels}, annotations=annotations),
+                    spec=pod_spec(
+                        pod,
+                        image,
+                        variant.get("environment", {}),
+                        selector,
+                        model=model,
+                        capture=_capture_environment(args, variant["name"]),
+                    ),
                 ),
             ),
             opts=self._child,
         )
+        self.deployment_names[variant["name"]] = _object_name(deployment)
         service = k8s.core.v1.Service(
             f"{name}-{variant['name']}",
             metadata=self._metadata(object_name, labels),
@@ -299,8 +396,12 @@ class KubernetesModelService(pulumi.ComponentResource):
         args: KubernetesModelServiceArgs,
         identity: WorkloadIdentityArgs,
         secret_arns: Mapping[str, pulumi.Input[str]],
+        *,
+        models: list[pulumi.Output[RegisteredVersion]],
+        capture: DataCaptureArgs | None,
     ) -> aws.iam.Role:
-        """An IAM role only this service's service account can assume, reading exactly the given secrets."""
+        """An IAM role only this service's service account can assume, allowed exactly what the pods do: read
+        the given secrets, read the pinned versions' archives, write captured data below the endpoint's prefix."""
         account_name, namespace = args["instance_name"], args["namespace"]
         oidc_provider_arn = identity["oidc_provider_arn"]
         issuer = oidc_provider_arn.split(":oidc-provider/", 1)[1]
@@ -327,6 +428,12 @@ class KubernetesModelService(pulumi.ComponentResource):
             tags=identity.get("tags"),
             opts=self._child,
         )
+        if models:
+            self._role_policy(f"{name}-workload-models", role, _archive_statements(args, identity, models))
+        if capture is not None:
+            self._role_policy(f"{name}-workload-capture", role, _capture_statements(args, identity))
+        if not secret_arns:
+            return role
         permissions = {
             "Version": "2012-10-17",
             "Statement": [
@@ -340,20 +447,102 @@ class KubernetesModelService(pulumi.ComponentResource):
                     "Sid": "DecryptThroughSecretsManager",
                     "Effect": "Allow",
                     "Action": "kms:Decrypt",
-                    "Resource": identity["secrets_kms_key_arn"],
+                    "Resource": identity.get("secrets_kms_key_arn"),
                     "Condition": {
                         "StringEquals": {"kms:ViaService": f"secretsmanager.{identity['region']}.amazonaws.com"}
                     },
                 },
             ],
         }
+        self._role_policy(f"{name}-workload-secrets", role, permissions["Statement"])
+        return role
+
+    def _role_policy(self, resource_name: str, role: aws.iam.Role, statements: pulumi.Input[list[Any]]) -> None:
         aws.iam.RolePolicy(
-            f"{name}-workload-secrets",
+            resource_name,
             role=role.id,
-            policy=pulumi.Output.json_dumps(permissions),
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
             opts=self._child,
         )
-        return role
+
+
+def _aws_environment(identity: WorkloadIdentityArgs) -> list[k8s.core.v1.EnvVarArgs]:
+    """The region and STS's regional endpoint, for the SDK in containers that call AWS (IRSA's webhook adds the rest)."""
+    return [
+        k8s.core.v1.EnvVarArgs(name="AWS_REGION", value=identity["region"]),
+        k8s.core.v1.EnvVarArgs(name="AWS_STS_REGIONAL_ENDPOINTS", value="regional"),
+    ]
+
+
+def _capture_environment(args: KubernetesModelServiceArgs, variant: str) -> list[k8s.core.v1.EnvVarArgs]:
+    """The serving runtime's data capture settings (docs/containers.md); none without capture."""
+    capture = args.get("data_capture")
+    if capture is None:
+        return []
+    endpoint = args.get("endpoint_name", args["instance_name"])
+    settings: dict[str, pulumi.Input[str]] = {
+        "MODELPLANE_CAPTURE_DESTINATION": pulumi.Output.concat(
+            "s3://", args.get("bucket_name", ""), "/", data_capture_prefix(endpoint).rstrip("/")
+        ),
+        "MODELPLANE_CAPTURE_ENDPOINT": endpoint,
+        "MODELPLANE_CAPTURE_VARIANT": variant,
+        "MODELPLANE_CAPTURE_SAMPLING_PERCENT": str(capture.get("sampling_percent", DEFAULT_SAMPLING_PERCENT)),
+        "MODELPLANE_CAPTURE_MODES": ",".join(mode.lower() for mode in captured_modes(capture)),
+        "MODELPLANE_CAPTURE_KMS_KEY_ID": args.get("kms_key_arn", ""),
+    }
+    return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in settings.items()]
+
+
+def _via_s3(identity: WorkloadIdentityArgs) -> dict[str, Any]:
+    return {"StringEquals": {"kms:ViaService": f"s3.{identity['region']}.amazonaws.com"}}
+
+
+def _archive_statements(
+    args: KubernetesModelServiceArgs, identity: WorkloadIdentityArgs, models: list[pulumi.Output[RegisteredVersion]]
+) -> pulumi.Output[list[Any]]:
+    """The pinned versions' archives, object by object, and decryption with their key through S3 only."""
+    objects = pulumi.Output.all(*models).apply(
+        lambda versions: sorted({version.archive_object_arn(partition_of(version.arn)) for version in versions})
+    )
+    return pulumi.Output.all(objects, args.get("kms_key_arn", "")).apply(
+        lambda parts: [
+            {"Sid": "ReadPinnedArchives", "Effect": "Allow", "Action": "s3:GetObject", "Resource": parts[0]},
+            {
+                "Sid": "DecryptArchivesThroughS3",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": parts[1],
+                "Condition": _via_s3(identity),
+            },
+        ]
+    )
+
+
+def _capture_statements(args: KubernetesModelServiceArgs, identity: WorkloadIdentityArgs) -> list[Any]:
+    """Writes below the endpoint's own capture prefix only, encrypted with the stack key (SSE-KMS)."""
+    endpoint = args.get("endpoint_name", args["instance_name"])
+    key = args.get("kms_key_arn", "")
+    return [
+        {
+            "Sid": "WriteOwnCapture",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": pulumi.Output.concat(args.get("bucket_arn", ""), "/", data_capture_prefix(endpoint), "*"),
+            "Condition": {
+                "StringEquals": {
+                    "s3:x-amz-server-side-encryption": "aws:kms",
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id": key,
+                }
+            },
+        },
+        {
+            "Sid": "EncryptCaptureThroughS3",
+            "Effect": "Allow",
+            "Action": "kms:GenerateDataKey",
+            "Resource": key,
+            "Condition": _via_s3(identity),
+        },
+    ]
 
 
 _KubernetesObject = (

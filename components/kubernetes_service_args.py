@@ -13,6 +13,7 @@ import pulumi
 from ._common import Problem, Tags, at, image_problems
 from .kubernetes_names import NAMESPACE_PATTERN, namespace_problem, object_name_problem
 from .monitoring_args import AlarmThresholdsArgs, threshold_problems
+from .sagemaker_endpoint_args import DEFAULT_SAMPLING_PERCENT, DataCaptureArgs, captured_modes
 
 CPU_PATTERN = r"\d+(\.\d+)?m?"
 MEMORY_PATTERN = r"\d+(Ki|Mi|Gi|Ti)?"
@@ -87,6 +88,9 @@ class KubernetesVariantArgs(TypedDict):
     """Immutable tag of the image in the repository; set this or `image_digest`."""
     image_digest: NotRequired[str]
     """Digest of the image (`sha256:...`); set this or `image_tag`."""
+    model_package_version: NotRequired[int]
+    """Version in the model package group: its pods run the image the version records, and an init container
+    fetches the version's archive and checks its recorded sha256 before the server starts."""
     replicas: NotRequired[int]
     """Pods when there is no autoscaling; default 1."""
     weight: NotRequired[int]
@@ -107,14 +111,15 @@ class ServedSecretArgs(TypedDict):
 
 
 class WorkloadIdentityArgs(TypedDict):
-    """What an IAM role for the service account (IRSA, EKS only) needs, when the pods read secrets at run time."""
+    """What an IAM role for the service account (IRSA, EKS only) needs: for secrets read at run time, pinned
+    model versions and data capture."""
 
     oidc_provider_arn: str
     """The cluster's IAM OIDC provider, trusted to vouch for the service account."""
-    secrets_kms_key_arn: pulumi.Input[str]
-    """KMS key encrypting the secrets; GetSecretValue needs Decrypt on it."""
+    secrets_kms_key_arn: NotRequired[pulumi.Input[str]]
+    """KMS key encrypting the secrets read at run time; GetSecretValue needs Decrypt on it."""
     region: str
-    """Region of Secrets Manager; Decrypt is allowed only through it."""
+    """Region of Secrets Manager and S3; the keys are used only through them."""
     tags: NotRequired[pulumi.Input[Tags]]
     """Tags of the IAM role."""
 
@@ -161,7 +166,20 @@ class KubernetesModelServiceArgs(TypedDict):
     secrets: NotRequired[Mapping[str, ServedSecretArgs]]
     """The service's secrets by name."""
     workload_identity: NotRequired[WorkloadIdentityArgs]
-    """Required when a secret is read at run time: the pods then get an IAM role to read it."""
+    """Required when a secret is read at run time, a variant pins a model version or data is captured: the
+    pods then get an IAM role for exactly that."""
+    model_package_group_arn: NotRequired[pulumi.Input[str]]
+    """The model package group of `model_package_version` variants (its versions are resolved when deploying)."""
+    bucket_name: NotRequired[pulumi.Input[str]]
+    """Bucket the captured data goes to (below `data-capture/<endpoint_name>/`)."""
+    bucket_arn: NotRequired[pulumi.Input[str]]
+    """ARN of that bucket, for the pods' write permission."""
+    kms_key_arn: NotRequired[pulumi.Input[str]]
+    """KMS key of the registered archives and of the captured data (SSE-KMS)."""
+    data_capture: NotRequired[DataCaptureArgs]
+    """Request/response capture in SageMaker's format, written by the serving runtime; left out, nothing is captured."""
+    endpoint_name: NotRequired[str]
+    """Name of the endpoint in capture keys (`data-capture/<endpoint_name>/<endpoint_name>/<variant>/...`); default `instance_name`."""
 
 
 def reads_at_run_time(secret: ServedSecretArgs) -> bool:
@@ -175,20 +193,37 @@ def all_variants(args: KubernetesModelServiceArgs) -> list[KubernetesVariantArgs
     return [*args["variants"], *([shadow] if shadow is not None else [])]
 
 
+def pinned_variants(args: KubernetesModelServiceArgs) -> list[KubernetesVariantArgs]:
+    """The variants (shadow included) that serve a registered model version."""
+    return [variant for variant in all_variants(args) if variant.get("model_package_version") is not None]
+
+
 def problems(args: KubernetesModelServiceArgs) -> list[Problem]:
-    """Every rule for the arguments: how the service serves, and an identity when pods read secrets at run time."""
+    """Every rule for the arguments: how the service serves, and what the pods' IAM role needs."""
     found = serving_problems(args)
     fetched = sorted(name for name, spec in args.get("secrets", {}).items() if reads_at_run_time(spec))
     identity = args.get("workload_identity")
-    if fetched and identity is None:
-        found.append(
-            (
-                "workload_identity",
-                f"required: the pods read secrets {fetched} from Secrets Manager at run time (rotated or set out of band)",
-            )
-        )
-    if identity is not None and not re.fullmatch(OIDC_PROVIDER_PATTERN, identity["oidc_provider_arn"]):
-        found.append(("workload_identity.oidc_provider_arn", f"must match {OIDC_PROVIDER_PATTERN}"))
+    pinned, captured = bool(pinned_variants(args)), "data_capture" in args
+    needs = [
+        *([f"read secrets {fetched} from Secrets Manager at run time (rotated or set out of band)"] if fetched else []),
+        *(["fetch registered model versions"] if pinned else []),
+        *(["write captured data"] if captured else []),
+    ]
+    if needs and identity is None:
+        found.append(("workload_identity", f"required: the pods {' and '.join(needs)} as an IAM role (IRSA)"))
+    if identity is not None:
+        if not re.fullmatch(OIDC_PROVIDER_PATTERN, identity["oidc_provider_arn"]):
+            found.append(("workload_identity.oidc_provider_arn", f"must match {OIDC_PROVIDER_PATTERN}"))
+        if fetched and identity.get("secrets_kms_key_arn") is None:
+            found.append(("workload_identity.secrets_kms_key_arn", "required when the pods read secrets at run time"))
+    for field, needed, why in (
+        ("model_package_group_arn", pinned, "a variant pins a model_package_version"),
+        ("kms_key_arn", pinned or captured, "the pods read registered archives or write captured data"),
+        ("bucket_name", captured, "data is captured"),
+        ("bucket_arn", captured, "data is captured"),
+    ):
+        if needed and args.get(field) is None:
+            found.append((field, f"required when {why}"))
     return found
 
 
@@ -218,6 +253,9 @@ def serving_problems(args: KubernetesModelServiceArgs) -> list[Problem]:
         weight = variant.get("weight", 1)
         if not isinstance(weight, int) or weight < 0:
             found.append((f"{path}.weight", "Gateway API route weights are whole numbers, at least 0"))
+        version = variant.get("model_package_version")
+        if version is not None and (not isinstance(version, int) or version < 1):
+            found.append((f"{path}.model_package_version", "a model package version is a whole number from 1"))
     if not 1024 <= args.get("port", 8080) <= 65535:
         found.append(("port", "must be between 1024 and 65535: the pods run as a non-root user"))
     for path, value in (
@@ -240,4 +278,10 @@ def serving_problems(args: KubernetesModelServiceArgs) -> list[Problem]:
         metric = autoscaling.get("custom_metric")
         if metric is not None and not re.fullmatch(METRIC_NAME_PATTERN, metric):
             found.append(("autoscaling.custom_metric", f"must be a metric name matching {METRIC_NAME_PATTERN}"))
+    capture = args.get("data_capture")
+    if capture is not None:
+        if not 1 <= capture.get("sampling_percent", DEFAULT_SAMPLING_PERCENT) <= 100:
+            found.append(("data_capture.sampling_percent", "must be between 1 and 100"))
+        if not captured_modes(capture):
+            found.append(("data_capture", "capture input, output or both"))
     return found + at("alerts", threshold_problems(args.get("alerts", {})))

@@ -36,10 +36,17 @@ def secret_arn_env_var(secret_name: str) -> str:
     return f"{secret_name.upper().replace('-', '_')}_SECRET_ARN"
 
 
-def data_capture_prefix(endpoint_name: str) -> str:
-    """Where SageMaker writes an endpoint's captured requests and responses in the artifact bucket.
+# Customer metadata `modelplane register` records on a model package version, read back by `promote`'s
+# artifact-identity check and by the Kubernetes component, which verifies a pinned version's archive.
+IMAGE_DIGEST_METADATA = "modelplane:image-digest"
+MODEL_SHA256_METADATA = "modelplane:model-data-sha256"
 
-    SageMaker appends `<endpoint-name>/<variant>/yyyy/mm/dd/hh/<file>.jsonl` to the destination;
+
+def data_capture_prefix(endpoint_name: str) -> str:
+    """Where SageMaker (or, on Kubernetes, the serving runtime) writes an endpoint's captured requests and
+    responses in the artifact bucket.
+
+    `<endpoint-name>/<variant>/yyyy/mm/dd/hh/<file>.jsonl` is appended to the destination;
     `modelplane drift` reads them back from there.
     """
     return f"data-capture/{endpoint_name}/"

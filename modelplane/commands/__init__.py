@@ -8,6 +8,7 @@ never a decision's. Commands never import each other: what two of them share liv
 
 from __future__ import annotations
 
+import json
 import sys
 
 from modelplane.errors import EXIT_FAILED, EXIT_USAGE, BadInput, CheckFailed
@@ -43,12 +44,33 @@ def outcome_of(command: str, error: Exception) -> tuple[int, str]:
         from modelplane.aws import error_text
 
         return code, f"{prefix}AWS: {error_text(error)}"
+    if (text := _kubernetes_error_text(error)) is not None:
+        return code, f"{prefix}Kubernetes API: {text}"
     if isinstance(error, OSError) and error.filename is not None:
         return code, f"{prefix}{error.filename}: {error.strerror or error}"
     return code, (
         f"{prefix}unexpected error: {type(error).__name__}: {error}\n"
         f"This is a bug in modelplane, not in your input; {TRACEBACK_ENV}=1 shows where it happened."
     )
+
+
+def _kubernetes_error_text(error: Exception) -> str | None:
+    """The API server's answer (status, reason, its message), or why it could not be reached; None for other errors.
+
+    The client's modules are loaded only by the commands that talk to a cluster.
+    """
+    client = sys.modules.get("kubernetes.client.exceptions")
+    if client is not None and isinstance(error, client.ApiException):
+        try:
+            message = json.loads(getattr(error, "body", None) or "{}").get("message")
+        except ValueError:
+            message = None
+        status = f"{getattr(error, 'status', '')} {getattr(error, 'reason', '')}".strip()
+        return status + (f": {message}" if message else "")
+    transport = sys.modules.get("urllib3.exceptions")
+    if client is not None and transport is not None and isinstance(error, transport.HTTPError):
+        return f"cannot reach the API server: {error}"
+    return None
 
 
 def _is_aws_error(error: Exception) -> bool:

@@ -1,7 +1,7 @@
 """`modelplane drift`: is what an endpoint receives still what its model was trained on?
 
-Aggregates the endpoint's captured requests of a window (SageMaker data capture in the artifact
-bucket, no Model Monitor) with one SQL query, compares each input feature with the training baseline,
+Aggregates the endpoint's captured requests of a window (data capture in the artifact bucket, in
+SageMaker's format: SageMaker's own, or on Kubernetes the serving image's; no Model Monitor) with one SQL query, compares each input feature with the training baseline,
 and exits 0 (no drift), 1 (drift), 3 (too few captured rows to judge) or 2 (bad usage, unreadable input,
 an AWS error). The query runs in this process on DuckDB (`--engine duckdb`, the default) or on Athena
 over the Glue table the stack declares (`--engine athena`). `modelplane drift baseline --from
@@ -29,7 +29,6 @@ from modelplane.drift.report import Judged, plot, publish, render_json, render_m
 from modelplane.drift.statistics import Verdict, compare
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, BadInput
 from modelplane.report.writers import write_report
-from modelplane.settings import Platform
 from modelplane.timewindow import add_window_options, window_from
 
 DEFAULT_WINDOW = "24h"
@@ -40,7 +39,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "drift",
         help="compare an endpoint's captured requests with its training baseline",
-        description="Read a SageMaker endpoint's data capture for a window and judge each input feature against "
+        description="Read an endpoint's data capture (SageMaker's, or the serving image's on Kubernetes) for a window and judge each input feature against "
         "the training baseline: population stability index and Kolmogorov-Smirnov test for numeric features, "
         "chi-squared and new or missing categories for categorical ones; thresholds from the endpoint's "
         "`drift` settings. Exit 0 no drift, 1 drift, 3 too little data, 2 bad usage.",
@@ -138,8 +137,6 @@ def _judge(args: argparse.Namespace) -> tuple[Judged, Aws]:
     path, stack = stackfiles.resolve(args.stack, args.config)
     settings = load_stack_file(path, stack)
     endpoint = stackfiles.endpoint_named(settings, path, args.endpoint)
-    if endpoint.platform is not Platform.SAGEMAKER:
-        raise BadInput(f"endpoint {endpoint.name!r} runs on {endpoint.platform}: drift reads SageMaker data capture")
     if not (endpoint.data_capture.enabled and "input" in endpoint.data_capture.capture):
         raise BadInput(
             f"{stackfiles.shown(path)}: endpoint {endpoint.name!r} does not capture its requests: drift has nothing"

@@ -64,6 +64,22 @@ def _from_pulumi(stack: str) -> Any:
         raise BadInput(f"`{' '.join(command[1:])}` printed no JSON ({error.msg})") from None
 
 
+def stack_secret(stack: str, key: str, instead: str) -> str | None:
+    """A stack's config value (a secret decrypted) from `pulumi config get`; None without the Pulumi CLI, or
+    when the stack does not set it (the CLI's "not found"), so the caller falls back to its ambient default.
+    When the CLI cannot tell, the message names the option that gives the value `instead`."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        return None
+    command = [pulumi, "config", "get", key, "--stack", stack]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode == 0:
+        return completed.stdout
+    if "not found" in completed.stderr:
+        return None
+    raise BadInput(f"`{' '.join(command[1:])}` failed: {completed.stderr.strip()}; or give {instead}")
+
+
 def _check_stack(outputs: dict[str, Any], source: str, stack: str, settings: Settings) -> None:
     """Refuse another stack's outputs: by the stack they name, or (outputs of older programs) their environment."""
     fix = f"save this stack's with `pulumi stack output --json --stack {stack} > FILE`"

@@ -1,5 +1,8 @@
 """Pin an approved model package version in a stack file, as a reviewable change (`modelplane promote`).
 
+Both platforms pin versions of the same registry: a SageMaker variant creates its model from the version,
+a Kubernetes variant runs the version's image and fetches its archive (the component resolves it).
+
 Promotion is a commit, not a deployment: the tool confirms in the model registry (the stack's model
 package group of the endpoint's family) that the version exists and is approved, rewrites only the
 `model_package_version` value in the stack file, keeps every other byte, and prints the diff.
@@ -43,7 +46,7 @@ from modelplane.config.loader import SettingsError, load_stack_file
 from modelplane.config.stackfiles import shown
 from modelplane.errors import BadInput, CheckFailed
 from modelplane.live.register import IMAGE_DIGEST_KEY, MODEL_SHA256_KEY
-from modelplane.settings import Endpoint, Platform, Settings, Variant
+from modelplane.settings import Endpoint, Settings, Variant
 
 APPROVED = "Approved"
 DEFAULT_VERDICT_MAX_AGE_HOURS = 24.0
@@ -70,12 +73,8 @@ def load(stack: str) -> tuple[Path, Settings]:
 
 
 def _endpoint(settings: Settings, path: Path, name: str) -> Endpoint:
-    endpoint = stackfiles.endpoint_named(settings, path, name)
-    if endpoint.platform is not Platform.SAGEMAKER:
-        raise BadInput(
-            f"{shown(path)}: endpoint {name!r} runs on {endpoint.platform}; model package versions are SageMaker's"
-        )
-    return endpoint
+    """The endpoint, on either platform: a Kubernetes variant pins versions of the same registry."""
+    return stackfiles.endpoint_named(settings, path, name)
 
 
 def _variant(endpoint: Endpoint, path: Path, name: str) -> Variant:
@@ -128,14 +127,13 @@ def copied_changes(source: str, target: str, only_endpoint: str | None) -> Reque
     source_pins = {
         (endpoint.name, endpoint.family, variant.name): variant.model_package_version
         for endpoint in source_settings.endpoints
-        if endpoint.platform is Platform.SAGEMAKER
         for variant in endpoint.all_variants
         if variant.model_package_version is not None
     }
     changes = [
         Change(endpoint.name, variant.name, endpoint.family, variant.model_package_version, new)
         for endpoint in target_settings.endpoints
-        if endpoint.platform is Platform.SAGEMAKER and only_endpoint in (None, endpoint.name)
+        if only_endpoint in (None, endpoint.name)
         for variant in endpoint.all_variants
         if variant.model_package_version is not None
         and (new := source_pins.get((endpoint.name, endpoint.family, variant.name))) is not None
@@ -167,17 +165,22 @@ class ModelRegistry:
         """What was found (or done); raises `CheckFailed` (exit 1) when the version cannot be promoted."""
         what = f"{naming.family_resource_name(family, self.stack)} version {version}"
         arn = self.package_arn(family, version)
-        status = self._described(arn, what)["ModelApprovalStatus"]
+        described = self._described(arn, what)
+        status = described["ModelApprovalStatus"]
         if status == APPROVED:
             return f"{what}: {APPROVED}"
         if status == REJECTED:
             raise CheckFailed(f"{what} was {REJECTED}; promote another version")
         if not approve:
             raise CheckFailed(f"{what} is {status}; approve it in the registry, or pass --approve")
+        recorded = described.get("CustomerMetadataProperties")
         self.sagemaker.update_model_package(
             ModelPackageArn=arn,
             ModelApprovalStatus=APPROVED,
             ApprovalDescription=f"Approved by `modelplane promote` for stack {self.stack}",
+            # Restated, so that the artifact identity `register` recorded survives the approval in any
+            # implementation of the API (moto's update replaces what it is not given).
+            **({"CustomerMetadataProperties": recorded} if recorded else {}),
         )
         return f"{what}: {status} -> {APPROVED} (--approve)"
 

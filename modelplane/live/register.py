@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
+from modelplane_components import naming
 from pydantic import BaseModel, ConfigDict
 
 from modelplane.abtest import variants
@@ -29,14 +30,14 @@ from modelplane.aws import Aws, error_text
 from modelplane.config import inputs, stackfiles
 from modelplane.config.stackfiles import shown
 from modelplane.errors import BadInput
-from modelplane.settings import Platform, Settings
+from modelplane.settings import Settings
 
 PENDING = "PendingManualApproval"
 ARCHIVE_SUFFIX = ".tar.gz"
 ARCHIVE_NAME = "model.tar.gz"
-# Customer metadata keys the idempotency check reads back.
-IMAGE_DIGEST_KEY = "modelplane:image-digest"
-MODEL_SHA256_KEY = "modelplane:model-data-sha256"
+# Customer metadata keys the idempotency check reads back (the Kubernetes component reads the sha256 too).
+IMAGE_DIGEST_KEY = naming.IMAGE_DIGEST_METADATA
+MODEL_SHA256_KEY = naming.MODEL_SHA256_METADATA
 SHA256_METADATA = "sha256"
 CHUNK_BYTES = 1 << 20
 IMAGE_BY_DIGEST = re.compile(
@@ -335,13 +336,18 @@ def next_commands(settings: Settings, stack: str, family: str, version: int, sta
     stack_file = shown(stackfiles.stack_file(stack))
     commands = []
     for endpoint in settings.endpoints:
-        if endpoint.family != family or endpoint.platform is not Platform.SAGEMAKER:
+        if endpoint.family != family:
             continue
         pinned = [variant for variant in endpoint.all_variants if variant.model_package_version is not None]
         if not pinned:
+            edit = (
+                "replace a variant's model_artifact with"
+                if any(variant.model_artifact for variant in endpoint.all_variants)
+                else "add to a variant"
+            )
             commands.append(
-                f"# {endpoint.name} pins no variant to the registry: in {stack_file}, replace a variant's image_tag"
-                f" or image_digest with `model_package_version: {version}`, then run `modelplane plan --stack {stack}`"
+                f"# {endpoint.name} pins no variant to the registry: in {stack_file}, {edit}"
+                f" `model_package_version: {version}`, then run `modelplane plan --stack {stack}`"
             )
             continue
         try:
@@ -353,6 +359,4 @@ def next_commands(settings: Settings, stack: str, family: str, version: int, sta
             f"modelplane promote --stack {stack} --endpoint {endpoint.name} --variant {variant.name}"
             f" --version {version}{approve}"
         )
-    return commands or [
-        f"# no SageMaker endpoint of {stack_file} serves {family} yet; add one to pin version {version}"
-    ]
+    return commands or [f"# no endpoint of {stack_file} serves {family} yet; add one to pin version {version}"]

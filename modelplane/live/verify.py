@@ -1,5 +1,7 @@
 """After `pulumi up`, check that what runs in AWS is what the stack declares (`modelplane verify`).
 
+Kubernetes endpoints are checked through the cluster's API by `modelplane.live.verify_kubernetes`.
+
 Pulumi reports success when its API calls succeed. SageMaker can still roll an update back on its
 own and leave the stack believing otherwise (the silent rollback), serve the wrong traffic split,
 run outside its scaling range or with an alarm firing. Names come from the stack outputs (the
@@ -12,7 +14,7 @@ import itertools
 import math
 import textwrap
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -54,7 +56,7 @@ class Check:
     """What was found, and for a failure why it matters or what to do."""
 
 
-class _Rows:
+class Rows:
     """Builds the checks of one endpoint."""
 
     def __init__(self, endpoint: str, deployed_name: str | None = None) -> None:
@@ -109,22 +111,33 @@ class Clients:
         )
 
 
-def verify_stack(settings: Settings, outputs: Mapping[str, Any], aws: Aws, *, smoke: bool = False) -> list[Check]:
-    """Every check of every endpoint in the settings, plus endpoints the outputs list but the settings dropped."""
+def verify_stack(
+    settings: Settings,
+    outputs: Mapping[str, Any],
+    aws: Aws,
+    *,
+    smoke: bool = False,
+    kubernetes: Callable[[Endpoint, Any], list[Check]] | None = None,
+) -> list[Check]:
+    """Every check of every endpoint in the settings, plus endpoints the outputs list but the settings dropped.
+
+    `kubernetes` checks a Kubernetes endpoint from its stack outputs (`modelplane.live.verify_kubernetes`,
+    through the cluster's API); without it those endpoints are skipped.
+    """
     clients = Clients.of(aws)
     deployed = outputs.get("endpoints") or {}
     checks: list[Check] = []
     for endpoint in settings.endpoints:
         if endpoint.platform is Platform.SAGEMAKER:
             checks += _verify_endpoint(endpoint, deployed.get(endpoint.name), clients, smoke=smoke)
+        elif kubernetes is not None:
+            checks += kubernetes(endpoint, deployed.get(endpoint.name))
         else:
-            checks.append(
-                _Rows(endpoint.name).of("platform", Result.SKIP, "kubernetes: verify checks SageMaker endpoints")
-            )
+            checks.append(Rows(endpoint.name).of("platform", Result.SKIP, "kubernetes: no cluster to read"))
     declared = {endpoint.name for endpoint in settings.endpoints}
     for name in sorted(set(deployed) - declared):
         checks.append(
-            _Rows(name).of(
+            Rows(name).of(
                 "outputs", Result.FAIL, "in the stack outputs but no longer in the settings; `pulumi up` removes it"
             )
         )
@@ -133,15 +146,15 @@ def verify_stack(settings: Settings, outputs: Mapping[str, Any], aws: Aws, *, sm
 
 def _verify_endpoint(endpoint: Endpoint, raw_outputs: Any, clients: Clients, *, smoke: bool) -> list[Check]:
     if raw_outputs is None:
-        return [_Rows(endpoint.name).of("outputs", Result.FAIL, "not in the stack outputs; run `pulumi up` first")]
+        return [Rows(endpoint.name).of("outputs", Result.FAIL, "not in the stack outputs; run `pulumi up` first")]
     try:
         expected = EndpointOutputs.model_validate(raw_outputs)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(map(str, detail['loc']))}: {detail['msg'].lower()}" for detail in error.errors()
         )
-        return [_Rows(endpoint.name).of("outputs", Result.FAIL, f"stack outputs endpoints.{endpoint.name}: {problems}")]
-    rows = _Rows(endpoint.name, expected.endpoint_name)
+        return [Rows(endpoint.name).of("outputs", Result.FAIL, f"stack outputs endpoints.{endpoint.name}: {problems}")]
+    rows = Rows(endpoint.name, expected.endpoint_name)
     checks: list[Check] = []
     try:
         described = clients.sagemaker.describe_endpoint(EndpointName=expected.endpoint_name)
@@ -172,7 +185,7 @@ def _not_found(error: ClientError) -> bool:
     return details.get("Code") == "ValidationException" and "Could not find" in str(details.get("Message", ""))
 
 
-def _status(rows: _Rows, described: Mapping[str, Any]) -> Check:
+def _status(rows: Rows, described: Mapping[str, Any]) -> Check:
     status = described.get("EndpointStatus", "unknown")
     if status == "InService":
         return rows.of("status", Result.PASS, status)
@@ -182,7 +195,7 @@ def _status(rows: _Rows, described: Mapping[str, Any]) -> Check:
     return rows.of("status", Result.FAIL, detail)
 
 
-def _config(rows: _Rows, described: Mapping[str, Any], expected: EndpointOutputs) -> Check:
+def _config(rows: Rows, described: Mapping[str, Any], expected: EndpointOutputs) -> Check:
     actual = described.get("EndpointConfigName")
     if actual == expected.endpoint_config_name:
         return rows.of("config", Result.PASS, f"{actual}, as the stack expects")
@@ -201,7 +214,7 @@ def _config(rows: _Rows, described: Mapping[str, Any], expected: EndpointOutputs
     )
 
 
-def _variants(rows: _Rows, described: Mapping[str, Any], endpoint: Endpoint) -> Check:
+def _variants(rows: Rows, described: Mapping[str, Any], endpoint: Endpoint) -> Check:
     declared = [variant.name for variant in endpoint.variants]
     actual = [summary["VariantName"] for summary in described.get("ProductionVariants", [])]
     problems = []
@@ -212,7 +225,7 @@ def _variants(rows: _Rows, described: Mapping[str, Any], endpoint: Endpoint) -> 
     return rows.judged("variants", problems, ", ".join(actual))
 
 
-def _weights(rows: _Rows, described: Mapping[str, Any], endpoint: Endpoint) -> Check:
+def _weights(rows: Rows, described: Mapping[str, Any], endpoint: Endpoint) -> Check:
     """Weights are relative, so shares of traffic are compared; desired and current must both match."""
     summaries = described.get("ProductionVariants", [])
     declared = endpoint.traffic_shares()
@@ -238,7 +251,7 @@ def _weights(rows: _Rows, described: Mapping[str, Any], endpoint: Endpoint) -> C
     return rows.of("weights", Result.PASS, _shares_text(desired))
 
 
-def _shadow(rows: _Rows, described: Mapping[str, Any], endpoint: Endpoint) -> Check:
+def _shadow(rows: Rows, described: Mapping[str, Any], endpoint: Endpoint) -> Check:
     actual = [summary["VariantName"] for summary in described.get("ShadowProductionVariants") or []]
     declared = [endpoint.shadow.name] if endpoint.shadow else []
     if actual == declared:
@@ -250,7 +263,7 @@ def _shadow(rows: _Rows, described: Mapping[str, Any], endpoint: Endpoint) -> Ch
     )
 
 
-def _instances(rows: _Rows, described: Mapping[str, Any], endpoint: Endpoint, expected: EndpointOutputs) -> Check:
+def _instances(rows: Rows, described: Mapping[str, Any], endpoint: Endpoint, expected: EndpointOutputs) -> Check:
     """Autoscaled variants stay within the declared range, the others at their declared count."""
     summaries = {
         summary["VariantName"]: summary
@@ -274,7 +287,7 @@ def _instances(rows: _Rows, described: Mapping[str, Any], endpoint: Endpoint, ex
     return rows.judged("instances", problems, ", ".join(found))
 
 
-def _data_capture(rows: _Rows, described: Mapping[str, Any], endpoint: Endpoint) -> Check:
+def _data_capture(rows: Rows, described: Mapping[str, Any], endpoint: Endpoint) -> Check:
     capture = described.get("DataCaptureConfig") or {}
     declared = endpoint.data_capture
     on = bool(capture.get("EnableCapture"))
@@ -296,7 +309,7 @@ def _data_capture(rows: _Rows, described: Mapping[str, Any], endpoint: Endpoint)
     return rows.judged("data capture", problems, f"on, {sampling}% to {destination}")
 
 
-def _scalable_targets(rows: _Rows, endpoint: Endpoint, expected: EndpointOutputs, autoscaling: Any) -> Check:
+def _scalable_targets(rows: Rows, endpoint: Endpoint, expected: EndpointOutputs, autoscaling: Any) -> Check:
     targets = expected.autoscaling
     declared = endpoint.autoscaling
     if declared is None:
@@ -333,7 +346,7 @@ def _scalable_targets(rows: _Rows, endpoint: Endpoint, expected: EndpointOutputs
     return rows.judged("autoscaling", problems, f"registered: {ranges}")
 
 
-def _alarms(rows: _Rows, expected: EndpointOutputs, cloudwatch: Any) -> Check:
+def _alarms(rows: Rows, expected: EndpointOutputs, cloudwatch: Any) -> Check:
     names = list(dict.fromkeys([*expected.alarm_names, *expected.rollback_alarm_names]))
     if not names:
         return rows.of("alarms", Result.FAIL, "the stack outputs list no alarm watching this endpoint")
@@ -356,7 +369,7 @@ def _alarms(rows: _Rows, expected: EndpointOutputs, cloudwatch: Any) -> Check:
     return rows.judged("alarms", problems, f"{len(names)} alarms, {rollback} for rollback; {state}")
 
 
-def _smoke(rows: _Rows, endpoint: Endpoint, expected: EndpointOutputs, runtime: Any) -> Check:
+def _smoke(rows: Rows, endpoint: Endpoint, expected: EndpointOutputs, runtime: Any) -> Check:
     """One request with the settings' sample payload, timed against the p99 latency alarm threshold.
 
     The time includes the network round trip from here, so it errs on the side of failing.

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
+from modelplane_components.naming import IMAGE_DIGEST_METADATA, MODEL_SHA256_METADATA
+from modelplane_components.registered_models import MODEL_PACKAGE_TYPE
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.settings import get_project, get_stack
 
@@ -42,6 +44,9 @@ from modelplane.offline.graph import (
 )
 from modelplane.offline.simulation import SECRET_VALUES_ENV
 from modelplane.offline.urns import ROOT_STACK_TYPE, engine_urn
+
+CLOUD_CONTROL_GET = "aws:cloudcontrol/getResource:getResource"
+ECR_GET_IMAGE = "aws:ecr/getImage:getImage"
 
 
 def _auto_name(logical_name: str, type_token: str) -> str:
@@ -93,8 +98,44 @@ class RealisticMocks(Mocks):
                 "id": args.args.get("arn"),
             },
         }
+        if args.token == ECR_GET_IMAGE:
+            # The tag's image, as ECR answers for a pushed one: its digest (a stand-in derived from the tag).
+            reference = f"{args.args.get('repositoryName')}:{args.args.get('imageTag')}"
+            digest = "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+            answers[ECR_GET_IMAGE] = {"id": digest, "imageDigest": digest, "imageTags": [args.args.get("imageTag")]}
+        if args.token == CLOUD_CONTROL_GET and args.args.get("typeName") == MODEL_PACKAGE_TYPE:
+            answers[CLOUD_CONTROL_GET] = self.model_package(str(args.args.get("identifier", "")))
         # No check failures: an empty list, since pulumi's MockMonitor iterates it (None crashes invokes).
         return answers.get(args.token, {}), []
+
+    def model_package(self, arn: str) -> dict[str, Any]:
+        """A registered, approved version as `modelplane register` leaves it: the image in the family's
+        repository (named like its group) by digest, the archive under the family's prefix, its sha256 recorded."""
+        group = arn.split(":model-package/", 1)[-1].rsplit("/", 1)[0]
+        digest = hashlib.sha256(f"image {arn}".encode()).hexdigest()
+        sha256 = hashlib.sha256(f"model {arn}".encode()).hexdigest()
+        properties = {
+            "ModelPackageArn": arn,
+            "ModelPackageGroupName": group,
+            "ModelApprovalStatus": "Approved",
+            "InferenceSpecification": {
+                "Containers": [
+                    {
+                        "Image": f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{group}@sha256:{digest}",
+                        "ImageDigest": f"sha256:{digest}",
+                        "ModelDataUrl": f"s3://registry-artifacts-bucket/{group}/{sha256}/model.tar.gz",
+                    }
+                ]
+            },
+            "CustomerMetadataProperties": {IMAGE_DIGEST_METADATA: f"sha256:{digest}", MODEL_SHA256_METADATA: sha256},
+        }
+        return {
+            "id": arn,
+            "identifier": arn,
+            "typeName": MODEL_PACKAGE_TYPE,
+            "properties": json.dumps(properties),
+            "region": self.region,
+        }
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)

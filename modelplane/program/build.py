@@ -19,9 +19,10 @@ Stack outputs (a contract read by `modelplane verify` and the docs; add keys, ne
   hours the table projects, Athena's syntax).
 - `capture_queries`, when an endpoint captures: `database`, `workgroup`, `results_location`,
   `runner_policy_arn` (the managed policy a drift runner needs).
-- `endpoints.<settings endpoint name>`, for `platform: kubernetes`: `platform`, `namespace`,
-  `services.<variant>`, `route_name`, `variants.<variant>` (`weight`, `traffic_share`),
-  `shadow_variant`.
+- `endpoints.<settings endpoint name>`, for `platform: kubernetes`: `platform`, `endpoint_name` (the name in
+  its capture keys, `<endpoint>-<stack>`), `namespace`, `services.<variant>`, `deployments.<variant>`,
+  `route_name`, `variants.<variant>` (`weight`, `traffic_share`), `shadow_variant`, `data_capture` (bool),
+  and with data capture `capture_table` (as for SageMaker).
 """
 
 from __future__ import annotations
@@ -281,12 +282,17 @@ def _kubernetes_services(stack: _Stack) -> dict[str, dict[str, Any]]:
             served[secret] = {"arn": secrets.arns[secret], "rotates": settings.secrets[secret].rotation is not None}
             if secret in stack.secret_values:
                 served[secret]["value"] = stack.secret_values[secret]
+        registry = stack.registry
         service = KubernetesModelService(
             endpoint.name,
             component_args.kubernetes_service(
                 settings,
                 endpoint,
-                repository_url=stack.registry.repository_urls[endpoint.family],
+                endpoint_name=component_args.deployed_endpoint_name(endpoint, stack.name),
+                repository_url=registry.repository_urls[endpoint.family],
+                model_package_group_arn=registry.model_package_group_arns[endpoint.family],
+                bucket_name=registry.bucket_name,
+                bucket_arn=registry.bucket_arn,
                 secrets=served,
                 kms_key_arn=stack.key.arn,
                 tags=stack.tags,
@@ -299,9 +305,12 @@ def _kubernetes_services(stack: _Stack) -> dict[str, dict[str, Any]]:
                     stack.readers[secret].append(service.workload_role_arn)
         outputs[endpoint.name] = {
             "platform": Platform.KUBERNETES.value,
+            "endpoint_name": component_args.deployed_endpoint_name(endpoint, stack.name),
             "namespace": service.namespace,
             "services": service.service_names,
+            "deployments": service.deployment_names,
             "route_name": service.route_name,
             **_variants_output(endpoint),
+            "data_capture": endpoint.data_capture.enabled,
         }
     return outputs

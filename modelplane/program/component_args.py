@@ -185,13 +185,25 @@ def kubernetes_service(
     settings: Settings,
     endpoint: Endpoint,
     *,
+    endpoint_name: str,
     repository_url: pulumi.Input[str],
+    model_package_group_arn: pulumi.Input[str],
+    bucket_name: pulumi.Input[str],
+    bucket_arn: pulumi.Input[str],
     secrets: dict[str, ServedSecretArgs],
     kms_key_arn: pulumi.Input[str],
     tags: dict[str, str],
 ) -> KubernetesModelServiceArgs:
     args = endpoint.kubernetes_shape()
     args["repository_url"] = repository_url
+    # Pinned versions come from the family's registry, capture goes to the stack's bucket under the stack key,
+    # named like a SageMaker endpoint of the stack (`<endpoint>-<stack>`) so drift reads both alike.
+    if any(variant.model_package_version is not None for variant in endpoint.all_variants):
+        args["model_package_group_arn"] = model_package_group_arn
+    if endpoint.data_capture.enabled:
+        args.update({"bucket_name": bucket_name, "bucket_arn": bucket_arn, "endpoint_name": endpoint_name})
+    if "model_package_group_arn" in args or "data_capture" in args:
+        args["kms_key_arn"] = kms_key_arn
     args["alerts"] = endpoint_alarms(settings, endpoint)
     # Production alerts page; elsewhere they warn.
     args["critical_alerts"] = settings.is_prod
@@ -218,8 +230,8 @@ def capture_queries(
     kms_key_arn: pulumi.Input[str],
     tags: dict[str, str],
 ) -> CaptureQueriesArgs | None:
-    """A table for every SageMaker endpoint that captures; None when none does."""
-    captured = [e for e in settings.endpoints if e.platform.value == "sagemaker" and e.data_capture.enabled]
+    """A table for every endpoint that captures (both platforms write the same layout); None when none does."""
+    captured = [e for e in settings.endpoints if e.data_capture.enabled]
     if not captured:
         return None
     return {

@@ -65,7 +65,8 @@ class Endpoint(SettingsModel):
     autoscaling: Autoscaling | None = None
     """Target tracking for every instance-backed variant."""
     data_capture: DataCapture = DataCapture()
-    """Capture of requests and responses to the artifact bucket (SageMaker; not available serverless)."""
+    """Capture of requests and responses to the artifact bucket, in SageMaker's format on both platforms (by SageMaker;
+    on Kubernetes by the serving image, as the pods' IAM role); not available serverless."""
     alarms: AlarmThresholds = AlarmThresholds()
     """Thresholds of the alarms on each variant (SageMaker: CloudWatch alarms; Kubernetes: PrometheusRule alerts)."""
     drift: DataDrift = DataDrift()
@@ -131,13 +132,27 @@ class Endpoint(SettingsModel):
                 problems.append(
                     (f"{path}.instance_type", "instance types are SageMaker only; size pods with kubernetes.resources")
                 )
+            if variant.model_artifact is not None:
+                problems.append(
+                    (
+                        f"{path}.model_artifact",
+                        "on Kubernetes a model archive is served as a registered version: `modelplane register` it"
+                        " and pin its model_package_version",
+                    )
+                )
         for index, variant in enumerate(self.variants):
             if not variant.weight.is_integer():
                 problems.append((f"variants[{index}].weight", "Gateway API route weights are whole numbers"))
         if self.async_inference is not None:
             problems.append(("async_inference", "asynchronous inference is SageMaker only"))
         if self.drift.enabled:
-            problems.append(("drift.enabled", "drift alarms read SageMaker data capture; not available on Kubernetes"))
+            problems.append(
+                (
+                    "drift.enabled",
+                    "drift alarms are CloudWatch alarms of SageMaker endpoints; on Kubernetes, schedule"
+                    " `modelplane drift` on the captured requests (it exits 1 on drift)",
+                )
+            )
         if self.deployment.strategy is Strategy.LINEAR:
             problems.append(
                 (
@@ -185,13 +200,8 @@ class Endpoint(SettingsModel):
                     "scale_out_cooldown_seconds",
                 }
             )
-        capture = self.data_capture
-        if capture.enabled:
-            shape["data_capture"] = {
-                "sampling_percent": capture.sampling_percent,
-                "capture_input": "input" in capture.capture,
-                "capture_output": "output" in capture.capture,
-            }
+        if self.data_capture.enabled:
+            shape["data_capture"] = self.data_capture.component_args()
         if self.async_inference is not None:
             shape["async_inference"] = self.async_inference.model_dump()
         return cast("SageMakerEndpointArgs", shape)
@@ -210,6 +220,8 @@ class Endpoint(SettingsModel):
         }
         if self.shadow is not None:
             shape["shadow"] = self.shadow.kubernetes_args()
+        if self.data_capture.enabled:
+            shape["data_capture"] = self.data_capture.component_args()
         scaling = self.autoscaling
         if scaling is not None:
             shape["autoscaling"] = {

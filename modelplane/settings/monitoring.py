@@ -14,6 +14,7 @@ from modelplane.settings.base import Environment, FieldProblems, SettingsModel
 
 if TYPE_CHECKING:
     from modelplane_components.monitoring_args import AlarmThresholdsArgs
+    from modelplane_components.sagemaker_endpoint_args import DataCaptureArgs
 
 SECONDS_PER_DAY = 86_400
 
@@ -27,6 +28,14 @@ class DataCapture(SettingsModel):
     """Share of requests captured."""
     capture: list[Literal["input", "output"]] = Field(default=["input", "output"], min_length=1, max_length=2)
     """Which payloads are captured: requests (`input`), responses (`output`) or both; `modelplane drift` reads `input`."""
+
+    def component_args(self) -> DataCaptureArgs:
+        """The capture as both endpoint components take it (when enabled)."""
+        return {
+            "sampling_percent": self.sampling_percent,
+            "capture_input": "input" in self.capture,
+            "capture_output": "output" in self.capture,
+        }
 
 
 class AnomalyDetection(SettingsModel):

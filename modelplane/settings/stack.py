@@ -122,7 +122,8 @@ class Settings(SettingsModel):
     def _cluster_problems(
         self, path: str, endpoint: Endpoint, serving: KubernetesServing, namespaces: set[str]
     ) -> list[tuple[str, str]]:
-        """A Kubernetes endpoint owns its namespace, can read its secrets safely, and keeps 2 replicas in prod."""
+        """A Kubernetes endpoint owns its namespace, can read its secrets, models and capture safely (IRSA), and
+        keeps 2 replicas in prod."""
         problems: list[tuple[str, str]] = []
         if serving.namespace in namespaces:
             problems.append(
@@ -143,6 +144,23 @@ class Settings(SettingsModel):
                     (
                         f"{path}.secrets[{position}]",
                         f"{secret!r} rotates, so the pods re-read it from Secrets Manager through IRSA: set kubernetes.oidc_provider_arn",
+                    )
+                )
+        if self.kubernetes.oidc_provider_arn is None:
+            problems += [
+                (
+                    f"{path}.{variant_path}.model_package_version",
+                    "the pods fetch the registered archive as their IAM role (IRSA): set kubernetes.oidc_provider_arn",
+                )
+                for variant_path, variant in endpoint.variant_paths()
+                if variant.model_package_version is not None
+            ]
+            if endpoint.data_capture.enabled:
+                problems.append(
+                    (
+                        f"{path}.data_capture.enabled",
+                        "the pods write captured requests to the artifact bucket as their IAM role (IRSA): set"
+                        " kubernetes.oidc_provider_arn, or set this to false",
                     )
                 )
         if self.environment is Environment.PROD:

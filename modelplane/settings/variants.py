@@ -37,7 +37,14 @@ class Variant(SettingsModel):
     model_artifact: str | None = Field(default=None, pattern=r"^[A-Za-z0-9!_.*'()/-]+\.tar\.gz$")
     """Key of the model.tar.gz in the stack's artifact bucket."""
     model_package_version: int | None = Field(default=None, ge=1)
-    """Version in the family's model package group (the registry), instead of an artifact."""
+    """Version in the family's model package group (the registry), instead of an artifact: the variant serves the
+    image and archive the version records, and its `image_tag`/`image_digest` is not used. On SageMaker the model
+    is the package itself. On Kubernetes the pods run the version's image by digest; before the server starts,
+    the `fetch-model` init container (the same image, as the pod's IRSA role, which may read only the pinned
+    versions' archives) downloads the archive, checks the sha256 `modelplane register` recorded, and unpacks it
+    into a volume the server mounts read-only at `/opt/ml/model`; a missing or altered archive fails the pod. The
+    pod template carries the version (label `modelplane.io/model-package-version`), so a new version rolls the
+    Deployment and `modelplane verify` can read it back. `promote` and `register` treat both platforms alike."""
     instance_type: str | None = None
     """SageMaker instance type (`ml.*`, one of botocore's `ProductionVariantInstanceType`); set it or `serverless` (SageMaker only)."""
     instance_count: int = Field(default=1, ge=1, le=100)
@@ -70,7 +77,7 @@ class Variant(SettingsModel):
             "weight": int(self.weight),
             "environment": dict(self.environment),
         }
-        for field in ("image_tag", "image_digest"):
+        for field in ("image_tag", "image_digest", "model_package_version"):
             if (value := getattr(self, field)) is not None:
                 args[field] = value
         return cast("KubernetesVariantArgs", args)

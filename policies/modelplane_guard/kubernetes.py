@@ -1,4 +1,5 @@
-"""Kubernetes workloads: Pod Security Standards (restricted), workload hygiene, disruption budgets and autoscaling.
+"""Kubernetes workloads: Pod Security Standards (restricted), workload hygiene, workload identity instead of
+static credentials, read-only model volumes, encrypted data capture, disruption budgets and autoscaling.
 
 The pod rules judge every pod spec: where each built-in workload kind keeps it (the paths come from
 pulumi-kubernetes' schema, in the property index), and wherever a custom resource holds containers
@@ -8,6 +9,10 @@ shape since no schema describes those kinds.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -764,6 +769,207 @@ secrets_as_files = pod_policy(
 )
 
 
+# Variables the cloud SDKs read static credentials (or a file of them) from; a pod gets an identity instead
+# (EKS IRSA or Pod Identity, GKE Workload Identity, Azure Workload Identity).
+STATIC_CREDENTIAL_VARIABLES = frozenset(
+    {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    }
+)
+# Keys of a Secret or ConfigMap that become those variables through `envFrom` with `prefix: AWS_`.
+PREFIXED_CREDENTIAL_KEYS = frozenset(
+    name.removeprefix("AWS_") for name in STATIC_CREDENTIAL_VARIABLES if name.startswith("AWS_")
+) - {"SHARED_CREDENTIALS_FILE"}
+# Where the SDKs look for credentials files: ~/.aws, gcloud's and Azure's configuration directories.
+CREDENTIAL_DIRECTORIES = re.compile(r"(^|/)(\.aws|\.config/gcloud|\.azure)(/|$)")
+# What static AWS credentials look like inside a Secret or ConfigMap that pods read (through env, envFrom
+# or a volume): an access key id (AWS's documented prefixes), or an AWS credentials file.
+CREDENTIAL_CONTENTS = {
+    "an AWS access key id": re.compile(r"\b(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
+    "an AWS credentials file": re.compile(
+        r"^\s*aws_(secret_access_key|session_token)\s*=", re.IGNORECASE | re.MULTILINE
+    ),
+}
+SECRET = "kubernetes:core/v1:Secret"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+# Where each carrier keeps its entries, and whether that field is base64-encoded.
+CARRIER_FIELDS: Mapping[str, tuple[tuple[str, bool], ...]] = {
+    SECRET: (("stringData", False), ("data", True)),
+    CONFIG_MAP: (("data", False), ("binaryData", True)),
+}
+CREDENTIAL_CARRIERS = tuple(CARRIER_FIELDS)
+IRSA_URL = "https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html"
+
+
+def _static_credentials(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
+    for label, container in pod.containers():
+        for env in as_list(container.get("env")):
+            name = str(dig(env, "name") or "")
+            if name.upper() in STATIC_CREDENTIAL_VARIABLES:
+                source = "a secret" if dig(env, "valueFrom") is not None else "a literal value"
+                report(
+                    f"{label} passes cloud credentials in {name!r} (from {source}); give the pod an identity instead."
+                )
+        for mount in as_list(container.get("volumeMounts")):
+            path = str(dig(mount, "mountPath") or "")
+            if CREDENTIAL_DIRECTORIES.search(path):
+                report(f"{label} mounts {dig(mount, 'name')!r} at {path}, where the cloud SDKs read credentials files.")
+
+
+def _entries(args: ResourceValidationArgs) -> Iterator[tuple[str, str]]:
+    """(key, text) of each entry of a Secret or ConfigMap, base64-encoded fields decoded, in key order."""
+    for entries, encoded in CARRIER_FIELDS[args.resource_type]:
+        for key, value in sorted(as_mapping(args.props.get(entries)).items()):
+            text = str(value)
+            if encoded:
+                # Not base64: the API server would refuse it; the text is judged as it is.
+                with contextlib.suppress(binascii.Error):
+                    text = base64.b64decode(text, validate=True).decode("utf-8", "replace")
+            yield str(key), text
+
+
+def _credential_carrier(args: ResourceValidationArgs, report: Report) -> None:
+    kind = args.resource_type.rsplit(":", 1)[-1]
+    for key, text in _entries(args):
+        if key.upper() in STATIC_CREDENTIAL_VARIABLES | PREFIXED_CREDENTIAL_KEYS:
+            report(
+                f"{kind} key {key!r} names static cloud credentials, which a pod reading it (env, envFrom or a volume) runs on."
+            )
+            continue
+        found = [what for what, pattern in CREDENTIAL_CONTENTS.items() if pattern.search(text)]
+        if found:
+            report(f"{kind} key {key!r} holds {found[0]}: static credentials for any pod that reads it.")
+
+
+_pods_static_credentials = workload_validation(_static_credentials)
+
+
+def _no_static_credentials(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type in CREDENTIAL_CARRIERS:
+        _credential_carrier(args, report)
+    else:
+        _pods_static_credentials(args, report)
+
+
+def hands_out_credentials(resource_type: str) -> bool:
+    """Resources that give a pod credentials: its spec, or a Secret or ConfigMap it reads."""
+    return resource_type in CREDENTIAL_CARRIERS or holds_pods(resource_type)
+
+
+no_static_cloud_credentials = ReachingPolicy(
+    hands_out_credentials,
+    name="kubernetes-no-static-cloud-credentials",
+    description="Kubernetes containers, init and ephemeral containers included, get no static cloud credentials (access keys in the environment, credentials files mounted where the SDKs read them, Secrets or ConfigMaps holding keys for env, envFrom or volumes): the pod's workload identity (IRSA, Pod Identity) issues short-lived ones.",
+    validate=rule(_no_static_credentials),
+    severity=Severity.HIGH,
+    remediation_steps="Remove the access keys, credentials files and the Secrets holding them; annotate the service account with an IAM role (IRSA, eks.amazonaws.com/role-arn) or use EKS Pod Identity, and let the SDK's default chain find it.",
+    tags=[
+        "kubernetes",
+        "credentials",
+        *sources("CKV_SECRET_2", "aws-eks-best-practices:irsa"),
+        *applies_to(*POD_SPEC_PATHS, *CREDENTIAL_CARRIERS),
+        concern_tag(PODS),
+    ],
+    url=IRSA_URL,
+)
+
+# Where serving containers load a model from: SageMaker's directory (modelplane's image), KServe's.
+MODEL_PATHS = ["/opt/ml/model", "/mnt/models"]
+
+
+def _within(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory + "/")
+
+
+def _read_only_models(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
+    """The mount a model directory is served from (the deepest one at or above it), and any below it, are
+    read-only: set on the mount, or on a volume source that takes `readOnly` (a claim, a CSI driver)."""
+    model_paths = [str(path).rstrip("/") for path in args.get_config().get("modelPaths", MODEL_PATHS)]
+    read_only_volumes = {
+        str(dig(volume, "name"))
+        for volume in as_list(pod.spec.get("volumes"))
+        if any(is_true(dig(source, "readOnly")) for source in as_mapping(volume).values() if is_mapping(source))
+    }
+    for label, container in pod.containers(kinds=("containers", "container")):
+        mounts = {
+            str(dig(mount, "mountPath") or "").rstrip("/"): mount for mount in as_list(container.get("volumeMounts"))
+        }
+        writable = {
+            path
+            for path, mount in mounts.items()
+            if not is_true(dig(mount, "readOnly")) and str(dig(mount, "name")) not in read_only_volumes
+        }
+        for model_path in model_paths:
+            above = [path for path in mounts if path and _within(model_path, path)]
+            serving = max(above, key=len, default=None)
+            exposed = sorted({path for path in writable if _within(path, model_path) and path != model_path})
+            if serving in writable:
+                exposed.insert(0, serving)
+            for path in exposed:
+                if path == model_path:
+                    where = f"its model directory {path}"
+                elif _within(path, model_path):
+                    where = f"{path}, inside its model directory {model_path},"
+                else:
+                    where = f"{path}, which holds its model directory {model_path},"
+                report(f"{label} mounts {where} writable: the served model could be changed after it was verified.")
+
+
+read_only_model_volume = pod_policy(
+    name="kubernetes-read-only-model-volume",
+    description="Serving containers mount the model directory read-only: what an init container fetched and verified stays what is served.",
+    validate=workload_validation(_read_only_models),
+    severity=Severity.MEDIUM,
+    remediation_steps="Set readOnly: true on the serving container's mount of the model volume; only the init container that fetches the model writes it.",
+    tags=["kubernetes", "supply-chain", *applies_to(*POD_SPEC_PATHS), concern_tag(PODS)],
+    config_schema=config_schema(
+        {
+            "modelPaths": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": MODEL_PATHS,
+                "description": "Directories serving containers load models from.",
+            }
+        }
+    ),
+)
+
+CAPTURE_DESTINATION = "MODELPLANE_CAPTURE_DESTINATION"
+CAPTURE_KEY = "MODELPLANE_CAPTURE_KMS_KEY_ID"
+
+
+def _capture_encrypted(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
+    for label, container in pod.containers():
+        variables = {str(dig(env, "name")): env for env in as_list(container.get("env"))}
+        if CAPTURE_DESTINATION not in variables:
+            continue
+        key = variables.get(CAPTURE_KEY)
+        value = dig(key, "value") if key is not None else None
+        if key is None or (value is not None and not str(value).strip()):
+            report(
+                f"{label} captures requests without {CAPTURE_KEY}: the capture would not be encrypted with a customer key."
+            )
+        elif value is not None and ":alias/aws/" in f":{value}":
+            report(f"{label} encrypts its capture with the AWS managed key {value}, not a customer key.")
+
+
+data_capture_encrypted = pod_policy(
+    name="kubernetes-data-capture-encrypted",
+    description="Serving containers that capture requests in SageMaker's format (modelplane's image on Kubernetes) encrypt the capture with a customer-managed KMS key, as a SageMaker endpoint's data capture must.",
+    validate=workload_validation(_capture_encrypted),
+    severity=Severity.HIGH,
+    remediation_steps="Set MODELPLANE_CAPTURE_KMS_KEY_ID to the stack key's ARN (the Kubernetes component does when data_capture is on).",
+    tags=["kubernetes", "encryption", *sources("CKV_AWS_98"), *applies_to(*POD_SPEC_PATHS), concern_tag(PODS)],
+)
+
+
 def _namespaced(args: ResourceValidationArgs, report: Report) -> None:
     package, _, module_and_kind = args.resource_type.partition(":")
     group, _, kind = module_and_kind.partition(":")
@@ -882,6 +1088,9 @@ POLICIES = [
     resource_limits,
     service_account_token,
     secrets_as_files,
+    no_static_cloud_credentials,
+    read_only_model_volume,
+    data_capture_encrypted,
     no_default_namespace,
     disruption_budgets,
     autoscaled,

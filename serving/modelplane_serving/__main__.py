@@ -3,6 +3,9 @@
 SageMaker starts the container as `<image> serve`; Kubernetes runs the image's default command,
 which is the same. SIGTERM (both platforms send it, then SIGKILL 30 s later) stops accepting
 connections, lets in-flight requests finish within 20 s, and exits 0.
+
+`fetch-model` is the init container of a Kubernetes variant pinned to a registered model version: it puts
+the version's archive, verified, into the model directory (`modelplane_serving.fetch_model`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="answer /ping and /invocations (SageMaker starts the image with `serve`)")
-    parser.parse_args(argv)
+    commands.add_parser(
+        "fetch-model",
+        help="download a registered model archive ($MODELPLANE_MODEL_DATA_URL), check its sha256 "
+        "($MODELPLANE_MODEL_SHA256) and unpack it into the model directory",
+    )
+    if parser.parse_args(argv).command == "fetch-model":
+        from modelplane_serving.fetch_model import run
+
+        return run(os.environ)
     try:
         settings = Settings.from_environ(os.environ)
     except ConfigError as error:

@@ -14,6 +14,10 @@ Metrics (Prometheus text at `/metrics`, on the serving port the ServiceMonitor s
 
 Health checks and scrapes are not counted: compare and the alerts take every request in these
 series for model traffic. No `namespace`, `service` or `pod` label: the ServiceMonitor adds those.
+
+With data capture configured (`MODELPLANE_CAPTURE_*`), every answered request is offered to
+`modelplane_serving.capture`, which samples it and writes it in SageMaker's format off the request's path;
+its counters (`modelplane_data_capture_*`) are on `/metrics` too.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from modelplane_serving import models
+from modelplane_serving.capture import Capture
 from modelplane_serving.config import PING_PATH, Settings
 from modelplane_serving.errors import ClientError, ModelLoadError, PayloadTooLarge
 
@@ -59,6 +64,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Small tabular models answer in milliseconds; the tail goes up to SageMaker's 60 s limit.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# At shutdown, buffered capture gets this long to be written, within the 30 s both platforms give after SIGTERM
+# (in-flight requests had 20 s of them).
+CAPTURE_SHUTDOWN_SECONDS = 5.0
 
 log = logging.getLogger("modelplane_serving")
 
@@ -89,8 +97,13 @@ class ModelState:
         log.info("ready in %.2f s: %s", time.perf_counter() - started, model.description)
 
 
-def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Starlette:
-    """The ASGI app; `registry` holds its metrics (a fresh one with the process collectors by default)."""
+def create_app(
+    settings: Settings, registry: CollectorRegistry | None = None, capture: Capture | None = None
+) -> Starlette:
+    """The ASGI app; `registry` holds its metrics (a fresh one with the process collectors by default).
+
+    `capture` replaces the data capture the settings ask for (tests give one with their own S3 client).
+    """
     # Counters and histograms as the PrometheusRule reads them, without the extra `_created` series.
     disable_created_metrics()
     if registry is None:
@@ -109,6 +122,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         registry=registry,
     )
     state = ModelState()
+    if capture is None and settings.capture is not None:
+        capture = Capture(settings.capture, registry)
 
     async def ping(_: Request) -> Response:
         if state.model is None:
@@ -117,7 +132,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     async def invocations(request: Request) -> Response:
         started = time.perf_counter()
-        response = await _invoke(request, state, settings)
+        response = await _invoke(request, state, settings, capture)
         requests.labels(INVOCATIONS_PATH, request.method, str(response.status_code)).inc()
         latency.labels(INVOCATIONS_PATH, request.method).observe(time.perf_counter() - started)
         return response
@@ -134,7 +149,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         threading.Thread(target=state.load, args=(settings,), name="model-loader", daemon=True).start()
+        if capture is not None:
+            capture.start()
         yield
+        if capture is not None:
+            await run_in_threadpool(capture.close, CAPTURE_SHUTDOWN_SECONDS)
 
     health_paths = dict.fromkeys([PING_PATH, settings.health_path])
     routes = [
@@ -157,16 +176,15 @@ def batch_parameters(settings: Settings, cpus: int) -> dict[str, Any]:
     }
 
 
-async def _invoke(request: Request, state: ModelState, settings: Settings) -> Response:
+async def _invoke(request: Request, state: ModelState, settings: Settings, capture: Capture | None) -> Response:
     model = state.model
     if model is None:
         # Clients get no paths or exception text of the model directory; /ping and the log have them.
         return _error(503, LOADING if state.problem == LOADING else "the model could not be loaded (see /ping)")
+    content_type = request.headers.get("content-type", "")
     try:
         body = await _body(request, settings.max_payload_bytes)
-        answer = await run_in_threadpool(
-            model.invoke, body, request.headers.get("content-type", ""), request.headers.get("accept", "*/*")
-        )
+        answer = await run_in_threadpool(model.invoke, body, content_type, request.headers.get("accept", "*/*"))
     except ClientError as error:
         return _error(error.status, str(error))
     except Exception:
@@ -176,6 +194,12 @@ async def _invoke(request: Request, state: ModelState, settings: Settings) -> Re
         log.exception("request %s: the model failed", request_id)
         message = f"the model failed on this request (request id {request_id}); the server's log has the details"
         return _error(500, message, {REQUEST_ID_HEADER: request_id})
+    if capture is not None:
+        # Requests the model answered, as SageMaker captures them; a capture fault never reaches the caller.
+        try:
+            capture.offer(body, content_type, answer.body, answer.content_type)
+        except Exception:
+            log.exception("data capture: a request was not offered")
     return Response(answer.body, media_type=answer.content_type)
 
 

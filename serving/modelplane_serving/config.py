@@ -3,7 +3,9 @@
 SageMaker sets `SAGEMAKER_BIND_TO_PORT` (inference pipelines, images labelled
 `com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true`); the Kubernetes component sets
 `MODELPLANE_PORT` and `MODELPLANE_HEALTH_PATH` when a service declares a port or health path other
-than SageMaker's 8080 and `/ping`. Everything else has a default that fits both platforms.
+than SageMaker's 8080 and `/ping`, and the `MODELPLANE_CAPTURE_*` variables when the endpoint captures
+its requests (SageMaker captures outside the container). Everything else has a default that fits both
+platforms.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 DEFAULT_PORT = 8080
 PING_PATH = "/ping"
@@ -30,10 +33,73 @@ HANDLER_ENV = "MODELPLANE_HANDLER"
 MAX_PAYLOAD_ENV = "MODELPLANE_MAX_PAYLOAD_MB"
 LOG_LEVEL_ENV = "MODELPLANE_LOG_LEVEL"
 ONNX_THREADS_ENV = "MODELPLANE_ONNX_THREADS"
+# Data capture in SageMaker's format (docs/containers.md).
+CAPTURE_DESTINATION_ENV = "MODELPLANE_CAPTURE_DESTINATION"
+CAPTURE_ENDPOINT_ENV = "MODELPLANE_CAPTURE_ENDPOINT"
+CAPTURE_VARIANT_ENV = "MODELPLANE_CAPTURE_VARIANT"
+CAPTURE_SAMPLING_ENV = "MODELPLANE_CAPTURE_SAMPLING_PERCENT"
+CAPTURE_MODES_ENV = "MODELPLANE_CAPTURE_MODES"
+CAPTURE_KMS_KEY_ENV = "MODELPLANE_CAPTURE_KMS_KEY_ID"
+CAPTURE_FLUSH_ENV = "MODELPLANE_CAPTURE_FLUSH_SECONDS"
+CAPTURE_QUEUE_ENV = "MODELPLANE_CAPTURE_QUEUE_RECORDS"
+CAPTURE_MODES = ("input", "output")
+# SageMaker writes a capture file every few minutes at most; a pod's buffer is flushed as often.
+DEFAULT_CAPTURE_FLUSH_SECONDS = 60.0
+DEFAULT_CAPTURE_QUEUE_RECORDS = 10_000
 
 
 class ConfigError(ValueError):
     """An environment variable the server cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    """Where and how much of the traffic is captured: SageMaker's `DataCaptureConfig`, as environment."""
+
+    bucket: str
+    prefix: str
+    """The destination's key prefix, `data-capture/<endpoint>` (SageMaker's `DestinationS3Uri` path)."""
+    endpoint: str
+    variant: str
+    kms_key_id: str
+    sampling_percent: int = 100
+    capture_input: bool = True
+    capture_output: bool = True
+    flush_seconds: float = DEFAULT_CAPTURE_FLUSH_SECONDS
+    queue_records: int = DEFAULT_CAPTURE_QUEUE_RECORDS
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> CaptureSettings | None:
+        """None when `MODELPLANE_CAPTURE_DESTINATION` is unset (no capture)."""
+        destination = environ.get(CAPTURE_DESTINATION_ENV)
+        if not destination:
+            return None
+        parsed = urlparse(destination)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise ConfigError(f"{CAPTURE_DESTINATION_ENV}={destination!r}: not an s3://<bucket>/<prefix> URL")
+        required = {
+            name: environ.get(name) for name in (CAPTURE_ENDPOINT_ENV, CAPTURE_VARIANT_ENV, CAPTURE_KMS_KEY_ENV)
+        }
+        if missing := [name for name, value in required.items() if not value]:
+            raise ConfigError(
+                f"{', '.join(missing)} not set: capture names the endpoint and variant in its keys, and is"
+                " encrypted with SSE-KMS under the given key"
+            )
+        modes = [mode.strip().lower() for mode in (environ.get(CAPTURE_MODES_ENV) or "input,output").split(",")]
+        if not modes or not set(modes) <= set(CAPTURE_MODES):
+            raise ConfigError(f"{CAPTURE_MODES_ENV}={environ.get(CAPTURE_MODES_ENV)!r}: input, output or both")
+        return cls(
+            bucket=parsed.netloc,
+            prefix=parsed.path.strip("/"),
+            endpoint=str(required[CAPTURE_ENDPOINT_ENV]),
+            variant=str(required[CAPTURE_VARIANT_ENV]),
+            kms_key_id=str(required[CAPTURE_KMS_KEY_ENV]),
+            sampling_percent=_integer(environ, CAPTURE_SAMPLING_ENV, 100, 1, 100),
+            capture_input="input" in modes,
+            capture_output="output" in modes,
+            flush_seconds=_number(environ, CAPTURE_FLUSH_ENV, DEFAULT_CAPTURE_FLUSH_SECONDS),
+            queue_records=_integer(environ, CAPTURE_QUEUE_ENV, DEFAULT_CAPTURE_QUEUE_RECORDS, 1, 1_000_000),
+        )
 
 
 @dataclass(frozen=True)
@@ -48,6 +114,8 @@ class Settings:
     log_level: str = "INFO"
     onnx_threads: int = 0
     """onnxruntime's intra-op threads; 0 lets it choose."""
+    capture: CaptureSettings | None = None
+    """Data capture, when the endpoint captures its requests."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -67,6 +135,7 @@ class Settings:
             max_payload_bytes=int(_number(environ, MAX_PAYLOAD_ENV, DEFAULT_MAX_PAYLOAD_MB) * 1024 * 1024),
             log_level=log_level,
             onnx_threads=_integer(environ, ONNX_THREADS_ENV, 0, 0, 1024),
+            capture=CaptureSettings.from_environ(environ),
         )
 
 

@@ -7,6 +7,7 @@ plus one variant of dev (secret kubeconfig, a secret set out of band, Prometheus
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 from typing import Any
@@ -14,9 +15,22 @@ from typing import Any
 import pytest
 from modelplane_components import kubernetes_names
 from modelplane_components.kubernetes_network import NAMESPACE_NAME_LABEL
-from modelplane_components.kubernetes_pods import SECRETS_DIR, SERVER_HEALTH_PATH_ENV
+from modelplane_components.kubernetes_pods import (
+    FETCH_COMMAND,
+    FETCH_CONTAINER,
+    MODEL_DATA_URL_ENV,
+    MODEL_DIR,
+    MODEL_PACKAGE_ANNOTATION,
+    MODEL_PACKAGE_ENV,
+    MODEL_PACKAGE_VERSION_LABEL,
+    MODEL_SHA256_ANNOTATION,
+    MODEL_SHA256_ENV,
+    MODEL_VOLUME,
+    SECRETS_DIR,
+    SERVER_HEALTH_PATH_ENV,
+)
 from modelplane_components.kubernetes_service import VARIANT_LABEL
-from modelplane_components.naming import secret_arn_env_var
+from modelplane_components.naming import MODEL_SHA256_METADATA, data_capture_prefix, secret_arn_env_var
 
 from modelplane.config.loader import SettingsError, settings_from_config
 from modelplane.offline.engine_config import stand_in_secret_values
@@ -172,7 +186,10 @@ def test_pods_follow_workload_hygiene(simulate_stack: SimulateStack, stack: str)
         assert deployment.inputs["metadata"]["namespace"] == serving.namespace not in {"default", "kube-system"}
         spec = pod_spec(deployment)
         (container,) = spec["containers"]
-        assert container["image"] == repository_url + image_reference(variant)
+        if variant.image_digest and variant.model_package_version is None:
+            assert container["image"] == repository_url + image_reference(variant)
+        else:  # the tag's image or the registered version's, by digest (tests below)
+            assert container["image"].startswith(f"{repository_url}@sha256:")
         assert re.search(r"(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$", container["image"])
         assert not container["image"].endswith(":latest")
         probes = [container[f"{kind}Probe"] for kind in ("startup", "readiness", "liveness")]
@@ -423,7 +440,7 @@ def test_rotating_secret_is_read_through_an_irsa_role(simulate_stack: SimulateSt
         }
     }
     token_arn = simulation.outputs["secrets"]["feature-store-token"]
-    (role_policy,) = owned(simulation, ROLE_POLICY)
+    (role_policy,) = [p for p in owned(simulation, ROLE_POLICY) if p.name.endswith("-workload-secrets")]
     statements = {s["Sid"]: s for s in json.loads(role_policy.inputs["policy"])["Statement"]}
     assert statements["ReadOwnSecrets"]["Resource"] == [token_arn]
     assert set(statements["ReadOwnSecrets"]["Action"]) == {
@@ -441,15 +458,17 @@ def test_rotating_secret_is_read_through_an_irsa_role(simulate_stack: SimulateSt
     assert readers["Effect"] == "Allow" and role.outputs["arn"] in readers["Principal"]["AWS"]
 
 
-def test_static_secret_needs_no_aws_access(simulate_stack: SimulateStack) -> None:
+def test_static_secret_is_not_read_at_run_time(simulate_stack: SimulateStack) -> None:
+    """Dev's token is mounted: its pods' role (they capture data) may read no secret, and they get no ARN."""
     simulation = simulate_stack("dev")
-    assert owned(simulation, ROLE) == []
+    (role,) = owned(simulation, ROLE)
+    assert [policy.name for policy in owned(simulation, ROLE_POLICY)] == ["recommender-workload-capture"]
     (account,) = owned(simulation, SERVICE_ACCOUNT)
-    assert "annotations" not in account.inputs["metadata"]
+    assert account.inputs["metadata"]["annotations"] == {ROLE_ANNOTATION: role.outputs["arn"]}
     for deployment in owned(simulation, DEPLOYMENT):
-        # No secret ARN to read at run time; only the serving image's health path (dev's is /healthz).
-        env = pod_spec(deployment)["containers"][0]["env"]
-        assert env == [{"name": SERVER_HEALTH_PATH_ENV, "value": "/healthz"}]
+        names = [variable["name"] for variable in pod_spec(deployment)["containers"][0]["env"]]
+        assert names[0] == SERVER_HEALTH_PATH_ENV
+        assert not [name for name in names if name.endswith("_SECRET_ARN")]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -524,12 +543,12 @@ def test_kubeconfig_from_secret_config_stays_secret(cluster_variant: Simulation)
 def test_secret_set_out_of_band_is_read_by_arn_not_mounted(cluster_variant: Simulation) -> None:
     (secret,) = owned(cluster_variant, K8S_SECRET)
     assert set(reveal(secret.inputs["stringData"])) == {"feature-store-token"}
-    (role_policy,) = owned(cluster_variant, ROLE_POLICY)
+    (role_policy,) = [p for p in owned(cluster_variant, ROLE_POLICY) if p.name.endswith("-workload-secrets")]
     statements = {s["Sid"]: s for s in json.loads(role_policy.inputs["policy"])["Statement"]}
     assert statements["ReadOwnSecrets"]["Resource"] == [cluster_variant.outputs["secrets"][OUT_OF_BAND_SECRET]]
     for deployment in owned(cluster_variant, DEPLOYMENT):
         env = pod_spec(deployment)["containers"][0]["env"]
-        assert [variable["name"] for variable in env] == [
+        assert [variable["name"] for variable in env][:2] == [
             SERVER_HEALTH_PATH_ENV,
             secret_arn_env_var(OUT_OF_BAND_SECRET),
         ]
@@ -795,3 +814,183 @@ def test_the_component_refuses_what_kubernetes_would(change: dict[str, Any], mes
     }
     with pytest.raises(ValueError, match=re.escape(message)):
         KubernetesModelService("bad", {**base, **change})  # type: ignore[typeddict-item]
+
+
+# --- Registered versions and data capture (issue 25) --------------------------------------------
+
+
+def pinned_deployment(simulation: Simulation) -> RecordedResource:
+    (deployment,) = [d for d in owned(simulation, DEPLOYMENT) if pod_spec(d).get("initContainers")]
+    return deployment
+
+
+def registry_answer(simulation: Simulation, arn: str) -> dict[str, Any]:
+    """What the registry said of a version when the stack was deployed (the mocks' answer, as the invoke recorded)."""
+    from modelplane.offline.mocks import RealisticMocks
+
+    region = simulation.outputs["registry"]["key_arn"].split(":")[3]
+    return json.loads(RealisticMocks(region).model_package(arn)["properties"])
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_a_pinned_variant_fetches_and_verifies_its_registered_archive(
+    simulate_stack: SimulateStack, stack: str
+) -> None:
+    simulation = simulate_stack(stack)
+    endpoint = kubernetes_endpoint(settings_of(stack))
+    (variant,) = endpoint.variants
+    group_arn = simulation.outputs["registry"]["families"][endpoint.family]["model_package_group_arn"]
+    arn = group_arn.replace(":model-package-group/", ":model-package/") + f"/{variant.model_package_version}"
+    (container,) = registry_answer(simulation, arn)["InferenceSpecification"]["Containers"]
+    sha256 = registry_answer(simulation, arn)["CustomerMetadataProperties"][MODEL_SHA256_METADATA]
+
+    deployment = pinned_deployment(simulation)
+    template = deployment.inputs["spec"]["template"]
+    spec = template["spec"]
+    (fetch,) = spec["initContainers"]
+    (server,) = spec["containers"]
+    assert fetch["name"] == FETCH_CONTAINER and fetch["args"] == [FETCH_COMMAND]
+    assert fetch["image"] == server["image"] == container["Image"], "one image, by digest, the version's"
+    assert {variable["name"]: variable["value"] for variable in fetch["env"]} == {
+        MODEL_DATA_URL_ENV: container["ModelDataUrl"],
+        MODEL_SHA256_ENV: sha256,
+        MODEL_PACKAGE_ENV: arn,
+        "AWS_REGION": "eu-west-1",
+        "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+    }
+    assert fetch["securityContext"] == server["securityContext"], "the init container is as restricted"
+    assert "nvidia.com/gpu" not in fetch["resources"]["limits"]
+    assert {"name": MODEL_VOLUME, "emptyDir": {}} in spec["volumes"]
+    assert {"name": MODEL_VOLUME, "mountPath": MODEL_DIR} in fetch["volumeMounts"]
+    assert {"name": MODEL_VOLUME, "mountPath": MODEL_DIR, "readOnly": True} in server["volumeMounts"]
+    assert template["metadata"]["labels"][MODEL_PACKAGE_VERSION_LABEL] == str(variant.model_package_version)
+    assert template["metadata"]["annotations"] == {MODEL_PACKAGE_ANNOTATION: arn, MODEL_SHA256_ANNOTATION: sha256}
+    assert restricted_violations(spec) == []
+
+    (models,) = [p for p in owned(simulation, ROLE_POLICY) if p.name.endswith("-workload-models")]
+    statements = {s["Sid"]: s for s in json.loads(models.inputs["policy"])["Statement"]}
+    bucket, key = container["ModelDataUrl"].removeprefix("s3://").split("/", 1)
+    assert statements["ReadPinnedArchives"]["Action"] == "s3:GetObject"
+    assert statements["ReadPinnedArchives"]["Resource"] == [f"arn:aws:s3:::{bucket}/{key}"], "that object only"
+    assert statements["DecryptArchivesThroughS3"]["Resource"] == simulation.one(KEY).outputs["arn"]
+    assert statements["DecryptArchivesThroughS3"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+    }
+    invoked = [invoke for invoke in simulation.invokes if invoke.token == "aws:cloudcontrol/getResource:getResource"]
+    assert invoked and all(invoke.provider for invoke in invoked), "resolved through the stack's AWS provider"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_capturing_pods_write_sagemakers_layout_under_their_own_prefix(
+    simulate_stack: SimulateStack, stack: str
+) -> None:
+    simulation = simulate_stack(stack)
+    endpoint = kubernetes_endpoint(settings_of(stack))
+    capture_name = simulation.outputs["endpoints"][endpoint.name]["endpoint_name"]
+    assert capture_name == f"{endpoint.name}-{stack}"
+    bucket = simulation.outputs["registry"]["bucket_name"]
+    key_arn = simulation.one(KEY).outputs["arn"]
+    for variant in endpoint.all_variants:
+        deployment = named(simulation, DEPLOYMENT, service_name(endpoint, variant))
+        env = {v["name"]: v["value"] for v in pod_spec(deployment)["containers"][0]["env"]}
+        assert {name: value for name, value in env.items() if name.startswith("MODELPLANE_CAPTURE_")} == {
+            "MODELPLANE_CAPTURE_DESTINATION": f"s3://{bucket}/{data_capture_prefix(capture_name).rstrip('/')}",
+            "MODELPLANE_CAPTURE_ENDPOINT": capture_name,
+            "MODELPLANE_CAPTURE_VARIANT": variant.name,
+            "MODELPLANE_CAPTURE_SAMPLING_PERCENT": str(endpoint.data_capture.sampling_percent),
+            "MODELPLANE_CAPTURE_MODES": "input,output",
+            "MODELPLANE_CAPTURE_KMS_KEY_ID": key_arn,
+        }
+    (capture,) = [p for p in owned(simulation, ROLE_POLICY) if p.name.endswith("-workload-capture")]
+    write, encrypt = json.loads(capture.inputs["policy"])["Statement"]
+    bucket_arn = simulation.outputs["registry"]["bucket_arn"]
+    assert (write["Action"], write["Resource"]) == ("s3:PutObject", f"{bucket_arn}/data-capture/{capture_name}/*")
+    assert write["Condition"] == {
+        "StringEquals": {
+            "s3:x-amz-server-side-encryption": "aws:kms",
+            "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn,
+        }
+    }
+    assert (encrypt["Action"], encrypt["Resource"]) == ("kms:GenerateDataKey", key_arn)
+    table = simulation.outputs["endpoints"][endpoint.name]["capture_table"]
+    assert table["table"] == f"{capture_name.replace('-', '_')}_capture", "the Athena table covers it too"
+
+
+def test_a_new_version_changes_the_pod_template_and_so_rolls_the_deployment(
+    simulate_stack: SimulateStack, tmp_path: Any
+) -> None:
+    config = stack_config("staging")
+    recommender = next(e for e in config["modelplane:endpoints"] if e.get("platform") == "kubernetes")
+    recommender["variants"][0]["model_package_version"] = 4
+    before = pinned_deployment(simulate_stack("staging")).inputs["spec"]
+    after = pinned_deployment(simulate_stack(write_stack(tmp_path, config, "staging"))).inputs["spec"]
+    assert before["selector"] == after["selector"], "the selector is immutable and stays"
+    assert before["template"] != after["template"]
+    assert after["template"]["metadata"]["labels"][MODEL_PACKAGE_VERSION_LABEL] == "4"
+    assert after["template"]["metadata"]["annotations"][MODEL_PACKAGE_ANNOTATION].endswith("/recommender-staging/4")
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ({"ModelApprovalStatus": "PendingManualApproval"}, "is PendingManualApproval, not Approved"),
+        ({"CustomerMetadataProperties": {}}, "records no sha256 of its archive"),
+        (
+            {"InferenceSpecification": {"Containers": [{"Image": "other/repo@sha256:" + "a" * 64}]}},
+            "not one of 123456789012.dkr.ecr.eu-west-1.amazonaws.com/ranking by digest",
+        ),
+    ],
+)
+def test_a_version_that_cannot_be_served_stops_the_deployment(properties: dict[str, Any], message: str) -> None:
+    from modelplane_components.registered_models import registered_version
+
+    repository = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ranking"
+    served = {
+        "ModelApprovalStatus": "Approved",
+        "InferenceSpecification": {
+            "Containers": [{"Image": f"{repository}@sha256:{'b' * 64}", "ModelDataUrl": "s3://b/ranking/m.tar.gz"}]
+        },
+        "CustomerMetadataProperties": {MODEL_SHA256_METADATA: "c" * 64},
+    }
+    assert registered_version("arn", json.dumps(served), repository).sha256 == "c" * 64
+    with pytest.raises(ValueError, match=re.escape(message)):
+        registered_version("arn", json.dumps({**served, **properties}), repository)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda config: config.pop("modelplane:kubernetes"),
+            "modelplane:endpoints[1].variants[0].model_package_version: the pods fetch the registered archive as"
+            " their IAM role (IRSA)",
+        ),
+        (
+            lambda config: config["modelplane:endpoints"][1]["variants"][0].update(
+                model_artifact="recommender/m.tar.gz"
+            ),
+            "modelplane:endpoints[1].variants[0].model_artifact: on Kubernetes a model archive is served as a"
+            " registered version",
+        ),
+    ],
+)
+def test_settings_refuse_what_the_pods_could_not_fetch(change: Any, expected: str) -> None:
+    config = stack_config("dev")
+    config["modelplane:endpoints"][1]["variants"][0]["model_package_version"] = 2
+    change(config)
+    with pytest.raises(SettingsError, match=re.escape(expected)):
+        settings_from_config(config, source="x", stack="dev")
+
+
+def test_an_image_named_by_tag_runs_by_the_digest_ecr_gives_for_it(simulate_stack: SimulateStack) -> None:
+    simulation = simulate_stack("dev")
+    endpoint = kubernetes_endpoint(settings_of("dev"))
+    repository_url = simulation.outputs["registry"]["families"][endpoint.family]["repository_url"]
+    by_tag = [variant for variant in endpoint.all_variants if variant.image_tag]
+    assert by_tag
+    for variant in by_tag:
+        (container,) = pod_spec(named(simulation, DEPLOYMENT, service_name(endpoint, variant)))["containers"]
+        digest = hashlib.sha256(f"{repository_url.split('/', 1)[1]}:{variant.image_tag}".encode()).hexdigest()
+        assert container["image"] == f"{repository_url}@sha256:{digest}", "the mocked ECR's digest of that tag"
+    lookups = [invoke for invoke in simulation.invokes if invoke.token == "aws:ecr/getImage:getImage"]
+    assert len(lookups) == len(by_tag) and all(invoke.provider for invoke in lookups)

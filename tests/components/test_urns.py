@@ -17,7 +17,12 @@ import json
 from typing import Any
 
 import pytest
-from modelplane_components.kubernetes_pods import SERVER_HEALTH_PATH_ENV, SERVER_PORT_ENV
+from modelplane_components.kubernetes_pods import (
+    MODEL_PACKAGE_VERSION_LABEL,
+    MODEL_VOLUME,
+    SERVER_HEALTH_PATH_ENV,
+    SERVER_PORT_ENV,
+)
 
 from modelplane.offline.aliases import Match, match, state_of
 from modelplane.offline.changes import diff
@@ -33,28 +38,72 @@ NEW_COMPONENT = "modelplane:index:SecretReadPolicy"
 CAPTURE_QUERIES = "modelplane:index:CaptureQueries"
 
 
+ROLE, ROLE_POLICY = "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"
+# New since that state (issue 25): the recommender's pods fetch their pinned version (staging, prod) and
+# capture data (every stack) as their IAM role; dev and staging had no role, prod had one for its secret.
+WORKLOAD_RESOURCES = {
+    "dev": [(ROLE, "recommender-workload"), (ROLE_POLICY, "recommender-workload-capture")],
+    "staging": [
+        (ROLE, "recommender-workload"),
+        (ROLE_POLICY, "recommender-workload-capture"),
+        (ROLE_POLICY, "recommender-workload-models"),
+    ],
+    "prod": [(ROLE_POLICY, "recommender-workload-capture"), (ROLE_POLICY, "recommender-workload-models")],
+}
+
+
 def new_resources(simulation: Simulation, stack: str) -> list[tuple[str, str]]:
-    """(type, name) of what the program creates beside the deployed state: each secret's read policy, and
-    the capture queries with their children."""
+    """(type, name) of what the program creates beside the deployed state: each secret's read policy, the
+    capture queries with their children, and the pods' IAM role and policies for versions and capture."""
     policies = [(NEW_COMPONENT, f"secrets-{name}") for name in settings_of(stack).secrets]
     capture = [(r.type, r.name) for r in simulation.resources if CAPTURE_QUERIES in Urn.parse(r.urn).qualified_type]
-    return sorted(policies + capture)
+    return sorted(policies + capture + WORKLOAD_RESOURCES[stack])
 
 
-# The one deliberate input change since: pods tell the serving image a health path or port other than
-# /ping and 8080 (issue 24); the shipped stacks' Kubernetes services declare /healthz.
-SERVING_ENVIRONMENT = {SERVER_PORT_ENV, SERVER_HEALTH_PATH_ENV}
+# The deliberate input changes since: pods tell the serving image a health path or port other than /ping
+# and 8080 (issue 24; the shipped stacks' Kubernetes services declare /healthz). Issue 25: the pods get the
+# capture settings and their region, a pinned variant's pod an init container and a model volume, its
+# template the version's annotations, its objects the version's labels; the service account its IAM role;
+# images named by tag are named by the tag's digest.
+SERVING_ENVIRONMENT = {SERVER_PORT_ENV, SERVER_HEALTH_PATH_ENV, "AWS_REGION", "AWS_STS_REGIONAL_ENDPOINTS"}
+VERSION_LABELS = {MODEL_PACKAGE_VERSION_LABEL, "app.kubernetes.io/version"}
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+UPDATED_KUBERNETES_OBJECTS = {
+    DEPLOYMENT,
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    "kubernetes:core/v1:Service",
+    "kubernetes:core/v1:ServiceAccount",
+    "kubernetes:policy/v1:PodDisruptionBudget",
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+}
 
 
-def without_serving_environment(inputs: dict[str, Any]) -> dict[str, Any]:
-    """A Deployment's inputs without the serving image's variables; any other resource's as they are."""
-    containers = inputs.get("spec", {}).get("template", {}).get("spec", {}).get("containers")
-    if not containers:
-        return inputs
+def without_deliberate_changes(inputs: dict[str, Any], pinned: bool) -> dict[str, Any]:
+    """A Kubernetes object's inputs without what issues 24 and 25 add (applied to both sides of a comparison);
+    `pinned`: the object now serves a registered version's image, or its tag's image by digest."""
     copy = json.loads(json.dumps(inputs))
-    for container in copy["spec"]["template"]["spec"]["containers"]:
-        kept = [variable for variable in container.get("env", []) if variable["name"] not in SERVING_ENVIRONMENT]
+    for rule in copy.get("spec", {}).get("egress", []):
+        if rule.get("ports") == [{"port": 443.0, "protocol": "TCP"}]:
+            copy["spec"]["egress"].remove(rule)  # HTTPS out, for S3 and STS, once the pods have a role
+    for metadata in (copy.get("metadata", {}), copy.get("spec", {}).get("template", {}).get("metadata", {})):
+        labels = metadata.get("labels", {})
+        for label in VERSION_LABELS:
+            labels.pop(label, None)
+        metadata.pop("annotations", None)
+    spec = copy.get("spec", {}).get("template", {}).get("spec")
+    if not spec:
+        return copy
+    spec.pop("initContainers", None)
+    spec["volumes"] = [volume for volume in spec.get("volumes", []) if volume["name"] != MODEL_VOLUME]
+    for container in spec["containers"]:
+        if pinned:
+            container.pop("image")
+        container["volumeMounts"] = [mount for mount in container["volumeMounts"] if mount["name"] != MODEL_VOLUME]
+        kept = [
+            variable
+            for variable in container.get("env", [])
+            if variable["name"] not in SERVING_ENVIRONMENT and not variable["name"].startswith("MODELPLANE_CAPTURE_")
+        ]
         if kept:
             container["env"] = kept
         else:
@@ -85,11 +134,15 @@ def test_the_engine_takes_every_deployed_resource_over(simulate_stack: SimulateS
 def test_taken_over_resources_keep_their_inputs(simulate_stack: SimulateStack, stack: str) -> None:
     simulation = simulate_stack(stack)
     state, before = state_of(simulation), deployed(stack)
-    changed = [
-        old
-        for new, old in matched(simulation, stack).claimed.items()
-        if without_serving_environment(state[new]["inputs"]) != before[old]["inputs"]
-    ]
+    changed = []
+    for new, old in matched(simulation, stack).claimed.items():
+        template = before[old]["inputs"].get("spec", {}).get("template", {}).get("spec", {})
+        by_tag = any("@" not in container["image"] for container in template.get("containers", []))
+        pinned = by_tag or "initContainers" in state[new]["inputs"].get("spec", {}).get("template", {}).get("spec", {})
+        if without_deliberate_changes(state[new]["inputs"], pinned) != without_deliberate_changes(
+            before[old]["inputs"], pinned
+        ):
+            changed.append(old)
     assert changed == []
 
 
@@ -133,7 +186,8 @@ def test_plan_against_the_deployed_state_renames_everything_and_creates_only_the
 
     assert (found.of("delete"), found.of("replace"), found.conflicts) == ((), (), ())
     updated = {Urn.parse(change.urn).type for change in found.of("update")}
-    assert updated <= {DEPLOYMENT}, "only the Deployments that gain the serving image's health path"
+    assert updated <= UPDATED_KUBERNETES_OBJECTS, "only what the serving image's settings, versions and capture change"
+    assert DEPLOYMENT in updated
     assert sorted(
         (Urn.parse(change.urn).type, Urn.parse(change.urn).name) for change in found.of("create")
     ) == new_resources(head, stack)

@@ -54,6 +54,7 @@ PULUMI_COMMANDS: dict[tuple[str, ...], set[str]] = {
     ("stack", "init"): {"-s", "--stack", "--secrets-provider", "--copy-config-from"},
     ("stack", "output"): {"-s", "--stack", "-j", "--json", "--show-secrets"},
     ("config", "set"): {"-s", "--stack", "--secret", "--path", "--plaintext", "--type"},
+    ("config", "get"): {"-s", "--stack", "-j", "--json", "--path", "--open"},
     ("up",): {
         "-s", "--stack", "--policy-pack", "--policy-pack-config", "-t", "--target", "--target-dependents",
         "-y", "--yes", "-r", "--refresh", "--expect-no-changes", "-f", "--skip-preview",

@@ -1,6 +1,7 @@
 """What the prod program declares for SQL over its capture (`CaptureQueries`), as the provider receives it:
-a table whose projection matches the keys SageMaker writes and the columns the drift query reads, an
-enforced and encrypted workgroup with a scan limit, and a runner policy scoped to exactly these."""
+a table per capturing endpoint (SageMaker's fraud, Kubernetes' recommender, whose pods write the same
+layout) whose projection matches the keys written and the columns the drift query reads, an enforced and
+encrypted workgroup with a scan limit, and a runner policy scoped to exactly these."""
 
 from __future__ import annotations
 
@@ -28,40 +29,62 @@ def prod(simulate_stack: SimulateStack) -> Simulation:
     return simulate_stack("prod")
 
 
+# The capturing endpoints of prod and their production variant: SageMaker's, and Kubernetes'.
+CAPTURING = [("fraud", "champion"), ("recommender", "two-tower-v6")]
+
+
 def one(simulation: Simulation, token: str) -> RecordedResource:
     (resource,) = simulation.of_type(token)
     return resource
 
 
-def test_the_table_projects_the_partitions_sagemaker_writes(prod: Simulation) -> None:
-    table = one(prod, TABLE)
+def table_of(simulation: Simulation, endpoint: str) -> RecordedResource:
+    endpoint_name = simulation.outputs["endpoints"][endpoint]["endpoint_name"]
+    (table,) = [table for table in simulation.of_type(TABLE) if table.name == f"capture-queries-{endpoint_name}"]
+    return table
+
+
+def test_there_is_a_table_per_capturing_endpoint(prod: Simulation) -> None:
+    assert sorted(table.name for table in prod.of_type(TABLE)) == [
+        "capture-queries-fraud-prod",
+        "capture-queries-recommender-prod",
+    ]
+
+
+@pytest.mark.parametrize(("endpoint", "variant"), CAPTURING)
+def test_the_table_projects_the_partitions_the_capture_is_written_to(
+    prod: Simulation, endpoint: str, variant: str
+) -> None:
+    table = table_of(prod, endpoint)
     bucket = prod.outputs["registry"]["bucket_name"]
-    endpoint_name = prod.outputs["endpoints"]["fraud"]["endpoint_name"]
+    endpoint_name = prod.outputs["endpoints"][endpoint]["endpoint_name"]
     parameters = table.inputs["parameters"]
     assert parameters["projection.enabled"] == "true"
-    assert (parameters["projection.variant.type"], parameters["projection.variant.values"]) == ("enum", "champion")
+    assert (parameters["projection.variant.type"], parameters["projection.variant.values"]) == ("enum", variant)
     assert parameters["projection.hour.format"] == "yyyy/MM/dd/HH"
     assert (parameters["projection.hour.interval"], parameters["projection.hour.interval.unit"]) == ("1", "HOURS")
-    # Filled in with a variant and an hour, the template is the prefix SageMaker writes that hour's files to.
+    # Filled in with a variant and an hour, the template is the prefix that hour's files are written to.
     hour = datetime(2026, 11, 2, 7, tzinfo=UTC)
-    filled = parameters["storage.location.template"].replace("${variant}", "champion")
+    filled = parameters["storage.location.template"].replace("${variant}", variant)
     assert (
-        filled.replace("${hour}", f"{hour:%Y/%m/%d/%H}")
-        == f"s3://{bucket}/{hour_prefix(endpoint_name, 'champion', hour)}"
+        filled.replace("${hour}", f"{hour:%Y/%m/%d/%H}") == f"s3://{bucket}/{hour_prefix(endpoint_name, variant, hour)}"
     )
     assert [key["name"] for key in table.inputs["partitionKeys"]] == ["variant", "hour"]
     assert table.inputs["storageDescriptor"]["serDeInfo"]["parameters"] == {"ignore.malformed.json": "true"}
 
 
-def test_the_table_has_the_columns_and_names_the_athena_query_reads(prod: Simulation) -> None:
-    table, database = one(prod, TABLE), one(prod, DATABASE)
-    declared = prod.outputs["endpoints"]["fraud"]["capture_table"]
+@pytest.mark.parametrize(("endpoint", "variant"), CAPTURING)
+def test_the_table_has_the_columns_and_names_the_athena_query_reads(
+    prod: Simulation, endpoint: str, variant: str
+) -> None:
+    table, database = table_of(prod, endpoint), one(prod, DATABASE)
+    declared = prod.outputs["endpoints"][endpoint]["capture_table"]
     assert (declared["database"], declared["table"]) == (database.inputs["name"], table.inputs["name"])
     assert declared["workgroup"] == one(prod, WORKGROUP).inputs["name"]
     columns = {column["name"]: column["type"] for column in table.inputs["storageDescriptor"]["columns"]}
     text = source(
         CaptureTable(declared["database"], declared["table"], declared["workgroup"]),
-        ["champion"],
+        [variant],
         Window(datetime(2026, 11, 2, 6, tzinfo=UTC), datetime(2026, 11, 2, 7, tzinfo=UTC)),
     )
     for field in ("eventmetadata.eventid", "eventmetadata.inferencetime", "capturedata.endpointinput.data"):
@@ -98,13 +121,14 @@ def test_the_scan_limit_comes_from_the_settings(simulate_stack: SimulateStack, t
 
 def test_a_stack_without_capture_declares_no_tables(simulate_stack: SimulateStack, tmp_path: Any) -> None:
     config = stack_config("prod")
-    fraud = config["modelplane:endpoints"][0]
-    fraud["data_capture"], fraud["drift"] = {"enabled": False}, {"enabled": False}
+    for endpoint in config["modelplane:endpoints"]:
+        endpoint["data_capture"], endpoint["drift"] = {"enabled": False}, {"enabled": False}
     simulation = simulate_stack(write_stack(tmp_path, config, "prod"))
 
     assert simulation.of_type(TABLE) == simulation.of_type(WORKGROUP) == []
     assert "capture_queries" not in simulation.outputs
-    assert "capture_table" not in simulation.outputs["endpoints"]["fraud"]
+    for endpoint in ("fraud", "recommender"):
+        assert "capture_table" not in simulation.outputs["endpoints"][endpoint]
 
 
 def statements(prod: Simulation) -> dict[str, dict[str, Any]]:
@@ -115,16 +139,17 @@ def statements(prod: Simulation) -> dict[str, dict[str, Any]]:
 def test_the_runner_policy_allows_one_drift_run_on_exactly_these_resources(prod: Simulation) -> None:
     granted = statements(prod)
     bucket_arn = prod.outputs["registry"]["bucket_arn"]
-    endpoint_name = prod.outputs["endpoints"]["fraud"]["endpoint_name"]
-    capture = f"data-capture/{endpoint_name}/{endpoint_name}/"
-    workgroup, table = one(prod, WORKGROUP), one(prod, TABLE)
+    names = [prod.outputs["endpoints"][endpoint]["endpoint_name"] for endpoint, _ in CAPTURING]
+    captures = [f"data-capture/{name}/{name}/" for name in names]
+    workgroup = one(prod, WORKGROUP)
     assert granted["QueryInTheDriftWorkgroup"]["Resource"] == [workgroup.outputs["arn"]]
     assert "athena:StartQueryExecution" in granted["QueryInTheDriftWorkgroup"]["Action"]
-    assert table.outputs["arn"] in granted["ReadTheCaptureTables"]["Resource"]
+    for endpoint, _ in CAPTURING:
+        assert table_of(prod, endpoint).outputs["arn"] in granted["ReadTheCaptureTables"]["Resource"]
     assert granted["ReadTheCaptureTables"]["Action"] == ["glue:GetDatabase", "glue:GetTable"]
-    assert granted["ReadTheCapture"]["Resource"] == [f"{bucket_arn}/{capture}*"]
+    assert granted["ReadTheCapture"]["Resource"] == [f"{bucket_arn}/{capture}*" for capture in captures]
     assert granted["ListTheCaptureAndResults"]["Condition"] == {
-        "StringLike": {"s3:prefix": [f"{capture}*", "athena-results/*"]}
+        "StringLike": {"s3:prefix": [*(f"{capture}*" for capture in captures), "athena-results/*"]}
     }
     assert granted["WriteAndReadQueryResults"]["Resource"] == [f"{bucket_arn}/athena-results/*"]
     key = granted["UseTheStackKeyThroughS3"]
@@ -141,7 +166,7 @@ def test_the_runner_policy_allows_one_drift_run_on_exactly_these_resources(prod:
 def test_every_child_belongs_to_the_component(prod: Simulation) -> None:
     (component,) = [r for r in prod.resources if r.type == "modelplane:index:CaptureQueries"]
     children = [r for r in prod.resources if r.parent == component.urn]
-    assert sorted(r.type for r in children) == sorted([DATABASE, TABLE, WORKGROUP, POLICY])
+    assert sorted(r.type for r in children) == sorted([DATABASE, TABLE, TABLE, WORKGROUP, POLICY])
 
 
 @pytest.mark.parametrize(

@@ -277,7 +277,6 @@ def test_a_training_csv_serves_as_baseline_directly(
     ("arguments", "message"),
     [
         (["--endpoint", "churn"], "no endpoint 'churn' (endpoints: fraud, recommender)"),
-        (["--endpoint", "recommender"], "drift reads SageMaker data capture"),
         (["--baseline", "missing.json"], "missing.json: no such file"),
         (["--window", "3w"], "not a duration: '3w'"),
     ],

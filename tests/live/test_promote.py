@@ -203,7 +203,7 @@ def test_from_to_copies_the_pinned_versions_of_matching_variants(
     register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-11"})
     before = prod.read_bytes()
 
-    assert promote("--from", "staging", "--to", "prod") == EXIT_OK
+    assert promote("--from", "staging", "--to", "prod", "--endpoint", "fraud") == EXIT_OK
 
     assert changed_lines(before, prod.read_bytes()) == [
         (b"          model_package_version: 11\n", b"          model_package_version: 15\n")
@@ -224,7 +224,7 @@ def test_from_to_refuses_a_target_version_that_is_another_artifact(
     register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-10 hotfix"})
     before = prod.read_bytes()
 
-    assert promote("--from", "staging", "--to", "prod") == EXIT_FAILED
+    assert promote("--from", "staging", "--to", "prod", "--endpoint", "fraud") == EXIT_FAILED
 
     assert prod.read_bytes() == before
     image = "sha256:" + hashlib.sha256(b"image fraud 2026-11").hexdigest()
@@ -242,7 +242,7 @@ def test_from_to_says_when_the_registry_cannot_tell_the_artifacts_apart(
     register_versions(sagemaker, "fraud-detector-staging", 15)
     register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-11"})
 
-    assert promote("--from", "staging", "--to", "prod") == EXIT_OK
+    assert promote("--from", "staging", "--to", "prod", "--endpoint", "fraud") == EXIT_OK
 
     assert load_stack_file(prod).endpoints[0].variants[0].model_package_version == 15
     assert "not `modelplane register`ed); check by hand that it is fraud-detector-staging version 15" in (
@@ -258,7 +258,7 @@ def test_from_to_refuses_a_version_the_source_registry_lacks(
     register_versions(sagemaker, "fraud-detector-prod", 15)
     before = prod.read_bytes()
 
-    assert promote("--from", "staging", "--to", "prod") == EXIT_FAILED
+    assert promote("--from", "staging", "--to", "prod", "--endpoint", "fraud") == EXIT_FAILED
 
     assert prod.read_bytes() == before
     assert capsys.readouterr().err.startswith(
@@ -277,7 +277,7 @@ def test_from_to_refuses_a_version_the_target_registry_has_not_approved(
     )
     before = prod.read_bytes()
 
-    assert promote("--from", "staging", "--to", "prod") == EXIT_FAILED
+    assert promote("--from", "staging", "--to", "prod", "--endpoint", "fraud") == EXIT_FAILED
 
     assert prod.read_bytes() == before
     assert capsys.readouterr().err == (
@@ -295,7 +295,7 @@ def test_from_to_with_equal_versions_changes_nothing_once_the_registry_confirms_
     register_versions(sagemaker, "fraud-detector-prod", 11, artifacts={11: "fraud 2026-09"})
     before = (stacks / "Pulumi.prod.yaml").read_bytes()
 
-    assert promote("--from", "staging", "--to", "prod") == EXIT_OK
+    assert promote("--from", "staging", "--to", "prod", "--endpoint", "fraud") == EXIT_OK
 
     assert (stacks / "Pulumi.prod.yaml").read_bytes() == before
     printed = capsys.readouterr().out
@@ -364,10 +364,6 @@ def test_approve_approves_an_already_pinned_version(
         (
             ["--stack", "staging", "--endpoint", "fraud", "--variant", "champ", "--version", "3"],
             "endpoint 'fraud' has no variant 'champ' (variants: champion, challenger)",
-        ),
-        (
-            ["--stack", "staging", "--endpoint", "recommender", "--variant", "two-tower-v6", "--version", "3"],
-            "endpoint 'recommender' runs on kubernetes",
         ),
         (
             ["--stack", "local", "--endpoint", "fraud", "--variant", "current", "--version", "3"],
@@ -505,7 +501,16 @@ def test_from_to_takes_the_verdict_of_the_source_stack(stacks: Path, sagemaker: 
     register_versions(sagemaker, "fraud-detector-prod", 15, artifacts={15: "fraud 2026-11"})
 
     assert (
-        promote("--from", "staging", "--to", "prod", "--require-verdict", str(write_verdict(tmp_path, version=15)))
+        promote(
+            "--from",
+            "staging",
+            "--to",
+            "prod",
+            "--endpoint",
+            "fraud",
+            "--require-verdict",
+            str(write_verdict(tmp_path, version=15)),
+        )
         == EXIT_OK
     )
     assert load_stack_file(stacks / "Pulumi.prod.yaml").endpoints[0].variants[0].model_package_version == 15
@@ -540,3 +545,26 @@ def test_an_unreadable_verdict_file_is_bad_usage(
 
     assert promote(*PIN_CHAMPION_13, "--require-verdict", str(path)) == EXIT_USAGE
     assert message in capsys.readouterr().err
+
+
+def test_a_kubernetes_variant_is_promoted_and_copied_like_a_sagemaker_one(
+    stacks: Path, sagemaker: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Staging's recommender moves to version 4 (approved on the way), then prod gets the same artifact."""
+    register_versions(sagemaker, "recommender-staging", 4, {4: "PendingManualApproval"}, artifacts={4: "two-tower 7"})
+    register_versions(sagemaker, "recommender-prod", 4, artifacts={4: "two-tower 7"})
+    staging, prod = stacks / "Pulumi.staging.yaml", stacks / "Pulumi.prod.yaml"
+    before = prod.read_bytes()
+
+    pin = ["--stack", "staging", "--endpoint", "recommender", "--variant", "two-tower-v6", "--version", "4"]
+    assert promote(*pin, "--approve") == EXIT_OK
+    assert approval(sagemaker, "recommender-staging", 4) == "Approved"
+    assert load_stack_file(staging).endpoints[2].variants[0].model_package_version == 4
+    capsys.readouterr()
+
+    assert promote("--from", "staging", "--to", "prod", "--endpoint", "recommender") == EXIT_OK
+    assert changed_lines(before, prod.read_bytes()) == [
+        (b"          model_package_version: 3\n", b"          model_package_version: 4\n")
+    ]
+    out = capsys.readouterr().out
+    assert "recommender-prod version 4: the same image and model archive as recommender-staging version 4\n" in out

@@ -282,6 +282,14 @@ def test_for_a_stack_that_pins_no_variant_register_says_what_to_change_first() -
     commands = next_commands(settings_of("local"), "local", "fraud-detector", 3, PENDING)
 
     assert commands == [
-        "# fraud pins no variant to the registry: in stacks/Pulumi.local.yaml, replace a variant's image_tag or"
-        " image_digest with `model_package_version: 3`, then run `modelplane plan --stack local`"
+        "# fraud pins no variant to the registry: in stacks/Pulumi.local.yaml, replace a variant's model_artifact"
+        " with `model_package_version: 3`, then run `modelplane plan --stack local`"
+    ]
+
+
+def test_register_names_the_promotion_of_a_kubernetes_variant_too() -> None:
+    commands = next_commands(settings_of("staging"), "staging", "recommender", 4, PENDING)
+
+    assert commands == [
+        "modelplane promote --stack staging --endpoint recommender --variant two-tower-v6 --version 4 --approve"
     ]

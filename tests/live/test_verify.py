@@ -435,8 +435,10 @@ def test_the_table_fits_80_columns() -> None:
 
 
 def write_settings_without_shadow(tmp_path: Path) -> Path:
-    """Staging's settings minus churn's shadow, which moto cannot report, for whole-CLI runs."""
+    """Staging's SageMaker endpoints minus churn's shadow, which moto cannot report, for whole-CLI runs (the
+    Kubernetes endpoint's checks, against a cluster, are tests/live/test_kubernetes_lifecycle.py's)."""
     config = stack_config("staging")
+    config["modelplane:endpoints"] = [e for e in config["modelplane:endpoints"] if e.get("platform") != "kubernetes"]
     for endpoint in config["modelplane:endpoints"]:
         endpoint.pop("shadow", None)
     return write_stack(tmp_path, config, "staging")
@@ -447,6 +449,7 @@ def test_cli_exit_codes_table_and_json_report(
 ) -> None:
     config = write_settings_without_shadow(tmp_path)
     settings = load_stack_file(config)
+    outputs["endpoints"].pop("recommender")
     outputs_file, report_file = tmp_path / "outputs.json", tmp_path / "verify.json"
     with mock_aws():
         deploy(settings, outputs, Aws.connect(settings.region, None), Drift(rolled_back={"fraud"}))
@@ -458,7 +461,7 @@ def test_cli_exit_codes_table_and_json_report(
         assert main(command) == EXIT_OK
         report = json.loads(report_file.read_text(encoding="utf-8"))
         assert report["ok"] is True
-        assert report["summary"] == {"pass": 17, "fail": 0, "skip": 2}
+        assert report["summary"] == {"pass": 17, "fail": 0, "skip": 1}
 
         outputs["endpoints"]["fraud"]["endpoint_config_name"] = expected_config
         outputs_file.write_text(json.dumps(outputs), encoding="utf-8")
@@ -468,7 +471,7 @@ def test_cli_exit_codes_table_and_json_report(
     printed = capsys.readouterr().out
     assert "fraud (fraud-staging)" in printed
     assert f"  FAIL  config        SageMaker rolled back to {previous_config('fraud')};" in printed
-    assert printed.rstrip().endswith("FAILED: 16 passed, 1 failed, 2 skipped")
+    assert printed.rstrip().endswith("FAILED: 16 passed, 1 failed, 1 skipped")
     report = json.loads(report_file.read_text(encoding="utf-8"))
     assert report["ok"] is False
     assert [c for c in report["checks"] if c["result"] == "fail"] == [
@@ -553,11 +556,32 @@ def test_cli_bad_usage_exits_2_with_one_message(
     assert message in capsys.readouterr().err
 
 
-def fake_pulumi(directory: Path, *, exit_code: int, stdout: str, stderr: str = "") -> Path:
-    """A `pulumi` executable that records its arguments and answers as told."""
+NO_KUBECONFIG = "error: configuration key 'modelplane:kubeconfig' not found for stack 'staging'"
+KUBECONFIG = (
+    "apiVersion: v1\nkind: Config\ncurrent-context: staging\n"
+    "clusters: [{name: staging, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+    "users: [{name: ci, user: {token: t}}]\n"
+    "contexts: [{name: staging, context: {cluster: staging, user: ci}}]\n"
+)
+
+
+def fake_pulumi(
+    directory: Path,
+    *,
+    exit_code: int,
+    stdout: str,
+    stderr: str = "",
+    kubeconfig: str | None = None,
+    config_error: str = NO_KUBECONFIG,
+) -> Path:
+    """A `pulumi` executable that records each call's arguments and answers as told: `stack output` with
+    `stdout`/`stderr`/`exit_code`, `config get` with the stack's secret `kubeconfig`, else `config_error`
+    (by default the CLI's "not found")."""
+    config = f"printf '%s' '{kubeconfig}'; exit 0" if kubeconfig else f"printf '%s' \"{config_error}\" >&2; exit 255"
     script = directory / "pulumi"
     script.write_text(
-        f'#!/bin/sh\necho "$@" > {directory / "arguments"}\n'
+        f'#!/bin/sh\necho "$@" >> {directory / "arguments"}\n'
+        f'if [ "$1" = config ]; then {config}; fi\n'
         f"printf '%s' '{stdout}'\nprintf '%s' '{stderr}' >&2\nexit {exit_code}\n",
         encoding="utf-8",
     )
@@ -570,11 +594,61 @@ def test_without_outputs_file_verify_asks_the_pulumi_cli(
 ) -> None:
     arguments = fake_pulumi(tmp_path, exit_code=0, stdout='{"environment": "staging", "endpoints": {}}')
     monkeypatch.setenv("PATH", str(tmp_path))
+    # Staging's recommender is checked on its cluster: a kubeconfig naming one (never reached, the outputs lack it).
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
 
     assert main(["verify", "--stack", "staging"]) == EXIT_FAILED
 
-    assert arguments.read_text().split() == ["stack", "output", "--json", "--stack", "staging", "--show-secrets=false"]
+    assert arguments.read_text().splitlines() == [
+        "stack output --json --stack staging --show-secrets=false",
+        "config get modelplane:kubeconfig --stack staging",
+    ]
     assert "  FAIL  outputs       not in the stack outputs; run `pulumi up` first" in capsys.readouterr().out
+
+
+def test_verify_reaches_the_cluster_with_the_stacks_secret_kubeconfig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As `pulumi up` deploys with the secret `modelplane:kubeconfig` when the stack sets one, verify reads it
+    (through the CLI, never a file) before the ambient kubeconfig, here one that cannot be read."""
+    fake_pulumi(tmp_path, exit_code=0, stdout='{"environment": "staging", "endpoints": {}}', kubeconfig=KUBECONFIG)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+
+    assert main(["verify", "--stack", "staging"]) == EXIT_FAILED
+    assert "  FAIL  outputs       not in the stack outputs; run `pulumi up` first" in capsys.readouterr().out
+
+    fake_pulumi(
+        tmp_path,
+        exit_code=0,
+        stdout='{"environment": "staging", "endpoints": {}}',
+        kubeconfig=KUBECONFIG.replace("current-context: staging", "current-context: elsewhere"),
+    )
+    assert main(["verify", "--stack", "staging"]) == EXIT_USAGE
+    error = capsys.readouterr().err
+    assert error.startswith("modelplane verify: the stack's secret modelplane:kubeconfig: ")
+    assert "elsewhere" in error
+
+
+def test_a_secret_kubeconfig_the_cli_cannot_read_is_bad_usage_naming_the_way_around(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_pulumi(
+        tmp_path,
+        exit_code=0,
+        stdout='{"environment": "staging", "endpoints": {}}',
+        config_error="error: failed to decrypt: AccessDeniedException",
+    )
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    assert main(["verify", "--stack", "staging"]) == EXIT_USAGE
+
+    assert capsys.readouterr().err == (
+        "modelplane verify: `config get modelplane:kubeconfig --stack staging` failed: error: failed to decrypt:"
+        " AccessDeniedException; or give --kubeconfig FILE\n"
+    )
 
 
 def test_a_failing_pulumi_cli_is_bad_usage_with_its_message(

@@ -1,9 +1,10 @@
 """Rules of `policies/modelplane_guard/kubernetes.py` (Kubernetes workloads: Pod Security Standards, hardening,
-probes, resources, disruption budgets, autoscaling): compliant and non-compliant inputs, with the exact
-messages each rule reports."""
+probes, resources, static credentials, read-only models, encrypted capture, disruption budgets, autoscaling):
+compliant and non-compliant inputs, with the exact messages each rule reports."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -83,6 +84,46 @@ def step(**changes: Any) -> dict[str, Any]:
     """A workflow step's container, hardened as the restricted profile asks."""
     context = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}, **RESTRICTIVE["securityContext"]}
     return {**container(), "securityContext": {**container()["securityContext"], **context}, **changes}
+
+
+def fetch_model(**changes: Any) -> dict[str, Any]:
+    """An init container as the Kubernetes component renders it for a pinned version: it writes the model volume."""
+    fetcher = {
+        key: value for key, value in container().items() if key not in ("readinessProbe", "livenessProbe", "ports")
+    }
+    return {
+        **fetcher,
+        "name": "fetch-model",
+        "args": ["fetch-model"],
+        "env": [{"name": "MODELPLANE_MODEL_SHA256", "value": "0" * 64}],
+        "volumeMounts": [{"name": "model", "mountPath": "/opt/ml/model"}],
+        **changes,
+    }
+
+
+def pinned(serving_mounts: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    """A Deployment whose fetch-model init container fills the model volume the serving container mounts."""
+    pod = patched(deployment(), "spec.template.spec.initContainers", [fetch_model()])
+    pod = patched(pod, "spec.template.spec.volumes", [{"name": "model", "emptyDir": {}}])
+    pod = patched(pod, "spec.template.spec.containers.0.volumeMounts", serving_mounts)
+    for key, value in spec.items():
+        pod = patched(pod, f"spec.template.spec.{key}", value)
+    return pod
+
+
+def capture(*key: dict[str, Any]) -> list[dict[str, Any]]:
+    """The serving container's capture settings, with the key variable given (or none)."""
+    return [{"name": "MODELPLANE_CAPTURE_DESTINATION", "value": "s3://artifacts/data-capture/recommender-prod"}, *key]
+
+
+def encoded(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+SECRET = "kubernetes:core/v1:Secret"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"  # AWS's documentation example
+READ_ONLY_MODEL = {"name": "model", "mountPath": "/opt/ml/model", "readOnly": True}
 
 
 CASES: list[Case] = [
@@ -576,6 +617,395 @@ CASES: list[Case] = [
             }
         ),
         ["container 'driver' (spec.driver) reads secret 'db' into environment variable 'DB'."],
+    ),
+    one("kubernetes-no-static-cloud-credentials", "irsa", DEPLOYMENT, deployment(), []),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "keys-in-an-init-container",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.initContainers",
+            [
+                {
+                    **container(),
+                    "name": "fetch-model",
+                    "env": [
+                        {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": "aws", "key": "id"}}},
+                        {"name": "aws_secret_access_key", "value": "literal"},
+                    ],
+                    "volumeMounts": [{"name": "aws", "mountPath": "/home/app/.aws", "readOnly": True}],
+                }
+            ],
+        ),
+        [
+            "container 'fetch-model' (spec.template.spec.initContainers[0]) passes cloud credentials in"
+            " 'AWS_ACCESS_KEY_ID' (from a secret); give the pod an identity instead.",
+            "container 'fetch-model' (spec.template.spec.initContainers[0]) passes cloud credentials in"
+            " 'aws_secret_access_key' (from a literal value); give the pod an identity instead.",
+            "container 'fetch-model' (spec.template.spec.initContainers[0]) mounts 'aws' at /home/app/.aws, where"
+            " the cloud SDKs read credentials files.",
+        ],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "gcp-key-file",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.containers.0.env.0",
+            {"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/var/secrets/google/key.json"},
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) passes cloud credentials in"
+            " 'GOOGLE_APPLICATION_CREDENTIALS' (from a literal value); give the pod an identity instead."
+        ],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
+        "read-only",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.containers.0.volumeMounts",
+            [{"name": "model", "mountPath": "/opt/ml/model", "readOnly": True}],
+        ),
+        [],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
+        "the-fetching-init-container-writes-it",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.initContainers",
+            [{**container(), "name": "fetch-model", "volumeMounts": [{"name": "model", "mountPath": "/opt/ml/model"}]}],
+        ),
+        [],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
+        "writable",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.containers.0.volumeMounts",
+            [{"name": "model", "mountPath": "/opt/ml/model/"}, {"name": "kserve", "mountPath": "/mnt/models"}],
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) mounts its model directory /opt/ml/model writable:"
+            " the served model could be changed after it was verified.",
+            "container 'model' (spec.template.spec.containers[0]) mounts its model directory /mnt/models writable:"
+            " the served model could be changed after it was verified.",
+        ],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
+        "configured-path",
+        DEPLOYMENT,
+        patched(deployment(), "spec.template.spec.containers.0.volumeMounts", [{"name": "m", "mountPath": "/models"}]),
+        [
+            "container 'model' (spec.template.spec.containers[0]) mounts its model directory /models writable:"
+            " the served model could be changed after it was verified."
+        ],
+        config={"modelPaths": ["/models"]},
+    ),
+    one("kubernetes-data-capture-encrypted", "no-capture", DEPLOYMENT, deployment(), []),
+    one(
+        "kubernetes-data-capture-encrypted",
+        "stack-key",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.containers.0.env",
+            [
+                {"name": "MODELPLANE_CAPTURE_DESTINATION", "value": "s3://artifacts/data-capture/recommender-prod"},
+                {"name": "MODELPLANE_CAPTURE_KMS_KEY_ID", "value": "arn:aws:kms:eu-west-1:123456789012:key/1234"},
+            ],
+        ),
+        [],
+    ),
+    one(
+        "kubernetes-data-capture-encrypted",
+        "no-key",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.containers.0.env",
+            [{"name": "MODELPLANE_CAPTURE_DESTINATION", "value": "s3://artifacts/data-capture/recommender-prod"}],
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) captures requests without"
+            " MODELPLANE_CAPTURE_KMS_KEY_ID: the capture would not be encrypted with a customer key."
+        ],
+    ),
+    one(
+        "kubernetes-data-capture-encrypted",
+        "aws-managed-key",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.containers.0.env",
+            [
+                {"name": "MODELPLANE_CAPTURE_DESTINATION", "value": "s3://artifacts/data-capture/recommender-prod"},
+                {"name": "MODELPLANE_CAPTURE_KMS_KEY_ID", "value": "alias/aws/s3"},
+            ],
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) encrypts its capture with the AWS managed key"
+            " alias/aws/s3, not a customer key."
+        ],
+    ),
+    one("kubernetes-pod-security-restricted", "fetch-model-init-container", DEPLOYMENT, pinned([READ_ONLY_MODEL]), []),
+    one("kubernetes-container-hardening", "fetch-model-init-container", DEPLOYMENT, pinned([READ_ONLY_MODEL]), []),
+    one(
+        "kubernetes-pod-security-restricted",
+        "fetch-model-init-container-escalating",
+        DEPLOYMENT,
+        pinned([READ_ONLY_MODEL], initContainers=[fetch_model(securityContext={"readOnlyRootFilesystem": True})]),
+        [
+            "container 'fetch-model' (spec.template.spec.initContainers[0]) does not set securityContext.allowPrivilegeEscalation to false.",
+            "container 'fetch-model' (spec.template.spec.initContainers[0]) does not drop ALL capabilities.",
+        ],
+    ),
+    one(
+        "kubernetes-container-hardening",
+        "fetch-model-init-container-writable-root",
+        DEPLOYMENT,
+        pinned(
+            [READ_ONLY_MODEL],
+            initContainers=[fetch_model(securityContext={**RESTRICTIVE["securityContext"], "runAsUser": 1000})],
+        ),
+        [
+            "container 'fetch-model' (spec.template.spec.initContainers[0]) has a writable root filesystem; set readOnlyRootFilesystem and mount an emptyDir where it writes.",
+            "container 'fetch-model' (spec.template.spec.initContainers[0]) runs with runAsUser 1000; use a UID of at least 10000 so it matches no host user.",
+        ],
+    ),
+    one("kubernetes-no-static-cloud-credentials", "pinned-with-irsa", DEPLOYMENT, pinned([READ_ONLY_MODEL]), []),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "ephemeral-container-session-token",
+        "kubernetes:core/v1:Pod",
+        {
+            "metadata": {"name": "scorer-debug", "namespace": "recommender"},
+            "spec": pod_spec(
+                ephemeralContainers=[
+                    {"name": "debug", "image": IMAGE, "env": [{"name": "AWS_SESSION_TOKEN", "value": "FwoGZXIvYXdzE"}]}
+                ]
+            ),
+        },
+        [
+            "container 'debug' (spec.ephemeralContainers[0]) passes cloud credentials in 'AWS_SESSION_TOKEN' (from a"
+            " literal value); give the pod an identity instead."
+        ],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "job-mounts-a-credentials-file",
+        "kubernetes:batch/v1:Job",
+        {
+            "metadata": {"name": "backfill", "namespace": "recommender"},
+            "spec": {
+                "template": {
+                    "spec": pod_spec(
+                        initContainers=[
+                            fetch_model(
+                                volumeMounts=[
+                                    {"name": "keys", "mountPath": "/root/.aws/credentials", "subPath": "credentials"}
+                                ]
+                            )
+                        ]
+                    )
+                }
+            },
+        },
+        [
+            "container 'fetch-model' (spec.template.spec.initContainers[0]) mounts 'keys' at /root/.aws/credentials,"
+            " where the cloud SDKs read credentials files."
+        ],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "inference-service-keys-from-a-secret",
+        INFERENCE_SERVICE,
+        custom(
+            {
+                "predictor": {
+                    "model": {
+                        **container(),
+                        "name": "kserve-container",
+                        "env": [
+                            {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "s3", "key": "k"}}}
+                        ],
+                    }
+                }
+            }
+        ),
+        [
+            "container 'kserve-container' (spec.predictor.model) passes cloud credentials in 'AWS_SECRET_ACCESS_KEY'"
+            " (from a secret); give the pod an identity instead."
+        ],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "secret-for-env-from",
+        SECRET,
+        {
+            "metadata": {"name": "s3", "namespace": "recommender"},
+            "stringData": {"AWS_ACCESS_KEY_ID": "id", "aws_secret_access_key": "key", "BUCKET": "artifacts"},
+        },
+        [
+            "Secret key 'AWS_ACCESS_KEY_ID' names static cloud credentials, which a pod reading it (env, envFrom or a"
+            " volume) runs on.",
+            "Secret key 'aws_secret_access_key' names static cloud credentials, which a pod reading it (env, envFrom or"
+            " a volume) runs on.",
+        ],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "secret-for-env-from-with-an-aws-prefix",
+        SECRET,
+        {
+            "metadata": {"name": "s3", "namespace": "recommender"},
+            "stringData": {"ACCESS_KEY_ID": "id", "SECRET_ACCESS_KEY": "key", "REGION": "eu-west-1"},
+        },
+        [
+            "Secret key 'ACCESS_KEY_ID' names static cloud credentials, which a pod reading it (env, envFrom or a"
+            " volume) runs on.",
+            "Secret key 'SECRET_ACCESS_KEY' names static cloud credentials, which a pod reading it (env, envFrom or"
+            " a volume) runs on.",
+        ],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "secret-credentials-file-for-a-volume",
+        SECRET,
+        {
+            "metadata": {"name": "aws", "namespace": "recommender"},
+            "data": {
+                "credentials": encoded("[default]\naws_access_key_id = id\naws_secret_access_key = key\n"),
+                "ca.pem": encoded("-----BEGIN CERTIFICATE-----"),
+            },
+        },
+        ["Secret key 'credentials' holds an AWS credentials file: static credentials for any pod that reads it."],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "config-map-access-key-id",
+        CONFIG_MAP,
+        {"metadata": {"name": "settings", "namespace": "recommender"}, "data": {"S3_KEY": EXAMPLE_KEY_ID}},
+        ["ConfigMap key 'S3_KEY' holds an AWS access key id: static credentials for any pod that reads it."],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "config-map-settings",
+        CONFIG_MAP,
+        {
+            "metadata": {"name": "settings", "namespace": "recommender"},
+            "data": {"AWS_REGION": "eu-west-1", "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/recommender"},
+            "binaryData": {"model.cfg": encoded("threshold = 0.4")},
+        },
+        [],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
+        "pinned-read-only",
+        DEPLOYMENT,
+        pinned([READ_ONLY_MODEL, {"name": "scratch", "mountPath": "/var/cache/scorer"}]),
+        [],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
+        "writable-parent",
+        DEPLOYMENT,
+        pinned([{"name": "model", "mountPath": "/opt/ml"}]),
+        [
+            "container 'model' (spec.template.spec.containers[0]) mounts /opt/ml, which holds its model directory"
+            " /opt/ml/model, writable: the served model could be changed after it was verified."
+        ],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
+        "writable-parent-shadowed-by-a-read-only-model-mount",
+        DEPLOYMENT,
+        pinned([{"name": "scratch", "mountPath": "/opt/ml"}, READ_ONLY_MODEL]),
+        [],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
+        "writable-inside",
+        DEPLOYMENT,
+        pinned([READ_ONLY_MODEL, {"name": "cache", "mountPath": "/opt/ml/model/cache"}]),
+        [
+            "container 'model' (spec.template.spec.containers[0]) mounts /opt/ml/model/cache, inside its model"
+            " directory /opt/ml/model, writable: the served model could be changed after it was verified."
+        ],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
+        "read-only-claim",
+        DEPLOYMENT,
+        pinned(
+            [{"name": "model", "mountPath": "/opt/ml/model"}],
+            volumes=[{"name": "model", "persistentVolumeClaim": {"claimName": "models", "readOnly": True}}],
+        ),
+        [],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
+        "inference-service-writable-storage",
+        INFERENCE_SERVICE,
+        custom(
+            {
+                "predictor": {
+                    "model": {
+                        **container(),
+                        "name": "kserve-container",
+                        "volumeMounts": [{"name": "storage", "mountPath": "/mnt/models"}],
+                    }
+                }
+            }
+        ),
+        [
+            "container 'kserve-container' (spec.predictor.model) mounts its model directory /mnt/models writable: the"
+            " served model could be changed after it was verified."
+        ],
+    ),
+    one(
+        "kubernetes-data-capture-encrypted",
+        "key-from-a-config-map",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.containers.0.env",
+            capture(
+                {
+                    "name": "MODELPLANE_CAPTURE_KMS_KEY_ID",
+                    "valueFrom": {"configMapKeyRef": {"name": "keys", "key": "capture"}},
+                }
+            ),
+        ),
+        [],
+    ),
+    one(
+        "kubernetes-data-capture-encrypted",
+        "rollout-empty-key",
+        ROLLOUT,
+        custom(
+            {
+                "template": {
+                    "spec": pod_spec(
+                        containers=[
+                            {**container(), "env": capture({"name": "MODELPLANE_CAPTURE_KMS_KEY_ID", "value": ""})}
+                        ]
+                    )
+                }
+            }
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) captures requests without"
+            " MODELPLANE_CAPTURE_KMS_KEY_ID: the capture would not be encrypted with a customer key."
+        ],
     ),
 ]
 

@@ -317,7 +317,7 @@ def test_plan_fails_on_the_mandatory_violations_without_waivers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["plan", "--stack", "dev", "--policy-config", str(strict_dev_config(tmp_path))]) == 1
-    assert "dev: 70 resources, 2 mandatory and 0 advisory violations: FAILED" in capsys.readouterr().out
+    assert "dev: 76 resources, 2 mandatory and 0 advisory violations: FAILED" in capsys.readouterr().out
 
 
 def test_plan_reports_waived_violations_in_every_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -332,7 +332,7 @@ def test_plan_reports_waived_violations_in_every_format(tmp_path: Path, capsys: 
     )  # fmt: skip
     text = capsys.readouterr().out
     assert code == 0
-    assert "dev: 70 resources, 0 mandatory and 0 advisory violations, 2 waived: passed" in text
+    assert "dev: 76 resources, 0 mandatory and 0 advisory violations, 2 waived: passed" in text
     assert "Waived violations (2)" in text
     assert f"waived until {IN_30_DAYS} by {OWNER} (policy-waivers.waivers[0]):" in " ".join(text.split())
 
@@ -397,7 +397,7 @@ def test_plan_fails_on_an_expired_waiver(tmp_path: Path, capsys: pytest.CaptureF
     )
     assert main(["plan", "--stack", "dev", "--policy-config", str(config)]) == 1
     text = capsys.readouterr().out
-    assert "dev: 70 resources, 2 mandatory and 0 advisory violations, 1 waived: FAILED" in text
+    assert "dev: 76 resources, 2 mandatory and 0 advisory violations, 1 waived: FAILED" in text
     assert f"expired on {expired} (owner {OWNER})" in " ".join(text.split())
 
 

@@ -4,7 +4,6 @@ HTTP on loopback, stopped by SIGTERM; and scraped by a real Prometheus, read bac
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,8 +13,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,9 +20,9 @@ from modelplane_components.kubernetes_pods import METRICS_PATH
 
 from modelplane.abtest.prometheus import kubernetes_observations
 from modelplane.timewindow import Window
-from tests.servers import free_port, prometheus_server
+from tests.servers import prometheus_server
+from tests.serving.server_process import STARTUP_SECONDS, environment, get, invoke, server
 
-STARTUP_SECONDS = 20
 # Predict code that takes `delay` seconds per request and fails (500) on the value "fail".
 SLOW_CODE = """
 import time
@@ -46,57 +43,6 @@ def predict_code(directory: Path) -> Path:
     (directory / "code").mkdir(parents=True)
     (directory / "code" / "inference.py").write_text(textwrap.dedent(SLOW_CODE), encoding="utf-8")
     return directory
-
-
-def _environment(**variables: str) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MODELPLANE_", "SAGEMAKER_"))}
-    return {**inherited, "MODELPLANE_HOST": "127.0.0.1", **variables}
-
-
-@contextmanager
-def server(model_dir: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The server on a free port given as SAGEMAKER_BIND_TO_PORT; yields its URL once /ping answers 200."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    environment = _environment(SAGEMAKER_BIND_TO_PORT=str(port), MODELPLANE_MODEL_DIR=str(model_dir))
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "modelplane_serving", "serve"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=environment,
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while get(f"{url}/ping")[0] != 200:
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
-            time.sleep(0.05)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-
-
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback URL built here
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-    except OSError:
-        return 0, b""
-
-
-def invoke(url: str, body: str) -> int:
-    request = urllib.request.Request(  # noqa: S310 - loopback URL built here
-        f"{url}/invocations", data=body.encode(), headers={"Content-Type": "text/csv"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def await_scraped(prometheus: str, query: str, expected: float) -> None:
@@ -131,7 +77,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_the_server_exits_0(tmp_p
 def test_a_bad_environment_exits_2_naming_the_variable(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "modelplane_serving", "serve"],
-        env=_environment(SAGEMAKER_BIND_TO_PORT="eighty"),
+        env=environment(SAGEMAKER_BIND_TO_PORT="eighty"),
         capture_output=True,
         text=True,
         check=False,

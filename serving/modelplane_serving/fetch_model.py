@@ -1,0 +1,176 @@
+"""`python -m modelplane_serving fetch-model`: a registered model version's archive, verified, in the model directory.
+
+The Kubernetes component runs it as the init container of a variant pinned to a model package version:
+the version's archive and the sha256 `modelplane register` recorded on it are resolved when the stack is
+deployed and given in the environment, the pod's workload identity (IRSA) reads the archive, and the
+server container mounts the directory read-only at `/opt/ml/model`, as SageMaker unpacks it there.
+
+- `MODELPLANE_MODEL_DATA_URL`: the version's archive, `s3://<bucket>/<key>.tar.gz`;
+- `MODELPLANE_MODEL_SHA256`: the archive's recorded sha256 (64 hex digits);
+- `MODELPLANE_MODEL_PACKAGE`: the version's ARN, named in every message;
+- `MODELPLANE_MODEL_DIR`: where to unpack (default `/opt/ml/model`), emptied first.
+
+The archive is downloaded to a temporary file (`TMPDIR`, the pod's `/tmp`), hashed while it arrives, and
+unpacked only when the hash is the recorded one, with tarfile's `data` filter (no absolute paths, links
+out of the directory, devices or set-id bits). Exit 0 unpacked; 1 the archive is missing, unreadable,
+not the registered one or not a tar.gz; 2 a setting is missing or malformed. The reason goes to stderr
+and to the container's termination message, which `kubectl describe pod` shows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelplane_serving import s3
+from modelplane_serving.config import DEFAULT_MODEL_DIR, MODEL_DIR_ENV, ConfigError
+
+DATA_URL_ENV = "MODELPLANE_MODEL_DATA_URL"
+SHA256_ENV = "MODELPLANE_MODEL_SHA256"
+PACKAGE_ENV = "MODELPLANE_MODEL_PACKAGE"
+# Where Kubernetes reads a container's termination message (`terminationMessagePath`'s default).
+TERMINATION_LOG_ENV = "MODELPLANE_TERMINATION_LOG"
+TERMINATION_LOG = "/dev/termination-log"
+CHUNK_BYTES = 1 << 20
+MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}
+DENIED = {"AccessDenied", "403", "Forbidden", "KMS.AccessDeniedException", "InvalidAccessKeyId"}
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class FetchFailed(Exception):
+    """The archive cannot be served: missing, unreadable, not the registered one, or not a safe tar.gz."""
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    data_url: str
+    sha256: str
+    package: str
+    model_dir: Path
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> FetchSettings:
+        missing = [name for name in (DATA_URL_ENV, SHA256_ENV) if not environ.get(name)]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} not set: the Kubernetes component sets them for a pinned version")
+        sha256 = environ[SHA256_ENV].strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise ConfigError(f"{SHA256_ENV}={environ[SHA256_ENV]!r}: not 64 hex digits")
+        data_url = environ[DATA_URL_ENV]
+        try:
+            s3.split_url(data_url, DATA_URL_ENV)
+        except s3.S3Error as error:
+            raise ConfigError(str(error)) from None
+        return cls(
+            data_url=data_url,
+            sha256=sha256,
+            package=environ.get(PACKAGE_ENV) or "the pinned model version",
+            model_dir=Path(environ.get(MODEL_DIR_ENV) or DEFAULT_MODEL_DIR),
+        )
+
+
+def run(environ: Mapping[str, str]) -> int:
+    """The command: fetch, verify and unpack, or say why not (stderr and the termination message)."""
+    try:
+        settings = FetchSettings.from_environ(environ)
+    except ConfigError as error:
+        return _fail(f"fetch-model: {error}", EXIT_USAGE, environ)
+    started = time.perf_counter()
+    try:
+        files, size = fetch(settings, s3.client())
+    except FetchFailed as error:
+        return _fail(f"fetch-model: {settings.package}: {error}", EXIT_FAILED, environ)
+    print(
+        f"fetch-model: {settings.package}: {settings.data_url} (sha256 {settings.sha256}, {size / 1e6:.1f} MB,"
+        f" as registered) unpacked into {settings.model_dir}: {files} files in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    return 0
+
+
+def fetch(settings: FetchSettings, client: Any) -> tuple[int, int]:
+    """Download, check the sha256, unpack; returns (files unpacked, archive bytes)."""
+    bucket, key = s3.split_url(settings.data_url, DATA_URL_ENV)
+    with tempfile.TemporaryDirectory(prefix="fetch-model-") as scratch:
+        archive = Path(scratch) / "model.tar.gz"
+        actual, size = _download(client, bucket, key, archive, settings.data_url)
+        if actual != settings.sha256:
+            raise FetchFailed(
+                f"{settings.data_url} has sha256 {actual}, not the registered {settings.sha256}: the archive was"
+                " replaced or corrupted since `modelplane register`; refusing to serve it"
+            )
+        _empty(settings.model_dir)
+        return _unpack(archive, settings.model_dir, settings.data_url), size
+
+
+def _download(client: Any, bucket: str, key: str, target: Path, url: str) -> tuple[str, int]:
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"]
+        with target.open("wb") as handle:
+            for chunk in body.iter_chunks(CHUNK_BYTES):
+                digest.update(chunk)
+                handle.write(chunk)
+                size += len(chunk)
+    except NoCredentialsError:
+        raise FetchFailed(
+            f"{url}: no AWS credentials; the pod's service account needs its IAM role (IRSA annotation"
+            " eks.amazonaws.com/role-arn)"
+        ) from None
+    except ClientError as error:
+        code = s3.error_code(error)
+        if code in MISSING:
+            raise FetchFailed(f"{url}: no such archive ({code}); was it deleted from the artifact bucket?") from None
+        if code in DENIED:
+            raise FetchFailed(
+                f"{url}: access denied ({code}); the pod's IAM role may read the registered archives and decrypt"
+                " them with the stack key through S3"
+            ) from None
+        raise FetchFailed(f"{url}: {code}: {error}") from None
+    except (BotoCoreError, OSError) as error:
+        raise FetchFailed(f"{url}: {type(error).__name__}: {error}") from None
+    return digest.hexdigest(), size
+
+
+def _empty(directory: Path) -> None:
+    """The directory without its former contents (a restarted pod keeps its emptyDir)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for entry in directory.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def _unpack(archive: Path, directory: Path, url: str) -> int:
+    try:
+        with tarfile.open(archive, "r:gz") as contents:
+            members = contents.getmembers()
+            contents.extractall(directory, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise FetchFailed(f"{url}: not a model archive that unpacks safely (a .tar.gz): {error}") from None
+    return sum(member.isfile() for member in members)
+
+
+def _fail(message: str, code: int, environ: Mapping[str, str]) -> int:
+    print(message, file=sys.stderr, flush=True)
+    log = Path(environ.get(TERMINATION_LOG_ENV) or TERMINATION_LOG)
+    # Kubernetes keeps at most 4096 bytes; outside Kubernetes there is no termination log, stderr has it.
+    with contextlib.suppress(OSError):
+        log.write_text(message[:4096], encoding="utf-8")
+    return code
