@@ -6,6 +6,7 @@ test scripts."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
@@ -83,7 +84,7 @@ def image_documents(client: docker.DockerClient, image: str, *, media: str) -> I
     config, layers = _exported(client, image)
     if media == "docker":
         blobs = [Document(config, DOCKER_CONFIG)] + [
-            Document(gzip.compress(layer, mtime=0), DOCKER_LAYER) for layer in layers
+            Document(gzip.compress(layer, compresslevel=1, mtime=0), DOCKER_LAYER) for layer in layers
         ]
         manifest_type = DOCKER_MANIFEST
     else:
@@ -185,8 +186,10 @@ def _manifest(media_type: str, config: Document, layers: list[Document]) -> Docu
     return Document(json.dumps(document).encode(), media_type)
 
 
+@functools.cache
 def _exported(client: docker.DockerClient, image: str) -> tuple[bytes, list[bytes]]:
-    """The image's config and uncompressed layers, as `docker save` exports them."""
+    """The image's config and uncompressed layers, as `docker save` exports them (once per test process:
+    an export takes seconds)."""
     archive = io.BytesIO(b"".join(client.api.get_image(image)))
     with tarfile.open(fileobj=archive) as contents:
 
