@@ -58,8 +58,9 @@ lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
+# --project: the settings in pyproject.toml, never a pyrightconfig.json of a folder above the clone.
 typecheck: sync
-	$(RUN) pyright
+	$(RUN) pyright --project pyproject.toml
 
 # Prometheus (with promtool) is the real server the tests of `modelplane compare` on Kubernetes query,
 # and promtool checks the PrometheusRule; the Debian package, installed once when missing.
