@@ -12,7 +12,7 @@ server container mounts the directory read-only at `/opt/ml/model`, as SageMaker
 
 The archive is downloaded to a temporary file (`TMPDIR`, the pod's `/tmp`), hashed while it arrives, and
 unpacked only when the hash is the recorded one, with tarfile's `data` filter (no absolute paths, links
-out of the directory, devices or set-id bits). Exit 0 unpacked; 1 the archive is missing, unreadable,
+out of the directory, devices or set-id bits); an archive refused midway leaves the directory empty. Exit 0 unpacked; 1 the archive is missing, unreadable,
 not the registered one or not a tar.gz; 2 a setting is missing or malformed. The reason goes to stderr
 and to the container's termination message, which `kubectl describe pod` shows.
 """
@@ -163,6 +163,9 @@ def _unpack(archive: Path, directory: Path, url: str) -> int:
             members = contents.getmembers()
             contents.extractall(directory, filter="data")
     except (tarfile.TarError, OSError, EOFError) as error:
+        # The members unpacked before the refused one are no model: never leave half of one behind.
+        with contextlib.suppress(OSError):
+            _empty(directory)
         raise FetchFailed(f"{url}: not a model archive that unpacks safely (a .tar.gz): {error}") from None
     return sum(member.isfile() for member in members)
 

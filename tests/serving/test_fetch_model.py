@@ -119,3 +119,21 @@ def test_missing_settings_exit_2_naming_them(tmp_path: Path, variables: dict[str
     log = tmp_path / "log"
     assert fetch_model.run({**variables, fetch_model.TERMINATION_LOG_ENV: str(log)}) == 2
     assert expected in log.read_text()
+
+
+def test_an_archive_refused_midway_leaves_no_half_model(s3: Any, tmp_path: Path) -> None:
+    """A member the filter refuses after others were unpacked: the model directory is left empty, not half filled."""
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w:gz") as archive:
+        model = fraud_model().SerializeToString()
+        entry = tarfile.TarInfo("model.onnx")
+        entry.size = len(model)
+        archive.addfile(entry, io.BytesIO(model))
+        link = tarfile.TarInfo("weights")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        archive.addfile(link)
+    sha256 = upload(s3, data.getvalue())
+    code, model_dir, message = run(tmp_path, sha256)
+    assert code == 1
+    assert "not a model archive that unpacks safely" in message and "absolute path" in message
+    assert sorted(path.name for path in model_dir.iterdir()) == []
