@@ -776,6 +776,9 @@ STATIC_CREDENTIAL_VARIABLES = frozenset(
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",  # botocore's and the CLI's older name of the session token
+        "AWS_ACCESS_KEY",  # the Java SDK's alternate names
+        "AWS_SECRET_KEY",
         "AWS_SHARED_CREDENTIALS_FILE",
         "GOOGLE_APPLICATION_CREDENTIALS",
         "AZURE_CLIENT_SECRET",
@@ -783,16 +786,16 @@ STATIC_CREDENTIAL_VARIABLES = frozenset(
         "AZURE_CLIENT_CERTIFICATE_PASSWORD",
     }
 )
-# Keys of a Secret or ConfigMap that become those variables through `envFrom` with `prefix: AWS_`.
-PREFIXED_CREDENTIAL_KEYS = frozenset(
-    name.removeprefix("AWS_") for name in STATIC_CREDENTIAL_VARIABLES if name.startswith("AWS_")
-) - {"SHARED_CREDENTIALS_FILE"}
+# Keys of a Secret or ConfigMap that become those variables through `envFrom` with `prefix: AWS_` (the
+# standard names only: `SECRET_KEY` alone is as often a web framework's signing key).
+PREFIXED_CREDENTIAL_KEYS = frozenset({"ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN"})
 # Where the SDKs look for credentials files: ~/.aws, gcloud's and Azure's configuration directories.
 CREDENTIAL_DIRECTORIES = re.compile(r"(^|/)(\.aws|\.config/gcloud|\.azure)(/|$)")
 # What static AWS credentials look like inside a Secret or ConfigMap that pods read (through env, envFrom
 # or a volume): an access key id (AWS's documented prefixes), or an AWS credentials file.
+ACCESS_KEY_ID = re.compile(r"\b(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b")
 CREDENTIAL_CONTENTS = {
-    "an AWS access key id": re.compile(r"\b(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
+    "an AWS access key id": ACCESS_KEY_ID,
     "an AWS credentials file": re.compile(
         r"^\s*aws_(secret_access_key|session_token)\s*=", re.IGNORECASE | re.MULTILINE
     ),
@@ -817,6 +820,8 @@ def _static_credentials(args: ResourceValidationArgs, report: Report, pod: PodSp
                 report(
                     f"{label} passes cloud credentials in {name!r} (from {source}); give the pod an identity instead."
                 )
+            elif ACCESS_KEY_ID.search(str(dig(env, "value") or "")):
+                report(f"{label} passes an AWS access key id in {name!r}; give the pod an identity instead.")
         for mount in as_list(container.get("volumeMounts")):
             path = str(dig(mount, "mountPath") or "")
             if CREDENTIAL_DIRECTORIES.search(path):

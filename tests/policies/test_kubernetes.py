@@ -662,6 +662,45 @@ CASES: list[Case] = [
         ],
     ),
     one(
+        "kubernetes-no-static-cloud-credentials",
+        "legacy-and-java-sdk-variable-names",
+        DEPLOYMENT,
+        patched(
+            deployment(),
+            "spec.template.spec.containers.0.env",
+            [
+                {"name": "AWS_SECURITY_TOKEN", "value": "FwoGZXIvYXdzE"},
+                {"name": "AWS_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "aws", "key": "id"}}},
+                {"name": "AWS_SECRET_KEY", "valueFrom": {"secretKeyRef": {"name": "aws", "key": "secret"}}},
+            ],
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) passes cloud credentials in"
+            " 'AWS_SECURITY_TOKEN' (from a literal value); give the pod an identity instead.",
+            "container 'model' (spec.template.spec.containers[0]) passes cloud credentials in"
+            " 'AWS_ACCESS_KEY' (from a secret); give the pod an identity instead.",
+            "container 'model' (spec.template.spec.containers[0]) passes cloud credentials in"
+            " 'AWS_SECRET_KEY' (from a secret); give the pod an identity instead.",
+        ],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "access-key-id-in-a-variable-of-another-name",
+        DEPLOYMENT,
+        patched(deployment(), "spec.template.spec.containers.0.env.0", {"name": "S3_KEY", "value": EXAMPLE_KEY_ID}),
+        [
+            "container 'model' (spec.template.spec.containers[0]) passes an AWS access key id in 'S3_KEY';"
+            " give the pod an identity instead."
+        ],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "a-secret-key-that-is-not-aws",
+        SECRET,
+        {"metadata": {"name": "web", "namespace": "recommender"}, "stringData": {"SECRET_KEY": "django"}},
+        [],
+    ),
+    one(
         "kubernetes-read-only-model-volume",
         "read-only",
         DEPLOYMENT,
