@@ -77,9 +77,13 @@ def connect(kubeconfig: Path | None, context: str | None, stack_kubeconfig: str 
     try:
         if from_stack:
             document = YAML(typ="safe").load(stack_kubeconfig or "")
-            if not isinstance(document, dict):
-                raise BadInput(f"{where}: not a kubeconfig (a YAML mapping)")
-            api = config.new_client_from_config_dict(document, context=context)
+            # The Kubernetes provider takes the kubeconfig's contents or its path: verify reads what `pulumi up` does.
+            if isinstance(document, str) and (path := Path(document).expanduser()).is_file():
+                api = config.new_client_from_config(config_file=str(path), context=context)
+            elif isinstance(document, dict):
+                api = config.new_client_from_config_dict(document, context=context)
+            else:
+                raise BadInput(f"{where}: neither a kubeconfig (a YAML mapping) nor a readable file")
         else:
             # `$KUBECONFIG` as it is now (the client reads it once, when first imported), a list as kubectl takes it.
             files = str(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG") or None

@@ -632,6 +632,27 @@ def test_verify_reaches_the_cluster_with_the_stacks_secret_kubeconfig(
     assert "elsewhere" in error
 
 
+def test_a_stack_kubeconfig_that_is_a_path_is_read_from_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Kubernetes provider takes `kubeconfig` as the file's contents or its path; verify reads both."""
+    kubeconfig = tmp_path / "cluster.yaml"
+    kubeconfig.write_text(KUBECONFIG)
+    fake_pulumi(tmp_path, exit_code=0, stdout='{"environment": "staging", "endpoints": {}}', kubeconfig=str(kubeconfig))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+
+    assert main(["verify", "--stack", "staging"]) == EXIT_FAILED
+    assert "  FAIL  outputs       not in the stack outputs; run `pulumi up` first" in capsys.readouterr().out
+
+    fake_pulumi(tmp_path, exit_code=0, stdout='{"environment": "staging", "endpoints": {}}', kubeconfig="nowhere.yaml")
+    assert main(["verify", "--stack", "staging"]) == EXIT_USAGE
+    assert capsys.readouterr().err == (
+        "modelplane verify: the stack's secret modelplane:kubeconfig: neither a kubeconfig (a YAML mapping) nor a"
+        " readable file\n"
+    )
+
+
 def test_a_secret_kubeconfig_the_cli_cannot_read_is_bad_usage_naming_the_way_around(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
