@@ -62,9 +62,11 @@ def _kubernetes_error_text(error: Exception) -> str | None:
     client = sys.modules.get("kubernetes.client.exceptions")
     if client is not None and isinstance(error, client.ApiException):
         try:
-            message = json.loads(getattr(error, "body", None) or "{}").get("message")
+            answer = json.loads(getattr(error, "body", None) or "{}")
         except ValueError:
-            message = None
+            answer = None
+        # A Status object has the message; a proxy in front of the API server may answer anything.
+        message = answer.get("message") if isinstance(answer, dict) else None
         status = f"{getattr(error, 'status', '')} {getattr(error, 'reason', '')}".strip()
         return status + (f": {message}" if message else "")
     transport = sys.modules.get("urllib3.exceptions")
