@@ -902,7 +902,11 @@ def _read_only_models(args: ResourceValidationArgs, report: Report, pod: PodSpec
         for volume in as_list(pod.spec.get("volumes"))
         if any(is_true(dig(source, "readOnly")) for source in as_mapping(volume).values() if is_mapping(source))
     }
-    for label, container in pod.containers(kinds=("containers", "container")):
+    # The volume each serving mount comes from: another container writing it changes the served model too.
+    served: dict[str, tuple[str, str]] = {}
+    reported: set[tuple[str, str]] = set()
+    containers = pod.containers(kinds=("containers", "container"))
+    for label, container in containers:
         mounts = {
             str(dig(mount, "mountPath") or "").rstrip("/"): mount for mount in as_list(container.get("volumeMounts"))
         }
@@ -914,9 +918,19 @@ def _read_only_models(args: ResourceValidationArgs, report: Report, pod: PodSpec
         for model_path in model_paths:
             above = [path for path in mounts if path and _within(model_path, path)]
             serving = max(above, key=len, default=None)
+            if serving is not None:
+                serving_mount = mounts[serving]
+                served.setdefault(
+                    str(dig(serving_mount, "name")),
+                    (
+                        f"{label.split(' (')[0]} serves its model directory {model_path}",
+                        str(dig(serving_mount, "subPath") or "").strip("/"),
+                    ),
+                )
             exposed = sorted({path for path in writable if _within(path, model_path) and path != model_path})
             if serving in writable:
                 exposed.insert(0, serving)
+            reported.update((label, path) for path in exposed)
             for path in exposed:
                 if path == model_path:
                     where = f"its model directory {path}"
@@ -925,11 +939,36 @@ def _read_only_models(args: ResourceValidationArgs, report: Report, pod: PodSpec
                 else:
                     where = f"{path}, which holds its model directory {model_path},"
                 report(f"{label} mounts {where} writable: the served model could be changed after it was verified.")
+    _other_writers(containers, served, reported, read_only_volumes, report)
+
+
+def _other_writers(
+    containers: list[tuple[str, Mapping[str, Any]]],
+    served: Mapping[str, tuple[str, str]],
+    reported: set[tuple[str, str]],
+    read_only_volumes: set[str],
+    report: Report,
+) -> None:
+    """Writable mounts, at any path, of a volume a model directory is served from (a sidecar's, or the serving
+    container's own second mount), unless both mount different sub-paths of it."""
+    for label, container in containers:
+        for mount in as_list(container.get("volumeMounts")):
+            volume, path = str(dig(mount, "name")), str(dig(mount, "mountPath") or "").rstrip("/")
+            if volume not in served or (label, path) in reported or volume in read_only_volumes:
+                continue
+            what, served_under = served[volume]
+            under = str(dig(mount, "subPath") or "").strip("/")
+            apart = served_under and under and not (_within(under, served_under) or _within(served_under, under))
+            if not is_true(dig(mount, "readOnly")) and not apart:
+                report(
+                    f"{label} mounts {volume!r} at {path} writable, the volume {what} from: the served model could"
+                    " be changed after it was verified."
+                )
 
 
 read_only_model_volume = pod_policy(
     name="kubernetes-read-only-model-volume",
-    description="Serving containers mount the model directory read-only: what an init container fetched and verified stays what is served.",
+    description="Serving containers mount the model directory read-only, and no other container mounts its volume writable: what an init container fetched and verified stays what is served.",
     validate=workload_validation(_read_only_models),
     severity=Severity.MEDIUM,
     remediation_steps="Set readOnly: true on the serving container's mount of the model volume; only the init container that fetches the model writes it.",

@@ -955,6 +955,50 @@ CASES: list[Case] = [
     ),
     one(
         "kubernetes-read-only-model-volume",
+        "a-sidecar-writes-the-served-volume",
+        DEPLOYMENT,
+        pinned(
+            [READ_ONLY_MODEL],
+            containers=[
+                {**container(), "volumeMounts": [READ_ONLY_MODEL]},
+                {**container(), "name": "sync", "volumeMounts": [{"name": "model", "mountPath": "/data"}]},
+                {**container(), "name": "reader", "volumeMounts": [{**READ_ONLY_MODEL, "mountPath": "/data"}]},
+            ],
+        ),
+        [
+            "container 'sync' (spec.template.spec.containers[1]) mounts 'model' at /data writable, the volume"
+            " container 'model' serves its model directory /opt/ml/model from: the served model could be changed"
+            " after it was verified."
+        ],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
+        "a-sidecar-writes-another-sub-path-of-the-volume",
+        DEPLOYMENT,
+        pinned(
+            [{**READ_ONLY_MODEL, "subPath": "model"}],
+            containers=[
+                {**container(), "volumeMounts": [{**READ_ONLY_MODEL, "subPath": "model"}]},
+                {
+                    **container(),
+                    "name": "logs",
+                    "volumeMounts": [{"name": "model", "mountPath": "/logs", "subPath": "logs"}],
+                },
+                {
+                    **container(),
+                    "name": "sync",
+                    "volumeMounts": [{"name": "model", "mountPath": "/data", "subPath": "model/v2"}],
+                },
+            ],
+        ),
+        [
+            "container 'sync' (spec.template.spec.containers[2]) mounts 'model' at /data writable, the volume"
+            " container 'model' serves its model directory /opt/ml/model from: the served model could be changed"
+            " after it was verified."
+        ],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
         "writable-parent",
         DEPLOYMENT,
         pinned([{"name": "model", "mountPath": "/opt/ml"}]),
