@@ -12,9 +12,10 @@ server container mounts the directory read-only at `/opt/ml/model`, as SageMaker
 
 The archive is downloaded to a temporary file (`TMPDIR`, the pod's `/tmp`), hashed while it arrives, and
 unpacked only when the hash is the recorded one, with tarfile's `data` filter (no absolute paths, links
-out of the directory, devices or set-id bits); an archive refused midway leaves the directory empty. Exit 0 unpacked; 1 the archive is missing, unreadable,
-not the registered one or not a tar.gz; 2 a setting is missing or malformed. The reason goes to stderr
-and to the container's termination message, which `kubectl describe pod` shows.
+out of the directory, devices or set-id bits); an archive refused midway leaves the directory empty.
+Exit 0 unpacked; 1 the archive is missing, unreadable, not the registered one or not a tar.gz, or the
+pod's /tmp or model volume cannot take it; 2 a setting is missing or malformed. The reason goes to
+stderr and to the container's termination message, which `kubectl describe pod` shows.
 """
 
 from __future__ import annotations
@@ -103,7 +104,11 @@ def run(environ: Mapping[str, str]) -> int:
 def fetch(settings: FetchSettings, client: Any) -> tuple[int, int]:
     """Download, check the sha256, unpack; returns (files unpacked, archive bytes)."""
     bucket, key = s3.split_url(settings.data_url, DATA_URL_ENV)
-    with tempfile.TemporaryDirectory(prefix="fetch-model-") as scratch:
+    try:
+        scratch_directory = tempfile.TemporaryDirectory(prefix="fetch-model-")
+    except OSError as error:
+        raise FetchFailed(f"no scratch space for the archive: {error}") from None
+    with scratch_directory as scratch:
         archive = Path(scratch) / "model.tar.gz"
         actual, size = _download(client, bucket, key, archive, settings.data_url)
         if actual != settings.sha256:
@@ -111,7 +116,10 @@ def fetch(settings: FetchSettings, client: Any) -> tuple[int, int]:
                 f"{settings.data_url} has sha256 {actual}, not the registered {settings.sha256}: the archive was"
                 " replaced or corrupted since `modelplane register`; refusing to serve it"
             )
-        _empty(settings.model_dir)
+        try:
+            _empty(settings.model_dir)
+        except OSError as error:
+            raise FetchFailed(f"the model directory {settings.model_dir} cannot be written: {error}") from None
         return _unpack(archive, settings.model_dir, settings.data_url), size
 
 

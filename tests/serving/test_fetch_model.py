@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,33 @@ def test_an_archive_refused_midway_leaves_no_half_model(s3: Any, tmp_path: Path)
     assert code == 1
     assert "not a model archive that unpacks safely" in message and "absolute path" in message
     assert sorted(path.name for path in model_dir.iterdir()) == []
+
+
+def test_a_model_directory_that_cannot_be_written_fails_with_its_reason(s3: Any, tmp_path: Path) -> None:
+    """Exit 1 with one message in the termination log, not a traceback, when the model volume is unusable."""
+    sha256 = upload(s3, model_archive(tmp_path / "model.tar.gz", fraud_model()).read_bytes())
+    (tmp_path / "volume").write_text("a file where the model volume should be")
+    log = tmp_path / "termination-log"
+    code = fetch_model.run(
+        {
+            fetch_model.DATA_URL_ENV: URL,
+            fetch_model.SHA256_ENV: sha256,
+            fetch_model.PACKAGE_ENV: PACKAGE,
+            "MODELPLANE_MODEL_DIR": str(tmp_path / "volume" / "model"),
+            fetch_model.TERMINATION_LOG_ENV: str(log),
+        }
+    )
+    assert code == 1
+    assert log.read_text().startswith(
+        f"fetch-model: {PACKAGE}: the model directory {tmp_path / 'volume' / 'model'} cannot be written:"
+    )
+
+
+def test_no_scratch_space_fails_with_its_reason(s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pod's /tmp missing or full is a failed fetch with its reason, not a traceback."""
+    sha256 = upload(s3, model_archive(tmp_path / "model.tar.gz", fraud_model()).read_bytes())
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-tmp"))
+    code, _, message = run(tmp_path, sha256)
+    assert code == 1
+    assert message.startswith(f"fetch-model: {PACKAGE}: no scratch space for the archive: ")
+    assert "no-tmp" in message
