@@ -939,7 +939,13 @@ def _read_only_models(args: ResourceValidationArgs, report: Report, pod: PodSpec
                 else:
                     where = f"{path}, which holds its model directory {model_path},"
                 report(f"{label} mounts {where} writable: the served model could be changed after it was verified.")
-    _other_writers(containers, served, reported, read_only_volumes, report)
+    # Native sidecars (init containers that keep running, `restartPolicy: Always`) run beside the server too.
+    sidecars = [
+        (label, container)
+        for label, container in pod.containers(kinds=("initContainers",))
+        if dig(container, "restartPolicy") == "Always"
+    ]
+    _other_writers([*containers, *sidecars], served, reported, read_only_volumes, report)
 
 
 def _other_writers(

@@ -973,6 +973,25 @@ CASES: list[Case] = [
     ),
     one(
         "kubernetes-read-only-model-volume",
+        "a-native-sidecar-writes-the-served-volume",
+        DEPLOYMENT,
+        pinned(
+            [READ_ONLY_MODEL],
+            initContainers=[
+                fetch_model(),
+                fetch_model(
+                    name="refresh", restartPolicy="Always", volumeMounts=[{"name": "model", "mountPath": "/m"}]
+                ),
+            ],
+        ),
+        [
+            "container 'refresh' (spec.template.spec.initContainers[1]) mounts 'model' at /m writable, the volume"
+            " container 'model' serves its model directory /opt/ml/model from: the served model could be changed"
+            " after it was verified."
+        ],
+    ),
+    one(
+        "kubernetes-read-only-model-volume",
         "a-sidecar-writes-another-sub-path-of-the-volume",
         DEPLOYMENT,
         pinned(
