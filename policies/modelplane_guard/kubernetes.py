@@ -793,9 +793,8 @@ PREFIXED_CREDENTIAL_KEYS = frozenset({"ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SES
 CREDENTIAL_DIRECTORIES = re.compile(r"(^|/)(\.aws|\.config/gcloud|\.azure)(/|$)")
 # What static AWS credentials look like inside a Secret or ConfigMap that pods read (through env, envFrom
 # or a volume): an access key id (AWS's documented prefixes), or an AWS credentials file.
-ACCESS_KEY_ID = re.compile(r"\b(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b")
 CREDENTIAL_CONTENTS = {
-    "an AWS access key id": ACCESS_KEY_ID,
+    "an AWS access key id": re.compile(r"\b(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
     "an AWS credentials file": re.compile(
         r"^\s*aws_(secret_access_key|session_token)\s*=", re.IGNORECASE | re.MULTILINE
     ),
@@ -820,12 +819,20 @@ def _static_credentials(args: ResourceValidationArgs, report: Report, pod: PodSp
                 report(
                     f"{label} passes cloud credentials in {name!r} (from {source}); give the pod an identity instead."
                 )
-            elif ACCESS_KEY_ID.search(str(dig(env, "value") or "")):
-                report(f"{label} passes an AWS access key id in {name!r}; give the pod an identity instead.")
+            elif found := _credential_contents(str(dig(env, "value") or "")):
+                report(f"{label} passes {found} in {name!r}; give the pod an identity instead.")
+        for argument_field in ("command", "args"):
+            if found := _credential_contents("\n".join(str(item) for item in as_list(container.get(argument_field)))):
+                report(f"{label} passes {found} in its {argument_field}; give the pod an identity instead.")
         for mount in as_list(container.get("volumeMounts")):
             path = str(dig(mount, "mountPath") or "")
             if CREDENTIAL_DIRECTORIES.search(path):
                 report(f"{label} mounts {dig(mount, 'name')!r} at {path}, where the cloud SDKs read credentials files.")
+
+
+def _credential_contents(text: str) -> str | None:
+    """What static credentials `text` holds (an access key id, a credentials file), if any."""
+    return next((what for what, pattern in CREDENTIAL_CONTENTS.items() if pattern.search(text)), None)
 
 
 def _entries(args: ResourceValidationArgs) -> Iterator[tuple[str, str]]:
@@ -848,9 +855,8 @@ def _credential_carrier(args: ResourceValidationArgs, report: Report) -> None:
                 f"{kind} key {key!r} names static cloud credentials, which a pod reading it (env, envFrom or a volume) runs on."
             )
             continue
-        found = [what for what, pattern in CREDENTIAL_CONTENTS.items() if pattern.search(text)]
-        if found:
-            report(f"{kind} key {key!r} holds {found[0]}: static credentials for any pod that reads it.")
+        if found := _credential_contents(text):
+            report(f"{kind} key {key!r} holds {found}: static credentials for any pod that reads it.")
 
 
 _pods_static_credentials = workload_validation(_static_credentials)
@@ -871,7 +877,7 @@ def hands_out_credentials(resource_type: str) -> bool:
 no_static_cloud_credentials = ReachingPolicy(
     hands_out_credentials,
     name="kubernetes-no-static-cloud-credentials",
-    description="Kubernetes containers, init and ephemeral containers included, get no static cloud credentials (access keys in the environment, credentials files mounted where the SDKs read them, Secrets or ConfigMaps holding keys for env, envFrom or volumes): the pod's workload identity (IRSA, Pod Identity) issues short-lived ones.",
+    description="Kubernetes containers, init and ephemeral containers included, get no static cloud credentials (access keys in the environment or on the command line, credentials files mounted where the SDKs read them, Secrets or ConfigMaps holding keys for env, envFrom or volumes): the pod's workload identity (IRSA, Pod Identity) issues short-lived ones.",
     validate=rule(_no_static_credentials),
     severity=Severity.HIGH,
     remediation_steps="Remove the access keys, credentials files and the Secrets holding them; annotate the service account with an IAM role (IRSA, eks.amazonaws.com/role-arn) or use EKS Pod Identity, and let the SDK's default chain find it.",

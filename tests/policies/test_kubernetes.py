@@ -695,6 +695,26 @@ CASES: list[Case] = [
     ),
     one(
         "kubernetes-no-static-cloud-credentials",
+        "keys-on-the-command-line-and-a-credentials-file-in-a-variable",
+        DEPLOYMENT,
+        patched(
+            patched(
+                deployment(),
+                "spec.template.spec.containers.0.args",
+                ["sync", "--access-key", EXAMPLE_KEY_ID, "--secret-key", "wJalrXUtnFEMI"],
+            ),
+            "spec.template.spec.containers.0.env.0",
+            {"name": "BOTO_CONFIG_TEXT", "value": "[default]\naws_secret_access_key = wJalrXUtnFEMI\n"},
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) passes an AWS credentials file in"
+            " 'BOTO_CONFIG_TEXT'; give the pod an identity instead.",
+            "container 'model' (spec.template.spec.containers[0]) passes an AWS access key id in its args; give the"
+            " pod an identity instead.",
+        ],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
         "a-secret-key-that-is-not-aws",
         SECRET,
         {"metadata": {"name": "web", "namespace": "recommender"}, "stringData": {"SECRET_KEY": "django"}},
