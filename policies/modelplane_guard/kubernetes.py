@@ -810,8 +810,28 @@ CREDENTIAL_CARRIERS = tuple(CARRIER_FIELDS)
 IRSA_URL = "https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html"
 
 
+# The SDKs' configuration file: it holds keys as the credentials file does (`aws_secret_access_key`).
+CONFIG_FILE_VARIABLE = "AWS_CONFIG_FILE"
+
+
+def _secret_volumes(pod: PodSpec) -> set[str]:
+    """Volumes with a Secret's contents: a `secret` volume, or a `projected` one with a secret source."""
+    return {
+        str(dig(volume, "name"))
+        for volume in as_list(pod.spec.get("volumes"))
+        if dig(volume, "secret") is not None
+        or any(dig(source, "secret") is not None for source in as_list(dig(volume, "projected", "sources")))
+    }
+
+
 def _static_credentials(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
+    secret_volumes = _secret_volumes(pod)
     for label, container in pod.containers():
+        secret_mounts = [
+            str(dig(mount, "mountPath") or "").rstrip("/")
+            for mount in as_list(container.get("volumeMounts"))
+            if str(dig(mount, "name")) in secret_volumes
+        ]
         for env in as_list(container.get("env")):
             name = str(dig(env, "name") or "")
             if name.upper() in STATIC_CREDENTIAL_VARIABLES:
@@ -821,6 +841,13 @@ def _static_credentials(args: ResourceValidationArgs, report: Report, pod: PodSp
                 )
             elif found := _credential_contents(str(dig(env, "value") or "")):
                 report(f"{label} passes {found} in {name!r}; give the pod an identity instead.")
+            elif name == CONFIG_FILE_VARIABLE and any(
+                _within(str(dig(env, "value") or ""), path) for path in secret_mounts if path
+            ):
+                report(
+                    f"{label} points {name} at {dig(env, 'value')}, a file from a Secret: an AWS configuration file"
+                    " kept secret holds keys; give the pod an identity instead."
+                )
         for argument_field in ("command", "args"):
             if found := _credential_contents("\n".join(str(item) for item in as_list(container.get(argument_field)))):
                 report(f"{label} passes {found} in its {argument_field}; give the pod an identity instead.")
@@ -877,7 +904,7 @@ def hands_out_credentials(resource_type: str) -> bool:
 no_static_cloud_credentials = ReachingPolicy(
     hands_out_credentials,
     name="kubernetes-no-static-cloud-credentials",
-    description="Kubernetes containers, init and ephemeral containers included, get no static cloud credentials (access keys in the environment or on the command line, credentials files mounted where the SDKs read them, Secrets or ConfigMaps holding keys for env, envFrom or volumes): the pod's workload identity (IRSA, Pod Identity) issues short-lived ones.",
+    description="Kubernetes containers, init and ephemeral containers included, get no static cloud credentials (access keys in the environment or on the command line, credentials files mounted where the SDKs read them or named by AWS_SHARED_CREDENTIALS_FILE or a Secret's AWS_CONFIG_FILE, Secrets or ConfigMaps holding keys for env, envFrom or volumes): the pod's workload identity (IRSA, Pod Identity) issues short-lived ones.",
     validate=rule(_no_static_credentials),
     severity=Severity.HIGH,
     remediation_steps="Remove the access keys, credentials files and the Secrets holding them; annotate the service account with an IAM role (IRSA, eks.amazonaws.com/role-arn) or use EKS Pod Identity, and let the SDK's default chain find it.",

@@ -715,6 +715,50 @@ CASES: list[Case] = [
     ),
     one(
         "kubernetes-no-static-cloud-credentials",
+        "config-file-from-a-projected-secret",
+        DEPLOYMENT,
+        patched(
+            patched(
+                patched(
+                    deployment(),
+                    "spec.template.spec.volumes",
+                    [
+                        {"name": "aws", "projected": {"sources": [{"secret": {"name": "aws-profile"}}]}},
+                        {"name": "settings", "configMap": {"name": "aws-settings"}},
+                    ],
+                ),
+                "spec.template.spec.containers.0.volumeMounts",
+                [{"name": "aws", "mountPath": "/etc/aws"}, {"name": "settings", "mountPath": "/etc/settings"}],
+            ),
+            "spec.template.spec.containers.0.env",
+            [{"name": "AWS_CONFIG_FILE", "value": "/etc/aws/config"}],
+        ),
+        [
+            "container 'model' (spec.template.spec.containers[0]) points AWS_CONFIG_FILE at /etc/aws/config, a file"
+            " from a Secret: an AWS configuration file kept secret holds keys; give the pod an identity instead."
+        ],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
+        "config-file-from-a-config-map",
+        DEPLOYMENT,
+        patched(
+            patched(
+                patched(
+                    deployment(),
+                    "spec.template.spec.volumes",
+                    [{"name": "settings", "configMap": {"name": "aws-settings"}}],
+                ),
+                "spec.template.spec.containers.0.volumeMounts",
+                [{"name": "settings", "mountPath": "/etc/aws"}],
+            ),
+            "spec.template.spec.containers.0.env",
+            [{"name": "AWS_CONFIG_FILE", "value": "/etc/aws/config"}],
+        ),
+        [],
+    ),
+    one(
+        "kubernetes-no-static-cloud-credentials",
         "a-secret-key-that-is-not-aws",
         SECRET,
         {"metadata": {"name": "web", "namespace": "recommender"}, "stringData": {"SECRET_KEY": "django"}},
