@@ -1926,6 +1926,31 @@ def spelt_as_users_write() -> None:
     runbook("restart-scorer-runbook", None, "210987654321")
     runbook("restart-scorer-runbook-public", "public-data-exposure", "All")
 
+    # Glue reads the password from the secret its documented `SECRET_ID` property names.
+    for name, properties, expected in (
+        ("feature-db-connection", {"SECRET_ID": "prod/glue/feature-db"}, None),
+        (
+            "feature-db-connection-inline-password",
+            {"USERNAME": "glue", "PASSWORD": "Features-2024!"},
+            "no-secrets-in-container-environment",
+        ),
+    ):
+        aws.glue.Connection(
+            case(name, expected),
+            name=name,
+            connection_type="JDBC",
+            connection_properties={
+                "JDBC_CONNECTION_URL": "jdbc:postgresql://features.internal:5432/features",
+                "JDBC_ENFORCE_SSL": "true",
+                **properties,
+            },
+            physical_connection_requirements={
+                "availability_zone": f"{REGION}a",
+                "security_group_id_lists": [SG_ID],
+                "subnet_id": SUBNET,
+            },
+            tags=TAGS,
+        )
     permission_set = f"arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-{ACCOUNT}-managed"
     for name, policy, expected in (
         ("data-scientists-sso-managed-admin", "AdministratorAccess", "iam-no-broad-managed-policies"),
