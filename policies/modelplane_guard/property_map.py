@@ -438,6 +438,22 @@ SIGNALS: tuple[Signal, ...] = (
         why="viewers may use plain HTTP",
     ),
     Signal(
+        id="engine-tls-parameter",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        # A database engine's parameter that lets clients connect without TLS: PostgreSQL's and SQL
+        # Server's `rds.force_ssl`, MySQL's `require_secure_transport`, DocumentDB's `tls`, Redshift's
+        # `require_ssl`, however the value is spelt (0, OFF, false, disabled).
+        names="value",
+        within="parameters",
+        types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*ParameterGroup",
+        schema=("string",),
+        insecure=r"0|off|false|disabled",
+        absent=Absent.IGNORE,
+        exempt={"name": r"(?!(rds\.force_ssl|require_secure_transport|tls|require_ssl)$).*"},
+        why="the engine accepts connections without TLS",
+    ),
+    Signal(
         id="origin-protocol",
         concern=IN_TRANSIT,
         kind=Kind.CHOICE,

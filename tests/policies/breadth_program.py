@@ -1926,7 +1926,59 @@ def spelt_as_users_write() -> None:
     runbook("restart-scorer-runbook", None, "210987654321")
     runbook("restart-scorer-runbook-public", "public-data-exposure", "All")
 
-    # Glue reads the password from the secret its documented `SECRET_ID` property names.
+    # Engine parameters that decide whether clients must use TLS, spelt as each engine spells them.
+    def parameters(kind: Callable[..., Any], name: str, expected: str | None, family: str, **settings: str) -> None:
+        kind(
+            case(name, expected),
+            family=family,
+            parameters=[{"name": key.replace("__", "."), "value": value} for key, value in settings.items()],
+            tags=TAGS,
+        )
+
+    parameters(
+        aws.rds.ParameterGroup, "features-pg-params", None, "postgres16", rds__force_ssl="1", log_connections="0"
+    )
+    parameters(
+        aws.rds.ParameterGroup,
+        "features-pg-params-tls-optional",
+        "encryption-in-transit",
+        "postgres16",
+        rds__force_ssl="0",
+    )
+    parameters(
+        aws.rds.ClusterParameterGroup,
+        "experiments-mysql-params",
+        None,
+        "aurora-mysql8.0",
+        require_secure_transport="ON",
+        general_log="OFF",
+    )
+    parameters(
+        aws.rds.ClusterParameterGroup,
+        "experiments-mysql-params-tls-off",
+        "encryption-in-transit",
+        "aurora-mysql8.0",
+        require_secure_transport="OFF",
+    )
+    parameters(aws.docdb.ClusterParameterGroup, "metadata-docdb-params", None, "docdb5.0", tls="enabled")
+    parameters(
+        aws.docdb.ClusterParameterGroup,
+        "metadata-docdb-params-no-tls",
+        "encryption-in-transit",
+        "docdb5.0",
+        tls="disabled",
+    )
+    parameters(aws.redshift.ParameterGroup, "warehouse-params", None, "redshift-1.0", require_ssl="true")
+    parameters(
+        aws.redshift.ParameterGroup,
+        "warehouse-params-no-ssl",
+        "encryption-in-transit",
+        "redshift-1.0",
+        require_ssl="false",
+    )
+    # Glue reads the password from the secret its documented `SECRET_ID` property names. The provider marks
+    # connection properties secret: a value such as "true" here would be masked in every message of the
+    # stack that contains it (server.py masks secret values wherever they appear).
     for name, properties, expected in (
         ("feature-db-connection", {"SECRET_ID": "prod/glue/feature-db"}, None),
         (
@@ -1941,7 +1993,6 @@ def spelt_as_users_write() -> None:
             connection_type="JDBC",
             connection_properties={
                 "JDBC_CONNECTION_URL": "jdbc:postgresql://features.internal:5432/features",
-                "JDBC_ENFORCE_SSL": "true",
                 **properties,
             },
             physical_connection_requirements={
