@@ -11,6 +11,7 @@ value is only a marker string (`is_unknown`).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeGuard, TypeVar, cast
@@ -49,10 +50,26 @@ PRODUCTION_SCHEMA = {
     "description": "Whether the stack serves production traffic; on other stacks the rule does not apply.",
 }
 NOT_PRODUCTION = "applies to production stacks only (config `production: false`)"
-# Every IPv4 and every IPv6 address: a source range open to the whole internet.
-WORLD = ("0.0.0.0/0", "::/0")
+# Source ranges as wide as the internet: an IPv4 range of /8 or wider, an IPv6 one of /16 or wider
+# (0.0.0.0/1 with 128.0.0.0/1 is 0.0.0.0/0 spelt in halves), unless it lies in private address space.
+WORLD_PREFIX = {4: 8, 6: 16}
+PRIVATE_RANGES = tuple(ipaddress.ip_network(cidr) for cidr in ("10.0.0.0/8", "127.0.0.0/8", "fc00::/7", "fe80::/10"))
 # `alias/aws/<service>` (or its ARN) names the key AWS manages for a service in each account.
 AWS_MANAGED_KEY = re.compile(r"(^|:)alias/aws/")
+
+
+def is_world(source: str) -> bool:
+    """Whether a CIDR (however spelt: spaces, host bits set) opens the whole internet or a share of it as wide."""
+    try:
+        network = ipaddress.ip_network(source.strip(), strict=False)
+    except ValueError:
+        return False
+    if network.prefixlen > WORLD_PREFIX[network.version]:
+        return False
+    return not any(
+        network.version == private.version and network.subnet_of(private)  # pyright: ignore[reportArgumentType]
+        for private in PRIVATE_RANGES
+    )
 
 
 def aws_config_url(rule_name: str) -> str:

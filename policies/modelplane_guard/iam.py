@@ -71,6 +71,8 @@ RESOURCE_POLICY_PROPERTIES = {
 # Types whose documents the lists above (and the key policy rule) read by name; any other type's
 # document-shaped inputs come from the property index (`policy-document` signal).
 NAMED_DOCUMENT_TYPES = frozenset({*IDENTITY_POLICY_PROPERTIES, ROLE, *RESOURCE_POLICY_PROPERTIES, *KEY_POLICY_TYPES})
+# The input names that attach AWS managed policies by ARN, on any type.
+MANAGED_POLICY_PROPERTY = re.compile(r"(managedPolicy|policy)Arns?")
 BROAD_MANAGED_POLICIES = ["AdministratorAccess", "IAMFullAccess", "AmazonSageMakerFullAccess"]
 SOURCE_CONDITION_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths"})
 COGNITO_IDENTITY = "cognito-identity.amazonaws.com"
@@ -176,17 +178,24 @@ no_admin_statements = ReachingPolicy(
 
 
 def _no_broad_managed_policies(args: ResourceValidationArgs, report: Report) -> None:
-    prop = ATTACHMENT_PROPERTIES.get(args.resource_type)
-    if prop is None:
+    if args.resource_type in ATTACHMENT_PROPERTIES:
+        props = [ATTACHMENT_PROPERTIES[args.resource_type]]
+    elif args.resource_type.startswith("aws:"):
+        # Any other type that attaches managed policies by ARN (an IAM Identity Center permission set's
+        # `managedPolicyArn`, a type AWS adds later): its top-level `policyArn(s)`/`managedPolicyArn(s)`.
+        props = [str(name) for name in args.props if MANAGED_POLICY_PROPERTY.fullmatch(str(name))]
+    else:
         return
     denied = {str(name) for name in args.get_config().get("deniedPolicies", BROAD_MANAGED_POLICIES)}
-    for arn in as_list(args.props.get(prop)):
-        match = re.fullmatch(r"arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?([^/]+)", str(arn))
-        if match and match.group(1) in denied:
-            report(f"{prop} attaches the AWS managed policy {match.group(1)}.")
+    for prop in props:
+        for arn in as_list(args.props.get(prop)):
+            match = re.fullmatch(r"arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?([^/]+)", str(arn))
+            if match and match.group(1) in denied:
+                report(f"{prop} attaches the AWS managed policy {match.group(1)}.")
 
 
-no_broad_managed_policies = ResourceValidationPolicy(
+no_broad_managed_policies = ReachingPolicy(
+    lambda resource_type: resource_type.startswith("aws:"),
     name="iam-no-broad-managed-policies",
     description="Roles, users and groups never get broad AWS managed policies such as AdministratorAccess, IAMFullAccess or AmazonSageMakerFullAccess.",
     validate=rule(_no_broad_managed_policies),

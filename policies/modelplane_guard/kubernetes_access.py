@@ -15,13 +15,13 @@ from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Seve
 from .common import (
     PRODUCTION_PROPERTY,
     PRODUCTION_SCHEMA,
-    WORLD,
     Report,
     applies_to,
     as_list,
     as_mapping,
     config_schema,
     dig,
+    is_world,
     production_gate,
     rule,
     sources,
@@ -221,7 +221,7 @@ def _service_not_public(args: ResourceValidationArgs, report: Report) -> None:
         report(
             "spec.type is LoadBalancer without an internal-scheme annotation or loadBalancerSourceRanges: the whole internet can reach it."
         )
-    elif world := [item for item in ranges if item in WORLD]:
+    elif world := [item for item in ranges if is_world(item)]:
         report(f"spec.loadBalancerSourceRanges includes {', '.join(world)}: the whole internet can reach it.")
 
 

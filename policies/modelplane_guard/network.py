@@ -16,7 +16,6 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
 
 from .common import (
-    WORLD,
     Report,
     Unknowns,
     applies_to,
@@ -26,6 +25,7 @@ from .common import (
     aws_config_url,
     config_schema,
     for_types,
+    is_world,
     number_text,
     scalar_text,
     sources,
@@ -63,7 +63,7 @@ def world_exposure(
     `source_keys`; its protocol the first of `protocol_keys` it sets (`-1`, `all`, or none at all with no
     ports: every port), numbers as the program wrote them (over gRPC -1 arrives as -1.0)."""
     sources = [source for key in source_keys for source in as_list(holder.get(key))]
-    world = [text for text in (scalar_text(source).strip() for source in sources) if text in WORLD]
+    world = [text for text in (scalar_text(source).strip() for source in sources) if is_world(text)]
     if not world:
         return None
     protocol = next((protocol_name(holder.get(key)) for key in protocol_keys if holder.get(key) is not None), "")

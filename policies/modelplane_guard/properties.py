@@ -285,7 +285,9 @@ def _reason(signal: Signal, found: Found, value: Any, options: Options) -> str |
         bad = is_false(value) if signal.secure else is_true(value)
         return signal.why if bad else None
     if kind == Kind.CHOICE:
-        values = [scalar_text(item) for item in as_list(value)]
+        # A map's values (a document's `permissions`, whose keys are spelt as the program wrote them).
+        items = list(as_mapping(value).values()) if is_mapping(value) else as_list(value)
+        values = [scalar_text(item) for item in items]
         if signal.insecure is not None and any(re.fullmatch(signal.insecure, item, re.IGNORECASE) for item in values):
             return signal.why
         if signal.accepted is not None and not all(re.fullmatch(signal.accepted, item) for item in values):

@@ -123,6 +123,8 @@ class Signal:
 # An exemption by presence: any value (a read replica's source) makes the finding not apply, even one
 # not known yet during preview.
 ANY_VALUE = ".+"
+# A source range narrower than the internet-wide ones (common.is_world: IPv4 /8 or wider, IPv6 /16 or wider).
+WORLD_WIDE_EXCLUDED = r"(?![^:]*/[0-8]$)(?!.*:.*/([0-9]|1[0-6])$).+"
 
 
 # A read replica (an RDS instance's `replicateSourceDb`, a cluster's `replicationSourceIdentifier`)
@@ -404,7 +406,14 @@ SIGNALS: tuple[Signal, ...] = (
         id="in-transit-mode",
         concern=IN_TRANSIT,
         kind=Kind.CHOICE,
-        names=_words("clientBroker", "transitEncryption", "transitEncryptionMode", "inTransitEncryption", "sslMode"),
+        names=_words(
+            "clientBroker",
+            "transitEncryption",
+            "transitEncryptionMode",
+            "inTransitEncryption",
+            "sslMode",
+            "clusterEndpointEncryptionType",
+        ),
         schema=("string",),
         insecure=r"plaintext|tls_plaintext|disabled|preferred|none",
         why="clients may connect without TLS",
@@ -429,11 +438,40 @@ SIGNALS: tuple[Signal, ...] = (
         why="viewers may use plain HTTP",
     ),
     Signal(
+        id="engine-tls-parameter",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        # A database engine's parameter that lets clients connect without TLS: PostgreSQL's and SQL
+        # Server's `rds.force_ssl`, MySQL's `require_secure_transport`, DocumentDB's `tls`, Redshift's
+        # `require_ssl`, however the value is spelt (0, OFF, false, disabled).
+        names="value",
+        within="parameters",
+        types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*ParameterGroup",
+        schema=("string",),
+        insecure=r"0|off|false|disabled",
+        absent=Absent.IGNORE,
+        exempt={"name": r"(?!(rds\.force_ssl|require_secure_transport|tls|require_ssl)$).*"},
+        why="the engine accepts connections without TLS",
+    ),
+    Signal(
+        id="origin-protocol",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        # What a CDN speaks to a custom origin: `http-only` carries every request unencrypted behind the
+        # HTTPS edge (AWS Security Hub CloudFront.9).
+        names="originProtocolPolicy",
+        within="customOriginConfig",
+        schema=("string",),
+        insecure="http-only",
+        absent=Absent.IGNORE,
+        why="requests travel to the origin over plain HTTP",
+    ),
+    Signal(
         id="listener-protocol",
         concern=IN_TRANSIT,
         kind=Kind.CHOICE,
-        names=_words("protocol", "lbProtocol"),
-        within=_words("", "listeners"),
+        names="protocol",
+        within="",
         # Front doors: load balancer (and VPC Lattice) listeners, where clients connect.
         types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*(Listener|LoadBalancer)",
         schema=("string",),
@@ -443,6 +481,20 @@ SIGNALS: tuple[Signal, ...] = (
         absent=Absent.INSECURE,
         exempt={"defaultActions[].redirect.protocol": "HTTPS", "certificateArn": ANY_VALUE, "port": ""},
         why="clients connect over plain HTTP; redirect to HTTPS or listen on HTTPS",
+    ),
+    Signal(
+        id="inline-listener-protocol",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        # A Classic Load Balancer's inline listeners: `lbProtocol` is required and its port is `lbPort`, so
+        # neither the Gateway Load Balancer's missing port nor a missing protocol applies here.
+        names="lbProtocol",
+        within="listeners",
+        types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*(Listener|LoadBalancer)",
+        schema=("string",),
+        insecure="http",
+        absent=Absent.IGNORE,
+        why="clients connect over plain HTTP; listen on HTTPS",
     ),
     Signal(
         id="plaintext-protocol",
@@ -527,7 +579,10 @@ SIGNALS: tuple[Signal, ...] = (
         schema=("boolean",),
         secure=False,
         # A public endpoint that only the listed networks may reach is the documented hardening.
-        exempt={"publicAccessCidrs": r"(?!0\.0\.0\.0/0$)(?!::/0$).+"},
+        # Every listed range must be narrower than the internet-wide ones (IPv4 /8 or wider, IPv6 /16 or wider;
+        # the sources of a public endpoint are public addresses):
+        # 0.0.0.0/1 with 128.0.0.0/1 opens it as widely as 0.0.0.0/0.
+        exempt={"publicAccessCidrs[]": WORLD_WIDE_EXCLUDED},
         why="the API endpoint is open to the whole internet (publicAccessCidrs is unset or 0.0.0.0/0)",
     ),
     Signal(
@@ -687,6 +742,20 @@ SIGNALS: tuple[Signal, ...] = (
         absent=Absent.IGNORE,
         waivable=False,
         why="every AWS account can copy it",
+    ),
+    Signal(
+        id="shared-with-all-accounts",
+        concern=PUBLIC_DATA,
+        kind=Kind.CHOICE,
+        # A document's sharing permissions, a map (`{"type": "Share", "accountIds": "All"}`): the account
+        # list `All` shares it with every account.
+        names="permissions",
+        path=r"\{\}$",
+        schema=("string",),
+        insecure="all",
+        absent=Absent.IGNORE,
+        waivable=False,
+        why="every AWS account can read and run it",
     ),
     Signal(
         id="launch-permission-for-everyone",

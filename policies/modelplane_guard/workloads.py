@@ -34,6 +34,9 @@ from .waivers import NON_WAIVABLE
 ECR_PRIVATE_REGISTRY = r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
 # Names that announce a secret; matched on the upper-cased name with `-` read as `_`.
 SECRET_NAME_PATTERN = r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL"
+# A variable named as a pointer to a secret (`SECRET_ID`, `DB_PASSWORD_ARN`, Docker's `POSTGRES_PASSWORD_FILE`)
+# holds a secret's name, ARN or path, not the secret: only the value patterns below judge it.
+SECRET_POINTER_NAME = re.compile(r"_(ARN|NAME|ID|PATH|FILE)$")
 # A value that only points at a secret (the container fetches it with its role) is fine.
 SECRET_REFERENCE_PATTERNS = [r"^arn:aws[a-z-]*:(secretsmanager|ssm):"]
 # Values that are credentials whatever the variable is called.
@@ -213,7 +216,11 @@ def _no_secrets_in_environment(args: ResourceValidationArgs, report: Report) -> 
             kinds = [kind for kind, pattern in SECRET_VALUE_PATTERNS.items() if re.search(pattern, text)]
             if kinds:
                 report(f"{label} environment variable {name!r} holds what looks like {kinds[0]}.")
-            elif text and name_pattern.search(name.upper().replace("-", "_")):
+            elif (
+                text
+                and name_pattern.search(normalized := name.upper().replace("-", "_"))
+                and not SECRET_POINTER_NAME.search(normalized)
+            ):
                 report(f"{label} environment variable {name!r} is named like a secret and holds a literal value.")
     unknowns.settle()
 

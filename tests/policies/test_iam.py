@@ -117,6 +117,29 @@ CASES: list[Case] = [
         {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"},
         ["policyArn attaches the AWS managed policy AmazonSageMakerFullAccess."],
     ),
+    # Any type that attaches managed policies by ARN, not only IAM's own attachments.
+    one(
+        "iam-no-broad-managed-policies",
+        "identity-center-permission-set-admin",
+        "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment",
+        {
+            "instanceArn": "arn:aws:sso:::instance/ssoins-0123456789abcdef",
+            "permissionSetArn": "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-1",
+            "managedPolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess",
+        },
+        ["managedPolicyArn attaches the AWS managed policy AdministratorAccess."],
+    ),
+    one(
+        "iam-no-broad-managed-policies",
+        "identity-center-permission-set-read-only",
+        "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment",
+        {
+            "instanceArn": "arn:aws:sso:::instance/ssoins-0123456789abcdef",
+            "permissionSetArn": "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-1",
+            "managedPolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        },
+        [],
+    ),
     one(
         "iam-no-broad-managed-policies",
         "role-managed-arns",

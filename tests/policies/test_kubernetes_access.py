@@ -212,6 +212,21 @@ CASES: list[Case] = [
         service("LoadBalancer", loadBalancerSourceRanges=["10.0.0.0/8", "0.0.0.0/0"]),
         ["spec.loadBalancerSourceRanges includes 0.0.0.0/0: the whole internet can reach it."],
     ),
+    # The whole internet in halves (or any range /8 or wider outside private space) is the whole internet.
+    one(
+        "kubernetes-load-balancer-not-public",
+        "world-in-halves",
+        SERVICE,
+        service("LoadBalancer", loadBalancerSourceRanges=["0.0.0.0/1", "128.0.0.0/1", "2000::/3"]),
+        ["spec.loadBalancerSourceRanges includes 0.0.0.0/1, 128.0.0.0/1, 2000::/3: the whole internet can reach it."],
+    ),
+    one(
+        "kubernetes-load-balancer-not-public",
+        "private-wide-range",
+        SERVICE,
+        service("LoadBalancer", loadBalancerSourceRanges=["10.0.0.0/8", "fd00::/8"]),
+        [],
+    ),
     one("kubernetes-no-node-ports-in-production", "cluster-ip", SERVICE, service("ClusterIP"), []),
     one(
         "kubernetes-no-node-ports-in-production",

@@ -110,6 +110,36 @@ CASES: list[Case] = [
         {"securityGroupId": SECURITY_GROUP, "ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0"},
         ["rule opens every port to 0.0.0.0/0: anyone on the internet can connect."],
     ),
+    # The internet spelt in halves, with space and as text: every range /8 or wider outside private space.
+    one(
+        "ec2-security-group-ingress-restricted",
+        "ssh-from-the-internet-in-halves",
+        SG_RULE,
+        {
+            "type": "ingress",
+            "securityGroupId": SECURITY_GROUP,
+            "protocol": "6",
+            "fromPort": "22",
+            "toPort": "22",
+            "cidrBlocks": ["0.0.0.0/1", " 128.0.0.0/1 "],
+        },
+        ["rule opens port 22 (SSH) to 0.0.0.0/1 and 128.0.0.0/1: anyone on the internet can connect."],
+    ),
+    one(
+        "ec2-security-group-ingress-restricted",
+        "ssh-from-the-private-network",
+        SG_RULE,
+        {
+            "type": "ingress",
+            "securityGroupId": SECURITY_GROUP,
+            "protocol": "tcp",
+            "fromPort": 22,
+            "toPort": 22,
+            "cidrBlocks": ["10.0.0.0/8"],
+            "ipv6CidrBlocks": ["fd00::/8"],
+        },
+        [],
+    ),
     # However the program spells "every protocol", the port range beside it does not narrow it.
     one(
         "ec2-security-group-ingress-restricted",

@@ -108,6 +108,31 @@ CASES: list[Case] = [
         patched(model(), "primaryContainer.environment.DB_PASSWORD", "hunter2"),
         ["primaryContainer environment variable 'DB_PASSWORD' is named like a secret and holds a literal value."],
     ),
+    # Named as a pointer (a secret's name, id or file), the value is judged only by what it looks like.
+    one(
+        "no-secrets-in-container-environment",
+        "secret-passed-by-name-id-and-file",
+        "aws:glue/connection:Connection",
+        {
+            "connectionProperties": {
+                "SECRET_ID": "prod/glue/feature-db",
+                "DB_PASSWORD_FILE": "/run/secrets/db-password",
+                "API_TOKEN_NAME": "feature-store-token",
+                "JDBC_CONNECTION_URL": "jdbc:postgresql://features.internal:5432/features",
+            }
+        },
+        [],
+    ),
+    one(
+        "no-secrets-in-container-environment",
+        "access-key-under-a-pointer-name",
+        "aws:glue/connection:Connection",
+        {"connectionProperties": {"ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "PASSWORD": "hunter2"}},
+        [
+            "connectionProperties environment variable 'PASSWORD' is named like a secret and holds a literal value.",
+            "connectionProperties environment variable 'ACCESS_KEY_ID' holds what looks like an AWS access key id.",
+        ],
+    ),
     one(
         "no-secrets-in-container-environment",
         "access-key-under-innocent-name",
