@@ -191,9 +191,11 @@ def _sagemaker_run(container: _Container, contract: Contract) -> list[Check]:
 
 
 def _bind_to_port_run(container: _Container, port: int, contract: Contract) -> list[Check]:
+    # 8080 free before the start and taken after it, while the container runs: the container took it.
+    default_port = None if _accepts(SAGEMAKER_PORT) else SAGEMAKER_PORT
     if (taken := container.start_on(port)) is not None:
         return [Check("bind-to-port", Result.FAIL, taken)]
-    problem, _ = _await_ready(container, port, PING_PATH, contract.readiness_timeout)
+    problem, _ = _await_ready(container, port, PING_PATH, contract.readiness_timeout, not_on=default_port)
     if problem is None:
         return [Check("bind-to-port", Result.PASS, f"/ping answered on SAGEMAKER_BIND_TO_PORT={port}")]
     return [Check("bind-to-port", Result.FAIL, f"SAGEMAKER_BIND_TO_PORT={port}: {problem}")]
@@ -330,7 +332,7 @@ class _Container:
 
     def start_on(self, port: int) -> str | None:
         """Start it once `port` is free (None); else why it was not started."""
-        with suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+        if _accepts(port):
             return f"port {port} was taken before the container started (another process on this machine)"
         waiting = threading.Event()
         threading.Thread(target=self._await_removal, args=(waiting,), daemon=True).start()
@@ -421,8 +423,15 @@ def _await_port(container: _Container, port: int, timeout: float) -> str | None:
     )
 
 
-def _await_ready(container: _Container, port: int, path: str, timeout: float) -> tuple[str | None, float]:
-    """(None, seconds since start) once `path` answers 200 and the container still runs; else (why not, …)."""
+def _await_ready(
+    container: _Container, port: int, path: str, timeout: float, *, not_on: int | None = None
+) -> tuple[str | None, float]:
+    """(None, seconds since start) once `path` answers 200 and the container still runs; else (why not, …).
+
+    `not_on`: a port that was free before the start and that the container must leave alone (SageMaker's
+    8080 when told SAGEMAKER_BIND_TO_PORT): once it accepts connections, the server listens there and will
+    not move, so that is the answer at once rather than after the whole timeout.
+    """
     last = "no answer"
     while (elapsed := time.monotonic() - container.started) < timeout:
         status, body, _ = _request(port, "GET", path)
@@ -432,6 +441,10 @@ def _await_ready(container: _Container, port: int, path: str, timeout: float) ->
             last = f"{status} {_excerpt(body)}"
         if (exited := container.exited()) is not None:
             return exited, 0.0
+        if not_on is not None and _accepts(not_on):
+            return container.exited() or (
+                f"it listens on port {not_on} instead (in an inference pipeline another container has that port)"
+            ), 0.0
         time.sleep(POLL_SECONDS)
     return f"GET {path} on port {port} did not answer 200 within {timeout:g} s (last: {last})", 0.0
 
@@ -454,8 +467,15 @@ def _request(
         connection.close()
 
 
-def _require_free(port: int) -> None:
+def _accepts(port: int) -> bool:
+    """Whether something on this machine accepts connections on `port`."""
     with suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+        return True
+    return False
+
+
+def _require_free(port: int) -> None:
+    if _accepts(port):
         raise ImageError(f"port {port} is in use on this machine: the contract test runs the image on the host network")
 
 
