@@ -1,10 +1,11 @@
 """The image tests' real parts, once per session: the Docker daemon (`make unit` starts one), a base image
 made here from Debian's packages (no public registry is reachable), our serving image, the broken images,
-a model archive and a loopback registry."""
+a small image for the tests of manifests and pushes, a model archive and a loopback registry."""
 
 from __future__ import annotations
 
 import io
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,6 +57,32 @@ def broken_images(docker_client: docker.DockerClient, base_image: str) -> dict[s
             assert "error" not in event, event
         images[fault] = f"modelplane-broken:{fault}"
     return images
+
+
+@pytest.fixture(scope="session")
+def small_image(docker_client: docker.DockerClient) -> str:
+    """An image of two small layers on no base, by the daemon's classic builder (cached after the first run).
+
+    For the tests of a push and of a manifest's type, which never run the image: the registry protocol and
+    the media types are the same for any image, and the layers of one on the 217 MB base cost seconds to
+    export, compress and upload each time."""
+    files = {
+        "Dockerfile": b"FROM scratch\nCOPY a /a\nCOPY b /b\nLABEL org.opencontainers.image.title=modelplane-small\n",
+        "a": b"the first layer\n",
+        "b": b"the second layer\n",
+    }
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as contents:
+        for name, data in files.items():
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            contents.addfile(member, io.BytesIO(data))
+    context.seek(0)
+    for event in docker_client.api.build(
+        fileobj=context, custom_context=True, tag="modelplane-small:latest", network_mode="none", decode=True
+    ):
+        assert "error" not in event, event
+    return "modelplane-small:latest"
 
 
 @pytest.fixture(scope="session")
