@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 
@@ -27,8 +26,10 @@ OTHER_ENDPOINT = "churn-model"
 
 
 def client(service: str) -> Any:
-    return botocore.session.get_session().create_client(
-        service, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    """A client of the session `Aws.connect` makes, whose loader keeps the service models it parsed (a fresh
+    botocore session per client parses SageMaker's 2 MB model again)."""
+    return Aws.connect(REGION, None).session.client(
+        service, aws_access_key_id="testing", aws_secret_access_key="testing"
     )
 
 
