@@ -95,11 +95,19 @@ def judge_files(
     files: Sequence[Path], baseline: Baseline, window: Window, *, threads: int | None = None
 ) -> WindowAggregates:
     """The drift query over local capture files."""
+    with connect(threads) as connection:
+        return judge_files_in(connection, files, baseline, window)
+
+
+def judge_files_in(
+    connection: duckdb.DuckDBPyConnection, files: Sequence[Path], baseline: Baseline, window: Window
+) -> WindowAggregates:
+    """The drift query over local capture files in an open session (`connect`), which may judge other windows
+    before and after: opening and closing a DuckDB database costs more than judging a small window."""
     query = duckdb_sql(trino_sql(baseline, window, SOURCE))
     total = WindowAggregates()
-    with connect(threads) as connection:
-        for batch in batches(files, lambda path: path.stat().st_size, BATCH_BYTES):
-            total.merge(_run(connection, query, batch, baseline))
+    for batch in batches(files, lambda path: path.stat().st_size, BATCH_BYTES):
+        total.merge(_run(connection, query, batch, baseline))
     return total
 
 

@@ -24,6 +24,7 @@ smallest hashes of the union are the smallest of the batches' smallest.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import Counter
@@ -484,8 +485,13 @@ FROM bucketed
 """  # noqa: S608
 
 
+@functools.lru_cache(maxsize=16)
 def duckdb_sql(trino: str) -> str:
     """The Trino text as DuckDB runs it (run `DUCKDB_MACROS` in the session first).
+
+    Kept for the texts last transpiled (a pure function of the text): sqlglot takes about 0.1 s on the query, more
+    than DuckDB takes on a small window, and a process that judges many windows of one baseline (the test suite
+    judges hundreds) would transpile the same text again each time.
 
     Two rewrites besides sqlglot's: `json_format` of a JSON value becomes a cast to text (sqlglot writes
     `CAST(TO_JSON(x) AS TEXT)`, which serialises the value again; DuckDB's JSON already is its text), and

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
+import duckdb
 import pytest
 
+from modelplane.drift import embedded
 from tests.stacks import SimulateStack
 
 
@@ -14,3 +17,12 @@ from tests.stacks import SimulateStack
 def prod_outputs(simulate_stack: SimulateStack) -> dict[str, Any]:
     """The prod program's stack outputs (a copy a test may change): what `pulumi stack output --json` prints."""
     return copy.deepcopy(simulate_stack("prod").outputs)
+
+
+@pytest.fixture(scope="module")
+def drift_session() -> Iterator[duckdb.DuckDBPyConnection]:
+    """One embedded-engine session for a module's windows (`embedded.judge_files_in`): opening and closing a
+    DuckDB database (~0.04 CPU-s) costs more than judging a small window. Each window replaces the session's
+    view of its files, so no window sees another's."""
+    with embedded.connect() as connection:
+        yield connection

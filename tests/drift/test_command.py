@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
+from duckdb import DuckDBPyConnection
 from scipy import stats
 
 from modelplane.aws import EMULATOR_CREDENTIALS
@@ -388,12 +389,13 @@ def test_numeric_categories_match_however_the_training_csv_and_the_requests_spel
     assert judged.new_categories == {} and not judged.drifted, judged.reasons
 
 
-def test_steady_windows_rarely_raise_a_false_alarm(tmp_path: Path) -> None:
+def test_steady_windows_rarely_raise_a_false_alarm(tmp_path: Path, drift_session: DuckDBPyConnection) -> None:
     baseline = baseline_from_frame(transactions(5000, seed=10).drop(columns=["label"]), source="train.csv")
     when = UNTIL - timedelta(hours=1)
     verdicts = []
     for seed in range(11, 31):
         lines = [capture_line(row, when, "csv") for row in requests_of(transactions(500, seed=seed))]
         files = write_capture(tmp_path / str(seed), lines)
-        verdicts.append(compare(baseline, embedded.judge_files(files, baseline, WINDOW), DataDrift()).verdict)
+        judged = embedded.judge_files_in(drift_session, files, baseline, WINDOW)
+        verdicts.append(compare(baseline, judged, DataDrift()).verdict)
     assert verdicts.count(Verdict.DRIFT) <= 1, verdicts

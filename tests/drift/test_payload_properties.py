@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from duckdb import DuckDBPyConnection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -150,7 +151,7 @@ BASELINE = baseline_from_frame(
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(requests=st.lists(captured_requests(), min_size=1, max_size=6))
 def test_the_query_reads_generated_payloads_as_the_server_and_drifts_rules_do(
-    requests: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+    requests: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory, drift_session: DuckDBPyConnection
 ) -> None:
     baseline = BASELINE
     lines = [
@@ -159,7 +160,7 @@ def test_the_query_reads_generated_payloads_as_the_server_and_drifts_rules_do(
     ]
     files = write_capture(tmp_path_factory.mktemp("capture"), lines)
 
-    assert comparable(embedded.judge_files(files, baseline, WINDOW)) == comparable(
+    assert comparable(embedded.judge_files_in(drift_session, files, baseline, WINDOW)) == comparable(
         reference_aggregates(lines, WINDOW, baseline)
     )
     for request in requests:

@@ -5,6 +5,7 @@ statistics and verdicts; and the Trino text Athena runs, transpiled, gives the s
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import json
 from collections import Counter
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlglot
+from duckdb import DuckDBPyConnection
 from scipy import stats
 from sqlglot import exp
 
@@ -56,12 +58,12 @@ Judge = Callable[[list[str], Baseline], WindowAggregates]
 
 
 @pytest.fixture
-def judge(tmp_path: Path) -> Judge:
+def judge(tmp_path: Path, drift_session: DuckDBPyConnection) -> Judge:
     """The embedded engine over `lines` written as capture files."""
 
     def run(lines: list[str], baseline: Baseline) -> WindowAggregates:
         files = write_capture(tmp_path / f"capture-{len(list(tmp_path.iterdir()))}", lines)
-        return embedded.judge_files(files, baseline, WINDOW)
+        return embedded.judge_files_in(drift_session, files, baseline, WINDOW)
 
     return run
 
@@ -155,13 +157,13 @@ def hostile_files() -> dict[str, bytes]:
 
 @pytest.mark.parametrize("case", hostile_files())
 def test_hostile_capture_files_are_read_as_the_reference_reads_them(
-    case: str, small_baseline: Baseline, tmp_path: Path
+    case: str, small_baseline: Baseline, tmp_path: Path, drift_session: DuckDBPyConnection
 ) -> None:
     content = hostile_files()[case]
     path = tmp_path / "capture.jsonl"
     path.write_bytes(content)
 
-    answer = embedded.judge_files([path], small_baseline, WINDOW)
+    answer = embedded.judge_files_in(drift_session, [path], small_baseline, WINDOW)
 
     assert comparable(answer) == comparable(reference_aggregates(file_lines(content), WINDOW, small_baseline))
 
@@ -174,7 +176,8 @@ def test_every_case_at_once_in_several_batches_adds_up_to_the_reference(
         for index, endpoint_input in enumerate([*PAYLOADS.values(), *REFUSED_PAYLOADS.values()])
     ]
     files = write_capture(tmp_path, lines * 3, per_file=7)
-    monkeypatch.setattr(embedded, "BATCH_BYTES", 4000)
+    # 9 batches (each DuckDB's ~0.05 CPU-s): of several files, and a file over the limit alone.
+    monkeypatch.setattr(embedded, "BATCH_BYTES", 20_000)
     partials: list[WindowAggregates] = []
     run = embedded._run
     monkeypatch.setattr(embedded, "_run", lambda *args: partials.append(run(*args)) or partials[-1])
@@ -235,15 +238,26 @@ def test_statistics_are_scipys_on_the_window(baseline: Baseline, judge: Judge) -
 
 
 # KS statistics of the sample and of every value differ by at most the sample's distance to the window's
-# distribution: below sqrt(ln(2 / 0.001) / (2 n)) with probability 0.999 (Dvoretzky-Kiefer-Wolfowitz).
+# distribution: below sqrt(ln(2 / 0.001) / (2 n)) with probability 0.999 (Dvoretzky-Kiefer-Wolfowitz). The
+# sample is drawn without replacement from the window's values, which concentrates at least as well as the
+# independent draws the bound is stated for (Serfling 1974), however few values the window holds beyond n.
 KS_TOLERANCE = float(np.sqrt(np.log(2 / 0.001) / (2 * KS_SAMPLE_SIZE)))
+
+
+@functools.cache
+def twice_the_sample(*, drifted: bool) -> tuple[pd.DataFrame, list[str]]:
+    """A window of `2 * KS_SAMPLE_SIZE` requests and its capture lines, made once for the tests of the sample:
+    making them costs about as much as judging them. Half the window is left out of the sample, so a count taken
+    from the sample alone is off by 10,000, and the sample is a real draw, not the window."""
+    frame = transactions(2 * KS_SAMPLE_SIZE, seed=41 if drifted else 5, drifted=drifted)
+    return frame, window_lines(frame)
 
 
 @pytest.mark.parametrize("drifted", [False, True])
 def test_a_window_larger_than_the_sample_matches_the_reference_within_tolerance(
     baseline: Baseline, judge: Judge, drifted: bool
 ) -> None:
-    lines = window_lines(transactions(3 * KS_SAMPLE_SIZE, seed=40 + drifted, drifted=drifted))
+    _, lines = twice_the_sample(drifted=drifted)
 
     answer, reference = judge(lines, baseline), reference_aggregates(lines, WINDOW, baseline)
     judged, expected = compare(baseline, answer, DataDrift()), compare(baseline, reference, DataDrift())
@@ -257,7 +271,7 @@ def test_a_window_larger_than_the_sample_matches_the_reference_within_tolerance(
             pytest.approx(other.psi, abs=1e-12),
         ), "bins and categories are counted in full"
         if feature.test == "ks":
-            assert answer.features[feature.name].values == 3 * KS_SAMPLE_SIZE
+            assert answer.features[feature.name].values == 2 * KS_SAMPLE_SIZE
             assert len(answer.features[feature.name].sample) == KS_SAMPLE_SIZE
             assert feature.statistic == pytest.approx(other.statistic, abs=KS_TOLERANCE)
         else:
@@ -265,8 +279,7 @@ def test_a_window_larger_than_the_sample_matches_the_reference_within_tolerance(
 
 
 def test_the_sample_is_the_same_on_every_run_and_spread_over_the_window(baseline: Baseline, judge: Judge) -> None:
-    frame = transactions(2 * KS_SAMPLE_SIZE, seed=5)
-    lines = window_lines(frame)
+    frame, lines = twice_the_sample(drifted=False)
 
     first, second = judge(lines, baseline), judge(lines, baseline)
 
@@ -282,7 +295,9 @@ def test_requests_of_many_rows_are_sampled_row_by_row(judge: Judge) -> None:
     sample stays within the sample's tolerance of every value's."""
     random = np.random.default_rng(7)
     baseline = baseline_from_frame(pd.DataFrame({"a": random.normal(0, 1, 5000)}), source="train.csv")
-    requests, per_request = 1000, 100
+    # 50,000 rows, a fifth of them sampled: a request misses the sample with odds 0.8^50 < 2e-5, so fewer than 990
+    # requests in the sample is a bug (sampling whole requests gives about 10,000 / 50 = 200), not bad luck.
+    requests, per_request = 1000, 50
     lines, request_of = [], {}
     for index in range(requests):
         values = [f"{value:.6f}" for value in random.normal(random.normal(0, 0.7), 0.7, per_request)]
