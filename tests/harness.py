@@ -2,8 +2,9 @@
 fresh process each, resources recorded by hand, and the SARIF schema reports are checked against.
 
 Mock state is process-global, so `run_isolated("tests.components.test_x:scenario")` runs the function `scenario`
-of a test module (or `run_isolated("examples/python/__main__.py")` a program file) in its own
-interpreter and returns every registration and the stack's exports.
+of a test module (or `run_isolated("examples/python/__main__.py")` a program file) in a process of its own
+(a fork of the simulations' fork server, which has imported the SDKs already) and returns every
+registration and the stack's exports.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import importlib
 import json
 import os
 import runpy
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 
@@ -21,6 +21,7 @@ from ruamel.yaml import YAML
 
 from modelplane.offline.graph import Simulation
 from modelplane.offline.mocks import run_under_mocks
+from modelplane.offline.simulation import start_module
 from tests.stacks import REPOSITORY
 
 REGION = "eu-west-1"
@@ -28,21 +29,11 @@ PROJECT = "scenario"
 
 
 def run_isolated(target: str, *, stack: str = "dev", config: Mapping[str, str] | None = None) -> Simulation:
-    command = [
-        sys.executable,
-        "-m",
-        "tests.harness",
-        target,
-        "--stack",
-        stack,
-        "--config",
-        json.dumps(dict(config or {})),
-    ]
-    completed = subprocess.run(
-        command, capture_output=True, text=True, cwd=REPOSITORY, env=dict(os.environ), check=False
-    )
-    assert completed.returncode == 0, completed.stderr
-    return Simulation.from_json(json.loads(completed.stdout))
+    printed: list[str] = []
+    argv = [target, "--stack", stack, "--config", json.dumps(dict(config or {}))]
+    running = start_module("tests.harness", argv, REPOSITORY, os.environ, on_line=printed.append)
+    assert running.wait() == 0, running.errors
+    return Simulation.from_json(json.loads("".join(printed)))
 
 
 def _program(target: str) -> Callable[[], None]:

@@ -5,25 +5,39 @@ prints the recorded graph as it grows, one JSON object per line: `{"stack": ...}
 environment, stack file) once the settings are valid, then `{"resource": ...}` for each registration
 as the program makes it, then `{"end": ...}` (the stack's outputs, the provider functions called)
 when the program has finished; or `{"settings_error": ...}` alone, with exit code 2.
-`start_simulation` spawns it (mock state is process-global) and reads it as it comes
+`start_simulation` starts it (mock state is process-global) and reads it as it comes
 (`RunningSimulation`), so `plan` judges each resource while the program still runs, as the engine
 sends `Analyze` at each registration. This module imports nothing of Pulumi, so `plan` can start the
 simulation before it loads anything heavy.
+
+Most of a simulation's time is the import of the Pulumi SDKs (pulumi_aws alone holds thousands of
+modules). So a simulation of this environment's program runs as a fork of a server that has imported
+them once per process (multiprocessing's fork server): `plan --all`, `plan --against` and the tests
+pay for those imports once, not once per stack. A project that holds its own copy of modelplane (a git
+ref's worktree, for `plan --against`) still gets a fresh interpreter, which imports that copy.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
+import multiprocessing
 import os
 import queue
+import runpy
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkServerContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from modelplane.config import project
 from modelplane.config.loader import SettingsError
@@ -36,32 +50,119 @@ SIMULATION_MODULE = "modelplane.offline.mocks"
 # Where revisions before the package was cut by role ran their simulation (`plan --against` an old ref).
 FORMER_SIMULATION_FILE = Path("modelplane", "simulate.py")
 FORMER_SIMULATION_MODULE = "modelplane.simulate"
+# What the fork server imports before it forks (the mocks, the program's build, the components and their SDKs).
+FORK_SERVER_PRELOAD = ["modelplane.offline.preload"]
+# The packages of this environment the preloaded modules come from: a project that holds another copy of
+# one of them must import its own, in a fresh interpreter.
+PRELOADED_PACKAGES = ("modelplane", "modelplane_components")
 
 
 class SimulationFailed(CheckFailed):
     """The program itself failed under the mock runtime, as it would fail `pulumi preview` (exit 1)."""
 
 
+class Child(Protocol):
+    """A process running `python -m <module>`: `subprocess.Popen`, or a fork of the fork server."""
+
+    def poll(self) -> int | None: ...
+
+    def kill(self) -> None: ...
+
+    def wait(self) -> int: ...
+
+
+class ForkedChild:
+    """A process forked by multiprocessing's fork server, seen as `subprocess.Popen` sees its child."""
+
+    def __init__(self, process: BaseProcess) -> None:
+        self._process = process
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def kill(self) -> None:
+        self._process.kill()
+
+    def wait(self) -> int:
+        self._process.join()
+        exitcode = self._process.exitcode
+        assert exitcode is not None
+        return exitcode
+
+
+class RunningModule:
+    """`python -m <module>` started by `start_module`: its output read as it comes, its errors kept.
+
+    The process starts in the reading thread (a fork server's first fork waits for its imports), so
+    `start_module` returns at once; a thread reads the output as it comes, so the child never waits on
+    a full pipe. Its standard error goes to a file, read at the end.
+    """
+
+    def __init__(
+        self,
+        launch: Callable[[IO[str]], tuple[Child, IO[str]]],
+        on_line: Callable[[str], None],
+        on_end: Callable[[], None],
+    ) -> None:
+        self._launch = launch
+        self._on_line = on_line
+        self._on_end = on_end
+        self._child: Child | None = None
+        self._launch_error = ""
+        self._launched = threading.Event()
+        self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self.errors = ""
+        self._reader = threading.Thread(target=self._read, name="simulation-output", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            try:
+                self._child, stdout = self._launch(self._stderr)
+            except OSError as error:
+                self._launch_error = f"cannot start {error.filename or 'the process'}: {error.strerror or error}"
+                return
+            finally:
+                self._launched.set()
+            with stdout:
+                for line in stdout:
+                    self._on_line(line)
+        finally:
+            self._on_end()
+
+    def stop(self) -> None:
+        """Kill the process if it still runs, and wait for it."""
+        self._launched.wait()
+        if self._child is not None and self._child.poll() is None:
+            self._child.kill()
+        self.wait()
+
+    def wait(self) -> int:
+        """Wait for the process to end (and its output to be read); its exit code. Errors are in `errors`."""
+        self._reader.join()
+        returncode = 1 if self._child is None else self._child.wait()
+        if not self._stderr.closed:
+            self._stderr.seek(0)
+            self.errors = (self._launch_error or self._stderr.read()).strip()
+            self._stderr.close()
+        return returncode
+
+
 class RunningSimulation:
-    """A simulation process started by `start_simulation`, read while it runs.
+    """A simulation started by `start_simulation`, read while it runs.
 
     `started()` gives what is simulated as soon as the settings are valid, `registrations()` each
     resource as the program registers it, `result()` the whole graph once the program has finished.
-    A thread reads the process's output as it comes, so the program never waits on a full pipe.
     """
 
-    def __init__(self, process: subprocess.Popen[str], stderr: IO[str]) -> None:
-        self.process = process
-        self._stderr = stderr
-        self._errors = ""
+    def __init__(self, module: str, argv: Sequence[str], root: Path, env: Mapping[str, str]) -> None:
         self._shell: Simulation | None = None
         self._resources: list[RecordedResource] = []
         self._end: Mapping[str, Any] | None = None
         self._settings_error: Mapping[str, Any] | None = None
         self._started = threading.Event()
         self._registrations: queue.SimpleQueue[RecordedResource | None] = queue.SimpleQueue()
-        self._reader = threading.Thread(target=self._read, name="simulation-output", daemon=True)
-        self._reader.start()
+        self._module = start_module(module, argv, root, env, on_line=self._take_line, on_end=self._read_all)
 
     def started(self) -> Simulation:
         """Project, stack, environment and stack file (no resources yet), once the settings are valid.
@@ -80,7 +181,7 @@ class RunningSimulation:
 
     def result(self) -> Simulation:
         """The recorded graph; `SettingsError` for bad config, as in-process; `SimulationFailed` otherwise."""
-        returncode = self._ended()
+        returncode = self._module.wait()
         if returncode != 0 or self._shell is None or self._end is None:
             raise self._failure()
         invokes = [RecordedInvoke(**known_fields(RecordedInvoke, i)) for i in self._end.get("invokes", [])]
@@ -88,23 +189,19 @@ class RunningSimulation:
 
     def stop(self) -> None:
         """Give up on it, if it still runs (the plan failed before it needed the graph)."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self._ended()
+        self._module.stop()
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
+    def _read_all(self) -> None:
+        self._started.set()
+        self._registrations.put(None)
+
+    def _take_line(self, line: str) -> None:
         try:
-            for line in self.process.stdout:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue  # not a record: cut short by `stop()`, or printed by the program itself
-                if isinstance(record, dict):
-                    self._take(record)
-        finally:
-            self._started.set()
-            self._registrations.put(None)
+            record = json.loads(line)
+        except ValueError:
+            return  # not a record: cut short by `stop()`, or printed by the program itself
+        if isinstance(record, dict):
+            self._take(record)
 
     def _take(self, record: Mapping[str, Any]) -> None:
         if "resources" in record:
@@ -125,23 +222,14 @@ class RunningSimulation:
         elif "settings_error" in record:
             self._settings_error = record["settings_error"]
 
-    def _ended(self) -> int:
-        """Wait for the process to end; its exit code (what it wrote on stderr is kept)."""
-        self._reader.join()
-        returncode = self.process.wait()
-        if not self._stderr.closed:
-            self._stderr.seek(0)
-            self._errors = self._stderr.read().strip()
-            self._stderr.close()
-        return returncode
-
     def _failure(self) -> Exception:
         """Why the simulation ended without its graph: the settings are invalid, or the program failed."""
-        returncode = self._ended()
+        returncode = self._module.wait()
         if returncode == 2 and self._settings_error is not None:
             report = self._settings_error
             return SettingsError(report["source"], [(path, message) for path, message in report["problems"]])
-        return SimulationFailed("the program failed:\n" + (self._errors or f"simulation exited with {returncode}"))
+        errors = self._module.errors
+        return SimulationFailed("the program failed:\n" + (errors or f"simulation exited with {returncode}"))
 
 
 def start_simulation(
@@ -152,7 +240,7 @@ def start_simulation(
     project_root: Path | None = None,
     import_paths: Sequence[Path] = (),
 ) -> RunningSimulation:
-    """Start the simulation of one stack file in a fresh interpreter, and return at once.
+    """Start the simulation of one stack file in a process of its own, and return at once.
 
     `project_root` (default: the current project) is the folder whose program runs, and whose own
     `modelplane` package, when it holds one, is imported before this environment's (`plan --against`
@@ -160,22 +248,10 @@ def start_simulation(
     """
     root = project_root or project.current().root
     module = FORMER_SIMULATION_MODULE if (root / FORMER_SIMULATION_FILE).is_file() else SIMULATION_MODULE
-    command = [sys.executable, "-m", module, str(stack_file)] + (["--stack", stack] if stack else [])
+    argv = [str(stack_file)] + (["--stack", stack] if stack else [])
     python_path = os.pathsep.join(filter(None, [*map(str, import_paths), str(root), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, SECRET_VALUES_ENV: json.dumps(dict(secret_values or {})), "PYTHONPATH": python_path}
-    # stderr goes to a file: nothing reads it before the end, and a full pipe would stop the program.
-    # RunningSimulation closes it once the process has ended.
-    stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        encoding="utf-8",
-        errors="replace",
-        env=env,
-        cwd=root,
-    )
-    return RunningSimulation(process, stderr)
+    return RunningSimulation(module, argv, root, env)
 
 
 def simulate_in_subprocess(
@@ -185,5 +261,99 @@ def simulate_in_subprocess(
     *,
     project_root: Path | None = None,
 ) -> Simulation:
-    """Run a simulation in a fresh interpreter and wait for its graph (see `start_simulation`)."""
+    """Run a simulation in a process of its own and wait for its graph (see `start_simulation`)."""
     return start_simulation(stack_file, stack, secret_values, project_root=project_root).result()
+
+
+def start_module(
+    module: str,
+    argv: Sequence[str],
+    root: Path,
+    env: Mapping[str, str],
+    *,
+    on_line: Callable[[str], None],
+    on_end: Callable[[], None] = lambda: None,
+) -> RunningModule:
+    """Start `python -m module *argv` in `root` with `env` (whose PYTHONPATH it honours), and return at once.
+
+    Each line it prints goes to `on_line` as it comes, then `on_end` is called. The process is a fork of
+    the fork server when `root` imports this environment's packages, else a fresh interpreter.
+    """
+    python_path = [Path(entry) for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    if _imports_this_environment([root, *python_path]):
+        return RunningModule(functools.partial(_fork, module, argv, root, env), on_line, on_end)
+    return RunningModule(functools.partial(_spawn, module, argv, root, env), on_line, on_end)
+
+
+def _imports_this_environment(paths: Sequence[Path]) -> bool:
+    """Whether a process importing from `paths` first gets the preloaded packages of this environment."""
+    for package in PRELOADED_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        loaded = {Path(location).resolve() for location in (spec.submodule_search_locations or [])} if spec else set()
+        if any((path / package).exists() and (path / package).resolve() not in loaded for path in paths):
+            return False
+    return True
+
+
+def _spawn(
+    module: str, argv: Sequence[str], root: Path, env: Mapping[str, str], stderr: IO[str]
+) -> tuple[Child, IO[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, *argv],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        encoding="utf-8",
+        errors="replace",
+        env=dict(env),
+        cwd=root,
+    )
+    assert process.stdout is not None
+    return process, process.stdout
+
+
+@functools.cache
+def _fork_server() -> ForkServerContext:
+    """multiprocessing's fork server, made to import what every simulation imports before it forks."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(FORK_SERVER_PRELOAD)
+    return context
+
+
+def _fork(
+    module: str, argv: Sequence[str], root: Path, env: Mapping[str, str], stderr: IO[str]
+) -> tuple[Child, IO[str]]:
+    context = _fork_server()
+    reading, writing = context.Pipe(duplex=False)
+    # A Connection is how multiprocessing hands a file descriptor to the fork server's child.
+    error_file = Connection(os.dup(stderr.fileno()))
+    process = context.Process(
+        target=_run_module,
+        args=(module, list(argv)),
+        kwargs={"root": str(root), "env": dict(env), "stdout": writing, "stderr": error_file},
+        daemon=True,
+    )
+    try:
+        process.start()
+        output = os.fdopen(os.dup(reading.fileno()), encoding="utf-8", errors="replace")
+    finally:
+        for connection in (reading, writing, error_file):
+            connection.close()
+    return ForkedChild(process), output
+
+
+def _run_module(
+    module: str, argv: list[str], *, root: str, env: dict[str, str], stdout: Connection, stderr: Connection
+) -> None:
+    """In the fork: what `python -m module *argv` does in `root` with `env`, printing into the pipes given."""
+    os.dup2(stdout.fileno(), sys.stdout.fileno())
+    os.dup2(stderr.fileno(), sys.stderr.fileno())
+    stdout.close()
+    stderr.close()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(root)
+    sys.path[:0] = [root, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    sys.argv = [module, *argv]
+    # runpy warns that the module was imported before it runs as __main__: the fork server preloaded it.
+    warnings.filterwarnings("ignore", "'.*' found in sys.modules after import of package", RuntimeWarning)
+    runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import pytest
 from modelplane.cli import main
 from modelplane.config.loader import SettingsError, load_stack_file, stack_name_of
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from modelplane.offline import planning
+from modelplane.offline import planning, simulation
 from modelplane.offline.findings import CHECKS
 from modelplane.offline.graph import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation, is_secret, reveal
 from modelplane.offline.plan_result import SECRET_PLACEHOLDER, Plan
@@ -484,14 +485,22 @@ def test_a_graph_printed_in_one_document_reads_the_same(tmp_path: Path, prod_sim
 def test_a_failing_program_or_invalid_settings_leave_no_process_running(
     broken: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    started: dict[str, subprocess.Popen[Any]] = {}
+    started: dict[str, simulation.Child] = {}
 
     class Recorded(subprocess.Popen[Any]):
         def __init__(self, command: list[str], **kwargs: Any) -> None:
             super().__init__(command, **kwargs)
             started[command[command.index("-m") + 1]] = self
 
+    class RecordedFork(simulation.ForkedChild):
+        """The simulation runs as a fork of the fork server."""
+
+        def __init__(self, process: BaseProcess) -> None:
+            super().__init__(process)
+            started[simulation.SIMULATION_MODULE] = self
+
     monkeypatch.setattr(subprocess, "Popen", Recorded)
+    monkeypatch.setattr(simulation, "ForkedChild", RecordedFork)
     if broken == "program":
         tree = program_tree(tmp_path, FAILING_PROGRAM)
         monkeypatch.setattr(planning, "start_simulation", functools.partial(start_simulation, project_root=tree))
@@ -507,5 +516,5 @@ def test_a_failing_program_or_invalid_settings_leave_no_process_running(
     else:
         assert code == EXIT_USAGE
         assert f"{MALFORMED.relative_to(REPOSITORY)}: modelplane:endpoints[0]" in error
-    assert list(started) == ["modelplane.offline.mocks", "pulumi.policy"]
+    assert sorted(started) == ["modelplane.offline.mocks", "pulumi.policy"]
     assert all(process.poll() is not None for process in started.values()), "the simulation and the pack are stopped"
