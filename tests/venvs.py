@@ -64,39 +64,41 @@ def _locked(path: Path, operation: int) -> Iterator[IO[str]]:
                 return
 
 
-def _prune(kind: str, keep: Path) -> None:
+def _prune(root: Path, kind: str, keep: Path) -> None:
     """Remove the venvs of `kind` other than `keep`, and their locks, that no process holds (called under
     the kind's lock)."""
     pattern = re.compile(rf"{re.escape(kind)}-[0-9a-f]{{24}}")
-    names = {path.name.removesuffix(".lock") for path in VENVS_DIR.iterdir()}
+    names = {path.name.removesuffix(".lock") for path in root.iterdir()}
     for name in sorted(names - {keep.name}):
         if not pattern.fullmatch(name):
             continue
-        lock = VENVS_DIR / f"{name}.lock"
+        lock = root / f"{name}.lock"
         with lock.open("a") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue
-            shutil.rmtree(VENVS_DIR / name, ignore_errors=True)
+            shutil.rmtree(root / name, ignore_errors=True)
             lock.unlink()
 
 
 @contextmanager
-def cached_venv(kind: str, inputs: Iterable[str | bytes], build: Callable[[Path], None]) -> Iterator[Path]:
+def cached_venv(
+    kind: str, inputs: Iterable[str | bytes], build: Callable[[Path], None], *, root: Path = VENVS_DIR
+) -> Iterator[Path]:
     """The venv of `kind` made from `inputs` by `build(directory)` (built now unless a complete one exists),
     held for the duration of the `with`."""
-    VENVS_DIR.mkdir(parents=True, exist_ok=True)
-    directory = VENVS_DIR / f"{kind}-{digest([*interpreter(), *inputs])}"
+    root.mkdir(parents=True, exist_ok=True)
+    directory = root / f"{kind}-{digest([*interpreter(), *inputs])}"
     in_use = directory.with_name(directory.name + ".lock")
     while True:
         with _locked(in_use, fcntl.LOCK_SH):
             if (directory / COMPLETE).exists():
                 yield directory
                 return
-        with _locked(VENVS_DIR / f"{kind}.lock", fcntl.LOCK_EX), _locked(in_use, fcntl.LOCK_EX):
+        with _locked(root / f"{kind}.lock", fcntl.LOCK_EX), _locked(in_use, fcntl.LOCK_EX):
             if not (directory / COMPLETE).exists():
                 shutil.rmtree(directory, ignore_errors=True)
-                _prune(kind, directory)
+                _prune(root, kind, directory)
                 build(directory)
                 (directory / COMPLETE).write_text("\n".join(interpreter()) + "\n", encoding="utf-8")
