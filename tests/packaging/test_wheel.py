@@ -8,17 +8,21 @@ Pulumi CLI does. (`modelplane-serving`, the model server the image installs, shi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from modelplane.errors import EXIT_OK, EXIT_USAGE
 from tests.stacks import REPOSITORY, copy_project
+from tests.venvs import cached_venv
 
 # Constructs components (nested ones, imported relatively; one checking AWS's limits) under pulumi's mocks.
 COMPONENTS_SCRIPT = """
@@ -65,7 +69,10 @@ def uv() -> str:
 
 
 def run(command: list[str | Path], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    """`command` outside this environment; with bytecode written, so that a kept venv (`tests/venvs.py`)
+    compiles the thousands of modules of pulumi_aws and the like once, not in every process."""
+    dropped = {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE"}
+    environment = {key: value for key, value in os.environ.items() if key not in dropped}
     completed = subprocess.run(
         [str(part) for part in command], cwd=cwd, env=environment, capture_output=True, text=True, check=False
     )
@@ -82,19 +89,32 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {path.name.split("-")[0].replace("_", "-"): path for path in out.glob("*.whl")}
 
 
-def virtualenv(directory: Path, package: str, *wheels: Path) -> Path:
-    """A fresh virtualenv holding `wheels` and the locked versions of `package`'s dependencies; its python."""
-    constraints = directory / "constraints.txt"
+def content(wheel: Path) -> str:
+    """What a wheel installs, whatever its archive's timestamps: its name and each member's name and hash."""
+    with zipfile.ZipFile(wheel) as archive:
+        members = sorted(archive.namelist())
+        return wheel.name + "".join(f"\n{name} {hashlib.sha256(archive.read(name)).hexdigest()}" for name in members)
+
+
+@contextmanager
+def virtualenv(package: str, *wheels: Path) -> Iterator[Path]:
+    """A virtualenv holding `wheels` and the locked versions of `package`'s dependencies, and nothing else;
+    its python. Kept between runs while the wheels' content, the lock and uv are unchanged (`tests/venvs.py`)."""
     exported = run(
         [uv(), "export", "--locked", "--no-dev", "--no-emit-workspace", "--no-hashes", "--package", package],
         REPOSITORY,
-    )
-    constraints.write_text(exported.stdout, encoding="utf-8")
-    venv = directory / "venv"
-    run([uv(), "venv", "--quiet", "--python", sys.executable, venv], directory)
-    python = venv / "bin" / "python"
-    run([uv(), "pip", "install", "--quiet", "--python", python, "-c", constraints, *wheels], directory)
-    return python
+    ).stdout
+    version = run([uv(), "--version"], REPOSITORY).stdout
+
+    def build(venv: Path) -> None:
+        run([uv(), "venv", "--quiet", "--python", sys.executable, venv], REPOSITORY)
+        constraints = venv / "constraints.txt"
+        constraints.write_text(exported, encoding="utf-8")
+        run([uv(), "pip", "install", "--quiet", "--python", venv / "bin" / "python", "-c", constraints, *wheels], venv)
+
+    recipe = "uv venv; uv pip install -c constraints wheels"
+    with cached_venv(f"wheel-{package}", [recipe, version, exported, *map(content, wheels)], build) as venv:
+        yield venv / "bin" / "python"
 
 
 def test_each_distribution_ships_its_own_package_only(wheels: dict[str, Path]) -> None:
@@ -115,10 +135,9 @@ def test_each_distribution_ships_its_own_package_only(wheels: dict[str, Path]) -
 
 
 def test_the_components_wheel_works_alone_with_pulumis_packages_only(wheels: dict[str, Path], tmp_path: Path) -> None:
-    python = virtualenv(tmp_path, "modelplane-components", wheels["modelplane-components"])
     (tmp_path / "check.py").write_text(COMPONENTS_SCRIPT, encoding="utf-8")
-
-    result = json.loads(run([python, "check.py"], tmp_path).stdout)
+    with virtualenv("modelplane-components", wheels["modelplane-components"]) as python:
+        result = json.loads(run([python, "check.py"], tmp_path).stdout)
 
     assert result["importable"] == [], "nothing of the tool, and no bare `components`, comes with the components"
     assert {
@@ -136,16 +155,14 @@ def test_the_components_wheel_works_alone_with_pulumis_packages_only(wheels: dic
 
 
 def test_the_tool_wheel_plans_a_project_that_holds_no_source_of_it(wheels: dict[str, Path], tmp_path: Path) -> None:
-    python = virtualenv(
-        tmp_path, "modelplane", wheels["modelplane"], wheels["modelplane-components"], wheels["modelplane-serving"]
-    )
-    modelplane = python.parent / "modelplane"
     project = copy_project(tmp_path / "project")
     nested = project / "stacks"
-
-    planned = run([modelplane, "plan", "--stack", "prod"], nested, check=False)
-    outside = run([modelplane, "plan", "--stack", "prod"], tmp_path, check=False)
-    elsewhere = run([modelplane, "--cwd", project, "plan", "--stack", "dev"], tmp_path, check=False)
+    tool = [wheels["modelplane"], wheels["modelplane-components"], wheels["modelplane-serving"]]
+    with virtualenv("modelplane", *tool) as python:
+        modelplane = python.parent / "modelplane"
+        planned = run([modelplane, "plan", "--stack", "prod"], nested, check=False)
+        outside = run([modelplane, "plan", "--stack", "prod"], tmp_path, check=False)
+        elsewhere = run([modelplane, "--cwd", project, "plan", "--stack", "dev"], tmp_path, check=False)
 
     assert planned.returncode == EXIT_OK, planned.stderr
     assert "prod: " in planned.stdout and "0 mandatory" in planned.stdout

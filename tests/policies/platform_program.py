@@ -5,8 +5,9 @@ team writes them, so its inputs reach the pack exactly as the SDK sends them (ca
 or objects). `EXPECTED` names, for each insecure resource, the policy that must stop it in
 production; compliant resources are listed with None and must draw no mandatory diagnostic.
 `python -m tests.policies.platform_program [platform|breadth]` runs a program under the mock runtime
-and prints the recorded graph as JSON; `recorded_program()` runs it so for the tests and benchmarks
-that judge it through the pack's gRPC interface (`tests/policies/test_catch_rate.py`). `breadth` is
+and prints the recorded graph as JSON; `recorded_program()` runs it so for the benchmarks, and the
+`recorded_programs` fixture (tests/policies/conftest.py) for the tests that judge it through the pack's
+gRPC interface (`tests/policies/test_catch_rate.py`, `test_server.py`). `breadth` is
 the held-out-style program of `breadth_program.py`: types and custom resources no rule names.
 """
 
@@ -826,12 +827,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-@functools.cache
-def recorded_program(program: str = "platform") -> tuple[dict[str, str | None], list[RecordedResource]]:
-    """`EXPECTED` and the recorded resources of a program, from a run in its own interpreter (the mocks
-    are process-wide); once per process, since every test judges the same program (callers don't
-    change what they get)."""
-    from modelplane.offline.graph import RecordedResource
+Recorded = tuple[dict[str, str | None], list["RecordedResource"]]
+"""A program's `EXPECTED` and its recorded resources."""
+
+
+def record(program: str) -> str:
+    """What `python -m tests.policies.platform_program <program>` prints: the program run in its own
+    interpreter (the mocks are process-wide)."""
     from tests.stacks import REPOSITORY
 
     completed = subprocess.run(
@@ -841,8 +843,22 @@ def recorded_program(program: str = "platform") -> tuple[dict[str, str | None], 
         text=True,
         check=True,
     )
-    recorded = json.loads(completed.stdout)
+    return completed.stdout
+
+
+def parse(printed: str) -> Recorded:
+    """`EXPECTED` and the recorded resources from what `record` returned."""
+    from modelplane.offline.graph import RecordedResource
+
+    recorded = json.loads(printed)
     return recorded["expected"], [RecordedResource(**record) for record in recorded["resources"]]
+
+
+@functools.cache
+def recorded_program(program: str = "platform") -> Recorded:
+    """`EXPECTED` and the recorded resources of a program, once per process (callers don't change what
+    they get). The tests get it from the `recorded_programs` fixture instead, once per run."""
+    return parse(record(program))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from modelplane.offline.policy_client import (
     violations_of,
 )
 from modelplane.offline.policy_config import load_policy_pack_config, policy_config_path
-from tests.policies.platform_program import recorded_program
+from tests.policies.platform_program import Recorded
 from tests.stacks import PACK_DIR
 
 IDENTITY = StackIdentity(project="platform", stack="prod", config={"aws:region": "eu-west-1"})
@@ -73,8 +74,8 @@ class Verdict:
         return [resource for resource in self.resources if bool(self.expected[resource.name]) == expected_insecure]
 
 
-def judged(program: str, environment: str = "prod") -> Verdict:
-    expected, resources = recorded_program(program)
+def judged(program: Recorded, environment: str = "prod") -> Verdict:
+    expected, resources = program
     by_urn = {resource.urn: resource for resource in resources}
     path = policy_config_path(environment)
     violations: list[Violation] = []
@@ -105,13 +106,13 @@ def judged(program: str, environment: str = "prod") -> Verdict:
 
 
 @pytest.fixture(scope="module")
-def platform() -> Verdict:
-    return judged("platform")
+def platform(recorded_programs: Callable[[str], Recorded]) -> Verdict:
+    return judged(recorded_programs("platform"))
 
 
 @pytest.fixture(scope="module")
-def breadth() -> Verdict:
-    return judged("breadth")
+def breadth(recorded_programs: Callable[[str], Recorded]) -> Verdict:
+    return judged(recorded_programs("breadth"))
 
 
 # --- the named themes --------------------------------------------------------------------------------
@@ -177,10 +178,12 @@ def test_every_advisory_on_a_compliant_resource_is_justified(breadth: Verdict) -
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging"])
-def test_elsewhere_the_compliant_program_stays_quiet_and_findings_keep_their_levels(environment: str) -> None:
+def test_elsewhere_the_compliant_program_stays_quiet_and_findings_keep_their_levels(
+    recorded_programs: Callable[[str], Recorded], environment: str
+) -> None:
     """dev and staging judge the same program: no compliant resource draws anything, and each insecure
     one draws its concern at the environment's level (production-only rules do not apply)."""
-    verdict = judged("breadth", environment)
+    verdict = judged(recorded_programs("breadth"), environment)
     quiet = [
         (violation.urn.rsplit("::", 1)[-1], violation.policy)
         for violation in verdict.violations

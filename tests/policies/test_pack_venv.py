@@ -2,8 +2,8 @@
 
 The CLI does not run a Python pack in the project's environment: it creates the pack's virtualenv
 (`python -m venv`) and installs the pack's requirements there with pip. The pins must equal uv.lock's,
-so that virtualenv judges exactly as the tests' environment does; the last test builds it from PyPI and
-compares verdicts.
+so that virtualenv judges exactly as the tests' environment does; the last test builds it so from PyPI
+(kept between runs until requirements.txt changes: `tests/venvs.py`) and compares verdicts.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from modelplane.offline.policy_client import PolicyReport, analyze
 from tests.stacks import FIXTURES_DIR, SimulateStack
+from tests.venvs import cached_venv
 from tools.generate.pack_requirements import LOCK_FILE, REQUIREMENTS, closure, render
 
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)==(?P<version>[^\s;#]+)$")
@@ -53,22 +55,26 @@ def test_every_pin_is_exact_equals_uv_lock_and_nothing_the_pack_needs_is_missing
     assert pinned == closure()
 
 
-@pytest.fixture(scope="module")
-def pack_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+def make_pack_venv(venv: Path) -> None:
     """The pack's virtualenv, made as the CLI makes it: `python -m venv`, then pip from requirements.txt."""
-    venv = tmp_path_factory.mktemp("pack") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
     completed = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)],
         capture_output=True,
         text=True,
         env=env,
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    return str(python)
+
+
+@pytest.fixture(scope="module")
+def pack_python() -> Iterator[str]:
+    """The pack's virtualenv, rebuilt whenever requirements.txt (or the recipe, or the interpreter) changes."""
+    recipe = "python -m venv; pip install -r requirements.txt"
+    with cached_venv("pack", [recipe, REQUIREMENTS.read_bytes()], make_pack_venv) as venv:
+        yield str(venv / "bin" / "python")
 
 
 def verdicts(report: PolicyReport) -> list[tuple[str, str, str, str]]:

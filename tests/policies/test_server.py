@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ from modelplane.offline.policy_config import load_policy_pack_config, policy_con
 from policies.modelplane_guard import POLICIES
 from policies.modelplane_guard.server import GuardAnalyzer, check_pack
 from tests.graphs import recorded
-from tests.policies.platform_program import recorded_program
+from tests.policies.platform_program import Recorded
 from tests.stacks import PACK_DIR, SimulateStack
 
 PACK = "modelplane-guard"
@@ -99,13 +99,13 @@ def pulumi_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def prod(simulate_stack: SimulateStack) -> Simulation:
+def prod(simulate_stack: SimulateStack, recorded_programs: Callable[[str], Recorded]) -> Simulation:
     """The prod graph with a platform team's resources next to it: every type the named rules judge, and
     the held-out-style program's types and custom resources that only the rules by property and by
     shape reach."""
     simulation = simulate_stack("prod")
-    _, platform = recorded_program()
-    _, breadth = recorded_program("breadth")
+    _, platform = recorded_programs("platform")
+    _, breadth = recorded_programs("breadth")
     resources = [*simulation.resources, *platform, *breadth]
     return Simulation(simulation.project, "prod", "prod", simulation.stack_file, resources)
 
