@@ -20,8 +20,6 @@ import functools
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -345,25 +343,23 @@ def _training_csv(path: Path) -> None:
 
 
 @pytest.mark.parametrize("arguments", RUNNABLE, ids=" ".join)
-def test_offline_command_of_the_docs_succeeds(arguments: tuple[str, ...], tmp_path: Path) -> None:
-    # Run as a reader runs it: in the project, with the files the command names next to it.
+def test_offline_command_of_the_docs_succeeds(
+    arguments: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Run as a reader runs it: in the project, with the files the command names next to it. In this process
+    # (`cli.main` is what the `modelplane` script runs), so that the plans share one simulation fork server.
     project = copy_project(tmp_path / "project")
     for name, source in {**STACK_COPY, **POLICY_COPY}.items():
         if name in arguments:
             shutil.copy(source, project / name)
     if "train.csv" in arguments:
         _training_csv(project / "train.csv")
-    run = subprocess.run(
-        [sys.executable, "-m", "modelplane", *arguments],
-        check=False,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, (
-        f"`modelplane {' '.join(arguments)}` exited {run.returncode}:\n{run.stdout}\n{run.stderr}"
-    )
+    monkeypatch.chdir(project)
+
+    code = cli.main(list(arguments))
+
+    printed = capsys.readouterr()
+    assert code == 0, f"`modelplane {' '.join(arguments)}` exited {code}:\n{printed.out}\n{printed.err}"
     if arguments[:2] == ("drift", "baseline"):
         out = project / arguments[arguments.index("--out") + 1]
         dropped = {arguments[index + 1] for index, word in enumerate(arguments) if word == "--drop"}
