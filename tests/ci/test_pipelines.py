@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -57,7 +58,9 @@ CLI_VERSION_PINS: dict[str, Callable[[Path], list[str | None]]] = {
 }
 
 
+@functools.cache
 def locked_pulumi_sdk() -> str:
+    """The `pulumi` SDK's version in uv.lock, read once: the lock is large, and the tests ask for it often."""
     lock = tomllib.loads((REPOSITORY / "uv.lock").read_text(encoding="utf-8"))
     return next(package["version"] for package in lock["package"] if package["name"] == "pulumi")
 
@@ -667,11 +670,13 @@ def test_pipelines_run_tools_from_the_project_environment(path: Path) -> None:
 def test_every_pipeline_puts_the_environment_make_sync_makes_first_on_path() -> None:
     """Each job that runs `modelplane` or Pulumi (whose `toolchain: uv` looks for uv on PATH) puts .venv/bin
     first on PATH right after `make sync`."""
+    default_before_script = load(GITLAB_CI)["default"]["before_script"]
     for name, job in _gitlab_jobs().items():
-        lines = [*job.get("before_script", load(GITLAB_CI)["default"]["before_script"]), *job["script"]]
+        lines = [*job.get("before_script", default_before_script), *job["script"]]
         if any("modelplane " in line or line.startswith("pulumi ") for line in job["script"]):
             assert lines[lines.index("make sync") + 1].startswith(ON_PATH), name
-    for stage in [*jenkins_top_stages().values(), *(c for s in jenkins_top_stages().values() for c in s.children)]:
+    top_stages = jenkins_top_stages().values()
+    for stage in [*top_stages, *(child for top in top_stages for child in top.children)]:
         synced = [line.strip() for line in stage.body.splitlines()]
         if "make sync" in synced:
             assert synced[synced.index("make sync") + 1].startswith(ON_PATH), stage.name
