@@ -38,19 +38,9 @@ def manifest(resource: RecordedResource) -> dict[str, Any]:
     return {"apiVersion": api_version, "kind": kind, **integral(reveal(resource.inputs))}
 
 
-def is_builtin(document: dict[str, Any]) -> bool:
-    """A kind the Kubernetes API itself defines (custom resources have no schema there)."""
-    try:
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
-    except kubernetes_validate.SchemaNotFoundError:
-        return False
-    except kubernetes_validate.ValidationError:
-        return True
-    return True
-
-
 def schema_problem(document: dict[str, Any]) -> str | None:
-    """Why the API server's schema refuses the object (strict: no unknown field either); None when it accepts it."""
+    """Why the API server's schema refuses the object (strict: no unknown field either); None when it accepts it.
+    A kind the API itself does not define (a custom resource) raises `kubernetes_validate.SchemaNotFoundError`."""
     try:
         kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.ValidationError as error:
