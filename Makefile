@@ -86,8 +86,10 @@ $(GROOVY_LINT): tools/groovy-lint/package-lock.json
 # pytest-xdist runs a worker per core; `loadscope` keeps a module's tests on one worker, so a module's
 # servers and simulations start once. Each worker runs its own moto server (tests/conftest.py).
 PYTEST_WORKERS ?= auto
+# pytest keeps each test module as it rewrote it for its asserts in __pycache__, unless PYTHONDONTWRITEBYTECODE
+# (set on some machines) forbids it: then every worker rewrites and compiles all of them again (2 CPU-s each).
 unit: sync tools
-	tools/with-dockerd $(RUN) pytest -n $(PYTEST_WORKERS) --dist loadscope
+	env -u PYTHONDONTWRITEBYTECODE tools/with-dockerd $(RUN) pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 # Lint, type check and the unit tests run at once (pyright waits mostly on one core while pytest's
 # workers start); each target's output is printed whole when it ends. Then the bootstrap test.
