@@ -122,6 +122,9 @@ class RunningModule:
             except OSError as error:
                 self._launch_error = f"cannot start {error.filename or 'the process'}: {error.strerror or error}"
                 return
+            except EOFError:  # multiprocessing's fork server ended before it forked (its own start failed)
+                self._launch_error = "cannot start the process: the fork server ended before it forked it"
+                return
             finally:
                 self._launched.set()
             with stdout:
