@@ -5,7 +5,6 @@ a small image for the tests of manifests and pushes, a model archive and a loopb
 from __future__ import annotations
 
 import io
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import docker
 import pytest
 
 from modelplane.images import build, daemon
-from tests.images.harness import ensure_base_image
+from tests.images.harness import ensure_base_image, tar_of
 from tests.servers import docker_registry
 from tests.serving.harness import fraud_model, model_archive
 
@@ -71,15 +70,12 @@ def small_image(docker_client: docker.DockerClient) -> str:
         "a": b"the first layer\n",
         "b": b"the second layer\n",
     }
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as contents:
-        for name, data in files.items():
-            member = tarfile.TarInfo(name)
-            member.size = len(data)
-            contents.addfile(member, io.BytesIO(data))
-    context.seek(0)
     for event in docker_client.api.build(
-        fileobj=context, custom_context=True, tag="modelplane-small:latest", network_mode="none", decode=True
+        fileobj=io.BytesIO(tar_of(files)),
+        custom_context=True,
+        tag="modelplane-small:latest",
+        network_mode="none",
+        decode=True,
     ):
         assert "error" not in event, event
     return "modelplane-small:latest"

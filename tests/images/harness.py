@@ -167,6 +167,11 @@ def saved_oci_layout(documents: ImageDocuments, name: str) -> bytes:
     }
     for document in documents.blobs + documents.manifests:
         files["blobs/sha256/" + document.digest.removeprefix("sha256:")] = document.data
+    return tar_of(files)
+
+
+def tar_of(files: dict[str, bytes]) -> bytes:
+    """A tar archive holding each path with its bytes."""
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as contents:
         for path, data in files.items():
