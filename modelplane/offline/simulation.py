@@ -112,7 +112,7 @@ class RunningModule:
         self._launched = threading.Event()
         self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
         self.errors = ""
-        self._reader = threading.Thread(target=self._read, name="simulation-output", daemon=True)
+        self._reader = threading.Thread(target=self._read, name="module-output", daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
@@ -165,7 +165,7 @@ class RunningSimulation:
         self._settings_error: Mapping[str, Any] | None = None
         self._started = threading.Event()
         self._registrations: queue.SimpleQueue[RecordedResource | None] = queue.SimpleQueue()
-        self._module = start_module(module, argv, root, env, on_line=self._take_line, on_end=self._read_all)
+        self._module = start_module(module, argv, root, env, on_line=self._take_line, on_end=self._output_ended)
 
     def started(self) -> Simulation:
         """Project, stack, environment and stack file (no resources yet), once the settings are valid.
@@ -194,7 +194,7 @@ class RunningSimulation:
         """Give up on it, if it still runs (the plan failed before it needed the graph)."""
         self._module.stop()
 
-    def _read_all(self) -> None:
+    def _output_ended(self) -> None:
         self._started.set()
         self._registrations.put(None)
 
