@@ -1,7 +1,9 @@
 """`modelplane plan --against <git-ref>`: which URNs a change creates, deletes, renames and replaces.
 
 The stack is simulated a second time at the ref, by the ref's own code in a temporary `git worktree`
-(with this environment's packages; the ref's `components/` under their import name), and the two recorded graphs are matched the way the engine
+(with this environment's packages; the ref's `components/` under their import name). When the ref's code is
+the working tree's (a change of stacks or settings only), that simulation forks from the fork server
+as this checkout's does, instead of importing the SDKs again. The two recorded graphs are matched the way the engine
 matches a program's registrations to the old state (`modelplane.offline.aliases`: by URN first, then by the
 URNs its aliases collapse to, a parent's alias passing on to its children).
 Whether an update replaces a resource is the provider's decision: `data/aws-calls.yaml` holds
@@ -39,6 +41,8 @@ LOCK_FILE = "uv.lock"
 # the other; a worktree has no installed copy, so the simulation gets a link of that name).
 COMPONENTS_FOLDER = "components"
 COMPONENTS_PACKAGE = "modelplane_components"
+# The project's folders of code the simulation imports rather than runs.
+CODE_FOLDERS = ("modelplane", COMPONENTS_FOLDER)
 
 
 class AgainstError(BadInput):
@@ -101,6 +105,7 @@ def simulate_ref(
     declares has a value (`plan --stand-in-secrets`)."""
     commit = _git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", failure=f"unknown git revision {ref!r}")
     lock_differs = _show(commit, LOCK_FILE) != _read_bytes(project.current().root / LOCK_FILE)
+    code_from = project.current().root if _code_unchanged_since(commit) else None
     with _worktree(commit) as (root, import_paths):
         base_file = stack_file if stack_file.is_absolute() else root / stack_file
         if not base_file.exists():
@@ -109,7 +114,7 @@ def simulate_ref(
             if stand_in_secrets:
                 secret_values = {**stand_in_secret_values(read_stack_file(base_file)), **(secret_values or {})}
             simulation = start_simulation(
-                base_file, stack, secret_values, project_root=root, import_paths=import_paths
+                base_file, stack, secret_values, project_root=root, import_paths=import_paths, code_from=code_from
             ).result()
         except Exception as error:
             raise AgainstError(f"cannot simulate {stack_file} at {ref} ({commit[:12]}): {error}") from None
@@ -130,6 +135,21 @@ def _worktree(commit: str) -> Iterator[tuple[Path, list[Path]]]:
         _git_quietly("worktree", "remove", "--force", str(tree))
         shutil.rmtree(parent, ignore_errors=True)
         _git_quietly("worktree", "prune")
+
+
+def _code_unchanged_since(commit: str) -> bool:
+    """Whether the project's folders of code hold at `commit` what they hold in the working tree: no tracked
+    file differs and no untracked one is added (ignored files, such as build output, are not code)."""
+    differs = subprocess.run(
+        ["git", "diff", "--quiet", commit, "--", *CODE_FOLDERS],
+        cwd=project.current().root,
+        capture_output=True,
+        check=False,
+        env=_git_env(),
+    )
+    if differs.returncode != 0:
+        return False
+    return not _git("ls-files", "--others", "--exclude-standard", "--", *CODE_FOLDERS, failure="cannot list files")
 
 
 def _component_links(root: Path, links: Path) -> list[Path]:

@@ -14,7 +14,8 @@ Most of a simulation's time is the import of the Pulumi SDKs (pulumi_aws alone h
 modules). So a simulation of this environment's program runs as a fork of a server that has imported
 them once per process (multiprocessing's fork server): `plan --all`, `plan --against` and the tests
 pay for those imports once, not once per stack. A project that holds its own copy of modelplane (a git
-ref's worktree, for `plan --against`) still gets a fresh interpreter, which imports that copy.
+ref's worktree, for `plan --against`) still gets a fresh interpreter, which imports that copy, unless the
+caller vouches that the copy is this checkout's code (`code_from`: the ref changed only stacks or settings).
 """
 
 from __future__ import annotations
@@ -158,14 +159,18 @@ class RunningSimulation:
     resource as the program registers it, `result()` the whole graph once the program has finished.
     """
 
-    def __init__(self, module: str, argv: Sequence[str], root: Path, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, module: str, argv: Sequence[str], root: Path, env: Mapping[str, str], code_from: Path | None = None
+    ) -> None:
         self._shell: Simulation | None = None
         self._resources: list[RecordedResource] = []
         self._end: Mapping[str, Any] | None = None
         self._settings_error: Mapping[str, Any] | None = None
         self._started = threading.Event()
         self._registrations: queue.SimpleQueue[RecordedResource | None] = queue.SimpleQueue()
-        self._module = start_module(module, argv, root, env, on_line=self._take_line, on_end=self._output_ended)
+        self._module = start_module(
+            module, argv, root, env, on_line=self._take_line, on_end=self._output_ended, code_from=code_from
+        )
 
     def started(self) -> Simulation:
         """Project, stack, environment and stack file (no resources yet), once the settings are valid.
@@ -242,19 +247,22 @@ def start_simulation(
     *,
     project_root: Path | None = None,
     import_paths: Sequence[Path] = (),
+    code_from: Path | None = None,
 ) -> RunningSimulation:
     """Start the simulation of one stack file in a process of its own, and return at once.
 
     `project_root` (default: the current project) is the folder whose program runs, and whose own
     `modelplane` package, when it holds one, is imported before this environment's (`plan --against`
     simulates a git ref from its worktree with that ref's code); `import_paths` come before it.
+    `code_from`: a project whose packages are `project_root`'s, file for file (`plan --against` a ref
+    at which they did not change: this checkout); the simulation forks when that project's would.
     """
     root = project_root or project.current().root
     module = FORMER_SIMULATION_MODULE if (root / FORMER_SIMULATION_FILE).is_file() else SIMULATION_MODULE
     argv = [str(stack_file)] + (["--stack", stack] if stack else [])
     python_path = os.pathsep.join(filter(None, [*map(str, import_paths), str(root), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, SECRET_VALUES_ENV: json.dumps(dict(secret_values or {})), "PYTHONPATH": python_path}
-    return RunningSimulation(module, argv, root, env)
+    return RunningSimulation(module, argv, root, env, code_from)
 
 
 def simulate_in_subprocess(
@@ -276,14 +284,16 @@ def start_module(
     *,
     on_line: Callable[[str], None],
     on_end: Callable[[], None] = lambda: None,
+    code_from: Path | None = None,
 ) -> RunningModule:
     """Start `python -m module *argv` in `root` with `env` (whose PYTHONPATH it honours), and return at once.
 
     Each line it prints goes to `on_line` as it comes, then `on_end` is called. The process is a fork of
     the fork server when `root` imports this environment's packages, else a fresh interpreter.
+    `code_from`: a folder whose packages are those `root` and PYTHONPATH hold, file for file; it decides instead.
     """
     python_path = [Path(entry) for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry]
-    if _imports_this_environment([root, *python_path]):
+    if _imports_this_environment([code_from] if code_from else [root, *python_path]):
         return RunningModule(functools.partial(_fork, module, argv, root, env), on_line, on_end)
     return RunningModule(functools.partial(_spawn, module, argv, root, env), on_line, on_end)
 

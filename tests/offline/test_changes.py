@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from modelplane.offline import changes as against
 from modelplane.offline.changes import ChangeSet, change_findings, diff
 from modelplane.offline.findings import ALIAS_CONFLICT, PROTECTED_DELETE
 from modelplane.offline.graph import RecordedResource, Simulation, with_engine_urns
@@ -330,6 +331,33 @@ def test_against_head_on_an_unchanged_tree_lists_nothing(repository: Path) -> No
     assert "no resource is created, deleted, renamed, replaced or updated" in completed.stdout
     assert git(repository, "worktree", "list").count("\n") == 1, "the temporary worktree is removed"
     assert SECRET_VERSION not in {resource["type"] for resource in document["resources"]}, "no value in the file"
+
+
+def test_the_code_is_unchanged_since_a_ref_until_a_file_of_it_differs_or_is_added(
+    repository: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Then the ref's simulation forks from the fork server, which has imported this checkout's code."""
+    monkeypatch.chdir(repository)
+    stack = repository / "stacks" / "Pulumi.dev.yaml"
+    program = repository / "modelplane" / "program" / "build.py"
+    added = repository / "components" / "extra.py"
+    built = repository / "components" / "build" / "lib" / "extra.py"
+    originals = {stack: stack.read_text(encoding="utf-8"), program: program.read_text(encoding="utf-8")}
+    try:
+        stack.write_text(originals[stack] + "# a new model version\n", encoding="utf-8")
+        built.parent.mkdir(parents=True)
+        built.write_text("", encoding="utf-8")
+        assert against._code_unchanged_since("HEAD"), "a stack and build output are not code"
+        added.write_text("", encoding="utf-8")
+        assert not against._code_unchanged_since("HEAD"), "an untracked module is code"
+        added.unlink()
+        program.write_text(originals[program] + "\n", encoding="utf-8")
+        assert not against._code_unchanged_since("HEAD"), "an edited module is code"
+    finally:
+        for path, text in originals.items():
+            path.write_text(text, encoding="utf-8")
+        added.unlink(missing_ok=True)
+        shutil.rmtree(repository / "components" / "build", ignore_errors=True)
 
 
 def test_a_new_stack_against_a_ref_without_it_gets_the_first_deploy_order(repository: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +35,27 @@ def test_a_fork_of_the_server_imports_no_sdk_module_to_simulate_a_shipped_stack(
     assert [name for name in imported if name.split(".")[0] in PRELOADED] == [], (
         "add these to SDK_MODULES in modelplane/offline/preload.py"
     )
+
+
+def test_a_project_holding_a_copy_of_the_code_forks_only_when_the_caller_vouches_for_the_copy(tmp_path: Path) -> None:
+    """`plan --against` a ref that changed no code: its worktree holds a copy of modelplane, imported afresh
+    unless `code_from` names the checkout whose code the copy is."""
+    copy = tmp_path / "project"
+    shutil.copytree(REPOSITORY / "modelplane", copy / "modelplane", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy2(REPOSITORY / name, copy / name)
+    env = {**os.environ, "PYTHONPATH": str(REPOSITORY / "tests" / "offline")}
+
+    def sdk_modules_imported(code_from: Path | None) -> bool:
+        printed: list[str] = []
+        running = start_module(
+            "imports_probe", [str(stack_file("dev"))], copy, env, on_line=printed.append, code_from=code_from
+        )
+        assert running.wait() == 0, running.errors
+        return "pulumi_aws" in json.loads(printed[-1])
+
+    assert sdk_modules_imported(None), "the copy was imported in a fresh interpreter"
+    assert not sdk_modules_imported(REPOSITORY), "vouched for, the copy's simulation is a fork of the server"
 
 
 def test_a_forked_simulation_records_what_a_fresh_interpreter_records(
