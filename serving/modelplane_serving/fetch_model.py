@@ -10,7 +10,7 @@ server container mounts the directory read-only at `/opt/ml/model`, as SageMaker
 - `MODELPLANE_MODEL_PACKAGE`: the version's ARN, named in every message;
 - `MODELPLANE_MODEL_DIR`: where to unpack (default `/opt/ml/model`), emptied first;
 - `MODELPLANE_MODEL_MAX_ARCHIVE_BYTES`, `MODELPLANE_MODEL_MAX_BYTES`, `MODELPLANE_MODEL_MAX_FILES`: the most
-  bytes downloaded, bytes unpacked (regular files' sizes) and archive members (default 4 GiB, 4 GiB, 10,000;
+  bytes downloaded, bytes unpacked (regular files' sizes) and archive members (default 2 GiB, 2 GiB, 10,000;
   the component sets them from `resources.model_size_limit` and `model_files_limit`), so that a huge archive
   or a decompression bomb fails the pod with its reason instead of filling the node's disk.
 
@@ -51,9 +51,9 @@ CHUNK_BYTES = 1 << 20
 MAX_ARCHIVE_BYTES_ENV = "MODELPLANE_MODEL_MAX_ARCHIVE_BYTES"
 MAX_BYTES_ENV = "MODELPLANE_MODEL_MAX_BYTES"
 MAX_FILES_ENV = "MODELPLANE_MODEL_MAX_FILES"
-# The Kubernetes component's defaults too (its `resources.model_size_limit` and `model_files_limit`): room for an
-# ONNX model at protobuf's 2 GB cap with its extras, and far more files than a model directory holds.
-DEFAULT_MAX_BYTES = 4 << 30
+# The Kubernetes component's defaults too (its `resources.model_size_limit` and `model_files_limit`): any single-file
+# ONNX model (protobuf caps one at 2 GB), and far more files than a model directory holds.
+DEFAULT_MAX_BYTES = 2 << 30
 DEFAULT_MAX_FILES = 10_000
 # Where a modelplane stack file raises each limit (the component passes it in the variable).
 RAISED_BY = {

@@ -190,9 +190,9 @@ def test_no_scratch_space_fails_with_its_reason(s3: Any, tmp_path: Path, monkeyp
 MIB = 1 << 20
 
 
-def test_limits_default_to_4_gib_and_10000_members() -> None:
+def test_limits_default_to_2_gib_and_10000_members() -> None:
     settings = fetch_model.FetchSettings.from_environ({fetch_model.DATA_URL_ENV: URL, fetch_model.SHA256_ENV: "a" * 64})
-    assert settings.limits == fetch_model.Limits(archive_bytes=4 << 30, unpacked_bytes=4 << 30, files=10_000)
+    assert settings.limits == fetch_model.Limits(archive_bytes=2 << 30, unpacked_bytes=2 << 30, files=10_000)
 
 
 def test_an_archive_at_its_limits_is_unpacked(s3: Any, tmp_path: Path) -> None:
