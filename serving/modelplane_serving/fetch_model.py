@@ -19,7 +19,7 @@ unpacked only when the hash is the recorded one, with tarfile's `data` filter (n
 out of the directory, devices or set-id bits); an archive refused midway leaves the directory empty.
 Exit 0 unpacked; 1 the archive is missing, unreadable, not the registered one, not a tar.gz, over a limit,
 or the pod's /tmp or model volume cannot take it; 2 a setting is missing or malformed, or the image's
-Python has no `data` filter (3.11.4 or newer has it). The reason goes to stderr and to the container's
+Python cannot unpack an archive safely (`tar_safety`). The reason goes to stderr and to the container's
 termination message, which `kubectl describe pod` shows.
 """
 
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelplane_serving import s3
+from modelplane_serving import s3, tar_safety
 from modelplane_serving.config import DEFAULT_MODEL_DIR, MODEL_DIR_ENV, ConfigError
 
 DATA_URL_ENV = "MODELPLANE_MODEL_DATA_URL"
@@ -148,13 +148,8 @@ class FetchSettings:
 
 def run(environ: Mapping[str, str]) -> int:
     """The command: fetch, verify and unpack, or say why not (stderr and the termination message)."""
-    if not hasattr(tarfile, "data_filter"):
-        return _fail(
-            f"fetch-model: Python {sys.version.split()[0]} has no tarfile data filter (Python 3.11.4 or newer has"
-            " it): rebuild the image on a newer base",
-            EXIT_USAGE,
-            environ,
-        )
+    if (reason := tar_safety.unsafe_reason()) is not None:
+        return _fail(f"fetch-model: {reason}: rebuild the image on a newer base", EXIT_USAGE, environ)
     try:
         settings = FetchSettings.from_environ(environ)
     except ConfigError as error:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -310,6 +311,7 @@ def test_a_python_without_tarfiles_data_filter_exits_2_saying_so(
 ) -> None:
     """Python before 3.11.4 (Debian 12's 3.11.2 among them) would unpack without the filter's checks: refused."""
     monkeypatch.delattr(tarfile, "data_filter")
+    monkeypatch.setattr(sys, "version", "3.11.2 (main, Apr 28 2025, 14:11:48) [GCC 12.2.0]")
     log = tmp_path / "log"
     environment = {
         fetch_model.DATA_URL_ENV: URL,
@@ -317,6 +319,7 @@ def test_a_python_without_tarfiles_data_filter_exits_2_saying_so(
         fetch_model.TERMINATION_LOG_ENV: str(log),
     }
     assert fetch_model.run(environment) == 2
-    assert log.read_text().endswith(
-        "has no tarfile data filter (Python 3.11.4 or newer has it): rebuild the image on a newer base"
+    assert log.read_text() == (
+        "fetch-model: Python 3.11.2 has no tarfile's data filter (Python 3.11.4, 3.12 or newer): rebuild the image"
+        " on a newer base"
     )
