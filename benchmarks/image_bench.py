@@ -1,7 +1,7 @@
 """Benchmark of the model-serving image against its budgets (issue 24); a measurement, not a timed test.
 
 `tools/with-dockerd .venv/bin/python -m benchmarks.image_bench [--seconds S]` builds the image on the test
-base (Debian bookworm from mmdebstrap, as the tests do) and measures in one run on this machine:
+base (Debian trixie from mmdebstrap, as the tests do) and measures in one run on this machine:
 
 1. `modelplane image test` of the healthy image with the dev stack's fraud endpoint and a small ONNX
    model (wall time of the command, a fresh process);                      budget <= 20 s

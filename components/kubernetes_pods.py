@@ -1,8 +1,14 @@
 """The pods of a Kubernetes model service: restricted security context, probes, resources, spreading, autoscaling.
 
 A variant pinned to a registered model version gets an init container, `fetch-model`, from the same image:
-it downloads the version's archive as the pod's IAM role, checks the sha256 `modelplane register`
-recorded, and unpacks it into an `emptyDir` the server mounts read-only at `/opt/ml/model`.
+it downloads the version's archive as the pod's IAM role into a scratch `emptyDir` of its own, checks the
+sha256 `modelplane register` recorded, and unpacks it into an `emptyDir` the server mounts read-only at
+`/opt/ml/model`.
+
+Nothing a pod writes is unbounded on the node's disk: every `emptyDir` has a `sizeLimit`, and every
+container requests and limits the `ephemeral-storage` of the volumes it fills plus its logs (the kubelet
+evicts a pod past either). The model volume and the scratch take what `fetch-model` is allowed to unpack and
+download (`resources.model_size_limit`, which it enforces first, with its reason), `/tmp` is small.
 """
 
 from collections.abc import Mapping, Sequence
@@ -11,7 +17,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .kubernetes_service_args import PodAutoscalingArgs, PodResourcesArgs, TolerationArgs
+from .kubernetes_service_args import (
+    DEFAULT_MODEL_FILES_LIMIT,
+    DEFAULT_MODEL_SIZE_LIMIT,
+    DEFAULT_TMP_SIZE_LIMIT,
+    PodAutoscalingArgs,
+    PodResourcesArgs,
+    TolerationArgs,
+    storage_bytes,
+)
 
 NON_ROOT_ID = 10001
 SECRETS_DIR = "/var/run/secrets/modelplane"
@@ -19,12 +33,24 @@ PORT_NAME = "http"
 # Where SageMaker unpacks the model archive, and the serving image loads it from.
 MODEL_DIR = "/opt/ml/model"
 MODEL_VOLUME = "model"
+TMP_VOLUME = "tmp"
+# The init container's own /tmp, where the archive waits for its hash: empty again once it has unpacked.
+FETCH_SCRATCH_VOLUME = "fetch-scratch"
 FETCH_CONTAINER = "fetch-model"
 # The serving image's command that fetches, verifies and unpacks a registered archive (modelplane_serving).
 FETCH_COMMAND = "fetch-model"
 MODEL_DATA_URL_ENV = "MODELPLANE_MODEL_DATA_URL"
 MODEL_SHA256_ENV = "MODELPLANE_MODEL_SHA256"
 MODEL_PACKAGE_ENV = "MODELPLANE_MODEL_PACKAGE"
+# fetch-model's limits (modelplane_serving.fetch_model): bytes downloaded, bytes unpacked, archive members.
+MODEL_MAX_ARCHIVE_BYTES_ENV = "MODELPLANE_MODEL_MAX_ARCHIVE_BYTES"
+MODEL_MAX_BYTES_ENV = "MODELPLANE_MODEL_MAX_BYTES"
+MODEL_MAX_FILES_ENV = "MODELPLANE_MODEL_MAX_FILES"
+# What a file takes on disk beyond its bytes, at most: the rest of its last block (and a directory, one block).
+BLOCK_BYTES = 4 << 10
+# A container's own ephemeral storage besides its volumes: its logs (the kubelet keeps 5 files of 10Mi by
+# default, rotated every 10 s) and the writable layer of a read-only root filesystem.
+CONTAINER_OWN_BYTES = 128 << 20
 # What `modelplane verify` reads back from a running Deployment's pod template.
 MODEL_PACKAGE_VERSION_LABEL = "modelplane.io/model-package-version"
 MODEL_PACKAGE_ANNOTATION = "modelplane.io/model-package-arn"
@@ -97,16 +123,21 @@ def pod_spec(
     cpu, memory = resources.get("cpu", "1"), resources.get("memory", "2Gi")
     limits = {"cpu": resources.get("cpu_limit") or cpu, "memory": memory}
     # The init container runs before the server, so the same CPU and memory cost the pod nothing more; no GPU.
-    fetch_resources = k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": cpu, "memory": memory}, limits=dict(limits))
+    fetch_limits = dict(limits)
     if gpus := resources.get("gpus", 0):
         limits["nvidia.com/gpu"] = str(gpus)
-    volumes = [k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())]
-    scratch = k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")  # noqa: S108 - the pod's own emptyDir
+    sizes = VolumeSizes.of(resources)
+    volumes = [_empty_dir(TMP_VOLUME, sizes.tmp)]
+    scratch = k8s.core.v1.VolumeMountArgs(name=TMP_VOLUME, mount_path="/tmp")  # noqa: S108 - the pod's own emptyDir
     mounts = [scratch]
+    server_storage = sizes.tmp + CONTAINER_OWN_BYTES
     init_containers = None
     if model is not None:
-        volumes.append(k8s.core.v1.VolumeArgs(name=MODEL_VOLUME, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()))
+        volumes += [_empty_dir(MODEL_VOLUME, sizes.model), _empty_dir(FETCH_SCRATCH_VOLUME, sizes.fetch_scratch)]
         mounts.append(k8s.core.v1.VolumeMountArgs(name=MODEL_VOLUME, mount_path=MODEL_DIR, read_only=True))
+        # The model stays on the pod's disk while it serves; the scratch is emptied before the server starts.
+        server_storage += sizes.model
+        fetch_storage = _mebibytes(sizes.fetch_scratch + sizes.model + CONTAINER_OWN_BYTES)
         init_containers = [
             k8s.core.v1.ContainerArgs(
                 name=FETCH_CONTAINER,
@@ -117,11 +148,20 @@ def pod_spec(
                     k8s.core.v1.EnvVarArgs(name=MODEL_DATA_URL_ENV, value=model.data_url),
                     k8s.core.v1.EnvVarArgs(name=MODEL_SHA256_ENV, value=model.sha256),
                     k8s.core.v1.EnvVarArgs(name=MODEL_PACKAGE_ENV, value=model.arn),
+                    k8s.core.v1.EnvVarArgs(name=MODEL_MAX_ARCHIVE_BYTES_ENV, value=str(sizes.model_bytes)),
+                    k8s.core.v1.EnvVarArgs(name=MODEL_MAX_BYTES_ENV, value=str(sizes.model_bytes)),
+                    k8s.core.v1.EnvVarArgs(name=MODEL_MAX_FILES_ENV, value=str(sizes.model_files)),
                     *pod.aws_environment,
                 ],
-                resources=fetch_resources,
+                resources=k8s.core.v1.ResourceRequirementsArgs(
+                    requests={"cpu": cpu, "memory": memory, "ephemeral-storage": fetch_storage},
+                    limits={**fetch_limits, "ephemeral-storage": fetch_storage},
+                ),
                 security_context=_restricted_context(),
-                volume_mounts=[scratch, k8s.core.v1.VolumeMountArgs(name=MODEL_VOLUME, mount_path=MODEL_DIR)],
+                volume_mounts=[
+                    k8s.core.v1.VolumeMountArgs(name=FETCH_SCRATCH_VOLUME, mount_path="/tmp"),  # noqa: S108 - its emptyDir
+                    k8s.core.v1.VolumeMountArgs(name=MODEL_VOLUME, mount_path=MODEL_DIR),
+                ],
                 # The reason a fetch failed (missing, not the registered archive) is what `kubectl describe` shows.
                 termination_message_policy="FallbackToLogsOnError",
             )
@@ -153,7 +193,10 @@ def pod_spec(
             *(pod.aws_environment if capture else ()),
         ]
         or None,
-        resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": cpu, "memory": memory}, limits=limits),
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": cpu, "memory": memory, "ephemeral-storage": _mebibytes(server_storage)},
+            limits={**limits, "ephemeral-storage": _mebibytes(server_storage)},
+        ),
         # Startup waits for the model to load (up to 5 minutes); readiness takes a busy pod out of
         # rotation quickly; liveness restarts only a pod that stays unhealthy for a minute.
         startup_probe=_probe(pod.health_path, period_seconds=10, failure_threshold=30, timeout_seconds=5),
@@ -199,6 +242,56 @@ def pod_spec(
         ]
         or None,
         topology_spread_constraints=spread,
+    )
+
+
+@dataclass(frozen=True)
+class VolumeSizes:
+    """Bytes each `emptyDir` may hold: what fetch-model may unpack and download, with the filesystem's slack."""
+
+    model_bytes: int
+    """fetch-model's limit on bytes downloaded and bytes unpacked."""
+    model_files: int
+    """fetch-model's limit on archive members."""
+    tmp_bytes: int
+
+    @classmethod
+    def of(cls, resources: PodResourcesArgs) -> "VolumeSizes":
+        return cls(
+            model_bytes=storage_bytes(resources.get("model_size_limit", DEFAULT_MODEL_SIZE_LIMIT)),
+            model_files=resources.get("model_files_limit", DEFAULT_MODEL_FILES_LIMIT),
+            tmp_bytes=storage_bytes(resources.get("tmp_size_limit", DEFAULT_TMP_SIZE_LIMIT)),
+        )
+
+    @property
+    def tmp(self) -> int:
+        return _whole_mebibytes(self.tmp_bytes)
+
+    @property
+    def model(self) -> int:
+        """The unpacked model, each member taking up to a block more than its bytes: fetch-model refuses
+        an archive before the kubelet would evict the pod."""
+        return _whole_mebibytes(self.model_bytes + self.model_files * BLOCK_BYTES)
+
+    @property
+    def fetch_scratch(self) -> int:
+        """The downloaded archive, one file."""
+        return _whole_mebibytes(self.model_bytes + BLOCK_BYTES)
+
+
+def _whole_mebibytes(size: int) -> int:
+    """`size` rounded up to a whole Mi, so that sums of sizes are what their quantities add up to."""
+    return -(-size // (1 << 20)) << 20
+
+
+def _mebibytes(size: int) -> str:
+    """The quantity of a size in whole Mi."""
+    return f"{_whole_mebibytes(size) >> 20}Mi"
+
+
+def _empty_dir(name: str, size: int) -> k8s.core.v1.VolumeArgs:
+    return k8s.core.v1.VolumeArgs(
+        name=name, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=_mebibytes(size))
     )
 
 

@@ -17,6 +17,15 @@ from .sagemaker_endpoint_args import DEFAULT_SAMPLING_PERCENT, DataCaptureArgs, 
 
 CPU_PATTERN = r"\d+(\.\d+)?m?"
 MEMORY_PATTERN = r"\d+(Ki|Mi|Gi|Ti)?"
+STORAGE_PATTERN = MEMORY_PATTERN
+BINARY_UNITS = {"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}
+# What a pinned version's archive may cost the pods' disk unless raised (modelplane_serving.fetch_model's
+# defaults): any single-file ONNX model (protobuf caps one at 2 GB), far more files than a model holds.
+DEFAULT_MODEL_SIZE_LIMIT = "2Gi"
+DEFAULT_MODEL_FILES_LIMIT = 10_000
+# The /tmp every container writes scratch to: request bodies a server spools, a runtime's small caches.
+DEFAULT_TMP_SIZE_LIMIT = "256Mi"
+MAX_MODEL_FILES_LIMIT = 1_000_000
 METRIC_NAME_PATTERN = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 OIDC_PROVIDER_PATTERN = r"arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+"
 
@@ -32,6 +41,14 @@ class PodResourcesArgs(TypedDict):
     """CPU limit; default the request."""
     gpus: NotRequired[int]
     """`nvidia.com/gpu` devices per pod; default 0."""
+    model_size_limit: NotRequired[str]
+    """Most a pinned version's archive may weigh, and its model unpack to (`4Gi`); default 2Gi. `fetch-model`
+    refuses a bigger one; the model volume and the pods' ephemeral storage are sized from it."""
+    model_files_limit: NotRequired[int]
+    """Most files and directories a pinned version's archive may hold; default 10000."""
+    tmp_size_limit: NotRequired[str]
+    """Size limit of the `/tmp` volume, the containers' only writable place besides the model (`1Gi`);
+    default 256Mi."""
 
 
 class TolerationArgs(TypedDict):
@@ -182,6 +199,14 @@ class KubernetesModelServiceArgs(TypedDict):
     """Name of the endpoint in capture keys (`data-capture/<endpoint_name>/<endpoint_name>/<variant>/...`); default `instance_name`."""
 
 
+def storage_bytes(quantity: str) -> int:
+    """Bytes of a storage quantity matching `STORAGE_PATTERN` (`2Gi`, `256Mi`, `1048576`)."""
+    match = re.fullmatch(r"(\d+)([KMGT]i)?", quantity)
+    if match is None:
+        raise ValueError(f"{quantity!r} is not a quantity matching {STORAGE_PATTERN}")
+    return int(match[1]) * BINARY_UNITS[match[2] or ""]
+
+
 def reads_at_run_time(secret: ServedSecretArgs) -> bool:
     """The pods fetch the secret from Secrets Manager (by the ARN in `<NAME>_SECRET_ARN`, through IRSA)."""
     return secret.get("rotates", False) or "value" not in secret
@@ -267,10 +292,21 @@ def serving_problems(args: KubernetesModelServiceArgs) -> list[Problem]:
     if not re.fullmatch(NAMESPACE_PATTERN, args["gateway"]["gateway_namespace"]):
         found.append(("gateway.gateway_namespace", "must be a lowercase DNS label of at most 63 characters"))
     resources = args.get("resources", {})
-    for field, pattern in (("cpu", CPU_PATTERN), ("cpu_limit", CPU_PATTERN), ("memory", MEMORY_PATTERN)):
+    for field, pattern in (
+        ("cpu", CPU_PATTERN),
+        ("cpu_limit", CPU_PATTERN),
+        ("memory", MEMORY_PATTERN),
+        ("model_size_limit", STORAGE_PATTERN),
+        ("tmp_size_limit", STORAGE_PATTERN),
+    ):
         value = resources.get(field)
         if value is not None and not re.fullmatch(pattern, value):
             found.append((f"resources.{field}", f"must be a Kubernetes quantity matching {pattern}"))
+        elif value is not None and field.endswith("_size_limit") and storage_bytes(value) < 1 << 20:
+            found.append((f"resources.{field}", "must be at least 1Mi"))
+    files = resources.get("model_files_limit", DEFAULT_MODEL_FILES_LIMIT)
+    if isinstance(files, bool) or not isinstance(files, int) or not 1 <= files <= MAX_MODEL_FILES_LIMIT:
+        found.append(("resources.model_files_limit", f"must be a whole number from 1 to {MAX_MODEL_FILES_LIMIT}"))
     autoscaling = args.get("autoscaling")
     if autoscaling is not None:
         if not 1 <= autoscaling["min_replicas"] <= autoscaling["max_replicas"]:

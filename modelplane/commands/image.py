@@ -122,8 +122,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_test(args: argparse.Namespace) -> int:
     smoke, port, health_path = inputs.endpoint_facts(args.stack, args.config, args.endpoint)
-    if args.model_data is not None and not args.model_data.is_file():
-        raise daemon.ImageError(f"--model-data {args.model_data}: no such file")
+    if args.model_data is not None:
+        inputs.check_model_data(args.model_data)
     client = daemon.connect()
     verdict = inputs.manifest_verdict(client, args.image)
     with inputs.unpacked_model(args.model_data) as model_dir:

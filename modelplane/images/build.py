@@ -1,8 +1,9 @@
 """`modelplane image build`: the serving image from `serving/Dockerfile`, its Python packages from uv.lock.
 
 The build context is made on this machine: `uv export` gives the locked requirements of
-`modelplane-serving[server,onnx]` with their hashes, `pip download` fetches those exact wheels for the
-base image's Python version, C library and CPU (asked of the base image itself), and the package source
+`modelplane-serving[server,onnx]` with their hashes, those whose markers hold for the base image's Python
+are kept, `pip download` fetches those exact wheels for the base image's Python version, C library and CPU
+(asked of the base image itself, which must have tarfile's data filter for fetch-model), and the package source
 is copied beside them. The daemon then builds with no network. Wheels are cached per requirements and
 platform, so a rebuild after a code change downloads nothing.
 """
@@ -24,10 +25,12 @@ from typing import Any, TypeGuard
 
 import docker
 from docker.errors import ImageNotFound
+from packaging.markers import Marker
 
 from modelplane.config import project
 from modelplane.images.daemon import ImageError, daemon_errors, image_facts, layers_size_above
 from modelplane.images.manifests import Verdict, judge_local
+from modelplane_serving import tar_safety
 
 SERVING_FOLDER = "serving"
 PACKAGE = "modelplane_serving"
@@ -36,9 +39,10 @@ LOCAL_REPOSITORY = "modelplane-serving"
 _BASE_ARG = re.compile(r"^ARG BASE_IMAGE=(\S+)\s*$", re.M)
 # Run in the base image: what wheels it can install.
 _PLATFORM_PROBE = (
-    "import json, platform, sys; "
-    "print(json.dumps({'python': '%d.%d' % sys.version_info[:2], 'machine': platform.machine(),"
-    " 'libc': list(platform.libc_ver())}))"
+    "import json, platform, sys, tarfile; "
+    "print(json.dumps({'python': '%d.%d' % sys.version_info[:2], 'version': platform.python_version(),"
+    " 'machine': platform.machine(), 'libc': list(platform.libc_ver()),"
+    " 'tar_filter': hasattr(tarfile, 'data_filter')}))"
 )
 OLDEST_MANYLINUX_MINOR = 17
 
@@ -47,6 +51,8 @@ OLDEST_MANYLINUX_MINOR = 17
 class Platform:
     python: str
     """`3.11`."""
+    version: str
+    """`3.11.13`."""
     machine: str
     """`x86_64`, `aarch64`."""
     glibc: tuple[int, int]
@@ -66,6 +72,37 @@ class Platform:
             abi,
             *(argument for tag in tags for argument in ("--platform", tag)),
         ]
+
+    def marker_environment(self) -> dict[str, str]:
+        """What PEP 508 markers are judged by in the base image (a glibc Linux with CPython)."""
+        return {
+            "implementation_name": "cpython",
+            "implementation_version": self.version,
+            "os_name": "posix",
+            "platform_machine": self.machine,
+            "platform_python_implementation": "CPython",
+            "platform_system": "Linux",
+            "python_full_version": self.version,
+            "python_version": self.python,
+            "sys_platform": "linux",
+        }
+
+    def requirements_for(self, requirements: str) -> str:
+        """The locked requirements (`uv export`, each with its hash lines) whose markers hold here, without
+        their markers: pip download judges markers by its own interpreter, so a package locked apart per
+        Python version (numpy) would come in the version of this machine's Python, not the base's."""
+        environment = self.marker_environment()
+        kept: list[str] = []
+        keep = True
+        for line in requirements.splitlines(keepends=True):
+            if not line.strip() or line[0].isspace():  # a hash line of the requirement above
+                kept += [line] if keep else []
+                continue
+            requirement, _, marker = line.partition(";")
+            keep = not marker.strip() or Marker(marker.rstrip(" \\\n")).evaluate(environment)
+            if keep:
+                kept.append(requirement.rstrip(" \\\n") + (" \\\n" if line.rstrip().endswith("\\") else "\n"))
+        return "".join(kept)
 
 
 @dataclass(frozen=True)
@@ -168,18 +205,27 @@ def _platform_of(client: docker.DockerClient, base: str) -> Platform:
     if library != "glibc" or glibc is None:
         raise ImageError(f"base image {base}: its C library is {library or 'unknown'}, not glibc (manylinux wheels)")
     if tuple(int(part) for part in facts["python"].split(".")) < (3, 11):
-        raise ImageError(f"base image {base}: Python {facts['python']}; modelplane-serving needs 3.11 or newer")
-    return Platform(facts["python"], facts["machine"], (int(glibc[1]), int(glibc[2])))
+        raise ImageError(f"base image {base}: Python {facts['version']}; modelplane-serving needs 3.11 or newer")
+    if not facts["tar_filter"]:
+        # fetch-model (tar_safety) would refuse every archive in a pod: refused here, before anything is built.
+        raise ImageError(
+            f"base image {base}: Python {facts['version']} has no {tar_safety.NEEDED}, which fetch-model unpacks"
+            " registered model archives with; build on a newer base (--base)"
+        )
+    return Platform(facts["python"], facts["version"], facts["machine"], (int(glibc[1]), int(glibc[2])))
 
 
 def _is_probe_answer(facts: Any) -> TypeGuard[dict[str, Any]]:
-    """`_PLATFORM_PROBE`'s JSON: {"python": "3.11", "machine": "x86_64", "libc": ["glibc", "2.36"]}."""
+    """`_PLATFORM_PROBE`'s JSON: {"python": "3.11", "version": "3.11.13", "machine": "x86_64",
+    "libc": ["glibc", "2.36"], "tar_filter": true} (a cache entry of another shape is asked again)."""
     if not isinstance(facts, dict):
         return False
     libc, python = facts.get("libc"), facts.get("python")
     return (
         isinstance(python, str)
         and re.fullmatch(r"\d+\.\d+", python) is not None
+        and isinstance(facts.get("version"), str)
+        and isinstance(facts.get("tar_filter"), bool)
         and isinstance(facts.get("machine"), str)
         and isinstance(libc, list)
         and len(libc) == 2
@@ -191,7 +237,7 @@ def _write_context(context: Path, platform: Platform, log: Log) -> None:
     """Dockerfile, wheels/ (with requirements.txt) and the package source."""
     source = serving_dir()
     shutil.copy2(source / "Dockerfile", context / "Dockerfile")
-    requirements = _locked_requirements()
+    requirements = platform.requirements_for(_locked_requirements())
     wheels = _wheels(requirements, platform, log)
     shutil.copytree(wheels, context / "wheels", copy_function=_link_or_copy)
     shutil.copytree(source / PACKAGE, context / PACKAGE, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

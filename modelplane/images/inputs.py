@@ -21,6 +21,7 @@ from modelplane.images.contract import PING_PATH, SAGEMAKER_PORT, Smoke
 from modelplane.images.push import ecr_login
 from modelplane.images.registry import Reference, fetch_manifest
 from modelplane.settings import Platform
+from modelplane_serving import tar_safety
 
 
 def manifest_verdict(client: docker.DockerClient, image: str) -> manifests.Verdict:
@@ -41,6 +42,14 @@ def manifest_verdict(client: docker.DockerClient, image: str) -> manifests.Verdi
     if manifest is None:
         raise daemon.ImageError(f"{image}: the registry {reference.registry} has no such manifest")
     return manifests.judge_registry(manifest)
+
+
+def check_model_data(archive: Path) -> None:
+    """Before any container starts: the archive is there, and this Python can unpack it safely."""
+    if not archive.is_file():
+        raise daemon.ImageError(f"--model-data {archive}: no such file")
+    if (reason := tar_safety.unsafe_reason()) is not None:
+        raise daemon.ImageError(f"--model-data {archive}: {reason} to unpack it with: run modelplane on one")
 
 
 @contextmanager

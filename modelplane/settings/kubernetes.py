@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from modelplane_components.kubernetes_names import NAMESPACE_PATTERN, SERVICE_NAME_PATTERN, namespace_problem
-from modelplane_components.kubernetes_service_args import CPU_PATTERN, MEMORY_PATTERN, OIDC_PROVIDER_PATTERN
+from modelplane_components.kubernetes_service_args import (
+    CPU_PATTERN,
+    DEFAULT_MODEL_FILES_LIMIT,
+    DEFAULT_MODEL_SIZE_LIMIT,
+    DEFAULT_TMP_SIZE_LIMIT,
+    MAX_MODEL_FILES_LIMIT,
+    MEMORY_PATTERN,
+    OIDC_PROVIDER_PATTERN,
+    STORAGE_PATTERN,
+)
 from pydantic import Field, field_validator
 
 from modelplane.settings.base import Name, SettingsModel
@@ -22,7 +31,8 @@ __all__ = [
 
 
 class Resources(SettingsModel):
-    """Kubernetes container resources; requests equal limits for CPU and memory unless set apart."""
+    """Kubernetes container resources; requests equal limits for CPU and memory unless set apart, and for
+    ephemeral storage, which is what the pod's volumes may hold plus its logs."""
 
     cpu: str = Field(default="1", pattern=f"^{CPU_PATTERN}$")
     """CPU request (and limit, unless `cpu_limit`), a Kubernetes quantity such as `500m` or `2`."""
@@ -32,6 +42,15 @@ class Resources(SettingsModel):
     """CPU limit; defaults to the request."""
     gpus: int = Field(default=0, ge=0, le=16)
     """`nvidia.com/gpu` devices per pod."""
+    model_size_limit: str = Field(default=DEFAULT_MODEL_SIZE_LIMIT, pattern=f"^{STORAGE_PATTERN}$")
+    """Most a pinned version's archive may weigh, and its model unpack to (a quantity such as `4Gi`): the
+    `fetch-model` init container refuses a bigger one with its reason rather than fill the node's disk. The
+    model volume's `sizeLimit` and the pods' `ephemeral-storage` requests and limits grow with it."""
+    model_files_limit: int = Field(default=DEFAULT_MODEL_FILES_LIMIT, ge=1, le=MAX_MODEL_FILES_LIMIT)
+    """Most files and directories a pinned version's archive may hold."""
+    tmp_size_limit: str = Field(default=DEFAULT_TMP_SIZE_LIMIT, pattern=f"^{STORAGE_PATTERN}$")
+    """`sizeLimit` of the `/tmp` volume, the containers' only writable place besides the model (the root
+    filesystem is read-only); counted in their `ephemeral-storage`."""
 
 
 class Toleration(SettingsModel):

@@ -718,6 +718,60 @@ resource_limits = pod_policy(
 )
 
 
+EPHEMERAL_STORAGE_URL = "https://kubernetes.io/docs/concepts/storage/ephemeral-storage/"
+
+
+def _ephemeral_storage(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
+    """Disk the kubelet bounds: each container's own (logs, writable layer) and, summed over the pod, its
+    `emptyDir` volumes too, by the ephemeral-storage limits; each `emptyDir` on its own by `sizeLimit`. A
+    volume on another medium (`Memory`: tmpfs, charged to the memory limit) takes no disk."""
+    checks = Unknowns()
+    if not args.resource_type.endswith("Patch"):  # a patch leaves the sizeLimit it does not name as it is
+        for path, holder in pod.levels():
+            for index, raw in enumerate(as_list(holder.get("volumes"))):
+                with checks:
+                    volume = as_mapping(raw)
+                    empty_dir = volume.get("emptyDir")
+                    if (
+                        is_mapping(empty_dir)
+                        and not empty_dir.get("medium")
+                        and empty_dir.get("sizeLimit") in (None, "")
+                    ):
+                        report(
+                            f"emptyDir volume {volume.get('name', '?')!r} ({path}.volumes[{index}]) has no sizeLimit:"
+                            " what its containers write can fill the node's disk."
+                        )
+    if pod.partial:  # an AWS service's pod sizes no ephemeral storage; a patch leaves the limits as they are
+        checks.settle()
+        return
+    # The API refuses resources on ephemeral (debug) containers, which share the pod's.
+    for label, container in pod.containers(kinds=RUNNING_KINDS):
+        with checks:
+            resources = as_mapping(container.get("resources"))
+            if not resources and any(container.get(key) is not None for key in SIZING_KEYS):
+                continue  # its operator builds the pod (the Spark operator, from cores and memory)
+            if dig(resources, "limits", "ephemeral-storage") in (None, ""):
+                report(f"{label} does not set resources limits.ephemeral-storage.")
+    checks.settle()
+
+
+ephemeral_storage_limits = pod_policy(
+    name="kubernetes-ephemeral-storage-limits",
+    description="Kubernetes pods cannot fill their node's disk: every container and init container limits its ephemeral-storage (which bounds the pod's emptyDir volumes, logs and writable layers together), and every emptyDir on disk has a sizeLimit.",
+    validate=workload_validation(_ephemeral_storage),
+    severity=Severity.MEDIUM,
+    remediation_steps="Set resources.limits.ephemeral-storage (a request defaults to it) on every container, and emptyDir.sizeLimit on every emptyDir volume; modelplane's pods size both from kubernetes.resources (model_size_limit, tmp_size_limit).",
+    tags=[
+        "kubernetes",
+        "availability",
+        *sources("gatekeeper:k8scontainerephemeralstoragelimit", "kyverno:add-emptydir-sizelimit"),
+        *applies_to(*POD_SPEC_PATHS),
+        concern_tag(PODS),
+    ],
+    url=EPHEMERAL_STORAGE_URL,
+)
+
+
 def _service_account_token(args: ResourceValidationArgs, report: Report, pod: PodSpec) -> None:
     for path, holder in pod.levels():
         mounted = holder.get("automountServiceAccountToken")
@@ -1169,6 +1223,7 @@ POLICIES = [
     container_hardening,
     probes,
     resource_limits,
+    ephemeral_storage_limits,
     service_account_token,
     secrets_as_files,
     no_static_cloud_credentials,

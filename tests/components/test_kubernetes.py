@@ -20,6 +20,9 @@ from modelplane_components.kubernetes_pods import (
     FETCH_CONTAINER,
     MODEL_DATA_URL_ENV,
     MODEL_DIR,
+    MODEL_MAX_ARCHIVE_BYTES_ENV,
+    MODEL_MAX_BYTES_ENV,
+    MODEL_MAX_FILES_ENV,
     MODEL_PACKAGE_ANNOTATION,
     MODEL_PACKAGE_ENV,
     MODEL_PACKAGE_VERSION_LABEL,
@@ -30,12 +33,18 @@ from modelplane_components.kubernetes_pods import (
     SERVER_HEALTH_PATH_ENV,
 )
 from modelplane_components.kubernetes_service import VARIANT_LABEL
+from modelplane_components.kubernetes_service_args import (
+    DEFAULT_MODEL_FILES_LIMIT,
+    DEFAULT_MODEL_SIZE_LIMIT,
+    storage_bytes,
+)
 from modelplane_components.naming import MODEL_SHA256_METADATA, data_capture_prefix, secret_arn_env_var
 
 from modelplane.config.loader import SettingsError, settings_from_config
 from modelplane.offline.engine_config import stand_in_secret_values
 from modelplane.offline.graph import RecordedResource, Simulation, is_secret, reveal
 from modelplane.settings import Endpoint, KubernetesServing, Platform, Settings, Variant
+from modelplane_serving import fetch_model
 from tests.stacks import SimulateStack, settings_of, stack_config, write_stack
 
 STACKS = ["dev", "staging", "prod"]
@@ -201,7 +210,7 @@ def test_pods_follow_workload_hygiene(simulate_stack: SimulateStack, stack: str)
         assert spec["automountServiceAccountToken"] is False
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         tmp_volume = next(v for v in spec["volumes"] if v["name"] == "tmp")
-        assert tmp_volume == {"name": "tmp", "emptyDir": {}}
+        assert tmp_volume == {"name": "tmp", "emptyDir": {"sizeLimit": serving.resources.tmp_size_limit}}
         assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]  # noqa: S108 - the pod's emptyDir
         strategy = deployment.inputs["spec"]["strategy"]
         assert strategy["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
@@ -623,6 +632,21 @@ def kubernetes_problems(stack: str, change: Any) -> list[str]:
             "modelplane:endpoints[1].secrets[0]: 'feature-store-token' rotates, so the pods re-read it from Secrets Manager through IRSA",
         ),
         (
+            "dev",
+            lambda config, e: e["kubernetes"].setdefault("resources", {}).update(model_size_limit="4GB"),
+            "modelplane:endpoints[1].kubernetes.resources.model_size_limit: must match ^\\d+(Ki|Mi|Gi|Ti)?$",
+        ),
+        (
+            "dev",
+            lambda config, e: e["kubernetes"].setdefault("resources", {}).update(model_size_limit="0"),
+            "modelplane:endpoints[1].kubernetes.resources.model_size_limit: must be at least 1Mi",
+        ),
+        (
+            "dev",
+            lambda config, e: e["kubernetes"].setdefault("resources", {}).update(model_files_limit=0),
+            "modelplane:endpoints[1].kubernetes.resources.model_files_limit: must be at least 1",
+        ),
+        (
             "staging",
             lambda config, e: config["modelplane:endpoints"].append({**copy.deepcopy(e), "name": "recommender-b"}),
             "modelplane:endpoints[3].kubernetes.namespace: namespace 'recommender' belongs to another endpoint",
@@ -795,6 +819,9 @@ def test_anomaly_alerts_warn_for_every_variant_with_the_given_band(component: Si
         ({"port": 80}, "port: must be between 1024 and 65535"),
         ({"secrets": {"token": {"arn": FETCHED_ARN}}}, "workload_identity: required: the pods read secrets ['token']"),
         ({"resources": {"memory": "2GB"}}, "resources.memory: must be a Kubernetes quantity"),
+        ({"resources": {"model_size_limit": "2GB"}}, "resources.model_size_limit: must be a Kubernetes quantity"),
+        ({"resources": {"tmp_size_limit": "512Ki"}}, "resources.tmp_size_limit: must be at least 1Mi"),
+        ({"resources": {"model_files_limit": 0}}, "resources.model_files_limit: must be a whole number from 1"),
         (
             {"alerts": {"anomaly_detection": {"period_seconds": 45}}},
             "alerts.anomaly_detection.period_seconds: must be 10, 20, 30 or a multiple of 60",
@@ -855,12 +882,15 @@ def test_a_pinned_variant_fetches_and_verifies_its_registered_archive(
         MODEL_DATA_URL_ENV: container["ModelDataUrl"],
         MODEL_SHA256_ENV: sha256,
         MODEL_PACKAGE_ENV: arn,
+        MODEL_MAX_ARCHIVE_BYTES_ENV: str(2 << 30),
+        MODEL_MAX_BYTES_ENV: str(2 << 30),
+        MODEL_MAX_FILES_ENV: "10000",
         "AWS_REGION": "eu-west-1",
         "AWS_STS_REGIONAL_ENDPOINTS": "regional",
     }
     assert fetch["securityContext"] == server["securityContext"], "the init container is as restricted"
     assert "nvidia.com/gpu" not in fetch["resources"]["limits"]
-    assert {"name": MODEL_VOLUME, "emptyDir": {}} in spec["volumes"]
+    assert {"name": MODEL_VOLUME, "emptyDir": {"sizeLimit": "2088Mi"}} in spec["volumes"]
     assert {"name": MODEL_VOLUME, "mountPath": MODEL_DIR} in fetch["volumeMounts"]
     assert {"name": MODEL_VOLUME, "mountPath": MODEL_DIR, "readOnly": True} in server["volumeMounts"]
     assert template["metadata"]["labels"][MODEL_PACKAGE_VERSION_LABEL] == str(variant.model_package_version)
@@ -994,3 +1024,89 @@ def test_an_image_named_by_tag_runs_by_the_digest_ecr_gives_for_it(simulate_stac
         assert container["image"] == f"{repository_url}@sha256:{digest}", "the mocked ECR's digest of that tag"
     lookups = [invoke for invoke in simulation.invokes if invoke.token == "aws:ecr/getImage:getImage"]
     assert len(lookups) == len(by_tag) and all(invoke.provider for invoke in lookups)
+
+
+# --- Ephemeral storage: nothing a pod writes fills its node's disk ----------------------------------------
+
+
+def quantity_bytes(quantity: str) -> int:
+    """Bytes of a quantity as the API server reads it (the binary suffixes modelplane writes, or none)."""
+    number, unit = re.fullmatch(r"(\d+)([KMGT]i)?", quantity).groups()  # type: ignore[union-attr]
+    return int(number) << {None: 0, "Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40}[unit]
+
+
+def volume_limits(spec: dict[str, Any]) -> dict[str, int]:
+    return {
+        volume["name"]: quantity_bytes(volume["emptyDir"]["sizeLimit"])
+        for volume in spec["volumes"]
+        if "emptyDir" in volume
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_pod_can_fill_its_nodes_disk(simulate_stack: SimulateStack, stack: str) -> None:
+    """Every emptyDir has a sizeLimit; every container requests and limits the ephemeral storage of the
+    volumes it fills (the model's for the server too: it stays on the pod's disk) and some for its logs; and
+    fetch-model's own limits refuse an archive before its volumes would overflow (and the kubelet evict)."""
+    for deployment in owned(simulate_stack(stack), DEPLOYMENT):
+        spec = pod_spec(deployment)
+        assert all("emptyDir" not in volume or "sizeLimit" in volume["emptyDir"] for volume in spec["volumes"])
+        limits = volume_limits(spec)
+        for container in all_containers(spec):
+            resources = container["resources"]
+            storage = resources["limits"]["ephemeral-storage"]
+            assert resources["requests"]["ephemeral-storage"] == storage, "reserved as much as it may use"
+            filled = sum(limits[mount["name"]] for mount in container["volumeMounts"] if mount["name"] in limits)
+            assert quantity_bytes(storage) >= filled + (128 << 20), container["name"]
+        for fetch in spec.get("initContainers", []):
+            env = {variable["name"]: variable["value"] for variable in fetch["env"]}
+            assert int(env[MODEL_MAX_ARCHIVE_BYTES_ENV]) < limits["fetch-scratch"]
+            files = int(env[MODEL_MAX_FILES_ENV])
+            assert int(env[MODEL_MAX_BYTES_ENV]) + files * 4096 <= limits[MODEL_VOLUME], "a block per file spare"
+            scratch = next(mount for mount in fetch["volumeMounts"] if mount["mountPath"] == "/tmp")  # noqa: S108
+            assert scratch["name"] == "fetch-scratch", "the archive never lands in the server's small /tmp"
+
+
+def test_storage_follows_the_endpoints_limits(simulate_stack: SimulateStack, tmp_path: Any) -> None:
+    """A bigger model: fetch-model's limits, the volumes and the requests all grow; /tmp as set."""
+    config = stack_config("staging")
+    recommender = next(e for e in config["modelplane:endpoints"] if e.get("platform") == "kubernetes")
+    recommender["kubernetes"].setdefault("resources", {}).update(
+        model_size_limit="10Gi", model_files_limit=256, tmp_size_limit="1Gi"
+    )
+    spec = pod_spec(pinned_deployment(simulate_stack(write_stack(tmp_path, config, "staging"))))
+    (fetch,) = spec["initContainers"]
+    (server,) = spec["containers"]
+    env = {variable["name"]: variable["value"] for variable in fetch["env"]}
+    assert (env[MODEL_MAX_ARCHIVE_BYTES_ENV], env[MODEL_MAX_BYTES_ENV], env[MODEL_MAX_FILES_ENV]) == (
+        str(10 << 30),
+        str(10 << 30),
+        "256",
+    )
+    assert {volume["name"]: volume["emptyDir"]["sizeLimit"] for volume in spec["volumes"] if "emptyDir" in volume} == {
+        "tmp": "1024Mi",
+        MODEL_VOLUME: "10241Mi",  # 10Gi and 256 blocks of 4Ki
+        "fetch-scratch": "10241Mi",  # the archive, rounded up to a whole Mi
+    }
+    assert fetch["resources"]["limits"]["ephemeral-storage"] == "20610Mi"  # scratch, model, 128Mi own
+    assert server["resources"]["limits"]["ephemeral-storage"] == "11393Mi"  # tmp, model, 128Mi own
+
+
+def test_an_unpinned_pod_has_only_its_small_tmp(simulate_stack: SimulateStack) -> None:
+    for deployment in owned(simulate_stack("dev"), DEPLOYMENT):
+        spec = pod_spec(deployment)
+        assert [volume["name"] for volume in spec["volumes"] if "emptyDir" in volume] == ["tmp"]
+        assert spec["containers"][0]["resources"]["requests"]["ephemeral-storage"] == "384Mi"
+
+
+def test_fetch_model_and_the_component_default_to_the_same_limits() -> None:
+    """The component always sets them; outside it (a hand-written pod), the image's defaults are the same."""
+    assert (storage_bytes(DEFAULT_MODEL_SIZE_LIMIT), DEFAULT_MODEL_FILES_LIMIT) == (
+        fetch_model.DEFAULT_MAX_BYTES,
+        fetch_model.DEFAULT_MAX_FILES,
+    )
+    assert (MODEL_MAX_ARCHIVE_BYTES_ENV, MODEL_MAX_BYTES_ENV, MODEL_MAX_FILES_ENV) == (
+        fetch_model.MAX_ARCHIVE_BYTES_ENV,
+        fetch_model.MAX_BYTES_ENV,
+        fetch_model.MAX_FILES_ENV,
+    )

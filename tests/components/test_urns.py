@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from modelplane_components.kubernetes_pods import (
+    FETCH_SCRATCH_VOLUME,
     MODEL_PACKAGE_VERSION_LABEL,
     MODEL_VOLUME,
     SERVER_HEALTH_PATH_ENV,
@@ -79,8 +80,10 @@ UPDATED_KUBERNETES_OBJECTS = {
 
 
 def without_deliberate_changes(inputs: dict[str, Any], pinned: bool) -> dict[str, Any]:
-    """A Kubernetes object's inputs without what issues 24 and 25 add (applied to both sides of a comparison);
-    `pinned`: the object now serves a registered version's image, or its tag's image by digest."""
+    """A Kubernetes object's inputs without what issues 24 and 25 add, and the bounds on ephemeral storage
+    (every emptyDir's sizeLimit, fetch-model's scratch volume, the containers' ephemeral-storage), applied to
+    both sides of a comparison; `pinned`: the object now serves a registered version's image, or its tag's
+    image by digest."""
     copy = json.loads(json.dumps(inputs))
     for rule in copy.get("spec", {}).get("egress", []):
         if rule.get("ports") == [{"port": 443.0, "protocol": "TCP"}]:
@@ -94,8 +97,14 @@ def without_deliberate_changes(inputs: dict[str, Any], pinned: bool) -> dict[str
     if not spec:
         return copy
     spec.pop("initContainers", None)
-    spec["volumes"] = [volume for volume in spec.get("volumes", []) if volume["name"] != MODEL_VOLUME]
+    spec["volumes"] = [
+        volume for volume in spec.get("volumes", []) if volume["name"] not in (MODEL_VOLUME, FETCH_SCRATCH_VOLUME)
+    ]
+    for volume in spec["volumes"]:
+        volume.get("emptyDir", {}).pop("sizeLimit", None)
     for container in spec["containers"]:
+        for bounds in container.get("resources", {}).values():
+            bounds.pop("ephemeral-storage", None)
         if pinned:
             container.pop("image")
         container["volumeMounts"] = [mount for mount in container["volumeMounts"] if mount["name"] != MODEL_VOLUME]

@@ -26,7 +26,9 @@ from docker.errors import ImageNotFound
 
 from modelplane.images.registry import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 
-BASE_IMAGE = "modelplane-test-base:bookworm"
+# Debian 13: Python 3.13, whose tarfile has the data filter fetch-model needs (`modelplane image build` refuses
+# Debian 12's 3.11.2, which has none).
+BASE_SUITE = "trixie"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
@@ -34,20 +36,21 @@ DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 PROVENANCE = b'{"predicateType": "https://slsa.dev/provenance/v0.2"}'
 
 
-def ensure_base_image(client: docker.DockerClient) -> str:
-    """Debian bookworm with Python 3.11 (mmdebstrap minbase, about 25 s), imported once and kept in the daemon."""
+def ensure_base_image(client: docker.DockerClient, suite: str = BASE_SUITE) -> str:
+    """Debian `suite` with its python3 (mmdebstrap minbase, about 25 s), imported once and kept in the daemon."""
+    image = f"modelplane-test-base:{suite}"
     try:
-        client.api.inspect_image(BASE_IMAGE)
-        return BASE_IMAGE
+        client.api.inspect_image(image)
+        return image
     except ImageNotFound:
         pass
-    command = ["mmdebstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates", "bookworm", "-"]
+    command = ["mmdebstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates", suite, "-"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as builder:
         assert builder.stdout is not None
-        repository, tag = BASE_IMAGE.split(":")
+        repository, tag = image.split(":")
         client.api.import_image_from_stream(builder.stdout, repository=repository, tag=tag)
     assert builder.returncode == 0, "mmdebstrap failed: is it installed (`make tools`)?"
-    return BASE_IMAGE
+    return image
 
 
 @dataclass(frozen=True)

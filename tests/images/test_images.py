@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import tarfile
 import uuid
 from pathlib import Path
 from typing import cast
@@ -22,7 +23,13 @@ from modelplane.images.contract import Contract, Result, _await_ready, _Containe
 from modelplane.images.manifests import Verdict, judge_local, judge_registry
 from modelplane.images.registry import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, Reference, fetch_manifest
 from modelplane.images.table import DETAIL_INDENT
-from tests.images.harness import ContainerdStoreDaemon, image_documents, push_oci, scripted_server
+from tests.images.harness import (
+    ContainerdStoreDaemon,
+    ensure_base_image,
+    image_documents,
+    push_oci,
+    scripted_server,
+)
 from tests.stacks import REPOSITORY
 
 CHECKS = ["manifest", "label", "port", "readiness", "ping", "invocations", "bad input", "metrics", "sigterm"]
@@ -312,6 +319,43 @@ def test_bad_input_exits_2_with_one_message(
     assert main(arguments) == EXIT_USAGE
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error and error.count("\n") == 1
+
+
+@pytest.mark.parametrize(("version", "numpy"), [("3.11.13", "numpy==2.4.6"), ("3.13.5", "numpy==2.5.5")])
+def test_the_wheels_are_those_the_lock_gives_the_bases_python(version: str, numpy: str) -> None:
+    """uv.lock holds a numpy per Python version; pip download would pick by its own interpreter's (and then
+    the base's pip finds no wheel of the version its Python needs)."""
+    base = build.Platform(version.rsplit(".", 1)[0], version, "x86_64", (2, 36))
+    requirements = base.requirements_for(build._locked_requirements())
+    pinned = [line.split()[0] for line in requirements.splitlines() if line.startswith("numpy==")]
+    assert pinned == [numpy]
+    assert ";" not in requirements, "judged for the base: no marker left for pip download to judge by its own Python"
+    assert "--hash=sha256:" in requirements.split(numpy, 1)[1].split("\n", 2)[1], "its hashes stay with it"
+
+
+def test_a_base_whose_python_cannot_unpack_safely_is_refused_before_building(
+    docker_client: docker.DockerClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Debian 12's python3 (3.11.2) has no tarfile data filter: fetch-model would refuse every archive in a pod."""
+    old = ensure_base_image(docker_client, "bookworm")
+    assert main(["image", "build", "--family", "fraud-detector", "--base", old]) == EXIT_USAGE
+    error = capsys.readouterr().err
+    assert error == (
+        f"modelplane image: base image {old}: Python 3.11.2 has no tarfile's data filter (Python 3.11.4, 3.12 or newer),"
+        " which fetch-model unpacks registered model archives with; build on a newer base (--base)\n"
+    )
+
+
+def test_model_data_is_not_unpacked_by_a_python_without_the_data_filter(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fraud_archive: Path
+) -> None:
+    monkeypatch.delattr(tarfile, "data_filter")
+    monkeypatch.setattr(sys, "version", "3.11.2 (main, Apr 28 2025, 14:11:48) [GCC 12.2.0]")
+    assert main(["image", "test", "x", "--model-data", str(fraud_archive)]) == EXIT_USAGE
+    assert capsys.readouterr().err == (
+        f"modelplane image: --model-data {fraud_archive}: Python 3.11.2 has no tarfile's data filter (Python 3.11.4, 3.12"
+        " or newer) to unpack it with: run modelplane on one\n"
+    )
 
 
 @pytest.mark.parametrize("option", ["--readiness-timeout", "--stop-timeout"])

@@ -1324,7 +1324,10 @@ def hardened(name: str, image: str = IMAGE, **changes: Any) -> dict[str, Any]:
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+        "resources": {
+            "requests": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "1Gi"},
+            "limits": {"cpu": "2", "memory": "4Gi", "ephemeral-storage": "1Gi"},
+        },
         **changes,
     }
 
@@ -1399,6 +1402,12 @@ def custom_resources() -> None:
         "kubernetes-pod-security-restricted",
         hardened("train", command=["python", "-m", "trainer"], volumeMounts=[{"name": "data", "mountPath": "/data"}]),
         volumes=[{"name": "data", "hostPath": {"path": "/mnt/datasets"}}],
+    )
+    workflow(
+        "retrain-workflow-unbounded-scratch",
+        "kubernetes-ephemeral-storage-limits",
+        hardened("train", command=["python", "-m", "trainer"], volumeMounts=[{"name": "work", "mountPath": "/work"}]),
+        volumes=[{"name": "work", "emptyDir": {}}],
     )
 
     def inference_service(name: str, expected: str | None, container: dict[str, Any]) -> None:

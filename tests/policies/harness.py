@@ -281,7 +281,10 @@ def container() -> dict[str, Any]:
         },
         "readinessProbe": probe,
         "livenessProbe": probe,
-        "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
+        "resources": {
+            "requests": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "512Mi"},
+            "limits": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "512Mi"},
+        },
     }
 
 
@@ -304,7 +307,7 @@ def deployment(name: str = "recommender-v6", namespace: str = "recommender") -> 
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "containers": [container()],
-                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
                 },
             },
         },

@@ -240,7 +240,8 @@ def workloads(k8s: Any) -> None:
             "image": IMAGE,
             "security_context": hardened(),
             "resources": core.ResourceRequirementsArgs(
-                requests={"cpu": "500m", "memory": "1Gi"}, limits={"cpu": "1", "memory": "1Gi"}
+                requests={"cpu": "500m", "memory": "1Gi", "ephemeral-storage": "1Gi"},
+                limits={"cpu": "1", "memory": "1Gi", "ephemeral-storage": "1Gi"},
             ),
             "volume_mounts": [core.VolumeMountArgs(name="scratch", mount_path="/scratch")],
             **changes,
@@ -254,7 +255,7 @@ def workloads(k8s: Any) -> None:
                 run_as_non_root=True, run_as_user=10001, seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault")
             ),
             "containers": [container()],
-            "volumes": [core.VolumeArgs(name="scratch", empty_dir=core.EmptyDirVolumeSourceArgs())],
+            "volumes": [core.VolumeArgs(name="scratch", empty_dir=core.EmptyDirVolumeSourceArgs(size_limit="512Mi"))],
             "restart_policy": "OnFailure",
             **changes,
         }
@@ -276,6 +277,13 @@ def workloads(k8s: Any) -> None:
         spec=batch.CronJobSpecArgs(
             schedule="0 3 * * *",
             job_template=batch.JobTemplateSpecArgs(spec=batch.JobSpecArgs(template=template(pod()))),
+        ),
+    )
+    batch.Job(
+        case("job-unbounded-scratch", "kubernetes-ephemeral-storage-limits"),
+        metadata=meta(name="export-features", namespace=NAMESPACE),
+        spec=batch.JobSpecArgs(
+            template=template(pod(volumes=[core.VolumeArgs(name="scratch", empty_dir=core.EmptyDirVolumeSourceArgs())]))
         ),
     )
     batch.Job(

@@ -1,5 +1,6 @@
 """Rules of `policies/modelplane_guard/kubernetes.py` (Kubernetes workloads: Pod Security Standards, hardening,
-probes, resources, static credentials, read-only models, encrypted capture, disruption budgets, autoscaling):
+probes, resources, ephemeral storage, static credentials, read-only models, encrypted capture, disruption
+budgets, autoscaling):
 compliant and non-compliant inputs, with the exact messages each rule reports."""
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"  # AWS's documentation example
 READ_ONLY_MODEL = {"name": "model", "mountPath": "/opt/ml/model", "readOnly": True}
+STORAGE = "kubernetes-ephemeral-storage-limits"
 
 
 CASES: list[Case] = [
@@ -242,6 +244,79 @@ CASES: list[Case] = [
         DEPLOYMENT,
         patched(deployment(), "spec.template.spec.containers.0.resources.limits", DELETE),
         ["container 'model' (spec.template.spec.containers[0]) does not set resources limits.cpu, limits.memory."],
+    ),
+    one(STORAGE, "bounded", DEPLOYMENT, deployment(), []),
+    one(
+        STORAGE,
+        "unbounded-volume-and-container",
+        DEPLOYMENT,
+        patched(
+            patched(deployment(), "spec.template.spec.volumes.0.emptyDir", {}),
+            "spec.template.spec.containers.0.resources.limits.ephemeral-storage",
+            DELETE,
+        ),
+        [
+            "emptyDir volume 'tmp' (spec.template.spec.volumes[0]) has no sizeLimit: what its containers write can fill the node's disk.",
+            "container 'model' (spec.template.spec.containers[0]) does not set resources limits.ephemeral-storage.",
+        ],
+    ),
+    one(
+        STORAGE,
+        "memory-backed-volume-takes-no-disk",
+        DEPLOYMENT,
+        patched(deployment(), "spec.template.spec.volumes.0.emptyDir", {"medium": "Memory"}),
+        [],
+    ),
+    one(
+        STORAGE,
+        "stateful-set-init-container-and-cache",
+        "kubernetes:apps/v1:StatefulSet",
+        {
+            "metadata": {"name": "feature-cache", "namespace": "recommender"},
+            "spec": {
+                "template": {
+                    "spec": pod_spec(
+                        initContainers=[patched(container(), "resources.limits", {"cpu": "1", "memory": "2Gi"})],
+                        volumes=[{"name": "cache", "emptyDir": {"sizeLimit": ""}}],
+                    )
+                }
+            },
+        },
+        [
+            "emptyDir volume 'cache' (spec.template.spec.volumes[0]) has no sizeLimit: what its containers write can fill the node's disk.",
+            "container 'model' (spec.template.spec.initContainers[0]) does not set resources limits.ephemeral-storage.",
+        ],
+    ),
+    one(
+        STORAGE,
+        "cronjob-scratch",
+        "kubernetes:batch/v1:CronJob",
+        {
+            "metadata": {"name": "retrain", "namespace": "batch"},
+            "spec": {
+                "jobTemplate": {"spec": {"template": {"spec": pod_spec(volumes=[{"name": "scratch", "emptyDir": {}}])}}}
+            },
+        },
+        [
+            "emptyDir volume 'scratch' (spec.jobTemplate.spec.template.spec.volumes[0]) has no sizeLimit: what its containers write can fill the node's disk."
+        ],
+    ),
+    one(
+        STORAGE,
+        "bare-pod-without-a-storage-limit",
+        "kubernetes:core/v1:Pod",
+        {
+            "metadata": {"name": "scorer-debug", "namespace": "recommender"},
+            "spec": pod_spec(containers=[patched(container(), "resources.limits.ephemeral-storage", DELETE)]),
+        },
+        ["container 'model' (spec.containers[0]) does not set resources limits.ephemeral-storage."],
+    ),
+    one(
+        STORAGE,
+        "an-unknown-size-limit-is-judged-once-known",
+        DEPLOYMENT,
+        patched(deployment(), "spec.template.spec.volumes.0.emptyDir.sizeLimit", UNKNOWN),
+        [f"{PREVIEW}string value at .spec.template.spec.volumes.0.emptyDir.sizeLimit can't be known during preview"],
     ),
     one("kubernetes-no-service-account-token", "not-mounted", DEPLOYMENT, deployment(), []),
     one(
@@ -1330,6 +1405,66 @@ CASES += [
             "container 'sidecar' (spec.driver.sidecars[0]) does not set securityContext.allowPrivilegeEscalation to false.",
             "container 'sidecar' (spec.driver.sidecars[0]) does not drop ALL capabilities.",
             "container 'sidecar' (spec.driver.sidecars[0]) has no RuntimeDefault or Localhost seccompProfile (pod or container).",
+        ],
+    ),
+    one(
+        STORAGE,
+        "argo-workflow-scratch-and-step",
+        WORKFLOW,
+        custom(
+            {
+                "templates": [
+                    {
+                        "name": "train",
+                        "container": step(resources={"limits": {"cpu": "1", "memory": "2Gi"}}),
+                        "volumes": [{"name": "work", "emptyDir": {}}],
+                    }
+                ]
+            }
+        ),
+        [
+            "emptyDir volume 'work' (spec.templates[0].volumes[0]) has no sizeLimit: what its containers write can fill the node's disk.",
+            "container 'model' (spec.templates[0].container) does not set resources limits.ephemeral-storage.",
+        ],
+    ),
+    one(
+        STORAGE,
+        "spark-executor-sized-by-its-operator",
+        SPARK,
+        custom({"image": IMAGE, "executor": {"instances": 2, "cores": 2, "memory": "4g"}}),
+        [],
+    ),
+    one(
+        STORAGE,
+        "deployment-patch-leaves-what-it-does-not-name",
+        "kubernetes:apps/v1:DeploymentPatch",
+        patch(
+            {
+                "template": {
+                    "spec": {
+                        "containers": [{"name": "model", "image": IMAGE}],
+                        "volumes": [{"name": "tmp", "emptyDir": {}}],
+                    }
+                }
+            }
+        ),
+        [],
+    ),
+    one(
+        STORAGE,
+        "batch-job-pod-scratch",
+        "aws:batch/jobDefinition:JobDefinition",
+        {
+            "type": "container",
+            "eksProperties": {
+                "podProperties": {
+                    "containers": [{"name": "train", "image": IMAGE}],
+                    "volumes": [{"name": "scratch", "emptyDir": {"medium": ""}}],
+                }
+            },
+        },
+        [
+            "emptyDir volume 'scratch' (eksProperties.podProperties.volumes[0]) has no sizeLimit: what its containers write can fill the node's disk."
         ],
     ),
     one(

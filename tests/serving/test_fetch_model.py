@@ -1,11 +1,13 @@
 """`fetch-model` in this process against the S3 emulator (moto on loopback): the registered archive unpacked,
-a corrupt or missing one refused with a message in the termination log, an unsafe archive never unpacked.
-(tests/images runs the same command in the real image, as the init container runs.)"""
+a corrupt or missing one refused with a message in the termination log, an unsafe archive never unpacked,
+an archive over its size, unpacked size or member limit refused with the limit named and nothing left behind."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.response import StreamingBody
 
 from modelplane_serving import fetch_model
 from tests.serving.harness import fraud_model, model_archive
@@ -38,8 +41,9 @@ def s3(moto_server_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     return client
 
 
-def run(tmp_path: Path, sha256: str, url: str = URL) -> tuple[int, Path, str]:
-    """The command with the component's environment; (exit code, model directory, termination message)."""
+def run(tmp_path: Path, sha256: str, url: str = URL, **limits: str) -> tuple[int, Path, str]:
+    """The command with the component's environment (and `limits`, variables by name); (exit code, model
+    directory, termination message)."""
     model_dir, log = tmp_path / "model", tmp_path / "termination-log"
     code = fetch_model.run(
         {
@@ -48,9 +52,21 @@ def run(tmp_path: Path, sha256: str, url: str = URL) -> tuple[int, Path, str]:
             fetch_model.PACKAGE_ENV: PACKAGE,
             "MODELPLANE_MODEL_DIR": str(model_dir),
             fetch_model.TERMINATION_LOG_ENV: str(log),
+            **limits,
         }
     )
     return code, model_dir, log.read_text() if log.exists() else ""
+
+
+def archive_of(members: dict[str, bytes]) -> bytes:
+    """A model.tar.gz of the named files, in that order."""
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w:gz") as archive:
+        for name, contents in members.items():
+            entry = tarfile.TarInfo(name)
+            entry.size = len(contents)
+            archive.addfile(entry, io.BytesIO(contents))
+    return data.getvalue()
 
 
 def upload(s3: Any, data: bytes) -> str:
@@ -168,3 +184,142 @@ def test_no_scratch_space_fails_with_its_reason(s3: Any, tmp_path: Path, monkeyp
     assert code == 1
     assert message.startswith(f"fetch-model: {PACKAGE}: no scratch space for the archive: ")
     assert "no-tmp" in message
+
+
+# --- limits: what one archive may cost the pod's volumes -------------------------------------------------
+
+MIB = 1 << 20
+
+
+def test_limits_default_to_2_gib_and_10000_members() -> None:
+    settings = fetch_model.FetchSettings.from_environ({fetch_model.DATA_URL_ENV: URL, fetch_model.SHA256_ENV: "a" * 64})
+    assert settings.limits == fetch_model.Limits(archive_bytes=2 << 30, unpacked_bytes=2 << 30, files=10_000)
+
+
+def test_an_archive_at_its_limits_is_unpacked(s3: Any, tmp_path: Path) -> None:
+    """Each limit is the most allowed, not one past it."""
+    archive = archive_of({"model.onnx": fraud_model().SerializeToString(), "labels.txt": b"ok\nfraud\n"})
+    sha256 = upload(s3, archive)
+    unpacked = len(fraud_model().SerializeToString()) + len(b"ok\nfraud\n")
+    code, model_dir, message = run(
+        tmp_path,
+        sha256,
+        MODELPLANE_MODEL_MAX_ARCHIVE_BYTES=str(len(archive)),
+        MODELPLANE_MODEL_MAX_BYTES=str(unpacked),
+        MODELPLANE_MODEL_MAX_FILES="2",
+    )
+    assert (code, message) == (0, "")
+    assert sorted(path.name for path in model_dir.iterdir()) == ["labels.txt", "model.onnx"]
+
+
+def test_an_archive_over_its_download_limit_is_refused_before_unpacking(s3: Any, tmp_path: Path) -> None:
+    archive = model_archive(tmp_path / "model.tar.gz", fraud_model()).read_bytes()
+    sha256 = upload(s3, archive)
+    limit = len(archive) - 1
+    code, model_dir, message = run(tmp_path, sha256, MODELPLANE_MODEL_MAX_ARCHIVE_BYTES=str(limit))
+    assert code == 1
+    assert message == (
+        f"fetch-model: {PACKAGE}: {URL} is 0.0 MiB, over its limit of 0.0 MiB"
+        f" (MODELPLANE_MODEL_MAX_ARCHIVE_BYTES={limit}): refused, nothing unpacked. To serve it, raise"
+        " MODELPLANE_MODEL_MAX_ARCHIVE_BYTES (a modelplane stack file's kubernetes.resources.model_size_limit)"
+    )
+    assert not model_dir.exists()
+
+
+def test_an_archive_whose_length_is_not_announced_is_stopped_at_its_limit(tmp_path: Path) -> None:
+    """S3 gives a length; a body without one (or longer than it said) is cut at the first chunk past the limit."""
+    archive = archive_of({"weights.bin": os.urandom(4 * MIB)})
+
+    class Counted(io.BytesIO):
+        delivered = 0
+
+        def read(self, size: int | None = -1) -> bytes:
+            data = super().read(size)
+            self.delivered += len(data)
+            return data
+
+    body = Counted(archive)
+
+    class NoLength:
+        def get_object(self, **_: str) -> dict[str, Any]:
+            return {"Body": StreamingBody(body, len(archive))}
+
+    settings = fetch_model.FetchSettings(
+        data_url=URL,
+        sha256=hashlib.sha256(archive).hexdigest(),
+        package=PACKAGE,
+        model_dir=tmp_path / "model",
+        limits=fetch_model.Limits(archive_bytes=MIB + 1),
+    )
+    with pytest.raises(fetch_model.OverLimit, match=r"is larger than its limit of 1\.0 MiB"):
+        fetch_model.fetch(settings, NoLength())
+    assert body.delivered == 2 * MIB, "read up to the chunk past the limit, no further"
+    assert not (tmp_path / "model").exists()
+
+
+def test_a_decompression_bomb_is_stopped_at_its_unpacked_limit_and_leaves_nothing(s3: Any, tmp_path: Path) -> None:
+    """A small archive that unpacks to far more than its limit: refused at the member that goes past it, and the
+    members unpacked before it are removed."""
+    archive = archive_of({"model.onnx": fraud_model().SerializeToString(), "weights.bin": bytes(64 * MIB)})
+    assert len(archive) < MIB, "small to download: only the unpacked limit can stop it"
+    sha256 = upload(s3, archive)
+    stale = tmp_path / "model" / "old.onnx"
+    stale.parent.mkdir()
+    stale.write_text("from before the pod restarted")
+    code, model_dir, message = run(tmp_path, sha256, MODELPLANE_MODEL_MAX_BYTES=str(8 * MIB))
+    assert code == 1
+    assert message == (
+        f"fetch-model: {PACKAGE}: {URL} unpacks to more than its limit of 8.0 MiB"
+        f" (MODELPLANE_MODEL_MAX_BYTES={8 * MIB}): refused, the model directory left empty. To serve it, raise"
+        " MODELPLANE_MODEL_MAX_BYTES (a modelplane stack file's kubernetes.resources.model_size_limit)"
+    )
+    assert list(model_dir.iterdir()) == []
+
+
+def test_an_archive_of_too_many_members_is_refused_and_leaves_nothing(s3: Any, tmp_path: Path) -> None:
+    archive = archive_of({f"shard-{number}.bin": b"" for number in range(5)})
+    sha256 = upload(s3, archive)
+    code, model_dir, message = run(tmp_path, sha256, MODELPLANE_MODEL_MAX_FILES="4")
+    assert code == 1
+    assert message == (
+        f"fetch-model: {PACKAGE}: {URL} holds more than its limit of 4 files and directories"
+        " (MODELPLANE_MODEL_MAX_FILES=4): refused, the model directory left empty. To serve it, raise"
+        " MODELPLANE_MODEL_MAX_FILES (a modelplane stack file's kubernetes.resources.model_files_limit)"
+    )
+    assert list(model_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "4Gi", "1.5", "\u00b2"])
+@pytest.mark.parametrize(
+    "variable",
+    [fetch_model.MAX_ARCHIVE_BYTES_ENV, fetch_model.MAX_BYTES_ENV, fetch_model.MAX_FILES_ENV],
+)
+def test_a_limit_that_is_no_whole_number_exits_2_naming_it(tmp_path: Path, variable: str, value: str) -> None:
+    log = tmp_path / "log"
+    environment = {
+        fetch_model.DATA_URL_ENV: URL,
+        fetch_model.SHA256_ENV: "a" * 64,
+        fetch_model.TERMINATION_LOG_ENV: str(log),
+        variable: value,
+    }
+    assert fetch_model.run(environment) == 2
+    assert log.read_text() == f"fetch-model: {variable}={value!r}: not a whole number from 1"
+
+
+def test_a_python_without_tarfiles_data_filter_exits_2_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python before 3.11.4 (Debian 12's 3.11.2 among them) would unpack without the filter's checks: refused."""
+    monkeypatch.delattr(tarfile, "data_filter")
+    monkeypatch.setattr(sys, "version", "3.11.2 (main, Apr 28 2025, 14:11:48) [GCC 12.2.0]")
+    log = tmp_path / "log"
+    environment = {
+        fetch_model.DATA_URL_ENV: URL,
+        fetch_model.SHA256_ENV: "a" * 64,
+        fetch_model.TERMINATION_LOG_ENV: str(log),
+    }
+    assert fetch_model.run(environment) == 2
+    assert log.read_text() == (
+        "fetch-model: Python 3.11.2 has no tarfile's data filter (Python 3.11.4, 3.12 or newer): rebuild the image"
+        " on a newer base"
+    )
