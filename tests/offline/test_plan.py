@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,8 @@ def verdict(prod_simulation: Simulation) -> Plan:
             ),
         ),
     )
-    return Plan(prod_simulation, report)
+    # The stack file as `plan` names it (relative to the project): the report is as wide in any checkout.
+    return Plan(replace(prod_simulation, stack_file="stacks/Pulumi.prod.yaml"), report)
 
 
 # --- report writers -----------------------------------------------------------------------------
