@@ -42,7 +42,7 @@ from .common import (
     without_credentials,
 )
 from .network import PUBLIC_PORTS, world_exposure
-from .property_map import ANY_VALUE, BY_ID, LOG_SWITCHES, Absent, Kind, Signal
+from .property_map import ANY_VALUE, BY_ID, LOG_SWITCHES, Absent, Exemption, Kind, Signal
 
 INDEX_FILE = Path(__file__).with_name("property_index.json")
 PROTOCOL_KEYS = ("protocol", "ipProtocol")
@@ -355,11 +355,17 @@ def _exempt(signal: Signal, found: Found) -> bool:
             if pattern == ANY_VALUE:
                 return True
             raise
-        if values and all(re.fullmatch(pattern, value, re.IGNORECASE) for value in values):
+        if values and all(_allows(pattern, value) for value in values):
             return True
-        if not values and re.fullmatch(pattern, ""):
+        if not values and _allows(pattern, ""):
             return True
     return False
+
+
+def _allows(exemption: Exemption, value: str) -> bool:
+    if callable(exemption):
+        return exemption(value)
+    return re.fullmatch(exemption, value, re.IGNORECASE) is not None
 
 
 def _values_at(holder: Mapping[str, Any], path: str) -> list[Any]:

@@ -16,10 +16,12 @@ none. `docs/policies.md` lists every signal with the number of types it reaches.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+
+from .common import is_world
 
 AT_REST = "encryption-at-rest"
 CUSTOMER_KEY = "encryption-customer-managed-key"
@@ -36,6 +38,11 @@ CONTAINERS = "container-definitions"
 # built-in Kubernetes kinds keep theirs at the path their schema gives (the index's `kubernetes` part),
 # custom resources wherever their shape says (kubernetes.py).
 PODS = "pod-specs"
+
+
+# What a sibling's value must be for a finding not to apply: a regular expression it matches in full
+# (case-insensitively), or a test of the value as text.
+Exemption = str | Callable[[str], bool]
 
 
 class Kind(StrEnum):
@@ -98,10 +105,10 @@ class Signal:
     absent: Absent = Absent.DEFAULT
     needs_parent: bool = False
     """Judge an absent value only when the block that holds it is present."""
-    exempt: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    """Sibling property path (from the resource's inputs when it starts with `/`) -> regular expression:
-    when every value there matches (an absent one matching the empty string), the finding does not apply
-    (an OPTIONS method, a read replica)."""
+    exempt: Mapping[str, Exemption] = field(default_factory=lambda: MappingProxyType({}))
+    """Sibling property path (from the resource's inputs when it starts with `/`) -> regular expression
+    (or test): when every value there matches (an absent one matching the empty string), the finding
+    does not apply (an OPTIONS method, a read replica)."""
     only_stateful: bool = False
     """Apply only to types that hold data: they carry an at-rest encryption or backup property too."""
     why: str = ""
@@ -123,8 +130,11 @@ class Signal:
 # An exemption by presence: any value (a read replica's source) makes the finding not apply, even one
 # not known yet during preview.
 ANY_VALUE = ".+"
-# A source range narrower than the internet-wide ones (common.is_world: IPv4 /8 or wider, IPv6 /16 or wider).
-WORLD_WIDE_EXCLUDED = r"(?![^:]*/[0-8]$)(?!.*:.*/([0-9]|1[0-6])$).+"
+
+
+def narrower_than_the_world(source: str) -> bool:
+    """A source range that is given and not as wide as the internet (`common.is_world`)."""
+    return bool(source.strip()) and not is_world(source)
 
 
 # A read replica (an RDS instance's `replicateSourceDb`, a cluster's `replicationSourceIdentifier`)
@@ -582,7 +592,7 @@ SIGNALS: tuple[Signal, ...] = (
         # Every listed range must be narrower than the internet-wide ones (IPv4 /8 or wider, IPv6 /16 or wider;
         # the sources of a public endpoint are public addresses):
         # 0.0.0.0/1 with 128.0.0.0/1 opens it as widely as 0.0.0.0/0.
-        exempt={"publicAccessCidrs[]": WORLD_WIDE_EXCLUDED},
+        exempt={"publicAccessCidrs[]": narrower_than_the_world},
         why="the API endpoint is open to the whole internet (publicAccessCidrs is unset or 0.0.0.0/0)",
     ),
     Signal(

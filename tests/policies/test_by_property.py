@@ -286,6 +286,28 @@ CASES: list[Case] = [
         },
         [],
     ),
+    # The listed sources are judged as every source-range rule judges them (`common.is_world`): the
+    # internet in halves, or spelt with a space or host bits, is still the internet.
+    *(
+        one(
+            "public-exposure",
+            f"public-endpoint-for-{label}",
+            EKS,
+            {
+                "roleArn": ROLE,
+                "vpcConfig": {"subnetIds": ["subnet-0a1b"], "endpointPublicAccess": True, "publicAccessCidrs": cidrs},
+            },
+            [
+                "vpcConfig.endpointPublicAccess is true: the API endpoint is open to the whole internet (publicAccessCidrs is unset or 0.0.0.0/0)."
+            ],
+        )
+        for label, cidrs in (
+            ("the-internet-in-halves", ["0.0.0.0/1", "128.0.0.0/1"]),
+            ("the-internet-spelt-with-a-space", ["203.0.113.0/24", "0.0.0.0/0 "]),
+            ("the-internet-with-host-bits", ["198.51.100.7/0"]),
+            ("a-wide-ipv6-range", ["2001:db8::/12"]),
+        )
+    ),
     one(
         "public-exposure",
         "world-open-acl",
