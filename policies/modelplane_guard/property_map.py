@@ -85,6 +85,24 @@ class Absent(StrEnum):
 
 
 @dataclass(frozen=True)
+class Settings:
+    """The property holds settings a service reads by key: a string map (a Glue connection's
+    `connectionProperties`, an MSK connector's `connectorConfiguration`) or a JSON document in a string
+    (an EMR security configuration, a DMS task's settings). The signal then judges the values of the
+    keys it names there, not the property itself; the schema knows nothing of those keys."""
+
+    keys: str | None = None
+    """Regular expression a key's words must match in full, at any depth: the key in lower case with
+    `_` between its words (`JDBC_ENFORCE_SSL`, `jdbcEnforceSsl`, `jdbc.enforce.ssl` and `--jdbc-enforce-ssl`
+    all read `jdbc_enforce_ssl`); a bare `enabled` reads with its block's words (`logging_enabled`)."""
+    required: str | None = None
+    """One key the service documents, as it spells it (dots between nested keys): judged where it is,
+    and, left out (or the whole property left out), by `default` or the signal's `absent`."""
+    default: str | None = None
+    """What the service takes for `required` when it is left out."""
+
+
+@dataclass(frozen=True)
 class Signal:
     id: str
     concern: str
@@ -122,6 +140,8 @@ class Signal:
     unless_described: str | None = None
     """Regular expression searched in the property's description in the provider's schema: a property
     described so is not what the signal names, whatever its type (a session policy is no grant)."""
+    settings: Settings | None = None
+    """Judge the settings the property holds by key rather than the property's own value."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exempt", MappingProxyType(dict(self.exempt)))
@@ -184,6 +204,65 @@ LOG_SWITCHES = r"enabled|general|audit"
 ENCRYPTION_BLOCK = r"(?i)[a-z0-9]*(encrypt|sse)[a-z0-9]*|kmsConfiguration|kmsKeyDetails|provider"
 # What a path through a transit block looks like: those settings belong to encryption in transit.
 TRANSIT_PATH = r".*::.*([Tt]ransit|[Tt]ls).*"
+
+# --- settings held by key (see `Settings`) ------------------------------------------------------------
+# The properties that hold them: string maps and JSON strings named for settings (`connectionProperties`,
+# `connectorConfiguration`, `configurationsJson`, `replicationTaskSettings`, `advancedOptions`,
+# `defaultArguments`, an EMR security configuration's `configuration`); a value that is no map and no
+# JSON object or array (a name, a URL) holds none.
+SETTINGS_HOLDERS = (
+    r"properties|configuration|configurations|options|settings|arguments|parameters|configs"
+    r"|[a-z][A-Za-z0-9]*(Properties|Configuration|Configurations|Options|Settings|Arguments|Parameters|Configs|Json)"
+)
+# A map's values, or the string itself (not a list of strings, not a block).
+SETTINGS_HOLDER_PATH = r"(\{\}|[A-Za-z0-9])$"
+SETTINGS_NOT_HELD = (
+    # Request and response parameter mappings, WAF inspection rules, JSON schemas of tools' inputs and
+    # a Google service account file: data, not the service's settings.
+    r"aws:(apigateway|apigatewayv2|wafv2)/.*",
+    r".*::.*[Ss]chema.*",
+    r"aws:pinpoint/.*::serviceJson",
+)
+# Words of keys about transport security (TLS by any name, SASL's and Spark's network encryption).
+_TRANSIT_WORDS = r"ssl|tls|https|sasl|transit|transit_encryption|secure_transport|network_crypto"
+# Words that turn a key's meaning around (`KAFKA_SKIP_CUSTOM_CERT_VALIDATION`, `disable_ssl`).
+_NEGATING = r"skip|disable|disabled|no|not|insecure|ignore|bypass|allow"
+# A key that names a choice among modes (`ssl_mode`, `security.protocol`) rather than a switch.
+SETTING_TRANSIT_MODE = (
+    r"(.+_)?(security_protocol|ssl_?mode|tls_?mode|transit_encryption_mode|encryption_in_transit_mode)"
+)
+SETTING_TRANSIT_ON = (
+    rf"(?!(.*_)?({_NEGATING})(_|$))(?!{SETTING_TRANSIT_MODE}$)("
+    rf"(.+_)?(enforce|enforced|require|required|force|enable|enabled|use|only)_(.+_)?({_TRANSIT_WORDS})(_encryption)?"
+    rf"|(.+_)?({_TRANSIT_WORDS})(_(enabled|enforced|required|enable|only|on))?"
+    r"|(.+_)?(verify|validate|check)_(.+_)?(ssl|tls|certs?|certificates?|hostnames?)"
+    r"|(.+_)?(ssl|tls|certs?|certificates?|hostnames?)_(verify|verification|validation|check|checks)(_enabled)?"
+    r"|(.+_)?reject_unauthorized)"
+)
+SETTING_TRANSIT_OFF = (
+    r"(.+_)?(skip|disable|no|ignore|bypass|trust_all)_(.+_)?"
+    r"(ssl|tls|https|certs?|certificates?|verification|validation|verify|hostnames?|transit_encryption)(_.*)?"
+    rf"|(.+_)?({_TRANSIT_WORDS})_disabled"
+    r"|(.+_)?insecure[a-z0-9]*(_.*)?"
+    r"|(.+_)?allow_(insecure|plaintext|unencrypted|http)(_.*)?"
+)
+_NOT_TRANSIT = rf"(?!(.*_)?({_TRANSIT_WORDS}|in_transit)(_|$))"
+SETTING_AT_REST_ON = (
+    rf"{_NOT_TRANSIT}(?!(.*_)?({_NEGATING}|has)(_|$))("
+    r"(.+_)?(enable|enabled|use|require|required|enforce)_(.+_)?(encryption|encrypted|sse)"
+    r"|(.+_)?(encrypted|encryption|encrypt_at_rest|encryption_at_rest|at_rest_encryption|sse)(_(enabled|enable|on))?)"
+)
+SETTING_AT_REST_OFF = (
+    rf"{_NOT_TRANSIT}((.+_)?(disable|skip|no)_(.+_)?(encryption|encrypt)|(.+_)?(encryption|encrypt)_(disabled|off))"
+)
+SETTING_ENCRYPTION_MODE = rf"{_NOT_TRANSIT}(.+_)?(encryption|sse|server_side_encryption)_(mode|type|option|algorithm)"
+SETTING_KEY = r"(.+_)?(kms_(master_)?key(_id|_arn|_identifier)?|kms_arn|cmk_arn)"
+SETTING_LOGGING_ON = (
+    rf"(?!(.*_)?({_NEGATING})(_|$))("
+    r"(.+_)?enable_(.+_)?(logging|audit|audit_logs?|audit_logging|access_logs?|access_logging)"
+    r"|(.+_)?(logging|audit_logs?|audit_logging|access_logs?|access_logging|cloudwatch_logging)_(enabled|enable)"
+    r"|(.+_)?(logging|audit_logging|access_logging))"
+)
 
 SIGNALS: tuple[Signal, ...] = (
     # --- encryption at rest ------------------------------------------------------------------------
@@ -928,6 +1007,186 @@ SIGNALS: tuple[Signal, ...] = (
         accepted="2",
         absent=Absent.INSECURE,
         why="IMDSv1 answers unauthenticated requests, so an SSRF bug leaks the instance role's credentials",
+    ),
+    # --- settings held by key: string maps and JSON documents in strings ---------------------------
+    Signal(
+        id="setting-at-rest",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        # `EnableAtRestEncryption`, `EnableEbsEncryption`, `spark.io.encryption.enabled`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=True,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_AT_REST_ON),
+        why="the data is stored unencrypted",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-at-rest-off",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=False,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_AT_REST_OFF),
+        why="the data is stored unencrypted",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-at-rest-mode",
+        concern=AT_REST,
+        kind=Kind.CHOICE,
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        insecure=r"none|disabled|no_encryption|off",
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_ENCRYPTION_MODE),
+        why="the data is stored unencrypted",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-customer-key-mode",
+        concern=CUSTOMER_KEY,
+        kind=Kind.CHOICE,
+        # An EMR security configuration's `S3EncryptionConfiguration.EncryptionMode`, a Glue job's `--encryption-type`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        insecure=r"aes_?256|sse[-_]s3|aws_owned_kms_key|aws_owned_cmk",
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_ENCRYPTION_MODE),
+        why="the data is encrypted with a key AWS owns, not a customer managed KMS key",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-customer-key",
+        concern=CUSTOMER_KEY,
+        kind=Kind.KEY,
+        # `AwsKmsKey`, `KmsKeyId`, `kms_key_arn`: judged when set.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_KEY),
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-in-transit",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        # `JDBC_ENFORCE_SSL`, `KAFKA_SSL_ENABLED`, `EnableInTransitEncryption`, `spark.ssl.enabled`, `tls.verify`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=True,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_TRANSIT_ON),
+        why="traffic crosses the network unencrypted",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-in-transit-off",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        # `KAFKA_SKIP_CUSTOM_CERT_VALIDATION`, `SKIP_CUSTOM_JDBC_CERT_VALIDATION`, `insecure_skip_verify`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=False,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_TRANSIT_OFF),
+        why="TLS is switched off or its certificate is not verified",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-in-transit-mode",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        # A Kafka client's `security.protocol`, a PostgreSQL client's `sslmode`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        insecure=r"plaintext|sasl_plaintext|sasl-plaintext|disable|disabled|allow|prefer|preferred|none|off",
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_TRANSIT_MODE),
+        why="clients may connect without TLS",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-logging",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        # A DMS task's `Logging.EnableLogging`, a landing zone manifest's `centralizedLogging.enabled`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=True,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_LOGGING_ON),
+        why="the log is switched off",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    # Keys whose absence is the finding, as each service documents it.
+    Signal(
+        id="glue-jdbc-enforce-ssl",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        names="connectionProperties",
+        within="",
+        types=r"aws:glue/connection:Connection",
+        schema=("string",),
+        secure=True,
+        # "JDBC_ENFORCE_SSL ... The default is false" (Glue's ConnectionProperties); a connection is JDBC
+        # unless its `connectionType` says otherwise.
+        settings=Settings(required="JDBC_ENFORCE_SSL", default="false"),
+        exempt={"/connectionType": r"(?!jdbc$).+"},
+        why="traffic crosses the network unencrypted",
+    ),
+    Signal(
+        id="emr-security-configuration-at-rest",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        names="configuration",
+        within="",
+        types=r"aws:emr/securityConfiguration:SecurityConfiguration",
+        schema=("string",),
+        secure=True,
+        # Without `EncryptionConfiguration`, clusters that name the configuration encrypt nothing.
+        settings=Settings(required="EncryptionConfiguration.EnableAtRestEncryption"),
+        absent=Absent.INSECURE,
+        why="the data is stored unencrypted",
+    ),
+    Signal(
+        id="emr-security-configuration-in-transit",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        names="configuration",
+        within="",
+        types=r"aws:emr/securityConfiguration:SecurityConfiguration",
+        schema=("string",),
+        secure=True,
+        settings=Settings(required="EncryptionConfiguration.EnableInTransitEncryption"),
+        absent=Absent.INSECURE,
+        why="traffic crosses the network unencrypted",
+    ),
+    Signal(
+        id="dms-task-logging",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        names=_words("replicationTaskSettings", "replicationSettings"),
+        within="",
+        types=r"aws:dms/(replicationTask:ReplicationTask|replicationConfig:ReplicationConfig)",
+        schema=("string",),
+        secure=True,
+        # A task logs to CloudWatch only when its settings say so (AWS Security Hub DMS.7, DMS.8).
+        settings=Settings(required="Logging.EnableLogging"),
+        absent=Absent.INSECURE,
+        why="the log is switched off",
     ),
     # --- readers of their own --------------------------------------------------------------------
     Signal(

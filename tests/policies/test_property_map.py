@@ -133,6 +133,8 @@ def test_deletion_protection_applies_to_stores_only() -> None:
     """A load balancer's deletion protection is no data's; a database's is."""
     assert DURABILITY not in concerns_of("aws:lb/loadBalancer:LoadBalancer")
     assert "deletionProtection" in concerns_of("aws:rds/instance:Instance")[DURABILITY]
+    # Nor does a settings map make a type a store: an Auto Scaling group's launch configuration is a name.
+    assert DURABILITY not in concerns_of("aws:autoscaling/group:Group")
 
 
 def test_every_signal_reaches_a_type() -> None:
@@ -183,3 +185,15 @@ def test_a_crawlers_seed_pages_are_no_destination() -> None:
     source = concerns_of("aws:bedrock/agentDataSource:AgentDataSource").get(IN_TRANSIT, set())
     assert "dataSourceConfiguration.webConfiguration.sourceConfiguration.urlConfiguration.seedUrls[].url" not in source
     assert "dataSourceConfiguration.confluenceConfiguration.sourceConfiguration.hostUrl" in source
+
+
+def test_settings_are_found_where_a_string_map_or_string_is_named_for_them() -> None:
+    """Glue's connection properties, an MSK connector's configuration, an EMR security configuration's
+    document and a DMS task's settings hold settings by key; a block named `configuration` does not."""
+    assert "connectionProperties{}" in concerns_of("aws:glue/connection:Connection")[IN_TRANSIT]
+    assert "connectorConfiguration{}" in concerns_of("aws:mskconnect/connector:Connector")[IN_TRANSIT]
+    assert "configuration" in concerns_of("aws:emr/securityConfiguration:SecurityConfiguration")[AT_REST]
+    assert "replicationTaskSettings" in concerns_of("aws:dms/replicationTask:ReplicationTask")[LOGGING]
+    workgroup = {path for paths in concerns_of("aws:athena/workgroup:Workgroup").values() for path in paths}
+    assert "configuration" not in workgroup, "a typed block is judged by its own properties"
+    assert "tags{}" not in {path for paths in concerns_of("aws:glue/connection:Connection").values() for path in paths}
