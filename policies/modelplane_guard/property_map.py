@@ -917,6 +917,41 @@ SIGNALS: tuple[Signal, ...] = (
         needs_parent=True,
         why="execution logging is off",
     ),
+    Signal(
+        id="log-level-off",
+        concern=LOGGING,
+        kind=Kind.CHOICE,
+        # A service's own log level (`defaultLogLevel` of IoT's logging options, a DataSync task's
+        # `options.logLevel`, AppSync's `fieldLogLevel`, FSx's audit log levels): NONE, OFF or DISABLED
+        # keep nothing, whatever the destination.
+        names=r"logLevel|[a-z][A-Za-z0-9]*(LogLevel|LoggingLevel)",
+        schema=("string",),
+        insecure=r"none|off|disabled",
+        why="the log is switched off",
+    ),
+    Signal(
+        id="logs-disabled",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        # IoT's `disableAllLogs`.
+        names=r"disable[A-Z][A-Za-z0-9]*Logs?|disableLogging",
+        schema=("boolean",),
+        secure=False,
+        absent=Absent.IGNORE,
+        why="the log is switched off",
+    ),
+    Signal(
+        id="log-data-delivery",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        # What a log records, a switch per kind of data: Bedrock's model invocation log leaves out the
+        # prompts and responses whose `textDataDeliveryEnabled` is false.
+        names=r"[a-z][A-Za-z0-9]*DeliveryEnabled",
+        within=LOG_BLOCKS,
+        schema=("boolean",),
+        secure=True,
+        why="the log leaves that data out, so what was asked and answered cannot be audited",
+    ),
     # --- data durability ---------------------------------------------------------------------------
     Signal(
         id="deletion-protection",

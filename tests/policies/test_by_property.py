@@ -729,6 +729,21 @@ def connector(**configuration: str) -> dict[str, Any]:
     }
 
 
+IOT_LOGGING = "aws:iot/loggingOptions:LoggingOptions"
+INVOCATION_LOGGING = "aws:bedrockmodel/invocationLoggingConfiguration:InvocationLoggingConfiguration"
+
+
+def invocation_logging(**switches: bool) -> dict[str, Any]:
+    """Bedrock's model invocation log as its provider documents it, to CloudWatch Logs and S3."""
+    return {
+        "loggingConfig": {
+            "cloudwatchConfig": {"logGroupName": "/bedrock/invocations", "roleArn": ROLE},
+            "s3Config": {"bucketName": "ml-platform-invocation-logs", "keyPrefix": "bedrock"},
+            **switches,
+        }
+    }
+
+
 def dms_task(settings: dict[str, Any] | None) -> dict[str, Any]:
     task = {
         "replicationTaskId": "features-to-lake",
@@ -938,6 +953,45 @@ CASES += [
         DMS_TASK,
         dms_task({"Logging": {"EnableLogging": False}, "TargetMetadata": {"BatchApplyEnabled": True}}),
         ["replicationTaskSettings.Logging.EnableLogging is false: the log is switched off."],
+    ),
+    # --- a log's own level and the data it records -----------------------------------------------------
+    one("audit-logging", "iot-logging-at-info", IOT_LOGGING, {"roleArn": ROLE, "defaultLogLevel": "INFO"}, []),
+    one(
+        "audit-logging",
+        "iot-logging-disabled",
+        IOT_LOGGING,
+        {"roleArn": ROLE, "defaultLogLevel": "DISABLED"},
+        ["defaultLogLevel is 'DISABLED': the log is switched off."],
+    ),
+    one(
+        "audit-logging",
+        "iot-logs-all-disabled",
+        IOT_LOGGING,
+        {"roleArn": ROLE, "defaultLogLevel": "ERROR", "disableAllLogs": True},
+        ["disableAllLogs is true: the log is switched off."],
+    ),
+    one(
+        "audit-logging",
+        "datasync-task-logging-by-default-off",
+        "aws:datasync/task:Task",
+        {
+            "sourceLocationArn": "arn:aws:datasync:eu-west-1:123456789012:location/loc-source",
+            "destinationLocationArn": "arn:aws:datasync:eu-west-1:123456789012:location/loc-destination",
+            "cloudwatchLogGroupArn": "arn:aws:logs:eu-west-1:123456789012:log-group:/datasync",
+            "tags": TAGS,
+        },
+        ["options.logLevel is not set, so it is 'OFF' (the default): the log is switched off."],
+    ),
+    one("audit-logging", "model-invocations-logged", INVOCATION_LOGGING, invocation_logging(), []),
+    one(
+        "audit-logging",
+        "model-invocations-logged-without-prompts",
+        INVOCATION_LOGGING,
+        invocation_logging(textDataDeliveryEnabled=False, embeddingDataDeliveryEnabled=False),
+        [
+            "loggingConfig.embeddingDataDeliveryEnabled is false: the log leaves that data out, so what was asked and answered cannot be audited.",
+            "loggingConfig.textDataDeliveryEnabled is false: the log leaves that data out, so what was asked and answered cannot be audited.",
+        ],
     ),
     one(
         "audit-logging",
