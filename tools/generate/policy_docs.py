@@ -179,7 +179,9 @@ What the schema cannot tell, and is judged otherwise or not at all:
   security configuration's `EncryptionConfiguration`, a DMS task's `Logging.EnableLogging`);
 - relations between resources: a bucket and its settings resources, a VPC and its flow log
   (`vpc-flow-logs`), a WAF web ACL and its logging configuration (`wafv2-web-acl-logging`) are stack
-  rules with named types;
+  rules with named types, and so are services whose audit log one resource per account and region
+  turns on, judged on each resource that uses the service there and each role allowed to call it (Bedrock's model
+  invocation log, `bedrock-model-invocation-logging`; IoT Core's logging options, `iot-logging`);
 - intent: a front door (an internet-facing load balancer, a distribution) is public by design, so only
   its transport, authentication and logging are judged; deletion protection applies to types that
   hold data, recognised by their storage-encryption or backup inputs;
