@@ -47,18 +47,16 @@ class AccountLog:
         """How a resource uses the service (None: it does not)."""
         if resource.resource_type != self.logging and self.uses.fullmatch(resource.resource_type):
             return f"uses {self.service}"
-        granted = sorted(
-            {action for statement in _granting_statements(resource) for action in self._granted(statement)}
-        )
-        return f"allows {', '.join(granted)}" if granted else None
+        prefix = self.actions[0].partition(":")[0]
+        granted = {action for statement in _statements(resource, prefix) for action in self._granted(statement, prefix)}
+        return f"allows {', '.join(sorted(granted))}" if granted else None
 
-    def _granted(self, statement: Statement) -> Iterator[str]:
+    def _granted(self, statement: Statement, prefix: str) -> Iterator[str]:
         """The logged actions an Allow statement grants by naming the service (`bedrock:Invoke*`), not `*`."""
         if not statement.allows or statement.not_actions:
             return
-        service = self.actions[0].partition(":")[0]
         for pattern in statement.actions:
-            if pattern.strip().partition(":")[0].lower() == service:
+            if pattern.strip().partition(":")[0].lower() == prefix:
                 yield from (action for action in self.actions if matches(pattern, action))
 
 
@@ -85,9 +83,10 @@ IOT = AccountLog(
 )
 
 
-def _granting_statements(resource: PolicyResource) -> Iterator[Statement]:
-    """The statements of a resource's identity policies; a document not known yet (preview) is left out,
-    as the rule judges the stack again when it is deployed."""
+def _statements(resource: PolicyResource, prefix: str) -> Iterator[Statement]:
+    """The statements of a resource's identity policies that may name a service by its action prefix (a
+    JSON text that does not mention it is not parsed). A document not known yet (preview) is left out:
+    the rule judges the stack again when it is deployed."""
     if resource.resource_type not in IDENTITY_POLICY_PROPERTIES and resource.resource_type != ROLE:
         return
     try:
@@ -95,6 +94,8 @@ def _granting_statements(resource: PolicyResource) -> Iterator[Statement]:
     except UnknownValueError:
         return
     for _, document in documents:
+        if isinstance(document, str) and f"{prefix}:" not in document.lower():
+            continue
         try:
             yield from document_statements(document) or ()
         except UnknownValueError:
