@@ -502,9 +502,12 @@ SIGNALS: tuple[Signal, ...] = (
             "inTransitEncryption",
             "sslMode",
             "clusterEndpointEncryptionType",
+            # A Kafka or Redis client's protocol (a DMS endpoint's `kafkaSettings`, `redisSettings`).
+            "securityProtocol",
+            "sslSecurityProtocol",
         ),
         schema=("string",),
-        insecure=r"plaintext|tls_plaintext|disabled|preferred|none",
+        insecure=r"plaintext|tls_plaintext|sasl[-_]plaintext|disabled|preferred|none",
         why="clients may connect without TLS",
     ),
     Signal(
@@ -600,9 +603,12 @@ SIGNALS: tuple[Signal, ...] = (
         id="minimum-tls",
         concern=IN_TRANSIT,
         kind=Kind.CHOICE,
-        names=_words("minimumProtocolVersion", "minimumTlsVersion", "minTlsVersion", "tlsVersion"),
+        # ...and the protocols a CDN may speak to a custom origin (AWS Security Hub CloudFront.10).
+        names=_words(
+            "minimumProtocolVersion", "minimumTlsVersion", "minTlsVersion", "tlsVersion", "originSslProtocols"
+        ),
         schema=("string",),
-        insecure=r"sslv3|tlsv1|tlsv1_2016|tlsv1\.1_2016|tls_?1[._]?[01]|tls1[01]|1\.[01]",
+        insecure=r"sslv3|tlsv1|tlsv1\.[01]|tlsv1_2016|tlsv1\.1_2016|tls_?1[._]?[01]|tls1[01]|1\.[01]",
         why="it accepts TLS versions older than 1.2",
     ),
     Signal(

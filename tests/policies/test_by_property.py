@@ -255,6 +255,53 @@ CASES: list[Case] = [
         },
         ["defaultCacheBehavior.viewerProtocolPolicy is 'allow-all': viewers may use plain HTTP."],
     ),
+    *(
+        one(
+            "encryption-in-transit",
+            f"origin-over-{'-'.join(protocols).lower()}",
+            CDN,
+            {
+                "enabled": True,
+                "defaultCacheBehavior": {"viewerProtocolPolicy": "redirect-to-https"},
+                "viewerCertificate": {"minimumProtocolVersion": "TLSv1.2_2021"},
+                "origins": [
+                    {
+                        "domainName": "scorer.example.com",
+                        "originId": "scorer",
+                        "customOriginConfig": {
+                            "httpPort": 80,
+                            "httpsPort": 443,
+                            "originProtocolPolicy": "https-only",
+                            "originSslProtocols": protocols,
+                        },
+                    }
+                ],
+            },
+            expected,
+        )
+        for protocols, expected in (
+            (["TLSv1.2"], []),
+            (
+                ["TLSv1.1", "TLSv1.2"],
+                [
+                    "origins[0].customOriginConfig.originSslProtocols is ['TLSv1.1', 'TLSv1.2']: it accepts TLS versions older than 1.2."
+                ],
+            ),
+        )
+    ),
+    one(
+        "encryption-in-transit",
+        "dms-kafka-target-in-plaintext",
+        "aws:dms/endpoint:Endpoint",
+        {
+            "endpointId": "scores-stream",
+            "endpointType": "target",
+            "engineName": "kafka",
+            "kafkaSettings": {"broker": "b-1.scores:9092", "topic": "scores", "securityProtocol": "sasl-plaintext"},
+            "tags": TAGS,
+        },
+        ["kafkaSettings.securityProtocol is 'sasl-plaintext': clients may connect without TLS."],
+    ),
     # --- public exposure ------------------------------------------------------------------------------
     one("public-exposure", "compliant", RDS, postgres(), []),
     one(
