@@ -230,6 +230,9 @@ SETTING_OFF = frozenset({"false", "0", "off", "no", "disabled", "disable"})
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# `key=value` settings in text: one a line, or separated by `;`; a key is one word of letters, digits, `._-`.
+_PAIR_SEPARATOR = re.compile(r"[;\r\n]+")
+_PAIR = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\s*=.*")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -279,19 +282,25 @@ def held_settings(held: Any, name: str) -> tuple[Setting, ...]:
 
 @functools.lru_cache(maxsize=256)
 def _document_settings(text: str, name: str) -> tuple[Setting, ...]:
-    """The settings of a JSON document, read once per text (several signals judge the same document)."""
+    """The settings of a document in a string, read once per text (several signals judge the same document)."""
     document = _document(text)
     return () if document is None else tuple(_walk(document, "", key_words(name)))
 
 
 def _document(text: str) -> Any:
-    """The JSON object or array a string holds, or None (a name, a URL, text that is not JSON)."""
-    if not text.lstrip().startswith(("{", "[")):
+    """The settings a string holds: a JSON object or array, or `key=value` pairs one a line or separated by
+    `;` (a Java properties file such as an MSK configuration's `serverProperties`, a DMS endpoint's extra
+    connection attributes); None for anything else (a name, a URL, prose)."""
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return None
+    pairs = [segment.strip() for segment in _PAIR_SEPARATOR.split(text)]
+    pairs = [pair for pair in pairs if pair and not pair.startswith("#")]
+    if not pairs or not all(_PAIR.fullmatch(pair) for pair in pairs):
         return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return None
+    return {key.strip(): value.strip() for key, _, value in (pair.partition("=") for pair in pairs)}
 
 
 def _walk(node: Any, path: str, parent: str) -> Iterator[Setting]:

@@ -206,12 +206,12 @@ ENCRYPTION_BLOCK = r"(?i)[a-z0-9]*(encrypt|sse)[a-z0-9]*|kmsConfiguration|kmsKey
 TRANSIT_PATH = r".*::.*([Tt]ransit|[Tt]ls).*"
 
 # --- settings held by key (see `Settings`) ------------------------------------------------------------
-# The properties that hold them: string maps and JSON strings named for settings (`connectionProperties`,
-# `connectorConfiguration`, `configurationsJson`, `replicationTaskSettings`, `advancedOptions`,
-# `defaultArguments`, an EMR security configuration's `configuration`); a value that is no map and no
-# JSON object or array (a name, a URL) holds none.
+# The properties that hold them: string maps, JSON strings and `key=value` texts named for settings
+# (`connectionProperties`, `connectorConfiguration`, `configurationsJson`, `replicationTaskSettings`,
+# `advancedOptions`, `defaultArguments`, `serverProperties`, `extraConnectionAttributes`, an EMR security
+# configuration's `configuration`); a value that is none of those (a name, a URL) holds none.
 SETTINGS_HOLDERS = (
-    r"properties|configuration|configurations|options|settings|arguments|parameters|configs"
+    r"properties|configuration|configurations|options|settings|arguments|parameters|configs|extraConnectionAttributes"
     r"|[a-z][A-Za-z0-9]*(Properties|Configuration|Configurations|Options|Settings|Arguments|Parameters|Configs|Json)"
 )
 # A map's values, or the string itself (not a list of strings, not a block).

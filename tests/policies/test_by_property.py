@@ -985,6 +985,22 @@ CASES += [
             "defaultArguments[\"--encryption-type\"] is 'sse-s3': the data is encrypted with a key AWS owns, not a customer managed KMS key."
         ],
     ),
+    one(
+        "encryption-customer-managed-key",
+        "dms-s3-target-attributes-under-s3-keys",
+        "aws:dms/endpoint:Endpoint",
+        {
+            "endpointId": "lake-target",
+            "endpointType": "target",
+            "engineName": "s3",
+            "kmsKeyArn": KEY_ARN,
+            "extraConnectionAttributes": "bucketName=feature-lake;encryptionMode=SSE_S3;dataFormat=parquet",
+            "tags": TAGS,
+        },
+        [
+            "extraConnectionAttributes.encryptionMode is 'SSE_S3': the data is encrypted with a key AWS owns, not a customer managed KMS key."
+        ],
+    ),
     # A DMS task logs only when its settings say so (AWS Security Hub DMS.7, DMS.8).
     one("audit-logging", "dms-task-logging", DMS_TASK, dms_task({"Logging": {"EnableLogging": True}}), []),
     one(

@@ -264,11 +264,27 @@ def test_a_bare_switch_reads_with_its_blocks_words() -> None:
     assert held({"enabled": "false"}, "loggingProperties") == [(".enabled", "logging_properties_enabled", "false")]
 
 
-def test_a_string_that_is_no_json_document_holds_no_settings() -> None:
-    """A security configuration's name, a URL to a configurations file, text that does not parse."""
+def test_settings_are_read_from_key_value_text() -> None:
+    """A Java properties file (an MSK configuration's `serverProperties`) or `;`-separated attributes (a DMS
+    endpoint's `extraConnectionAttributes`)."""
+    properties = "auto.create.topics.enable = true\n# brokers speak TLS only\nssl.client.auth=required\n"
+    assert held(properties, "serverProperties") == [
+        ('["auto.create.topics.enable"]', "auto_create_topics_enable", "true"),
+        ('["ssl.client.auth"]', "ssl_client_auth", "required"),
+    ]
+    assert held("encryptionMode=SSE_S3;dataFormat=parquet", "extraConnectionAttributes") == [
+        (".encryptionMode", "encryption_mode", "SSE_S3"),
+        (".dataFormat", "data_format", "parquet"),
+    ]
+
+
+def test_a_string_that_is_no_settings_document_holds_no_settings() -> None:
+    """A security configuration's name, a URL to a configurations file (with a query), text that does not
+    parse, prose with an equals sign."""
     assert held("emr-baseline") == []
-    assert held("https://example.com/configurations.json") == []
+    assert held("https://example.com/configurations.json?version=3") == []
     assert held('{"EncryptionConfiguration": ') == []
+    assert held("retries = 3 unless the broker is down; see the runbook") == []
 
 
 def test_a_required_setting_left_out_is_judged_and_one_set_is_judged_by_its_value() -> None:

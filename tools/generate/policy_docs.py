@@ -169,9 +169,10 @@ What the schema cannot tell, and is judged otherwise or not at all:
   (`aws-containers-unprivileged`, and the image and environment rules), and policy documents are
   recognised by name and confirmed by content; documents the provider describes as narrowing a grant
   (session and scope-down policies, permissions boundaries, endpoint policies) are no grants;
-- settings a service reads by key from a string map or a JSON document the schema types as a plain
-  string (a Glue connection's `connectionProperties`, an MSK connector's `connectorConfiguration`, an EMR
-  security configuration's `configuration`, a DMS task's settings, a cluster's `configurationsJson`):
+- settings a service reads by key from a string map, or from a JSON document or `key=value` text the
+  schema types as a plain string (a Glue connection's `connectionProperties`, an MSK connector's
+  `connectorConfiguration`, an EMR security configuration's `configuration`, a DMS task's settings and an
+  endpoint's extra connection attributes, a cluster's `configurationsJson`):
   the `setting-*` signals read every key at any depth by its words, however the service spells it
   (`JDBC_ENFORCE_SSL`, `EnableInTransitEncryption`, `spark.ssl.enabled`, `security.protocol`), and judge
   its value as services spell states (`"false"`, `"0"`, `"DISABLED"`); a key whose absence is the
