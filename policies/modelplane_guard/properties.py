@@ -271,7 +271,7 @@ def setting_places(found: Found, name: str, settings: Settings) -> Iterator[Foun
 
 
 def held_settings(held: Any, name: str) -> tuple[Setting, ...]:
-    """Every scalar setting of a map, or of a JSON object or array in a string; nothing in any other value."""
+    """Every scalar setting of a map, or of a document in a string (`_document`); nothing in any other value."""
     if isinstance(held, str):
         found = _document_settings(str(held), name)
         if isinstance(held, SecretText):

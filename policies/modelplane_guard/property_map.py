@@ -224,7 +224,7 @@ SETTINGS_NOT_HELD = (
     r"aws:pinpoint/.*::serviceJson",
 )
 # Words of keys about transport security (TLS by any name, SASL's and Spark's network encryption).
-_TRANSIT_WORDS = r"ssl|tls|https|sasl|transit|transit_encryption|secure_transport|network_crypto"
+_TRANSIT_WORDS = r"ssl|tls|https|sasl_encryption|transit|transit_encryption|secure_transport|network_crypto"
 # Words that turn a key's meaning around (`KAFKA_SKIP_CUSTOM_CERT_VALIDATION`, `disable_ssl`).
 _NEGATING = r"skip|disable|disabled|no|not|insecure|ignore|bypass|allow"
 # A key that names a choice among modes (`ssl_mode`, `security.protocol`) rather than a switch.
