@@ -428,10 +428,12 @@ class KubernetesModelService(pulumi.ComponentResource):
             tags=identity.get("tags"),
             opts=self._child,
         )
+        # `kms:ViaService` names a service endpoint, whose domain is the partition's (`amazonaws.com.cn` in China).
+        dns_suffix = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).dns_suffix
         if models:
-            self._role_policy(f"{name}-workload-models", role, _archive_statements(args, identity, models))
+            self._role_policy(f"{name}-workload-models", role, _archive_statements(args, identity, models, dns_suffix))
         if capture is not None:
-            self._role_policy(f"{name}-workload-capture", role, _capture_statements(args, identity))
+            self._role_policy(f"{name}-workload-capture", role, _capture_statements(args, identity, dns_suffix))
         if not secret_arns:
             return role
         permissions = {
@@ -448,9 +450,7 @@ class KubernetesModelService(pulumi.ComponentResource):
                     "Effect": "Allow",
                     "Action": "kms:Decrypt",
                     "Resource": identity.get("secrets_kms_key_arn"),
-                    "Condition": {
-                        "StringEquals": {"kms:ViaService": f"secretsmanager.{identity['region']}.amazonaws.com"}
-                    },
+                    "Condition": _via("secretsmanager", identity, dns_suffix),
                 },
             ],
         }
@@ -493,18 +493,22 @@ def _capture_environment(args: KubernetesModelServiceArgs, variant: str) -> list
     return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in settings.items()]
 
 
-def _via_s3(identity: WorkloadIdentityArgs) -> dict[str, Any]:
-    return {"StringEquals": {"kms:ViaService": f"s3.{identity['region']}.amazonaws.com"}}
+def _via(service: str, identity: WorkloadIdentityArgs, dns_suffix: pulumi.Input[str]) -> dict[str, Any]:
+    """The condition that a key is used only through `service` in the identity's region."""
+    return {"StringEquals": {"kms:ViaService": pulumi.Output.concat(service, ".", identity["region"], ".", dns_suffix)}}
 
 
 def _archive_statements(
-    args: KubernetesModelServiceArgs, identity: WorkloadIdentityArgs, models: list[pulumi.Output[RegisteredVersion]]
+    args: KubernetesModelServiceArgs,
+    identity: WorkloadIdentityArgs,
+    models: list[pulumi.Output[RegisteredVersion]],
+    dns_suffix: pulumi.Input[str],
 ) -> pulumi.Output[list[Any]]:
     """The pinned versions' archives, object by object, and decryption with their key through S3 only."""
     objects = pulumi.Output.all(*models).apply(
         lambda versions: sorted({version.archive_object_arn(partition_of(version.arn)) for version in versions})
     )
-    return pulumi.Output.all(objects, args.get("kms_key_arn", "")).apply(
+    return pulumi.Output.all(objects, args.get("kms_key_arn", ""), _via("s3", identity, dns_suffix)).apply(
         lambda parts: [
             {"Sid": "ReadPinnedArchives", "Effect": "Allow", "Action": "s3:GetObject", "Resource": parts[0]},
             {
@@ -512,13 +516,15 @@ def _archive_statements(
                 "Effect": "Allow",
                 "Action": "kms:Decrypt",
                 "Resource": parts[1],
-                "Condition": _via_s3(identity),
+                "Condition": parts[2],
             },
         ]
     )
 
 
-def _capture_statements(args: KubernetesModelServiceArgs, identity: WorkloadIdentityArgs) -> list[Any]:
+def _capture_statements(
+    args: KubernetesModelServiceArgs, identity: WorkloadIdentityArgs, dns_suffix: pulumi.Input[str]
+) -> list[Any]:
     """Writes below the endpoint's own capture prefix only, encrypted with the stack key (SSE-KMS)."""
     endpoint = args.get("endpoint_name", args["instance_name"])
     key = args.get("kms_key_arn", "")
@@ -540,7 +546,7 @@ def _capture_statements(args: KubernetesModelServiceArgs, identity: WorkloadIden
             "Effect": "Allow",
             "Action": "kms:GenerateDataKey",
             "Resource": key,
-            "Condition": _via_s3(identity),
+            "Condition": _via("s3", identity, dns_suffix),
         },
     ]
 

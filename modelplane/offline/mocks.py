@@ -12,10 +12,13 @@ state is process-global, so each simulation runs in a fresh process (and the tes
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import hashlib
+import importlib.resources
 import json
 import os
+import re
 import runpy
 import sys
 import threading
@@ -49,6 +52,24 @@ CLOUD_CONTROL_GET = "aws:cloudcontrol/getResource:getResource"
 ECR_GET_IMAGE = "aws:ecr/getImage:getImage"
 
 
+@functools.cache
+def partition_of(region: str) -> tuple[str, str]:
+    """The partition of a region and its DNS suffix (`aws-cn`, `amazonaws.com.cn` for `cn-north-1`), as AWS's
+    SDKs know them: botocore's partition data (the mock answers getPartition as the provider would)."""
+    for partition in _partitions():
+        if region in partition["regions"] or re.match(partition["regionRegex"], region):
+            return partition["outputs"]["name"], partition["outputs"]["dnsSuffix"]
+    return "aws", "amazonaws.com"
+
+
+@functools.cache
+def _partitions() -> list[dict[str, Any]]:
+    """botocore's `partitions.json`, read as a file: its loader module costs more to import than the file to read."""
+    return json.loads((importlib.resources.files("botocore") / "data" / "partitions.json").read_text(encoding="utf-8"))[
+        "partitions"
+    ]
+
+
 def _auto_name(logical_name: str, type_token: str) -> str:
     """Pulumi's auto-naming, `<logical-name>-<7 hex>`, made deterministic so plans are stable."""
     suffix = hashlib.sha256(f"{type_token}::{logical_name}".encode()).hexdigest()[:7]
@@ -65,13 +86,24 @@ class RealisticMocks(Mocks):
     def __init__(self, region: str, account_id: str = ACCOUNT_ID) -> None:
         self.region = region
         self.account_id = account_id
+        self.dns_suffix = partition_of(region)[1]
+        # Explicit AWS providers' regions, by the id the mock gives each provider.
+        self._provider_regions: dict[str, str] = {}
+
+    def region_of(self, provider: str | None, inputs: Mapping[str, Any] | None = None) -> str:
+        """Where AWS answers: a resource's own `region` input, else its provider's, else the stack's."""
+        own = (inputs or {}).get("region")
+        if isinstance(own, str) and own:
+            return own
+        return self._provider_regions.get((provider or "").rsplit("::", 1)[-1]) or self.region
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        account, region = self.account_id, self.region
+        account, region = self.account_id, self.region_of(args.provider, args.args)
+        partition, domain = partition_of(region)
         answers = {
             "aws:index/getCallerIdentity:getCallerIdentity": {
                 "accountId": account,
-                "arn": f"arn:aws:iam::{account}:user/modelplane",
+                "arn": f"arn:{partition}:iam::{account}:user/modelplane",
                 "userId": "AIDAMODELPLANE",
                 "id": account,
             },
@@ -79,14 +111,14 @@ class RealisticMocks(Mocks):
                 "name": region,
                 "region": region,
                 "id": region,
-                "endpoint": f"ec2.{region}.amazonaws.com",
+                "endpoint": f"ec2.{region}.{domain}",
                 "description": region,
             },
             "aws:index/getPartition:getPartition": {
-                "partition": "aws",
-                "dnsSuffix": "amazonaws.com",
-                "reverseDnsPrefix": "com.amazonaws",
-                "id": "aws",
+                "partition": partition,
+                "dnsSuffix": domain,
+                "reverseDnsPrefix": ".".join(reversed(domain.split("."))),
+                "id": partition,
             },
             # The caller above is an IAM user, for which AWS answers with the user itself as issuer.
             "aws:iam/getSessionContext:getSessionContext": {
@@ -121,7 +153,7 @@ class RealisticMocks(Mocks):
             "InferenceSpecification": {
                 "Containers": [
                     {
-                        "Image": f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{group}@sha256:{digest}",
+                        "Image": f"{self.account_id}.dkr.ecr.{self.region}.{self.dns_suffix}/{group}@sha256:{digest}",
                         "ImageDigest": f"sha256:{digest}",
                         "ModelDataUrl": f"s3://registry-artifacts-bucket/{group}/{sha256}/model.tar.gz",
                     }
@@ -141,10 +173,13 @@ class RealisticMocks(Mocks):
         outputs = dict(args.inputs)
         token: str = args.typ
         if token.startswith("pulumi:providers:"):
-            return _fake_uuid(args.name), outputs
+            provider_id = _fake_uuid(args.name)
+            if token == "pulumi:providers:aws" and isinstance(outputs.get("region"), str):
+                self._provider_regions[provider_id] = outputs["region"]
+            return provider_id, outputs
         if token.startswith("kubernetes:"):
             return self._kubernetes(args.name, token, outputs)
-        return self._aws(args.name, token, outputs)
+        return self._aws(args.name, token, outputs, self.region_of(args.provider, outputs))
 
     def _kubernetes(self, logical_name: str, token: str, outputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         metadata = dict(outputs.get("metadata") or {})
@@ -156,8 +191,9 @@ class RealisticMocks(Mocks):
         namespace = metadata.get("namespace")
         return (f"{namespace}/{metadata['name']}" if namespace else metadata["name"]), outputs
 
-    def _aws(self, logical_name: str, token: str, outputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        account, region = self.account_id, self.region
+    def _aws(self, logical_name: str, token: str, outputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+        account = self.account_id
+        partition, domain = partition_of(region)
         service = token.split(":")[1].split("/", maxsplit=1)[0]
         kind = token.rsplit(":", 1)[1]
         name_key = {"Bucket": "bucket", "Dashboard": "dashboardName", "ModelPackageGroup": "modelPackageGroupName"}.get(
@@ -167,25 +203,25 @@ class RealisticMocks(Mocks):
         if kind == "Bucket":
             name = name.lower()
         outputs[name_key] = name
-        arn = f"arn:aws:{service}:{region}:{account}:{kind[0].lower() + kind[1:]}/{name}"
+        arn = f"arn:{partition}:{service}:{region}:{account}:{kind[0].lower() + kind[1:]}/{name}"
         resource_id = name
         if token == "aws:kms/key:Key":
             key_id = _fake_uuid(logical_name)
             outputs.pop("name", None)
             outputs["keyId"] = key_id
-            arn, resource_id = f"arn:aws:kms:{region}:{account}:key/{key_id}", key_id
+            arn, resource_id = f"arn:{partition}:kms:{region}:{account}:key/{key_id}", key_id
         elif token == "aws:kms/alias:Alias":
-            arn = f"arn:aws:kms:{region}:{account}:{name}"
+            arn = f"arn:{partition}:kms:{region}:{account}:{name}"
             outputs["targetKeyArn"] = outputs.get("targetKeyId")
         elif kind == "Bucket":
-            arn = f"arn:aws:s3:::{name}"
+            arn = f"arn:{partition}:s3:::{name}"
             outputs.update(
-                bucketDomainName=f"{name}.s3.amazonaws.com",
-                bucketRegionalDomainName=f"{name}.s3.{region}.amazonaws.com",
+                bucketDomainName=f"{name}.s3.{domain}",
+                bucketRegionalDomainName=f"{name}.s3.{region}.{domain}",
             )
         elif token == "aws:ecr/repository:Repository":
-            arn = f"arn:aws:ecr:{region}:{account}:repository/{name}"
-            outputs.update(registryId=account, repositoryUrl=f"{account}.dkr.ecr.{region}.amazonaws.com/{name}")
+            arn = f"arn:{partition}:ecr:{region}:{account}:repository/{name}"
+            outputs.update(registryId=account, repositoryUrl=f"{account}.dkr.ecr.{region}.{domain}/{name}")
         elif service == "sagemaker":
             sagemaker_kinds = {
                 "Model": "model",
@@ -193,26 +229,28 @@ class RealisticMocks(Mocks):
                 "Endpoint": "endpoint",
                 "ModelPackageGroup": "model-package-group",
             }
-            arn = f"arn:aws:sagemaker:{region}:{account}:{sagemaker_kinds.get(kind, kind.lower())}/{name}"
+            arn = f"arn:{partition}:sagemaker:{region}:{account}:{sagemaker_kinds.get(kind, kind.lower())}/{name}"
         elif service == "iam":
-            arn = f"arn:aws:iam::{account}:{kind[0].lower() + kind[1:]}/{name}"
+            arn = f"arn:{partition}:iam::{account}:{kind[0].lower() + kind[1:]}/{name}"
             outputs["uniqueId"] = "AROA" + hashlib.sha256(name.encode()).hexdigest()[:16].upper()
         elif token == "aws:sns/topic:Topic":
-            arn = resource_id = f"arn:aws:sns:{region}:{account}:{name}"
+            arn = resource_id = f"arn:{partition}:sns:{region}:{account}:{name}"
         elif token == "aws:sns/topicSubscription:TopicSubscription":
             arn = resource_id = f"{outputs.get('topic')}:{_fake_uuid(logical_name)}"
         elif token == "aws:cloudwatch/metricAlarm:MetricAlarm":
-            arn = f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
+            arn = f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}"
         elif token == "aws:cloudwatch/logGroup:LogGroup":
-            arn = f"arn:aws:logs:{region}:{account}:log-group:{name}"
+            arn = f"arn:{partition}:logs:{region}:{account}:log-group:{name}"
         elif token == "aws:cloudwatch/dashboard:Dashboard":
-            outputs["dashboardArn"] = f"arn:aws:cloudwatch::{account}:dashboard/{name}"
+            outputs["dashboardArn"] = f"arn:{partition}:cloudwatch::{account}:dashboard/{name}"
         elif token == "aws:secretsmanager/secret:Secret":
             arn = resource_id = (
-                f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+                f"arn:{partition}:secretsmanager:{region}:{account}:secret:{name}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
             )
         elif service == "appautoscaling":
-            arn = f"arn:aws:application-autoscaling:{region}:{account}:scalable-target/{_fake_uuid(logical_name)}"
+            arn = (
+                f"arn:{partition}:application-autoscaling:{region}:{account}:scalable-target/{_fake_uuid(logical_name)}"
+            )
             resource_id = outputs.get("resourceId") or name
         outputs.setdefault("arn", arn)
         if "tags" in outputs:

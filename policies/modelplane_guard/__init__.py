@@ -4,6 +4,7 @@ the rules, and the policy that checks the waivers configured for them."""
 from pulumi_policy import Policy
 
 from . import (
+    account_logs,
     anomaly_detection,
     athena,
     by_property,
@@ -41,6 +42,7 @@ RULES: list[Policy] = [
     *sqs.POLICIES,
     *network.POLICIES,
     *network_logs.POLICIES,
+    *account_logs.POLICIES,
     *monitoring.POLICIES,
     *anomaly_detection.POLICIES,
     *tagging.POLICIES,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
+from pulumi_policy import PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
 from .actions import Grant, escalations, is_every_iam_resource, is_every_resource, shown
 from .common import (
@@ -78,8 +78,8 @@ SOURCE_CONDITION_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:so
 COGNITO_IDENTITY = "cognito-identity.amazonaws.com"
 
 
-def identity_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
-    """(path, document) for each identity policy document a resource carries."""
+def identity_documents(args: ResourceValidationArgs | PolicyResource) -> Iterator[tuple[str, Any]]:
+    """(path, document) for each identity policy document a resource carries (analyzed alone, or in a stack)."""
     prop = IDENTITY_POLICY_PROPERTIES.get(args.resource_type)
     if prop is not None:
         yield prop, args.props.get(prop)

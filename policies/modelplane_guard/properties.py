@@ -42,7 +42,7 @@ from .common import (
     without_credentials,
 )
 from .network import PUBLIC_PORTS, world_exposure
-from .property_map import ANY_VALUE, BY_ID, LOG_SWITCHES, Absent, Kind, Signal
+from .property_map import ANY_VALUE, BY_ID, LOG_SWITCHES, Absent, Exemption, Kind, Settings, Signal
 
 INDEX_FILE = Path(__file__).with_name("property_index.json")
 PROTOCOL_KEYS = ("protocol", "ipProtocol")
@@ -207,13 +207,168 @@ def judge(props: Mapping[str, Any], entries: tuple[Entry, ...], options: Options
     `unknowns`; the others are given."""
     problems: dict[str, None] = {}
     for entry in entries:
+        settings = entry.signal.settings
         with unknowns:
             for found in resolve(props, entry.steps):
                 with unknowns:
-                    problem = _problem(entry, found, options)
-                    if problem:
-                        problems[problem] = None
+                    places = (found,) if settings is None else setting_places(found, entry.steps[-1].name, settings)
+                    for place in places:
+                        with unknowns:
+                            problem = _problem(entry, place, options)
+                            if problem:
+                                problems[problem] = None
     return list(problems)
+
+
+# --- settings held by key ----------------------------------------------------------------------------
+
+# Keys that say only "on" or "off": they take their block's words (`centralizedLogging.enabled`).
+BARE_SWITCHES = frozenset({"enabled", "enable", "disabled"})
+# How services spell a setting's state in strings and numbers.
+SETTING_ON = frozenset({"true", "1", "on", "yes", "enabled", "enable"})
+SETTING_OFF = frozenset({"false", "0", "off", "no", "disabled", "disable"})
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# `key=value` settings in text: one a line, or separated by `;`; a key is one word of letters, digits, `._-`.
+_PAIR_SEPARATOR = re.compile(r"[;\r\n]+")
+_PAIR = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\s*=.*")
+
+
+@functools.lru_cache(maxsize=4096)
+def key_words(key: str) -> str:
+    """A key's words in lower case joined by `_`, however the service spells it: `EnableAtRestEncryption`,
+    `JDBC_ENFORCE_SSL`, `spark.ssl.enabled`, `--encryption-type`, `useSSL`."""
+    return "_".join(word for word in _NOT_WORD.split(_WORD_BOUNDARY.sub("_", key).lower()) if word)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One scalar a settings map or document holds."""
+
+    path: str
+    """From the property: `.EncryptionConfiguration.EnableInTransitEncryption`, `["spark.ssl.enabled"]`."""
+    words: str
+    """The key's words (`key_words`), after its block's for a bare switch."""
+    value: Any
+    holder: Mapping[str, Any]
+    unknown: UnknownValueError | None = None
+
+
+def setting_places(found: Found, name: str, settings: Settings) -> Iterator[Found]:
+    """The places a signal judges in the settings a property (named `name`) holds: every key whose words
+    match its `keys`, or its one `required` key, absent or not."""
+    held = found.known()
+    if settings.required is not None:
+        yield _required_setting(found, held, settings.required)
+        return
+    pattern = settings.keys or ""
+    for setting in held_settings(held, name):
+        if re.fullmatch(pattern, setting.words):
+            yield Found(
+                found.path + setting.path, setting.value, setting.holder, found.root, True, unknown=setting.unknown
+            )
+
+
+def held_settings(held: Any, name: str) -> tuple[Setting, ...]:
+    """Every scalar setting of a map, or of a document in a string (`_document`); nothing in any other value."""
+    if isinstance(held, str):
+        found = _document_settings(str(held), name)
+        if isinstance(held, SecretText):
+            return tuple(_secret(setting) for setting in found)
+        return found
+    return tuple(_walk(held, "", key_words(name)))
+
+
+@functools.lru_cache(maxsize=256)
+def _document_settings(text: str, name: str) -> tuple[Setting, ...]:
+    """The settings of a document in a string, read once per text (several signals judge the same document)."""
+    document = _document(text)
+    return () if document is None else tuple(_walk(document, "", key_words(name)))
+
+
+def _document(text: str) -> Any:
+    """The settings a string holds: a JSON object or array, or `key=value` pairs one a line or separated by
+    `;` (a Java properties file such as an MSK configuration's `serverProperties`, a DMS endpoint's extra
+    connection attributes); None for anything else (a name, a URL, prose)."""
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return None
+    pairs = [segment.strip() for segment in _PAIR_SEPARATOR.split(text)]
+    pairs = [pair for pair in pairs if pair and not pair.startswith("#")]
+    if not pairs or not all(_PAIR.fullmatch(pair) for pair in pairs):
+        return None
+    return {key.strip(): value.strip() for key, _, value in (pair.partition("=") for pair in pairs)}
+
+
+def _walk(node: Any, path: str, parent: str) -> Iterator[Setting]:
+    if is_mapping(node):
+        for key in list(node):
+            step, words = f"{path}{_key_path(str(key))}", _setting_words(str(key), parent)
+            try:
+                value = node[key]
+            except UnknownValueError as error:
+                yield Setting(step, words, None, node, error)
+                continue
+            if is_mapping(value) or is_sequence(value):
+                yield from _walk(value, step, words)
+            else:
+                yield Setting(step, words, value, node)
+    elif is_sequence(node):
+        for index, item in _elements(node):
+            yield from _walk(item, f"{path}[{index}]", parent)
+
+
+def _elements(items: Any) -> Iterator[tuple[int, Any]]:
+    """A list's elements, but those not known yet (their keys unknown too, nothing to judge)."""
+    for index in range(len(items)):
+        try:
+            yield index, items[index]
+        except UnknownValueError:
+            continue
+
+
+def _setting_words(key: str, parent: str) -> str:
+    words = key_words(key)
+    return f"{parent}_{words}" if words in BARE_SWITCHES and parent else words
+
+
+def _key_path(key: str) -> str:
+    return f".{key}" if _PLAIN_KEY.fullmatch(key) else f"[{json.dumps(key)}]"
+
+
+def _secret(setting: Setting) -> Setting:
+    """A setting of a document the program marked secret: its text is shown as `[secret]`."""
+    if isinstance(setting.value, str):
+        return Setting(setting.path, setting.words, SecretText(setting.value), setting.holder, setting.unknown)
+    return setting
+
+
+def _required_setting(found: Found, held: Any, required: str) -> Found:
+    """The one key a signal requires, where it is (None where it, or a block on its way, is left out)."""
+    keys = required.split(".")
+    path = found.path + "".join(_key_path(key) for key in keys)
+    node = _document(str(held)) if isinstance(held, str) else held
+    holder: Mapping[str, Any] = {}
+    for key in keys:
+        if not is_mapping(node):
+            return Found(path, None, holder, found.root, True)
+        holder = node
+        try:
+            node = node.get(key)
+        except UnknownValueError as error:
+            return Found(path, None, holder, found.root, True, unknown=error)
+    if isinstance(held, SecretText) and isinstance(node, str):
+        node = SecretText(node)
+    return Found(path, node, holder, found.root, True)
+
+
+def _setting_state(value: Any) -> bool | None:
+    """On (True), off (False) or neither, as a service reads a setting: `"true"`, `"ENABLED"`, `1`, `"off"`."""
+    text = scalar_text(value).strip().lower()
+    return True if text in SETTING_ON else False if text in SETTING_OFF else None
 
 
 def _absent(value: Any) -> bool:
@@ -236,14 +391,15 @@ def _problem(entry: Entry, found: Found, options: Options) -> str | None:
             return None
         if signal.absent == Absent.IGNORE:
             return None
+        documented = entry.default if signal.settings is None else signal.settings.default
         unset = signal.absent == Absent.INSECURE or (
-            entry.default is None and signal.absent == Absent.DEFAULT_OR_INSECURE and found.enclosed
+            documented is None and signal.absent == Absent.DEFAULT_OR_INSECURE and found.enclosed
         )
         if unset:
             return None if _exempt(signal, found) else f"{found.path} is not set: {_unset_reason(signal, options)}."
-        if entry.default is None:
+        if documented is None:
             return None
-        default = _typed(entry.default)
+        default = _typed(documented)
         reason = _reason(signal, found, default, options)
         if reason is None or _exempt(signal, found):
             return None
@@ -282,7 +438,10 @@ def _reason(signal: Signal, found: Found, value: Any, options: Options) -> str |
     """Why the value fails the signal, or None if it passes."""
     kind = signal.kind
     if kind == Kind.SWITCH:
-        bad = is_false(value) if signal.secure else is_true(value)
+        if signal.settings is not None:
+            bad = _setting_state(value) is (not signal.secure)
+        else:
+            bad = is_false(value) if signal.secure else is_true(value)
         return signal.why if bad else None
     if kind == Kind.CHOICE:
         # A map's values (a document's `permissions`, whose keys are spelt as the program wrote them).
@@ -355,11 +514,17 @@ def _exempt(signal: Signal, found: Found) -> bool:
             if pattern == ANY_VALUE:
                 return True
             raise
-        if values and all(re.fullmatch(pattern, value, re.IGNORECASE) for value in values):
+        if values and all(_allows(pattern, value) for value in values):
             return True
-        if not values and re.fullmatch(pattern, ""):
+        if not values and _allows(pattern, ""):
             return True
     return False
+
+
+def _allows(exemption: Exemption, value: str) -> bool:
+    if callable(exemption):
+        return exemption(value)
+    return re.fullmatch(exemption, value, re.IGNORECASE) is not None
 
 
 def _values_at(holder: Mapping[str, Any], path: str) -> list[Any]:

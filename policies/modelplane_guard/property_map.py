@@ -16,10 +16,12 @@ none. `docs/policies.md` lists every signal with the number of types it reaches.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+
+from .common import is_world
 
 AT_REST = "encryption-at-rest"
 CUSTOMER_KEY = "encryption-customer-managed-key"
@@ -36,6 +38,11 @@ CONTAINERS = "container-definitions"
 # built-in Kubernetes kinds keep theirs at the path their schema gives (the index's `kubernetes` part),
 # custom resources wherever their shape says (kubernetes.py).
 PODS = "pod-specs"
+
+
+# What a sibling's value must be for a finding not to apply: a regular expression it matches in full
+# (case-insensitively), or a test of the value as text.
+Exemption = str | Callable[[str], bool]
 
 
 class Kind(StrEnum):
@@ -78,6 +85,24 @@ class Absent(StrEnum):
 
 
 @dataclass(frozen=True)
+class Settings:
+    """The property holds settings a service reads by key: a string map (a Glue connection's
+    `connectionProperties`, an MSK connector's `connectorConfiguration`) or a JSON document in a string
+    (an EMR security configuration, a DMS task's settings). The signal then judges the values of the
+    keys it names there, not the property itself; the schema knows nothing of those keys."""
+
+    keys: str | None = None
+    """Regular expression a key's words must match in full, at any depth: the key in lower case with
+    `_` between its words (`JDBC_ENFORCE_SSL`, `jdbcEnforceSsl`, `jdbc.enforce.ssl` and `--jdbc-enforce-ssl`
+    all read `jdbc_enforce_ssl`); a bare `enabled` reads with its block's words (`logging_enabled`)."""
+    required: str | None = None
+    """One key the service documents, as it spells it (dots between nested keys): judged where it is,
+    and, left out (or the whole property left out), by `default` or the signal's `absent`."""
+    default: str | None = None
+    """What the service takes for `required` when it is left out."""
+
+
+@dataclass(frozen=True)
 class Signal:
     id: str
     concern: str
@@ -98,10 +123,10 @@ class Signal:
     absent: Absent = Absent.DEFAULT
     needs_parent: bool = False
     """Judge an absent value only when the block that holds it is present."""
-    exempt: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    """Sibling property path (from the resource's inputs when it starts with `/`) -> regular expression:
-    when every value there matches (an absent one matching the empty string), the finding does not apply
-    (an OPTIONS method, a read replica)."""
+    exempt: Mapping[str, Exemption] = field(default_factory=lambda: MappingProxyType({}))
+    """Sibling property path (from the resource's inputs when it starts with `/`) -> regular expression
+    (or test): when every value there matches (an absent one matching the empty string), the finding
+    does not apply (an OPTIONS method, a read replica)."""
     only_stateful: bool = False
     """Apply only to types that hold data: they carry an at-rest encryption or backup property too."""
     why: str = ""
@@ -115,6 +140,8 @@ class Signal:
     unless_described: str | None = None
     """Regular expression searched in the property's description in the provider's schema: a property
     described so is not what the signal names, whatever its type (a session policy is no grant)."""
+    settings: Settings | None = None
+    """Judge the settings the property holds by key rather than the property's own value."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exempt", MappingProxyType(dict(self.exempt)))
@@ -123,8 +150,11 @@ class Signal:
 # An exemption by presence: any value (a read replica's source) makes the finding not apply, even one
 # not known yet during preview.
 ANY_VALUE = ".+"
-# A source range narrower than the internet-wide ones (common.is_world: IPv4 /8 or wider, IPv6 /16 or wider).
-WORLD_WIDE_EXCLUDED = r"(?![^:]*/[0-8]$)(?!.*:.*/([0-9]|1[0-6])$).+"
+
+
+def narrower_than_the_world(source: str) -> bool:
+    """A source range that is given and not as wide as the internet (`common.is_world`)."""
+    return bool(source.strip()) and not is_world(source)
 
 
 # A read replica (an RDS instance's `replicateSourceDb`, a cluster's `replicationSourceIdentifier`)
@@ -174,6 +204,65 @@ LOG_SWITCHES = r"enabled|general|audit"
 ENCRYPTION_BLOCK = r"(?i)[a-z0-9]*(encrypt|sse)[a-z0-9]*|kmsConfiguration|kmsKeyDetails|provider"
 # What a path through a transit block looks like: those settings belong to encryption in transit.
 TRANSIT_PATH = r".*::.*([Tt]ransit|[Tt]ls).*"
+
+# --- settings held by key (see `Settings`) ------------------------------------------------------------
+# The properties that hold them: string maps, JSON strings and `key=value` texts named for settings
+# (`connectionProperties`, `connectorConfiguration`, `configurationsJson`, `replicationTaskSettings`,
+# `advancedOptions`, `defaultArguments`, `serverProperties`, `extraConnectionAttributes`, an EMR security
+# configuration's `configuration`); a value that is none of those (a name, a URL) holds none.
+SETTINGS_HOLDERS = (
+    r"properties|configuration|configurations|options|settings|arguments|parameters|configs|extraConnectionAttributes"
+    r"|[a-z][A-Za-z0-9]*(Properties|Configuration|Configurations|Options|Settings|Arguments|Parameters|Configs|Json)"
+)
+# A map's values, or the string itself (not a list of strings, not a block).
+SETTINGS_HOLDER_PATH = r"(\{\}|[A-Za-z0-9])$"
+SETTINGS_NOT_HELD = (
+    # Request and response parameter mappings, WAF inspection rules, JSON schemas of tools' inputs and
+    # a Google service account file: data, not the service's settings.
+    r"aws:(apigateway|apigatewayv2|wafv2)/.*",
+    r".*::.*[Ss]chema.*",
+    r"aws:pinpoint/.*::serviceJson",
+)
+# Words of keys about transport security (TLS by any name, SASL's and Spark's network encryption).
+_TRANSIT_WORDS = r"ssl|tls|https|sasl_encryption|transit|transit_encryption|secure_transport|network_crypto"
+# Words that turn a key's meaning around (`KAFKA_SKIP_CUSTOM_CERT_VALIDATION`, `disable_ssl`).
+_NEGATING = r"skip|disable|disabled|no|not|insecure|ignore|bypass|allow"
+# A key that names a choice among modes (`ssl_mode`, `security.protocol`) rather than a switch.
+SETTING_TRANSIT_MODE = (
+    r"(.+_)?(security_protocol|ssl_?mode|tls_?mode|transit_encryption_mode|encryption_in_transit_mode)"
+)
+SETTING_TRANSIT_ON = (
+    rf"(?!(.*_)?({_NEGATING})(_|$))(?!{SETTING_TRANSIT_MODE}$)("
+    rf"(.+_)?(enforce|enforced|require|required|force|enable|enabled|use|only)_(.+_)?({_TRANSIT_WORDS})(_encryption)?"
+    rf"|(.+_)?({_TRANSIT_WORDS})(_(enabled|enforced|required|enable|only|on))?"
+    r"|(.+_)?(verify|validate|check)_(.+_)?(ssl|tls|certs?|certificates?|hostnames?)"
+    r"|(.+_)?(ssl|tls|certs?|certificates?|hostnames?)_(verify|verification|validation|check|checks)(_enabled)?"
+    r"|(.+_)?reject_unauthorized)"
+)
+SETTING_TRANSIT_OFF = (
+    r"(.+_)?(skip|disable|no|ignore|bypass|trust_all)_(.+_)?"
+    r"(ssl|tls|https|certs?|certificates?|verification|validation|verify|hostnames?|transit_encryption)(_.*)?"
+    rf"|(.+_)?({_TRANSIT_WORDS})_disabled"
+    r"|(.+_)?insecure[a-z0-9]*(_.*)?"
+    r"|(.+_)?allow_(insecure|plaintext|unencrypted|http)(_.*)?"
+)
+_NOT_TRANSIT = rf"(?!(.*_)?({_TRANSIT_WORDS}|in_transit)(_|$))"
+SETTING_AT_REST_ON = (
+    rf"{_NOT_TRANSIT}(?!(.*_)?({_NEGATING}|has)(_|$))("
+    r"(.+_)?(enable|enabled|use|require|required|enforce)_(.+_)?(encryption|encrypted|sse)"
+    r"|(.+_)?(encrypted|encryption|encrypt_at_rest|encryption_at_rest|at_rest_encryption|sse)(_(enabled|enable|on))?)"
+)
+SETTING_AT_REST_OFF = (
+    rf"{_NOT_TRANSIT}((.+_)?(disable|skip|no)_(.+_)?(encryption|encrypt)|(.+_)?(encryption|encrypt)_(disabled|off))"
+)
+SETTING_ENCRYPTION_MODE = rf"{_NOT_TRANSIT}(.+_)?(encryption|sse|server_side_encryption)_(mode|type|option|algorithm)"
+SETTING_KEY = r"(.+_)?(kms_(master_)?key(_id|_arn|_identifier)?|kms_arn|cmk_arn)"
+SETTING_LOGGING_ON = (
+    rf"(?!(.*_)?({_NEGATING})(_|$))("
+    r"(.+_)?enable_(.+_)?(logging|audit|audit_logs?|audit_logging|access_logs?|access_logging)"
+    r"|(.+_)?(logging|audit_logs?|audit_logging|access_logs?|access_logging|cloudwatch_logging)_(enabled|enable)"
+    r"|(.+_)?(logging|audit_logging|access_logging))"
+)
 
 SIGNALS: tuple[Signal, ...] = (
     # --- encryption at rest ------------------------------------------------------------------------
@@ -413,9 +502,12 @@ SIGNALS: tuple[Signal, ...] = (
             "inTransitEncryption",
             "sslMode",
             "clusterEndpointEncryptionType",
+            # A Kafka or Redis client's protocol (a DMS endpoint's `kafkaSettings`, `redisSettings`).
+            "securityProtocol",
+            "sslSecurityProtocol",
         ),
         schema=("string",),
-        insecure=r"plaintext|tls_plaintext|disabled|preferred|none",
+        insecure=r"plaintext|tls_plaintext|sasl[-_]plaintext|disabled|preferred|none",
         why="clients may connect without TLS",
     ),
     Signal(
@@ -511,9 +603,12 @@ SIGNALS: tuple[Signal, ...] = (
         id="minimum-tls",
         concern=IN_TRANSIT,
         kind=Kind.CHOICE,
-        names=_words("minimumProtocolVersion", "minimumTlsVersion", "minTlsVersion", "tlsVersion"),
+        # ...and the protocols a CDN may speak to a custom origin (AWS Security Hub CloudFront.10).
+        names=_words(
+            "minimumProtocolVersion", "minimumTlsVersion", "minTlsVersion", "tlsVersion", "originSslProtocols"
+        ),
         schema=("string",),
-        insecure=r"sslv3|tlsv1|tlsv1_2016|tlsv1\.1_2016|tls_?1[._]?[01]|tls1[01]|1\.[01]",
+        insecure=r"sslv3|tlsv1|tlsv1\.[01]|tlsv1_2016|tlsv1\.1_2016|tls_?1[._]?[01]|tls1[01]|1\.[01]",
         why="it accepts TLS versions older than 1.2",
     ),
     Signal(
@@ -582,7 +677,7 @@ SIGNALS: tuple[Signal, ...] = (
         # Every listed range must be narrower than the internet-wide ones (IPv4 /8 or wider, IPv6 /16 or wider;
         # the sources of a public endpoint are public addresses):
         # 0.0.0.0/1 with 128.0.0.0/1 opens it as widely as 0.0.0.0/0.
-        exempt={"publicAccessCidrs[]": WORLD_WIDE_EXCLUDED},
+        exempt={"publicAccessCidrs[]": narrower_than_the_world},
         why="the API endpoint is open to the whole internet (publicAccessCidrs is unset or 0.0.0.0/0)",
     ),
     Signal(
@@ -828,6 +923,41 @@ SIGNALS: tuple[Signal, ...] = (
         needs_parent=True,
         why="execution logging is off",
     ),
+    Signal(
+        id="log-level-off",
+        concern=LOGGING,
+        kind=Kind.CHOICE,
+        # A service's own log level (`defaultLogLevel` of IoT's logging options, a DataSync task's
+        # `options.logLevel`, AppSync's `fieldLogLevel`, FSx's audit log levels): NONE, OFF or DISABLED
+        # keep nothing, whatever the destination.
+        names=r"logLevel|[a-z][A-Za-z0-9]*(LogLevel|LoggingLevel)",
+        schema=("string",),
+        insecure=r"none|off|disabled",
+        why="the log is switched off",
+    ),
+    Signal(
+        id="logs-disabled",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        # IoT's `disableAllLogs`.
+        names=r"disable[A-Z][A-Za-z0-9]*Logs?|disableLogging",
+        schema=("boolean",),
+        secure=False,
+        absent=Absent.IGNORE,
+        why="the log is switched off",
+    ),
+    Signal(
+        id="log-data-delivery",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        # What a log records, a switch per kind of data: Bedrock's model invocation log leaves out the
+        # prompts and responses whose `textDataDeliveryEnabled` is false.
+        names=r"[a-z][A-Za-z0-9]*DeliveryEnabled",
+        within=LOG_BLOCKS,
+        schema=("boolean",),
+        secure=True,
+        why="the log leaves that data out, so what was asked and answered cannot be audited",
+    ),
     # --- data durability ---------------------------------------------------------------------------
     Signal(
         id="deletion-protection",
@@ -918,6 +1048,186 @@ SIGNALS: tuple[Signal, ...] = (
         accepted="2",
         absent=Absent.INSECURE,
         why="IMDSv1 answers unauthenticated requests, so an SSRF bug leaks the instance role's credentials",
+    ),
+    # --- settings held by key: string maps and JSON documents in strings ---------------------------
+    Signal(
+        id="setting-at-rest",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        # `EnableAtRestEncryption`, `EnableEbsEncryption`, `spark.io.encryption.enabled`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=True,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_AT_REST_ON),
+        why="the data is stored unencrypted",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-at-rest-off",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=False,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_AT_REST_OFF),
+        why="the data is stored unencrypted",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-at-rest-mode",
+        concern=AT_REST,
+        kind=Kind.CHOICE,
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        insecure=r"none|disabled|no_encryption|off",
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_ENCRYPTION_MODE),
+        why="the data is stored unencrypted",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-customer-key-mode",
+        concern=CUSTOMER_KEY,
+        kind=Kind.CHOICE,
+        # An EMR security configuration's `S3EncryptionConfiguration.EncryptionMode`, a Glue job's `--encryption-type`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        insecure=r"aes_?256|sse[-_]s3|aws_owned_kms_key|aws_owned_cmk",
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_ENCRYPTION_MODE),
+        why="the data is encrypted with a key AWS owns, not a customer managed KMS key",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-customer-key",
+        concern=CUSTOMER_KEY,
+        kind=Kind.KEY,
+        # `AwsKmsKey`, `KmsKeyId`, `kms_key_arn`: judged when set.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_KEY),
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-in-transit",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        # `JDBC_ENFORCE_SSL`, `KAFKA_SSL_ENABLED`, `EnableInTransitEncryption`, `spark.ssl.enabled`, `tls.verify`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=True,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_TRANSIT_ON),
+        why="traffic crosses the network unencrypted",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-in-transit-off",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        # `KAFKA_SKIP_CUSTOM_CERT_VALIDATION`, `SKIP_CUSTOM_JDBC_CERT_VALIDATION`, `insecure_skip_verify`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=False,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_TRANSIT_OFF),
+        why="TLS is switched off or its certificate is not verified",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-in-transit-mode",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        # A Kafka client's `security.protocol`, a PostgreSQL client's `sslmode`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        insecure=r"plaintext|sasl_plaintext|sasl-plaintext|disable|disabled|allow|prefer|preferred|none|off",
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_TRANSIT_MODE),
+        why="clients may connect without TLS",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-logging",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        # A DMS task's `Logging.EnableLogging`, a landing zone manifest's `centralizedLogging.enabled`.
+        names=SETTINGS_HOLDERS,
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=True,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_LOGGING_ON),
+        why="the log is switched off",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    # Keys whose absence is the finding, as each service documents it.
+    Signal(
+        id="glue-jdbc-enforce-ssl",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        names="connectionProperties",
+        within="",
+        types=r"aws:glue/connection:Connection",
+        schema=("string",),
+        secure=True,
+        # "JDBC_ENFORCE_SSL ... The default is false" (Glue's ConnectionProperties); a connection is JDBC
+        # unless its `connectionType` says otherwise.
+        settings=Settings(required="JDBC_ENFORCE_SSL", default="false"),
+        exempt={"/connectionType": r"(?!jdbc$).+"},
+        why="traffic crosses the network unencrypted",
+    ),
+    Signal(
+        id="emr-security-configuration-at-rest",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        names="configuration",
+        within="",
+        types=r"aws:emr/securityConfiguration:SecurityConfiguration",
+        schema=("string",),
+        secure=True,
+        # Without `EncryptionConfiguration`, clusters that name the configuration encrypt nothing.
+        settings=Settings(required="EncryptionConfiguration.EnableAtRestEncryption"),
+        absent=Absent.INSECURE,
+        why="the data is stored unencrypted",
+    ),
+    Signal(
+        id="emr-security-configuration-in-transit",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        names="configuration",
+        within="",
+        types=r"aws:emr/securityConfiguration:SecurityConfiguration",
+        schema=("string",),
+        secure=True,
+        settings=Settings(required="EncryptionConfiguration.EnableInTransitEncryption"),
+        absent=Absent.INSECURE,
+        why="traffic crosses the network unencrypted",
+    ),
+    Signal(
+        id="dms-task-logging",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        names=_words("replicationTaskSettings", "replicationSettings"),
+        within="",
+        types=r"aws:dms/(replicationTask:ReplicationTask|replicationConfig:ReplicationConfig)",
+        schema=("string",),
+        secure=True,
+        # A task logs to CloudWatch only when its settings say so (AWS Security Hub DMS.7, DMS.8).
+        settings=Settings(required="Logging.EnableLogging"),
+        absent=Absent.INSECURE,
+        why="the log is switched off",
     ),
     # --- readers of their own --------------------------------------------------------------------
     Signal(

@@ -74,6 +74,9 @@ SERVER_THREADS = 4
 SECRET_MARK = SPECIAL_SECRET_SIG.encode()
 # Secrets shorter than this are left in messages (a one-character secret would blank every message).
 SHORTEST_REDACTED = 3
+# Nor are a switch's states hidden: a provider marks whole maps secret (a Glue connection's properties), and
+# their `"true"` would blank every "is true" of the stack's messages while telling nothing.
+NEVER_REDACTED = frozenset({"true", "false"})
 
 
 def decoded(properties: Any) -> tuple[Any, frozenset[str]]:
@@ -104,7 +107,7 @@ def _mark_secrets(value: Any, secret: bool, found: set[str]) -> Any:
 def redacted(message: str, secrets: frozenset[str]) -> str:
     """A message without any secret value of the resources it concerns, whatever path echoed it."""
     for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= SHORTEST_REDACTED and secret in message:
+        if len(secret) >= SHORTEST_REDACTED and secret.lower() not in NEVER_REDACTED and secret in message:
             message = message.replace(secret, SECRET_SHOWN)
     return message
 

@@ -731,6 +731,62 @@ def component() -> Simulation:
     return run_isolated("tests.components.test_kubernetes:service_scenario")
 
 
+def china_scenario() -> None:
+    """A service in China (Beijing): its AWS provider is in the `aws-cn` partition, whose service endpoints
+    end in `amazonaws.com.cn`; it reads a secret at run time and captures data."""
+    import pulumi
+    import pulumi_aws as aws
+    import pulumi_kubernetes as k8s
+    from modelplane_components.kubernetes_service import KubernetesModelService
+
+    KubernetesModelService(
+        "ranker",
+        {
+            "instance_name": "ranker",
+            "app_name": "ranking",
+            "namespace": "ranking",
+            "repository_url": "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/ranking",
+            "variants": [{"name": "blue", "image_tag": "4.0.0"}],
+            "gateway": {"gateway_name": "edge", "gateway_namespace": "edge-system", "path_prefix": "/rank"},
+            "secrets": {"api-token": {"arn": CHINA_SECRET_ARN, "rotates": True}},
+            "bucket_name": "ranking-capture",
+            "bucket_arn": "arn:aws-cn:s3:::ranking-capture",
+            "kms_key_arn": "arn:aws-cn:kms:cn-north-1:123456789012:key/team",
+            "data_capture": {"sampling_percent": 10},
+            "workload_identity": {
+                "oidc_provider_arn": "arn:aws-cn:iam::123456789012:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/TEAM",
+                "secrets_kms_key_arn": "arn:aws-cn:kms:cn-north-1:123456789012:key/team",
+                "region": "cn-north-1",
+            },
+        },
+        opts=pulumi.ResourceOptions(
+            providers=[aws.Provider("aws", region="cn-north-1"), k8s.Provider("cluster", context="team")]
+        ),
+    )
+
+
+CHINA_SECRET_ARN = "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:api-token-def456"
+
+
+def test_keys_are_used_through_the_services_of_the_providers_partition() -> None:
+    """`kms:ViaService` names a service endpoint: in China, `<service>.cn-north-1.amazonaws.com.cn`."""
+    from tests.harness import run_isolated
+
+    simulation = run_isolated("tests.components.test_kubernetes:china_scenario")
+    conditions = {
+        statement["Sid"]: statement["Condition"]
+        for policy in simulation.of_type(ROLE_POLICY)
+        for statement in json.loads(policy.inputs["policy"])["Statement"]
+        if "Condition" in statement and statement["Action"] != "s3:PutObject"
+    }
+    assert conditions == {
+        "DecryptThroughSecretsManager": {
+            "StringEquals": {"kms:ViaService": "secretsmanager.cn-north-1.amazonaws.com.cn"}
+        },
+        "EncryptCaptureThroughS3": {"StringEquals": {"kms:ViaService": "s3.cn-north-1.amazonaws.com.cn"}},
+    }
+
+
 def test_route_splits_by_the_given_weights_and_mirrors_to_the_shadow(component: Simulation) -> None:
     (route,) = component.of_type(ROUTE)
     (rule,) = route.inputs["spec"]["rules"]

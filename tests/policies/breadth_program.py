@@ -1985,16 +1985,17 @@ def spelt_as_users_write() -> None:
         "redshift-1.0",
         require_ssl="false",
     )
-    # Glue reads the password from the secret its documented `SECRET_ID` property names. The provider marks
-    # connection properties secret: a value such as "true" here would be masked in every message of the
-    # stack that contains it (server.py masks secret values wherever they appear).
+    # Glue reads the password from the secret its documented `SECRET_ID` property names, and enforces SSL
+    # only when told (`JDBC_ENFORCE_SSL`, false when left out). The provider marks connection properties
+    # secret, so their values never show in a message.
     for name, properties, expected in (
-        ("feature-db-connection", {"SECRET_ID": "prod/glue/feature-db"}, None),
+        ("feature-db-connection", {"SECRET_ID": "prod/glue/feature-db", "JDBC_ENFORCE_SSL": "true"}, None),
         (
             "feature-db-connection-inline-password",
-            {"USERNAME": "glue", "PASSWORD": "Features-2024!"},
+            {"USERNAME": "glue", "PASSWORD": "Features-2024!", "JDBC_ENFORCE_SSL": "true"},
             "no-secrets-in-container-environment",
         ),
+        ("feature-db-connection-without-ssl", {"SECRET_ID": "prod/glue/feature-db"}, "encryption-in-transit"),
     ):
         aws.glue.Connection(
             case(name, expected),
@@ -2024,6 +2025,117 @@ def spelt_as_users_write() -> None:
         )
 
 
+def settings_by_key() -> None:
+    """Settings a service reads by key from a string map or a JSON document, where the schema sees only a
+    string: an EMR security configuration, a Kafka connector's configuration, a DMS task's settings, a
+    cluster's application configurations."""
+    import pulumi_aws as aws
+
+    encryption: dict[str, Any] = {
+        "EnableAtRestEncryption": True,
+        "EnableInTransitEncryption": True,
+        "AtRestEncryptionConfiguration": {
+            "S3EncryptionConfiguration": {"EncryptionMode": "SSE-KMS", "AwsKmsKey": KEY},
+            "LocalDiskEncryptionConfiguration": {
+                "EncryptionKeyProviderType": "AwsKms",
+                "AwsKmsKey": KEY,
+                "EnableEbsEncryption": True,
+            },
+        },
+        "InTransitEncryptionConfiguration": {
+            "TLSCertificateConfiguration": {
+                "CertificateProviderType": "PEM",
+                "S3Object": "s3://ml-platform-certs/emr.zip",
+            }
+        },
+    }
+    for name, changes, expected in (
+        ("emr-baseline", {}, None),
+        ("emr-baseline-no-tls", {"EnableInTransitEncryption": False}, "encryption-in-transit"),
+        ("emr-baseline-clear-disks", {"EnableAtRestEncryption": False}, "encryption-at-rest"),
+    ):
+        aws.emr.SecurityConfiguration(
+            case(name, expected),
+            name=name,
+            configuration=json.dumps({"EncryptionConfiguration": {**encryption, **changes}}),
+        )
+
+    for name, protocol, expected in (
+        ("features-cdc", "SASL_SSL", None),
+        ("features-cdc-plaintext", "PLAINTEXT", "encryption-in-transit"),
+    ):
+        aws.mskconnect.Connector(
+            case(name, expected),
+            name=name,
+            kafkaconnect_version="2.7.1",
+            service_execution_role_arn=ROLE,
+            capacity={"provisioned_capacity": {"mcu_count": 1, "worker_count": 1}},
+            kafka_cluster={
+                "apache_kafka_cluster": {
+                    "bootstrap_servers": "b-1.features.kafka.eu-west-1.amazonaws.com:9098",
+                    "vpc": {"subnets": SUBNETS, "security_groups": [SG_ID]},
+                }
+            },
+            kafka_cluster_client_authentication={"authentication_type": "IAM"},
+            kafka_cluster_encryption_in_transit={"encryption_type": "TLS"},
+            plugins=[
+                {
+                    "custom_plugin": {
+                        "arn": f"arn:aws:kafkaconnect:{REGION}:{ACCOUNT}:custom-plugin/debezium",
+                        "revision": 1,
+                    }
+                }
+            ],
+            connector_configuration={
+                "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+                "database.hostname": "features.internal",
+                "database.sslmode": "verify-full",
+                "schema.history.internal.producer.security.protocol": protocol,
+            },
+            tags=TAGS,
+        )
+
+    for name, settings, expected in (
+        ("features-to-lake", {"Logging": {"EnableLogging": True}}, None),
+        ("features-to-lake-unlogged", None, "audit-logging"),
+    ):
+        aws.dms.ReplicationTask(
+            case(name, expected),
+            replication_task_id=name,
+            migration_type="full-load-and-cdc",
+            replication_instance_arn=f"arn:aws:dms:{REGION}:{ACCOUNT}:rep:features",
+            source_endpoint_arn=f"arn:aws:dms:{REGION}:{ACCOUNT}:endpoint:features-source",
+            target_endpoint_arn=f"arn:aws:dms:{REGION}:{ACCOUNT}:endpoint:lake-target",
+            table_mappings=json.dumps(
+                {
+                    "rules": [
+                        {
+                            "rule-type": "selection",
+                            "rule-id": "1",
+                            "rule-name": "features",
+                            "object-locator": {"schema-name": "public", "table-name": "%"},
+                            "rule-action": "include",
+                        }
+                    ]
+                }
+            ),
+            replication_task_settings=None if settings is None else json.dumps(settings),
+            tags=TAGS,
+        )
+
+    aws.emr.Cluster(
+        case("feature-backfill-spark-in-clear", "encryption-in-transit"),
+        name="feature-backfill",
+        release_label="emr-7.1.0",
+        service_role=ROLE,
+        security_configuration="emr-baseline",
+        configurations_json=json.dumps(
+            [{"Classification": "spark-defaults", "Properties": {"spark.ssl.enabled": "false"}}]
+        ),
+        tags=TAGS,
+    )
+
+
 DECLARATIONS: list[Callable[[], None]] = [
     databases,
     caches_and_files,
@@ -2034,4 +2146,5 @@ DECLARATIONS: list[Callable[[], None]] = [
     custom_resources,
     more_of_each_concern,
     spelt_as_users_write,
+    settings_by_key,
 ]

@@ -794,7 +794,56 @@ def network_and_buckets() -> None:
         )
 
 
-DECLARATIONS: list[Callable[[], None]] = [kubernetes, iam, keys_queues_notebooks, network_and_buckets]
+def account_logs() -> None:
+    """Audit logs one account-level resource per region turns on: Bedrock's model invocations (an agent
+    and a role allowed to invoke models in the region that logs them; an agent in a region that does not)
+    and IoT Core's (a topic rule, and no logging options)."""
+    import pulumi_aws as aws
+
+    log_role = f"arn:aws:iam::{ACCOUNT}:role/bedrock-invocation-logging"
+    for name, region, expected, text in (
+        ("model-invocation-log", REGION, None, True),
+        ("model-invocation-log-without-prompts", "us-west-2", "audit-logging", False),
+    ):
+        aws.bedrockmodel.InvocationLoggingConfiguration(
+            case(name, expected),
+            region=region,
+            logging_config={
+                "cloudwatch_config": {"log_group_name": "/bedrock/invocations", "role_arn": log_role},
+                "s3_config": {"bucket_name": "ml-platform-invocation-logs", "key_prefix": "bedrock"},
+                "text_data_delivery_enabled": text,
+            },
+        )
+    for name, region, expected in (
+        ("support-agent", None, None),
+        ("support-agent-us", "us-east-1", "bedrock-model-invocation-logging"),
+    ):
+        aws.bedrock.AgentAgent(
+            case(name, expected),
+            agent_name=name,
+            agent_resource_role_arn=f"arn:aws:iam::{ACCOUNT}:role/support-agent",
+            foundation_model="anthropic.claude-3-5-sonnet-20240620-v1:0",
+            instruction="Answer questions about orders from the order history only.",
+            customer_encryption_key_arn=KEY,
+            region=region,
+            tags=TAGS,
+        )
+    aws.iam.RolePolicy(
+        case("scorer-invokes-models", None),
+        role="batch-scorer",
+        policy=document(allow("bedrock:InvokeModel", f"arn:aws:bedrock:{REGION}::foundation-model/*")),
+    )
+    aws.iot.TopicRule(
+        case("scores-to-lake", "iot-logging"),
+        name="scores_to_lake",
+        enabled=True,
+        sql="SELECT * FROM 'scores'",
+        sql_version="2016-03-23",
+        tags=TAGS,
+    )
+
+
+DECLARATIONS: list[Callable[[], None]] = [kubernetes, iam, keys_queues_notebooks, network_and_buckets, account_logs]
 # Each program: the module whose DECLARATIONS declare it.
 PROGRAMS = {"platform": "tests.policies.platform_program", "breadth": "tests.policies.breadth_program"}
 

@@ -21,6 +21,7 @@ from tests.policies.harness import (
     BY_NAME,
     KEY_ARN,
     NOT_APPLICABLE,
+    PREVIEW,
     PRODUCTION_OFF,
     TAGS,
     UNKNOWN,
@@ -254,6 +255,53 @@ CASES: list[Case] = [
         },
         ["defaultCacheBehavior.viewerProtocolPolicy is 'allow-all': viewers may use plain HTTP."],
     ),
+    *(
+        one(
+            "encryption-in-transit",
+            f"origin-over-{'-'.join(protocols).lower()}",
+            CDN,
+            {
+                "enabled": True,
+                "defaultCacheBehavior": {"viewerProtocolPolicy": "redirect-to-https"},
+                "viewerCertificate": {"minimumProtocolVersion": "TLSv1.2_2021"},
+                "origins": [
+                    {
+                        "domainName": "scorer.example.com",
+                        "originId": "scorer",
+                        "customOriginConfig": {
+                            "httpPort": 80,
+                            "httpsPort": 443,
+                            "originProtocolPolicy": "https-only",
+                            "originSslProtocols": protocols,
+                        },
+                    }
+                ],
+            },
+            expected,
+        )
+        for protocols, expected in (
+            (["TLSv1.2"], []),
+            (
+                ["TLSv1.1", "TLSv1.2"],
+                [
+                    "origins[0].customOriginConfig.originSslProtocols is ['TLSv1.1', 'TLSv1.2']: it accepts TLS versions older than 1.2."
+                ],
+            ),
+        )
+    ),
+    one(
+        "encryption-in-transit",
+        "dms-kafka-target-in-plaintext",
+        "aws:dms/endpoint:Endpoint",
+        {
+            "endpointId": "scores-stream",
+            "endpointType": "target",
+            "engineName": "kafka",
+            "kafkaSettings": {"broker": "b-1.scores:9092", "topic": "scores", "securityProtocol": "sasl-plaintext"},
+            "tags": TAGS,
+        },
+        ["kafkaSettings.securityProtocol is 'sasl-plaintext': clients may connect without TLS."],
+    ),
     # --- public exposure ------------------------------------------------------------------------------
     one("public-exposure", "compliant", RDS, postgres(), []),
     one(
@@ -285,6 +333,28 @@ CASES: list[Case] = [
             },
         },
         [],
+    ),
+    # The listed sources are judged as every source-range rule judges them (`common.is_world`): the
+    # internet in halves, or spelt with a space or host bits, is still the internet.
+    *(
+        one(
+            "public-exposure",
+            f"public-endpoint-for-{label}",
+            EKS,
+            {
+                "roleArn": ROLE,
+                "vpcConfig": {"subnetIds": ["subnet-0a1b"], "endpointPublicAccess": True, "publicAccessCidrs": cidrs},
+            },
+            [
+                "vpcConfig.endpointPublicAccess is true: the API endpoint is open to the whole internet (publicAccessCidrs is unset or 0.0.0.0/0)."
+            ],
+        )
+        for label, cidrs in (
+            ("the-internet-in-halves", ["0.0.0.0/1", "128.0.0.0/1"]),
+            ("the-internet-spelt-with-a-space", ["203.0.113.0/24", "0.0.0.0/0 "]),
+            ("the-internet-with-host-bits", ["198.51.100.7/0"]),
+            ("a-wide-ipv6-range", ["2001:db8::/12"]),
+        )
     ),
     one(
         "public-exposure",
@@ -641,6 +711,369 @@ CASES += [
 ]
 
 
+# --- settings a service reads by key from a string map or a JSON document ----------------------------
+EMR_SECURITY = "aws:emr/securityConfiguration:SecurityConfiguration"
+GLUE_CONNECTION = "aws:glue/connection:Connection"
+CONNECTOR = "aws:mskconnect/connector:Connector"
+DMS_TASK = "aws:dms/replicationTask:ReplicationTask"
+JDBC = {"JDBC_CONNECTION_URL": "jdbc:postgresql://features.internal:5432/features", "SECRET_ID": "prod/glue/features"}
+NOT_VERIFIED = "TLS is switched off or its certificate is not verified."
+IN_CLEAR = "traffic crosses the network unencrypted."
+
+
+def emr_security(**encryption: Any) -> dict[str, Any]:
+    """An EMR security configuration as the provider's example writes it: the document as a JSON string."""
+    return {"name": "emr-baseline", "configuration": json.dumps({"EncryptionConfiguration": encryption})}
+
+
+EMR_ENCRYPTED = {
+    "EnableAtRestEncryption": True,
+    "EnableInTransitEncryption": True,
+    "AtRestEncryptionConfiguration": {
+        "S3EncryptionConfiguration": {"EncryptionMode": "SSE-KMS", "AwsKmsKey": KEY_ARN},
+        "LocalDiskEncryptionConfiguration": {
+            "EncryptionKeyProviderType": "AwsKms",
+            "AwsKmsKey": KEY_ARN,
+            "EnableEbsEncryption": True,
+        },
+    },
+    "InTransitEncryptionConfiguration": {
+        "TLSCertificateConfiguration": {"CertificateProviderType": "PEM", "S3Object": "s3://emr-certs/certs.zip"}
+    },
+}
+
+
+def connector(**configuration: str) -> dict[str, Any]:
+    return {
+        "name": "features-cdc",
+        "kafkaconnectVersion": "2.7.1",
+        "serviceExecutionRoleArn": ROLE,
+        "capacity": {"provisionedCapacity": {"mcuCount": 1, "workerCount": 1}},
+        "kafkaCluster": {
+            "apacheKafkaCluster": {
+                "bootstrapServers": "b-1.features:9098",
+                "vpc": {"subnets": ["subnet-0a1b"], "securityGroups": ["sg-0c3d"]},
+            }
+        },
+        "kafkaClusterClientAuthentication": {"authenticationType": "IAM"},
+        "kafkaClusterEncryptionInTransit": {"encryptionType": "TLS"},
+        "plugins": [
+            {
+                "customPlugin": {
+                    "arn": "arn:aws:kafkaconnect:eu-west-1:123456789012:custom-plugin/debezium",
+                    "revision": 1,
+                }
+            }
+        ],
+        "logDelivery": {"workerLogDelivery": {"cloudwatchLogs": {"enabled": True, "logGroup": "features-cdc"}}},
+        "connectorConfiguration": {
+            "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+            "database.hostname": "features.internal",
+            "database.sslmode": "verify-full",
+            "schema.history.internal.producer.security.protocol": "SASL_SSL",
+            **configuration,
+        },
+    }
+
+
+IOT_LOGGING = "aws:iot/loggingOptions:LoggingOptions"
+INVOCATION_LOGGING = "aws:bedrockmodel/invocationLoggingConfiguration:InvocationLoggingConfiguration"
+
+
+def invocation_logging(**switches: bool) -> dict[str, Any]:
+    """Bedrock's model invocation log as its provider documents it, to CloudWatch Logs and S3."""
+    return {
+        "loggingConfig": {
+            "cloudwatchConfig": {"logGroupName": "/bedrock/invocations", "roleArn": ROLE},
+            "s3Config": {"bucketName": "ml-platform-invocation-logs", "keyPrefix": "bedrock"},
+            **switches,
+        }
+    }
+
+
+def dms_task(settings: dict[str, Any] | None) -> dict[str, Any]:
+    task = {
+        "replicationTaskId": "features-to-lake",
+        "migrationType": "full-load-and-cdc",
+        "replicationInstanceArn": "arn:aws:dms:eu-west-1:123456789012:rep:features",
+        "sourceEndpointArn": "arn:aws:dms:eu-west-1:123456789012:endpoint:source",
+        "targetEndpointArn": "arn:aws:dms:eu-west-1:123456789012:endpoint:target",
+        "tableMappings": json.dumps(
+            {
+                "rules": [
+                    {
+                        "rule-type": "selection",
+                        "rule-id": "1",
+                        "rule-name": "1",
+                        "object-locator": {"schema-name": "public", "table-name": "%"},
+                        "rule-action": "include",
+                    }
+                ]
+            }
+        ),
+        "tags": TAGS,
+    }
+    return task if settings is None else {**task, "replicationTaskSettings": json.dumps(settings)}
+
+
+CASES += [
+    # An EMR security configuration: its settings are a JSON string (AWS Config
+    # emr-security-configuration-encryption-rest and -transit).
+    *(
+        one(policy, "emr-security-configuration-encrypted", EMR_SECURITY, emr_security(**EMR_ENCRYPTED), [])
+        for policy in ("encryption-at-rest", "encryption-in-transit", "encryption-customer-managed-key")
+    ),
+    one(
+        "encryption-at-rest",
+        "emr-security-configuration-at-rest-off",
+        EMR_SECURITY,
+        emr_security(**{**EMR_ENCRYPTED, "EnableAtRestEncryption": False}),
+        [f"configuration.EncryptionConfiguration.EnableAtRestEncryption is false: {STORED_UNENCRYPTED}"],
+    ),
+    one(
+        "encryption-in-transit",
+        "emr-security-configuration-in-transit-off",
+        EMR_SECURITY,
+        emr_security(**{**EMR_ENCRYPTED, "EnableInTransitEncryption": False}),
+        [f"configuration.EncryptionConfiguration.EnableInTransitEncryption is false: {IN_CLEAR}"],
+    ),
+    one(
+        "encryption-in-transit",
+        "emr-security-configuration-without-encryption",
+        EMR_SECURITY,
+        {
+            "name": "emr-imds-only",
+            "configuration": json.dumps(
+                {
+                    "InstanceMetadataServiceConfiguration": {
+                        "MinimumInstanceMetadataServiceVersion": 2,
+                        "HttpPutResponseHopLimit": 1,
+                    }
+                }
+            ),
+        },
+        [f"configuration.EncryptionConfiguration.EnableInTransitEncryption is not set: {IN_CLEAR}"],
+    ),
+    one(
+        "encryption-customer-managed-key",
+        "emr-security-configuration-under-aws-keys",
+        EMR_SECURITY,
+        emr_security(
+            **{
+                **EMR_ENCRYPTED,
+                "AtRestEncryptionConfiguration": {
+                    "S3EncryptionConfiguration": {"EncryptionMode": "SSE-S3"},
+                    "LocalDiskEncryptionConfiguration": {
+                        "EncryptionKeyProviderType": "AwsKms",
+                        "AwsKmsKey": "alias/aws/ebs",
+                    },
+                },
+            }
+        ),
+        [
+            "configuration.EncryptionConfiguration.AtRestEncryptionConfiguration.S3EncryptionConfiguration.EncryptionMode is 'SSE-S3': the data is encrypted with a key AWS owns, not a customer managed KMS key.",
+            "configuration.EncryptionConfiguration.AtRestEncryptionConfiguration.LocalDiskEncryptionConfiguration.AwsKmsKey is 'alias/aws/ebs': it names an AWS managed key, whose key policy you cannot restrict.",
+        ],
+    ),
+    one(
+        "encryption-in-transit",
+        "emr-security-configuration-not-known-during-preview",
+        EMR_SECURITY,
+        {"name": "emr-baseline", "configuration": UNKNOWN},
+        [f"{PREVIEW}string value at .configuration can't be known during preview"],
+    ),
+    # A Glue JDBC connection: SSL is enforced only by the `JDBC_ENFORCE_SSL` key, false when left out.
+    one(
+        "encryption-in-transit",
+        "glue-jdbc-connection-enforcing-ssl",
+        GLUE_CONNECTION,
+        {"name": "features", "connectionProperties": {**JDBC, "JDBC_ENFORCE_SSL": "true"}},
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "glue-jdbc-connection-without-ssl",
+        GLUE_CONNECTION,
+        {"name": "features", "connectionType": "JDBC", "connectionProperties": JDBC},
+        [f"connectionProperties.JDBC_ENFORCE_SSL is not set, so it is false (the default): {IN_CLEAR}"],
+    ),
+    one(
+        "encryption-in-transit",
+        "glue-jdbc-connection-ssl-off",
+        GLUE_CONNECTION,
+        {"name": "features", "connectionProperties": {**JDBC, "JDBC_ENFORCE_SSL": "FALSE"}},
+        [f"connectionProperties.JDBC_ENFORCE_SSL is 'FALSE': {IN_CLEAR}"],
+    ),
+    one(
+        "encryption-in-transit",
+        "glue-connection-properties-marked-secret",
+        GLUE_CONNECTION,
+        {"name": "features", "connectionProperties": secret({**JDBC, "JDBC_ENFORCE_SSL": "false"})},
+        [f"connectionProperties.JDBC_ENFORCE_SSL is [secret]: {IN_CLEAR}"],
+    ),
+    one(
+        "encryption-in-transit",
+        "glue-kafka-connection-is-no-jdbc-one",
+        GLUE_CONNECTION,
+        {
+            "name": "events",
+            "connectionType": "KAFKA",
+            "connectionProperties": {"KAFKA_BOOTSTRAP_SERVERS": "b-1.events:9094"},
+        },
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "glue-kafka-connection-without-tls",
+        GLUE_CONNECTION,
+        {
+            "name": "events",
+            "connectionType": "KAFKA",
+            "connectionProperties": {
+                "KAFKA_BOOTSTRAP_SERVERS": "b-1.events:9094",
+                "KAFKA_SSL_ENABLED": "false",
+                "KAFKA_SKIP_CUSTOM_CERT_VALIDATION": "true",
+            },
+        },
+        [
+            f"connectionProperties.KAFKA_SSL_ENABLED is 'false': {IN_CLEAR}",
+            f"connectionProperties.KAFKA_SKIP_CUSTOM_CERT_VALIDATION is 'true': {NOT_VERIFIED}",
+        ],
+    ),
+    # The same conventions in other services' maps and documents.
+    one("encryption-in-transit", "kafka-connector-over-tls", CONNECTOR, connector(), []),
+    one(
+        "encryption-in-transit",
+        "kafka-connector-in-plaintext",
+        CONNECTOR,
+        connector(**{"schema.history.internal.producer.security.protocol": "PLAINTEXT", "database.sslmode": "disable"}),
+        [
+            "connectorConfiguration[\"database.sslmode\"] is 'disable': clients may connect without TLS.",
+            "connectorConfiguration[\"schema.history.internal.producer.security.protocol\"] is 'PLAINTEXT': clients may connect without TLS.",
+        ],
+    ),
+    one(
+        "encryption-in-transit",
+        "spark-without-tls-in-cluster-configurations",
+        "aws:emr/cluster:Cluster",
+        {
+            "releaseLabel": "emr-7.1.0",
+            "serviceRole": ROLE,
+            "securityConfiguration": "emr-baseline",
+            "configurationsJson": json.dumps(
+                [
+                    {"Classification": "spark-defaults", "Properties": {"spark.ssl.enabled": "false"}},
+                    {"Classification": "spark-defaults", "Properties": {"spark.network.crypto.enabled": "true"}},
+                ]
+            ),
+            "tags": TAGS,
+        },
+        [f"configurationsJson[0].Properties[\"spark.ssl.enabled\"] is 'false': {IN_CLEAR}"],
+    ),
+    one(
+        "encryption-customer-managed-key",
+        "glue-job-writing-under-s3-keys",
+        "aws:glue/job:Job",
+        {
+            "roleArn": ROLE,
+            "command": {"scriptLocation": "s3://jobs/features.py"},
+            "securityConfiguration": "glue-baseline",
+            "defaultArguments": {"--encryption-type": "sse-s3", "--enable-metrics": "true"},
+            "tags": TAGS,
+        },
+        [
+            "defaultArguments[\"--encryption-type\"] is 'sse-s3': the data is encrypted with a key AWS owns, not a customer managed KMS key."
+        ],
+    ),
+    one(
+        "encryption-customer-managed-key",
+        "dms-s3-target-attributes-under-s3-keys",
+        "aws:dms/endpoint:Endpoint",
+        {
+            "endpointId": "lake-target",
+            "endpointType": "target",
+            "engineName": "s3",
+            "kmsKeyArn": KEY_ARN,
+            "extraConnectionAttributes": "bucketName=feature-lake;encryptionMode=SSE_S3;dataFormat=parquet",
+            "tags": TAGS,
+        },
+        [
+            "extraConnectionAttributes.encryptionMode is 'SSE_S3': the data is encrypted with a key AWS owns, not a customer managed KMS key."
+        ],
+    ),
+    # A DMS task logs only when its settings say so (AWS Security Hub DMS.7, DMS.8).
+    one("audit-logging", "dms-task-logging", DMS_TASK, dms_task({"Logging": {"EnableLogging": True}}), []),
+    one(
+        "audit-logging",
+        "dms-task-with-default-settings",
+        DMS_TASK,
+        dms_task(None),
+        ["replicationTaskSettings.Logging.EnableLogging is not set: the log is switched off."],
+    ),
+    one(
+        "audit-logging",
+        "dms-task-logging-off",
+        DMS_TASK,
+        dms_task({"Logging": {"EnableLogging": False}, "TargetMetadata": {"BatchApplyEnabled": True}}),
+        ["replicationTaskSettings.Logging.EnableLogging is false: the log is switched off."],
+    ),
+    # --- a log's own level and the data it records -----------------------------------------------------
+    one("audit-logging", "iot-logging-at-info", IOT_LOGGING, {"roleArn": ROLE, "defaultLogLevel": "INFO"}, []),
+    one(
+        "audit-logging",
+        "iot-logging-disabled",
+        IOT_LOGGING,
+        {"roleArn": ROLE, "defaultLogLevel": "DISABLED"},
+        ["defaultLogLevel is 'DISABLED': the log is switched off."],
+    ),
+    one(
+        "audit-logging",
+        "iot-logs-all-disabled",
+        IOT_LOGGING,
+        {"roleArn": ROLE, "defaultLogLevel": "ERROR", "disableAllLogs": True},
+        ["disableAllLogs is true: the log is switched off."],
+    ),
+    one(
+        "audit-logging",
+        "datasync-task-logging-by-default-off",
+        "aws:datasync/task:Task",
+        {
+            "sourceLocationArn": "arn:aws:datasync:eu-west-1:123456789012:location/loc-source",
+            "destinationLocationArn": "arn:aws:datasync:eu-west-1:123456789012:location/loc-destination",
+            "cloudwatchLogGroupArn": "arn:aws:logs:eu-west-1:123456789012:log-group:/datasync",
+            "tags": TAGS,
+        },
+        ["options.logLevel is not set, so it is 'OFF' (the default): the log is switched off."],
+    ),
+    one("audit-logging", "model-invocations-logged", INVOCATION_LOGGING, invocation_logging(), []),
+    one(
+        "audit-logging",
+        "model-invocations-logged-without-prompts",
+        INVOCATION_LOGGING,
+        invocation_logging(textDataDeliveryEnabled=False, embeddingDataDeliveryEnabled=False),
+        [
+            "loggingConfig.embeddingDataDeliveryEnabled is false: the log leaves that data out, so what was asked and answered cannot be audited.",
+            "loggingConfig.textDataDeliveryEnabled is false: the log leaves that data out, so what was asked and answered cannot be audited.",
+        ],
+    ),
+    one(
+        "audit-logging",
+        "landing-zone-without-central-logs",
+        "aws:controltower/landingZone:LandingZone",
+        {
+            "version": "3.3",
+            "manifestJson": json.dumps(
+                {
+                    "governedRegions": ["eu-west-1"],
+                    "centralizedLogging": {"accountId": "222233334444", "enabled": False},
+                }
+            ),
+        },
+        ["manifestJson.centralizedLogging.enabled is false: the log is switched off."],
+    ),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_reports_exactly(case: Case) -> None:
     assert run(case) == case.expected
@@ -665,6 +1098,23 @@ LATER: list[tuple[str, str, dict[str, Any], str]] = [
     ("encryption-at-rest", "aws:neptune/cluster:Cluster", {"storageEncrypted": False}, "storageEncrypted is false"),
     ("encryption-customer-managed-key", "aws:mwaa/environment:Environment", {}, "kmsKey is not set"),
     ("encryption-in-transit", "aws:memorydb/cluster:Cluster", {"tlsEnabled": False}, "tlsEnabled is false"),
+    (
+        "encryption-in-transit",
+        "aws:iot/topicRule:TopicRule",
+        {
+            "enabled": True,
+            "sql": "SELECT * FROM 'scores'",
+            "sqlVersion": "2016-03-23",
+            "kafkas": [
+                {
+                    "destinationArn": "arn:aws:iot:eu-west-1:123456789012:ruledestination/vpc/1a2b",
+                    "topic": "scores",
+                    "clientProperties": {"bootstrap.servers": "b-1.scores:9092", "security.protocol": "PLAINTEXT"},
+                }
+            ],
+        },
+        "kafkas[0].clientProperties[\"security.protocol\"] is 'PLAINTEXT'",
+    ),
     (
         "public-exposure",
         "aws:redshiftserverless/workgroup:Workgroup",

@@ -3,12 +3,24 @@ resource's inputs, and what a value, or its absence, means for the signal that n
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
+
 from policies.modelplane_guard.common import Unknowns
-from policies.modelplane_guard.properties import Entry, Options, judge, path_steps, property_index, resolve
+from policies.modelplane_guard.properties import (
+    Entry,
+    Options,
+    held_settings,
+    judge,
+    key_words,
+    path_steps,
+    property_index,
+    resolve,
+)
 from policies.modelplane_guard.property_map import BY_ID
-from tests.policies.harness import PREVIEW, UNKNOWN, wire
+from tests.policies.harness import PREVIEW, UNKNOWN, secret, wire
 
 
 def entry(path: str, signal: str, default: str | None = None) -> Entry:
@@ -206,4 +218,110 @@ def test_a_url_is_shown_without_its_credentials_or_query() -> None:
     leaky = "http://ingest:S3cr3tP4ss@collector.example.com:8080/ingest?token=abc123#frag"
     assert problems({"httpEndpointConfiguration": {"url": leaky}}, url) == [
         "httpEndpointConfiguration.url is 'http://collector.example.com:8080/ingest': data is sent there over plain HTTP."
+    ]
+
+
+# --- settings held by key ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        ("JDBC_ENFORCE_SSL", "jdbc_enforce_ssl"),
+        ("EnableInTransitEncryption", "enable_in_transit_encryption"),
+        ("spark.ssl.enabled", "spark_ssl_enabled"),
+        ("--encryption-type", "encryption_type"),
+        ("useSSL", "use_ssl"),
+        ("S3EncryptionConfiguration", "s3_encryption_configuration"),
+        ("KMSKeyId", "kms_key_id"),
+    ],
+)
+def test_a_keys_words_do_not_depend_on_how_the_service_spells_it(key: str, words: str) -> None:
+    assert key_words(key) == words
+
+
+def held(value: Any, name: str = "configuration") -> list[tuple[str, str, Any]]:
+    return [(setting.path, setting.words, setting.value) for setting in held_settings(wire({"v": value})["v"], name)]
+
+
+def test_settings_are_read_from_a_map_or_a_json_document_at_any_depth() -> None:
+    assert sorted(held({"JDBC_ENFORCE_SSL": "true", "spark.ssl.enabled": "false"}, "connectionProperties")) == [
+        (".JDBC_ENFORCE_SSL", "jdbc_enforce_ssl", "true"),
+        ('["spark.ssl.enabled"]', "spark_ssl_enabled", "false"),
+    ]
+    document = json.dumps([{"Classification": "spark", "Properties": {"spark.io.encryption.enabled": "true"}}])
+    assert held(document) == [
+        ("[0].Classification", "classification", "spark"),
+        ('[0].Properties["spark.io.encryption.enabled"]', "spark_io_encryption_enabled", "true"),
+    ]
+
+
+def test_a_bare_switch_reads_with_its_blocks_words() -> None:
+    """`centralizedLogging.enabled` is a logging switch; at the top of a map, the property names the block."""
+    assert held(json.dumps({"centralizedLogging": {"enabled": False}})) == [
+        (".centralizedLogging.enabled", "centralized_logging_enabled", False)
+    ]
+    assert held({"enabled": "false"}, "loggingProperties") == [(".enabled", "logging_properties_enabled", "false")]
+
+
+def test_settings_are_read_from_key_value_text() -> None:
+    """A Java properties file (an MSK configuration's `serverProperties`) or `;`-separated attributes (a DMS
+    endpoint's `extraConnectionAttributes`)."""
+    properties = "auto.create.topics.enable = true\n# brokers speak TLS only\nssl.client.auth=required\n"
+    assert held(properties, "serverProperties") == [
+        ('["auto.create.topics.enable"]', "auto_create_topics_enable", "true"),
+        ('["ssl.client.auth"]', "ssl_client_auth", "required"),
+    ]
+    assert held("encryptionMode=SSE_S3;dataFormat=parquet", "extraConnectionAttributes") == [
+        (".encryptionMode", "encryption_mode", "SSE_S3"),
+        (".dataFormat", "data_format", "parquet"),
+    ]
+
+
+def test_a_string_that_is_no_settings_document_holds_no_settings() -> None:
+    """A security configuration's name, a URL to a configurations file (with a query), text that does not
+    parse, prose with an equals sign."""
+    assert held("emr-baseline") == []
+    assert held("https://example.com/configurations.json?version=3") == []
+    assert held('{"EncryptionConfiguration": ') == []
+    assert held("retries = 3 unless the broker is down; see the runbook") == []
+
+
+def test_a_required_setting_left_out_is_judged_and_one_set_is_judged_by_its_value() -> None:
+    jdbc = entry("connectionProperties{}", "glue-jdbc-enforce-ssl")
+    url = {"JDBC_CONNECTION_URL": "jdbc:postgresql://db:5432/features"}
+    assert problems({"connectionProperties": url}, jdbc) == [
+        "connectionProperties.JDBC_ENFORCE_SSL is not set, so it is false (the default): traffic crosses the network unencrypted."
+    ]
+    assert problems({"connectionProperties": {**url, "JDBC_ENFORCE_SSL": "true"}}, jdbc) == []
+    assert problems({"connectionType": "NETWORK"}, jdbc) == [], "only a JDBC connection has the key"
+    transit = entry("configuration", "emr-security-configuration-in-transit")
+    assert problems({"configuration": json.dumps({"EncryptionConfiguration": {}})}, transit) == [
+        "configuration.EncryptionConfiguration.EnableInTransitEncryption is not set: traffic crosses the network unencrypted."
+    ]
+
+
+def test_a_setting_is_on_or_off_as_services_spell_it() -> None:
+    switch = entry("properties{}", "setting-in-transit")
+    for off in ("false", "FALSE", "0", "off", "Disabled", "no"):
+        assert problems({"properties": {"tls.enabled": off}}, switch) == [
+            f"properties[\"tls.enabled\"] is '{off}': traffic crosses the network unencrypted."
+        ], off
+    for on in ("true", "1", "On", "ENABLED", "yes", "verify-full"):
+        assert problems({"properties": {"tls.enabled": on}}, switch) == [], on
+
+
+def test_a_setting_not_known_yet_costs_only_its_own_verdict() -> None:
+    switch = entry("connectionProperties{}", "setting-in-transit")
+    assert problems({"connectionProperties": {"KAFKA_SSL_ENABLED": UNKNOWN, "JDBC_ENFORCE_SSL": "false"}}, switch) == [
+        "connectionProperties.JDBC_ENFORCE_SSL is 'false': traffic crosses the network unencrypted.",
+        f"{PREVIEW}string value at .connectionProperties.KAFKA_SSL_ENABLED can't be known during preview",
+    ]
+
+
+def test_a_document_marked_secret_shows_no_value() -> None:
+    mode = entry("configuration", "setting-customer-key-mode")
+    document = json.dumps({"S3EncryptionConfiguration": {"EncryptionMode": "SSE-S3"}})
+    assert problems({"configuration": secret(document)}, mode) == [
+        "configuration.S3EncryptionConfiguration.EncryptionMode is [secret]: the data is encrypted with a key AWS owns, not a customer managed KMS key."
     ]

@@ -133,6 +133,8 @@ def test_deletion_protection_applies_to_stores_only() -> None:
     """A load balancer's deletion protection is no data's; a database's is."""
     assert DURABILITY not in concerns_of("aws:lb/loadBalancer:LoadBalancer")
     assert "deletionProtection" in concerns_of("aws:rds/instance:Instance")[DURABILITY]
+    # Nor does a settings map make a type a store: an Auto Scaling group's launch configuration is a name.
+    assert DURABILITY not in concerns_of("aws:autoscaling/group:Group")
 
 
 def test_every_signal_reaches_a_type() -> None:
@@ -183,3 +185,58 @@ def test_a_crawlers_seed_pages_are_no_destination() -> None:
     source = concerns_of("aws:bedrock/agentDataSource:AgentDataSource").get(IN_TRANSIT, set())
     assert "dataSourceConfiguration.webConfiguration.sourceConfiguration.urlConfiguration.seedUrls[].url" not in source
     assert "dataSourceConfiguration.confluenceConfiguration.sourceConfiguration.hostUrl" in source
+
+
+def test_settings_are_found_where_a_string_map_or_string_is_named_for_them() -> None:
+    """Glue's connection properties, an MSK connector's configuration, an EMR security configuration's
+    document and a DMS task's settings hold settings by key; a block named `configuration` does not."""
+    assert "connectionProperties{}" in concerns_of("aws:glue/connection:Connection")[IN_TRANSIT]
+    assert "connectorConfiguration{}" in concerns_of("aws:mskconnect/connector:Connector")[IN_TRANSIT]
+    assert "configuration" in concerns_of("aws:emr/securityConfiguration:SecurityConfiguration")[AT_REST]
+    assert "replicationTaskSettings" in concerns_of("aws:dms/replicationTask:ReplicationTask")[LOGGING]
+    workgroup = {path for paths in concerns_of("aws:athena/workgroup:Workgroup").values() for path in paths}
+    assert "configuration" not in workgroup, "a typed block is judged by its own properties"
+    assert "tags{}" not in {path for paths in concerns_of("aws:glue/connection:Connection").values() for path in paths}
+
+
+# Keys (as `properties.key_words` reads them) and the settings signal that judges each; None: none does.
+SETTING_KEYS = [
+    ("jdbc_enforce_ssl", "setting-in-transit"),
+    ("kafka_ssl_enabled", "setting-in-transit"),
+    ("enable_in_transit_encryption", "setting-in-transit"),
+    ("spark_ssl_enabled", "setting-in-transit"),
+    ("spark_authenticate_enable_sasl_encryption", "setting-in-transit"),
+    ("rds_force_ssl", "setting-in-transit"),
+    ("tls_verify", "setting-in-transit"),
+    ("kafka_skip_custom_cert_validation", "setting-in-transit-off"),
+    ("splunk_insecureskipverify", "setting-in-transit-off"),
+    ("database_history_producer_security_protocol", "setting-in-transit-mode"),
+    ("database_sslmode", "setting-in-transit-mode"),
+    ("enable_at_rest_encryption", "setting-at-rest"),
+    ("enable_ebs_encryption", "setting-at-rest"),
+    ("spark_io_encryption_enabled", "setting-at-rest"),
+    ("disable_encryption", "setting-at-rest-off"),
+    ("encryption_mode", "setting-at-rest-mode"),
+    ("aws_kms_key", "setting-customer-key"),
+    ("enable_logging", "setting-logging"),
+    ("centralized_logging_enabled", "setting-logging"),
+    # Authentication, metadata about data, a log that is no audit log, where certificates are kept.
+    ("sasl_enabled", None),
+    ("has_encrypted_data", None),
+    ("spark_event_log_enabled", None),
+    ("ssl_truststore_location", None),
+    ("ssl_client_auth", None),
+]
+
+
+@pytest.mark.parametrize(("words", "judged_by"), SETTING_KEYS, ids=[words for words, _ in SETTING_KEYS])
+def test_a_settings_key_is_judged_by_the_signal_its_words_name(words: str, judged_by: str | None) -> None:
+    judging = [
+        signal.id
+        for signal in SIGNALS
+        if signal.settings is not None
+        and signal.settings.keys is not None
+        and re.fullmatch(signal.settings.keys, words)
+        and signal.id != "setting-customer-key-mode"
+    ]
+    assert judging == ([judged_by] if judged_by else [])

@@ -42,7 +42,7 @@ from modelplane.offline.policy_client import (
 )
 from modelplane.offline.policy_config import load_policy_pack_config, policy_config_path
 from policies.modelplane_guard import POLICIES
-from policies.modelplane_guard.server import GuardAnalyzer, check_pack
+from policies.modelplane_guard.server import GuardAnalyzer, check_pack, redacted
 from tests.graphs import recorded
 from tests.policies.platform_program import Recorded
 from tests.stacks import PACK_DIR, SimulateStack
@@ -201,6 +201,15 @@ def test_no_message_carries_a_value_the_program_marked_secret() -> None:
         assert not any(value in message for message in kept)
         assert any("[secret]" in message for message in kept)
         assert len(kept) == len(leaked), "the same findings, only the value hidden"
+
+
+def test_a_secret_switch_state_blanks_no_message() -> None:
+    """A provider marks a whole map secret (a Glue connection's properties, with `JDBC_ENFORCE_SSL: "true"`):
+    its secret values are taken out of every message, but not "true", which would blank each "is true"."""
+    secrets = frozenset({"true", "FALSE", "s3cr3t-p4ss"})
+    assert redacted("blockPublicPolicy is true; the password s3cr3t-p4ss is inline.", secrets) == (
+        "blockPublicPolicy is true; the password [secret] is inline."
+    )
 
 
 def test_metadata_and_remediation_are_the_sdks_own(prod: Simulation) -> None:

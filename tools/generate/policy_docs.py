@@ -30,7 +30,7 @@ from modelplane.offline.policy_client import (
 from modelplane.offline.policy_config import CONFIG_FOLDER, load_policy_pack_config
 from modelplane.report.markdown import cell
 from policies.modelplane_guard.common import CONCERN_TAG_PREFIX
-from policies.modelplane_guard.property_map import PODS
+from policies.modelplane_guard.property_map import PODS, Settings
 from tools.generate import REPOSITORY
 
 DOC_PATH = REPOSITORY / "docs" / "policies.md"
@@ -163,15 +163,26 @@ What the schema cannot tell, and is judged otherwise or not at all:
 - a default the provider does not document, or documents as depending on another input (ElastiCache's
   at-rest encryption, on for Valkey and off for Redis): an opt-in switch left out counts as off, any
   other such property is judged only when set;
-- meaning carried by values rather than names: database parameter groups (`rds.force_ssl`,
-  `require_secure_transport`) are not judged; JSON strings the schema types as plain strings (ECS task
-  and Batch job definitions, single, multi-node or ECS-properties) have a reader of their own
+- meaning carried by values rather than names: a database parameter group's TLS parameters
+  (`rds.force_ssl`, `require_secure_transport`) are named by the `engine-tls-parameter` signal; ECS task
+  and Batch job definitions (single, multi-node or ECS-properties) have a reader of their own
   (`aws-containers-unprivileged`, and the image and environment rules), and policy documents are
   recognised by name and confirmed by content; documents the provider describes as narrowing a grant
   (session and scope-down policies, permissions boundaries, endpoint policies) are no grants;
+- settings a service reads by key from a string map, or from a JSON document or `key=value` text the
+  schema types as a plain string (a Glue connection's `connectionProperties`, an MSK connector's
+  `connectorConfiguration`, an EMR security configuration's `configuration`, a DMS task's settings and an
+  endpoint's extra connection attributes, a cluster's `configurationsJson`):
+  the `setting-*` signals read every key at any depth by its words, however the service spells it
+  (`JDBC_ENFORCE_SSL`, `EnableInTransitEncryption`, `spark.ssl.enabled`, `security.protocol`), and judge
+  its value as services spell states (`"false"`, `"0"`, `"DISABLED"`); a key whose absence is the
+  finding is named for its type, with the default its service documents (`JDBC_ENFORCE_SSL`, an EMR
+  security configuration's `EncryptionConfiguration`, a DMS task's `Logging.EnableLogging`);
 - relations between resources: a bucket and its settings resources, a VPC and its flow log
   (`vpc-flow-logs`), a WAF web ACL and its logging configuration (`wafv2-web-acl-logging`) are stack
-  rules with named types;
+  rules with named types, and so are services whose audit log one resource per account and region
+  turns on, judged on each resource that uses the service there and each role allowed to call it (Bedrock's model
+  invocation log, `bedrock-model-invocation-logging`; IoT Core's logging options, `iot-logging`);
 - intent: a front door (an internet-facing load balancer, a distribution) is public by design, so only
   its transport, authentication and logging are judged; deletion protection applies to types that
   hold data, recognised by their storage-encryption or backup inputs;
@@ -206,6 +217,7 @@ def _by_property_section() -> list[str]:
                 f"block `{signal.within or '(top level)'}`" if signal.within is not None else "",
                 f"path `{signal.path}`" if signal.path else "",
                 f"type `{signal.types}`" if signal.types != "aws:.*" else "",
+                _settings_cell(signal.settings),
             )
             if part
         )
@@ -220,6 +232,16 @@ def _by_property_section() -> list[str]:
             f"| {cell(insecure)} | {signal.absent.value} | {reached.get(signal.id, 0)} |"
         )
     return [*lines, "", "## Details", ""]
+
+
+def _settings_cell(settings: Settings | None) -> str:
+    """Which keys of the settings a property holds the signal judges."""
+    if settings is None:
+        return ""
+    if settings.required is not None:
+        default = f", default `{settings.default}`" if settings.default is not None else ""
+        return f"setting `{settings.required}`{default}"
+    return f"settings whose key reads `{settings.keys}`"
 
 
 def _reached_by(concern: str) -> str:

@@ -54,11 +54,13 @@ CONDITIONAL = re.compile(
 )
 SCALAR_TYPES = ((bool, "boolean"), (str, "string"), (int, "number"), (float, "number"))
 # Signals that show a type holds data (for the signals that apply `only_stateful`): storage
-# encryption, backups, point-in-time recovery. A key reference alone does not (Lambda, EKS).
+# encryption, backups, point-in-time recovery. A key reference alone does not (Lambda, EKS), nor a map
+# or document of settings, which any type may take.
 STATEFUL_SIGNALS = frozenset(
     signal.id
     for signal in SIGNALS
     if (signal.concern == AT_REST or signal.kind == Kind.MINIMUM or signal.id == "point-in-time-recovery")
+    and signal.settings is None
 )
 
 
