@@ -12,7 +12,8 @@ import docker
 import pytest
 
 from modelplane.images import build, daemon
-from tests.images.harness import ensure_base_image, tar_of
+from tests.archives import tar_of
+from tests.images.harness import ensure_base_image
 from tests.servers import docker_registry
 from tests.serving.harness import fraud_model, model_archive
 

@@ -25,6 +25,7 @@ import docker
 from docker.errors import ImageNotFound
 
 from modelplane.images.registry import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from tests.archives import tar_of
 
 # Debian 13: Python 3.13, whose tarfile has the data filter fetch-model needs (`modelplane image build` refuses
 # Debian 12's 3.11.2, which has none).
@@ -171,17 +172,6 @@ def saved_oci_layout(documents: ImageDocuments, name: str) -> bytes:
     for document in documents.blobs + documents.manifests:
         files["blobs/sha256/" + document.digest.removeprefix("sha256:")] = document.data
     return tar_of(files)
-
-
-def tar_of(files: dict[str, bytes]) -> bytes:
-    """A tar archive holding each path with its bytes."""
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w") as contents:
-        for path, data in files.items():
-            member = tarfile.TarInfo(path)
-            member.size = len(data)
-            contents.addfile(member, io.BytesIO(data))
-    return archive.getvalue()
 
 
 def _manifest(media_type: str, config: Document, layers: list[Document]) -> Document:

@@ -18,6 +18,7 @@ import pytest
 from botocore.response import StreamingBody
 
 from modelplane_serving import fetch_model
+from tests.archives import tar_of
 from tests.serving.harness import fraud_model, model_archive
 
 BUCKET = "artifacts"
@@ -56,17 +57,6 @@ def run(tmp_path: Path, sha256: str, url: str = URL, **limits: str) -> tuple[int
         }
     )
     return code, model_dir, log.read_text() if log.exists() else ""
-
-
-def archive_of(members: dict[str, bytes]) -> bytes:
-    """A model.tar.gz of the named files, in that order."""
-    data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w:gz") as archive:
-        for name, contents in members.items():
-            entry = tarfile.TarInfo(name)
-            entry.size = len(contents)
-            archive.addfile(entry, io.BytesIO(contents))
-    return data.getvalue()
 
 
 def upload(s3: Any, data: bytes) -> str:
@@ -198,7 +188,7 @@ def test_limits_default_to_2_gib_and_10000_members() -> None:
 
 def test_an_archive_at_its_limits_is_unpacked(s3: Any, tmp_path: Path) -> None:
     """Each limit is the most allowed, not one past it."""
-    archive = archive_of({"model.onnx": fraud_model().SerializeToString(), "labels.txt": b"ok\nfraud\n"})
+    archive = tar_of({"model.onnx": fraud_model().SerializeToString(), "labels.txt": b"ok\nfraud\n"}, gzip=True)
     sha256 = upload(s3, archive)
     unpacked = len(fraud_model().SerializeToString()) + len(b"ok\nfraud\n")
     code, model_dir, message = run(
@@ -228,7 +218,7 @@ def test_an_archive_over_its_download_limit_is_refused_before_unpacking(s3: Any,
 
 def test_an_archive_whose_length_is_not_announced_is_stopped_at_its_limit(tmp_path: Path) -> None:
     """S3 gives a length; a body without one (or longer than it said) is cut at the first chunk past the limit."""
-    archive = archive_of({"weights.bin": os.urandom(4 * MIB)})
+    archive = tar_of({"weights.bin": os.urandom(4 * MIB)}, gzip=True)
 
     class Counted(io.BytesIO):
         delivered = 0
@@ -260,7 +250,7 @@ def test_an_archive_whose_length_is_not_announced_is_stopped_at_its_limit(tmp_pa
 def test_a_decompression_bomb_is_stopped_at_its_unpacked_limit_and_leaves_nothing(s3: Any, tmp_path: Path) -> None:
     """A small archive that unpacks to far more than its limit: refused at the member that goes past it, and the
     members unpacked before it are removed."""
-    archive = archive_of({"model.onnx": fraud_model().SerializeToString(), "weights.bin": bytes(64 * MIB)})
+    archive = tar_of({"model.onnx": fraud_model().SerializeToString(), "weights.bin": bytes(64 * MIB)}, gzip=True)
     assert len(archive) < MIB, "small to download: only the unpacked limit can stop it"
     sha256 = upload(s3, archive)
     stale = tmp_path / "model" / "old.onnx"
@@ -277,7 +267,7 @@ def test_a_decompression_bomb_is_stopped_at_its_unpacked_limit_and_leaves_nothin
 
 
 def test_an_archive_of_too_many_members_is_refused_and_leaves_nothing(s3: Any, tmp_path: Path) -> None:
-    archive = archive_of({f"shard-{number}.bin": b"" for number in range(5)})
+    archive = tar_of({f"shard-{number}.bin": b"" for number in range(5)}, gzip=True)
     sha256 = upload(s3, archive)
     code, model_dir, message = run(tmp_path, sha256, MODELPLANE_MODEL_MAX_FILES="4")
     assert code == 1
