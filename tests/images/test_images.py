@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -11,9 +12,11 @@ import uuid
 from pathlib import Path
 from typing import cast
 
+import boto3
 import docker
 import pytest
 from docker.errors import DockerException
+from modelplane_components.kubernetes_pods import MODEL_DIR, NON_ROOT_ID
 from urllib3.exceptions import ProtocolError
 
 from modelplane.cli import main
@@ -414,3 +417,64 @@ def test_the_dockerfile_passes_hadolint() -> None:
         check=False,
     )
     assert json.loads(result.stdout or "[]") == [] and result.returncode == 0, result.stdout + result.stderr
+
+
+def test_fetch_model_in_the_image_unpacks_the_registered_archive_and_refuses_one_over_its_limit(
+    docker_client: docker.DockerClient,
+    serving_image: build.BuiltImage,
+    fraud_archive: Path,
+    moto_server_url: str,
+    tmp_path: Path,
+) -> None:
+    """The init container's command in the built image, run as the pod runs it (its user, a read-only root,
+    /tmp and the model volume its own), against S3 on loopback: the image's own Python unpacks the archive."""
+    credentials = {"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_server_url,
+        region_name=credentials["AWS_REGION"],
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+    )
+    s3.create_bucket(Bucket="artifacts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    archive = fraud_archive.read_bytes()
+    s3.put_object(Bucket="artifacts", Key="fraud-detector/model.tar.gz", Body=archive)
+
+    def fetch(model_dir: Path, **limits: str) -> tuple[int, str]:
+        model_dir.mkdir(mode=0o777)
+        model_dir.chmod(0o777)  # written by the pod's user, as an emptyDir is
+        container = docker_client.containers.run(
+            serving_image.id,
+            ["fetch-model"],
+            detach=True,
+            network_mode="host",
+            user=f"{NON_ROOT_ID}:{NON_ROOT_ID}",
+            read_only=True,
+            tmpfs={"/tmp": ""},  # noqa: S108 - the container's own, as the pod's emptyDir
+            volumes={str(model_dir): {"bind": MODEL_DIR, "mode": "rw"}},
+            environment={
+                **credentials,
+                "AWS_ENDPOINT_URL_S3": moto_server_url,
+                "MODELPLANE_MODEL_DATA_URL": "s3://artifacts/fraud-detector/model.tar.gz",
+                "MODELPLANE_MODEL_SHA256": hashlib.sha256(archive).hexdigest(),
+                "MODELPLANE_TERMINATION_LOG": "/tmp/termination-log",  # noqa: S108 - in its own /tmp
+                **limits,
+            },
+        )
+        try:
+            return container.wait(timeout=120)["StatusCode"], container.logs().decode()
+        finally:
+            container.remove(force=True)
+
+    code, logs = fetch(tmp_path / "served")
+    assert code == 0, logs
+    assert [path.name for path in (tmp_path / "served").iterdir()] == ["model.onnx"]
+    with tarfile.open(fraud_archive) as contents:
+        registered = contents.extractfile("model.onnx")
+        assert registered is not None and (tmp_path / "served" / "model.onnx").read_bytes() == registered.read()
+
+    code, logs = fetch(tmp_path / "refused", MODELPLANE_MODEL_MAX_BYTES="16")
+    assert code == 1, logs
+    assert "unpacks to more than its limit" in logs and "raise MODELPLANE_MODEL_MAX_BYTES" in logs, logs
+    assert "Traceback" not in logs
+    assert list((tmp_path / "refused").iterdir()) == [], "nothing of a refused archive is left"
