@@ -1,4 +1,5 @@
-"""Real servers on loopback for the tests: moto's AWS emulator, Prometheus and a Docker registry (Debian packages).
+"""Real servers on loopback for the tests: moto's AWS emulator, Prometheus and a Docker registry (Debian packages);
+and `serving`, for the tests' own scripted HTTP servers.
 
 Each runs as a subprocess on a free port, is awaited until it answers, and is stopped by its own pid
 at the end. The Makefile installs Prometheus (`make tools`, part of `make unit`) where it is missing;
@@ -12,8 +13,10 @@ import json
 import os
 import shutil
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,12 +24,28 @@ from pathlib import Path
 from typing import Any
 
 STARTUP_SECONDS = 30
+# How often a scripted server's loop looks for `shutdown()`: socketserver's default of 0.5 s is what every
+# test that stops one would wait, for nothing.
+SHUTDOWN_POLL_SECONDS = 0.02
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[None]:
+    """Serve `server` on a thread; at exit stop it, close its socket and join the thread."""
+    thread = threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def _await(url: str, server: subprocess.Popen[bytes], what: str, log: Path | None = None) -> None:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 from typing import Any
 
 import docker
@@ -26,6 +25,7 @@ from docker.errors import ImageNotFound
 
 from modelplane.images.registry import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from tests.archives import tar_of
+from tests.servers import serving
 
 # Debian 13: Python 3.13, whose tarfile has the data filter fetch-model needs (`modelplane image build` refuses
 # Debian 12's 3.11.2, which has none).
@@ -244,12 +244,8 @@ def scripted_server(answers: dict[str, Answer] | Callable[[str, str], Answer]) -
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     address = f"127.0.0.1:{server.server_address[1]}"
-    Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(server):
         yield address
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class ContainerdStoreDaemon:
