@@ -10,6 +10,7 @@ registration and the stack's exports.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import os
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--config", default="{}", help="config as JSON: key -> string value")
     args = parser.parse_args(argv)
+    # As in a simulation (`modelplane.offline.mocks`): a process that lives for one program run.
+    gc.disable()
     project = PROJECT
     if args.target.endswith(".py"):
         project = YAML(typ="safe").load((REPOSITORY / args.target).parent / "Pulumi.yaml")["name"]
