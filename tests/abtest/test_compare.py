@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from modelplane.aws import Aws
 from modelplane.cli import main
 from modelplane.errors import EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
 from modelplane.timewindow import iso
+from tests.servers import serving
 from tests.stacks import SimulateStack, stack_config, write_stack
 
 REGION = "eu-west-1"  # staging's
@@ -381,13 +381,8 @@ def refusing_server() -> Iterator[str]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        thread.join()
 
 
 def test_a_cloudwatch_error_exits_2_named_without_a_traceback(

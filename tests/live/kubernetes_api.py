@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.manifests import integral, schema_problem
+from tests.servers import serving
 
 TOKEN = "verify-token"
 DEPLOYMENT_PATH = re.compile(r"/apis/apps/v1/namespaces/(?P<namespace>[^/]+)/deployments/(?P<name>[^/?]+)")
@@ -131,8 +132,6 @@ def kubernetes_api(directory: Path, context: str = "stand-in") -> Iterator[tuple
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     kubeconfig = directory / f"kubeconfig-{context}"
     kubeconfig.write_text(
         json.dumps(
@@ -153,9 +152,5 @@ def kubernetes_api(directory: Path, context: str = "stand-in") -> Iterator[tuple
         ),
         encoding="utf-8",
     )
-    try:
+    with serving(server):
         yield cluster, kubeconfig
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
