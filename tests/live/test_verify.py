@@ -12,6 +12,7 @@ SageMaker's real answer for a shadow, it adds the shadow summary to that one cal
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 import logging
@@ -76,11 +77,23 @@ def variant_spec(sagemaker: Any, endpoint: str, variant: Variant, drift: Drift) 
     }
 
 
+@functools.cache
+def _own_client(region: str, endpoint_url: str | None, service: str) -> Any:
+    return Aws.connect(region, endpoint_url).client(service)
+
+
+def own_client(aws: Aws, service: str) -> Any:
+    """The test's own client of `aws`'s region and endpoint, to create and alter what verify then reads: built
+    once per module (a client costs ≈10 ms) and reaching whichever moto is active. `verify_stack` makes its
+    clients from `aws`'s session, which carries the test's hooks."""
+    return _own_client(aws.region, aws.endpoint_url, service)
+
+
 def deploy(settings: Settings, outputs: dict[str, Any], aws: Aws, drift: Drift | None = None) -> None:
     """Create in AWS what `pulumi up` would for each SageMaker endpoint, named as the program's outputs say."""
     drift = drift or Drift()
-    sagemaker, autoscaling = aws.client("sagemaker"), aws.client("application-autoscaling")
-    cloudwatch = aws.client("cloudwatch")
+    sagemaker, autoscaling = own_client(aws, "sagemaker"), own_client(aws, "application-autoscaling")
+    cloudwatch = own_client(aws, "cloudwatch")
     for endpoint in settings.endpoints:
         if endpoint.platform is not Platform.SAGEMAKER:
             continue
@@ -261,7 +274,7 @@ def test_a_missing_alarm_fails(staging: Settings, outputs: dict[str, Any], aws: 
     deploy(staging, outputs, aws)
     report_shadows(staging, outputs, aws)
     deleted = outputs["endpoints"]["fraud"]["alarm_names"][-1]
-    aws.client("cloudwatch").delete_alarms(AlarmNames=[deleted])
+    own_client(aws, "cloudwatch").delete_alarms(AlarmNames=[deleted])
 
     assert failures(verify_stack(staging, outputs, aws)) == {("fraud", "alarms"): f"missing: {deleted}"}
 
@@ -273,7 +286,7 @@ def test_an_alarm_in_alarm_state_or_with_actions_disabled_fails(
     report_shadows(staging, outputs, aws)
     firing = outputs["endpoints"]["churn"]["rollback_alarm_names"][0]
     muted = outputs["endpoints"]["fraud"]["alarm_names"][1]
-    cloudwatch = aws.client("cloudwatch")
+    cloudwatch = own_client(aws, "cloudwatch")
     cloudwatch.set_alarm_state(AlarmName=firing, StateValue="ALARM", StateReason="errors")
     cloudwatch.disable_alarm_actions(AlarmNames=[muted])
 
@@ -313,7 +326,7 @@ def test_a_missing_or_misconfigured_scalable_target_fails(staging: Settings, out
     deploy(staging, outputs, aws)
     report_shadows(staging, outputs, aws)
     targets = outputs["endpoints"]["fraud"]["autoscaling"]
-    autoscaling = aws.client("application-autoscaling")
+    autoscaling = own_client(aws, "application-autoscaling")
     dimension = {"ServiceNamespace": "sagemaker", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"}
     autoscaling.deregister_scalable_target(ResourceId=targets["challenger"]["resource_id"], **dimension)
     autoscaling.register_scalable_target(
@@ -343,7 +356,7 @@ def test_a_deleted_endpoint_fails_its_check_with_sagemakers_answer(
     staging: Settings, outputs: dict[str, Any], aws: Aws
 ) -> None:
     deploy(staging, outputs, aws)
-    aws.client("sagemaker").delete_endpoint(EndpointName="churn-staging")
+    own_client(aws, "sagemaker").delete_endpoint(EndpointName="churn-staging")
 
     churn = results(verify_stack(staging, outputs, aws), "churn")
 
