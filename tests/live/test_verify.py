@@ -428,6 +428,35 @@ def test_smoke_request_is_timed_against_the_latency_threshold(
     assert slow.detail.endswith("over the p99 latency threshold of 0.001 ms")
 
 
+def test_verify_makes_only_the_clients_its_checks_use(
+    staging: Settings, outputs: dict[str, Any], aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy(staging, outputs, aws)
+    report_shadows(staging, outputs, aws)
+    made: list[str] = []
+    client = Aws.client
+    monkeypatch.setattr(
+        Aws, "client", lambda self, service, **options: made.append(service) or client(self, service, **options)
+    )
+
+    assert failures(verify_stack(staging, outputs, aws)) == {}
+    assert sorted(made) == ["application-autoscaling", "cloudwatch", "sagemaker"], "no runtime client without --smoke"
+
+    made.clear()
+    kubernetes_only = staging.model_copy(
+        update={"endpoints": [e for e in staging.endpoints if e.platform is Platform.KUBERNETES]}
+    )
+    assert [(c.endpoint, c.check) for c in verify_stack(kubernetes_only, outputs, aws)] == [
+        ("recommender", "platform"),
+        ("churn", "outputs"),
+        ("fraud", "outputs"),
+    ]
+    assert made == [], "a stack all on Kubernetes needs no SageMaker check's client"
+
+    verify_stack(staging, outputs, aws, smoke=True)
+    assert made.count("sagemaker-runtime") == 1
+
+
 def test_the_table_fits_80_columns() -> None:
     long_detail = (
         "SageMaker rolled back to fraud-config-0000001; the stack expects fraud-config-0000002"
