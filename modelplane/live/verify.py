@@ -10,6 +10,7 @@ contract in `modelplane/program/build.py`), the declared state from the settings
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import textwrap
@@ -94,21 +95,28 @@ class EndpointOutputs(BaseModel):
     """Unusual is not broken: these must exist with actions on, but may be in ALARM after a release."""
 
 
-@dataclass(frozen=True)
 class Clients:
-    sagemaker: Any
-    runtime: Any
-    autoscaling: Any
-    cloudwatch: Any
+    """The AWS clients of the SageMaker checks, each made when first used: a client takes botocore about 10 ms
+    to build, and a run without `--smoke` needs no runtime client, a stack all on Kubernetes none at all."""
 
-    @classmethod
-    def of(cls, aws: Aws) -> Clients:
-        return cls(
-            aws.client("sagemaker"),
-            aws.client("sagemaker-runtime"),
-            aws.client("application-autoscaling"),
-            aws.client("cloudwatch"),
-        )
+    def __init__(self, aws: Aws) -> None:
+        self._aws = aws
+
+    @functools.cached_property
+    def sagemaker(self) -> Any:
+        return self._aws.client("sagemaker")
+
+    @functools.cached_property
+    def runtime(self) -> Any:
+        return self._aws.client("sagemaker-runtime")
+
+    @functools.cached_property
+    def autoscaling(self) -> Any:
+        return self._aws.client("application-autoscaling")
+
+    @functools.cached_property
+    def cloudwatch(self) -> Any:
+        return self._aws.client("cloudwatch")
 
 
 def verify_stack(
@@ -124,7 +132,7 @@ def verify_stack(
     `kubernetes` checks a Kubernetes endpoint from its stack outputs (`modelplane.live.verify_kubernetes`,
     through the cluster's API); without it those endpoints are skipped.
     """
-    clients = Clients.of(aws)
+    clients = Clients(aws)
     deployed = outputs.get("endpoints") or {}
     checks: list[Check] = []
     for endpoint in settings.endpoints:

@@ -11,8 +11,10 @@ stand-in. The stacks are staging and prod with their recommender endpoint only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,7 +49,10 @@ REPLICAS = {"staging": 2, "prod": 3}  # what each stack's autoscaler holds (its 
 RENDERED_PIN = 1
 
 
+@functools.cache
 def aws(url: str, service: str) -> Any:
+    """A client of moto's server, made once per service: the test seeds and reads moto with it (the commands
+    under test make their own), and a client costs ≈15 ms to build."""
     return boto3.client(service, region_name=REGION, endpoint_url=url, **EMULATOR_CREDENTIALS)
 
 
@@ -130,35 +135,44 @@ def recommender_only(stack: str, project: Path, **serving: Any) -> Path:
     return write_stack(project / "stacks", config, stack)
 
 
+@pytest.fixture(scope="module")
+def rendered(
+    tmp_path_factory: pytest.TempPathFactory, simulate_stack: SimulateStack
+) -> dict[str, tuple[Path, Simulation]]:
+    """Each stack's recommender-only file and its simulation, made once for the module (each test copies the
+    file into its own project): the simulation depends on the file's content and name only."""
+    directory = tmp_path_factory.mktemp("recommender-only")
+    (directory / "stacks").mkdir()
+    files = {
+        "staging": recommender_only("staging", directory),
+        # Prod's stack file names its cluster's context (as `modelplane:kubernetes.context`); staging's is given
+        # on the command line.
+        "prod": recommender_only("prod", directory, context="prod-cluster"),
+    }
+    return {name: (path, simulate_stack(path)) for name, path in files.items()}
+
+
 @pytest.fixture
 def stacks(
-    project_copy: Path, moto_server_url: str, simulate_stack: SimulateStack, tmp_path: Path
+    project_copy: Path, moto_server_url: str, rendered: dict[str, tuple[Path, Simulation]], tmp_path: Path
 ) -> Iterator[dict[str, Stack]]:
-    # Prod's stack file names its cluster's context (as `modelplane:kubernetes.context`); staging's is given
-    # on the command line.
     with (
         kubernetes_api(tmp_path, "staging-cluster") as (staging_cluster, staging_config),
         kubernetes_api(tmp_path, "prod-cluster") as (prod_cluster, prod_config),
     ):
-        staging_file = recommender_only("staging", project_copy)
-        prod_file = recommender_only("prod", project_copy, context="prod-cluster")
+        for path, _ in rendered.values():
+            shutil.copy(path, project_copy / "stacks" / path.name)
+        clusters = {"staging": (staging_cluster, staging_config), "prod": (prod_cluster, prod_config)}
         yield {
-            "staging": Stack(
-                "staging",
+            name: Stack(
+                name,
                 project_copy,
-                simulate_stack(staging_file),
+                simulation,
                 moto_server_url,
-                cluster=staging_cluster,
-                kubeconfig=staging_config,
-            ),
-            "prod": Stack(
-                "prod",
-                project_copy,
-                simulate_stack(prod_file),
-                moto_server_url,
-                cluster=prod_cluster,
-                kubeconfig=prod_config,
-            ),
+                cluster=clusters[name][0],
+                kubeconfig=clusters[name][1],
+            )
+            for name, (_, simulation) in rendered.items()
         }
 
 

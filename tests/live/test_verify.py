@@ -12,10 +12,10 @@ SageMaker's real answer for a shadow, it adds the shadow summary to that one cal
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
-import subprocess
-import sys
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.retries.standard import ExponentialBackoff
 from moto import mock_aws
 
 from modelplane.aws import Aws
@@ -76,11 +77,23 @@ def variant_spec(sagemaker: Any, endpoint: str, variant: Variant, drift: Drift) 
     }
 
 
+@functools.cache
+def _own_client(region: str, endpoint_url: str | None, service: str) -> Any:
+    return Aws.connect(region, endpoint_url).client(service)
+
+
+def own_client(aws: Aws, service: str) -> Any:
+    """The test's own client of `aws`'s region and endpoint, to create and alter what verify then reads: built
+    once per module (a client costs ≈10 ms) and reaching whichever moto is active. `verify_stack` makes its
+    clients from `aws`'s session, which carries the test's hooks."""
+    return _own_client(aws.region, aws.endpoint_url, service)
+
+
 def deploy(settings: Settings, outputs: dict[str, Any], aws: Aws, drift: Drift | None = None) -> None:
     """Create in AWS what `pulumi up` would for each SageMaker endpoint, named as the program's outputs say."""
     drift = drift or Drift()
-    sagemaker, autoscaling = aws.client("sagemaker"), aws.client("application-autoscaling")
-    cloudwatch = aws.client("cloudwatch")
+    sagemaker, autoscaling = own_client(aws, "sagemaker"), own_client(aws, "application-autoscaling")
+    cloudwatch = own_client(aws, "cloudwatch")
     for endpoint in settings.endpoints:
         if endpoint.platform is not Platform.SAGEMAKER:
             continue
@@ -261,7 +274,7 @@ def test_a_missing_alarm_fails(staging: Settings, outputs: dict[str, Any], aws: 
     deploy(staging, outputs, aws)
     report_shadows(staging, outputs, aws)
     deleted = outputs["endpoints"]["fraud"]["alarm_names"][-1]
-    aws.client("cloudwatch").delete_alarms(AlarmNames=[deleted])
+    own_client(aws, "cloudwatch").delete_alarms(AlarmNames=[deleted])
 
     assert failures(verify_stack(staging, outputs, aws)) == {("fraud", "alarms"): f"missing: {deleted}"}
 
@@ -273,7 +286,7 @@ def test_an_alarm_in_alarm_state_or_with_actions_disabled_fails(
     report_shadows(staging, outputs, aws)
     firing = outputs["endpoints"]["churn"]["rollback_alarm_names"][0]
     muted = outputs["endpoints"]["fraud"]["alarm_names"][1]
-    cloudwatch = aws.client("cloudwatch")
+    cloudwatch = own_client(aws, "cloudwatch")
     cloudwatch.set_alarm_state(AlarmName=firing, StateValue="ALARM", StateReason="errors")
     cloudwatch.disable_alarm_actions(AlarmNames=[muted])
 
@@ -313,7 +326,7 @@ def test_a_missing_or_misconfigured_scalable_target_fails(staging: Settings, out
     deploy(staging, outputs, aws)
     report_shadows(staging, outputs, aws)
     targets = outputs["endpoints"]["fraud"]["autoscaling"]
-    autoscaling = aws.client("application-autoscaling")
+    autoscaling = own_client(aws, "application-autoscaling")
     dimension = {"ServiceNamespace": "sagemaker", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"}
     autoscaling.deregister_scalable_target(ResourceId=targets["challenger"]["resource_id"], **dimension)
     autoscaling.register_scalable_target(
@@ -343,7 +356,7 @@ def test_a_deleted_endpoint_fails_its_check_with_sagemakers_answer(
     staging: Settings, outputs: dict[str, Any], aws: Aws
 ) -> None:
     deploy(staging, outputs, aws)
-    aws.client("sagemaker").delete_endpoint(EndpointName="churn-staging")
+    own_client(aws, "sagemaker").delete_endpoint(EndpointName="churn-staging")
 
     churn = results(verify_stack(staging, outputs, aws), "churn")
 
@@ -353,10 +366,14 @@ def test_a_deleted_endpoint_fails_its_check_with_sagemakers_answer(
     assert churn["alarms"].result is Result.PASS
 
 
-def test_throttling_is_retried(staging: Settings, outputs: dict[str, Any], aws: Aws) -> None:
+def test_throttling_is_retried(
+    staging: Settings, outputs: dict[str, Any], aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
     deploy(staging, outputs, aws)
     report_shadows(staging, outputs, aws)
     attempts: list[str] = []
+    # The retry is made all the same; only its pause (up to 1 s for throttling) is skipped.
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda *_: 0)
 
     class Body:
         def stream(self, **_: Any) -> Iterator[bytes]:
@@ -409,6 +426,35 @@ def test_smoke_request_is_timed_against_the_latency_threshold(
     slow = results(verify_stack(strict, outputs, aws, smoke=True), "fraud")["smoke"]
     assert slow.result is Result.FAIL
     assert slow.detail.endswith("over the p99 latency threshold of 0.001 ms")
+
+
+def test_verify_makes_only_the_clients_its_checks_use(
+    staging: Settings, outputs: dict[str, Any], aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy(staging, outputs, aws)
+    report_shadows(staging, outputs, aws)
+    made: list[str] = []
+    client = Aws.client
+    monkeypatch.setattr(
+        Aws, "client", lambda self, service, **options: made.append(service) or client(self, service, **options)
+    )
+
+    assert failures(verify_stack(staging, outputs, aws)) == {}
+    assert sorted(made) == ["application-autoscaling", "cloudwatch", "sagemaker"], "no runtime client without --smoke"
+
+    made.clear()
+    kubernetes_only = staging.model_copy(
+        update={"endpoints": [e for e in staging.endpoints if e.platform is Platform.KUBERNETES]}
+    )
+    assert [(c.endpoint, c.check) for c in verify_stack(kubernetes_only, outputs, aws)] == [
+        ("recommender", "platform"),
+        ("churn", "outputs"),
+        ("fraud", "outputs"),
+    ]
+    assert made == [], "a stack all on Kubernetes needs no SageMaker check's client"
+
+    verify_stack(staging, outputs, aws, smoke=True)
+    assert made.count("sagemaker-runtime") == 1
 
 
 def test_the_table_fits_80_columns() -> None:
@@ -487,23 +533,28 @@ def test_cli_exit_codes_table_and_json_report(
 
 
 def test_an_unreachable_aws_stops_verify_with_exit_2_and_one_message_not_a_verdict(
-    program_outputs: Callable[[str], dict[str, Any]], tmp_path: Path
+    program_outputs: Callable[[str], dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     outputs_file = tmp_path / "outputs.json"
     outputs_file.write_text(json.dumps(program_outputs("local")), encoding="utf-8")
     closed_port = free_port()
-    command = [
-        *(sys.executable, "-m", "modelplane", "verify", "--stack", "local", "--outputs", str(outputs_file)),
-        *("--endpoint-url", f"http://127.0.0.1:{closed_port}"),
-    ]
+    # Every attempt the retry policy allows is still made; only the pauses between them are skipped.
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda *_: 0)
+    command = ["verify", "--stack", "local", "--outputs", str(outputs_file)]
 
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert main([*command, "--endpoint-url", f"http://127.0.0.1:{closed_port}"]) == EXIT_USAGE
 
-    assert completed.returncode == EXIT_USAGE, completed.stderr
-    assert completed.stderr == (
+    printed = capsys.readouterr()
+    assert printed.err == (
         f'modelplane verify: AWS: EndpointConnectionError: Could not connect to the endpoint URL: "http://127.0.0.1:{closed_port}/"\n'
     )
-    assert "PASS" not in completed.stdout and "FAIL" not in completed.stdout
+    assert "PASS" not in printed.out and "FAIL" not in printed.out
+    # What a fresh interpreter would print to stderr besides the message (logging's last-resort handler).
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []
 
 
 @pytest.mark.parametrize(
