@@ -1,7 +1,7 @@
 """Platform teams' programs judged as the CLI judges them: every insecure resource stopped, no false alarm.
 
 Two programs, declared with the real SDKs under the mock runtime (`platform_program.py`):
-- `platform`: the themes of issue 16 (cluster RBAC and exposure, every workload kind, IAM escalation
+- `platform` (`platform_declarations.py`): the themes of issue 16 (cluster RBAC and exposure, every workload kind, IAM escalation
   and cross-account trust, keys, queues, notebooks and Studio, security groups, S3 settings of a
   shared bucket), each insecure resource expecting the named rule written for it;
 - `breadth` (`breadth_program.py`): data stores, caches, streams, front doors, compute and Kubernetes
@@ -10,7 +10,7 @@ Two programs, declared with the real SDKs under the mock runtime (`platform_prog
   IAM documents, pods by shape).
 The pack gets them exactly as from `pulumi preview --policy-pack policies --policy-pack-config
 policies/config/<env>.json`: Configure with the environment's file, one Analyze per resource, one
-AnalyzeStack.
+AnalyzeStack (each judging drives the session's started pack through that whole sequence).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ import pytest
 from modelplane.offline.graph import RecordedResource
 from modelplane.offline.policy_client import (
     RESOURCE_TAG_PREFIX,
+    RunningPack,
     StackIdentity,
     Violation,
     reconcile_config,
-    start_pack,
     violations_of,
 )
 from modelplane.offline.policy_config import load_policy_pack_config, policy_config_path
@@ -74,20 +74,19 @@ class Verdict:
         return [resource for resource in self.resources if bool(self.expected[resource.name]) == expected_insecure]
 
 
-def judged(program: Recorded, environment: str = "prod") -> Verdict:
+def judged(pack: RunningPack, program: Recorded, environment: str = "prod") -> Verdict:
     expected, resources = program
     by_urn = {resource.urn: resource for resource in resources}
     path = policy_config_path(environment)
     violations: list[Violation] = []
-    with start_pack(IDENTITY) as pack:
-        pack.handshake()
-        pack.configure_stack(IDENTITY)
-        info = pack.info()
-        effective = reconcile_config(info, load_policy_pack_config(path), str(path))
-        pack.configure(effective)
-        for resource in resources:
-            violations += violations_of(pack.analyze(resource, by_urn), resource, {})
-        violations += violations_of(pack.analyze_stack(resources), None, {})
+    pack.handshake()
+    pack.configure_stack(IDENTITY)
+    info = pack.info()
+    effective = reconcile_config(info, load_policy_pack_config(path), str(path))
+    pack.configure(effective)
+    for resource in resources:
+        violations += violations_of(pack.analyze(resource, by_urn), resource, {})
+    violations += violations_of(pack.analyze_stack(resources), None, {})
     mandatory: dict[str, set[str]] = defaultdict(set)
     for violation in violations:
         if violation.level == "mandatory":
@@ -106,13 +105,13 @@ def judged(program: Recorded, environment: str = "prod") -> Verdict:
 
 
 @pytest.fixture(scope="module")
-def platform(recorded_programs: Callable[[str], Recorded]) -> Verdict:
-    return judged(recorded_programs("platform"))
+def platform(started_pack: RunningPack, recorded_programs: Callable[[str], Recorded]) -> Verdict:
+    return judged(started_pack, recorded_programs("platform"))
 
 
 @pytest.fixture(scope="module")
-def breadth(recorded_programs: Callable[[str], Recorded]) -> Verdict:
-    return judged(recorded_programs("breadth"))
+def breadth(started_pack: RunningPack, recorded_programs: Callable[[str], Recorded]) -> Verdict:
+    return judged(started_pack, recorded_programs("breadth"))
 
 
 # --- the named themes --------------------------------------------------------------------------------
@@ -179,11 +178,11 @@ def test_every_advisory_on_a_compliant_resource_is_justified(breadth: Verdict) -
 
 @pytest.mark.parametrize("environment", ["dev", "staging"])
 def test_elsewhere_the_compliant_program_stays_quiet_and_findings_keep_their_levels(
-    recorded_programs: Callable[[str], Recorded], environment: str
+    started_pack: RunningPack, recorded_programs: Callable[[str], Recorded], environment: str
 ) -> None:
     """dev and staging judge the same program: no compliant resource draws anything, and each insecure
     one draws its concern at the environment's level (production-only rules do not apply)."""
-    verdict = judged(recorded_programs("breadth"), environment)
+    verdict = judged(started_pack, recorded_programs("breadth"), environment)
     quiet = [
         (violation.urn.rsplit("::", 1)[-1], violation.policy)
         for violation in verdict.violations

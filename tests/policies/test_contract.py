@@ -1,7 +1,7 @@
 """The pack driven over gRPC exactly as the Pulumi CLI drives it (`modelplane.offline.policy_client`).
 
-One pack process serves the module: started like the CLI starts it, then Handshake, ConfigureStack,
-GetAnalyzerInfo, and per test Configure with an environment's config file before Analyze or
+One pack process serves the module (the policy tests' started pack, `tests/policies/conftest.py`): started
+like the CLI starts it, then Handshake, ConfigureStack, GetAnalyzerInfo, and per test Configure with an environment's config file before Analyze or
 AnalyzeStack on realistic resources.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +41,10 @@ KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3
 
 
 @pytest.fixture(scope="module")
-def pack() -> Iterator[RunningPack]:
-    with start_pack(IDENTITY) as running:
-        running.handshake()
-        running.configure_stack(IDENTITY)
-        yield running
+def pack(started_pack: RunningPack) -> RunningPack:
+    started_pack.handshake()
+    started_pack.configure_stack(IDENTITY)
+    return started_pack
 
 
 @pytest.fixture(scope="module")

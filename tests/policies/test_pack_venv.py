@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from modelplane.offline.policy_client import PolicyReport, analyze
+from modelplane.offline.graph import Simulation
+from modelplane.offline.policy_client import PolicyReport, RunningPack, StackIdentity, judge, start_pack
 from tests.stacks import FIXTURES_DIR, SimulateStack
 from tests.venvs import cached_venv
 from tools.generate.pack_requirements import LOCK_FILE, REQUIREMENTS, closure, render
@@ -77,21 +78,33 @@ def pack_python() -> Iterator[str]:
         yield str(venv / "bin" / "python")
 
 
+@pytest.fixture(scope="module")
+def own_pack(pack_python: str) -> Iterator[RunningPack]:
+    """The pack served from its own virtualenv, started as the CLI starts it; each test drives it through
+    the CLI's whole sequence for its stack."""
+    with start_pack(StackIdentity(project="modelplane", stack="prod", config={}), python=pack_python) as pack:
+        yield pack
+
+
+def judged(pack: RunningPack, simulation: Simulation) -> PolicyReport:
+    return judge(pack, StackIdentity.of(simulation), simulation)
+
+
 def verdicts(report: PolicyReport) -> list[tuple[str, str, str, str]]:
     return sorted((v.policy, v.level, v.urn, v.message) for v in report.violations)
 
 
 @pytest.mark.parametrize("stack", ["prod", FIXTURES_DIR / "Pulumi.insecure-prod.yaml"], ids=["prod", "insecure-prod"])
 def test_the_pack_judges_identically_from_its_own_virtualenv(
-    simulate_stack: SimulateStack, pack_python: str, stack: str | Path
+    simulate_stack: SimulateStack, pack_python: str, own_pack: RunningPack, started_pack: RunningPack, stack: str | Path
 ) -> None:
     simulation = simulate_stack(stack)
     probe = "import importlib.util, sys; print(sys.prefix, importlib.util.find_spec('modelplane') is None)"
     isolated = subprocess.run([pack_python, "-c", probe], capture_output=True, text=True, cwd="/", check=True)
     assert isolated.stdout.split() == [str(Path(pack_python).parent.parent), "True"], "the pack's own environment"
 
-    own = analyze(simulation, python=pack_python)
-    project = analyze(simulation)
+    own = judged(own_pack, simulation)
+    project = judged(started_pack, simulation)
 
     assert verdicts(own) == verdicts(project)
     assert [(p.name, p.enforcement_level) for p in own.policies] == [

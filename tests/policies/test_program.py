@@ -1,6 +1,7 @@
 """The pack judging what the program really registers: each shipped stack passes its environment's
 config, insecure choices a user can opt into are stopped by mandatory violations, and the pod rules reach
-the rendered pods."""
+the rendered pods. Each stack is judged by the session's started pack, driven through the CLI's sequence
+for that stack (`judge`, what `analyze` does once it has started a pack)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from modelplane.offline.graph import Simulation
-from modelplane.offline.policy_client import PolicyReport, Violation, analyze
+from modelplane.offline.policy_client import PolicyReport, RunningPack, StackIdentity, Violation, judge
 from modelplane.offline.policy_config import policy_config_path
 from policies.modelplane_guard import POLICIES
 from tests.stacks import FIXTURES_DIR, STACK_NAMES, SimulateStack
@@ -22,15 +23,21 @@ def described(violation: Violation) -> str:
     return f"{violation.policy} on {violation.urn.rsplit('::', 1)[-1]} ({violation.type}): {violation.message}"
 
 
+def judged(pack: RunningPack, simulation: Simulation) -> PolicyReport:
+    return judge(pack, StackIdentity.of(simulation), simulation)
+
+
 @pytest.fixture(scope="module")
-def insecure_prod(simulate_stack: SimulateStack) -> PolicyReport:
-    return analyze(simulate_stack(INSECURE_PROD))
+def insecure_prod(started_pack: RunningPack, simulate_stack: SimulateStack) -> PolicyReport:
+    return judged(started_pack, simulate_stack(INSECURE_PROD))
 
 
 @pytest.mark.parametrize("stack", STACK_NAMES)
-def test_shipped_stack_has_no_mandatory_violation(simulate_stack: SimulateStack, stack: str) -> None:
+def test_shipped_stack_has_no_mandatory_violation(
+    started_pack: RunningPack, simulate_stack: SimulateStack, stack: str
+) -> None:
     simulation = simulate_stack(stack)
-    report = analyze(simulation)
+    report = judged(started_pack, simulation)
     assert report.config_file == str(policy_config_path(simulation.environment))
     assert {policy.name for policy in report.policies} == {policy.name for policy in POLICIES}
     assert [described(violation) for violation in report.mandatory] == []
@@ -62,7 +69,7 @@ def pinned_pod(simulation: Simulation) -> dict[str, Any]:
     return deployment.inputs["spec"]["template"]["spec"]
 
 
-def test_the_pod_rules_judge_the_rendered_pinned_pod(simulate_stack: SimulateStack) -> None:
+def test_the_pod_rules_judge_the_rendered_pinned_pod(started_pack: RunningPack, simulate_stack: SimulateStack) -> None:
     """As rendered, prod's pinned pod passes every Kubernetes rule (the test above); loosened where each new
     rule looks (a fetch-model init container that may escalate and reads keys, a writable model mount,
     capture without the key), the same Deployment gets exactly those violations."""
@@ -78,7 +85,7 @@ def test_the_pod_rules_judge_the_rendered_pinned_pod(simulate_stack: SimulateSta
     del model_mount["readOnly"]
     server["env"] = [env for env in server["env"] if env["name"] != "MODELPLANE_CAPTURE_KMS_KEY_ID"]
 
-    report = analyze(simulation)
+    report = judged(started_pack, simulation)
     fetch_label = "container 'fetch-model' (spec.template.spec.initContainers[0])"
     server_label = "container 'model' (spec.template.spec.containers[0])"
     assert sorted(

@@ -11,7 +11,6 @@ drives the very same exchange, so the end-to-end tests run it with a waiver file
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from modelplane.offline.policy_client import (
     StackIdentity,
     Violation,
     reconcile_config,
-    start_pack,
     violations_of,
 )
 from modelplane.offline.policy_config import load_policy_pack_config, policy_config_path
@@ -44,11 +42,10 @@ IN_30_DAYS = (today() + timedelta(days=30)).isoformat()
 
 
 @pytest.fixture(scope="module")
-def pack() -> Iterator[RunningPack]:
-    with start_pack(IDENTITY) as running:
-        running.handshake()
-        running.configure_stack(IDENTITY)
-        yield running
+def pack(started_pack: RunningPack) -> RunningPack:
+    started_pack.handshake()
+    started_pack.configure_stack(IDENTITY)
+    return started_pack
 
 
 @pytest.fixture(scope="module")
