@@ -32,7 +32,7 @@ PACKAGE = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/fraud-detector
 @pytest.fixture(scope="module", autouse=True)
 def one_botocore_session() -> Iterator[None]:
     """fetch-model makes its S3 client from a new botocore session, which reads S3's service model again (about
-    0.05 CPU-s): the module's runs share one session, and each run still makes its own client from its environment
+    0.1 CPU-s): the module's runs share one session, and each run still makes its own client from its environment
     (the emulator's endpoint, region and credentials are the same for every test here)."""
     session = botocore.session.get_session()
     with pytest.MonkeyPatch.context() as patch:
