@@ -10,10 +10,12 @@ import os
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.response import StreamingBody
 
@@ -25,6 +27,17 @@ BUCKET = "artifacts"
 KEY = "fraud-detector/abc/model.tar.gz"
 URL = f"s3://{BUCKET}/{KEY}"
 PACKAGE = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/fraud-detector-staging/3"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_botocore_session() -> Iterator[None]:
+    """fetch-model makes its S3 client from a new botocore session, which reads S3's service model again (about
+    0.1 CPU-s): the module's runs share one session, and each run still makes its own client from its environment
+    (the emulator's endpoint, region and credentials are the same for every test here)."""
+    session = botocore.session.get_session()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "get_session", lambda: session)
+        yield
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ import logging
 import os
 import re
 import textwrap
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from modelplane_components.kubernetes_alerts import LATENCY_METRIC, REQUESTS_METRIC
@@ -50,6 +52,15 @@ from tests.serving.harness import (
 
 JSON = {"content-type": "application/json"}
 CSV = {"content-type": "text/csv"}
+
+
+@pytest.fixture(scope="module")
+def drift_session() -> Iterator[duckdb.DuckDBPyConnection]:
+    """One embedded-engine session for the module's drift judgments (`embedded.judge_files_in`): opening and
+    closing a DuckDB database costs more than judging a one-request window. Each judgment replaces the session's
+    view of its files, so none sees another's."""
+    with embedded.connect() as connection:
+        yield connection
 
 
 @pytest.fixture
@@ -101,7 +112,9 @@ def test_csv_rows_by_position_and_a_csv_answer(serve: Serve, fraud_dir: Path) ->
 
 
 @pytest.mark.parametrize("case", [case for case, captured in PAYLOADS.items() if served_body(captured) is not None])
-def test_the_server_and_drift_read_a_request_as_the_same_rows(case: str, tmp_path: Path) -> None:
+def test_the_server_and_drift_read_a_request_as_the_same_rows(
+    case: str, tmp_path: Path, drift_session: duckdb.DuckDBPyConnection
+) -> None:
     """One parser: the rows the server makes of a request are the rows drift's query counts in its capture, value
     for value (drift's payload cases, tests/drift/harness.py); a request the server refuses yields drift no rows."""
     captured = PAYLOADS[case]
@@ -111,7 +124,7 @@ def test_the_server_and_drift_read_a_request_as_the_same_rows(case: str, tmp_pat
     when = datetime(2026, 11, 2, 11, tzinfo=UTC)
     files = write_capture(tmp_path, [json.dumps(capture_record(captured, when, event_id="request"))])
 
-    judged = embedded.judge_files(files, baseline, Window(when, when + timedelta(hours=1)))
+    judged = embedded.judge_files_in(drift_session, files, baseline, Window(when, when + timedelta(hours=1)))
 
     try:
         rows = codec.decode_rows(body, captured.get("observedContentType", ""), baseline.columns)
