@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,8 +32,14 @@ def stack_file(stack: str) -> Path:
 
 
 def settings_of(stack: str | Path) -> Settings:
-    """The settings of a shipped stack by name, or of any stack file."""
-    return load_stack_file(stack if isinstance(stack, Path) else stack_file(stack))
+    """The settings of a shipped stack by name (read once per process: the tests ask for them hundreds of
+    times, reading one takes 10 ms, and the settings are frozen), or of any stack file (read each time)."""
+    return load_stack_file(stack) if isinstance(stack, Path) else _shipped_settings(stack)
+
+
+@functools.cache
+def _shipped_settings(stack: str) -> Settings:
+    return load_stack_file(stack_file(stack))
 
 
 def stack_config(stack: str) -> dict[str, Any]:

@@ -29,9 +29,8 @@ from modelplane.offline.graph import RecordedResource, Simulation
 from modelplane.offline.policy_client import analyze
 from modelplane.settings import Platform
 from tests.alarms import ALARM, DASHBOARD, measured, topic_arn, watched_endpoints
-from tests.components.harness import settings_of
 from tests.servers import prometheus_binaries
-from tests.stacks import STACK_NAMES, SimulateStack, stack_config, write_stack
+from tests.stacks import STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 
 BAND_OPERATORS = {"LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold"}
 METRIC_ID = re.compile(r"^[a-z][A-Za-z0-9_]*$")

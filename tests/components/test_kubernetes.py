@@ -45,8 +45,7 @@ from modelplane.offline.engine_config import stand_in_secret_values
 from modelplane.offline.graph import RecordedResource, Simulation, is_secret, reveal
 from modelplane.settings import Endpoint, KubernetesServing, Platform, Settings, Variant
 from modelplane_serving import fetch_model
-from tests.components.harness import settings_of
-from tests.stacks import SimulateStack, stack_config, write_stack
+from tests.stacks import SimulateStack, settings_of, stack_config, write_stack
 
 STACKS = ["dev", "staging", "prod"]
 TOKEN = "modelplane:index:KubernetesModelService"

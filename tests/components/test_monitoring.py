@@ -25,8 +25,7 @@ from tests.alarms import (
     waits_for,
     watched_endpoints,
 )
-from tests.components.harness import settings_of
-from tests.stacks import REPOSITORY, STACK_NAMES, SimulateStack, stack_config, write_stack
+from tests.stacks import REPOSITORY, STACK_NAMES, SimulateStack, settings_of, stack_config, write_stack
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"

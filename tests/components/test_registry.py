@@ -17,9 +17,8 @@ from modelplane_components.registry import ModelRegistry
 
 from modelplane.config.loader import SettingsError, settings_from_config
 from modelplane.offline.graph import ACCOUNT_ID, RecordedResource, Simulation
-from tests.components.harness import settings_of
 from tests.harness import run_isolated
-from tests.stacks import SimulateStack, stack_config, write_stack
+from tests.stacks import SimulateStack, settings_of, stack_config, write_stack
 
 STACKS = ["dev", "staging", "prod"]
 REGION = "eu-west-1"

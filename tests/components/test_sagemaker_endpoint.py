@@ -23,8 +23,7 @@ from policy_sentry.querying.actions import get_action_data
 from modelplane.config.loader import PROJECT
 from modelplane.offline.graph import ACCOUNT_ID, RecordedResource, Simulation, reveal
 from modelplane.settings import Endpoint, Platform, Settings
-from tests.components.harness import settings_of
-from tests.stacks import FIXTURES_DIR, SimulateStack
+from tests.stacks import FIXTURES_DIR, SimulateStack, settings_of
 
 COMPONENT = "modelplane:index:SageMakerEndpoint"
 MONITORING = "modelplane:index:EndpointMonitoring"

@@ -17,9 +17,8 @@ from modelplane_components.naming import secret_arn_env_var
 from modelplane.config.loader import PROJECT, SettingsError, settings_from_config
 from modelplane.offline.graph import ACCOUNT_ID, RecordedResource, Simulation, is_secret, reveal
 from modelplane.settings import Platform
-from tests.components.harness import settings_of
 from tests.harness import REGION, run_isolated
-from tests.stacks import SimulateStack, stack_config
+from tests.stacks import SimulateStack, settings_of, stack_config
 
 if TYPE_CHECKING:
     from modelplane_components.model_secrets import SecretArgs

@@ -29,9 +29,8 @@ from modelplane.offline.aliases import Match, match, state_of
 from modelplane.offline.changes import diff
 from modelplane.offline.graph import Simulation
 from modelplane.offline.urns import Urn
-from tests.components.harness import settings_of
 from tests.graphs import recorded
-from tests.stacks import FIXTURES_DIR, SimulateStack
+from tests.stacks import FIXTURES_DIR, SimulateStack, settings_of
 
 STACKS = ["dev", "staging", "prod"]
 # New component resources: entries in the state only, nothing in the cloud.
