@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import io
 import json
 import multiprocessing
 import os
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -67,9 +69,11 @@ class Child(Protocol):
 
     def poll(self) -> int | None: ...
 
+    def send_signal(self, sig: int, /) -> None: ...
+
     def kill(self) -> None: ...
 
-    def wait(self) -> int: ...
+    def wait(self, timeout: float | None = None) -> int: ...
 
 
 class ForkedChild:
@@ -81,13 +85,19 @@ class ForkedChild:
     def poll(self) -> int | None:
         return self._process.exitcode
 
+    def send_signal(self, sig: int) -> None:
+        if self._process.exitcode is None and self._process.pid is not None:
+            os.kill(self._process.pid, sig)
+
     def kill(self) -> None:
         self._process.kill()
 
-    def wait(self) -> int:
-        self._process.join()
+    def wait(self, timeout: float | None = None) -> int:
+        """Its exit code; `subprocess.TimeoutExpired` when it still runs after `timeout` seconds."""
+        self._process.join(timeout)
         exitcode = self._process.exitcode
-        assert exitcode is not None
+        if exitcode is None:
+            raise subprocess.TimeoutExpired(self._process.name, timeout or 0.0)
         return exitcode
 
 
@@ -335,6 +345,16 @@ def _fork_server() -> ForkServerContext:
 def _fork(
     module: str, argv: Sequence[str], root: Path, env: Mapping[str, str], stderr: IO[str]
 ) -> tuple[Child, IO[str]]:
+    child, output = fork_module(module, argv, root, env, stderr)
+    return child, os.fdopen(output, encoding="utf-8", errors="replace")
+
+
+def fork_module(
+    module: str, argv: Sequence[str], root: Path, env: Mapping[str, str], stderr: IO[Any], *, unbuffered: bool = False
+) -> tuple[ForkedChild, int]:
+    """`python [-u] -m module *argv` in `root` with `env`, as a fork of the fork server (which has imported this
+    environment's packages): the child, and the file descriptor of its standard output, which the caller closes.
+    Its standard error goes to `stderr`."""
     context = _fork_server()
     reading, writing = context.Pipe(duplex=False)
     # A Connection is how multiprocessing hands a file descriptor to the fork server's child.
@@ -342,12 +362,19 @@ def _fork(
     process = context.Process(
         target=_run_module,
         args=(module, list(argv)),
-        kwargs={"root": str(root), "env": dict(env), "stdout": writing, "stderr": error_file},
+        kwargs={
+            "root": str(root),
+            "env": dict(env),
+            "stdout": writing,
+            "stderr": error_file,
+            "unbuffered": unbuffered,
+        },
+        name=module,
         daemon=True,
     )
     try:
         process.start()
-        output = os.fdopen(os.dup(reading.fileno()), encoding="utf-8", errors="replace")
+        output = os.dup(reading.fileno())
     finally:
         for connection in (reading, writing, error_file):
             connection.close()
@@ -355,13 +382,23 @@ def _fork(
 
 
 def _run_module(
-    module: str, argv: list[str], *, root: str, env: dict[str, str], stdout: Connection, stderr: Connection
+    module: str,
+    argv: list[str],
+    *,
+    root: str,
+    env: dict[str, str],
+    stdout: Connection,
+    stderr: Connection,
+    unbuffered: bool = False,
 ) -> None:
-    """In the fork: what `python -m module *argv` does in `root` with `env`, printing into the pipes given."""
+    """In the fork: what `python [-u] -m module *argv` does in `root` with `env`, printing into the pipes given."""
     os.dup2(stdout.fileno(), sys.stdout.fileno())
     os.dup2(stderr.fileno(), sys.stderr.fileno())
     stdout.close()
     stderr.close()
+    if unbuffered:  # `python -u`: the standard streams write through to their file descriptors
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), errors="backslashreplace", write_through=True)
     os.environ.clear()
     os.environ.update(env)
     os.chdir(root)
@@ -369,4 +406,10 @@ def _run_module(
     sys.argv = [module, *argv]
     # runpy warns that the module was imported before it runs as __main__: the fork server preloaded it.
     warnings.filterwarnings("ignore", "'.*' found in sys.modules after import of package", RuntimeWarning)
-    runpy.run_module(module, run_name="__main__", alter_sys=True)
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except Exception:
+        # As the interpreter reports an uncaught exception (multiprocessing would print its own header first).
+        traceback.print_exc()
+        sys.stderr.flush()
+        raise SystemExit(1) from None

@@ -495,11 +495,11 @@ def test_a_failing_program_or_invalid_settings_leave_no_process_running(
             started[command[command.index("-m") + 1]] = self
 
     class RecordedFork(simulation.ForkedChild):
-        """The simulation runs as a fork of the fork server."""
+        """The simulation and the pack run as forks of the fork server, each process named after its module."""
 
         def __init__(self, process: BaseProcess) -> None:
             super().__init__(process)
-            started[simulation.SIMULATION_MODULE] = self
+            started[process.name] = self
 
     monkeypatch.setattr(subprocess, "Popen", Recorded)
     monkeypatch.setattr(simulation, "ForkedChild", RecordedFork)
