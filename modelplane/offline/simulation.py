@@ -20,6 +20,7 @@ caller vouches that the copy is this checkout's code (`code_from`: the ref chang
 
 from __future__ import annotations
 
+import filecmp
 import functools
 import importlib.util
 import io
@@ -309,13 +310,31 @@ def start_module(
 
 
 def _imports_this_environment(paths: Sequence[Path]) -> bool:
-    """Whether a process importing from `paths` first gets the preloaded packages of this environment."""
+    """Whether a process importing from `paths` first gets the preloaded packages of this environment, or
+    copies of them that hold the same files (another clone at the same commit)."""
     for package in PRELOADED_PACKAGES:
         spec = importlib.util.find_spec(package)
         loaded = {Path(location).resolve() for location in (spec.submodule_search_locations or [])} if spec else set()
-        if any((path / package).exists() and (path / package).resolve() not in loaded for path in paths):
-            return False
+        for path in paths:
+            copy = path / package
+            if copy.exists() and copy.resolve() not in loaded and not any(_same_files(copy, at) for at in loaded):
+                return False
     return True
+
+
+def _same_files(copy: Path, original: Path) -> bool:
+    """Whether two folders hold the same files, byte for byte, bytecode caches aside."""
+    files = _files(copy)
+    return files == _files(original) and all(filecmp.cmp(copy / name, original / name, shallow=False) for name in files)
+
+
+def _files(folder: Path) -> list[str]:
+    """The files below `folder`, as sorted relative paths, without `__pycache__` folders."""
+    found = []
+    for directory, folders, names in os.walk(folder):
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        found += [str((Path(directory) / name).relative_to(folder)) for name in names]
+    return sorted(found)
 
 
 def _spawn(
