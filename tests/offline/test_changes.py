@@ -2,7 +2,9 @@
 
 The matching is checked on recorded graphs against the engine's rules (URN, then aliases, a parent's
 alias passing to its children); the command itself runs in a temporary git repository holding a copy
-of this checkout, where a test commits the base and edits the working tree, never this repository.
+of this checkout, where a test commits the base (and a branch with a renamed component) and edits the working
+tree, never this repository. One test runs `python -m modelplane` as a user does; the others call `cli.main` in
+this process, whose fork server the simulations of the working tree's code fork from.
 """
 
 from __future__ import annotations
@@ -34,15 +36,17 @@ STACK_URN = "urn:pulumi:prod::modelplane::pulumi:pulumi:Stack::modelplane-prod"
 KEY_COMPONENT = "modelplane:index:EncryptionKey"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 # Renames the stack's key component in the program, as a refactor would: its URN and its children's change.
+# The branch of that name holds it; the working tree, this checkout's program, renames it back to `key`.
 RENAME = (re.compile(r'EncryptionKey\(\s*"key"'), 'EncryptionKey("stack-key"')
+RENAMED_REF = "renamed-key"
 # The alias that keeps the renamed component's URN (a stack transformation, so the program's call stays as it is).
 KEEP_URN = """
 import pulumi
 
 
 def _keep_key_urn(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
-    if args.type_ == "modelplane:index:EncryptionKey" and args.name == "stack-key":
-        aliases = pulumi.ResourceOptions(aliases=[pulumi.Alias(name="key")])
+    if args.type_ == "modelplane:index:EncryptionKey" and args.name == "key":
+        aliases = pulumi.ResourceOptions(aliases=[pulumi.Alias(name="stack-key")])
         return pulumi.ResourceTransformationResult(args.props, pulumi.ResourceOptions.merge(args.opts, aliases))
     return None
 
@@ -347,14 +351,18 @@ def edit(path: Path, pattern: re.Pattern[str], replacement: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-@pytest.fixture
-def renamed(repository: Path) -> Any:
-    """The working tree with the key component renamed; restored afterwards."""
+@pytest.fixture(scope="module")
+def renamed(repository: Path) -> Path:
+    """The repository with a branch `RENAMED_REF` whose program names the key component otherwise: against it, the
+    working tree (this checkout's program) renames the component. The ref's code is not the working tree's, so its
+    simulation imports the ref's own code afresh; the working tree's forks."""
     program = repository / "modelplane" / "program" / "build.py"
-    original = program.read_text(encoding="utf-8")
+    git(repository, "switch", "--quiet", "--create", RENAMED_REF)
     edit(program, *RENAME)
-    yield repository
-    program.write_text(original, encoding="utf-8")
+    git(repository, "commit", "--quiet", "--all", "-m", "the key component renamed")
+    git(repository, "switch", "--quiet", "-")
+    assert not git(repository, "status", "--porcelain"), "the working tree is back at the base commit"
+    return repository
 
 
 def test_against_head_on_an_unchanged_tree_lists_nothing(repository: Path) -> None:
@@ -452,7 +460,7 @@ def test_a_rename_without_alias_deletes_protected_resources_and_fails_in_prod(
         "--stack",
         "prod",
         "--against",
-        "HEAD",
+        RENAMED_REF,
         "--markdown",
         str(out / "pr.md"),
         "--sarif",
@@ -464,13 +472,13 @@ def test_a_rename_without_alias_deletes_protected_resources_and_fails_in_prod(
     changes_found = document["changes"]
     deleted = {entry["urn"].rsplit("::", 1)[-1]: entry for entry in changes_found["delete"]}
     created = {entry["urn"].rsplit("::", 1)[-1] for entry in changes_found["create"]}
-    assert {"key", "key-key", "key-alias"} <= set(deleted)
-    assert {"stack-key", "stack-key-key", "stack-key-alias"} <= created
-    assert deleted["key-key"]["protected"] is True
+    assert {"stack-key", "stack-key-key", "stack-key-alias"} <= set(deleted)
+    assert {"key", "key-key", "key-alias"} <= created
+    assert deleted["stack-key-key"]["protected"] is True
     protected = [f for f in document["findings"] if f["check"] == PROTECTED_DELETE.id]
-    assert deleted["key-key"]["urn"] in {f["urn"] for f in protected}
+    assert deleted["stack-key-key"]["urn"] in {f["urn"] for f in protected}
     assert "Deleted (" in completed.stdout and "PROTECTED" in completed.stdout
-    assert "#### Changes against HEAD" in (out / "pr.md").read_text()
+    assert f"#### Changes against {RENAMED_REF}" in (out / "pr.md").read_text()
     sarif = json.loads((out / "plan.sarif").read_text())
     sarif_validator().validate(sarif)
     assert sarif["runs"][0]["properties"]["changes"]["delete"] == changes_found["delete"]
@@ -478,13 +486,13 @@ def test_a_rename_without_alias_deletes_protected_resources_and_fails_in_prod(
 
 
 def test_with_an_alias_the_rename_deletes_nothing(renamed: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    main = renamed / "__main__.py"
+    program = renamed / "__main__.py"
     lock = renamed / "uv.lock"
-    originals = {main: main.read_text(encoding="utf-8"), lock: lock.read_text(encoding="utf-8")}
-    main.write_text(KEEP_URN + originals[main], encoding="utf-8")
+    originals = {program: program.read_text(encoding="utf-8"), lock: lock.read_text(encoding="utf-8")}
+    program.write_text(KEEP_URN + originals[program], encoding="utf-8")
     lock.write_text(originals[lock] + "\n", encoding="utf-8")
     try:
-        completed, document = plan_in_process(renamed, "--stack", "prod", "--against", "HEAD", capsys=capsys)
+        completed, document = plan_in_process(renamed, "--stack", "prod", "--against", RENAMED_REF, capsys=capsys)
     finally:
         for path, text in originals.items():
             path.write_text(text, encoding="utf-8")
@@ -495,7 +503,7 @@ def test_with_an_alias_the_rename_deletes_nothing(renamed: Path, capsys: pytest.
         entry["urn"].rsplit("::", 1)[-1]: entry["old_urn"].rsplit("::", 1)[-1]
         for entry in document["changes"]["rename"]
     }
-    assert renames == {"stack-key": "key", "stack-key-key": "key-key", "stack-key-alias": "key-alias"}
+    assert renames == {"key": "stack-key", "key-key": "stack-key-key", "key-alias": "stack-key-alias"}
     assert document["changes"]["lock_differs"] is True
     assert "uv.lock differs from this checkout's" in completed.stdout
 
