@@ -15,7 +15,9 @@ modules). So a simulation of this environment's program runs as a fork of a serv
 them once per process (multiprocessing's fork server): `plan --all`, `plan --against` and the tests
 pay for those imports once, not once per stack. A project that holds its own copy of modelplane (a git
 ref's worktree, for `plan --against`) still gets a fresh interpreter, which imports that copy, unless the
-caller vouches that the copy is this checkout's code (`code_from`: the ref changed only stacks or settings).
+copy holds the very files the fork server imported, or the caller vouches that the copy is this checkout's code
+(`code_from`: the ref changed only stacks or settings). The policy pack forks from the same server
+(`fork_module`) when this interpreter runs it.
 """
 
 from __future__ import annotations
