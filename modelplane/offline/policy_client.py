@@ -35,6 +35,7 @@ from modelplane.errors import BadInput
 from modelplane.offline.engine_config import runtime_config
 from modelplane.offline.graph import RecordedResource, Simulation
 from modelplane.offline.policy_config import PolicyConfig, PolicyConfigFile, config_for
+from modelplane.offline.simulation import Child, fork_module
 
 # The CLI passes the engine's address; the pack only stores it, so any address does.
 ENGINE_ADDRESS = "127.0.0.1:1"
@@ -375,7 +376,8 @@ def start_pack(
 
     `python` is the interpreter running it: this environment's, or the pack's own virtualenv's, as the
     CLI runs it (policies/requirements.txt pins the same versions). `pack_dir` defaults to the project's
-    `policies/`.
+    `policies/`. Run by this interpreter, the pack is a fork of the simulations' fork server, which has
+    imported the SDK and gRPC already (`_forks`); another interpreter starts afresh.
     """
     pack_dir = pack_dir or project.current().pack_dir
     env = {
@@ -387,24 +389,39 @@ def start_pack(
         "PULUMI_DRY_RUN": "true" if identity.dry_run else "false",
     }
     with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
-            [python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."],
-            cwd=pack_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-        )
+        process, stdout = _launch(python, pack_dir, env, stderr)
         try:
-            assert process.stdout is not None
-            port = _read_port(process, process.stdout, stderr)
-            with grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS) as channel:
-                yield RunningPack(analyzer_pb2_grpc.AnalyzerStub(channel), pack_dir)
+            with stdout:
+                port = _read_port(process, stdout, stderr)
+                with grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS) as channel:
+                    yield RunningPack(analyzer_pb2_grpc.AnalyzerStub(channel), pack_dir)
         finally:
             _stop(process)
 
 
-def _read_port(process: subprocess.Popen[bytes], stdout: IO[bytes], stderr: IO[bytes]) -> int:
+def _forks(python: str) -> bool:
+    """Whether the pack's interpreter is this one (the same path: a virtualenv's python links to its base's)."""
+    return Path(python).absolute() == Path(sys.executable).absolute()
+
+
+def _launch(python: str, pack_dir: Path, env: Mapping[str, str], stderr: IO[bytes]) -> tuple[Child, IO[bytes]]:
+    """`python -u -m pulumi.policy <engine> .` in `pack_dir`, as the CLI starts it; its process and standard output."""
+    if _forks(python):
+        child, output = fork_module("pulumi.policy", [ENGINE_ADDRESS, "."], pack_dir, env, stderr, unbuffered=True)
+        return child, os.fdopen(output, "rb")
+    process = subprocess.Popen(
+        [python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."],
+        cwd=pack_dir,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+    assert process.stdout is not None
+    return process, process.stdout
+
+
+def _read_port(process: Child, stdout: IO[bytes], stderr: IO[bytes]) -> int:
     with selectors.DefaultSelector() as selector:
         selector.register(stdout, selectors.EVENT_READ)
         ready = selector.select(STARTUP_TIMEOUT_SECONDS)
@@ -413,13 +430,13 @@ def _read_port(process: subprocess.Popen[bytes], stdout: IO[bytes], stderr: IO[b
         return int(line)
     if not ready:
         raise PolicyPackError(f"policy pack did not report its port within {STARTUP_TIMEOUT_SECONDS:.0f}s")
-    process.wait(timeout=STARTUP_TIMEOUT_SECONDS)
+    returncode = process.wait(timeout=STARTUP_TIMEOUT_SECONDS)
     stderr.seek(0)
     detail = stderr.read().decode(errors="replace").strip()
-    raise PolicyPackError(f"policy pack failed to start (exit code {process.returncode}):\n{detail}")
+    raise PolicyPackError(f"policy pack failed to start (exit code {returncode}):\n{detail}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: Child) -> None:
     """Interrupt the server loop (the SDK stops its gRPC server on KeyboardInterrupt), then insist."""
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
@@ -428,8 +445,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
 
 
 def category_tags(policy: analyzer_pb2.PolicyInfo) -> tuple[str, ...]:

@@ -15,13 +15,17 @@ modules). So a simulation of this environment's program runs as a fork of a serv
 them once per process (multiprocessing's fork server): `plan --all`, `plan --against` and the tests
 pay for those imports once, not once per stack. A project that holds its own copy of modelplane (a git
 ref's worktree, for `plan --against`) still gets a fresh interpreter, which imports that copy, unless the
-caller vouches that the copy is this checkout's code (`code_from`: the ref changed only stacks or settings).
+copy holds the very files the fork server imported, or the caller vouches that the copy is this checkout's code
+(`code_from`: the ref changed only stacks or settings). The policy pack forks from the same server
+(`fork_module`) when this interpreter runs it.
 """
 
 from __future__ import annotations
 
+import filecmp
 import functools
 import importlib.util
+import io
 import json
 import multiprocessing
 import os
@@ -31,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -67,9 +72,11 @@ class Child(Protocol):
 
     def poll(self) -> int | None: ...
 
+    def send_signal(self, sig: int, /) -> None: ...
+
     def kill(self) -> None: ...
 
-    def wait(self) -> int: ...
+    def wait(self, timeout: float | None = None) -> int: ...
 
 
 class ForkedChild:
@@ -81,13 +88,19 @@ class ForkedChild:
     def poll(self) -> int | None:
         return self._process.exitcode
 
+    def send_signal(self, sig: int) -> None:
+        if self._process.exitcode is None and self._process.pid is not None:
+            os.kill(self._process.pid, sig)
+
     def kill(self) -> None:
         self._process.kill()
 
-    def wait(self) -> int:
-        self._process.join()
+    def wait(self, timeout: float | None = None) -> int:
+        """Its exit code; `subprocess.TimeoutExpired` when it still runs after `timeout` seconds."""
+        self._process.join(timeout)
         exitcode = self._process.exitcode
-        assert exitcode is not None
+        if exitcode is None:
+            raise subprocess.TimeoutExpired(self._process.name, timeout or 0.0)
         return exitcode
 
 
@@ -299,13 +312,31 @@ def start_module(
 
 
 def _imports_this_environment(paths: Sequence[Path]) -> bool:
-    """Whether a process importing from `paths` first gets the preloaded packages of this environment."""
+    """Whether a process importing from `paths` first gets the preloaded packages of this environment, or
+    copies of them that hold the same files (another clone at the same commit)."""
     for package in PRELOADED_PACKAGES:
         spec = importlib.util.find_spec(package)
         loaded = {Path(location).resolve() for location in (spec.submodule_search_locations or [])} if spec else set()
-        if any((path / package).exists() and (path / package).resolve() not in loaded for path in paths):
-            return False
+        for path in paths:
+            copy = path / package
+            if copy.exists() and copy.resolve() not in loaded and not any(_same_files(copy, at) for at in loaded):
+                return False
     return True
+
+
+def _same_files(copy: Path, original: Path) -> bool:
+    """Whether two folders hold the same files, byte for byte, bytecode caches aside."""
+    files = _files(copy)
+    return files == _files(original) and all(filecmp.cmp(copy / name, original / name, shallow=False) for name in files)
+
+
+def _files(folder: Path) -> list[str]:
+    """The files below `folder`, as sorted relative paths, without `__pycache__` folders."""
+    found = []
+    for directory, folders, names in os.walk(folder):
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        found += [str((Path(directory) / name).relative_to(folder)) for name in names]
+    return sorted(found)
 
 
 def _spawn(
@@ -335,6 +366,16 @@ def _fork_server() -> ForkServerContext:
 def _fork(
     module: str, argv: Sequence[str], root: Path, env: Mapping[str, str], stderr: IO[str]
 ) -> tuple[Child, IO[str]]:
+    child, output = fork_module(module, argv, root, env, stderr)
+    return child, os.fdopen(output, encoding="utf-8", errors="replace")
+
+
+def fork_module(
+    module: str, argv: Sequence[str], root: Path, env: Mapping[str, str], stderr: IO[Any], *, unbuffered: bool = False
+) -> tuple[ForkedChild, int]:
+    """`python [-u] -m module *argv` in `root` with `env`, as a fork of the fork server (which has imported this
+    environment's packages): the child, and the file descriptor of its standard output, which the caller closes.
+    Its standard error goes to `stderr`."""
     context = _fork_server()
     reading, writing = context.Pipe(duplex=False)
     # A Connection is how multiprocessing hands a file descriptor to the fork server's child.
@@ -342,12 +383,19 @@ def _fork(
     process = context.Process(
         target=_run_module,
         args=(module, list(argv)),
-        kwargs={"root": str(root), "env": dict(env), "stdout": writing, "stderr": error_file},
+        kwargs={
+            "root": str(root),
+            "env": dict(env),
+            "stdout": writing,
+            "stderr": error_file,
+            "unbuffered": unbuffered,
+        },
+        name=module,
         daemon=True,
     )
     try:
         process.start()
-        output = os.fdopen(os.dup(reading.fileno()), encoding="utf-8", errors="replace")
+        output = os.dup(reading.fileno())
     finally:
         for connection in (reading, writing, error_file):
             connection.close()
@@ -355,13 +403,23 @@ def _fork(
 
 
 def _run_module(
-    module: str, argv: list[str], *, root: str, env: dict[str, str], stdout: Connection, stderr: Connection
+    module: str,
+    argv: list[str],
+    *,
+    root: str,
+    env: dict[str, str],
+    stdout: Connection,
+    stderr: Connection,
+    unbuffered: bool = False,
 ) -> None:
-    """In the fork: what `python -m module *argv` does in `root` with `env`, printing into the pipes given."""
+    """In the fork: what `python [-u] -m module *argv` does in `root` with `env`, printing into the pipes given."""
     os.dup2(stdout.fileno(), sys.stdout.fileno())
     os.dup2(stderr.fileno(), sys.stderr.fileno())
     stdout.close()
     stderr.close()
+    if unbuffered:  # `python -u`: the standard streams write through to their file descriptors
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), errors="backslashreplace", write_through=True)
     os.environ.clear()
     os.environ.update(env)
     os.chdir(root)
@@ -369,4 +427,10 @@ def _run_module(
     sys.argv = [module, *argv]
     # runpy warns that the module was imported before it runs as __main__: the fork server preloaded it.
     warnings.filterwarnings("ignore", "'.*' found in sys.modules after import of package", RuntimeWarning)
-    runpy.run_module(module, run_name="__main__", alter_sys=True)
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except Exception:
+        # As the interpreter reports an uncaught exception (multiprocessing would print its own header first).
+        traceback.print_exc()
+        sys.stderr.flush()
+        raise SystemExit(1) from None

@@ -2,7 +2,9 @@
 
 The matching is checked on recorded graphs against the engine's rules (URN, then aliases, a parent's
 alias passing to its children); the command itself runs in a temporary git repository holding a copy
-of this checkout, where a test commits the base and edits the working tree, never this repository.
+of this checkout, where a test commits the base (and a branch with a renamed component) and edits the working
+tree, never this repository. One test runs `python -m modelplane` as a user does; the others call `cli.main` in
+this process, whose fork server the simulations of the working tree's code fork from.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from modelplane.cli import main
 from modelplane.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from modelplane.offline import changes as against
 from modelplane.offline.changes import ChangeSet, change_findings, diff
@@ -33,15 +36,17 @@ STACK_URN = "urn:pulumi:prod::modelplane::pulumi:pulumi:Stack::modelplane-prod"
 KEY_COMPONENT = "modelplane:index:EncryptionKey"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 # Renames the stack's key component in the program, as a refactor would: its URN and its children's change.
+# The branch of that name holds it; the working tree, this checkout's program, renames it back to `key`.
 RENAME = (re.compile(r'EncryptionKey\(\s*"key"'), 'EncryptionKey("stack-key"')
+RENAMED_REF = "renamed-key"
 # The alias that keeps the renamed component's URN (a stack transformation, so the program's call stays as it is).
 KEEP_URN = """
 import pulumi
 
 
 def _keep_key_urn(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
-    if args.type_ == "modelplane:index:EncryptionKey" and args.name == "stack-key":
-        aliases = pulumi.ResourceOptions(aliases=[pulumi.Alias(name="key")])
+    if args.type_ == "modelplane:index:EncryptionKey" and args.name == "key":
+        aliases = pulumi.ResourceOptions(aliases=[pulumi.Alias(name="stack-key")])
         return pulumi.ResourceTransformationResult(args.props, pulumi.ResourceOptions.merge(args.opts, aliases))
     return None
 
@@ -291,19 +296,53 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@dataclass(frozen=True)
+class Planned:
+    """What `modelplane plan` exited with and printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def plan_against(
     repository: Path, *args: str, git_dir: Path | None = None
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    """`plan ... --json` in `repository`; `git_dir` is a GIT_DIR the caller's environment sets, as in a git hook."""
+    """`plan ... --json` in `repository`, run by a fresh `python -m modelplane` as a user runs it; `git_dir` is a
+    GIT_DIR the caller's environment sets, as in a git hook."""
     out = repository / "out"
     env = {key: value for key, value in os.environ.items() if key not in {"GIT_DIR", "GIT_WORK_TREE", "PYTHONPATH"}}
     if git_dir is not None:
         env["GIT_DIR"] = str(git_dir)
     command = [sys.executable, "-m", "modelplane", "plan", *args, "--json", str(out / "plan.json")]
     completed = subprocess.run(command, cwd=repository, capture_output=True, text=True, env=env, check=False)
+    return completed, plan_document(out)
+
+
+def plan_in_process(
+    repository: Path, *args: str, capsys: pytest.CaptureFixture[str], git_dir: Path | None = None
+) -> tuple[Planned, dict[str, Any]]:
+    """`plan ... --json` in `repository` as `plan_against` runs it, through `cli.main` (what the `modelplane` script
+    calls) in this process: the simulations of the tree's code, the same files as the fork server's, fork from it.
+    `test_against_head_on_an_unchanged_tree_lists_nothing` runs the command in a process of its own."""
+    out = repository / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(repository)
+        for name in ("GIT_DIR", "GIT_WORK_TREE", "PYTHONPATH"):
+            patch.delenv(name, raising=False)
+        if git_dir is not None:
+            patch.setenv("GIT_DIR", str(git_dir))
+        capsys.readouterr()
+        code = main(["plan", *args, "--json", str(out / "plan.json")])
+        printed = capsys.readouterr()
+    return Planned(code, printed.out, printed.err), plan_document(out)
+
+
+def plan_document(out: Path) -> dict[str, Any]:
+    """The plan's JSON report, if it wrote one; the folder removed."""
     document = json.loads((out / "plan.json").read_text()) if (out / "plan.json").exists() else {}
     shutil.rmtree(out, ignore_errors=True)
-    return completed, document
+    return document
 
 
 def edit(path: Path, pattern: re.Pattern[str], replacement: str) -> None:
@@ -312,14 +351,18 @@ def edit(path: Path, pattern: re.Pattern[str], replacement: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-@pytest.fixture
-def renamed(repository: Path) -> Any:
-    """The working tree with the key component renamed; restored afterwards."""
+@pytest.fixture(scope="module")
+def renamed(repository: Path) -> Path:
+    """The repository with a branch `RENAMED_REF` whose program names the key component otherwise: against it, the
+    working tree (this checkout's program) renames the component. The ref's code is not the working tree's, so its
+    simulation imports the ref's own code afresh; the working tree's forks."""
     program = repository / "modelplane" / "program" / "build.py"
-    original = program.read_text(encoding="utf-8")
+    git(repository, "switch", "--quiet", "--create", RENAMED_REF)
     edit(program, *RENAME)
-    yield repository
-    program.write_text(original, encoding="utf-8")
+    git(repository, "commit", "--quiet", "--all", "-m", "the key component renamed")
+    git(repository, "switch", "--quiet", "-")
+    assert not git(repository, "status", "--porcelain"), "the working tree is back at the base commit"
+    return repository
 
 
 def test_against_head_on_an_unchanged_tree_lists_nothing(repository: Path) -> None:
@@ -360,12 +403,14 @@ def test_the_code_is_unchanged_since_a_ref_until_a_file_of_it_differs_or_is_adde
         shutil.rmtree(repository / "components" / "build", ignore_errors=True)
 
 
-def test_a_new_stack_against_a_ref_without_it_gets_the_first_deploy_order(repository: Path) -> None:
+def test_a_new_stack_against_a_ref_without_it_gets_the_first_deploy_order(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The change creates the registry and the endpoints at once: plan names it and gives the targeted `up`."""
     new_stack = repository / "stacks" / "Pulumi.qa.yaml"
     new_stack.write_text((repository / "stacks" / "Pulumi.dev.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     try:
-        completed, document = plan_against(repository, "--stack", "qa", "--against", "HEAD")
+        completed, document = plan_in_process(repository, "--stack", "qa", "--against", "HEAD", capsys=capsys)
     finally:
         new_stack.unlink()
 
@@ -377,20 +422,28 @@ def test_a_new_stack_against_a_ref_without_it_gets_the_first_deploy_order(reposi
     assert "First deploy: the registry first" in completed.stdout
 
 
-def test_a_git_dir_of_another_repository_leaves_no_worktree_behind(repository: Path, tmp_path: Path) -> None:
+def test_a_git_dir_of_another_repository_leaves_no_worktree_behind(
+    repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The worktree is added to and removed from the project's repository, whatever GIT_DIR says."""
     other = tmp_path / "other"
     other.mkdir()
     git(other, "init", "--quiet")
 
-    completed, _ = plan_against(repository, "--stack", "dev", "--against", "HEAD", git_dir=other / ".git")
+    completed, _ = plan_in_process(
+        repository, "--stack", "dev", "--against", "HEAD", git_dir=other / ".git", capsys=capsys
+    )
 
     assert completed.returncode == EXIT_OK, completed.stderr
     assert git(repository, "worktree", "list").count("\n") == 1, "the temporary worktree is removed"
 
 
-def test_stand_in_secrets_set_every_declared_secret_at_both_revisions(repository: Path) -> None:
-    completed, document = plan_against(repository, "--stack", "dev", "--against", "HEAD", "--stand-in-secrets")
+def test_stand_in_secrets_set_every_declared_secret_at_both_revisions(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    completed, document = plan_in_process(
+        repository, "--stack", "dev", "--against", "HEAD", "--stand-in-secrets", capsys=capsys
+    )
 
     assert completed.returncode == EXIT_OK, completed.stderr
     assert all(document["changes"][kind] == [] for kind in ("create", "delete", "rename", "replace", "update"))
@@ -398,45 +451,48 @@ def test_stand_in_secrets_set_every_declared_secret_at_both_revisions(repository
     assert [version["name"] for version in versions] == ["secrets-feature-store-token-version"]
 
 
-def test_a_rename_without_alias_deletes_protected_resources_and_fails_in_prod(renamed: Path) -> None:
+def test_a_rename_without_alias_deletes_protected_resources_and_fails_in_prod(
+    renamed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = renamed / "reports"
-    completed, document = plan_against(
+    completed, document = plan_in_process(
         renamed,
         "--stack",
         "prod",
         "--against",
-        "HEAD",
+        RENAMED_REF,
         "--markdown",
         str(out / "pr.md"),
         "--sarif",
         str(out / "plan.sarif"),
+        capsys=capsys,
     )
 
     assert completed.returncode == EXIT_FAILED, completed.stderr
     changes_found = document["changes"]
     deleted = {entry["urn"].rsplit("::", 1)[-1]: entry for entry in changes_found["delete"]}
     created = {entry["urn"].rsplit("::", 1)[-1] for entry in changes_found["create"]}
-    assert {"key", "key-key", "key-alias"} <= set(deleted)
-    assert {"stack-key", "stack-key-key", "stack-key-alias"} <= created
-    assert deleted["key-key"]["protected"] is True
+    assert {"stack-key", "stack-key-key", "stack-key-alias"} <= set(deleted)
+    assert {"key", "key-key", "key-alias"} <= created
+    assert deleted["stack-key-key"]["protected"] is True
     protected = [f for f in document["findings"] if f["check"] == PROTECTED_DELETE.id]
-    assert deleted["key-key"]["urn"] in {f["urn"] for f in protected}
+    assert deleted["stack-key-key"]["urn"] in {f["urn"] for f in protected}
     assert "Deleted (" in completed.stdout and "PROTECTED" in completed.stdout
-    assert "#### Changes against HEAD" in (out / "pr.md").read_text()
+    assert f"#### Changes against {RENAMED_REF}" in (out / "pr.md").read_text()
     sarif = json.loads((out / "plan.sarif").read_text())
     sarif_validator().validate(sarif)
     assert sarif["runs"][0]["properties"]["changes"]["delete"] == changes_found["delete"]
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {PROTECTED_DELETE.id}
 
 
-def test_with_an_alias_the_rename_deletes_nothing(renamed: Path) -> None:
-    main = renamed / "__main__.py"
+def test_with_an_alias_the_rename_deletes_nothing(renamed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    program = renamed / "__main__.py"
     lock = renamed / "uv.lock"
-    originals = {main: main.read_text(encoding="utf-8"), lock: lock.read_text(encoding="utf-8")}
-    main.write_text(KEEP_URN + originals[main], encoding="utf-8")
+    originals = {program: program.read_text(encoding="utf-8"), lock: lock.read_text(encoding="utf-8")}
+    program.write_text(KEEP_URN + originals[program], encoding="utf-8")
     lock.write_text(originals[lock] + "\n", encoding="utf-8")
     try:
-        completed, document = plan_against(renamed, "--stack", "prod", "--against", "HEAD")
+        completed, document = plan_in_process(renamed, "--stack", "prod", "--against", RENAMED_REF, capsys=capsys)
     finally:
         for path, text in originals.items():
             path.write_text(text, encoding="utf-8")
@@ -447,13 +503,13 @@ def test_with_an_alias_the_rename_deletes_nothing(renamed: Path) -> None:
         entry["urn"].rsplit("::", 1)[-1]: entry["old_urn"].rsplit("::", 1)[-1]
         for entry in document["changes"]["rename"]
     }
-    assert renames == {"stack-key": "key", "stack-key-key": "key-key", "stack-key-alias": "key-alias"}
+    assert renames == {"key": "stack-key", "key-key": "stack-key-key", "key-alias": "stack-key-alias"}
     assert document["changes"]["lock_differs"] is True
     assert "uv.lock differs from this checkout's" in completed.stdout
 
 
-def test_an_unknown_ref_exits_2(repository: Path) -> None:
-    completed, _ = plan_against(repository, "--stack", "dev", "--against", "no-such-ref")
+def test_an_unknown_ref_exits_2(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    completed, _ = plan_in_process(repository, "--stack", "dev", "--against", "no-such-ref", capsys=capsys)
 
     assert completed.returncode == EXIT_USAGE
     assert "unknown git revision 'no-such-ref'" in completed.stderr and "Traceback" not in completed.stderr

@@ -2,12 +2,13 @@
 
 The report writers are checked on the real prod graph with a hand-made policy verdict (so every
 branch has a violation to render whatever the pack holds today); the command itself runs the real
-policy pack. Simulations come from the session cache; two tests run the real entry point.
+policy pack. Simulations come from the session cache; one test runs the real entry point.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -303,13 +305,20 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def undersized_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.CompletedProcess[str], Path]]:
+def undersized_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`plan` of an undersized stack with every report, through `cli.main` (what the `modelplane` script runs) in
+    this process, whose fork server its simulation and pack fork from; stdout is not a terminal, as in `run_cli`."""
     out = tmp_path_factory.mktemp("undersized")
-    completed = run_cli(
-        "--config", UNDERSIZED_PROD, "--stack", "qa",
-        "--json", out / "plan.json", "--sarif", out / "plan.sarif", "--markdown", out / "plan.md",
-    )  # fmt: skip
-    yield completed, out
+    args = [
+        "plan", "--config", str(UNDERSIZED_PROD), "--stack", "qa",
+        "--json", str(out / "plan.json"), "--sarif", str(out / "plan.sarif"), "--markdown", str(out / "plan.md"),
+    ]  # fmt: skip
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(stdout), redirect_stderr(stderr):
+        patch.chdir(REPOSITORY)
+        patch.delenv("NO_COLOR", raising=False)
+        code = main(args)
+    return subprocess.CompletedProcess(args, code, stdout.getvalue(), stderr.getvalue()), out
 
 
 def test_mandatory_violations_exit_1_with_every_report(undersized_run: tuple[Any, Path]) -> None:
@@ -495,11 +504,11 @@ def test_a_failing_program_or_invalid_settings_leave_no_process_running(
             started[command[command.index("-m") + 1]] = self
 
     class RecordedFork(simulation.ForkedChild):
-        """The simulation runs as a fork of the fork server."""
+        """The simulation and the pack run as forks of the fork server, each process named after its module."""
 
         def __init__(self, process: BaseProcess) -> None:
             super().__init__(process)
-            started[simulation.SIMULATION_MODULE] = self
+            started[process.name] = self
 
     monkeypatch.setattr(subprocess, "Popen", Recorded)
     monkeypatch.setattr(simulation, "ForkedChild", RecordedFork)

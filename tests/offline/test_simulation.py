@@ -37,25 +37,30 @@ def test_a_fork_of_the_server_imports_no_sdk_module_to_simulate_a_shipped_stack(
     )
 
 
-def test_a_project_holding_a_copy_of_the_code_forks_only_when_the_caller_vouches_for_the_copy(tmp_path: Path) -> None:
-    """`plan --against` a ref that changed no code: its worktree holds a copy of modelplane, imported afresh
-    unless `code_from` names the checkout whose code the copy is."""
+def test_a_project_holding_another_copy_of_the_code_forks_only_when_the_caller_vouches_for_the_copy(
+    tmp_path: Path,
+) -> None:
+    """A project holding its own modelplane (a git ref's worktree, for `plan --against`) imports it afresh,
+    unless it is file for file the code the fork server imported, or `code_from` names the checkout whose code
+    the copy is."""
     copy = tmp_path / "project"
     shutil.copytree(REPOSITORY / "modelplane", copy / "modelplane", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy2(REPOSITORY / name, copy / name)
     env = {**os.environ, "PYTHONPATH": str(REPOSITORY / "tests" / "offline")}
 
-    def sdk_modules_imported(code_from: Path | None) -> bool:
+    def forked(code_from: Path | None) -> bool:
         printed: list[str] = []
-        running = start_module(
-            "imports_probe", [str(stack_file("dev"))], copy, env, on_line=printed.append, code_from=code_from
-        )
+        running = start_module("fork_probe", [], copy, env, on_line=printed.append, code_from=code_from)
         assert running.wait() == 0, running.errors
-        return "pulumi_aws" in json.loads(printed[-1])
+        probe = json.loads(printed[-1])
+        imported = Path(probe["modelplane"]).parent
+        assert imported == (REPOSITORY if probe["forked"] else copy) / "modelplane", "a fresh one imports the copy"
+        return probe["forked"]
 
-    assert sdk_modules_imported(None), "the copy was imported in a fresh interpreter"
-    assert not sdk_modules_imported(REPOSITORY), "vouched for, the copy's simulation is a fork of the server"
+    assert forked(None), "the same files: the copy's simulation is a fork of the server"
+    errors = copy / "modelplane" / "errors.py"
+    errors.write_text(errors.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    assert not forked(None), "an edited copy is imported in a fresh interpreter"
+    assert forked(REPOSITORY), "vouched for, the copy's simulation is a fork of the server"
 
 
 def test_a_forked_simulation_records_what_a_fresh_interpreter_records(
