@@ -40,7 +40,6 @@ from modelplane.settings import DataDrift
 from modelplane.timewindow import Window
 from modelplane_serving import payloads
 from tests.drift.harness import (
-    COLUMNS,
     PAYLOADS,
     REFUSED_PAYLOADS,
     athena_answer,
@@ -65,25 +64,15 @@ INSIDE = END - timedelta(hours=1)
 Judge = Callable[[list[str], Baseline], WindowAggregates]
 
 
-def judge_under(directory: Path, session: DuckDBPyConnection) -> Judge:
-    """The embedded engine over `lines` written as capture files below `directory`."""
-
-    def run(lines: list[str], baseline: Baseline) -> WindowAggregates:
-        files = write_capture(directory / f"capture-{len(list(directory.iterdir()))}", lines)
-        return embedded.judge_files_in(session, files, baseline, WINDOW)
-
-    return run
-
-
 @pytest.fixture
 def judge(tmp_path: Path, drift_session: DuckDBPyConnection) -> Judge:
-    return judge_under(tmp_path, drift_session)
+    """The embedded engine over `lines` written as capture files."""
 
+    def run(lines: list[str], baseline: Baseline) -> WindowAggregates:
+        files = write_capture(tmp_path / f"capture-{len(list(tmp_path.iterdir()))}", lines)
+        return embedded.judge_files_in(drift_session, files, baseline, WINDOW)
 
-@pytest.fixture(scope="module")
-def judge_in_module(tmp_path_factory: pytest.TempPathFactory, drift_session: DuckDBPyConnection) -> Judge:
-    """`judge` for module fixtures."""
-    return judge_under(tmp_path_factory.mktemp("judged"), drift_session)
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -254,11 +243,17 @@ def baseline() -> Baseline:
     return baseline_from_frame(transactions(5000, seed=1).drop(columns=["label"]), source="train.csv")
 
 
-def window_lines(frame: pd.DataFrame) -> list[str]:
-    """The frame's requests spread over the window's last five hours, in the three capture styles."""
+def window_lines(frame: pd.DataFrame, event_id: Callable[[int], str] | None = None) -> list[str]:
+    """The frame's requests spread over the window's last five hours, in the three capture styles; the event id of
+    the request at each index is `event_id(index)` (default: a random UUID, as SageMaker's)."""
     step = timedelta(hours=5) / len(frame)
     return [
-        capture_line(row, END - timedelta(hours=5) + index * step, ("csv", "json", "base64")[index % 3])
+        capture_line(
+            row,
+            END - timedelta(hours=5) + index * step,
+            ("csv", "json", "base64")[index % 3],
+            event_id=event_id(index) if event_id else None,
+        )
         for index, row in enumerate(requests_of(frame))
     ]
 
@@ -304,26 +299,39 @@ def test_statistics_are_scipys_on_the_window(baseline: Baseline, judge: Judge) -
 KS_TOLERANCE = float(np.sqrt(np.log(2 / 0.001) / (2 * KS_SAMPLE_SIZE)))
 
 
-@dataclass(frozen=True)
+@dataclass
 class LargeWindow:
     frame: pd.DataFrame
     lines: list[str]
+    files: list[Path]
+    """The lines in capture files below `<hour>/` folders, as SageMaker lays them out (Athena's partitions)."""
     answer: WindowAggregates
-    """The embedded engine's first answer on the window."""
+    """The embedded engine's first answer on the files."""
+    baseline: Baseline
+
+    @functools.cached_property
+    def reference(self) -> WindowAggregates:
+        return reference_aggregates(self.lines, WINDOW, self.baseline)
 
 
 @pytest.fixture(scope="module")
-def twice_the_sample(judge_in_module: Judge, baseline: Baseline) -> Callable[[bool], LargeWindow]:
-    """A window of `2 * KS_SAMPLE_SIZE` requests, its capture lines and the engine's answer, made and judged once
-    for the tests of the sample: each costs about as much as judging a small window fifty times. Half the window is
-    left out of the sample, so a count taken from the sample alone is off by 10,000, and the sample is a real draw,
-    not the window."""
+def twice_the_sample(
+    baseline: Baseline, tmp_path_factory: pytest.TempPathFactory, drift_session: DuckDBPyConnection
+) -> Callable[[bool], LargeWindow]:
+    """A window of `2 * KS_SAMPLE_SIZE` requests, its capture files, the engine's answer and the reference, each
+    made once for the tests of the sample: each costs about as much as judging a small window fifty times. Half the
+    window is left out of the sample, so a count taken from the sample alone is off by 10,000, and the sample is a
+    real draw, not the window. Event ids hold UTF-8 beyond ASCII: the rows' keys are MD5 of their bytes."""
 
     @functools.cache
     def window(drifted: bool) -> LargeWindow:
         frame = transactions(2 * KS_SAMPLE_SIZE, seed=41 if drifted else 5, drifted=drifted)
-        lines = window_lines(frame)
-        return LargeWindow(frame, lines, judge_in_module(lines, baseline))
+        lines = window_lines(frame, lambda index: f"réq-{index}-\U0001f642")
+        by_hour = hourly_capture(tmp_path_factory.mktemp("large") / "champion", lines)
+        files = [path for paths in by_hour.values() for path in paths]
+        return LargeWindow(
+            frame, lines, files, embedded.judge_files_in(drift_session, files, baseline, WINDOW), baseline
+        )
 
     return window
 
@@ -334,7 +342,7 @@ def test_a_window_larger_than_the_sample_matches_the_reference_within_tolerance(
 ) -> None:
     large = twice_the_sample(drifted)
 
-    answer, reference = large.answer, reference_aggregates(large.lines, WINDOW, baseline)
+    answer, reference = large.answer, large.reference
     judged, expected = compare(baseline, answer, DataDrift()), compare(baseline, reference, DataDrift())
 
     assert judged.verdict is expected.verdict
@@ -354,12 +362,12 @@ def test_a_window_larger_than_the_sample_matches_the_reference_within_tolerance(
 
 
 def test_the_sample_is_the_same_on_every_run_and_spread_over_the_window(
-    baseline: Baseline, judge: Judge, twice_the_sample: Callable[[bool], LargeWindow]
+    baseline: Baseline, drift_session: DuckDBPyConnection, twice_the_sample: Callable[[bool], LargeWindow]
 ) -> None:
     large = twice_the_sample(False)
     frame = large.frame
 
-    first, second = large.answer, judge(large.lines, baseline)
+    first, second = large.answer, embedded.judge_files_in(drift_session, large.files, baseline, WINDOW)
 
     assert first.features["amount"].sample == second.features["amount"].sample
     sampled = set(first.features["amount"].sample_values)
@@ -373,9 +381,10 @@ def test_requests_of_many_rows_are_sampled_row_by_row(judge: Judge) -> None:
     sample stays within the sample's tolerance of every value's."""
     random = np.random.default_rng(7)
     baseline = baseline_from_frame(pd.DataFrame({"a": random.normal(0, 1, 5000)}), source="train.csv")
-    # 50,000 rows, a fifth of them sampled: a request misses the sample with odds 0.8^50 < 2e-5, so fewer than 990
-    # requests in the sample is a bug (sampling whole requests gives about 10,000 / 50 = 200), not bad luck.
-    requests, per_request = 1000, 50
+    # 25,000 rows, two fifths of them sampled: a request misses the sample with odds at most 0.6^25 < 3e-6 (less
+    # without replacement), so fewer than 990 requests in the sample is a bug (sampling whole requests gives about
+    # 10,000 / 25 = 400), not bad luck. The KS tolerance holds for any window beyond the sample (above).
+    requests, per_request = 1000, 25
     lines, request_of = [], {}
     for index in range(requests):
         values = [f"{value:.6f}" for value in random.normal(random.normal(0, 0.7), 0.7, per_request)]
@@ -435,29 +444,18 @@ def test_the_athena_query_parses_as_trino_and_transpiled_runs_on_duckdb_to_the_s
 
 
 def test_both_engines_draw_the_reference_sample_above_the_sample_size(
-    baseline: Baseline, athena_text: tuple[str, exp.Expr], tmp_path: Path
+    baseline: Baseline, athena_text: tuple[str, exp.Expr], twice_the_sample: Callable[[bool], LargeWindow]
 ) -> None:
     """The sample is the rows of the smallest keys, MD5 as hashlib computes it, on DuckDB and in the Athena text
     alike: the same values, key for key, whatever the event ids hold (UTF-8 beyond ASCII included)."""
-    frame = transactions(KS_SAMPLE_SIZE + 2000, seed=8)
-    step = timedelta(hours=5) / len(frame)
-    lines = [
-        json.dumps(
-            capture_record(
-                payload("text/csv", ",".join(str(row[column]) for column in COLUMNS), "CSV"),
-                END - timedelta(hours=5) + index * step,
-                event_id=f"réq-{index}-\U0001f642",
-            )
-        )
-        for index, row in enumerate(requests_of(frame))
-    ]
-    files = [path for paths in hourly_capture(tmp_path / "champion", lines).values() for path in paths]
+    large = twice_the_sample(False)
 
-    on_duckdb = embedded.judge_files(files, baseline, WINDOW)
-    on_athena_text = aggregates_from(athena_answer(TABLE, {"champion": files}, athena_text[0]), baseline)
+    on_duckdb = large.answer
+    on_athena_text = aggregates_from(athena_answer(TABLE, {"champion": large.files}, athena_text[0]), baseline)
 
     assert on_duckdb.features["amount"].values > KS_SAMPLE_SIZE
-    reference = comparable(reference_aggregates(lines, WINDOW, baseline))
+    assert all("\U0001f642" in json.loads(text)["eventMetadata"]["eventId"] for text in large.lines)
+    reference = comparable(large.reference)
     assert comparable(on_duckdb) == reference
     assert comparable(on_athena_text) == reference
 
