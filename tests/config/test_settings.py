@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
+import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,11 +14,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelplane.config.loader import SettingsError, load_stack_file, settings_from_config
+from modelplane.offline.simulation import start_module
 from modelplane.settings import Environment, Settings, Strategy
-from tests.stacks import STACK_NAMES, settings_of, stack_config, stack_file, write_stack
+from tests.stacks import REPOSITORY, STACK_NAMES, settings_of, stack_config, stack_file, write_stack
 from tools.generate.settings_schema import SCHEMA_PATH, render
 
 Config = dict[str, Any]
+
+
+@functools.cache
+def _read_once(stack: str) -> Config:
+    return stack_config(stack)
+
+
+def shipped_config(stack: str) -> Config:
+    """A shipped stack's `config:` block for a test to change: read once for the module (ruamel takes 10 ms on
+    prod's), a copy for each test."""
+    return copy.deepcopy(_read_once(stack))
 
 
 def problems_of(tmp_path: Path, config: Config, name: str = "prod") -> list[str]:
@@ -287,14 +299,14 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
 def test_malformed_config_names_file_path_and_problem(
     tmp_path: Path, mutate: Callable[[Config], None], expected: str
 ) -> None:
-    config = stack_config("prod")
+    config = shipped_config("prod")
     mutate(config)
     problems = problems_of(tmp_path, config)
     assert any(line.startswith(expected) for line in problems), problems
 
 
 def test_all_problems_are_listed_at_once(tmp_path: Path) -> None:
-    config = stack_config("prod")
+    config = shipped_config("prod")
     config["modelplane:tags"]["data-classification"] = "secret"
     config["modelplane:endpoints"][0]["variants"][0]["weight"] = -1
     config["modelplane:monitoring"]["log_retention_days"] = 42
@@ -315,18 +327,18 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_prod_defaults_to_canary_and_other_environments_to_all_at_once(tmp_path: Path) -> None:
-    prod = stack_config("prod")
+    prod = shipped_config("prod")
     del prod["modelplane:endpoints"][0]["deployment"]
     settings = load_stack_file(write_stack(tmp_path, prod, "prod"))
     assert settings.endpoints[0].deployment.strategy is Strategy.CANARY
-    staging = stack_config("staging")
+    staging = shipped_config("staging")
     del staging["modelplane:endpoints"][0]["deployment"]
     settings = load_stack_file(write_stack(tmp_path, staging, "staging"))
     assert settings.endpoints[0].deployment.strategy is Strategy.ALL_AT_ONCE
 
 
 def test_prod_refuses_all_at_once_for_instance_endpoints(tmp_path: Path) -> None:
-    config = stack_config("prod")
+    config = shipped_config("prod")
     config["modelplane:endpoints"][0]["deployment"]["strategy"] = "all-at-once"
     assert (
         "modelplane:endpoints[0].deployment.strategy: prod endpoints shift traffic gradually: use canary, linear or rolling"
@@ -335,7 +347,7 @@ def test_prod_refuses_all_at_once_for_instance_endpoints(tmp_path: Path) -> None
 
 
 def test_pulumi_runtime_secret_config_is_accepted_as_decrypted() -> None:
-    config = stack_config("prod")
+    config = shipped_config("prod")
     config["modelplane:secret_values"] = {"feature-store-token": "decrypted-by-the-engine"}
     settings = settings_from_config(
         config, source="stacks/Pulumi.prod.yaml", stack="prod", secret_keys=frozenset({"modelplane:secret_values"})
@@ -371,24 +383,16 @@ def test_stack_files_reference_the_schema(stack: str) -> None:
 
 def test_bad_config_fails_pulumi_run_with_the_same_message(tmp_path: Path) -> None:
     """Under the engine the loader's text becomes a RunError: one message, no traceback of ours."""
-    config = stack_config("prod")
+    config = shipped_config("prod")
     config["modelplane:endpoints"][0]["variants"][0]["weight"] = 0
     path = write_stack(tmp_path, config, "prod")
-    script = (
-        "import json, sys\n"
-        "from pulumi.runtime.config import set_all_config\n"
-        "from pulumi import RunError\n"
-        "from modelplane.config.loader import load_from_pulumi, read_stack_file\n"
-        "from modelplane.offline.engine_config import runtime_config\n"
-        "import pulumi.runtime\n"
-        "from modelplane.offline.mocks import RealisticMocks\n"
-        "pulumi.runtime.set_mocks(RealisticMocks('eu-west-1'), project='modelplane', stack='prod')\n"
-        "set_all_config(*runtime_config(read_stack_file(__import__('pathlib').Path(sys.argv[1])), {}))\n"
-        "try:\n    load_from_pulumi()\nexcept RunError as error:\n    print(error)\n"
-    )
-    completed = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True)
+    printed: list[str] = []
+
+    running = start_module("tests.config.harness", [str(path)], REPOSITORY, os.environ, on_line=printed.append)
+
+    assert running.wait() == 0, running.errors
     assert (
-        completed.stdout.strip()
+        "".join(printed).strip()
         == "stacks/Pulumi.prod.yaml: modelplane:endpoints[0].variants[0].weight: must be greater than 0"
     )
 
@@ -415,7 +419,7 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-_TEMPLATE = stack_config("prod")
+_TEMPLATE = shipped_config("prod")
 _TEMPLATE_PATHS = _paths(_TEMPLATE)
 
 
@@ -449,7 +453,7 @@ def test_random_mutations_yield_settings_or_the_clean_error(edits: list[tuple[tu
 
 
 def test_serverless_endpoints_refuse_what_aws_does_not_offer(tmp_path: Path) -> None:
-    config = stack_config("dev")
+    config = shipped_config("dev")
     fraud = config["modelplane:endpoints"][0]
     fraud["data_capture"] = {"enabled": True}
     fraud["variants"].append({**fraud["variants"][0], "name": "challenger"})

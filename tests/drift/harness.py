@@ -182,7 +182,7 @@ REFUSED_PAYLOADS = {
 }
 
 
-def capture_line(row: dict[str, Any], when: datetime, style: str) -> str:
+def capture_line(row: dict[str, Any], when: datetime, style: str, *, event_id: str | None = None) -> str:
     """One request as SageMaker captures it: CSV, JSON or base64-encoded CSV."""
     values = [row[column] for column in COLUMNS]
     if style == "json":
@@ -193,7 +193,7 @@ def capture_line(row: dict[str, Any], when: datetime, style: str) -> str:
         endpoint_input = payload("text/csv", text.getvalue(), "CSV")
         if style == "base64":
             endpoint_input = payload("text/csv", base64.b64encode(text.getvalue().encode()).decode(), "BASE64")
-    return json.dumps(capture_record(endpoint_input, when))
+    return json.dumps(capture_record(endpoint_input, when, event_id=event_id))
 
 
 def write_capture(directory: Path, lines: Iterable[str], *, per_file: int = 250) -> list[Path]:

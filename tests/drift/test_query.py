@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,19 @@ from modelplane.drift import embedded
 from modelplane.drift.athena import CaptureTable, query_text
 from modelplane.drift.baseline import Baseline, CategoricalFeature, NumericFeature, baseline_from_frame
 from modelplane.drift.capture import hour_prefix
-from modelplane.drift.query import DUPLICATE_KEY, KS_SAMPLE_SIZE, WindowAggregates, aggregates_from
+from modelplane.drift.query import (
+    DUPLICATE_KEY,
+    KS_SAMPLE_SIZE,
+    WindowAggregates,
+    aggregates_from,
+    duckdb_sql,
+    trino_sql,
+)
 from modelplane.drift.statistics import Verdict, compare
 from modelplane.settings import DataDrift
 from modelplane.timewindow import Window
 from modelplane_serving import payloads
 from tests.drift.harness import (
-    COLUMNS,
     PAYLOADS,
     REFUSED_PAYLOADS,
     athena_answer,
@@ -80,21 +87,42 @@ def line(endpoint_input: dict[str, Any] | None, when: datetime = INSIDE) -> str:
     return json.dumps(capture_record(endpoint_input, when))
 
 
-@pytest.mark.parametrize("case", [*PAYLOADS, *REFUSED_PAYLOADS])
-def test_each_payload_is_read_as_the_reference_reads_it(case: str, small_baseline: Baseline, judge: Judge) -> None:
-    lines = [line((PAYLOADS | REFUSED_PAYLOADS)[case])]
+JudgedCase = Callable[[str], tuple[list[str], WindowAggregates]]
 
-    assert comparable(judge(lines, small_baseline)) == comparable(reference_aggregates(lines, WINDOW, small_baseline))
+
+@pytest.fixture(scope="module")
+def judged_case(
+    small_baseline: Baseline, tmp_path_factory: pytest.TempPathFactory, drift_session: DuckDBPyConnection
+) -> JudgedCase:
+    """A payload case's capture line and the embedded engine's answer, judged once for the module: the refused
+    cases are read by two tests."""
+
+    @functools.cache
+    def judged(case: str) -> tuple[list[str], WindowAggregates]:
+        lines = [line((PAYLOADS | REFUSED_PAYLOADS)[case])]
+        files = write_capture(tmp_path_factory.mktemp("case"), lines)
+        return lines, embedded.judge_files_in(drift_session, files, small_baseline, WINDOW)
+
+    return judged
+
+
+@pytest.mark.parametrize("case", [*PAYLOADS, *REFUSED_PAYLOADS])
+def test_each_payload_is_read_as_the_reference_reads_it(
+    case: str, small_baseline: Baseline, judged_case: JudgedCase
+) -> None:
+    lines, answer = judged_case(case)
+
+    assert comparable(answer) == comparable(reference_aggregates(lines, WINDOW, small_baseline))
 
 
 @pytest.mark.parametrize("case", REFUSED_PAYLOADS)
 def test_what_drift_refuses_the_server_reads_and_drift_says_why(
-    case: str, small_baseline: Baseline, judge: Judge
+    case: str, small_baseline: Baseline, judged_case: JudgedCase
 ) -> None:
     captured = REFUSED_PAYLOADS[case]
     assert payloads.rows(request_text(captured), captured["observedContentType"], small_baseline.columns)
 
-    answer = judge([line(captured)], small_baseline)
+    _, answer = judged_case(case)
 
     assert (answer.requests, answer.rows) == (1, 0)
     (reason,) = answer.skipped
@@ -168,6 +196,27 @@ def test_hostile_capture_files_are_read_as_the_reference_reads_them(
     assert comparable(answer) == comparable(reference_aggregates(file_lines(content), WINDOW, small_baseline))
 
 
+def test_the_statement_parsed_for_a_text_reads_each_windows_own_files_in_any_session(
+    small_baseline: Baseline, tmp_path: Path, drift_session: DuckDBPyConnection
+) -> None:
+    """DuckDB parses the query once per text (`embedded._parsed`); the kept statement runs on the view of the
+    window at hand, never on the files it was first run on, and in a session that did not parse it."""
+    windows = [
+        [line(payload("text/csv", "1,x", "CSV"))],
+        [line(payload("application/json", '[{"a": 7, "b": "y"}, {"a": 8}]', "JSON"))] * 2,
+    ]
+    text = duckdb_sql(trino_sql(small_baseline, WINDOW, embedded.SOURCE))
+
+    with embedded.connect() as other:
+        for index, (session, lines) in enumerate(
+            [(drift_session, windows[0]), (drift_session, windows[1]), (other, windows[0])]
+        ):
+            files = write_capture(tmp_path / str(index), lines)
+            answer = embedded.judge_files_in(session, files, small_baseline, WINDOW)
+            assert comparable(answer) == comparable(reference_aggregates(lines, WINDOW, small_baseline)), index
+        assert embedded._parsed(other, text) is embedded._parsed(drift_session, text)
+
+
 def test_every_case_at_once_in_several_batches_adds_up_to_the_reference(
     small_baseline: Baseline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -194,11 +243,17 @@ def baseline() -> Baseline:
     return baseline_from_frame(transactions(5000, seed=1).drop(columns=["label"]), source="train.csv")
 
 
-def window_lines(frame: pd.DataFrame) -> list[str]:
-    """The frame's requests spread over the window's last five hours, in the three capture styles."""
+def window_lines(frame: pd.DataFrame, event_id: Callable[[int], str] | None = None) -> list[str]:
+    """The frame's requests spread over the window's last five hours, in the three capture styles; the event id of
+    the request at each index is `event_id(index)` (default: a random UUID, as SageMaker's)."""
     step = timedelta(hours=5) / len(frame)
     return [
-        capture_line(row, END - timedelta(hours=5) + index * step, ("csv", "json", "base64")[index % 3])
+        capture_line(
+            row,
+            END - timedelta(hours=5) + index * step,
+            ("csv", "json", "base64")[index % 3],
+            event_id=event_id(index) if event_id else None,
+        )
         for index, row in enumerate(requests_of(frame))
     ]
 
@@ -244,22 +299,55 @@ def test_statistics_are_scipys_on_the_window(baseline: Baseline, judge: Judge) -
 KS_TOLERANCE = float(np.sqrt(np.log(2 / 0.001) / (2 * KS_SAMPLE_SIZE)))
 
 
-@functools.cache
-def twice_the_sample(*, drifted: bool) -> tuple[pd.DataFrame, list[str]]:
-    """A window of `2 * KS_SAMPLE_SIZE` requests and its capture lines, made once for the tests of the sample:
-    making them costs about as much as judging them. Half the window is left out of the sample, so a count taken
-    from the sample alone is off by 10,000, and the sample is a real draw, not the window."""
-    frame = transactions(2 * KS_SAMPLE_SIZE, seed=41 if drifted else 5, drifted=drifted)
-    return frame, window_lines(frame)
+@dataclass
+class LargeWindow:
+    frame: pd.DataFrame
+    lines: list[str]
+    files: list[Path]
+    """The lines in capture files below `<hour>/` folders, as SageMaker lays them out (Athena's partitions)."""
+    answer: WindowAggregates
+    """The embedded engine's first answer on the files."""
+    baseline: Baseline
+
+    @functools.cached_property
+    def reference(self) -> WindowAggregates:
+        return reference_aggregates(self.lines, WINDOW, self.baseline)
+
+
+@pytest.fixture(scope="module")
+def larger_than_the_sample(
+    baseline: Baseline, tmp_path_factory: pytest.TempPathFactory, drift_session: DuckDBPyConnection
+) -> Callable[[bool], LargeWindow]:
+    """A window of more requests than the sample, its capture files, the engine's answer and the reference, each
+    made once for the tests of the sample: each costs about as much as judging a small window fifty times. Event ids
+    hold UTF-8 beyond ASCII: the rows' keys are MD5 of their bytes.
+
+    The steady window holds twice the sample: half of it is left out, so a count taken from the sample alone is off
+    by 10,000, and the test of the sample's spread compares the window's halves. The drifted one holds 2,000 values
+    beyond the sample (three fifths of the work): a count from the sample alone is still off, and the KS tolerance
+    holds however few values lie beyond the sample (above)."""
+
+    @functools.cache
+    def window(drifted: bool) -> LargeWindow:
+        size = KS_SAMPLE_SIZE + 2000 if drifted else 2 * KS_SAMPLE_SIZE
+        frame = transactions(size, seed=41 if drifted else 5, drifted=drifted)
+        lines = window_lines(frame, lambda index: f"réq-{index}-\U0001f642")
+        by_hour = hourly_capture(tmp_path_factory.mktemp("large") / "champion", lines)
+        files = [path for paths in by_hour.values() for path in paths]
+        return LargeWindow(
+            frame, lines, files, embedded.judge_files_in(drift_session, files, baseline, WINDOW), baseline
+        )
+
+    return window
 
 
 @pytest.mark.parametrize("drifted", [False, True])
 def test_a_window_larger_than_the_sample_matches_the_reference_within_tolerance(
-    baseline: Baseline, judge: Judge, drifted: bool
+    baseline: Baseline, larger_than_the_sample: Callable[[bool], LargeWindow], drifted: bool
 ) -> None:
-    _, lines = twice_the_sample(drifted=drifted)
+    large = larger_than_the_sample(drifted)
 
-    answer, reference = judge(lines, baseline), reference_aggregates(lines, WINDOW, baseline)
+    answer, reference = large.answer, large.reference
     judged, expected = compare(baseline, answer, DataDrift()), compare(baseline, reference, DataDrift())
 
     assert judged.verdict is expected.verdict
@@ -271,17 +359,20 @@ def test_a_window_larger_than_the_sample_matches_the_reference_within_tolerance(
             pytest.approx(other.psi, abs=1e-12),
         ), "bins and categories are counted in full"
         if feature.test == "ks":
-            assert answer.features[feature.name].values == 2 * KS_SAMPLE_SIZE
+            assert answer.features[feature.name].values == len(large.frame) > KS_SAMPLE_SIZE
             assert len(answer.features[feature.name].sample) == KS_SAMPLE_SIZE
             assert feature.statistic == pytest.approx(other.statistic, abs=KS_TOLERANCE)
         else:
             assert (feature.statistic, feature.p_value) == (other.statistic, other.p_value)
 
 
-def test_the_sample_is_the_same_on_every_run_and_spread_over_the_window(baseline: Baseline, judge: Judge) -> None:
-    frame, lines = twice_the_sample(drifted=False)
+def test_the_sample_is_the_same_on_every_run_and_spread_over_the_window(
+    baseline: Baseline, drift_session: DuckDBPyConnection, larger_than_the_sample: Callable[[bool], LargeWindow]
+) -> None:
+    large = larger_than_the_sample(False)
+    frame = large.frame
 
-    first, second = judge(lines, baseline), judge(lines, baseline)
+    first, second = large.answer, embedded.judge_files_in(drift_session, large.files, baseline, WINDOW)
 
     assert first.features["amount"].sample == second.features["amount"].sample
     sampled = set(first.features["amount"].sample_values)
@@ -295,9 +386,10 @@ def test_requests_of_many_rows_are_sampled_row_by_row(judge: Judge) -> None:
     sample stays within the sample's tolerance of every value's."""
     random = np.random.default_rng(7)
     baseline = baseline_from_frame(pd.DataFrame({"a": random.normal(0, 1, 5000)}), source="train.csv")
-    # 50,000 rows, a fifth of them sampled: a request misses the sample with odds 0.8^50 < 2e-5, so fewer than 990
-    # requests in the sample is a bug (sampling whole requests gives about 10,000 / 50 = 200), not bad luck.
-    requests, per_request = 1000, 50
+    # 25,000 rows, two fifths of them sampled: a request misses the sample with odds at most 0.6^25 < 3e-6 (less
+    # without replacement), so fewer than 990 requests in the sample is a bug (sampling whole requests gives about
+    # 10,000 / 25 = 400), not bad luck. The KS tolerance holds for any window beyond the sample (above).
+    requests, per_request = 1000, 25
     lines, request_of = [], {}
     for index in range(requests):
         values = [f"{value:.6f}" for value in random.normal(random.normal(0, 0.7), 0.7, per_request)]
@@ -323,8 +415,16 @@ def test_requests_of_many_rows_are_sampled_row_by_row(judge: Judge) -> None:
 TABLE = CaptureTable(database="modelplane_prod", table="fraud_prod_capture", workgroup="modelplane-prod-drift")
 
 
+@pytest.fixture(scope="module")
+def athena_text(baseline: Baseline) -> tuple[str, exp.Expr]:
+    """The text Athena runs for the champion's window, and its tree as sqlglot's Trino dialect parses it (raising on
+    any error), parsed once for the module: sqlglot takes about 0.07 CPU-s on the text."""
+    text = query_text(TABLE, ["champion"], WINDOW, baseline)
+    return text, sqlglot.parse_one(text, read="trino", error_level=sqlglot.ErrorLevel.RAISE)
+
+
 def test_the_athena_query_parses_as_trino_and_transpiled_runs_on_duckdb_to_the_same_answer(
-    baseline: Baseline, tmp_path: Path
+    baseline: Baseline, athena_text: tuple[str, exp.Expr], tmp_path: Path
 ) -> None:
     lines = window_lines(transactions(900, seed=3, drifted=True))
     stale = window_lines(transactions(300, seed=4))
@@ -336,10 +436,10 @@ def test_the_athena_query_parses_as_trino_and_transpiled_runs_on_duckdb_to_the_s
         # Another variant: left out too.
         "shadow": write_capture(tmp_path / "shadow" / "2026-11-02-10", stale),
     }
-    athena_text = query_text(TABLE, ["champion"], WINDOW, baseline)
+    text, tree = athena_text
 
-    assert sqlglot.parse_one(athena_text, read="trino", error_level=sqlglot.ErrorLevel.RAISE)
-    on_athena_text = aggregates_from(athena_answer(TABLE, files, athena_text), baseline)
+    assert tree, "the text parses as Trino"
+    on_athena_text = aggregates_from(athena_answer(TABLE, files, text), baseline)
 
     in_window = [path for paths in by_hour.values() for path in paths]
     embedded_answer = embedded.judge_files(in_window, baseline, WINDOW)
@@ -348,29 +448,19 @@ def test_the_athena_query_parses_as_trino_and_transpiled_runs_on_duckdb_to_the_s
     assert compare(baseline, on_athena_text, DataDrift()) == compare(baseline, embedded_answer, DataDrift())
 
 
-def test_both_engines_draw_the_reference_sample_above_the_sample_size(baseline: Baseline, tmp_path: Path) -> None:
+def test_both_engines_draw_the_reference_sample_above_the_sample_size(
+    baseline: Baseline, athena_text: tuple[str, exp.Expr], larger_than_the_sample: Callable[[bool], LargeWindow]
+) -> None:
     """The sample is the rows of the smallest keys, MD5 as hashlib computes it, on DuckDB and in the Athena text
     alike: the same values, key for key, whatever the event ids hold (UTF-8 beyond ASCII included)."""
-    frame = transactions(KS_SAMPLE_SIZE + 2000, seed=8)
-    step = timedelta(hours=5) / len(frame)
-    lines = [
-        json.dumps(
-            capture_record(
-                payload("text/csv", ",".join(str(row[column]) for column in COLUMNS), "CSV"),
-                END - timedelta(hours=5) + index * step,
-                event_id=f"réq-{index}-\U0001f642",
-            )
-        )
-        for index, row in enumerate(requests_of(frame))
-    ]
-    files = [path for paths in hourly_capture(tmp_path / "champion", lines).values() for path in paths]
-    athena_text = query_text(TABLE, ["champion"], WINDOW, baseline)
+    large = larger_than_the_sample(False)
 
-    on_duckdb = embedded.judge_files(files, baseline, WINDOW)
-    on_athena_text = aggregates_from(athena_answer(TABLE, {"champion": files}, athena_text), baseline)
+    on_duckdb = large.answer
+    on_athena_text = aggregates_from(athena_answer(TABLE, {"champion": large.files}, athena_text[0]), baseline)
 
     assert on_duckdb.features["amount"].values > KS_SAMPLE_SIZE
-    reference = comparable(reference_aggregates(lines, WINDOW, baseline))
+    assert all("\U0001f642" in json.loads(text)["eventMetadata"]["eventId"] for text in large.lines)
+    reference = comparable(large.reference)
     assert comparable(on_duckdb) == reference
     assert comparable(on_athena_text) == reference
 
@@ -409,12 +499,12 @@ def trino_value(node: exp.Expr, columns: dict[str, Any]) -> Any:
 
 @pytest.mark.parametrize("request_id", ["0f3e5a0e-1b2c-4d5e", "réq-7-\U0001f642", "", "a#1"])
 def test_the_athena_texts_row_key_is_hashlibs_md5_by_trinos_documented_functions(
-    request_id: str, baseline: Baseline
+    request_id: str, athena_text: tuple[str, exp.Expr]
 ) -> None:
     """The transpiled text runs DuckDB's `md5_int64` macro in place of the key's expression, so the Trino
     expression itself is held here to what Trino's documentation says its functions do: the key the reference
     (hashlib) computes, for every ordinal."""
-    tree = sqlglot.parse_one(query_text(TABLE, ["champion"], WINDOW, baseline), read="trino")
+    _, tree = athena_text
     (key,) = [node for node in tree.find_all(exp.Anonymous) if node.name.lower() == "from_big_endian_64"]
 
     for ordinal in (1, 2, 10, 12345):
