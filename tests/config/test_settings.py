@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,17 +19,6 @@ from tests.stacks import REPOSITORY, STACK_NAMES, settings_of, stack_config, sta
 from tools.generate.settings_schema import SCHEMA_PATH, render
 
 Config = dict[str, Any]
-
-
-@functools.cache
-def _read_once(stack: str) -> Config:
-    return stack_config(stack)
-
-
-def shipped_config(stack: str) -> Config:
-    """A shipped stack's `config:` block for a test to change: read once for the module (ruamel takes 10 ms on
-    prod's), a copy for each test."""
-    return copy.deepcopy(_read_once(stack))
 
 
 def problems_of(tmp_path: Path, config: Config, name: str = "prod") -> list[str]:
@@ -299,14 +287,14 @@ MALFORMED: list[tuple[str, Callable[[Config], None], str]] = [
 def test_malformed_config_names_file_path_and_problem(
     tmp_path: Path, mutate: Callable[[Config], None], expected: str
 ) -> None:
-    config = shipped_config("prod")
+    config = stack_config("prod")
     mutate(config)
     problems = problems_of(tmp_path, config)
     assert any(line.startswith(expected) for line in problems), problems
 
 
 def test_all_problems_are_listed_at_once(tmp_path: Path) -> None:
-    config = shipped_config("prod")
+    config = stack_config("prod")
     config["modelplane:tags"]["data-classification"] = "secret"
     config["modelplane:endpoints"][0]["variants"][0]["weight"] = -1
     config["modelplane:monitoring"]["log_retention_days"] = 42
@@ -327,18 +315,18 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_prod_defaults_to_canary_and_other_environments_to_all_at_once(tmp_path: Path) -> None:
-    prod = shipped_config("prod")
+    prod = stack_config("prod")
     del prod["modelplane:endpoints"][0]["deployment"]
     settings = load_stack_file(write_stack(tmp_path, prod, "prod"))
     assert settings.endpoints[0].deployment.strategy is Strategy.CANARY
-    staging = shipped_config("staging")
+    staging = stack_config("staging")
     del staging["modelplane:endpoints"][0]["deployment"]
     settings = load_stack_file(write_stack(tmp_path, staging, "staging"))
     assert settings.endpoints[0].deployment.strategy is Strategy.ALL_AT_ONCE
 
 
 def test_prod_refuses_all_at_once_for_instance_endpoints(tmp_path: Path) -> None:
-    config = shipped_config("prod")
+    config = stack_config("prod")
     config["modelplane:endpoints"][0]["deployment"]["strategy"] = "all-at-once"
     assert (
         "modelplane:endpoints[0].deployment.strategy: prod endpoints shift traffic gradually: use canary, linear or rolling"
@@ -347,7 +335,7 @@ def test_prod_refuses_all_at_once_for_instance_endpoints(tmp_path: Path) -> None
 
 
 def test_pulumi_runtime_secret_config_is_accepted_as_decrypted() -> None:
-    config = shipped_config("prod")
+    config = stack_config("prod")
     config["modelplane:secret_values"] = {"feature-store-token": "decrypted-by-the-engine"}
     settings = settings_from_config(
         config, source="stacks/Pulumi.prod.yaml", stack="prod", secret_keys=frozenset({"modelplane:secret_values"})
@@ -383,7 +371,7 @@ def test_stack_files_reference_the_schema(stack: str) -> None:
 
 def test_bad_config_fails_pulumi_run_with_the_same_message(tmp_path: Path) -> None:
     """Under the engine the loader's text becomes a RunError: one message, no traceback of ours."""
-    config = shipped_config("prod")
+    config = stack_config("prod")
     config["modelplane:endpoints"][0]["variants"][0]["weight"] = 0
     path = write_stack(tmp_path, config, "prod")
     printed: list[str] = []
@@ -419,7 +407,7 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-_TEMPLATE = shipped_config("prod")
+_TEMPLATE = stack_config("prod")
 _TEMPLATE_PATHS = _paths(_TEMPLATE)
 
 
@@ -453,7 +441,7 @@ def test_random_mutations_yield_settings_or_the_clean_error(edits: list[tuple[tu
 
 
 def test_serverless_endpoints_refuse_what_aws_does_not_offer(tmp_path: Path) -> None:
-    config = shipped_config("dev")
+    config = stack_config("dev")
     fraud = config["modelplane:endpoints"][0]
     fraud["data_capture"] = {"enabled": True}
     fraud["variants"].append({**fraud["variants"][0], "name": "challenger"})
