@@ -7,6 +7,7 @@ same checks and the same `<file>: <key path>: <problem>` messages.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,13 @@ NAMESPACE = "modelplane"
 SECRET_VALUES_KEY = f"{NAMESPACE}:secret_values"
 KUBECONFIG_KEY = f"{NAMESPACE}:kubeconfig"
 REGION_KEY = "aws:region"
+# ruamel's parser recurses once per nested flow collection (`[`, `{`) and gives up near 500 levels, after its
+# scanner has spent time that grows with the square of the depth (2 s on `[` x 2,000). A text that opens
+# more than this many at once is refused before parsing; brackets in strings and comments count too, which
+# only a document no one writes could reach.
+FLOW_NESTING_LIMIT = 1000
+_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+_TOO_DEEP = "invalid YAML: nested too deeply"
 PROJECT = "modelplane"
 
 
@@ -122,18 +130,32 @@ def read_stack_document(path: Path, source: str | None = None) -> dict[str, Any]
 def read_yaml(path: Path, source: str, what: str = "file") -> Any:
     """A YAML file's document; a missing, unreadable or malformed file is one `SettingsError` line."""
     try:
-        return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if _nests_deeper_than(text, FLOW_NESTING_LIMIT):
+            raise SettingsError(source, [("", _TOO_DEEP)])
+        return YAML(typ="safe").load(text)
     except FileNotFoundError:
         raise SettingsError(source, [("", f"no such {what}")]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise SettingsError(source, [("", f"cannot read: {error}")]) from None
     except RecursionError:
-        raise SettingsError(source, [("", "invalid YAML: nested too deeply")]) from None
+        raise SettingsError(source, [("", _TOO_DEEP)]) from None
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
         raise SettingsError(source, [("", f"{where}invalid YAML: {problem}")]) from None
+
+
+def _nests_deeper_than(text: str, limit: int) -> bool:
+    """Whether more than `limit` flow collections are open at some point of `text` (a closing bracket with
+    none open is ignored)."""
+    depth = 0
+    for bracket in _FLOW_BRACKETS.finditer(text):
+        depth = depth + 1 if bracket[0] in "[{" else max(depth - 1, 0)
+        if depth > limit:
+            return True
+    return False
 
 
 def stack_name_of(path: Path) -> str:

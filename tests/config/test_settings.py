@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
-from modelplane.config.loader import SettingsError, load_stack_file, settings_from_config
+from modelplane.config.loader import SettingsError, load_stack_file, read_stack_file, settings_from_config
 from modelplane.offline.simulation import start_module
 from modelplane.settings import Environment, Settings, Strategy
 from tests.stacks import REPOSITORY, STACK_NAMES, settings_of, stack_config, stack_file, write_stack
@@ -312,6 +313,34 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as caught:
         load_stack_file(path)
     assert caught.value.lines == [f"{path}: line 3: invalid YAML: expected ',' or ']', but got '<stream end>'"]
+
+
+def test_a_file_nested_deeper_than_any_parse_is_refused_before_the_parser_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ruamel would spend seconds scanning it before its recursion gives up, for the same message."""
+    deep = tmp_path / "Pulumi.deep.yaml"
+    deep.write_text("config:\n  modelplane:environment: " + "[" * 100_000, encoding="utf-8")
+    monkeypatch.setattr(YAML, "load", lambda *_: pytest.fail("the parser ran"))
+    with pytest.raises(SettingsError) as caught:
+        load_stack_file(deep)
+    assert caught.value.lines == [f"{deep}: invalid YAML: nested too deeply"]
+
+
+def test_nesting_the_parser_reads_and_brackets_in_strings_are_not_refused(tmp_path: Path) -> None:
+    config = stack_config("dev")
+    config["modelplane:tags"]["note"] = "]" * 2_000 + "[" * 900
+    path = write_stack(tmp_path, config, "dev")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("config:\n", "config:\n  nested: " + "[" * 400 + "]" * 400 + "\n", 1), encoding="utf-8"
+    )
+    read = read_stack_file(path)
+    assert read["modelplane:tags"]["note"] == "]" * 2_000 + "[" * 900
+    nested = read["nested"]
+    for _ in range(399):
+        (nested,) = nested
+    assert nested == []
 
 
 def test_prod_defaults_to_canary_and_other_environments_to_all_at_once(tmp_path: Path) -> None:
