@@ -54,12 +54,16 @@ $(TOOLS_UV): uv.lock tools/uv_requirement.py
 	fi
 	@touch $@
 
-lint: sync
+# `make test` syncs once, then runs its targets in a second make told so (SYNCED=1), which syncs no more.
+SYNCED ?=
+ENVIRONMENT := $(if $(SYNCED),,sync)
+
+lint: $(ENVIRONMENT)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
 # --project: the settings in pyproject.toml, never a pyrightconfig.json of a folder above the clone.
-typecheck: sync
+typecheck: $(ENVIRONMENT)
 	$(RUN) pyright --project pyproject.toml
 
 # Prometheus (with promtool) is the real server the tests of `modelplane compare` on Kubernetes query,
@@ -84,22 +88,23 @@ $(GROOVY_LINT): tools/groovy-lint/package-lock.json
 
 # The image tests need a Docker daemon: tools/with-dockerd starts one when none answers, and stops it after.
 # pytest-xdist runs a worker per core; `loadscope` keeps a module's tests on one worker, so a module's
-# servers and simulations start once. Each worker runs its own moto server (tests/conftest.py).
+# servers and simulations start once. Each worker runs its own moto server (tests/conftest.py). The modules
+# are dealt in the order tests/conftest.py collects them (long ones first), not xdist's (most tests first).
 PYTEST_WORKERS ?= auto
 # pytest keeps each test module as it rewrote it for its asserts in __pycache__, unless PYTHONDONTWRITEBYTECODE
 # (set on some machines) forbids it: then every worker rewrites and compiles all of them again (2 CPU-s each).
-unit: sync tools
-	env -u PYTHONDONTWRITEBYTECODE tools/with-dockerd $(RUN) pytest -n $(PYTEST_WORKERS) --dist loadscope
+unit: $(ENVIRONMENT) tools
+	env -u PYTHONDONTWRITEBYTECODE tools/with-dockerd $(RUN) pytest -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 # Lint, type check and the unit tests run at once (pyright waits mostly on one core while pytest's
 # workers start); each target's output is printed whole when it ends. Then the bootstrap test.
 test: sync tools
-	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck unit
-	$(MAKE) --no-print-directory bootstrap-test
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck unit SYNCED=1
+	$(MAKE) --no-print-directory bootstrap-test SYNCED=1
 
 # The README's two commands on a stock Debian 12 root filesystem (tests/bootstrap/stock_debian.sh), with
 # mmdebstrap from the Debian package; as root (sudo otherwise), lent this machine's apt and uv caches.
-bootstrap-test: sync
+bootstrap-test: $(ENVIRONMENT)
 	@command -v mmdebstrap >/dev/null 2>&1 || { $(APT_INSTALL) mmdebstrap; }
 	$(SUDO) tests/bootstrap/stock_debian.sh "$$($(UV) cache dir)"
 

@@ -34,6 +34,18 @@ def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The order pytest-xdist deals the modules to its workers in (`make unit` turns its own reordering off):
+    the modules marked `long` first, then the others by their number of tests, most first. A long module
+    dealt last would leave the other worker idle while it runs; dealt first, its waits on servers, daemons
+    and containers overlap the other worker's and pyright's work."""
+    modules: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    dealt = sorted(modules.values(), key=lambda tests: (tests[0].get_closest_marker("long") is None, -len(tests)))
+    items[:] = [item for tests in dealt for item in tests]
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     gc.collect()
     gc.freeze()

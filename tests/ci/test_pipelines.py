@@ -20,6 +20,8 @@ from ruamel.yaml import YAML
 
 from tests.stacks import REPOSITORY
 
+pytestmark = pytest.mark.long
+
 WORKFLOWS_DIR = REPOSITORY / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
 GITLAB_CI = REPOSITORY / ".gitlab-ci.yml"

@@ -26,6 +26,8 @@ from modelplane.config.inputs import DOCUMENT_MAX_BYTES, TABLE_MAX_BYTES
 from modelplane.errors import EXIT_USAGE
 from tests.stacks import copy_project
 
+pytestmark = pytest.mark.long
+
 # Nothing listens there: a command that reached AWS would fail on it (a defect this test would show).
 NO_AWS = "http://127.0.0.1:9"
 FILE = "input"

@@ -53,6 +53,8 @@ from tests.drift.harness import (
 )
 from tests.stacks import SimulateStack, stack_config, write_stack
 
+pytestmark = pytest.mark.long
+
 UNTIL = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 WINDOW = Window(UNTIL - timedelta(hours=6), UNTIL)

@@ -35,6 +35,8 @@ from tests.drift.harness import (
     write_capture,
 )
 
+pytestmark = pytest.mark.long
+
 END = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 WINDOW = Window(END - timedelta(hours=1), END)
 

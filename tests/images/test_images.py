@@ -35,6 +35,8 @@ from tests.images.harness import (
 )
 from tests.stacks import REPOSITORY
 
+pytestmark = pytest.mark.long
+
 CHECKS = ["manifest", "label", "port", "readiness", "ping", "invocations", "bad input", "metrics", "sigterm"]
 CHECKS += ["bind-to-port", "non-root"]
 SHORT = ["--readiness-timeout", "6", "--stop-timeout", "3"]

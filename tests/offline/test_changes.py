@@ -32,6 +32,8 @@ from tests.graphs import recorded
 from tests.sarif import sarif_validator
 from tests.stacks import REPOSITORY, SimulateStack
 
+pytestmark = pytest.mark.long
+
 STACK_URN = "urn:pulumi:prod::modelplane::pulumi:pulumi:Stack::modelplane-prod"
 KEY_COMPONENT = "modelplane:index:EncryptionKey"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"

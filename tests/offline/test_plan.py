@@ -41,6 +41,8 @@ from modelplane.report.plan_text import render_text
 from tests.sarif import sarif_validator
 from tests.stacks import FIXTURES_DIR, REPOSITORY, STACK_NAMES, SimulateStack, copy_project, stack_file
 
+pytestmark = pytest.mark.long
+
 UNDERSIZED_PROD = FIXTURES_DIR / "plan-undersized-prod.yaml"
 MALFORMED = FIXTURES_DIR / "plan-malformed.yaml"
 FEATURE_STORE_TOKEN = "fixture-token-7f3a9c1e5b2d4068"

@@ -18,6 +18,8 @@ from modelplane.offline.graph import Simulation
 from modelplane.offline.simulation import simulate_in_subprocess, start_module
 from tests.stacks import REPOSITORY, STACK_NAMES, SimulateStack, stack_file
 
+pytestmark = pytest.mark.long
+
 # The packages whose import is most of a simulation's cost, and which the fork server imports for it.
 PRELOADED = {"pulumi", "pulumi_aws", "pulumi_kubernetes", "modelplane_components", "parver"}
 

@@ -24,6 +24,8 @@ from modelplane.errors import EXIT_OK, EXIT_USAGE
 from tests.stacks import REPOSITORY, copy_project
 from tests.venvs import cached_venv
 
+pytestmark = pytest.mark.long
+
 # Constructs components (nested ones, imported relatively; one checking AWS's limits) under pulumi's mocks.
 COMPONENTS_SCRIPT = """
 import importlib.util, json

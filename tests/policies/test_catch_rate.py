@@ -36,6 +36,8 @@ from modelplane.offline.policy_config import load_policy_pack_config, policy_con
 from tests.policies.platform_program import Recorded
 from tests.stacks import PACK_DIR
 
+pytestmark = pytest.mark.long
+
 IDENTITY = StackIdentity(project="platform", stack="prod", config={"aws:region": "eu-west-1"})
 CATCH_RATE = 0.9
 NOT_RULES = ("property_map.py", "tagging.py")

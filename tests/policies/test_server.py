@@ -47,6 +47,8 @@ from tests.graphs import recorded
 from tests.policies.platform_program import Recorded
 from tests.stacks import PACK_DIR, SimulateStack
 
+pytestmark = pytest.mark.long
+
 PACK = "modelplane-guard"
 ENV = {"PULUMI_PROJECT": "modelplane", "PULUMI_STACK": "prod", "PULUMI_DRY_RUN": "true"}
 

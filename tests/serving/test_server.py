@@ -16,12 +16,15 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from modelplane_components.kubernetes_pods import METRICS_PATH
 
 from modelplane.abtest.prometheus import kubernetes_observations
 from modelplane.timewindow import Window
 from tests.servers import prometheus_server
 from tests.serving.server_process import STARTUP_SECONDS, environment, get, invoke, server
+
+pytestmark = pytest.mark.long
 
 # Predict code that takes `delay` seconds per request and fails (500) on the value "fail".
 SLOW_CODE = """
