@@ -85,19 +85,12 @@ class Timing:
     analyze_stack: float
 
 
-def pack_cpu_seconds() -> float:
-    """User and system CPU time of this process's `python -m pulumi.policy` child (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        # After the command name: state, ppid, ... utime is field 14 and stime 15 of the whole line.
-        if int(fields[1]) == os.getpid() and b"pulumi.policy" in cmdline:
-            return (int(fields[11]) + int(fields[12])) / ticks
-    raise RuntimeError("the policy pack process was not found")
+def pack_cpu_seconds(pid: int) -> float:
+    """User and system CPU time of the pack's process (Linux /proc): a fork of the fork server, or a fresh
+    `python -m pulumi.policy`."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command name: state, ppid, ... utime is field 14 and stime 15 of the whole line.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pack_copy(directory: Path, name: str, entry_point: str) -> Path:
@@ -120,12 +113,12 @@ def judge_once(pack_dir: Path, resources: Sequence[RecordedResource]) -> Timing:
         info = pack.info()
         startup = time.perf_counter() - started
         pack.configure(reconcile_config(info, load_policy_pack_config(policy_config_path("prod"))))
-        cpu = pack_cpu_seconds()
+        cpu = pack_cpu_seconds(pack.pid)
         started = time.perf_counter()
         for request in requests:
             pack.stub.Analyze(request)
         analyze = time.perf_counter() - started
-        analyze_cpu = pack_cpu_seconds() - cpu
+        analyze_cpu = pack_cpu_seconds(pack.pid) - cpu
         started = time.perf_counter()
         pack.stub.AnalyzeStack(stack_request)
         analyze_stack = time.perf_counter() - started

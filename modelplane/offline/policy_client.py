@@ -320,9 +320,11 @@ class StackIdentity:
 class RunningPack:
     """A connected pack, with one method per protocol step (call them in the CLI's order)."""
 
-    def __init__(self, stub: analyzer_pb2_grpc.AnalyzerStub, pack_dir: Path) -> None:
+    def __init__(self, stub: analyzer_pb2_grpc.AnalyzerStub, pack_dir: Path, pid: int) -> None:
         self.stub = stub
         self.pack_dir = pack_dir
+        self.pid = pid
+        """The pack's process: a fresh interpreter's, or a fork of the fork server (benchmarks read its CPU time)."""
 
     def handshake(self) -> None:
         """The CLI's first call; the Python SDK does not implement it, which the CLI tolerates."""
@@ -394,7 +396,7 @@ def start_pack(
             with stdout:
                 port = _read_port(process, stdout, stderr)
                 with grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS) as channel:
-                    yield RunningPack(analyzer_pb2_grpc.AnalyzerStub(channel), pack_dir)
+                    yield RunningPack(analyzer_pb2_grpc.AnalyzerStub(channel), pack_dir, process.pid)
         finally:
             _stop(process)
 

@@ -70,6 +70,9 @@ class SimulationFailed(CheckFailed):
 class Child(Protocol):
     """A process running `python -m <module>`: `subprocess.Popen`, or a fork of the fork server."""
 
+    @property
+    def pid(self) -> int: ...
+
     def poll(self) -> int | None: ...
 
     def send_signal(self, sig: int, /) -> None: ...
@@ -84,6 +87,12 @@ class ForkedChild:
 
     def __init__(self, process: BaseProcess) -> None:
         self._process = process
+
+    @property
+    def pid(self) -> int:
+        pid = self._process.pid
+        assert pid is not None, "a started process has a pid"
+        return pid
 
     def poll(self) -> int | None:
         return self._process.exitcode
