@@ -82,19 +82,22 @@ class ModelState:
         self.problem = LOADING
 
     def load(self, settings: Settings) -> None:
+        """Load the model on the loader's thread. Each outcome is logged before /ping can report it, so whoever
+        sees the new state finds its log line already written."""
         started = time.perf_counter()
         try:
             model = models.load(settings)
         except ModelLoadError as error:
-            self.problem = f"model not loaded: {error}"
-            log.error("%s", self.problem)
+            problem = f"model not loaded: {error}"
+            log.error("%s", problem)
+            self.problem = problem
             return
         except Exception as error:
-            self.problem = f"model not loaded: {type(error).__name__}: {error}"
             log.exception("model not loaded")
+            self.problem = f"model not loaded: {type(error).__name__}: {error}"
             return
-        self.model = model
         log.info("ready in %.2f s: %s", time.perf_counter() - started, model.description)
+        self.model = model
 
 
 def create_app(

@@ -27,7 +27,7 @@ from modelplane.drift.baseline import baseline_from_frame
 from modelplane.drift.query import WindowAggregates
 from modelplane.timewindow import Window
 from modelplane_serving import codec, payloads
-from modelplane_serving.app import batch_parameters
+from modelplane_serving.app import LOADING, ModelState, batch_parameters
 from modelplane_serving.config import ConfigError, Settings
 from modelplane_serving.errors import ClientError
 from tests.drift.harness import (
@@ -356,6 +356,38 @@ def test_a_missing_or_corrupt_model_fails_ping_with_the_reason_in_the_log(
     assert ping.status_code == 503 and reason in ping.json()["error"]
     assert (invocation.status_code, invocation.json()) == (503, {"error": "the model could not be loaded (see /ping)"})
     assert any(reason in record.getMessage() for record in caplog.records), caplog.text
+
+
+@pytest.mark.parametrize(
+    ("contents", "reason"),
+    [
+        ({"model.onnx": b"not a protobuf"}, "onnxruntime cannot load it"),
+        ({"code/inference.py": b"raise OSError('weights.bin missing')\n"}, "OSError: weights.bin missing"),
+    ],
+)
+def test_a_load_failure_is_logged_before_ping_can_report_it(
+    tmp_path: Path, contents: dict[str, bytes], reason: str
+) -> None:
+    """The model loads on a thread of its own: whoever sees /ping fail must find the reason in the log already."""
+    for name, data in contents.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    state = ModelState()
+    published_when_logged: list[str] = []
+
+    class Witness(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            published_when_logged.append(state.problem)
+
+    witness = Witness(logging.ERROR)
+    logger = logging.getLogger("modelplane_serving")
+    logger.addHandler(witness)
+    try:
+        state.load(Settings(model_dir=tmp_path))
+    finally:
+        logger.removeHandler(witness)
+    assert published_when_logged == [LOADING]
+    assert reason in state.problem
 
 
 def test_no_model_directory_names_where_sagemaker_unpacks_the_archive(serve: Serve, tmp_path: Path) -> None:
