@@ -14,6 +14,7 @@ holds at most two batches (one read while the next downloads).
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -43,9 +44,6 @@ _RECORD_COLUMNS = {
 }
 # What the drift query reads from DuckDB (`_lines_view` defines `capture_lines` for each batch).
 SOURCE = "SELECT file, event_id, inference_time, has_input, content_type, encoding, data FROM capture_lines"
-# The drift queries last parsed by DuckDB, by text (`_parsed`).
-_PARSED: dict[str, duckdb.Statement] = {}
-_PARSED_KEPT = 16
 
 
 def _lines_view(files: Sequence[Path]) -> str:
@@ -107,23 +105,20 @@ def judge_files_in(
 ) -> WindowAggregates:
     """The drift query over local capture files in an open session (`connect`), which may judge other windows
     before and after: opening and closing a DuckDB database costs more than judging a small window."""
-    query = _parsed(connection, duckdb_sql(trino_sql(baseline, window, SOURCE)))
+    query = _parsed(duckdb_sql(trino_sql(baseline, window, SOURCE)))
     total = WindowAggregates()
     for batch in batches(files, lambda path: path.stat().st_size, BATCH_BYTES):
         total.merge(_run(connection, query, batch, baseline))
     return total
 
 
-def _parsed(connection: duckdb.DuckDBPyConnection, query: str) -> duckdb.Statement:
-    """The query as DuckDB parsed it, kept for the texts last parsed: parsing takes about 5 ms of the 30 ms DuckDB
+@functools.lru_cache(maxsize=16)
+def _parsed(query: str) -> duckdb.Statement:
+    """The query as DuckDB parses it, kept for the texts last parsed: parsing takes about 5 ms of the 30 ms DuckDB
     spends on a small batch, and every batch of a window, and every window of one baseline a process judges (the
-    tests judge hundreds), would parse the same text again. A parsed statement runs on any session."""
-    statement = _PARSED.get(query)
-    if statement is None:
-        if len(_PARSED) >= _PARSED_KEPT:
-            _PARSED.clear()
-        (statement,) = connection.extract_statements(query)
-        _PARSED[query] = statement
+    tests judge hundreds), would parse the same text again. Parsing binds nothing, so a parsed statement runs on
+    any session."""
+    (statement,) = duckdb.extract_statements(query)
     return statement
 
 
@@ -182,7 +177,7 @@ def judge_bucket(
     directory = Path(tempfile.mkdtemp(prefix="modelplane-drift-"))
     try:
         with connect(threads) as connection, ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
-            query = _parsed(connection, duckdb_sql(trino_sql(baseline, window, SOURCE)))
+            query = _parsed(duckdb_sql(trino_sql(baseline, window, SOURCE)))
 
             def download(batch: list[CaptureObject] | None) -> list[Future[Path]] | None:
                 if batch is None:

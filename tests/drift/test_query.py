@@ -214,7 +214,7 @@ def test_the_statement_parsed_for_a_text_reads_each_windows_own_files_in_any_ses
             files = write_capture(tmp_path / str(index), lines)
             answer = embedded.judge_files_in(session, files, small_baseline, WINDOW)
             assert comparable(answer) == comparable(reference_aggregates(lines, WINDOW, small_baseline)), index
-        assert embedded._parsed(other, text) is embedded._parsed(drift_session, text)
+        assert embedded._parsed(text) is embedded._parsed(text)
 
 
 def test_every_case_at_once_in_several_batches_adds_up_to_the_reference(
