@@ -33,7 +33,7 @@ def read_bytes(path: Path, *, max_bytes: int = DOCUMENT_MAX_BYTES) -> bytes:
         if path.is_dir():
             raise BadInput(f"{path}: a folder, not a file")
         if size > max_bytes:
-            raise BadInput(f"{path}: {_size(size)}, more than the {_size(max_bytes)} such a file may have")
+            raise BadInput(f"{path}: {too_large(size, max_bytes)}")
         data = path.read_bytes()
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
@@ -84,6 +84,14 @@ def problems_text(error: ValidationError) -> str:
     ]
     more = len(problems) - SHOWN_PROBLEMS
     return "; ".join(problems[:SHOWN_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
+
+
+def too_large(size: int, max_bytes: int) -> str:
+    """Why a file of `size` bytes is refused, when a file may have at most `max_bytes`."""
+    shown, limit = _size(size), _size(max_bytes)
+    if shown == limit:  # just over the limit, where the rounded sizes read the same
+        shown, limit = f"{size} bytes", f"{max_bytes} bytes"
+    return f"{shown}, more than the {limit} such a file may have"
 
 
 def _size(count: int) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML, YAMLError
 
+from modelplane.config.inputs import DOCUMENT_MAX_BYTES, too_large
 from modelplane.errors import BadInput
 
 if TYPE_CHECKING:
@@ -128,8 +129,12 @@ def read_stack_document(path: Path, source: str | None = None) -> dict[str, Any]
 
 
 def read_yaml(path: Path, source: str, what: str = "file") -> Any:
-    """A YAML file's document; a missing, unreadable or malformed file is one `SettingsError` line."""
+    """A YAML file's document; a missing, unreadable, absurdly large or malformed file is one `SettingsError`
+    line."""
     try:
+        size = path.stat().st_size
+        if size > DOCUMENT_MAX_BYTES:
+            raise SettingsError(source, [("", too_large(size, DOCUMENT_MAX_BYTES))])
         text = path.read_text(encoding="utf-8")
         if _nests_deeper_than(text, FLOW_NESTING_LIMIT):
             raise SettingsError(source, [("", _TOO_DEEP)])

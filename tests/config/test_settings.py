@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from modelplane.config.inputs import DOCUMENT_MAX_BYTES
 from modelplane.config.loader import SettingsError, load_stack_file, read_stack_file, settings_from_config
 from modelplane.offline.simulation import start_module
 from modelplane.settings import Environment, Settings, Strategy
@@ -325,6 +326,19 @@ def test_a_file_nested_deeper_than_any_parse_is_refused_before_the_parser_runs(
     with pytest.raises(SettingsError) as caught:
         load_stack_file(deep)
     assert caught.value.lines == [f"{deep}: invalid YAML: nested too deeply"]
+
+
+def test_a_stack_file_larger_than_any_input_may_be_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The size limit every file a command reads has (config/inputs.py), and its message."""
+    large = tmp_path / "Pulumi.large.yaml"
+    with large.open("wb") as handle:  # sparse: as large as it says, instantly
+        handle.truncate(DOCUMENT_MAX_BYTES + 1)
+    monkeypatch.setattr(Path, "read_text", lambda *_, **__: pytest.fail("the file was read"))
+    with pytest.raises(SettingsError) as caught:
+        load_stack_file(large)
+    assert caught.value.lines == [f"{large}: 67108865 bytes, more than the 67108864 bytes such a file may have"]
 
 
 def test_nesting_the_parser_reads_and_brackets_in_strings_are_not_refused(tmp_path: Path) -> None:
