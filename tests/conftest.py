@@ -6,7 +6,6 @@ Helpers that are not fixtures live in modules of their own (`tests/stacks.py`, `
 
 from __future__ import annotations
 
-import fcntl
 import gc
 import hashlib
 import json
@@ -22,6 +21,7 @@ from modelplane.offline.graph import Simulation
 from modelplane.offline.simulation import simulate_in_subprocess
 from tests.servers import moto_server, reset_moto
 from tests.stacks import REPOSITORY, SimulateStack, copy_project, stack_file
+from tests.workers import made_once, shared_folder
 
 # A worker allocates fast (the SDKs' objects, moto's and botocore's models, 2,600 collected tests), and at the
 # collector's default thresholds it ran some 5,000 collections, the full ones traversing every module
@@ -60,9 +60,7 @@ def simulate_stack(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> 
     The pytest-xdist workers of a run share the simulations (by the stack file, its content, the stack's
     name and the secret values), each made by the first worker that needs it.
     """
-    base = tmp_path_factory.getbasetemp()
-    shared = (base if worker_id == "master" else base.parent) / "simulations"
-    shared.mkdir(exist_ok=True)
+    shared = shared_folder(tmp_path_factory, worker_id, "simulations")
     # Keyed first by the file's path and bytes, as asked: the tests ask for the same simulations hundreds of
     # times, and parsing a stack file for its stand-in secrets takes 10 ms.
     cache: dict[tuple[Any, ...], Simulation] = {}
@@ -79,21 +77,16 @@ def simulate_stack(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> 
             key = hashlib.sha256(
                 json.dumps([path.read_text(encoding="utf-8"), str(path), stack_name, dict(secret_values)]).encode()
             ).hexdigest()
-            cache[asked] = _shared_simulation(shared / key, path, stack_name, secret_values)
+            simulated = made_once(
+                shared / key,
+                lambda: json.dumps(
+                    simulate_in_subprocess(path, stack_name, secret_values, project_root=REPOSITORY).to_json()
+                ),
+            )
+            cache[asked] = Simulation.from_json(json.loads(simulated))
         return cache[asked]
 
     return run
-
-
-def _shared_simulation(entry: Path, path: Path, stack_name: str | None, secret_values: Mapping[str, str]) -> Simulation:
-    """The simulation stored at `entry`, made there under a lock by the first worker asking."""
-    with entry.with_suffix(".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if entry.exists():
-            return Simulation.from_json(json.loads(entry.read_text(encoding="utf-8")))
-        simulation = simulate_in_subprocess(path, stack_name, secret_values, project_root=REPOSITORY)
-        entry.write_text(json.dumps(simulation.to_json()), encoding="utf-8")
-        return simulation
 
 
 @pytest.fixture

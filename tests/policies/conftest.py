@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from modelplane.offline.policy_client import RunningPack, StackIdentity, start_pack
 from tests.policies.platform_program import PROGRAMS, Recorded, parse, record
+from tests.workers import made_once, shared_folder
 
 
 @pytest.fixture(scope="session")
@@ -19,19 +19,12 @@ def recorded_programs(tmp_path_factory: pytest.TempPathFactory, worker_id: str) 
     the pytest-xdist workers share what the first worker that needs them recorded (as `simulate_stack` shares
     simulations). Callers don't change what they get.
     """
-    base = tmp_path_factory.getbasetemp()
-    shared = (base if worker_id == "master" else base.parent) / "recorded-programs"
-    shared.mkdir(exist_ok=True)
+    entry = shared_folder(tmp_path_factory, worker_id, "recorded-programs") / "programs.jsonl"
     cache: dict[str, Recorded] = {}
 
     def recorded(program: str) -> Recorded:
         if not cache:
-            entry = shared / "programs.jsonl"
-            with entry.with_suffix(".lock").open("w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                if not entry.exists():
-                    entry.write_text(record(list(PROGRAMS)), encoding="utf-8")
-                cache.update(parse(entry.read_text(encoding="utf-8")))
+            cache.update(parse(made_once(entry, lambda: record(list(PROGRAMS)))))
         return cache[program]
 
     return recorded
