@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -360,6 +361,9 @@ def serve(
 ) -> None:  # pragma: no cover - blocks; exercised through the gRPC contract tests
     """Serve the pack until interrupted, as `PolicyPack(...)` does but with `GuardAnalyzer`."""
     check_pack(name, policies)
+    # The CLI (and `modelplane plan`) stops the pack with SIGINT, then kills it. A pack started with SIGINT
+    # ignored, as every command of a script's background job is, would wait out that grace and be killed.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     servicer = GuardAnalyzer(name, policies, enforcement_level, description=description)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=SERVER_THREADS),

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from modelplane.offline.graph import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, Simulation
 from modelplane.offline.policy_client import (
+    ENGINE_ADDRESS,
     StackIdentity,
     analyze_request,
     analyze_stack_request,
@@ -277,3 +282,21 @@ def test_the_served_pack_answers_as_the_sdks_policy_pack(simulate_stack: Simulat
     for index, (mine, expected) in enumerate(zip(ours, theirs, strict=True)):
         assert mine == expected, f"response {index} differs"
     assert any(response.diagnostics for response in ours[1:]), "the comparison covers diagnostics"
+
+
+def test_the_pack_stops_on_sigint_even_when_started_with_it_ignored() -> None:
+    """A script's background job (`modelplane plan ... &`) starts every process with SIGINT ignored; the pack
+    still stops, cleanly, when it is sent SIGINT."""
+    command = shlex.join([sys.executable, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."])
+    # `trap '' INT` ignores SIGINT, and a signal ignored stays ignored across exec, as in a background job.
+    pack = subprocess.Popen(
+        ["sh", "-c", f"trap '' INT; exec {command}"], cwd=PACK_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert pack.stdout is not None
+        assert pack.stdout.readline().strip().isdigit(), "the pack reports its port"
+        pack.send_signal(signal.SIGINT)
+        assert pack.wait(timeout=10) == 0, pack.stderr.read() if pack.stderr else ""
+    finally:
+        pack.kill()
+        pack.wait()
