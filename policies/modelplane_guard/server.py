@@ -375,9 +375,10 @@ def serve(
     # What start-up built (the SDK, gRPC, the rules) lives as long as the process: frozen, it is left out of
     # every garbage collection, the one at exit included, which makes stopping the pack ten times faster.
     gc.freeze()
-    sys.stdout.buffer.write(f"{port}\n".encode())
-    sys.stdout.buffer.flush()
     try:
+        # Announced inside the `try`: whoever reads the port may interrupt the pack at once.
+        sys.stdout.buffer.write(f"{port}\n".encode())
+        sys.stdout.buffer.flush()
         while True:
             time.sleep(24 * 60 * 60)
     except KeyboardInterrupt:
