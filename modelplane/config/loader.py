@@ -6,6 +6,8 @@ same checks and the same `<file>: <key path>: <problem>` messages.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -31,6 +33,8 @@ REGION_KEY = "aws:region"
 # more than this many at once is refused before parsing; brackets in strings and comments count too, which
 # only a document no one writes could reach.
 FLOW_NESTING_LIMIT = 1000
+# Texts up to this size keep their parsed document for the next read of the same text (`_parsed`).
+PARSED_TEXT_KEPT_MAX = 1024 * 1024
 _FLOW_BRACKETS = re.compile(r"[\[\]{}]")
 _TOO_DEEP = "invalid YAML: nested too deeply"
 PROJECT = "modelplane"
@@ -138,7 +142,9 @@ def read_yaml(path: Path, source: str, what: str = "file") -> Any:
         text = path.read_text(encoding="utf-8")
         if _nests_deeper_than(text, FLOW_NESTING_LIMIT):
             raise SettingsError(source, [("", _TOO_DEEP)])
-        return YAML(typ="safe").load(text)
+        if len(text) > PARSED_TEXT_KEPT_MAX:
+            return YAML(typ="safe").load(text)
+        return copy.deepcopy(_parsed(text))
     except FileNotFoundError:
         raise SettingsError(source, [("", f"no such {what}")]) from None
     except (OSError, UnicodeDecodeError) as error:
@@ -150,6 +156,14 @@ def read_yaml(path: Path, source: str, what: str = "file") -> Any:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
         raise SettingsError(source, [("", f"{where}invalid YAML: {problem}")]) from None
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str) -> Any:
+    """`text`'s document, parsed once per text: a command reads its stack and project files more than once
+    (`plan`: for the CLI's checks, the settings, the pack and the program), and ruamel's parser, pure Python,
+    takes milliseconds a stack file. `read_yaml` hands out copies."""
+    return YAML(typ="safe").load(text)
 
 
 def _nests_deeper_than(text: str, limit: int) -> bool:

@@ -341,6 +341,23 @@ def test_a_stack_file_larger_than_any_input_may_be_is_refused_before_it_is_read(
     assert caught.value.lines == [f"{large}: 67108865 bytes, more than the 67108864 bytes such a file may have"]
 
 
+def test_a_text_read_again_is_not_parsed_again_and_each_read_gets_its_own_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_stack(tmp_path, stack_config("dev"), "dev")
+    first = read_stack_file(path)
+    first["modelplane:tags"]["team"] = "changed by a caller"
+    monkeypatch.setattr(YAML, "load", lambda *_: pytest.fail("the same text was parsed again"))
+    again = read_stack_file(path)
+    assert again == stack_config("dev")
+
+    edited = stack_config("dev")
+    edited["modelplane:tags"]["team"] = "edited"
+    write_stack(tmp_path, edited, "dev")
+    monkeypatch.undo()
+    assert read_stack_file(path)["modelplane:tags"]["team"] == "edited", "an edited file is read anew"
+
+
 def test_nesting_the_parser_reads_and_brackets_in_strings_are_not_refused(tmp_path: Path) -> None:
     config = stack_config("dev")
     config["modelplane:tags"]["note"] = "]" * 2_000 + "[" * 900
