@@ -16,6 +16,7 @@ import functools
 import itertools
 import json
 import logging
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -628,12 +629,17 @@ def fake_pulumi(
     """A `pulumi` executable that records each call's arguments and answers as told: `stack output` with
     `stdout`/`stderr`/`exit_code`, `config get` with the stack's secret `kubeconfig`, else `config_error`
     (by default the CLI's "not found")."""
-    config = f"printf '%s' '{kubeconfig}'; exit 0" if kubeconfig else f"printf '%s' \"{config_error}\" >&2; exit 255"
+    # Every answer shell-quoted: a kubeconfig quotes its server URL.
+    config = (
+        f"printf '%s' {shlex.quote(kubeconfig)}; exit 0"
+        if kubeconfig
+        else f"printf '%s' {shlex.quote(config_error)} >&2; exit 255"
+    )
     script = directory / "pulumi"
     script.write_text(
-        f'#!/bin/sh\necho "$@" >> {directory / "arguments"}\n'
+        f'#!/bin/sh\necho "$@" >> {shlex.quote(str(directory / "arguments"))}\n'
         f'if [ "$1" = config ]; then {config}; fi\n'
-        f"printf '%s' '{stdout}'\nprintf '%s' '{stderr}' >&2\nexit {exit_code}\n",
+        f"printf '%s' {shlex.quote(stdout)}\nprintf '%s' {shlex.quote(stderr)} >&2\nexit {exit_code}\n",
         encoding="utf-8",
     )
     script.chmod(0o755)
