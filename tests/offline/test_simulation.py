@@ -32,11 +32,14 @@ def test_a_fork_of_the_server_imports_no_sdk_module_to_simulate_a_shipped_stack(
     )
 
     assert running.wait() == 0, running.errors
-    imported = json.loads(printed[-1])
+    probe = json.loads(printed[-1])
+    imported = probe["imported"]
     assert "pulumi_aws" not in imported, "the probe ran in a fresh interpreter, not in a fork of the server"
     assert [name for name in imported if name.split(".")[0] in PRELOADED] == [], (
         "add these to SDK_MODULES in modelplane/offline/preload.py"
     )
+    # What the preload built stays out of the fork's collections (which would copy the pages they touch).
+    assert probe["frozen"] > 100_000, "the fork server froze what its preload built"
 
 
 def test_a_project_holding_another_copy_of_the_code_forks_only_when_the_caller_vouches_for_the_copy(
