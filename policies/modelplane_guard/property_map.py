@@ -505,9 +505,11 @@ SIGNALS: tuple[Signal, ...] = (
             # A Kafka or Redis client's protocol (a DMS endpoint's `kafkaSettings`, `redisSettings`).
             "securityProtocol",
             "sslSecurityProtocol",
+            # Mail delivery and receipt: `Optional` accepts (or falls back to) an unencrypted connection.
+            "tlsPolicy",
         ),
         schema=("string",),
-        insecure=r"plaintext|tls_plaintext|sasl[-_]plaintext|disabled|preferred|none",
+        insecure=r"plaintext|tls_plaintext|sasl[-_]plaintext|disabled|preferred|none|optional",
         why="clients may connect without TLS",
     ),
     Signal(
@@ -587,6 +589,22 @@ SIGNALS: tuple[Signal, ...] = (
         insecure="http",
         absent=Absent.IGNORE,
         why="clients connect over plain HTTP; listen on HTTPS",
+    ),
+    Signal(
+        id="server-protocol",
+        concern=IN_TRANSIT,
+        kind=Kind.CHOICE,
+        # The protocol a service speaks to a server it reads or writes (a DataSync object storage location):
+        # HTTP carries the data and the credentials unencrypted.
+        names="serverProtocol",
+        schema=("string",),
+        insecure="http",
+        absent=Absent.IGNORE,
+        why="data and credentials cross the network to the server unencrypted",
+        exclude=(
+            # An agent runtime's application protocol (HTTP among MCP and A2A), served behind its HTTPS endpoint.
+            r"aws:bedrock/agentcoreAgentRuntime:.*",
+        ),
     ),
     Signal(
         id="plaintext-protocol",
@@ -809,8 +827,10 @@ SIGNALS: tuple[Signal, ...] = (
         id="world-open-ingress-rule",
         concern=PUBLIC,
         kind=Kind.CIDRS,
-        names=r"cidrBlocks?|ipv6CidrBlocks?|cidrIpv4|cidrIpv6|cidrIp",
-        types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*Ingress[A-Za-z0-9]*",
+        # Ingress rules declared on their own, and the public ports an instance opens (Lightsail's
+        # `portInfos[].cidrs`), each with its ports beside its ranges.
+        names=r"cidrBlocks?|ipv6CidrBlocks?|cidrIpv4|cidrIpv6|cidrIp|cidrs|ipv6Cidrs",
+        types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*(Ingress|PublicPorts?)[A-Za-z0-9]*",
         schema=("string",),
         why="anyone on the internet can connect",
     ),
@@ -972,6 +992,18 @@ SIGNALS: tuple[Signal, ...] = (
         why="one API call (or a mistaken `pulumi destroy`) deletes it and its data",
     ),
     Signal(
+        id="deletion-protection-state",
+        concern=DURABILITY,
+        kind=Kind.CHOICE,
+        # Deletion protection as a state rather than a switch (a Cognito user pool's `INACTIVE` by default,
+        # a Verified Permissions policy store's `DISABLED`): the services that spell it so hold identities
+        # and authorization policies, data whatever the encryption and backup inputs say.
+        names=_words("deletionProtection", "deletionProtectionStatus"),
+        schema=("string",),
+        insecure=r"inactive|disabled",
+        why="one API call (or a mistaken `pulumi destroy`) deletes it and its data",
+    ),
+    Signal(
         id="final-snapshot",
         concern=DURABILITY,
         kind=Kind.SWITCH,
@@ -1006,6 +1038,27 @@ SIGNALS: tuple[Signal, ...] = (
         within="pointInTimeRecovery",
         schema=("boolean",),
         secure=True,
+        why="a bad write or delete cannot be rolled back",
+    ),
+    Signal(
+        id="point-in-time-recovery-flag",
+        concern=DURABILITY,
+        kind=Kind.SWITCH,
+        # The switch as a property of its own (a DynamoDB table replica's `pointInTimeRecovery`).
+        names=r"pointInTimeRecovery(Enabled)?",
+        schema=("boolean",),
+        secure=True,
+        why="a bad write or delete cannot be rolled back",
+    ),
+    Signal(
+        id="point-in-time-recovery-status",
+        concern=DURABILITY,
+        kind=Kind.CHOICE,
+        # The switch as a status (Keyspaces' `pointInTimeRecovery.status`, `DISABLED` by default).
+        names="status",
+        within="pointInTimeRecovery",
+        schema=("string",),
+        insecure="disabled",
         why="a bad write or delete cannot be rolled back",
     ),
     Signal(
@@ -1236,7 +1289,9 @@ SIGNALS: tuple[Signal, ...] = (
         kind=Kind.DOCUMENT,
         # The names resource and identity policies go by; the pack reads only values that are JSON documents.
         names=r"polic(y|ies)|policyDocument|policyText|[a-z]+PolicyDocument|(access|resource|inline|session|permission|repository|webAppEndpoint|deliveryDestination|bucket|queue|topic|vault|key|endpoint)Polic(y|ies)",
-        schema=("string", "any"),
+        # A JSON string, or an object where the SDK types the input as a policy document
+        # (`aws.iam.PolicyDocument`: a search domain's `accessPolicies`, a log resource policy's `policyDocument`).
+        schema=("string", "any", "object"),
         # Documents that only narrow what a role grants: session (scope-down) policies, whose effective
         # permissions are the intersection with the role's, permissions boundaries, and endpoint policies,
         # which filter traffic already inside a network. An `Allow *` in them grants nothing.
