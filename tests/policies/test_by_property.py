@@ -512,6 +512,44 @@ CASES: list[Case] = [
         NOT_APPLICABLE,
         config=PRODUCTION_OFF,
     ),
+    # Point-in-time recovery as a property of its own or as a status, deletion protection as a state.
+    one(
+        "data-durability",
+        "replica-without-point-in-time-recovery",
+        "aws:dynamodb/tableReplica:TableReplica",
+        {"globalTableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/labels", "kmsKeyArn": KEY_ARN},
+        ["pointInTimeRecovery is not set, so it is false (the default): a bad write or delete cannot be rolled back."],
+    ),
+    one(
+        "data-durability",
+        "recovery-status-disabled",
+        "aws:keyspaces/table:Table",
+        {"keyspaceName": "events", "tableName": "clicks", "pointInTimeRecovery": {"status": "DISABLED"}},
+        ["pointInTimeRecovery.status is 'DISABLED': a bad write or delete cannot be rolled back."],
+    ),
+    one(
+        "data-durability",
+        "recovery-status-enabled",
+        "aws:keyspaces/table:Table",
+        {"keyspaceName": "events", "tableName": "clicks", "pointInTimeRecovery": {"status": "ENABLED"}},
+        [],
+    ),
+    one(
+        "data-durability",
+        "deletion-protection-inactive-by-default",
+        "aws:cognito/userPool:UserPool",
+        {"name": "annotators"},
+        [
+            "deletionProtection is not set, so it is 'INACTIVE' (the default): one API call (or a mistaken `pulumi destroy`) deletes it and its data."
+        ],
+    ),
+    one(
+        "data-durability",
+        "deletion-protection-active",
+        "aws:cognito/userPool:UserPool",
+        {"deletionProtection": "ACTIVE"},
+        [],
+    ),
     # --- instance metadata ---------------------------------------------------------------------------
     one("instance-metadata-v2", "compliant", INSTANCE, instance(), []),
     one(
@@ -1145,6 +1183,34 @@ LATER: list[tuple[str, str, dict[str, Any], str]] = [
         "aws:glacier/vault:Vault",
         {"accessPolicy": PUBLIC_DOCUMENT},
         "accessPolicy statement 0",
+    ),
+    (
+        # The SDK types this input as a policy document object, not a JSON string.
+        "resource-policies-not-public",
+        "aws:elasticsearch/domainPolicy:DomainPolicy",
+        {"domainName": "legacy-search", "accessPolicies": PUBLIC_DOCUMENT},
+        "accessPolicies statement 0",
+    ),
+    (
+        "encryption-in-transit",
+        "aws:ses/configurationSet:ConfigurationSet",
+        {"name": "alerts", "deliveryOptions": {"tlsPolicy": "Optional"}},
+        "deliveryOptions.tlsPolicy is 'Optional'",
+    ),
+    (
+        "encryption-in-transit",
+        "aws:datasync/locationObjectStorage:LocationObjectStorage",
+        {"serverHostname": "objects.example.com", "bucketName": "datasets", "serverProtocol": "HTTP"},
+        "serverProtocol is 'HTTP'",
+    ),
+    (
+        "public-exposure",
+        "aws:lightsail/instancePublicPorts:InstancePublicPorts",
+        {
+            "instanceName": "demo",
+            "portInfos": [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrs": ["0.0.0.0/0"]}],
+        },
+        "portInfos[0].cidrs includes the whole internet",
     ),
     (
         "aws-containers-unprivileged",
