@@ -7,7 +7,7 @@ so they judge a role from a Helm chart or a hand-written manifest as they judge 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Severity
@@ -15,28 +15,43 @@ from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, Seve
 from .common import (
     PRODUCTION_PROPERTY,
     PRODUCTION_SCHEMA,
+    ReachingPolicy,
     Report,
     applies_to,
     as_list,
     as_mapping,
     config_schema,
     dig,
+    is_mapping,
+    is_sequence,
     is_world,
+    plain,
     production_gate,
     rule,
     sources,
 )
+from .kubernetes import is_custom_resource
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_VERSIONS = ("v1", "v1beta1", "v1alpha1")
+# Every form pulumi-kubernetes offers a kind in: the object, a server-side apply patch of it (which
+# sets the fields it lists), and a list of them (`items[]`).
+RBAC_FORMS = ("", "Patch", "List")
 ROLE_TYPES = tuple(
-    f"kubernetes:{RBAC_GROUP}/{version}:{kind}" for version in RBAC_VERSIONS for kind in ("Role", "ClusterRole")
+    f"kubernetes:{RBAC_GROUP}/{version}:{kind}{form}"
+    for version in RBAC_VERSIONS
+    for kind in ("Role", "ClusterRole")
+    for form in RBAC_FORMS
 )
 BINDING_TYPES = tuple(
-    f"kubernetes:{RBAC_GROUP}/{version}:{kind}"
+    f"kubernetes:{RBAC_GROUP}/{version}:{kind}{form}"
     for version in RBAC_VERSIONS
     for kind in ("RoleBinding", "ClusterRoleBinding")
+    for form in RBAC_FORMS
 )
+# How deep the search for RBAC rules in a custom resource goes (an operator bundle keeps them at
+# `spec.install.spec.clusterPermissions[].rules`).
+MAX_DEPTH = 8
 SERVICE = "kubernetes:core/v1:Service"
 INGRESS_TYPES = (
     "kubernetes:networking.k8s.io/v1:Ingress",
@@ -71,21 +86,71 @@ RBAC_URL = "https://kubernetes.io/docs/concepts/security/rbac-good-practices/"
 
 
 def _kind(args: ResourceValidationArgs) -> str:
-    return args.resource_type.rsplit(":", 1)[-1]
+    """The RBAC kind a resource declares, whatever its form (`ClusterRolePatch` and `ClusterRoleList` are ClusterRoles)."""
+    kind = args.resource_type.rsplit(":", 1)[-1]
+    for form in RBAC_FORMS[1:]:
+        kind = kind.removesuffix(form)
+    return kind
+
+
+def _objects(args: ResourceValidationArgs) -> list[tuple[str, Mapping[str, Any]]]:
+    """The RBAC objects of a resource with their path prefix: the object itself, or each item of a list kind."""
+    if args.resource_type.endswith("List"):
+        return [(f"items[{index}].", as_mapping(item)) for index, item in enumerate(as_list(args.props.get("items")))]
+    return [("", args.props)]
 
 
 def _rules(args: ResourceValidationArgs) -> list[tuple[str, Mapping[str, Any]]]:
-    return [(f"rules[{index}]", as_mapping(raw)) for index, raw in enumerate(as_list(args.props.get("rules")))]
+    """The RBAC rules a resource grants: a Role's or ClusterRole's `rules` (each item's, in a list kind),
+    and, in a custom resource, every list of rules shaped as RBAC's wherever it keeps them (an operator
+    bundle's `clusterPermissions[].rules`, which its installer turns into a ClusterRole)."""
+    if args.resource_type in ROLE_TYPES:
+        return [
+            (f"{prefix}rules[{index}]", as_mapping(raw))
+            for prefix, role_object in _objects(args)
+            for index, raw in enumerate(as_list(role_object.get("rules")))
+        ]
+    if is_custom_resource(args.resource_type):
+        return [(path, as_mapping(raw)) for path, raw in _rules_by_shape(args.props, "", 0)]
+    return []
+
+
+def _is_rbac_rule(value: Any) -> bool:
+    """Whether a mapping is an RBAC PolicyRule: verbs, and the resources or URLs they apply to."""
+    view = plain(value)
+    return is_mapping(view) and "verbs" in view and ("resources" in view or "nonResourceURLs" in view)
+
+
+def _rules_by_shape(node: Any, path: str, depth: int) -> Iterator[tuple[str, Any]]:
+    view = plain(node)
+    if depth > MAX_DEPTH:
+        return
+    if is_mapping(view):
+        for key, value in view.items():
+            where = f"{path}.{key}" if path else str(key)
+            items = plain(value)
+            if key == "rules" and is_sequence(items) and any(_is_rbac_rule(item) for item in items):
+                yield from ((f"{where}[{index}]", item) for index, item in enumerate(items) if _is_rbac_rule(item))
+            elif key not in ("metadata", "status"):
+                yield from _rules_by_shape(value, where, depth + 1)
+    elif is_sequence(view):
+        for index, item in enumerate(view):
+            yield from _rules_by_shape(item, f"{path}[{index}]", depth + 1)
+
+
+def grants_rules(resource_type: str) -> bool:
+    """Whether a resource type may grant RBAC rules: a Role or ClusterRole in any form, or a custom resource."""
+    return resource_type in ROLE_TYPES or is_custom_resource(resource_type)
 
 
 def _values(rbac_rule: Mapping[str, Any], key: str) -> list[str]:
     return [str(value) for value in as_list(rbac_rule.get(key))]
 
 
-def _subjects(args: ResourceValidationArgs) -> str:
+def _subjects(binding: Mapping[str, Any]) -> str:
     subjects = [
         f"{dig(subject, 'kind') or '?'} {'/'.join(str(part) for part in (dig(subject, 'namespace'), dig(subject, 'name')) if part)}"
-        for subject in as_list(args.props.get("subjects"))
+        for subject in as_list(binding.get("subjects"))
     ]
     return ", ".join(subjects) or "no subjects yet"
 
@@ -94,10 +159,13 @@ def _no_privileged_binding(args: ResourceValidationArgs, report: Report) -> None
     if args.resource_type not in BINDING_TYPES:
         return
     privileged = [str(name) for name in as_list(args.get_config().get("privilegedRoles", PRIVILEGED_ROLES))]
-    role = as_mapping(args.props.get("roleRef"))
-    if role.get("kind") == "ClusterRole" and role.get("name") in privileged:
-        where = "the whole cluster" if _kind(args) == "ClusterRoleBinding" else "its namespace"
-        report(f"roleRef binds ClusterRole {role.get('name')} to {_subjects(args)}: they can do anything in {where}.")
+    for prefix, binding in _objects(args):
+        role = as_mapping(binding.get("roleRef"))
+        if role.get("kind") == "ClusterRole" and role.get("name") in privileged:
+            where = "the whole cluster" if _kind(args) == "ClusterRoleBinding" else "its namespace"
+            report(
+                f"{prefix}roleRef binds ClusterRole {role.get('name')} to {_subjects(binding)}: they can do anything in {where}."
+            )
 
 
 no_privileged_binding = ResourceValidationPolicy(
@@ -122,17 +190,16 @@ no_privileged_binding = ResourceValidationPolicy(
 
 
 def _no_wildcards(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type not in ROLE_TYPES:
-        return
     for path, rbac_rule in _rules(args):
         wild = [key for key in ("apiGroups", "resources", "verbs", "nonResourceURLs") if "*" in _values(rbac_rule, key)]
         if wild:
             report(f"{path} uses '*' in {', '.join(wild)}: it grants whatever the API or a new CRD adds later.")
 
 
-no_wildcards = ResourceValidationPolicy(
+no_wildcards = ReachingPolicy(
+    grants_rules,
     name="kubernetes-rbac-no-wildcards",
-    description="Roles and ClusterRoles name their API groups, resources and verbs instead of '*'.",
+    description="Roles and ClusterRoles (and the RBAC rules a custom resource such as an operator bundle carries) name their API groups, resources and verbs instead of '*'.",
     validate=rule(_no_wildcards),
     severity=Severity.HIGH,
     remediation_steps="List the API groups, resources and verbs the subject uses (kubectl auth can-i --list shows what it has).",
@@ -144,11 +211,12 @@ no_wildcards = ResourceValidationPolicy(
 def _no_cluster_secret_reads(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type in BINDING_TYPES and _kind(args) == "ClusterRoleBinding":
         readers = [str(name) for name in as_list(args.get_config().get("secretReadingClusterRoles"))]
-        role = as_mapping(args.props.get("roleRef"))
-        if role.get("kind") == "ClusterRole" and role.get("name") in readers:
-            report(
-                f"roleRef grants ClusterRole {role.get('name')}, which reads secrets, to {_subjects(args)} in every namespace."
-            )
+        for prefix, binding in _objects(args):
+            role = as_mapping(binding.get("roleRef"))
+            if role.get("kind") == "ClusterRole" and role.get("name") in readers:
+                report(
+                    f"{prefix}roleRef grants ClusterRole {role.get('name')}, which reads secrets, to {_subjects(binding)} in every namespace."
+                )
         return
     if args.resource_type not in ROLE_TYPES or _kind(args) != "ClusterRole":
         return
@@ -182,8 +250,6 @@ no_cluster_secret_reads = ResourceValidationPolicy(
 
 
 def _no_escalation_verbs(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type not in ROLE_TYPES:
-        return
     for path, rbac_rule in _rules(args):
         verbs = [verb for verb in _values(rbac_rule, "verbs") if verb in ESCALATION_VERBS]
         if verbs:
@@ -193,9 +259,10 @@ def _no_escalation_verbs(args: ResourceValidationArgs, report: Report) -> None:
             )
 
 
-no_escalation_verbs = ResourceValidationPolicy(
+no_escalation_verbs = ReachingPolicy(
+    grants_rules,
     name="kubernetes-rbac-no-escalation-verbs",
-    description="Roles and ClusterRoles do not grant the escalate, bind or impersonate verbs.",
+    description="Roles and ClusterRoles (and the RBAC rules a custom resource such as an operator bundle carries) do not grant the escalate, bind or impersonate verbs.",
     validate=rule(_no_escalation_verbs),
     severity=Severity.HIGH,
     remediation_steps="Remove escalate, bind and impersonate; let a dedicated, audited administrator identity manage RBAC.",

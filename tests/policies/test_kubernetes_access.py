@@ -50,6 +50,22 @@ def binding(role_name: str, kind: str = "ClusterRoleBinding", role_kind: str = "
     }
 
 
+OPERATOR_BUNDLE = "kubernetes:operators.coreos.com/v1alpha1:ClusterServiceVersion"
+
+
+def operator_bundle(*rules: dict[str, Any]) -> dict[str, Any]:
+    """An operator bundle, whose installer turns `clusterPermissions` into a ClusterRole for the operator."""
+    return {
+        "metadata": {"name": "model-operator.v1.2.0", "namespace": "operators"},
+        "spec": {
+            "install": {
+                "strategy": "deployment",
+                "spec": {"clusterPermissions": [{"serviceAccountName": "model-operator", "rules": list(rules)}]},
+            }
+        },
+    }
+
+
 def service(kind: str, annotations: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
     return {
         "metadata": {"name": "scorer", "namespace": "recommender", "annotations": annotations or {}},
@@ -301,6 +317,97 @@ CASES: list[Case] = [
         NAMESPACE,
         namespace({"pod-security.kubernetes.io/enforce": "restricted"}),
         [],
+    ),
+    # --- RBAC in every form a kind takes, and in custom resources -----------------------------------
+    one(
+        "kubernetes-rbac-no-wildcards",
+        "cluster-role-patch",
+        f"{RBAC}:ClusterRolePatch",
+        role(rbac_rule(["*"], ["*"], ["*"]), kind="ClusterRole"),
+        ["rules[0] uses '*' in apiGroups, resources, verbs: it grants whatever the API or a new CRD adds later."],
+    ),
+    one(
+        "kubernetes-rbac-no-wildcards",
+        "a-list-of-roles",
+        f"{RBAC}:RoleList",
+        {"items": [role(rbac_rule([""], ["pods"], ["get"])), role(rbac_rule(["apps"], ["*"], ["get"]))]},
+        ["items[1].rules[0] uses '*' in resources: it grants whatever the API or a new CRD adds later."],
+    ),
+    one(
+        "kubernetes-rbac-no-wildcards",
+        "patch-leaving-rules-as-they-are",
+        f"{RBAC}:RolePatch",
+        {"metadata": {"name": "r"}},
+        [],
+    ),
+    one(
+        "kubernetes-rbac-no-wildcards",
+        "operator-bundle-permissions",
+        OPERATOR_BUNDLE,
+        operator_bundle(rbac_rule(["*"], ["*"], ["get", "list"])),
+        [
+            "spec.install.spec.clusterPermissions[0].rules[0] uses '*' in apiGroups, resources: it grants whatever the API or a new CRD adds later."
+        ],
+    ),
+    one(
+        "kubernetes-rbac-no-wildcards",
+        "operator-bundle-narrow",
+        OPERATOR_BUNDLE,
+        operator_bundle(rbac_rule(["serving.kserve.io"], ["inferenceservices"], ["get", "list", "watch"])),
+        [],
+    ),
+    one(
+        "kubernetes-rbac-no-wildcards",
+        "alerting-rules-are-no-rbac-rules",
+        "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+        {
+            "metadata": {"name": "scorer"},
+            "spec": {"groups": [{"name": "scorer", "rules": [{"alert": "*", "expr": "up == 0"}]}]},
+        },
+        [],
+    ),
+    one(
+        "kubernetes-rbac-no-escalation-verbs",
+        "operator-bundle-escalates",
+        OPERATOR_BUNDLE,
+        operator_bundle(rbac_rule(["rbac.authorization.k8s.io"], ["clusterroles"], ["bind", "escalate"])),
+        [
+            "spec.install.spec.clusterPermissions[0].rules[0] grants bind, escalate on clusterroles: its subjects can give themselves or act with permissions they do not hold."
+        ],
+    ),
+    one(
+        "kubernetes-rbac-no-escalation-verbs",
+        "role-patch-escalates",
+        f"{RBAC}:RolePatch",
+        role(rbac_rule(["rbac.authorization.k8s.io"], ["roles"], ["escalate"])),
+        [
+            "rules[0] grants escalate on roles: its subjects can give themselves or act with permissions they do not hold."
+        ],
+    ),
+    one(
+        "kubernetes-rbac-no-cluster-admin-binding",
+        "binding-patch",
+        f"{RBAC}:ClusterRoleBindingPatch",
+        binding("cluster-admin"),
+        [
+            "roleRef binds ClusterRole cluster-admin to Group ml-engineers, ServiceAccount ci/deployer: they can do anything in the whole cluster."
+        ],
+    ),
+    one(
+        "kubernetes-rbac-no-cluster-admin-binding",
+        "a-list-of-bindings",
+        f"{RBAC}:RoleBindingList",
+        {"items": [binding("view", kind="RoleBinding"), binding("cluster-admin", kind="RoleBinding")]},
+        [
+            "items[1].roleRef binds ClusterRole cluster-admin to Group ml-engineers, ServiceAccount ci/deployer: they can do anything in its namespace."
+        ],
+    ),
+    one(
+        "kubernetes-rbac-no-cluster-wide-secret-reads",
+        "cluster-role-patch-reading-secrets",
+        f"{RBAC}:ClusterRolePatch",
+        role(rbac_rule([""], ["secrets"], ["list"]), kind="ClusterRole"),
+        ["rules[0] lets its subjects list secrets in every namespace."],
     ),
     one("kubernetes-namespace-pod-security", "kube-system", NAMESPACE, namespace({}, "kube-system"), []),
     one(
