@@ -147,6 +147,11 @@ POD_CONTEXT_KEYS = ("securityContext", "podSecurityContext")
 POD_LEVEL_KEYS = frozenset({*POD_CONTEXT_KEYS, *HOST_NAMESPACES, "volumes", "automountServiceAccountToken"})
 # How an operator sizes the pod of a container that sets no `resources` (the Spark operator's driver and executor).
 SIZING_KEYS = ("cores", "memory")
+# Containers listed at the very root of a custom resource's spec are a fragment that pods another object
+# creates take in (a KServe serving runtime, an OpenKruise sidecar set): an object that runs pods itself
+# nests their template (`template.spec`, `podTemplate`, a role's name). Pod-level settings the fragment
+# leaves out, such as the service account token, belong to that pod; what the fragment sets is judged.
+FRAGMENT_PATH = "spec"
 # Parts of an object that never hold a pod spec.
 NOT_SPEC = frozenset({"metadata", "status", "apiVersion", "kind", "data", "binaryData", "stringData"})
 MAX_DEPTH = 12
@@ -403,7 +408,8 @@ def _shapes(
                 kind for kind in RUNNING_KINDS if any(_is_container(item, True) for item in _items(view.get(kind)))
             ]
             if lists:
-                yield _Shape(path or "(inputs)", keys, "containers" in lists, outer)
+                whole = "containers" in lists and path != FRAGMENT_PATH
+                yield _Shape(path or "(inputs)", keys, whole, outer)
         if not POD_LEVEL_KEYS.isdisjoint(view):
             outer = ((path or "(inputs)", keys), *outer)
         if isinstance(view.get("image"), str):

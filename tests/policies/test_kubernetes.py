@@ -76,6 +76,9 @@ WORKFLOW = "kubernetes:argoproj.io/v1alpha1:Workflow"
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 
 
+SERVING_RUNTIME = "kubernetes:serving.kserve.io/v1alpha1:ServingRuntime"
+
+
 def custom(spec: dict[str, Any]) -> dict[str, Any]:
     """A custom resource as a manifest writes it; the pack knows nothing of its kind."""
     return {"metadata": {"name": "ranker", "namespace": "ml-serving"}, "spec": spec}
@@ -661,6 +664,20 @@ CASES: list[Case] = [
         INFERENCE_SERVICE,
         custom({"predictor": {"containers": [container()]}}),
         ["spec.predictor.automountServiceAccountToken is not false: every container can call the Kubernetes API."],
+    ),
+    one(
+        "kubernetes-no-service-account-token",
+        "a-runtime-fragment-leaves-the-token-to-its-pods",
+        SERVING_RUNTIME,
+        custom({"supportedModelFormats": [{"name": "sklearn"}], "containers": [container()]}),
+        [],
+    ),
+    one(
+        "kubernetes-pod-security-restricted",
+        "a-runtime-fragment-is-judged-for-what-it-sets",
+        SERVING_RUNTIME,
+        custom({"containers": [step(securityContext={**step()["securityContext"], "privileged": True})]}),
+        ["container 'model' (spec.containers[0]) is privileged."],
     ),
     one(
         "kubernetes-no-service-account-token",
