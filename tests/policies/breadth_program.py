@@ -2136,6 +2136,855 @@ def settings_by_key() -> None:
     )
 
 
+def more_stores_doors_and_documents() -> None:
+    """Types of the same concerns that the sections above leave out, each spelling them its own way: a
+    status string for a switch, a policy document the SDK types as an object, a TLS policy, a port list."""
+    import pulumi_aws as aws
+
+    # --- encryption at rest / customer keys
+    aws.redshiftserverless.Namespace(case("warehouse-ns", None), namespace_name="warehouse", kms_key_id=KEY, tags=TAGS)
+    aws.redshiftserverless.Namespace(
+        case("warehouse-ns-aws-key", "encryption-customer-managed-key"), namespace_name="warehouse2", tags=TAGS
+    )
+    aws.timestreamwrite.Database(
+        case("metrics-db-aws-key", "encryption-customer-managed-key"),
+        database_name="metrics",
+        kms_key_id="alias/aws/timestream",
+        tags=TAGS,
+    )
+    aws.workspaces.Workspace(
+        case("analyst-desktop-unencrypted", "encryption-at-rest"),
+        directory_id="d-1234567890",
+        bundle_id="wsb-bh8rsxt14",
+        user_name="analyst",
+        root_volume_encryption_enabled=False,
+        user_volume_encryption_enabled=True,
+        volume_encryption_key=KEY,
+        tags=TAGS,
+    )
+    aws.ebs.SnapshotCopy(
+        case("volume-copy-unencrypted", "encryption-at-rest"),
+        source_snapshot_id="snap-0123456789abcdef0",
+        source_region=REGION,
+        encrypted=False,
+        tags=TAGS,
+    )
+    aws.elasticache.ServerlessCache(
+        case("feature-cache-aws-key", "encryption-customer-managed-key"),
+        engine="valkey",
+        name="feature-cache",
+        subnet_ids=SUBNETS,
+        security_group_ids=[SG_ID],
+        snapshot_retention_limit=7,
+        tags=TAGS,
+    )
+    aws.glue.DataCatalogEncryptionSettings(
+        case("catalog-unencrypted", "encryption-at-rest"),
+        data_catalog_encryption_settings={
+            "encryption_at_rest": {"catalog_encryption_mode": "DISABLED"},
+            "connection_password_encryption": {
+                "return_connection_password_encrypted": True,
+                "aws_kms_key_id": KEY,
+            },
+        },
+    )
+    aws.cloudtrail.EventDataStore(
+        case("audit-lake-aws-key", "encryption-customer-managed-key"),
+        name="audit-lake",
+        tags=TAGS,
+    )
+    aws.codebuild.ReportGroup(
+        case("test-reports-unencrypted", "encryption-at-rest"),
+        name="test-reports",
+        type="TEST",
+        export_config={
+            "type": "S3",
+            "s3_destination": {"bucket": LOG_BUCKET, "encryption_disabled": True, "encryption_key": KEY},
+        },
+        tags=TAGS,
+    )
+    aws.fsx.OpenZfsFileSystem(
+        case("scratch-zfs-aws-key", "encryption-customer-managed-key"),
+        deployment_type="SINGLE_AZ_1",
+        subnet_ids=[SUBNET],
+        storage_capacity=64,
+        throughput_capacity=64,
+        kms_key_id="alias/aws/fsx",
+        automatic_backup_retention_days=14,
+        tags=TAGS,
+    )
+    aws.keyspaces.Table(
+        case("events-table-aws-owned", "encryption-customer-managed-key"),
+        keyspace_name="events",
+        table_name="clicks",
+        schema_definition={
+            "columns": [{"name": "id", "type": "text"}],
+            "partition_keys": [{"name": "id"}],
+        },
+        encryption_specification={"type": "AWS_OWNED_KMS_KEY"},
+        point_in_time_recovery={"status": "ENABLED"},
+        tags=TAGS,
+    )
+    aws.keyspaces.Table(
+        case("events-table-no-pitr", "data-durability"),
+        keyspace_name="events",
+        table_name="views",
+        schema_definition={
+            "columns": [{"name": "id", "type": "text"}],
+            "partition_keys": [{"name": "id"}],
+        },
+        encryption_specification={"type": "CUSTOMER_MANAGED_KMS_KEY", "kms_key_identifier": KEY},
+        point_in_time_recovery={"status": "DISABLED"},
+        tags=TAGS,
+    )
+    aws.keyspaces.Table(
+        case("events-table", None),
+        keyspace_name="events",
+        table_name="sessions",
+        schema_definition={
+            "columns": [{"name": "id", "type": "text"}],
+            "partition_keys": [{"name": "id"}],
+        },
+        encryption_specification={"type": "CUSTOMER_MANAGED_KMS_KEY", "kms_key_identifier": KEY},
+        point_in_time_recovery={"status": "ENABLED"},
+        tags=TAGS,
+    )
+
+    # --- search (Elasticsearch) with every concern
+    def search(name: str, expected: str | None, **changes: Any) -> None:
+        settings: dict[str, Any] = {
+            "elasticsearch_version": "7.10",
+            "cluster_config": {"instance_type": "r6g.large.elasticsearch", "instance_count": 3},
+            "ebs_options": {"ebs_enabled": True, "volume_size": 100},
+            "encrypt_at_rest": {"enabled": True, "kms_key_id": KEY},
+            "node_to_node_encryption": {"enabled": True},
+            "domain_endpoint_options": {
+                "enforce_https": True,
+                "tls_security_policy": "Policy-Min-TLS-1-2-2019-07",
+            },
+            "vpc_options": {"subnet_ids": SUBNETS, "security_group_ids": [SG_ID]},
+            "log_publishing_options": [
+                {"log_type": "AUDIT_LOGS", "cloudwatch_log_group_arn": LOG_GROUP},
+                {"log_type": "INDEX_SLOW_LOGS", "cloudwatch_log_group_arn": LOG_GROUP},
+            ],
+            "tags": TAGS,
+            **changes,
+        }
+        aws.elasticsearch.Domain(case(name, expected), **{k: v for k, v in settings.items() if v is not None})
+
+    search("legacy-search", None)
+    search("legacy-search-unencrypted", "encryption-at-rest", encrypt_at_rest={"enabled": False})
+    search(
+        "legacy-search-http",
+        "encryption-in-transit",
+        domain_endpoint_options={"enforce_https": False, "tls_security_policy": "Policy-Min-TLS-1-2-2019-07"},
+    )
+    search("legacy-search-public", "public-exposure", vpc_options=None)
+    search("legacy-search-no-logs", "audit-logging", log_publishing_options=None)
+
+    # --- in transit
+    aws.alb.Listener(
+        case("ranker-alb-http", "encryption-in-transit"),
+        load_balancer_arn=LOAD_BALANCER,
+        port=80,
+        protocol="HTTP",
+        default_actions=[{"type": "forward", "target_group_arn": TARGET_GROUP}],
+        tags=TAGS,
+    )
+    aws.alb.Listener(
+        case("ranker-alb-https", None),
+        load_balancer_arn=LOAD_BALANCER,
+        port=443,
+        protocol="HTTPS",
+        ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        certificate_arn=CERTIFICATE,
+        default_actions=[{"type": "forward", "target_group_arn": TARGET_GROUP}],
+        tags=TAGS,
+    )
+    aws.apigatewayv2.DomainName(
+        case("api-domain-tls10", "encryption-in-transit"),
+        domain_name="api.ml.example.com",
+        domain_name_configuration={
+            "certificate_arn": CERTIFICATE,
+            "endpoint_type": "REGIONAL",
+            "security_policy": "TLS_1_0",
+        },
+        tags=TAGS,
+    )
+    aws.dms.Endpoint(
+        case("source-db-endpoint-plain", "encryption-in-transit"),
+        endpoint_id="source-db",
+        endpoint_type="source",
+        engine_name="postgres",
+        server_name="db.internal.example.com",
+        port=5432,
+        database_name="features",
+        username="reader",
+        secrets_manager_arn=f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-Ab12Cd",
+        secrets_manager_access_role_arn=ROLE,
+        ssl_mode="none",
+        kms_key_arn=KEY,
+        tags=TAGS,
+    )
+    aws.dms.Endpoint(
+        case("source-db-endpoint", None),
+        endpoint_id="source-db-tls",
+        endpoint_type="source",
+        engine_name="postgres",
+        server_name="db.internal.example.com",
+        port=5432,
+        database_name="features",
+        secrets_manager_arn=f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-Ab12Cd",
+        secrets_manager_access_role_arn=ROLE,
+        ssl_mode="verify-full",
+        kms_key_arn=KEY,
+        tags=TAGS,
+    )
+    aws.ses.ConfigurationSet(
+        case("alerts-mail-optional-tls", "encryption-in-transit"),
+        name="alerts",
+        delivery_options={"tls_policy": "Optional"},
+    )
+    aws.ses.ConfigurationSet(
+        case("alerts-mail", None),
+        name="alerts-tls",
+        delivery_options={"tls_policy": "Require"},
+    )
+    aws.rds.Proxy(
+        case("db-proxy-plain", "encryption-in-transit"),
+        name="features-proxy",
+        engine_family="POSTGRESQL",
+        role_arn=ROLE,
+        vpc_subnet_ids=SUBNETS,
+        vpc_security_group_ids=[SG_ID],
+        require_tls=False,
+        auths=[
+            {
+                "auth_scheme": "SECRETS",
+                "iam_auth": "REQUIRED",
+                "secret_arn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-Ab12Cd",
+            }
+        ],
+        tags=TAGS,
+    )
+    aws.vpclattice.Listener(
+        case("lattice-http", "encryption-in-transit"),
+        name="scorer",
+        protocol="HTTP",
+        port=80,
+        service_identifier="svc-0123456789abcdef0",
+        default_action={"fixed_response": {"status_code": 404}},
+        tags=TAGS,
+    )
+    aws.cloudwatch.EventApiDestination(
+        case("webhook-http", "encryption-in-transit"),
+        name="drift-webhook",
+        invocation_endpoint="http://hooks.example.com/drift",
+        http_method="POST",
+        connection_arn=f"arn:aws:events:{REGION}:{ACCOUNT}:connection/drift/0123",
+    )
+    aws.datasync.LocationObjectStorage(
+        case("onprem-objects-http", "encryption-in-transit"),
+        agent_arns=[f"arn:aws:datasync:{REGION}:{ACCOUNT}:agent/agent-0123456789abcdef0"],
+        server_hostname="objects.onprem.example.com",
+        bucket_name="datasets",
+        server_protocol="HTTP",
+        server_port=80,
+        tags=TAGS,
+    )
+    aws.datasync.LocationObjectStorage(
+        case("onprem-objects", None),
+        agent_arns=[f"arn:aws:datasync:{REGION}:{ACCOUNT}:agent/agent-0123456789abcdef0"],
+        server_hostname="objects.onprem.example.com",
+        bucket_name="datasets-tls",
+        server_protocol="HTTPS",
+        server_port=443,
+        tags=TAGS,
+    )
+    aws.elasticache.Cluster(
+        case("session-memcached-plain", "encryption-in-transit"),
+        cluster_id="sessions",
+        engine="memcached",
+        engine_version="1.6.22",
+        node_type="cache.r7g.large",
+        num_cache_nodes=2,
+        subnet_group_name="ml-platform-private",
+        security_group_ids=[SG_ID],
+        transit_encryption_enabled=False,
+        tags=TAGS,
+    )
+
+    # --- public exposure
+    aws.redshiftserverless.Workgroup(
+        case("warehouse-wg-public", "public-exposure"),
+        namespace_name="warehouse",
+        workgroup_name="analysts",
+        publicly_accessible=True,
+        subnet_ids=SUBNETS,
+        security_group_ids=[SG_ID],
+        tags=TAGS,
+    )
+    aws.redshiftserverless.Workgroup(
+        case("warehouse-wg", None),
+        namespace_name="warehouse",
+        workgroup_name="pipelines",
+        publicly_accessible=False,
+        subnet_ids=SUBNETS,
+        security_group_ids=[SG_ID],
+        tags=TAGS,
+    )
+    aws.lightsail.Database(
+        case("demo-db-public", "public-exposure"),
+        relational_database_name="demo",
+        availability_zone=f"{REGION}a",
+        master_database_name="demo",
+        master_username="demo",
+        master_password="Replaced-By-Rotation-1",
+        blueprint_id="postgres_16",
+        bundle_id="micro_2_0",
+        publicly_accessible=True,
+        skip_final_snapshot=False,
+        final_snapshot_name="demo-final",
+        tags=TAGS,
+    )
+    aws.lightsail.Database(
+        case("demo-db-throwaway", "data-durability"),
+        relational_database_name="demo2",
+        availability_zone=f"{REGION}a",
+        master_database_name="demo",
+        master_username="demo",
+        master_password="Replaced-By-Rotation-1",
+        blueprint_id="postgres_16",
+        bundle_id="micro_2_0",
+        publicly_accessible=False,
+        skip_final_snapshot=True,
+        tags=TAGS,
+    )
+    aws.lightsail.InstancePublicPorts(
+        case("demo-ssh-open", "public-exposure"),
+        instance_name="demo-box",
+        port_infos=[
+            {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidrs": ["0.0.0.0/0"]},
+            {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidrs": ["0.0.0.0/0"]},
+        ],
+    )
+    aws.lightsail.InstancePublicPorts(
+        case("demo-web-open", None),
+        instance_name="demo-web",
+        port_infos=[
+            {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidrs": ["0.0.0.0/0"]},
+            {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidrs": ["203.0.113.0/24"]},
+        ],
+    )
+    aws.emr.BlockPublicAccessConfiguration(
+        case("emr-account-block-off", "public-exposure"),
+        block_public_security_group_rules=False,
+    )
+    aws.ec2.DefaultNetworkAcl(
+        case("default-acl-open", "public-exposure"),
+        default_network_acl_id="acl-0123456789abcdef0",
+        ingress=[
+            {
+                "protocol": "-1",
+                "rule_no": 100,
+                "action": "allow",
+                "cidr_block": "0.0.0.0/0",
+                "from_port": 0,
+                "to_port": 0,
+            }
+        ],
+        tags=TAGS,
+    )
+    aws.s3.AccountPublicAccessBlock(
+        case("account-block-open", "public-data-exposure"),
+        block_public_acls=True,
+        block_public_policy=False,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+    )
+    aws.timestreaminfluxdb.DbInstance(
+        case("influx-public", "public-exposure"),
+        name="metrics",
+        allocated_storage=20,
+        db_instance_type="db.influx.medium",
+        bucket="metrics",
+        organization="ml",
+        username="admin",
+        password="Replaced-By-Rotation-1",
+        vpc_subnet_ids=SUBNETS,
+        vpc_security_group_ids=[SG_ID],
+        publicly_accessible=True,
+        tags=TAGS,
+    )
+    aws.lambda_.LayerVersionPermission(
+        case("layer-shared-with-all", "public-exposure"),
+        layer_name="feature-utils",
+        version_number=3,
+        principal="*",
+        action="lambda:GetLayerVersion",
+        statement_id="everyone",
+    )
+
+    # --- MWAA
+    def airflow(name: str, expected: str | None, **changes: Any) -> None:
+        modules = {
+            kind: {"enabled": True, "log_level": "INFO"}
+            for kind in ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
+        }
+        settings: dict[str, Any] = {
+            "name": name,
+            "dag_s3_path": "dags/",
+            "source_bucket_arn": "arn:aws:s3:::ml-platform-dags",
+            "execution_role_arn": ROLE,
+            "kms_key": KEY,
+            "webserver_access_mode": "PRIVATE_ONLY",
+            "network_configuration": {"security_group_ids": [SG_ID], "subnet_ids": SUBNETS},
+            "logging_configuration": modules,
+            "tags": TAGS,
+            **changes,
+        }
+        aws.mwaa.Environment(case(name, expected), **settings)
+
+    airflow("airflow", None)
+    airflow("airflow-public", "public-exposure", webserver_access_mode="PUBLIC_ONLY")
+    airflow(
+        "airflow-no-logs",
+        "audit-logging",
+        logging_configuration={
+            kind: {"enabled": False}
+            for kind in ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
+        },
+    )
+
+    # --- logging
+    aws.alb.LoadBalancer(
+        case("ranker-alb-no-logs", "audit-logging"),
+        internal=True,
+        load_balancer_type="application",
+        subnets=SUBNETS,
+        security_groups=[SG_ID],
+        drop_invalid_header_fields=True,
+        access_logs={"bucket": LOG_BUCKET, "enabled": False},
+        tags=TAGS,
+    )
+    aws.alb.LoadBalancer(
+        case("ranker-alb", None),
+        internal=True,
+        load_balancer_type="application",
+        subnets=SUBNETS,
+        security_groups=[SG_ID],
+        drop_invalid_header_fields=True,
+        access_logs={"bucket": LOG_BUCKET, "enabled": True},
+        tags=TAGS,
+    )
+
+    # --- IMDS
+    def launch_configuration(name: str, expected: str | None, tokens: str) -> None:
+        aws.ec2.LaunchConfiguration(
+            case(name, expected),
+            image_id="ami-0123456789abcdef0",
+            instance_type="g5.xlarge",
+            security_groups=[SG_ID],
+            associate_public_ip_address=False,
+            metadata_options={"http_tokens": tokens, "http_endpoint": "enabled", "http_put_response_hop_limit": 1},
+            root_block_device={"encrypted": True, "volume_size": 100},
+        )
+
+    launch_configuration("gpu-launch-config", None, "required")
+    launch_configuration("gpu-launch-config-imdsv1", "instance-metadata-v2", "optional")
+
+    # --- durability
+    aws.dynamodb.TableReplica(
+        case("labels-replica-no-pitr", "data-durability"),
+        global_table_arn=f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/labels",
+        kms_key_arn=KEY,
+        point_in_time_recovery=False,
+        deletion_protection_enabled=True,
+        tags=TAGS,
+    )
+    aws.dynamodb.TableReplica(
+        case("labels-replica", None),
+        global_table_arn=f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/labels2",
+        kms_key_arn=KEY,
+        point_in_time_recovery=True,
+        deletion_protection_enabled=True,
+        tags=TAGS,
+    )
+    aws.fsx.WindowsFileSystem(
+        case("shared-drive-no-backups", "data-durability"),
+        storage_capacity=300,
+        subnet_ids=[SUBNET],
+        throughput_capacity=32,
+        kms_key_id=KEY,
+        active_directory_id="d-1234567890",
+        automatic_backup_retention_days=0,
+        audit_log_configuration={
+            "file_access_audit_log_level": "SUCCESS_AND_FAILURE",
+            "file_share_access_audit_log_level": "SUCCESS_AND_FAILURE",
+            "audit_log_destination": LOG_GROUP,
+        },
+        tags=TAGS,
+    )
+    aws.rds.GlobalCluster(
+        case("global-features-unprotected", "data-durability"),
+        global_cluster_identifier="features",
+        engine="aurora-postgresql",
+        engine_version="16.2",
+        storage_encrypted=True,
+        deletion_protection=False,
+    )
+    aws.cognito.UserPool(
+        case("annotators-pool-unprotected", "data-durability"),
+        name="annotators",
+        deletion_protection="INACTIVE",
+        mfa_configuration="ON",
+        software_token_mfa_configuration={"enabled": True},
+        tags=TAGS,
+    )
+    aws.cognito.UserPool(
+        case("annotators-pool", None),
+        name="annotators2",
+        deletion_protection="ACTIVE",
+        mfa_configuration="ON",
+        software_token_mfa_configuration={"enabled": True},
+        tags=TAGS,
+    )
+    aws.docdb.ElasticCluster(
+        case("docs-elastic-short-backups", "data-durability"),
+        name="docs",
+        admin_user_name="docs",
+        admin_user_password="Replaced-By-Rotation-1",
+        auth_type="PLAIN_TEXT",
+        shard_capacity=2,
+        shard_count=2,
+        kms_key_id=KEY,
+        backup_retention_period=1,
+        subnet_ids=SUBNETS,
+        vpc_security_group_ids=[SG_ID],
+        tags=TAGS,
+    )
+
+    # --- policy documents
+    aws.glacier.Vault(
+        case("archive-vault-public", "resource-policies-not-public"),
+        name="archive",
+        access_policy=policy_document({"Effect": "Allow", "Principal": "*", "Action": "glacier:*", "Resource": "*"}),
+        tags=TAGS,
+    )
+    aws.elasticsearch.DomainPolicy(
+        case("legacy-search-policy-public", "resource-policies-not-public"),
+        domain_name="legacy-search",
+        access_policies=policy_document(
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "es:*", "Resource": "*"}
+        ),
+    )
+    aws.elasticsearch.DomainPolicy(
+        case("legacy-search-policy", None),
+        domain_name="legacy-search",
+        access_policies=policy_document(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": ROLE},
+                "Action": "es:ESHttpGet",
+                "Resource": f"arn:aws:es:{REGION}:{ACCOUNT}:domain/legacy-search/*",
+            }
+        ),
+    )
+    aws.cloudwatch.LogResourcePolicy(
+        case("logs-policy-public", "resource-policies-not-public"),
+        policy_name="open-logs",
+        policy_document=policy_document(
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["logs:PutLogEvents", "logs:CreateLogStream"],
+                "Resource": "*",
+            }
+        ),
+    )
+    aws.iot.Policy(
+        case("device-policy-admin", "iam-no-admin-statements"),
+        name="devices",
+        policy=policy_document({"Effect": "Allow", "Action": "iot:*", "Resource": "*"}),
+        tags=TAGS,
+    )
+    aws.codeartifact.DomainPermissions(
+        case("artifacts-domain-public", "resource-policies-not-public"),
+        domain="ml-platform",
+        policy_document=policy_document(
+            {"Effect": "Allow", "Principal": "*", "Action": "codeartifact:*", "Resource": "*"}
+        ),
+    )
+
+
+def more_custom_resources() -> None:
+    """Operators' kinds the section above leaves out: training and batch jobs, serving runtimes, scaled
+    jobs, job sets, stream processors, notebooks, and an operator bundle's RBAC rules."""
+    import pulumi_kubernetes as k8s
+
+    def resource(name: str, expected: str | None, api_version: str, kind: str, spec: dict[str, Any]) -> None:
+        k8s.apiextensions.CustomResource(
+            case(name, expected),
+            api_version=api_version,
+            kind=kind,
+            metadata={"name": name, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/part-of": "ml-platform"}},
+            spec=spec,
+        )
+
+    context = hardened("x")["securityContext"]
+
+    def tf_job(name: str, expected: str | None, container: dict[str, Any], **pod_changes: Any) -> None:
+        resource(
+            name,
+            expected,
+            "kubeflow.org/v1",
+            "TFJob",
+            {
+                "tfReplicaSpecs": {
+                    "Worker": {
+                        "replicas": 2,
+                        "restartPolicy": "OnFailure",
+                        "template": {"spec": pod(container, **pod_changes)},
+                    }
+                }
+            },
+        )
+
+    tf_job("tf-train", None, hardened("tensorflow"))
+    tf_job(
+        "tf-train-privileged",
+        "kubernetes-pod-security-restricted",
+        hardened("tensorflow", securityContext={**context, **PRIVILEGED}),
+    )
+
+    def ray_job(name: str, expected: str | None, **head_changes: Any) -> None:
+        resource(
+            name,
+            expected,
+            "ray.io/v1",
+            "RayJob",
+            {
+                "entrypoint": "python train.py",
+                "shutdownAfterJobFinishes": True,
+                "rayClusterSpec": {
+                    "headGroupSpec": {
+                        "rayStartParams": {},
+                        "template": {"spec": pod(hardened("ray-head"), **head_changes)},
+                    },
+                    "workerGroupSpecs": [
+                        {
+                            "groupName": "gpu",
+                            "replicas": 2,
+                            "rayStartParams": {},
+                            "template": {"spec": pod(hardened("ray-worker"))},
+                        }
+                    ],
+                },
+            },
+        )
+
+    ray_job("ray-job", None)
+    ray_job("ray-job-host-network", "kubernetes-pod-security-restricted", hostNetwork=True)
+
+    resource(
+        "volcano-job-host-path",
+        "kubernetes-pod-security-restricted",
+        "batch.volcano.sh/v1alpha1",
+        "Job",
+        {
+            "minAvailable": 2,
+            "schedulerName": "volcano",
+            "tasks": [
+                {
+                    "name": "worker",
+                    "replicas": 2,
+                    "template": {
+                        "spec": pod(
+                            hardened("worker", volumeMounts=[{"name": "data", "mountPath": "/data", "readOnly": True}]),
+                            volumes=[{"name": "data", "hostPath": {"path": "/mnt/datasets"}}],
+                            restartPolicy="OnFailure",
+                        )
+                    },
+                }
+            ],
+        },
+    )
+    resource(
+        "cron-retrain-root",
+        "kubernetes-pod-security-restricted",
+        "argoproj.io/v1alpha1",
+        "CronWorkflow",
+        {
+            "schedule": "0 3 * * *",
+            "workflowSpec": {
+                "entrypoint": "train",
+                "automountServiceAccountToken": False,
+                "securityContext": {"runAsNonRoot": False, "runAsUser": 0},
+                "templates": [
+                    {
+                        "name": "train",
+                        "container": hardened(
+                            "train",
+                            securityContext={**context, "runAsNonRoot": False, "runAsUser": 0},
+                        ),
+                    }
+                ],
+            },
+        },
+    )
+    resource(
+        "serving-runtime-caps",
+        "kubernetes-pod-security-restricted",
+        "serving.kserve.io/v1alpha1",
+        "ServingRuntime",
+        {
+            "supportedModelFormats": [{"name": "sklearn", "version": "1"}],
+            "containers": [
+                hardened(
+                    "kserve-container",
+                    securityContext={**context, "capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN", "NET_RAW"]}},
+                )
+            ],
+        },
+    )
+    resource(
+        "serving-runtime",
+        None,
+        "serving.kserve.io/v1alpha1",
+        "ServingRuntime",
+        {
+            "supportedModelFormats": [{"name": "sklearn", "version": "1"}],
+            "containers": [hardened("kserve-container")],
+        },
+    )
+    resource(
+        "scaled-job-token",
+        "kubernetes-no-service-account-token",
+        "keda.sh/v1alpha1",
+        "ScaledJob",
+        {
+            "jobTargetRef": {
+                "template": {
+                    "spec": {
+                        **pod(hardened("consumer"), restartPolicy="Never"),
+                        "automountServiceAccountToken": True,
+                    }
+                }
+            },
+            "triggers": [{"type": "aws-sqs-queue", "metadata": {"queueURL": "https://sqs/queue", "queueLength": "5"}}],
+        },
+    )
+    resource(
+        "jobset-privileged",
+        "kubernetes-pod-security-restricted",
+        "jobset.x-k8s.io/v1alpha2",
+        "JobSet",
+        {
+            "replicatedJobs": [
+                {
+                    "name": "workers",
+                    "replicas": 2,
+                    "template": {
+                        "spec": {
+                            "template": {
+                                "spec": pod(
+                                    hardened("trainer", securityContext={**context, "privileged": True}),
+                                    restartPolicy="Never",
+                                )
+                            }
+                        }
+                    },
+                }
+            ]
+        },
+    )
+    resource(
+        "lws-host-pid",
+        "kubernetes-pod-security-restricted",
+        "leaderworkerset.x-k8s.io/v1",
+        "LeaderWorkerSet",
+        {
+            "replicas": 2,
+            "leaderWorkerTemplate": {
+                "size": 4,
+                "workerTemplate": {"spec": pod(hardened("vllm"), hostPID=True)},
+            },
+        },
+    )
+    resource(
+        "flink-root",
+        "kubernetes-pod-security-restricted",
+        "flink.apache.org/v1beta1",
+        "FlinkDeployment",
+        {
+            "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/flink:1.18.1",
+            "flinkVersion": "v1_18",
+            "serviceAccount": "flink",
+            "podTemplate": {
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"runAsUser": 0, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [
+                        hardened(
+                            "flink-main-container", securityContext={**context, "runAsNonRoot": False, "runAsUser": 0}
+                        )
+                    ],
+                }
+            },
+            "jobManager": {"resource": {"memory": "2048m", "cpu": 1}},
+            "taskManager": {"resource": {"memory": "2048m", "cpu": 1}},
+        },
+    )
+    resource(
+        "notebook-host-path",
+        "kubernetes-pod-security-restricted",
+        "kubeflow.org/v1",
+        "Notebook",
+        {
+            "template": {
+                "spec": pod(
+                    hardened("notebook", volumeMounts=[{"name": "home", "mountPath": "/home/jovyan"}]),
+                    volumes=[{"name": "home", "hostPath": {"path": "/home"}}],
+                )
+            }
+        },
+    )
+
+    resource(
+        "operator-csv-wildcard",
+        "kubernetes-rbac-no-wildcards",
+        "operators.coreos.com/v1alpha1",
+        "ClusterServiceVersion",
+        {
+            "displayName": "Model operator",
+            "install": {
+                "strategy": "deployment",
+                "spec": {
+                    "clusterPermissions": [
+                        {
+                            "serviceAccountName": "model-operator",
+                            "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
+                        }
+                    ],
+                    "deployments": [
+                        {
+                            "name": "model-operator",
+                            "spec": {
+                                "replicas": 1,
+                                "selector": {"matchLabels": {"app": "model-operator"}},
+                                "template": {
+                                    "metadata": {"labels": {"app": "model-operator"}},
+                                    "spec": pod(hardened("operator")),
+                                },
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    )
+
+
 DECLARATIONS: list[Callable[[], None]] = [
     databases,
     caches_and_files,
@@ -2147,4 +2996,6 @@ DECLARATIONS: list[Callable[[], None]] = [
     more_of_each_concern,
     spelt_as_users_write,
     settings_by_key,
+    more_stores_doors_and_documents,
+    more_custom_resources,
 ]

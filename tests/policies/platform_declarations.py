@@ -36,6 +36,7 @@ def kubernetes() -> None:
     import pulumi_kubernetes as k8s
 
     meta = k8s.meta.v1.ObjectMetaArgs
+    patch_meta = k8s.meta.v1.ObjectMetaPatchArgs
     rbac = k8s.rbac.v1
 
     def subjects() -> list[Any]:
@@ -101,6 +102,36 @@ def kubernetes() -> None:
         cluster=True,
     )
     role("role-job-reader", [rule(["batch"], ["jobs", "cronjobs"], ["get", "list", "watch"])], None)
+    # Server-side apply patches of the same kinds set the rules and role they list.
+    rbac.ClusterRolePatch(
+        case("clusterrole-patch-anything", "kubernetes-rbac-no-wildcards"),
+        metadata=patch_meta(name="ml-operator"),
+        rules=[rbac.PolicyRulePatchArgs(api_groups=["*"], resources=["*"], verbs=["*"])],
+    )
+    rbac.ClusterRolePatch(
+        case("clusterrole-patch-viewer", None),
+        metadata=patch_meta(name="ml-viewer"),
+        rules=[
+            rbac.PolicyRulePatchArgs(
+                api_groups=["serving.kserve.io"], resources=["inferenceservices"], verbs=["get", "list"]
+            )
+        ],
+    )
+    rbac.ClusterRoleBindingPatch(
+        case("crb-patch-operator-admin", "kubernetes-rbac-no-cluster-admin-binding"),
+        metadata=patch_meta(name="ml-operator"),
+        role_ref=rbac.RoleRefPatchArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="cluster-admin"),
+        subjects=[rbac.SubjectPatchArgs(kind="ServiceAccount", name="ml-operator", namespace=NAMESPACE)],
+    )
+    rbac.RolePatch(
+        case("role-patch-escalator", "kubernetes-rbac-no-escalation-verbs"),
+        metadata=patch_meta(name="ml-admin", namespace=NAMESPACE),
+        rules=[
+            rbac.PolicyRulePatchArgs(
+                api_groups=["rbac.authorization.k8s.io"], resources=["roles"], verbs=["escalate", "bind"]
+            )
+        ],
+    )
 
     def service(
         name: str, kind: str, expected: str | None, annotations: dict[str, str] | None = None, **spec: Any
