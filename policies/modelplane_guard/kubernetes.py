@@ -352,8 +352,23 @@ def _pods_by_shape(props: Mapping[str, Any]) -> list[PodSpec]:
             lone=shape.lone,
             image_from=None if shape.image_from is None else at(shape.image_from),
         )
-        for shape in _shapes(_unwrapped(props), (), "", 0, outer=(), image_from=None)
+        for shape in _shapes(plain_inputs(props), (), "", 0, outer=(), image_from=None)
     ]
+
+
+# The last resource's inputs as plain dicts and lists: the searches by shape of its rules share them.
+_last_plain: tuple[Any, Any] = (None, None)
+
+
+def plain_inputs(props: Mapping[str, Any]) -> Any:
+    """A resource's inputs as plain dicts and lists (a value not known yet as the SDK's marker string),
+    copied once per resource for the searches by shape that visit every value."""
+    global _last_plain  # noqa: PLW0603 - a one-entry cache; a race only recomputes
+    copied, found = _last_plain
+    if copied is not props:
+        found = _unwrapped(props)
+        _last_plain = (props, found)
+    return found
 
 
 def _unwrapped(value: Any) -> Any:

@@ -22,15 +22,13 @@ from .common import (
     as_mapping,
     config_schema,
     dig,
-    is_mapping,
-    is_sequence,
     is_world,
     plain,
     production_gate,
     rule,
     sources,
 )
-from .kubernetes import is_custom_resource
+from .kubernetes import is_custom_resource, plain_inputs
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_VERSIONS = ("v1", "v1beta1", "v1alpha1")
@@ -111,31 +109,58 @@ def _rules(args: ResourceValidationArgs) -> list[tuple[str, Mapping[str, Any]]]:
             for index, raw in enumerate(as_list(role_object.get("rules")))
         ]
     if is_custom_resource(args.resource_type):
-        return [(path, as_mapping(raw)) for path, raw in _rules_by_shape(args.props, "", 0)]
+        return _cached_rules(args.props)
     return []
 
 
-def _is_rbac_rule(value: Any) -> bool:
-    """Whether a mapping is an RBAC PolicyRule: verbs, and the resources or URLs they apply to."""
-    view = plain(value)
-    return is_mapping(view) and "verbs" in view and ("resources" in view or "nonResourceURLs" in view)
+# The rules of one resource ask in turn; its inputs are one object, so the last search is reused.
+_last_search: tuple[Any, list[tuple[str, Mapping[str, Any]]]] = (None, [])
 
 
-def _rules_by_shape(node: Any, path: str, depth: int) -> Iterator[tuple[str, Any]]:
-    view = plain(node)
+def _cached_rules(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    global _last_search  # noqa: PLW0603 - a one-entry cache; a race only recomputes
+    searched, found = _last_search
+    if searched is not props:
+        # Searched on the plain copy, judged as the SDK's proxies: a rule that reads a value not known
+        # yet (preview) still learns it is unknown.
+        found = [(path, as_mapping(_at(props, keys))) for path, keys in _rules_by_shape(plain_inputs(props), (), "", 0)]
+        _last_search = (props, found)
+    return found
+
+
+def _at(props: Mapping[str, Any], keys: tuple[str | int, ...]) -> Any:
+    node: Any = props
+    for key in keys:
+        node = plain(node)[key]
+    return node
+
+
+def _is_rbac_rule(view: Any) -> bool:
+    """Whether a plain value is an RBAC PolicyRule: verbs, and the resources or URLs they apply to."""
+    return type(view) is dict and "verbs" in view and ("resources" in view or "nonResourceURLs" in view)
+
+
+def _rules_by_shape(
+    view: Any, keys: tuple[str | int, ...], path: str, depth: int
+) -> Iterator[tuple[str, tuple[str | int, ...]]]:
+    """Where the RBAC rules of a custom resource's plain inputs are (in a list under `rules`), with the keys that lead there."""
     if depth > MAX_DEPTH:
         return
-    if is_mapping(view):
+    if type(view) is dict:
         for key, value in view.items():
+            if type(value) not in (dict, list) or key in ("metadata", "status"):
+                continue
             where = f"{path}.{key}" if path else str(key)
-            items = plain(value)
-            if key == "rules" and is_sequence(items) and any(_is_rbac_rule(item) for item in items):
-                yield from ((f"{where}[{index}]", item) for index, item in enumerate(items) if _is_rbac_rule(item))
-            elif key not in ("metadata", "status"):
-                yield from _rules_by_shape(value, where, depth + 1)
-    elif is_sequence(view):
+            if key == "rules" and type(value) is list and any(_is_rbac_rule(item) for item in value):
+                for index, item in enumerate(value):
+                    if _is_rbac_rule(item):
+                        yield f"{where}[{index}]", (*keys, key, index)
+            else:
+                yield from _rules_by_shape(value, (*keys, key), where, depth + 1)
+    elif type(view) is list:
         for index, item in enumerate(view):
-            yield from _rules_by_shape(item, f"{path}[{index}]", depth + 1)
+            if type(item) in (dict, list):
+                yield from _rules_by_shape(item, (*keys, index), f"{path}[{index}]", depth + 1)
 
 
 def grants_rules(resource_type: str) -> bool:

@@ -11,8 +11,10 @@ from policies.modelplane_guard import kubernetes_access
 from tests.policies.harness import (
     ACCOUNT,
     NOT_APPLICABLE,
+    PREVIEW,
     PRODUCTION_OFF,
     RBAC,
+    UNKNOWN,
     Case,
     case_id,
     namespace,
@@ -365,6 +367,15 @@ CASES: list[Case] = [
             "spec": {"groups": [{"name": "scorer", "rules": [{"alert": "*", "expr": "up == 0"}]}]},
         },
         [],
+    ),
+    one(
+        "kubernetes-rbac-no-wildcards",
+        "operator-bundle-verbs-not-known-yet",
+        OPERATOR_BUNDLE,
+        operator_bundle(rbac_rule(["apps"], ["deployments"], [UNKNOWN])),
+        [
+            f"{PREVIEW}string value at .spec.install.spec.clusterPermissions.0.rules.0.verbs.0 can't be known during preview"
+        ],
     ),
     one(
         "kubernetes-rbac-no-escalation-verbs",
