@@ -183,6 +183,8 @@ LOG_BLOCKS = _words(
     "enabledClusterLogTypes",
     "logDestinationConfigs",
     "auditLogConfiguration",
+    # A Managed Service for Apache Flink (Kinesis Data Analytics) application's CloudWatch log stream.
+    "cloudwatchLoggingOptions",
 )
 # Log blocks that are no access or audit log, or that another resource replaces.
 NOT_AUDIT_LOGS = (
@@ -257,6 +259,8 @@ SETTING_AT_REST_OFF = (
 )
 SETTING_ENCRYPTION_MODE = rf"{_NOT_TRANSIT}(.+_)?(encryption|sse|server_side_encryption)_(mode|type|option|algorithm)"
 SETTING_KEY = r"(.+_)?(kms_(master_)?key(_id|_arn|_identifier)?|kms_arn|cmk_arn)"
+SETTING_PUBLIC = r"(.+_)?(allow_from_public|publicly_accessible|public_access_enabled)"
+SETTING_AWS_OWNED_KEY = r"(.+_)?aws_owned_(kms_)?key"
 SETTING_LOGGING_ON = (
     rf"(?!(.*_)?({_NEGATING})(_|$))("
     r"(.+_)?enable_(.+_)?(logging|audit|audit_logs?|audit_logging|access_logs?|access_logging)"
@@ -316,6 +320,19 @@ SIGNALS: tuple[Signal, ...] = (
             # DynamoDB always encrypts; `enabled` only chooses a KMS key over the one AWS owns (customer-key rule).
             r"aws:dynamodb/.*",
         ),
+    ),
+    Signal(
+        id="at-rest-default-switch",
+        concern=AT_REST,
+        kind=Kind.SWITCH,
+        # A resource that is itself an account's encryption default (EBS encryption by default, CIS AWS 2.2.1):
+        # its own `enabled` is the switch.
+        names="enabled",
+        within="",
+        types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*EncryptionByDefault",
+        schema=("boolean",),
+        secure=True,
+        why="new volumes in the account and region are stored unencrypted",
     ),
     Signal(
         id="at-rest-disabled",
@@ -902,12 +919,18 @@ SIGNALS: tuple[Signal, ...] = (
         concern=LOGGING,
         kind=Kind.SWITCH,
         names=_words("enabled", "loggingEnabled", "isLoggingEnabled", "logEnabled"),
-        within=r"(?i)(access|audit|flow)?logs?|logging|accesslogs?|[a-z]*(accesslog|auditlog)[a-z]*",
+        # ...and log option blocks: a Client VPN endpoint's `connectionLogOptions`, a VPN tunnel's
+        # `cloudwatchLogOptions`.
+        within=r"(?i)(access|audit|flow)?logs?|logging|accesslogs?|[a-z]*(accesslog|auditlog)[a-z]*|[a-z]*log(ging)?options",
         schema=("boolean",),
         secure=True,
         absent=Absent.DEFAULT_OR_INSECURE,
         needs_parent=True,
         why="the log is switched off",
+        exclude=(
+            # A delivery stream's delivery-error diagnostics, not an access or audit log.
+            r"aws:kinesis/firehoseDeliveryStream:.*",
+        ),
     ),
     Signal(
         id="logging-switches",
@@ -1223,6 +1246,36 @@ SIGNALS: tuple[Signal, ...] = (
         absent=Absent.IGNORE,
         settings=Settings(keys=SETTING_LOGGING_ON),
         why="the log is switched off",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    # Security policies that are JSON documents of settings rather than IAM grants (an OpenSearch
+    # Serverless network or encryption policy): keys no IAM document has, so any `policy` may hold them.
+    Signal(
+        id="setting-public",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        # `AllowFromPublic`, `PubliclyAccessible`, `PublicAccessEnabled`.
+        names=rf"{SETTINGS_HOLDERS}|policy",
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=False,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_PUBLIC),
+        why="it is reachable from the internet",
+        exclude=SETTINGS_NOT_HELD,
+    ),
+    Signal(
+        id="setting-aws-owned-key",
+        concern=CUSTOMER_KEY,
+        kind=Kind.SWITCH,
+        # `AWSOwnedKey: true`: encrypted with a key AWS owns, which no key policy of yours governs.
+        names=rf"{SETTINGS_HOLDERS}|policy",
+        schema=("string",),
+        path=SETTINGS_HOLDER_PATH,
+        secure=False,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=SETTING_AWS_OWNED_KEY),
+        why="the data is encrypted with a key AWS owns, not a customer managed KMS key",
         exclude=SETTINGS_NOT_HELD,
     ),
     # Keys whose absence is the finding, as each service documents it.

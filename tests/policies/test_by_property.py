@@ -48,6 +48,7 @@ INSTANCE = "aws:ec2/instance:Instance"
 NACL = "aws:ec2/networkAcl:NetworkAcl"
 ACL_RULE = {"protocol": "tcp", "ruleNo": 100, "action": "allow", "cidrBlock": "0.0.0.0/0"}
 ROLE = "arn:aws:iam::123456789012:role/feature-store"
+SERVERLESS_POLICY = "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy"
 
 
 def postgres(**changes: Any) -> dict[str, Any]:
@@ -511,6 +512,25 @@ CASES: list[Case] = [
         postgres(deletionProtection=False),
         NOT_APPLICABLE,
         config=PRODUCTION_OFF,
+    ),
+    # Settings documents that are security policies, not grants: their keys, never an IAM document's.
+    one(
+        "public-exposure",
+        "serverless-network-policy-private",
+        SERVERLESS_POLICY,
+        {"name": "vectors", "type": "network", "policy": json.dumps([{"Rules": [], "AllowFromPublic": False}])},
+        [],
+    ),
+    one(
+        "encryption-customer-managed-key",
+        "serverless-encryption-policy-customer-key",
+        SERVERLESS_POLICY,
+        {
+            "name": "vectors",
+            "type": "encryption",
+            "policy": json.dumps({"Rules": [], "AWSOwnedKey": False, "KmsARN": KEY_ARN}),
+        },
+        [],
     ),
     # Point-in-time recovery as a property of its own or as a status, deletion protection as a state.
     one(
@@ -1211,6 +1231,40 @@ LATER: list[tuple[str, str, dict[str, Any], str]] = [
             "portInfos": [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrs": ["0.0.0.0/0"]}],
         },
         "portInfos[0].cidrs includes the whole internet",
+    ),
+    (
+        "encryption-at-rest",
+        "aws:ebs/encryptionByDefault:EncryptionByDefault",
+        {"enabled": False},
+        "enabled is false: new volumes in the account and region are stored unencrypted",
+    ),
+    (
+        "audit-logging",
+        "aws:ec2clientvpn/endpoint:Endpoint",
+        {
+            "serverCertificateArn": "arn:cert",
+            "clientCidrBlock": "10.100.0.0/16",
+            "connectionLogOptions": {"enabled": False},
+        },
+        "connectionLogOptions.enabled is false",
+    ),
+    (
+        "audit-logging",
+        "aws:kinesisanalyticsv2/application:Application",
+        {"name": "features", "runtimeEnvironment": "FLINK-1_18", "serviceExecutionRole": ROLE},
+        "cloudwatchLoggingOptions is not set",
+    ),
+    (
+        "public-exposure",
+        "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
+        {"name": "vectors", "type": "network", "policy": json.dumps([{"Rules": [], "AllowFromPublic": True}])},
+        "policy[0].AllowFromPublic is true",
+    ),
+    (
+        "encryption-customer-managed-key",
+        "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
+        {"name": "vectors", "type": "encryption", "policy": json.dumps({"Rules": [], "AWSOwnedKey": True})},
+        "policy.AWSOwnedKey is true",
     ),
     (
         "aws-containers-unprivileged",
