@@ -2985,6 +2985,139 @@ def more_custom_resources() -> None:
     )
 
 
+def account_defaults_and_network_logs() -> None:
+    """Account encryption defaults, VPN and Client VPN logs, Managed Flink, OpenSearch Serverless policies
+    (settings documents, not grants) and pod fragments of custom resources."""
+    import pulumi_aws as aws
+    import pulumi_kubernetes as k8s
+
+    aws.ebs.EncryptionByDefault(case("ebs-default-encryption", None), enabled=True)
+    aws.ebs.EncryptionByDefault(case("ebs-default-encryption-off", "encryption-at-rest"), enabled=False)
+
+    def client_vpn(name: str, expected: str | None, logs: dict[str, Any]) -> None:
+        aws.ec2clientvpn.Endpoint(
+            case(name, expected),
+            server_certificate_arn=CERTIFICATE,
+            client_cidr_block="10.100.0.0/16",
+            authentication_options=[{"type": "certificate-authentication", "root_certificate_chain_arn": CERTIFICATE}],
+            connection_log_options=logs,
+            tags=TAGS,
+        )
+
+    client_vpn("analyst-vpn", None, {"enabled": True, "cloudwatch_log_group": "/ml-platform/vpn"})
+    client_vpn("analyst-vpn-no-logs", "audit-logging", {"enabled": False})
+
+    def site_vpn(name: str, expected: str | None, logged: bool) -> None:
+        logs: dict[str, Any] = {"cloudwatch_log_options": {"log_enabled": logged, "log_group_arn": LOG_GROUP}}
+        aws.ec2.VpnConnection(
+            case(name, expected),
+            customer_gateway_id="cgw-0123456789abcdef0",
+            transit_gateway_id="tgw-0123456789abcdef0",
+            type="ipsec.1",
+            tunnel1_log_options=logs,
+            tunnel2_log_options=logs,
+            tags=TAGS,
+        )
+
+    site_vpn("onprem-vpn", None, logged=True)
+    site_vpn("onprem-vpn-no-logs", "audit-logging", logged=False)
+
+    def flink(name: str, expected: str | None, **changes: Any) -> None:
+        aws.kinesisanalyticsv2.Application(
+            case(name, expected),
+            name=name,
+            runtime_environment="FLINK-1_18",
+            service_execution_role=ROLE,
+            application_configuration={
+                "application_code_configuration": {
+                    "code_content_type": "ZIPFILE",
+                    "code_content": {
+                        "s3_content_location": {"bucket_arn": "arn:aws:s3:::ml-platform-code", "file_key": "app.zip"}
+                    },
+                }
+            },
+            tags=TAGS,
+            **changes,
+        )
+
+    flink(
+        "feature-stream-app",
+        None,
+        cloudwatch_logging_options={"log_stream_arn": f"{LOG_GROUP}:log-stream:flink"},
+    )
+    flink("feature-stream-app-no-logs", "audit-logging")
+
+    def serverless_policy(name: str, expected: str | None, kind: str, policy: Any) -> None:
+        aws.opensearch.ServerlessSecurityPolicy(case(name, expected), name=name, type=kind, policy=json.dumps(policy))
+
+    rules = [{"ResourceType": "collection", "Resource": ["collection/vectors"]}]
+    serverless_policy("vectors-network", None, "network", [{"Rules": rules, "AllowFromPublic": False}])
+    serverless_policy(
+        "vectors-network-public", "public-exposure", "network", [{"Rules": rules, "AllowFromPublic": True}]
+    )
+    serverless_policy("vectors-encryption", None, "encryption", {"Rules": rules, "AWSOwnedKey": False, "KmsARN": KEY})
+    serverless_policy(
+        "vectors-encryption-aws-key",
+        "encryption-customer-managed-key",
+        "encryption",
+        {"Rules": rules, "AWSOwnedKey": True},
+    )
+
+    def fragment(name: str, expected: str | None, api_version: str, kind: str, spec: dict[str, Any]) -> None:
+        k8s.apiextensions.CustomResource(
+            case(name, expected),
+            api_version=api_version,
+            kind=kind,
+            metadata={"name": name, "namespace": NAMESPACE},
+            spec=spec,
+        )
+
+    context = hardened("x")["securityContext"]
+    fragment(
+        "shared-runtime-host-network",
+        "kubernetes-pod-security-restricted",
+        "serving.kserve.io/v1alpha1",
+        "ClusterServingRuntime",
+        {
+            "supportedModelFormats": [{"name": "xgboost"}],
+            "containers": [hardened("kserve-container")],
+            "hostNetwork": True,
+        },
+    )
+    fragment(
+        "mesh-sidecars",
+        None,
+        "apps.kruise.io/v1alpha1",
+        "SidecarSet",
+        {"selector": {"matchLabels": {"app": "scorer"}}, "containers": [hardened("proxy")]},
+    )
+    fragment(
+        "mesh-sidecars-privileged",
+        "kubernetes-pod-security-restricted",
+        "apps.kruise.io/v1alpha1",
+        "SidecarSet",
+        {
+            "selector": {"matchLabels": {"app": "ranker"}},
+            "containers": [hardened("proxy", securityContext={**context, "privileged": True})],
+        },
+    )
+    fragment(
+        "upload-sensor-caps",
+        "kubernetes-pod-security-restricted",
+        "argoproj.io/v1alpha1",
+        "Sensor",
+        {
+            "template": {
+                "serviceAccountName": "sensor",
+                "container": hardened(
+                    "sensor", securityContext={**context, "capabilities": {"drop": ["ALL"], "add": ["NET_ADMIN"]}}
+                ),
+            },
+            "dependencies": [{"name": "upload", "eventSourceName": "s3", "eventName": "upload"}],
+        },
+    )
+
+
 DECLARATIONS: list[Callable[[], None]] = [
     databases,
     caches_and_files,
@@ -2998,4 +3131,5 @@ DECLARATIONS: list[Callable[[], None]] = [
     settings_by_key,
     more_stores_doors_and_documents,
     more_custom_resources,
+    account_defaults_and_network_logs,
 ]
