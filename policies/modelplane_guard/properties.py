@@ -38,6 +38,7 @@ from .common import (
     is_sequence,
     is_true,
     number_text,
+    plain,
     scalar_text,
     without_credentials,
 )
@@ -263,11 +264,29 @@ def setting_places(found: Found, name: str, settings: Settings) -> Iterator[Foun
         yield _required_setting(found, held, settings.required)
         return
     pattern = settings.keys or ""
-    for setting in held_settings(held, name):
+    for setting in _pair_settings(held) if settings.pairs else held_settings(held, name):
         if re.fullmatch(pattern, setting.words):
             yield Found(
                 found.path + setting.path, setting.value, setting.holder, found.root, True, unknown=setting.unknown
             )
+
+
+def _pair_settings(items: Any) -> tuple[Setting, ...]:
+    """The settings a list of option-setting blocks (`{namespace, name, value}`) names, each read as `namespace:name`."""
+    if not is_sequence(items):
+        return ()
+    found = []
+    for index, item in _elements(items):
+        view = plain(item)
+        if not is_mapping(view) or not isinstance(view.get("name"), str) or "value" not in view:
+            continue
+        namespace = view.get("namespace")
+        key = f"{namespace}:{view['name']}" if isinstance(namespace, str) and namespace else str(view["name"])
+        try:
+            found.append(Setting(f"[{index}] ({key})", key_words(key), item["value"], item))
+        except UnknownValueError as error:
+            found.append(Setting(f"[{index}] ({key})", key_words(key), None, item, error))
+    return tuple(found)
 
 
 def held_settings(held: Any, name: str) -> tuple[Setting, ...]:

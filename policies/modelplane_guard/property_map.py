@@ -100,6 +100,10 @@ class Settings:
     and, left out (or the whole property left out), by `default` or the signal's `absent`."""
     default: str | None = None
     """What the service takes for `required` when it is left out."""
+    pairs: bool = False
+    """The property is a list of option settings, each a block naming one setting and its value
+    (`{namespace, name, value}`: an Elastic Beanstalk environment's `settings`); `keys` matches the
+    words of `namespace:name`."""
 
 
 @dataclass(frozen=True)
@@ -1277,6 +1281,46 @@ SIGNALS: tuple[Signal, ...] = (
         settings=Settings(keys=SETTING_AWS_OWNED_KEY),
         why="the data is encrypted with a key AWS owns, not a customer managed KMS key",
         exclude=SETTINGS_NOT_HELD,
+    ),
+    # Option settings given as a list of {namespace, name, value} blocks (Elastic Beanstalk).
+    Signal(
+        id="option-setting-imds-v1",
+        concern=METADATA,
+        kind=Kind.SWITCH,
+        # `aws:autoscaling:launchconfiguration` `DisableIMDSv1`.
+        names=_words("settings", "optionSettings"),
+        schema=("object",),
+        path=r"\[\]$",
+        secure=True,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=r"(.+_)?disable_imd_?s_?v1", pairs=True),
+        why="IMDSv1 answers unauthenticated requests, so an SSRF bug leaks the instance role's credentials",
+    ),
+    Signal(
+        id="option-setting-public-ip",
+        concern=PUBLIC,
+        kind=Kind.SWITCH,
+        # `aws:ec2:vpc` `AssociatePublicIpAddress`.
+        names=_words("settings", "optionSettings"),
+        schema=("object",),
+        path=r"\[\]$",
+        secure=False,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=r"(.+_)?associate_public_ip_address", pairs=True),
+        why="its instances are reachable from the internet",
+    ),
+    Signal(
+        id="option-setting-logging",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        # `aws:elasticbeanstalk:cloudwatch:logs` `StreamLogs` (AWS Security Hub ElasticBeanstalk.3).
+        names=_words("settings", "optionSettings"),
+        schema=("object",),
+        path=r"\[\]$",
+        secure=True,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=r"(.+_)?stream_logs", pairs=True),
+        why="the log is switched off",
     ),
     # Keys whose absence is the finding, as each service documents it.
     Signal(

@@ -49,6 +49,19 @@ NACL = "aws:ec2/networkAcl:NetworkAcl"
 ACL_RULE = {"protocol": "tcp", "ruleNo": 100, "action": "allow", "cidrBlock": "0.0.0.0/0"}
 ROLE = "arn:aws:iam::123456789012:role/feature-store"
 SERVERLESS_POLICY = "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy"
+BEANSTALK_TEMPLATE = "aws:elasticbeanstalk/configurationTemplate:ConfigurationTemplate"
+
+
+def beanstalk_template(*settings: tuple[str, str, Any]) -> dict[str, Any]:
+    """An Elastic Beanstalk configuration template whose option settings follow its environment type's."""
+    return {
+        "application": "scorer",
+        "name": "scorer-prod",
+        "settings": [
+            {"namespace": "aws:elasticbeanstalk:environment", "name": "EnvironmentType", "value": "LoadBalanced"},
+            *({"namespace": namespace, "name": name, "value": value} for namespace, name, value in settings),
+        ],
+    }
 
 
 def postgres(**changes: Any) -> dict[str, Any]:
@@ -531,6 +544,37 @@ CASES: list[Case] = [
             "policy": json.dumps({"Rules": [], "AWSOwnedKey": False, "KmsARN": KEY_ARN}),
         },
         [],
+    ),
+    # Option settings as a list of {namespace, name, value} blocks.
+    one(
+        "instance-metadata-v2",
+        "option-setting-allows-imds-v1",
+        BEANSTALK_TEMPLATE,
+        beanstalk_template(("aws:autoscaling:launchconfiguration", "DisableIMDSv1", "false")),
+        [
+            "settings[1] (aws:autoscaling:launchconfiguration:DisableIMDSv1) is 'false': IMDSv1 answers unauthenticated requests, so an SSRF bug leaks the instance role's credentials."
+        ],
+    ),
+    one(
+        "instance-metadata-v2",
+        "option-setting-disables-imds-v1",
+        BEANSTALK_TEMPLATE,
+        beanstalk_template(("aws:autoscaling:launchconfiguration", "DisableIMDSv1", "true")),
+        [],
+    ),
+    one(
+        "instance-metadata-v2",
+        "option-setting-not-known-yet",
+        BEANSTALK_TEMPLATE,
+        beanstalk_template(("aws:autoscaling:launchconfiguration", "DisableIMDSv1", UNKNOWN)),
+        [f"{PREVIEW}string value at .settings.1.value can't be known during preview"],
+    ),
+    one(
+        "audit-logging",
+        "option-setting-logs-not-streamed",
+        BEANSTALK_TEMPLATE,
+        beanstalk_template(("aws:elasticbeanstalk:cloudwatch:logs", "StreamLogs", "false")),
+        ["settings[1] (aws:elasticbeanstalk:cloudwatch:logs:StreamLogs) is 'false': the log is switched off."],
     ),
     # Point-in-time recovery as a property of its own or as a status, deletion protection as a state.
     one(
@@ -1265,6 +1309,15 @@ LATER: list[tuple[str, str, dict[str, Any], str]] = [
         "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy",
         {"name": "vectors", "type": "encryption", "policy": json.dumps({"Rules": [], "AWSOwnedKey": True})},
         "policy.AWSOwnedKey is true",
+    ),
+    (
+        "public-exposure",
+        "aws:elasticbeanstalk/environment:Environment",
+        {
+            "application": "scorer",
+            "settings": [{"namespace": "aws:ec2:vpc", "name": "AssociatePublicIpAddress", "value": "true"}],
+        },
+        "settings[0] (aws:ec2:vpc:AssociatePublicIpAddress) is 'true'",
     ),
     (
         "aws-containers-unprivileged",
