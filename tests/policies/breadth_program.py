@@ -2987,7 +2987,7 @@ def more_custom_resources() -> None:
 
 def account_defaults_and_network_logs() -> None:
     """Account encryption defaults, VPN and Client VPN logs, Managed Flink, OpenSearch Serverless policies
-    (settings documents, not grants) and pod fragments of custom resources."""
+    (settings documents, not grants), Elastic Beanstalk option settings and pod fragments of custom resources."""
     import pulumi_aws as aws
     import pulumi_kubernetes as k8s
 
@@ -3061,6 +3061,38 @@ def account_defaults_and_network_logs() -> None:
         "encryption-customer-managed-key",
         "encryption",
         {"Rules": rules, "AWSOwnedKey": True},
+    )
+
+    def beanstalk(name: str, expected: str | None, **changes: str) -> None:
+        settings = {
+            "aws:autoscaling:launchconfiguration:DisableIMDSv1": "true",
+            "aws:ec2:vpc:ELBScheme": "internal",
+            "aws:ec2:vpc:AssociatePublicIpAddress": "false",
+            "aws:elasticbeanstalk:cloudwatch:logs:StreamLogs": "true",
+            **changes,
+        }
+        aws.elasticbeanstalk.Environment(
+            case(name, expected),
+            application="scorer",
+            solution_stack_name="64bit Amazon Linux 2023 v4.3.0 running Python 3.11",
+            settings=[
+                {"namespace": key.rsplit(":", 1)[0], "name": key.rsplit(":", 1)[1], "value": value}
+                for key, value in settings.items()
+            ],
+            tags=TAGS,
+        )
+
+    beanstalk("scorer-beanstalk", None)
+    beanstalk(
+        "scorer-beanstalk-imdsv1",
+        "instance-metadata-v2",
+        **{"aws:autoscaling:launchconfiguration:DisableIMDSv1": "false"},
+    )
+    beanstalk("scorer-beanstalk-public-ip", "public-exposure", **{"aws:ec2:vpc:AssociatePublicIpAddress": "true"})
+    beanstalk(
+        "scorer-beanstalk-no-logs",
+        "audit-logging",
+        **{"aws:elasticbeanstalk:cloudwatch:logs:StreamLogs": "false"},
     )
 
     def fragment(name: str, expected: str | None, api_version: str, kind: str, spec: dict[str, Any]) -> None:
