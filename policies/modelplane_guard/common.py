@@ -109,6 +109,7 @@ class Report(Protocol):
 
 
 ArgsT = TypeVar("ArgsT", ResourceValidationArgs, StackValidationArgs)
+Found = TypeVar("Found")
 
 
 def rule(validate: Callable[[ArgsT, Report], None]) -> Callable[[ArgsT, ReportViolation], None]:
@@ -193,6 +194,31 @@ PROXY_TARGET = "__target"
 def is_unknown(value: Any) -> bool:
     """Whether a value read through `plain` is one the engine does not know yet."""
     return isinstance(value, str) and value in UNKNOWN_VALUES
+
+
+def per_resource(compute: Callable[[Mapping[str, Any]], Found]) -> Callable[[Mapping[str, Any]], Found]:
+    """`compute` kept for the last inputs it was given (by identity): the rules of one resource ask in
+    turn for the same search over its inputs. Two threads may race; the loser only computes again."""
+    last: tuple[Any, Any] = (None, None)
+
+    def cached(props: Mapping[str, Any]) -> Found:
+        nonlocal last
+        seen, found = last
+        if seen is not props:
+            found = compute(props)
+            last = (props, found)
+        return found
+
+    return cached
+
+
+def value_at(props: Mapping[str, Any], keys: Sequence[str | int]) -> Any:
+    """The value (an SDK proxy, as rules read it) at `keys` below a resource's inputs, found by a search on
+    their plain copy: a rule that then reads a value not known yet (preview) still learns it is unknown."""
+    node: Any = props
+    for key in keys:
+        node = plain(node)[key]
+    return node
 
 
 def plain(value: Any) -> Any:

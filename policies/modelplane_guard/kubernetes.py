@@ -47,10 +47,12 @@ from .common import (
     is_unknown,
     number_text,
     of_type,
+    per_resource,
     plain,
     production_gate,
     rule,
     sources,
+    value_at,
 )
 from .properties import entries_of, property_index, resolve
 from .property_map import PODS, Kind
@@ -267,7 +269,7 @@ def pod_specs(resource_type: str, props: Mapping[str, Any]) -> list[PodSpec]:
         partial = resource_type.endswith("Patch")
         return [PodSpec(where, spec, True, partial=partial) for where, spec in _at(props, path, "")]
     if is_custom_resource(resource_type):
-        return _cached_shapes(props)
+        return _pods_by_shape(props)
     return _aws_pods(resource_type, props)
 
 
@@ -307,19 +309,6 @@ def _at(node: Any, path: tuple[str, ...], prefix: str) -> Iterator[tuple[str, Ma
         yield from _at(value, rest, f"{prefix}{name}.")
 
 
-# The rules of one resource ask in turn; its inputs are one object, so the last search is reused.
-_last_search: tuple[Any, list[PodSpec]] = (None, [])
-
-
-def _cached_shapes(props: Mapping[str, Any]) -> list[PodSpec]:
-    global _last_search  # noqa: PLW0603 - a one-entry cache; a race only recomputes
-    searched, found = _last_search
-    if searched is not props:
-        found = _pods_by_shape(props)
-        _last_search = (props, found)
-    return found
-
-
 @dataclass(frozen=True)
 class _Shape:
     """Where the search found a pod: the keys that lead to it and to the mappings around it."""
@@ -332,43 +321,28 @@ class _Shape:
     image_from: tuple[str | int, ...] | None = None
 
 
+@per_resource
 def _pods_by_shape(props: Mapping[str, Any]) -> list[PodSpec]:
     """The pods of a custom resource: searched for on a plain copy of its inputs (no proxy, no check
-    for unknown values: none decides where a pod is), and handed to the rules as the SDK's proxies, so
-    a rule that reads an unknown value still learns it is unknown."""
-
-    def at(keys: tuple[str | int, ...]) -> Any:
-        node: Any = props
-        for key in keys:
-            node = plain(node)[key]
-        return node
-
+    for unknown values: none decides where a pod is), and handed to the rules as the SDK's proxies."""
     return [
         PodSpec(
             shape.path,
-            at(shape.keys),
+            value_at(props, shape.keys),
             shape.complete,
-            tuple((path, at(keys)) for path, keys in shape.outer),
+            tuple((path, value_at(props, keys)) for path, keys in shape.outer),
             lone=shape.lone,
-            image_from=None if shape.image_from is None else at(shape.image_from),
+            image_from=None if shape.image_from is None else value_at(props, shape.image_from),
         )
         for shape in _shapes(plain_inputs(props), (), "", 0, outer=(), image_from=None)
     ]
 
 
-# The last resource's inputs as plain dicts and lists: the searches by shape of its rules share them.
-_last_plain: tuple[Any, Any] = (None, None)
-
-
+@per_resource
 def plain_inputs(props: Mapping[str, Any]) -> Any:
     """A resource's inputs as plain dicts and lists (a value not known yet as the SDK's marker string),
     copied once per resource for the searches by shape that visit every value."""
-    global _last_plain  # noqa: PLW0603 - a one-entry cache; a race only recomputes
-    copied, found = _last_plain
-    if copied is not props:
-        found = _unwrapped(props)
-        _last_plain = (props, found)
-    return found
+    return _unwrapped(props)
 
 
 def _unwrapped(value: Any) -> Any:

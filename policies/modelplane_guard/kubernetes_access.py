@@ -23,10 +23,11 @@ from .common import (
     config_schema,
     dig,
     is_world,
-    plain,
+    per_resource,
     production_gate,
     rule,
     sources,
+    value_at,
 )
 from .kubernetes import is_custom_resource, plain_inputs
 
@@ -109,30 +110,13 @@ def _rules(args: ResourceValidationArgs) -> list[tuple[str, Mapping[str, Any]]]:
             for index, raw in enumerate(as_list(role_object.get("rules")))
         ]
     if is_custom_resource(args.resource_type):
-        return _cached_rules(args.props)
+        return _rules_of_custom_resource(args.props)
     return []
 
 
-# The rules of one resource ask in turn; its inputs are one object, so the last search is reused.
-_last_search: tuple[Any, list[tuple[str, Mapping[str, Any]]]] = (None, [])
-
-
-def _cached_rules(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    global _last_search  # noqa: PLW0603 - a one-entry cache; a race only recomputes
-    searched, found = _last_search
-    if searched is not props:
-        # Searched on the plain copy, judged as the SDK's proxies: a rule that reads a value not known
-        # yet (preview) still learns it is unknown.
-        found = [(path, as_mapping(_at(props, keys))) for path, keys in _rules_by_shape(plain_inputs(props), (), "", 0)]
-        _last_search = (props, found)
-    return found
-
-
-def _at(props: Mapping[str, Any], keys: tuple[str | int, ...]) -> Any:
-    node: Any = props
-    for key in keys:
-        node = plain(node)[key]
-    return node
+@per_resource
+def _rules_of_custom_resource(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    return [(path, as_mapping(value_at(props, keys))) for path, keys in _rules_by_shape(plain_inputs(props), (), "", 0)]
 
 
 def _is_rbac_rule(view: Any) -> bool:
