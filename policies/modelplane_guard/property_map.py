@@ -1390,6 +1390,34 @@ SIGNALS: tuple[Signal, ...] = (
         absent=Absent.INSECURE,
         why="the log is switched off",
     ),
+    # --- the account's detective controls ----------------------------------------------------------
+    Signal(
+        id="detective-control-off",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        # The services that watch an account (AWS Config, GuardDuty, Macie, Security Hub, Inspector,
+        # Detective) switched off at their top-level switch: a recorder stopped, a detector disabled.
+        names=_words("isEnabled", "enable", "enabled"),
+        within="",
+        types=r"aws:(cfg|guardduty|macie2|securityhub|inspector2|detective)/.*",
+        schema=("boolean",),
+        secure=True,
+        absent=Absent.IGNORE,
+        why="the account's monitoring is switched off",
+    ),
+    Signal(
+        id="detective-control-status",
+        concern=LOGGING,
+        kind=Kind.CHOICE,
+        # A GuardDuty protection plan's or Macie account's `status`, a Security Hub control's `controlStatus`.
+        names=_words("status", "controlStatus"),
+        within="",
+        types=r"aws:(cfg|guardduty|macie2|securityhub|inspector2|detective)/.*",
+        schema=("string",),
+        insecure=r"disabled|paused",
+        absent=Absent.IGNORE,
+        why="the account's monitoring is switched off",
+    ),
     # --- readers of their own --------------------------------------------------------------------
     Signal(
         id="policy-document",

@@ -1301,6 +1301,37 @@ CASES += [
         },
         ["logConfiguration.level is 'OFF': execution logging is off."],
     ),
+    one(
+        "audit-logging",
+        "config-recorder-stopped",
+        "aws:cfg/recorderStatus:RecorderStatus",
+        {"name": "default", "isEnabled": False},
+        ["isEnabled is false: the account's monitoring is switched off."],
+    ),
+    one(
+        "audit-logging",
+        "config-recorder-running",
+        "aws:cfg/recorderStatus:RecorderStatus",
+        {"name": "default", "isEnabled": True},
+        [],
+    ),
+    one(
+        "audit-logging",
+        "macie-paused",
+        "aws:macie2/account:Account",
+        {"status": "PAUSED"},
+        ["status is 'PAUSED': the account's monitoring is switched off."],
+    ),
+    one(
+        "audit-logging",
+        "security-hub-control-disabled",
+        "aws:securityhub/standardsControl:StandardsControl",
+        {
+            "standardsControlArn": "arn:aws:securityhub:eu-west-1:123456789012:control/cis/2.1",
+            "controlStatus": "DISABLED",
+        },
+        ["controlStatus is 'DISABLED': the account's monitoring is switched off."],
+    ),
 ]
 
 
