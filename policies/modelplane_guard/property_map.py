@@ -1321,6 +1321,22 @@ SIGNALS: tuple[Signal, ...] = (
         why="its instances are reachable from the internet",
     ),
     Signal(
+        id="attribute-old-protocol",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        # A Classic Load Balancer's SSL negotiation policy, given as `{name, value}` attributes:
+        # `Protocol-SSLv3`, `Protocol-TLSv1` or `Protocol-TLSv1.1` true accepts a broken protocol.
+        names=_words("policyAttributes", "attributes"),
+        schema=("object",),
+        path=r"\[\]$",
+        secure=False,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=r"protocol_(ss_?lv[23]|tl_?sv1(_1)?)", pairs=True),
+        why="clients may connect with a protocol version that is no longer safe",
+        # A table's attribute definitions (a name and a type) hold no settings.
+        exclude=(r"aws:dynamodb/.*",),
+    ),
+    Signal(
         id="option-setting-logging",
         concern=LOGGING,
         kind=Kind.SWITCH,

@@ -3491,6 +3491,21 @@ def sharing_secrets_transport_and_monitors() -> None:
         tags=TAGS,
     )
 
+    for name, expected, tls_1_0 in (
+        ("legacy-scorer-ssl-tls-1-0", "encryption-in-transit", "true"),
+        ("legacy-scorer-ssl", None, "false"),
+    ):
+        aws.elb.LoadBalancerPolicy(
+            case(name, expected),
+            load_balancer_name="legacy-scorer",
+            policy_name=name,
+            policy_type_name="SSLNegotiationPolicyType",
+            policy_attributes=[
+                {"name": "Protocol-TLSv1", "value": tls_1_0},
+                {"name": "Protocol-TLSv1.2", "value": "true"},
+            ],
+        )
+
 
 def chart_releases_and_operators() -> None:
     """A Helm release's values and custom resources of kinds the other programs do not use."""

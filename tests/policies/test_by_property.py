@@ -1332,6 +1332,38 @@ CASES += [
         },
         ["controlStatus is 'DISABLED': the account's monitoring is switched off."],
     ),
+    one(
+        "encryption-in-transit",
+        "classic-load-balancer-policy-accepting-tls-1-0",
+        "aws:elb/loadBalancerPolicy:LoadBalancerPolicy",
+        {
+            "loadBalancerName": "legacy-scorer",
+            "policyName": "legacy-ssl",
+            "policyTypeName": "SSLNegotiationPolicyType",
+            "policyAttributes": [
+                {"name": "Protocol-TLSv1", "value": "true"},
+                {"name": "Protocol-TLSv1.2", "value": "true"},
+            ],
+        },
+        [
+            "policyAttributes[0] (Protocol-TLSv1) is 'true': clients may connect with a protocol version that is no longer safe."
+        ],
+    ),
+    one(
+        "encryption-in-transit",
+        "classic-load-balancer-policy-tls-1-2-only",
+        "aws:elb/loadBalancerPolicy:LoadBalancerPolicy",
+        {
+            "loadBalancerName": "legacy-scorer",
+            "policyName": "modern-ssl",
+            "policyTypeName": "SSLNegotiationPolicyType",
+            "policyAttributes": [
+                {"name": "Protocol-TLSv1", "value": "false"},
+                {"name": "Protocol-TLSv1.2", "value": "true"},
+            ],
+        },
+        [],
+    ),
 ]
 
 
