@@ -97,6 +97,9 @@ RESTRICTED_VOLUME_TYPES = frozenset(
 )
 # Pulumi's own Kubernetes components (manifests, charts), not API objects with metadata.
 NON_OBJECT_GROUPS = frozenset({"yaml", "helm.sh", "kustomize"})
+# A Helm release's values configure the pods its chart renders (`securityContext`, `hostNetwork`,
+# `containers`): searched by shape as a custom resource's inputs are.
+CHART_RELEASES = frozenset({"kubernetes:helm.sh/v3:Release"})
 PSS_URL = "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"
 # Kinds without a namespace; every other Kubernetes resource lives in one.
 CLUSTER_SCOPED_KINDS = frozenset(
@@ -255,20 +258,21 @@ def holds_pods(resource_type: str) -> bool:
     return (
         resource_type in POD_SPEC_PATHS
         or is_custom_resource(resource_type)
+        or resource_type in CHART_RELEASES
         or any(entry.signal.kind == Kind.POD for entry in entries_of(PODS, resource_type))
     )
 
 
 def pod_specs(resource_type: str, props: Mapping[str, Any]) -> list[PodSpec]:
     """Every pod spec of a resource: at its kind's path (each item's, in a list kind), at the inputs of
-    an AWS type the property index lists, or, for a custom resource, wherever its inputs hold containers
+    an AWS type the property index lists, or, for a custom resource or a Helm release's values, wherever its inputs hold containers
     (an InferenceService's predictor, a Rollout's template, a Ray cluster's worker groups, an Argo
     workflow's templates, a Spark application's driver)."""
     path = POD_SPEC_PATHS.get(resource_type)
     if path is not None:
         partial = resource_type.endswith("Patch")
         return [PodSpec(where, spec, True, partial=partial) for where, spec in _at(props, path, "")]
-    if is_custom_resource(resource_type):
+    if is_custom_resource(resource_type) or resource_type in CHART_RELEASES:
         return _pods_by_shape(props)
     return _aws_pods(resource_type, props)
 

@@ -52,6 +52,8 @@ BINDING_TYPES = tuple(
 # `spec.install.spec.clusterPermissions[].rules`).
 MAX_DEPTH = 8
 SERVICE = "kubernetes:core/v1:Service"
+# A Service patch (server-side apply) that sets the type states the exposure it makes.
+SERVICE_TYPES = (SERVICE, "kubernetes:core/v1:ServicePatch")
 INGRESS_TYPES = (
     "kubernetes:networking.k8s.io/v1:Ingress",
     "kubernetes:networking.k8s.io/v1beta1:Ingress",
@@ -288,7 +290,7 @@ def is_internal_load_balancer(metadata: Mapping[str, Any]) -> bool:
 
 
 def _service_not_public(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type != SERVICE or dig(args.props, "spec", "type") != "LoadBalancer":
+    if args.resource_type not in SERVICE_TYPES or dig(args.props, "spec", "type") != "LoadBalancer":
         return
     if is_internal_load_balancer(as_mapping(args.props.get("metadata"))):
         return
@@ -307,13 +309,13 @@ service_not_public = ResourceValidationPolicy(
     validate=rule(_service_not_public),
     severity=Severity.HIGH,
     remediation_steps="Annotate the Service as internal (service.beta.kubernetes.io/aws-load-balancer-scheme: internal) or set spec.loadBalancerSourceRanges to the callers' CIDRs; publish public APIs through an Ingress with TLS.",
-    tags=["kubernetes", "network", "public-exposure", *applies_to(SERVICE)],
+    tags=["kubernetes", "network", "public-exposure", *applies_to(*SERVICE_TYPES)],
     url="https://kubernetes.io/docs/concepts/services-networking/service/#internal-load-balancer",
 )
 
 
 def _no_node_ports(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type != SERVICE or dig(args.props, "spec", "type") != "NodePort":
+    if args.resource_type not in SERVICE_TYPES or dig(args.props, "spec", "type") != "NodePort":
         return
     production_gate(args)
     report(
@@ -327,7 +329,7 @@ no_node_ports = ResourceValidationPolicy(
     validate=rule(_no_node_ports),
     severity=Severity.MEDIUM,
     remediation_steps="Use a ClusterIP Service behind an Ingress, or an internal LoadBalancer.",
-    tags=["kubernetes", "network", *applies_to(SERVICE)],
+    tags=["kubernetes", "network", *applies_to(*SERVICE_TYPES)],
     config_schema=config_schema({PRODUCTION_PROPERTY: PRODUCTION_SCHEMA}),
 )
 

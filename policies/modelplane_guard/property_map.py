@@ -557,15 +557,15 @@ SIGNALS: tuple[Signal, ...] = (
         concern=IN_TRANSIT,
         kind=Kind.CHOICE,
         # A database engine's parameter that lets clients connect without TLS: PostgreSQL's and SQL
-        # Server's `rds.force_ssl`, MySQL's `require_secure_transport`, DocumentDB's `tls`, Redshift's
-        # `require_ssl`, however the value is spelt (0, OFF, false, disabled).
+        # Server's `rds.force_ssl`, MySQL's `require_secure_transport`, DocumentDB's `tls`, Neptune's
+        # `neptune_enforce_ssl`, Redshift's `require_ssl`, however the value is spelt (0, OFF, false, disabled).
         names="value",
         within="parameters",
         types=r"aws:[a-z0-9]+/[A-Za-z0-9]*:[A-Za-z0-9]*ParameterGroup",
         schema=("string",),
         insecure=r"0|off|false|disabled",
         absent=Absent.IGNORE,
-        exempt={"name": r"(?!(rds\.force_ssl|require_secure_transport|tls|require_ssl)$).*"},
+        exempt={"name": r"(?!(rds\.force_ssl|require_secure_transport|tls|require_ssl|[a-z]+_enforce_ssl)$).*"},
         why="the engine accepts connections without TLS",
     ),
     Signal(
@@ -575,7 +575,8 @@ SIGNALS: tuple[Signal, ...] = (
         # What a CDN speaks to a custom origin: `http-only` carries every request unencrypted behind the
         # HTTPS edge (AWS Security Hub CloudFront.9).
         names="originProtocolPolicy",
-        within="customOriginConfig",
+        # A distribution's custom origin, or a VPC origin (a private load balancer behind CloudFront).
+        within=_words("customOriginConfig", "vpcOriginEndpointConfig"),
         schema=("string",),
         insecure="http-only",
         absent=Absent.IGNORE,
@@ -675,13 +676,19 @@ SIGNALS: tuple[Signal, ...] = (
         concern=IN_TRANSIT,
         kind=Kind.URL,
         # Where a service sends data: an HTTP endpoint, a webhook, a remote-write or token URL.
-        names=r"url|invocationEndpoint|endpointUrl|[a-z]+EndpointUrl|remoteWriteUrl|serverUrl|instanceUrl|hostUrl|tokenUrl|accountUrl",
+        # An API's integration (`uri`, `integrationUri`) or a GraphQL API's HTTP data source (`httpConfig.endpoint`)
+        # forwards each request there.
+        names=r"url|uri|integrationUri|endpoint|invocationEndpoint|endpointUrl|[a-z]+EndpointUrl|remoteWriteUrl|serverUrl|instanceUrl|hostUrl|tokenUrl|accountUrl",
         schema=("string",),
         why="data is sent there over plain HTTP",
         exclude=(
             r"aws:(lex|medialive|sagemaker)/.*",
             # Pages a web crawler starts from: public pages it reads, where nothing of the platform's is sent.
             r".*::.*seedUrls\[\]\.url",
+            # An S3 grant's grantee URI names a group (`http://acs.amazonaws.com/groups/global/AllUsers`), not a destination.
+            r".*::.*[Gg]rants\[\]\.(grantee\.)?uri",
+            # A topic's subscription endpoint is judged by `sns-https-subscriptions`.
+            r"aws:sns/topicSubscription:.*",
         ),
     ),
     # --- public exposure ---------------------------------------------------------------------------
@@ -810,7 +817,8 @@ SIGNALS: tuple[Signal, ...] = (
         concern=PUBLIC,
         kind=Kind.CHOICE,
         names=_words("authorization", "authorizationType", "authType"),
-        types=r"aws:(apigateway|apigatewayv2|lambda)/.*",
+        # Entry points: APIs, function URLs, and VPC Lattice services and service networks.
+        types=r"aws:(apigateway|apigatewayv2|lambda|vpclattice)/.*",
         schema=("string",),
         insecure="none",
         # CORS preflight requests carry no credentials; an API key is a (weak) caller check.
@@ -821,12 +829,14 @@ SIGNALS: tuple[Signal, ...] = (
         id="wildcard-principal",
         concern=PUBLIC,
         kind=Kind.CHOICE,
-        names="principal",
+        # The principal a permission outside any policy document grants to: a function's or layer's,
+        # an event bus's, or the accounts an endpoint service accepts connections from.
+        names=_words("principal", "principals", "allowedPrincipals", "principalArn"),
         within="",
-        types=r"aws:lambda/.*",
         schema=("string",),
         insecure=r"\*",
         exempt={
+            "condition": ANY_VALUE,
             "sourceArn": ANY_VALUE,
             "sourceAccount": ANY_VALUE,
             "principalOrgId": ANY_VALUE,
@@ -963,7 +973,8 @@ SIGNALS: tuple[Signal, ...] = (
         concern=LOGGING,
         kind=Kind.CHOICE,
         names=_words("level", "loggingLevel"),
-        within=r"(?i)[a-z]*logging[a-z]*|settings",
+        # `loggingConfiguration`, an EventBridge pipe's `logConfiguration`, an event bus's `logConfig`.
+        within=r"(?i)[a-z]*log(ging)?[a-z]*|settings",
         schema=("string",),
         insecure="off",
         absent=Absent.INSECURE,
@@ -1310,6 +1321,22 @@ SIGNALS: tuple[Signal, ...] = (
         why="its instances are reachable from the internet",
     ),
     Signal(
+        id="attribute-old-protocol",
+        concern=IN_TRANSIT,
+        kind=Kind.SWITCH,
+        # A Classic Load Balancer's SSL negotiation policy, given as `{name, value}` attributes:
+        # `Protocol-SSLv3`, `Protocol-TLSv1` or `Protocol-TLSv1.1` true accepts a broken protocol.
+        names=_words("policyAttributes", "attributes"),
+        schema=("object",),
+        path=r"\[\]$",
+        secure=False,
+        absent=Absent.IGNORE,
+        settings=Settings(keys=r"protocol_(ss_?lv[23]|tl_?sv1(_1)?)", pairs=True),
+        why="clients may connect with a protocol version that is no longer safe",
+        # A table's attribute definitions (a name and a type) hold no settings.
+        exclude=(r"aws:dynamodb/.*",),
+    ),
+    Signal(
         id="option-setting-logging",
         concern=LOGGING,
         kind=Kind.SWITCH,
@@ -1379,6 +1406,34 @@ SIGNALS: tuple[Signal, ...] = (
         absent=Absent.INSECURE,
         why="the log is switched off",
     ),
+    # --- the account's detective controls ----------------------------------------------------------
+    Signal(
+        id="detective-control-off",
+        concern=LOGGING,
+        kind=Kind.SWITCH,
+        # The services that watch an account (AWS Config, GuardDuty, Macie, Security Hub, Inspector,
+        # Detective) switched off at their top-level switch: a recorder stopped, a detector disabled.
+        names=_words("isEnabled", "enable", "enabled"),
+        within="",
+        types=r"aws:(cfg|guardduty|macie2|securityhub|inspector2|detective)/.*",
+        schema=("boolean",),
+        secure=True,
+        absent=Absent.IGNORE,
+        why="the account's monitoring is switched off",
+    ),
+    Signal(
+        id="detective-control-status",
+        concern=LOGGING,
+        kind=Kind.CHOICE,
+        # A GuardDuty protection plan's or Macie account's `status`, a Security Hub control's `controlStatus`.
+        names=_words("status", "controlStatus"),
+        within="",
+        types=r"aws:(cfg|guardduty|macie2|securityhub|inspector2|detective)/.*",
+        schema=("string",),
+        insecure=r"disabled|paused",
+        absent=Absent.IGNORE,
+        why="the account's monitoring is switched off",
+    ),
     # --- readers of their own --------------------------------------------------------------------
     Signal(
         id="policy-document",
@@ -1407,7 +1462,14 @@ SIGNALS: tuple[Signal, ...] = (
         concern=ENVIRONMENT,
         kind=Kind.VARIABLES,
         names=_words(
-            "variables", "environment", "environmentVariables", "runtimeEnvironmentVariables", "connectionProperties"
+            "variables",
+            "environment",
+            "environmentVariables",
+            "runtimeEnvironmentVariables",
+            "connectionProperties",
+            # A Glue job's arguments (`--db-password`) reach its script as its environment does.
+            "defaultArguments",
+            "nonOverridableArguments",
         ),
         schema=("string", "object"),
         path=r"(\{\}|\[\])$",

@@ -3150,6 +3150,407 @@ def account_defaults_and_network_logs() -> None:
     )
 
 
+PUBLIC_POLICY = "resource-policies-not-public"
+ENVIRONMENT_SECRETS = "no-secrets-in-container-environment"
+
+
+def open_statement(action: str, resource: str = "*") -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": "*", "Action": action, "Resource": resource}
+
+
+def sharing_secrets_transport_and_monitors() -> None:
+    """A third held-out probe: resources shared with everyone by a policy or a principal outside one,
+    secrets in arguments, forwarding over plain HTTP, an account's detective controls switched off."""
+    import pulumi_aws as aws
+
+    aws.rds.ClusterSnapshotCopy(
+        case("cluster-snapshot-copy-public", "public-data-exposure"),
+        source_db_cluster_snapshot_identifier="arn:aws:rds:eu-west-1:123456789012:cluster-snapshot:exp-1",
+        target_db_cluster_snapshot_identifier="exp-1-copy",
+        kms_key_id=KEY,
+        shared_accounts=["all"],
+        tags=TAGS,
+    )
+    aws.ecr.RegistryPolicy(
+        case("ecr-registry-policy-public", PUBLIC_POLICY),
+        policy=policy_document(open_statement("ecr:ReplicateImage", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*")),
+    )
+    aws.cloudwatch.EventPermission(
+        case("event-permission-everyone", "public-exposure"),
+        principal="*",
+        statement_id="anyone",
+        action="events:PutEvents",
+    )
+    aws.cloudwatch.EventPermission(
+        case("event-permission-org", None),
+        principal="*",
+        statement_id="org",
+        action="events:PutEvents",
+        condition={"type": "StringEquals", "key": "aws:PrincipalOrgID", "value": "o-abc123def4"},
+    )
+    aws.s3control.AccessPointPolicy(
+        case("access-point-policy-public", PUBLIC_POLICY),
+        access_point_arn=f"arn:aws:s3:{REGION}:{ACCOUNT}:accesspoint/features",
+        policy=policy_document(
+            open_statement("s3:GetObject", f"arn:aws:s3:{REGION}:{ACCOUNT}:accesspoint/features/object/*")
+        ),
+    )
+    aws.apigateway.RestApiPolicy(
+        case("rest-api-policy-public", PUBLIC_POLICY),
+        rest_api_id="a1b2c3d4e5",
+        policy=policy_document(open_statement("execute-api:Invoke", "execute-api:/*")),
+    )
+    aws.dynamodb.ResourcePolicy(
+        case("dynamodb-resource-policy-public", PUBLIC_POLICY),
+        resource_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/features",
+        policy=policy_document(
+            open_statement("dynamodb:GetItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/features")
+        ),
+    )
+    aws.glue.ResourcePolicy(
+        case("glue-catalog-policy-public", PUBLIC_POLICY),
+        policy=policy_document(open_statement("glue:GetTable", f"arn:aws:glue:{REGION}:{ACCOUNT}:*")),
+    )
+    aws.opensearch.DomainPolicy(
+        case("opensearch-domain-policy-public", PUBLIC_POLICY),
+        domain_name="vectors",
+        access_policies=policy_document(open_statement("es:*", f"arn:aws:es:{REGION}:{ACCOUNT}:domain/vectors/*")),
+    )
+    aws.codeartifact.RepositoryPermissionsPolicy(
+        case("codeartifact-repo-policy-public", PUBLIC_POLICY),
+        domain="ml",
+        repository="wheels",
+        policy_document=policy_document(
+            open_statement(
+                "codeartifact:ReadFromRepository", f"arn:aws:codeartifact:{REGION}:{ACCOUNT}:repository/ml/wheels"
+            )
+        ),
+    )
+    aws.ram.ResourceShare(
+        case("ram-share-external", "public-exposure"), name="subnets", allow_external_principals=True, tags=TAGS
+    )
+    aws.ram.ResourceShare(case("ram-share-org", None), name="subnets-org", allow_external_principals=False, tags=TAGS)
+    aws.ec2.VpcEndpointService(
+        case("endpoint-service-anyone", "public-exposure"),
+        acceptance_required=False,
+        allowed_principals=["*"],
+        network_load_balancer_arns=[
+            f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/net/scorer/50dc6c495c0c9188"
+        ],
+        tags=TAGS,
+    )
+    aws.ec2.VpcEndpointService(
+        case("endpoint-service", None),
+        acceptance_required=True,
+        allowed_principals=[f"arn:aws:iam::{ACCOUNT}:root"],
+        network_load_balancer_arns=[
+            f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/net/scorer/50dc6c495c0c9188"
+        ],
+        tags=TAGS,
+    )
+    aws.neptunegraph.Graph(
+        case("neptune-graph-public", "public-exposure"),
+        graph_name="lineage",
+        provisioned_memory=16,
+        kms_key_identifier=KEY,
+        deletion_protection=True,
+        public_connectivity=True,
+        replica_count=1,
+        tags=TAGS,
+    )
+    aws.neptune.ClusterInstance(
+        case("neptune-instance-public", "public-exposure"),
+        cluster_identifier="lineage",
+        instance_class="db.r6g.large",
+        publicly_accessible=True,
+        tags=TAGS,
+    )
+    aws.appstream.Fleet(
+        case("appstream-internet", "public-exposure"),
+        name="analysts",
+        instance_type="stream.standard.medium",
+        compute_capacity={"desired_instances": 1},
+        enable_default_internet_access=True,
+        image_name="AppStream-WinServer2019",
+        vpc_config={"subnet_ids": SUBNETS},
+        tags=TAGS,
+    )
+    aws.cloudwatch.EventTarget(
+        case("event-target-public-ip", "public-exposure"),
+        rule="nightly",
+        arn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/ml",
+        role_arn=ROLE,
+        ecs_target={
+            "task_definition_arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/retrain:3",
+            "launch_type": "FARGATE",
+            "network_configuration": {"subnets": SUBNETS, "security_groups": [SG_ID], "assign_public_ip": True},
+        },
+    )
+    aws.scheduler.Schedule(
+        case("schedule-public-ip", "public-exposure"),
+        flexible_time_window={"mode": "OFF"},
+        schedule_expression="rate(1 day)",
+        kms_key_arn=KEY,
+        target={
+            "arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/ml",
+            "role_arn": ROLE,
+            "ecs_parameters": {
+                "task_definition_arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/retrain:3",
+                "launch_type": "FARGATE",
+                "network_configuration": {"subnets": SUBNETS, "security_groups": [SG_ID], "assign_public_ip": True},
+            },
+        },
+    )
+    aws.ec2.DefaultSubnet(
+        case("default-subnet-public-ip", "public-exposure"),
+        availability_zone=f"{REGION}a",
+        map_public_ip_on_launch=True,
+        tags=TAGS,
+    )
+    aws.vpclattice.Service(
+        case("lattice-service-no-auth", "public-exposure"),
+        name="scorer",
+        auth_type="NONE",
+        certificate_arn=CERTIFICATE,
+        tags=TAGS,
+    )
+    aws.vpclattice.Service(
+        case("lattice-service", None), name="scorer-iam", auth_type="AWS_IAM", certificate_arn=CERTIFICATE, tags=TAGS
+    )
+    aws.apprunner.Service(
+        case("apprunner-env-secret", ENVIRONMENT_SECRETS),
+        service_name="scorer",
+        source_configuration={
+            "image_repository": {
+                "image_identifier": "public.ecr.aws/aws-containers/hello-app-runner:latest",
+                "image_repository_type": "ECR_PUBLIC",
+                "image_configuration": {
+                    "port": "8000",
+                    "runtime_environment_variables": {"DB_PASSWORD": "hunter2-prod"},
+                },
+            },
+            "auto_deployments_enabled": False,
+        },
+        tags=TAGS,
+    )
+    aws.glue.Job(
+        case("glue-job-password-arg", ENVIRONMENT_SECRETS),
+        role_arn=ROLE,
+        command={"script_location": "s3://ml-jobs/etl.py"},
+        glue_version="4.0",
+        security_configuration="ml-glue",
+        default_arguments={"--db-password": "hunter2-prod", "--enable-continuous-cloudwatch-log": "true"},
+        tags=TAGS,
+    )
+    aws.amplify.App(
+        case("amplify-env-secret", ENVIRONMENT_SECRETS),
+        name="console",
+        environment_variables={"STRIPE_SECRET_KEY": "sk_live_51HxYz0123456789abcdef"},
+        tags=TAGS,
+    )
+    aws.elasticache.User(
+        case("elasticache-user-no-password", "public-exposure"),
+        user_id="scorer",
+        user_name="scorer",
+        engine="redis",
+        access_string="on ~* +@all",
+        no_password_required=True,
+        tags=TAGS,
+    )
+    aws.elasticache.User(
+        case("elasticache-user-iam", None),
+        user_id="scorer-iam",
+        user_name="scorer-iam",
+        engine="redis",
+        access_string="on ~features:* +@read",
+        authentication_mode={"type": "iam"},
+        tags=TAGS,
+    )
+    aws.quicksight.DataSource(
+        case("quicksight-ssl-off", "encryption-in-transit"),
+        data_source_id="features",
+        name="features",
+        type="POSTGRESQL",
+        parameters={"postgresql": {"database": "features", "host": "features.internal", "port": 5432}},
+        ssl_properties={"disable_ssl": True},
+        vpc_connection_properties={"vpc_connection_arn": f"arn:aws:quicksight:{REGION}:{ACCOUNT}:vpcConnection/ml"},
+        tags=TAGS,
+    )
+    aws.quicksight.DataSource(
+        case("quicksight", None),
+        data_source_id="features-tls",
+        name="features-tls",
+        type="POSTGRESQL",
+        parameters={"postgresql": {"database": "features", "host": "features.internal", "port": 5432}},
+        ssl_properties={"disable_ssl": False},
+        vpc_connection_properties={"vpc_connection_arn": f"arn:aws:quicksight:{REGION}:{ACCOUNT}:vpcConnection/ml"},
+        tags=TAGS,
+    )
+    aws.sesv2.ConfigurationSet(
+        case("sesv2-tls-optional", "encryption-in-transit"),
+        configuration_set_name="alerts",
+        delivery_options={"tls_policy": "OPTIONAL"},
+        tags=TAGS,
+    )
+    aws.sesv2.ConfigurationSet(
+        case("sesv2", None), configuration_set_name="alerts-tls", delivery_options={"tls_policy": "REQUIRE"}, tags=TAGS
+    )
+    aws.appsync.DataSource(
+        case("appsync-http-source", "encryption-in-transit"),
+        api_id="abcdefghijklmnopqrstuvwxyz",
+        name="scorer",
+        type="HTTP",
+        http_config={"endpoint": "http://scorer.example.com"},
+    )
+    aws.apigatewayv2.Integration(
+        case("http-api-plain-integration", "encryption-in-transit"),
+        api_id="a1b2c3d4e5",
+        integration_type="HTTP_PROXY",
+        integration_method="ANY",
+        integration_uri="http://scorer.example.com/{proxy}",
+    )
+    aws.apigatewayv2.Integration(
+        case("http-api-integration", None),
+        api_id="a1b2c3d4e5",
+        integration_type="HTTP_PROXY",
+        integration_method="ANY",
+        integration_uri="https://scorer.example.com/{proxy}",
+    )
+    aws.apigateway.Integration(
+        case("rest-api-plain-integration", "encryption-in-transit"),
+        rest_api="a1b2c3d4e5",
+        resource_id="abc123",
+        http_method="POST",
+        type="HTTP_PROXY",
+        integration_http_method="POST",
+        uri="http://scorer.example.com/predict",
+    )
+    aws.cloudfront.VpcOrigin(
+        case("cloudfront-vpc-origin-http", "encryption-in-transit"),
+        vpc_origin_endpoint_config={
+            "name": "scorer",
+            "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/scorer/50dc6c495c0c9188",
+            "http_port": 80,
+            "https_port": 443,
+            "origin_protocol_policy": "http-only",
+            "origin_ssl_protocols": {"items": ["TLSv1.2"], "quantity": 1},
+        },
+        tags=TAGS,
+    )
+    aws.neptune.ClusterParameterGroup(
+        case("neptune-params-no-ssl", "encryption-in-transit"),
+        family="neptune1.3",
+        parameters=[{"name": "neptune_enforce_ssl", "value": "0"}],
+        tags=TAGS,
+    )
+    aws.cfg.RecorderStatus(case("config-recorder-stopped", "audit-logging"), name="default", is_enabled=False)
+    aws.cfg.RecorderStatus(case("config-recorder", None), name="default-on", is_enabled=True)
+    aws.guardduty.DetectorFeature(
+        case("guardduty-feature-off", "audit-logging"),
+        detector_id="12abc34d567e8fa901bc2d34e56789f0",
+        name="EKS_AUDIT_LOGS",
+        status="DISABLED",
+    )
+    aws.macie2.Account(case("macie-paused", "audit-logging"), status="PAUSED")
+    aws.securityhub.StandardsControl(
+        case("securityhub-control-disabled", "audit-logging"),
+        standards_control_arn=f"arn:aws:securityhub:{REGION}:{ACCOUNT}:control/cis-aws-foundations-benchmark/v/1.2.0/2.1",
+        control_status="DISABLED",
+        disabled_reason="noise",
+    )
+    aws.datasync.Task(
+        case("datasync-task-log-off", "audit-logging"),
+        source_location_arn=f"arn:aws:datasync:{REGION}:{ACCOUNT}:location/loc-1",
+        destination_location_arn=f"arn:aws:datasync:{REGION}:{ACCOUNT}:location/loc-2",
+        options={"log_level": "OFF"},
+        tags=TAGS,
+    )
+    aws.pipes.Pipe(
+        case("pipe-log-off", "audit-logging"),
+        role_arn=ROLE,
+        source=f"arn:aws:sqs:{REGION}:{ACCOUNT}:in",
+        target=f"arn:aws:sqs:{REGION}:{ACCOUNT}:out",
+        kms_key_identifier=KEY,
+        log_configuration={"level": "OFF", "cloudwatch_logs_log_destination": {"log_group_arn": LOG_GROUP}},
+        tags=TAGS,
+    )
+    aws.pipes.Pipe(
+        case("pipe", None),
+        role_arn=ROLE,
+        source=f"arn:aws:sqs:{REGION}:{ACCOUNT}:in2",
+        target=f"arn:aws:sqs:{REGION}:{ACCOUNT}:out2",
+        kms_key_identifier=KEY,
+        log_configuration={"level": "INFO", "cloudwatch_logs_log_destination": {"log_group_arn": LOG_GROUP}},
+        tags=TAGS,
+    )
+    aws.kendra.Index(
+        case("kendra-aws-key", "encryption-customer-managed-key"),
+        name="docs",
+        role_arn=ROLE,
+        edition="ENTERPRISE_EDITION",
+        tags=TAGS,
+    )
+
+    for name, expected, tls_1_0 in (
+        ("legacy-scorer-ssl-tls-1-0", "encryption-in-transit", "true"),
+        ("legacy-scorer-ssl", None, "false"),
+    ):
+        aws.elb.LoadBalancerPolicy(
+            case(name, expected),
+            load_balancer_name="legacy-scorer",
+            policy_name=name,
+            policy_type_name="SSLNegotiationPolicyType",
+            policy_attributes=[
+                {"name": "Protocol-TLSv1", "value": tls_1_0},
+                {"name": "Protocol-TLSv1.2", "value": "true"},
+            ],
+        )
+
+
+def chart_releases_and_operators() -> None:
+    """A Helm release's values and custom resources of kinds the other programs do not use."""
+    import pulumi_kubernetes as k8s
+
+    def custom(name: str, expected: str | None, api_version: str, kind: str, spec: dict[str, Any]) -> None:
+        k8s.apiextensions.CustomResource(
+            case(name, expected),
+            api_version=api_version,
+            kind=kind,
+            metadata={"name": name, "namespace": NAMESPACE},
+            spec=spec,
+        )
+
+    custom(
+        "tekton-taskrun-privileged",
+        "kubernetes-pod-security-restricted",
+        "tekton.dev/v1",
+        "TaskRun",
+        {
+            "taskSpec": {
+                "steps": [{"name": "build", "image": IMAGE, "script": "make", "securityContext": {"privileged": True}}]
+            }
+        },
+    )
+    custom(
+        "argocd-app-helm-privileged",
+        "kubernetes-pod-security-restricted",
+        "argoproj.io/v1alpha1",
+        "Application",
+        {
+            "project": "default",
+            "source": {
+                "repoURL": "https://charts.example.com",
+                "chart": "agent",
+                "targetRevision": "1.2.3",
+                "helm": {"valuesObject": {"securityContext": {"privileged": True}, "hostNetwork": True}},
+            },
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": NAMESPACE},
+        },
+    )
+    # Settings of a service mesh or operator that no pod rule reads stay quiet.
+    custom("istio-mtls-strict", None, "security.istio.io/v1", "PeerAuthentication", {"mtls": {"mode": "STRICT"}})
+
+
 DECLARATIONS: list[Callable[[], None]] = [
     databases,
     caches_and_files,
@@ -3164,4 +3565,6 @@ DECLARATIONS: list[Callable[[], None]] = [
     more_stores_doors_and_documents,
     more_custom_resources,
     account_defaults_and_network_logs,
+    sharing_secrets_transport_and_monitors,
+    chart_releases_and_operators,
 ]

@@ -376,6 +376,71 @@ def workloads(k8s: Any) -> None:
         ),
     )
 
+    # A pod template, a list kind's items and a Service patch are judged as the kinds they hold or patch.
+    core.PodTemplate(
+        case("debug-template-host-pid", restricted),
+        metadata=meta(name="debug-template-host-pid", namespace=NAMESPACE),
+        template=template(pod(host_pid=True)),
+    )
+    core.PodTemplate(
+        case("debug-template", None),
+        metadata=meta(name="debug-template", namespace=NAMESPACE),
+        template=template(pod()),
+    )
+    apps.DaemonSetList(
+        case("node-agents-privileged", restricted),
+        items=[
+            {
+                "metadata": {"name": "node-agent", "namespace": NAMESPACE},
+                "spec": {
+                    "selector": {"match_labels": {"app": "scorer"}},
+                    "template": template(
+                        pod(containers=[container(security_context=hardened(privileged=True))], restart_policy="Always")
+                    ),
+                },
+            }
+        ],
+    )
+    core.ServicePatch(
+        case("scorer-service-patched-public", "kubernetes-load-balancer-not-public"),
+        metadata=k8s.meta.v1.ObjectMetaPatchArgs(name="scorer", namespace=NAMESPACE),
+        spec={"type": "LoadBalancer", "ports": [{"port": 443, "target_port": 8443}]},
+    )
+    # A Helm release's values configure the pods its chart renders.
+    k8s.helm.v3.Release(
+        case("node-exporter-release-on-the-host", "kubernetes-pod-security-restricted"),
+        chart="node-exporter",
+        namespace=NAMESPACE,
+        repository_opts={"repo": "https://prometheus-community.github.io/helm-charts"},
+        version="4.37.0",
+        values={"hostNetwork": True, "hostPID": True, "securityContext": {"privileged": True, "runAsUser": 0}},
+    )
+    k8s.helm.v3.Release(
+        case("scorer-release-hardened", None),
+        chart="scorer",
+        namespace=NAMESPACE,
+        repository_opts={"repo": "https://charts.example.com"},
+        version="1.4.0",
+        values={
+            "replicaCount": 2,
+            "podSecurityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "runAsNonRoot": True,
+                "capabilities": {"drop": ["ALL"]},
+            },
+            "resources": {
+                "requests": {"cpu": "500m", "memory": "1Gi", "ephemeral-storage": "1Gi"},
+                "limits": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "1Gi"},
+            },
+        },
+    )
+
 
 # --- AWS ---------------------------------------------------------------------------------------------
 
@@ -843,4 +908,10 @@ def account_logs() -> None:
     )
 
 
-DECLARATIONS: list[Callable[[], None]] = [kubernetes, iam, keys_queues_notebooks, network_and_buckets, account_logs]
+DECLARATIONS: list[Callable[[], None]] = [
+    kubernetes,
+    iam,
+    keys_queues_notebooks,
+    network_and_buckets,
+    account_logs,
+]

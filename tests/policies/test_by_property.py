@@ -48,6 +48,7 @@ INSTANCE = "aws:ec2/instance:Instance"
 NACL = "aws:ec2/networkAcl:NetworkAcl"
 ACL_RULE = {"protocol": "tcp", "ruleNo": 100, "action": "allow", "cidrBlock": "0.0.0.0/0"}
 ROLE = "arn:aws:iam::123456789012:role/feature-store"
+LB_ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/scorer/50dc6c495c0c9188"
 SERVERLESS_POLICY = "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy"
 BEANSTALK_TEMPLATE = "aws:elasticbeanstalk/configurationTemplate:ConfigurationTemplate"
 
@@ -1172,6 +1173,196 @@ CASES += [
             ),
         },
         ["manifestJson.centralizedLogging.enabled is false: the log is switched off."],
+    ),
+    # --- a third held-out probe: principals outside documents, forwarded URLs, VPC origins, log levels ---
+    one(
+        "public-exposure",
+        "event-bus-permission-to-everyone",
+        "aws:cloudwatch/eventPermission:EventPermission",
+        {"principal": "*", "statementId": "anyone", "action": "events:PutEvents"},
+        ["principal is '*': any AWS account may invoke or use it."],
+    ),
+    one(
+        "public-exposure",
+        "event-bus-permission-to-the-organization",
+        "aws:cloudwatch/eventPermission:EventPermission",
+        {
+            "principal": "*",
+            "statementId": "org",
+            "condition": {"type": "StringEquals", "key": "aws:PrincipalOrgID", "value": "o-abc123def4"},
+        },
+        [],
+    ),
+    one(
+        "public-exposure",
+        "endpoint-service-for-every-account",
+        "aws:ec2/vpcEndpointService:VpcEndpointService",
+        {"acceptanceRequired": False, "allowedPrincipals": ["*"], "networkLoadBalancerArns": [LB_ARN], "tags": TAGS},
+        ["allowedPrincipals is ['*']: any AWS account may invoke or use it."],
+    ),
+    one(
+        "public-exposure",
+        "endpoint-service-for-one-account",
+        "aws:ec2/vpcEndpointService:VpcEndpointService",
+        {
+            "acceptanceRequired": True,
+            "allowedPrincipals": ["arn:aws:iam::123456789012:root"],
+            "networkLoadBalancerArns": [LB_ARN],
+            "tags": TAGS,
+        },
+        [],
+    ),
+    one(
+        "public-exposure",
+        "lattice-service-without-auth",
+        "aws:vpclattice/service:Service",
+        {"name": "scorer", "authType": "NONE", "tags": TAGS},
+        ["authType is 'NONE': anyone on the internet can call it without authenticating."],
+    ),
+    one(
+        "public-exposure",
+        "lattice-service-with-iam-auth",
+        "aws:vpclattice/service:Service",
+        {"name": "scorer", "authType": "AWS_IAM", "tags": TAGS},
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "graphql-http-data-source-over-http",
+        "aws:appsync/dataSource:DataSource",
+        {"apiId": "api1", "name": "scorer", "type": "HTTP", "httpConfig": {"endpoint": "http://scorer.example.com"}},
+        ["httpConfig.endpoint is 'http://scorer.example.com': data is sent there over plain HTTP."],
+    ),
+    one(
+        "encryption-in-transit",
+        "http-api-integration-over-http",
+        "aws:apigatewayv2/integration:Integration",
+        {"apiId": "a1", "integrationType": "HTTP_PROXY", "integrationUri": "http://scorer.example.com/{proxy}"},
+        ["integrationUri is 'http://scorer.example.com/{proxy}': data is sent there over plain HTTP."],
+    ),
+    one(
+        "encryption-in-transit",
+        "http-api-integration-over-https",
+        "aws:apigatewayv2/integration:Integration",
+        {"apiId": "a1", "integrationType": "HTTP_PROXY", "integrationUri": "https://scorer.example.com/{proxy}"},
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "bucket-acl-grantee-group-uri-is-no-destination",
+        "aws:s3/bucketAclV2:BucketAclV2",
+        {
+            "bucket": "ml-logs",
+            "accessControlPolicy": {
+                "owner": {"id": "owner"},
+                "grants": [
+                    {
+                        "permission": "READ",
+                        "grantee": {"type": "Group", "uri": "http://acs.amazonaws.com/groups/s3/LogDelivery"},
+                    }
+                ],
+            },
+        },
+        [],
+    ),
+    one(
+        "encryption-in-transit",
+        "cloudfront-vpc-origin-over-http",
+        "aws:cloudfront/vpcOrigin:VpcOrigin",
+        {
+            "vpcOriginEndpointConfig": {
+                "name": "scorer",
+                "arn": LB_ARN,
+                "httpPort": 80,
+                "httpsPort": 443,
+                "originProtocolPolicy": "http-only",
+                "originSslProtocols": {"items": ["TLSv1.2"], "quantity": 1},
+            },
+            "tags": TAGS,
+        },
+        ["vpcOriginEndpointConfig.originProtocolPolicy is 'http-only': requests travel to the origin over plain HTTP."],
+    ),
+    one(
+        "encryption-in-transit",
+        "neptune-parameters-without-ssl",
+        "aws:neptune/clusterParameterGroup:ClusterParameterGroup",
+        {"family": "neptune1.3", "parameters": [{"name": "neptune_enforce_ssl", "value": "0"}], "tags": TAGS},
+        ["parameters[0].value is '0': the engine accepts connections without TLS."],
+    ),
+    one(
+        "audit-logging",
+        "pipe-log-level-off",
+        "aws:pipes/pipe:Pipe",
+        {
+            "roleArn": ROLE,
+            "source": "arn:aws:sqs:eu-west-1:123456789012:in",
+            "target": "arn:aws:sqs:eu-west-1:123456789012:out",
+            "logConfiguration": {"level": "OFF", "cloudwatchLogsLogDestination": {"logGroupArn": "arn:aws:logs:x"}},
+        },
+        ["logConfiguration.level is 'OFF': execution logging is off."],
+    ),
+    one(
+        "audit-logging",
+        "config-recorder-stopped",
+        "aws:cfg/recorderStatus:RecorderStatus",
+        {"name": "default", "isEnabled": False},
+        ["isEnabled is false: the account's monitoring is switched off."],
+    ),
+    one(
+        "audit-logging",
+        "config-recorder-running",
+        "aws:cfg/recorderStatus:RecorderStatus",
+        {"name": "default", "isEnabled": True},
+        [],
+    ),
+    one(
+        "audit-logging",
+        "macie-paused",
+        "aws:macie2/account:Account",
+        {"status": "PAUSED"},
+        ["status is 'PAUSED': the account's monitoring is switched off."],
+    ),
+    one(
+        "audit-logging",
+        "security-hub-control-disabled",
+        "aws:securityhub/standardsControl:StandardsControl",
+        {
+            "standardsControlArn": "arn:aws:securityhub:eu-west-1:123456789012:control/cis/2.1",
+            "controlStatus": "DISABLED",
+        },
+        ["controlStatus is 'DISABLED': the account's monitoring is switched off."],
+    ),
+    one(
+        "encryption-in-transit",
+        "classic-load-balancer-policy-accepting-tls-1-0",
+        "aws:elb/loadBalancerPolicy:LoadBalancerPolicy",
+        {
+            "loadBalancerName": "legacy-scorer",
+            "policyName": "legacy-ssl",
+            "policyTypeName": "SSLNegotiationPolicyType",
+            "policyAttributes": [
+                {"name": "Protocol-TLSv1", "value": "true"},
+                {"name": "Protocol-TLSv1.2", "value": "true"},
+            ],
+        },
+        [
+            "policyAttributes[0] (Protocol-TLSv1) is 'true': clients may connect with a protocol version that is no longer safe."
+        ],
+    ),
+    one(
+        "encryption-in-transit",
+        "classic-load-balancer-policy-tls-1-2-only",
+        "aws:elb/loadBalancerPolicy:LoadBalancerPolicy",
+        {
+            "loadBalancerName": "legacy-scorer",
+            "policyName": "modern-ssl",
+            "policyTypeName": "SSLNegotiationPolicyType",
+            "policyAttributes": [
+                {"name": "Protocol-TLSv1", "value": "false"},
+                {"name": "Protocol-TLSv1.2", "value": "true"},
+            ],
+        },
+        [],
     ),
 ]
 

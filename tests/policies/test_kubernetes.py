@@ -1681,6 +1681,30 @@ CASES += [
             f"{PREVIEW}boolean value at .spec.template.spec.securityContext.runAsNonRoot can't be known during preview",
         ],
     ),
+    # A Helm release's values configure the pods its chart renders: searched by shape.
+    one(
+        RESTRICTED,
+        "helm-release-values-join-the-host",
+        "kubernetes:helm.sh/v3:Release",
+        {
+            "chart": "node-exporter",
+            "namespace": "monitoring",
+            "values": {"hostNetwork": True, "hostPID": True, "securityContext": HARDENED_CONTEXT},
+        },
+        [
+            "values.hostNetwork is true: the pod shares the node's namespaces.",
+            "values.hostPID is true: the pod shares the node's namespaces.",
+            "container 'values' (values) may run as root: set runAsNonRoot true on the pod or the container.",
+            "container 'values' (values) has no RuntimeDefault or Localhost seccompProfile (pod or container).",
+        ],
+    ),
+    one(
+        RESTRICTED,
+        "helm-release-values-without-pod-settings",
+        "kubernetes:helm.sh/v3:Release",
+        {"chart": "scorer", "namespace": "ml", "values": {"replicaCount": 2, "service": {"type": "ClusterIP"}}},
+        [],
+    ),
 ]
 
 

@@ -444,6 +444,23 @@ CASES: list[Case] = [
         namespace({"pod-security.kubernetes.io/enforce": "privileged"}),
         ["metadata.labels sets pod-security.kubernetes.io/enforce=privileged; allowed: baseline, restricted."],
     ),
+    # A Service patch that sets the type states the exposure it makes.
+    one(
+        "kubernetes-load-balancer-not-public",
+        "patch-to-a-public-load-balancer",
+        "kubernetes:core/v1:ServicePatch",
+        service("LoadBalancer"),
+        [
+            "spec.type is LoadBalancer without an internal-scheme annotation or loadBalancerSourceRanges: the whole internet can reach it."
+        ],
+    ),
+    one(
+        "kubernetes-load-balancer-not-public",
+        "patch-to-an-internal-load-balancer",
+        "kubernetes:core/v1:ServicePatch",
+        service("LoadBalancer", {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}),
+        [],
+    ),
 ]
 
 

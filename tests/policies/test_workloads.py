@@ -395,6 +395,17 @@ CASES += [
             "container 'model' (spec.predictor.model) environment variable 'AWS_SECRET_ACCESS_KEY' is named like a secret and holds a literal value."
         ],
     ),
+    one(
+        "no-secrets-in-container-environment",
+        "glue-job-with-a-literal-password-argument",
+        "aws:glue/job:Job",
+        {
+            "roleArn": "arn:aws:iam::123456789012:role/etl",
+            "command": {"scriptLocation": "s3://ml-jobs/etl.py"},
+            "defaultArguments": {"--db-password": "hunter2-prod", "--enable-metrics": "true"},
+        },
+        ["defaultArguments environment variable '--db-password' is named like a secret and holds a literal value."],
+    ),
 ]
 
 

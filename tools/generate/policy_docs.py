@@ -248,8 +248,8 @@ def _reached_by(concern: str) -> str:
     """Which types a concern's rule judges beyond those it names, as the docs say it."""
     if concern == PODS:
         return (
-            "every Kubernetes kind that holds a pod (built-in kinds, their patches and lists, and custom resources,"
-            " searched by shape) and every AWS type the property index lists for `pod-specs`"
+            "every Kubernetes kind that holds a pod (built-in kinds, their patches and lists, and custom resources"
+            " and Helm releases' values, searched by shape) and every AWS type the property index lists for `pod-specs`"
         )
     return f"every AWS type the property index lists for `{concern}`"
 
