@@ -35,25 +35,25 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_VERSIONS = ("v1", "v1beta1", "v1alpha1")
 # Every form pulumi-kubernetes offers a kind in: the object, a server-side apply patch of it (which
 # sets the fields it lists), and a list of them (`items[]`).
-RBAC_FORMS = ("", "Patch", "List")
+KIND_FORMS = ("", "Patch", "List")
 ROLE_TYPES = tuple(
     f"kubernetes:{RBAC_GROUP}/{version}:{kind}{form}"
     for version in RBAC_VERSIONS
     for kind in ("Role", "ClusterRole")
-    for form in RBAC_FORMS
+    for form in KIND_FORMS
 )
 BINDING_TYPES = tuple(
     f"kubernetes:{RBAC_GROUP}/{version}:{kind}{form}"
     for version in RBAC_VERSIONS
     for kind in ("RoleBinding", "ClusterRoleBinding")
-    for form in RBAC_FORMS
+    for form in KIND_FORMS
 )
 # How deep the search for RBAC rules in a custom resource goes (an operator bundle keeps them at
 # `spec.install.spec.clusterPermissions[].rules`).
 MAX_DEPTH = 8
 SERVICE = "kubernetes:core/v1:Service"
-# A Service patch (server-side apply) that sets the type states the exposure it makes.
-SERVICE_TYPES = (SERVICE, "kubernetes:core/v1:ServicePatch")
+# A Service in any form: a patch (server-side apply) that sets the type states the exposure it makes.
+SERVICE_TYPES = tuple(f"{SERVICE}{form}" for form in KIND_FORMS)
 INGRESS_TYPES = (
     "kubernetes:networking.k8s.io/v1:Ingress",
     "kubernetes:networking.k8s.io/v1beta1:Ingress",
@@ -89,13 +89,13 @@ RBAC_URL = "https://kubernetes.io/docs/concepts/security/rbac-good-practices/"
 def _kind(args: ResourceValidationArgs) -> str:
     """The RBAC kind a resource declares, whatever its form (`ClusterRolePatch` and `ClusterRoleList` are ClusterRoles)."""
     kind = args.resource_type.rsplit(":", 1)[-1]
-    for form in RBAC_FORMS[1:]:
+    for form in KIND_FORMS[1:]:
         kind = kind.removesuffix(form)
     return kind
 
 
 def _objects(args: ResourceValidationArgs) -> list[tuple[str, Mapping[str, Any]]]:
-    """The RBAC objects of a resource with their path prefix: the object itself, or each item of a list kind."""
+    """The objects of a resource with their path prefix: the object itself, or each item of a list kind."""
     if args.resource_type.endswith("List"):
         return [(f"items[{index}].", as_mapping(item)) for index, item in enumerate(as_list(args.props.get("items")))]
     return [("", args.props)]
@@ -290,17 +290,22 @@ def is_internal_load_balancer(metadata: Mapping[str, Any]) -> bool:
 
 
 def _service_not_public(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type not in SERVICE_TYPES or dig(args.props, "spec", "type") != "LoadBalancer":
+    if args.resource_type not in SERVICE_TYPES:
         return
-    if is_internal_load_balancer(as_mapping(args.props.get("metadata"))):
-        return
-    ranges = [str(item).strip() for item in as_list(dig(args.props, "spec", "loadBalancerSourceRanges"))]
-    if not ranges:
-        report(
-            "spec.type is LoadBalancer without an internal-scheme annotation or loadBalancerSourceRanges: the whole internet can reach it."
-        )
-    elif world := [item for item in ranges if is_world(item)]:
-        report(f"spec.loadBalancerSourceRanges includes {', '.join(world)}: the whole internet can reach it.")
+    for prefix, service in _objects(args):
+        if dig(service, "spec", "type") != "LoadBalancer" or is_internal_load_balancer(
+            as_mapping(service.get("metadata"))
+        ):
+            continue
+        ranges = [str(item).strip() for item in as_list(dig(service, "spec", "loadBalancerSourceRanges"))]
+        if not ranges:
+            report(
+                f"{prefix}spec.type is LoadBalancer without an internal-scheme annotation or loadBalancerSourceRanges: the whole internet can reach it."
+            )
+        elif world := [item for item in ranges if is_world(item)]:
+            report(
+                f"{prefix}spec.loadBalancerSourceRanges includes {', '.join(world)}: the whole internet can reach it."
+            )
 
 
 service_not_public = ResourceValidationPolicy(
@@ -315,12 +320,15 @@ service_not_public = ResourceValidationPolicy(
 
 
 def _no_node_ports(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type not in SERVICE_TYPES or dig(args.props, "spec", "type") != "NodePort":
+    if args.resource_type not in SERVICE_TYPES:
         return
-    production_gate(args)
-    report(
-        "spec.type is NodePort: the service listens on every node's address, around load balancers and ingress rules."
-    )
+    node_ports = [prefix for prefix, service in _objects(args) if dig(service, "spec", "type") == "NodePort"]
+    if node_ports:
+        production_gate(args)
+    for prefix in node_ports:
+        report(
+            f"{prefix}spec.type is NodePort: the service listens on every node's address, around load balancers and ingress rules."
+        )
 
 
 no_node_ports = ResourceValidationPolicy(

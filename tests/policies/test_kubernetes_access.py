@@ -461,6 +461,28 @@ CASES: list[Case] = [
         service("LoadBalancer", {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}),
         [],
     ),
+    # A list of Services is judged item by item.
+    one(
+        "kubernetes-load-balancer-not-public",
+        "list-with-a-public-load-balancer",
+        "kubernetes:core/v1:ServiceList",
+        {
+            "items": [
+                service("LoadBalancer", {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}),
+                service("LoadBalancer", loadBalancerSourceRanges=["0.0.0.0/0"]),
+            ]
+        },
+        ["items[1].spec.loadBalancerSourceRanges includes 0.0.0.0/0: the whole internet can reach it."],
+    ),
+    one(
+        "kubernetes-no-node-ports-in-production",
+        "list-with-a-node-port",
+        "kubernetes:core/v1:ServiceList",
+        {"items": [service("ClusterIP"), service("NodePort")]},
+        [
+            "items[1].spec.type is NodePort: the service listens on every node's address, around load balancers and ingress rules."
+        ],
+    ),
 ]
 
 
