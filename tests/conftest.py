@@ -51,6 +51,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """pytest collects twice after the session, for finalizers that raise; each collection would traverse
+    all that the tests left (a second of a worker's CPU). One here finds the same garbage, and frozen after
+    it, what is left is not traversed again."""
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(scope="session")
 def simulate_stack(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> SimulateStack:
     """`simulate_stack("prod")` or `simulate_stack(path)`: the recorded graph, simulated once per test run.
