@@ -103,7 +103,13 @@ def _numeric(
         return FeatureDrift(name, "numeric", 0, rows, None, None, None, None)
     bins = np.array([seen.buckets.get(str(index), 0) for index in range(len(feature.bin_shares))])
     psi = population_stability_index(feature.bin_shares, bins / seen.values)
-    statistic, p_value = map(float, cast(tuple[float, float], stats.ks_2samp(feature.sample, seen.sample_values)))
+    # scipy's "auto" method takes the exact distribution up to 10,000 values a side, the asymptotic one above. A
+    # window of more values than its sample (`KS_SAMPLE_SIZE`, 10,000) is tested with the method scipy chooses for
+    # that many: the exact one takes 0.1-0.2 s a feature on a sample of 10,000 that moved.
+    method = "asymp" if seen.values > len(seen.sample) else "auto"
+    statistic, p_value = map(
+        float, cast(tuple[float, float], stats.ks_2samp(feature.sample, seen.sample_values, method=method))
+    )
     reasons = []
     if psi >= thresholds.psi_threshold:
         reasons.append(f"PSI {psi:.3f} >= {thresholds.psi_threshold:g}")
