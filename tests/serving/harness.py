@@ -4,6 +4,9 @@ the model server in-process over a model directory (`serving`).
 `fraud_model`: one input per feature (`amount` float, `merchant` and `country` strings), the layout
 skl2onnx gives mixed-type tables; outputs `label` (int64) and `score` (float), like a classifier.
 `linear_model`: one `[N, 3]` float input, features by position (named through metadata or not).
+
+onnx and Starlette's TestClient are imported where they are used: every pytest worker imports this module when
+it collects the tests, and onnx alone (its ml_dtypes) costs 0.6 s, wasted in a worker that runs no test of it.
 """
 
 from __future__ import annotations
@@ -14,18 +17,20 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 from prometheus_client import CollectorRegistry
-from starlette.testclient import TestClient
 
 from modelplane_serving.app import create_app
 from modelplane_serving.config import Settings
 
-OPSET = [helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)]
+if TYPE_CHECKING:
+    import onnx
+    from starlette.testclient import TestClient
+
+OPSET_VERSIONS = {"": 17, "ai.onnx.ml": 3}
+"""The opsets the models import: ONNX's own (every model) and ONNX-ML's (the fraud model's LabelEncoder)."""
 IR_VERSION = 9
 MERCHANTS = {"m-204": 0, "m-310": 1, "m-999": 2}
 COUNTRIES = {"IE": 0, "FR": 1, "BR": 2}
@@ -36,13 +41,15 @@ LINEAR_BIAS = 0.5
 SMOKE_BODY = '{"amount": 120.5, "merchant": "m-204", "country": "IE"}'
 LOAD_SECONDS = 10
 
-Serve = Callable[..., AbstractContextManager[TestClient]]
+Serve = Callable[..., AbstractContextManager["TestClient"]]
 """`with serve(model_dir, **settings) as client:` (the `serve` fixture is `serving`)."""
 
 
 @contextmanager
 def serving(model_dir: Path, **settings: Any) -> Iterator[TestClient]:
     """The server in-process (Starlette's TestClient, lifespan included), once the model has loaded or failed to."""
+    from starlette.testclient import TestClient
+
     app = create_app(Settings(model_dir=model_dir, **settings), registry=CollectorRegistry())
     with TestClient(app) as client:
         deadline = time.monotonic() + LOAD_SECONDS
@@ -53,6 +60,7 @@ def serving(model_dir: Path, **settings: Any) -> Iterator[TestClient]:
 
 def fraud_model() -> onnx.ModelProto:
     """score = sigmoid(w . [amount, merchant code, country code] + b); label = score > 0.5."""
+    from onnx import TensorProto, helper, numpy_helper
 
     def encoder(feature: str, codes: Mapping[str, int]) -> list[onnx.NodeProto]:
         return [
@@ -99,7 +107,7 @@ def fraud_model() -> onnx.ModelProto:
         ],
         initializers,
     )
-    return _checked(helper.make_model(graph, opset_imports=OPSET, ir_version=IR_VERSION))
+    return _checked(helper.make_model(graph, opset_imports=_opsets("", "ai.onnx.ml"), ir_version=IR_VERSION))
 
 
 def fraud_score(amount: float, merchant: str, country: str) -> float:
@@ -115,6 +123,8 @@ def fraud_score(amount: float, merchant: str, country: str) -> float:
 
 def linear_model(feature_names: Sequence[str] | None = ("a", "b", "c"), batch: str | int = "N") -> onnx.ModelProto:
     """y = [a, b, c] . (1, 2, 3) + 0.5, one `[batch, 3]` input; `feature_names` as metadata when given."""
+    from onnx import TensorProto, helper, numpy_helper
+
     graph = helper.make_graph(
         [
             helper.make_node("MatMul", ["features", "weights"], ["weighted"]),
@@ -128,7 +138,7 @@ def linear_model(feature_names: Sequence[str] | None = ("a", "b", "c"), batch: s
             numpy_helper.from_array(np.array([LINEAR_BIAS], dtype=np.float32), "bias"),
         ],
     )
-    model = helper.make_model(graph, opset_imports=OPSET[:1], ir_version=IR_VERSION)
+    model = helper.make_model(graph, opset_imports=_opsets(""), ir_version=IR_VERSION)
     if feature_names is not None:
         helper.set_model_props(model, {"feature_names": ",".join(feature_names)})
     return _checked(model)
@@ -138,40 +148,42 @@ def linear_value(values: Sequence[float]) -> float:
     return sum(weight * value for weight, value in zip(LINEAR_WEIGHTS, values, strict=True)) + LINEAR_BIAS
 
 
-TYPED_INPUTS = {
-    "flag": TensorProto.BOOL,
-    "count": TensorProto.INT64,
-    "small": TensorProto.UINT8,
-    "ratio": TensorProto.FLOAT,
-    "half": TensorProto.FLOAT16,
-}
-
-
 def typed_model() -> onnx.ModelProto:
-    """One `[N, 1]` input of each element type (`TYPED_INPUTS`, and `name`, a string): outputs `values`, the
+    """One `[N, 1]` input of each element type (`numeric`, and `name`, a string): outputs `values`, the
     numbers as doubles side by side, and `name` as given, so a test reads back what the server fed."""
-    casts = [helper.make_node("Cast", [name], [f"{name}_double"], to=TensorProto.DOUBLE) for name in TYPED_INPUTS]
+    from onnx import TensorProto, helper
+
+    numeric = {
+        "flag": TensorProto.BOOL,
+        "count": TensorProto.INT64,
+        "small": TensorProto.UINT8,
+        "ratio": TensorProto.FLOAT,
+        "half": TensorProto.FLOAT16,
+    }
+    casts = [helper.make_node("Cast", [name], [f"{name}_double"], to=TensorProto.DOUBLE) for name in numeric]
     graph = helper.make_graph(
         [
             *casts,
-            helper.make_node("Concat", [f"{name}_double" for name in TYPED_INPUTS], ["values"], axis=1),
+            helper.make_node("Concat", [f"{name}_double" for name in numeric], ["values"], axis=1),
             helper.make_node("Identity", ["name"], ["name_out"]),
         ],
         "typed",
         [
-            *(helper.make_tensor_value_info(name, kind, ["N", 1]) for name, kind in TYPED_INPUTS.items()),
+            *(helper.make_tensor_value_info(name, kind, ["N", 1]) for name, kind in numeric.items()),
             helper.make_tensor_value_info("name", TensorProto.STRING, ["N", 1]),
         ],
         [
-            helper.make_tensor_value_info("values", TensorProto.DOUBLE, ["N", len(TYPED_INPUTS)]),
+            helper.make_tensor_value_info("values", TensorProto.DOUBLE, ["N", len(numeric)]),
             helper.make_tensor_value_info("name_out", TensorProto.STRING, ["N", 1]),
         ],
     )
-    return _checked(helper.make_model(graph, opset_imports=OPSET[:1], ir_version=IR_VERSION))
+    return _checked(helper.make_model(graph, opset_imports=_opsets(""), ir_version=IR_VERSION))
 
 
 def write_model(directory: Path, model: onnx.ModelProto, name: str = "model.onnx") -> Path:
     """The model in a model directory (as SageMaker unpacks the archive), readable by any user."""
+    import onnx
+
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)
     path = directory / name
@@ -188,6 +200,14 @@ def model_archive(path: Path, model: onnx.ModelProto) -> Path:
     return path
 
 
+def _opsets(*domains: str) -> list[onnx.OperatorSetIdProto]:
+    from onnx import helper
+
+    return [helper.make_opsetid(domain, OPSET_VERSIONS[domain]) for domain in domains]
+
+
 def _checked(model: onnx.ModelProto) -> onnx.ModelProto:
+    import onnx
+
     onnx.checker.check_model(model, full_check=True)
     return model
