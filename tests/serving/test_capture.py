@@ -302,9 +302,10 @@ def black_hole() -> Iterator[str]:
 
 def test_a_bucket_that_never_answers_costs_the_requests_nothing(bucket: tuple[Any, str], tmp_path: Path) -> None:
     """Every request is answered while the uploader hangs on S3; what was sampled and not kept is counted lost.
-    (The latency figures with capture off, on and to this black hole are in benchmarks/capture_bench.py.)"""
+    (The latency figures with capture off, on and to this black hole are in benchmarks/capture_bench.py.)
+    300 requests sample 90 on average, 6 standard deviations above what the buffer and a batch hold (40)."""
     _, key_arn = bucket
-    bodies = [json.dumps(row) for row in requests_of(transactions(600, seed=3))]
+    bodies = [json.dumps(row) for row in requests_of(transactions(300, seed=3))]
     with (
         black_hole() as endpoint,
         server(

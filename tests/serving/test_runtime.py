@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -46,9 +47,13 @@ from tests.serving.harness import (
     fraud_score,
     linear_model,
     linear_value,
+    serving,
     typed_model,
     write_model,
 )
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 JSON = {"content-type": "application/json"}
 CSV = {"content-type": "text/csv"}
@@ -67,6 +72,26 @@ def drift_session() -> Iterator[duckdb.DuckDBPyConnection]:
 def fraud_dir(tmp_path: Path) -> Path:
     write_model(tmp_path / "model", fraud_model())
     return tmp_path / "model"
+
+
+@pytest.fixture(scope="module")
+def fraud_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One server of the fraud model for the module's cases of one request each (and the requests after it):
+    the server keeps nothing from one request to the next but its metrics, which these cases do not read.
+    A server costs about 10 ms to start; the tests of its start, load and metrics start their own."""
+    directory = tmp_path_factory.mktemp("fraud") / "model"
+    write_model(directory, fraud_model())
+    with serving(directory) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def typed_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One server of `typed_model` for the module's conversion cases, as `fraud_client`."""
+    directory = tmp_path_factory.mktemp("typed") / "model"
+    write_model(directory, typed_model())
+    with serving(directory) as client:
+        yield client
 
 
 def scores(answer: dict[str, list[dict[str, float]]]) -> list[float]:
@@ -161,14 +186,13 @@ def test_csv_is_read_as_rfc_4180_quoted_values_keep_commas_quotes_and_line_break
 
 
 @pytest.mark.parametrize("body", ["1,m-204,IE\r2,m-310,FR", f"1,{'m' * 131_073},IE"])
-def test_csv_that_python_cannot_read_is_refused_as_a_whole(serve: Serve, fraud_dir: Path, body: str) -> None:
+def test_csv_that_python_cannot_read_is_refused_as_a_whole(fraud_client: TestClient, body: str) -> None:
     """A carriage return that ends no record, a value over the csv module's field limit: a 400 naming the
     reason, as drift counts it."""
     with pytest.raises(payloads.PayloadError) as refused:
         payloads.rows(body, "text/csv", ["amount", "merchant", "country"])
     assert str(refused.value).startswith("CSV that cannot be read: ")
-    with serve(fraud_dir) as client:
-        answer = client.post("/invocations", content=body, headers=CSV)
+    answer = fraud_client.post("/invocations", content=body, headers=CSV)
     assert (answer.status_code, answer.json()) == (400, {"error": str(refused.value)})
 
 
@@ -220,11 +244,9 @@ TYPED_ROW = {"flag": True, "count": 12, "small": 255, "ratio": 0.5, "half": 1.5,
     ids=str,
 )
 def test_each_value_is_fed_exactly_as_its_inputs_type(
-    serve: Serve, tmp_path: Path, given: dict[str, object], fed: list[float]
+    typed_client: TestClient, given: dict[str, object], fed: list[float]
 ) -> None:
-    write_model(tmp_path / "model", typed_model())
-    with serve(tmp_path / "model") as client:
-        answer = client.post("/invocations", content=json.dumps({**TYPED_ROW, **given}), headers=JSON)
+    answer = typed_client.post("/invocations", content=json.dumps({**TYPED_ROW, **given}), headers=JSON)
     assert answer.status_code == 200, answer.text
     (prediction,) = answer.json()["predictions"]
     assert prediction["values"] == pytest.approx(fed, rel=1e-6)
@@ -261,25 +283,21 @@ def test_each_value_is_fed_exactly_as_its_inputs_type(
     ids=str,
 )
 def test_a_value_its_input_cannot_hold_exactly_is_a_400_naming_the_feature(
-    serve: Serve, tmp_path: Path, given: dict[str, object], message: str | None
+    typed_client: TestClient, given: dict[str, object], message: str | None
 ) -> None:
     """numpy's casts would feed "False" as true, 1.5 as 1, 256 as 0 in a uint8, null as "None"; or fail with a 500."""
-    write_model(tmp_path / "model", typed_model())
-    with serve(tmp_path / "model") as client:
-        answer = client.post("/invocations", content=json.dumps([TYPED_ROW, {**TYPED_ROW, **given}]), headers=JSON)
-        if message is None:
-            assert answer.status_code == 200, answer.text
-            return
-        assert answer.status_code == 400, answer.text
-        assert answer.json()["error"].startswith(f"row 1, {message}")
-        assert client.post("/invocations", content=json.dumps(TYPED_ROW), headers=JSON).status_code == 200
+    answer = typed_client.post("/invocations", content=json.dumps([TYPED_ROW, {**TYPED_ROW, **given}]), headers=JSON)
+    if message is None:
+        assert answer.status_code == 200, answer.text
+        return
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"].startswith(f"row 1, {message}")
+    assert typed_client.post("/invocations", content=json.dumps(TYPED_ROW), headers=JSON).status_code == 200
 
 
-def test_csv_values_convert_as_json_strings_do(serve: Serve, tmp_path: Path) -> None:
-    write_model(tmp_path / "model", typed_model())
-    with serve(tmp_path / "model") as client:
-        answer = client.post("/invocations", content="false,7,8,0.25,2,a b\nTrue,1.0,0,-1,0,", headers=CSV)
-        refused = client.post("/invocations", content="no,7,8,0.25,2,a", headers=CSV)
+def test_csv_values_convert_as_json_strings_do(typed_client: TestClient) -> None:
+    answer = typed_client.post("/invocations", content="false,7,8,0.25,2,a b\nTrue,1.0,0,-1,0,", headers=CSV)
+    refused = typed_client.post("/invocations", content="no,7,8,0.25,2,a", headers=CSV)
     assert answer.status_code == 200, answer.text
     assert [p["values"] for p in answer.json()["predictions"]] == [[0, 7, 8, 0.25, 2], [1, 1, 0, -1, 0]]
     assert [p["name_out"] for p in answer.json()["predictions"]] == [["a b"], [""]]
@@ -307,15 +325,14 @@ def test_csv_values_convert_as_json_strings_do(serve: Serve, tmp_path: Path) -> 
     ],
 )
 def test_a_malformed_request_gets_a_readable_4xx_and_the_worker_goes_on(
-    serve: Serve, fraud_dir: Path, case: tuple[str, dict[str, str], int, str]
+    fraud_client: TestClient, case: tuple[str, dict[str, str], int, str]
 ) -> None:
     body, headers, status, message = case
-    with serve(fraud_dir) as client:
-        answer = client.post("/invocations", content=body.encode("latin-1"), headers=headers)
-        assert answer.status_code == status
-        assert message in answer.json()["error"]
-        assert client.get("/ping").status_code == 200
-        assert client.post("/invocations", content=SMOKE_BODY, headers=JSON).status_code == 200
+    answer = fraud_client.post("/invocations", content=body.encode("latin-1"), headers=headers)
+    assert answer.status_code == status
+    assert message in answer.json()["error"]
+    assert fraud_client.get("/ping").status_code == 200
+    assert fraud_client.post("/invocations", content=SMOKE_BODY, headers=JSON).status_code == 200
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(serve: Serve, fraud_dir: Path) -> None:
