@@ -195,17 +195,17 @@ def test_business_metrics_of_a_kubernetes_endpoint_come_from_cloudwatch(
     cloudwatch = boto3.client(
         "cloudwatch", region_name="eu-west-1", endpoint_url=moto_server_url, **EMULATOR_CREDENTIALS
     )
+    # One call for every datapoint (160; PutMetricData takes up to 1,000).
+    data = []
     for variant, clicks in ((BASELINE, 300), (CANDIDATE, 240)):
         for minute in range(CASE_MINUTES):
             dimensions = [{"Name": "VariantName", "Value": variant}]
             timestamp = start + timedelta(minutes=minute)
-            cloudwatch.put_metric_data(
-                Namespace="Shop/Recommendations",
-                MetricData=[
-                    {"MetricName": "Impressions", "Dimensions": dimensions, "Timestamp": timestamp, "Value": 2000},
-                    {"MetricName": "Clicks", "Dimensions": dimensions, "Timestamp": timestamp, "Value": clicks},
-                ],
-            )
+            data += [
+                {"MetricName": "Impressions", "Dimensions": dimensions, "Timestamp": timestamp, "Value": 2000},
+                {"MetricName": "Clicks", "Dimensions": dimensions, "Timestamp": timestamp, "Value": clicks},
+            ]
+    cloudwatch.put_metric_data(Namespace="Shop/Recommendations", MetricData=data)
     report = tmp_path / "compare.json"
     command = ["compare", "--config", str(with_business), "--outputs", str(outputs_file), "--endpoint", "recommender"]
     window = ["--start", iso(start), "--end", iso(end)]
