@@ -155,9 +155,10 @@ def test_analyze_answers_as_the_sdk(prod: Simulation) -> None:
     assert compared > len(resources), "the corpus exercises diagnostics and not-applicable answers"
 
 
-def one_per_finding(guard: GuardAnalyzer, resources: list[RecordedResource]) -> list[RecordedResource]:
+def one_per_finding(
+    guard: GuardAnalyzer, resources: list[RecordedResource], by_urn: dict[str, RecordedResource]
+) -> list[RecordedResource]:
     """The first resource to draw each (policy, level) diagnostic and each not-applicable policy, in order."""
-    by_urn = {resource.urn: resource for resource in resources}
     seen: set[tuple[str, int]] = set()
     chosen = []
     for resource in resources:
@@ -184,8 +185,8 @@ def test_analyze_applies_each_configs_levels_as_the_sdk(
     policy, 500 resources per config."""
     sdk, guard = configured([*POLICIES, *EDGE_POLICIES], environment, **levels)
     resources = [*prod.resources, *edge_resources()]
-    chosen = one_per_finding(guard, resources)
     by_urn = {resource.urn: resource for resource in resources}
+    chosen = one_per_finding(guard, resources, by_urn)
     policies = set()
     for resource in chosen:
         request = analyze_request(resource, by_urn)
